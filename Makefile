@@ -1,0 +1,152 @@
+# mxtls - see README.md.  `make demo' and `make check' install what they
+# need (Debian 12 packages) and run everything from a fresh clone.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR = $(PREFIX)/sbin
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+
+CC ?= cc
+PKGS = openssl libunbound libnetfilter_queue libcjson libcurl
+# The build must find every dependency; only what is used is linked.
+PKG_CHECK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok)
+LINK_PKGS = openssl
+WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -fno-common
+HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) -D_GNU_SOURCE \
+	$(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
+LDFLAGS ?=
+ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now
+LIBS = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -lev
+
+# ASan + UBSan build: same sources, its own object directory.
+ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	$(WARN) -D_GNU_SOURCE $(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
+ASAN_LDFLAGS = -fsanitize=address,undefined
+
+LIB_SRC = lib/log.c lib/buf.c
+PROXY_CORE = proxy/config.c proxy/smtp.c proxy/fsm.c
+PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/sess.c proxy/listen.c
+MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(PROXY_IO) proxy/main.c
+
+UNIT_TESTS = test_config test_smtp test_fsm test_buf
+UNIT_SRC_test_config = tests/unit/test_config.c proxy/config.c
+UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c
+UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c
+UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
+
+FUZZERS = fuzz_smtp fuzz_config
+FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c
+FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c proxy/config.c
+FUZZ_SECONDS ?= 20
+
+HDRS = $(wildcard lib/*.h proxy/*.h)
+
+.PHONY: all deps deps-check check unit fuzz fuzz-smoke asan asan-unit lab \
+	demo bench install uninstall clean
+
+all: mxtlsd
+
+deps:
+	@sh scripts/deps.sh build
+
+deps-check:
+	@sh scripts/deps.sh check
+
+pkgcheck:
+	@test "$(PKG_CHECK)" = ok || { echo "missing build dependencies: run 'make deps' (as root)"; \
+	    for p in $(PKGS); do pkg-config --exists $$p || echo "  pkg-config: $$p not found"; done; exit 1; }
+
+mxtlsd: $(MXTLSD_SRC:%.c=build/%.o)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+build/%.o: %.c $(HDRS) | pkgcheck
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build-asan/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
+
+build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
+	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests: one binary each, built both ways.
+define unit_rule
+build/tests/$(1): $$(UNIT_SRC_$(1):%.c=build/%.o) build/lib/log.o
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
+build-asan/tests/$(1): $$(UNIT_SRC_$(1):%.c=build-asan/%.o) build-asan/lib/log.o
+	$$(CC) $$(ASAN_LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
+
+# libFuzzer targets (clang), with ASan and UBSan.
+FUZZ_CFLAGS = -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -D_GNU_SOURCE -Wall -Wextra -Werror
+define fuzz_rule
+build/fuzz/$(1): $$(FUZZ_SRC_$(1)) $$(HDRS)
+	@mkdir -p build/fuzz
+	clang $$(FUZZ_CFLAGS) -o $$@ $$(FUZZ_SRC_$(1)) lib/buf.c lib/log.c
+endef
+$(foreach t,$(FUZZERS),$(eval $(call fuzz_rule,$(t))))
+
+unit: $(UNIT_TESTS:%=build/tests/%)
+	@sh tests/run-units build/tests $(UNIT_TESTS)
+
+asan-unit: $(UNIT_TESTS:%=build-asan/tests/%)
+	@sh tests/run-units build-asan/tests $(UNIT_TESTS)
+
+asan: build-asan/mxtlsd asan-unit
+	@MXTLSD=$(CURDIR)/build-asan/mxtlsd LAB_TAG=asan sh tests/lab/run
+
+fuzz: $(FUZZERS:%=build/fuzz/%)
+
+fuzz-smoke: fuzz
+	@sh tests/fuzz/smoke $(FUZZ_SECONDS) $(FUZZERS)
+
+lab: mxtlsd
+	@MXTLSD=$(CURDIR)/mxtlsd sh tests/lab/run
+
+# Everything, as CI runs it.  Each part prints PASS:/FAIL: lines.
+check: deps-check
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -k unit fuzz-smoke lab asan; \
+	  rc=$$?; exit $$rc
+
+demo: deps-check
+	@$(MAKE) --no-print-directory all
+	@sh tests/lab/demo
+
+bench: deps-check
+	@$(MAKE) --no-print-directory all
+	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/run
+
+install: mxtlsd
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(SYSCONFDIR)/mxtls $(DESTDIR)$(UNITDIR)
+	install -m 755 mxtlsd $(DESTDIR)$(SBINDIR)/mxtlsd
+	install -m 755 iptables/mxtls-iptables $(DESTDIR)$(SBINDIR)/mxtls-iptables
+	install -m 644 man/mxtlsd.8 man/mxtls-iptables.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 man/mxtls.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	test -e $(DESTDIR)$(SYSCONFDIR)/mxtls/mxtls.conf || \
+	    install -m 644 etc/mxtls.conf $(DESTDIR)$(SYSCONFDIR)/mxtls/mxtls.conf
+	sed 's,@SBINDIR@,$(SBINDIR),g; s,@SYSCONFDIR@,$(SYSCONFDIR),g' etc/mxtlsd.service \
+	    > $(DESTDIR)$(UNITDIR)/mxtlsd.service
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! getent passwd mxtls >/dev/null; then \
+	    echo "creating system user mxtls"; \
+	    useradd --system --no-create-home --home-dir /nonexistent \
+	        --shell /usr/sbin/nologin mxtls; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/mxtlsd $(DESTDIR)$(SBINDIR)/mxtls-iptables \
+	    $(DESTDIR)$(MANDIR)/man8/mxtlsd.8 $(DESTDIR)$(MANDIR)/man8/mxtls-iptables.8 \
+	    $(DESTDIR)$(MANDIR)/man5/mxtls.conf.5 $(DESTDIR)$(UNITDIR)/mxtlsd.service
+
+clean:
+	rm -rf build build-asan mxtlsd

@@ -1,0 +1,67 @@
+/*
+ * buf.h - the one growable byte buffer.
+ *
+ * SYNOPSIS
+ *	struct buf { char *data; size_t off, len, cap; };
+ *	void buf_init(struct buf *b);
+ *	void buf_free(struct buf *b);
+ *	int buf_reserve(struct buf *b, size_t need);
+ *	int buf_append(struct buf *b, const void *p, size_t n);
+ *	int buf_puts(struct buf *b, const char *s);
+ *	int buf_printf(struct buf *b, const char *fmt, ...);
+ *	char *buf_head(const struct buf *b);
+ *	size_t buf_used(const struct buf *b);
+ *	void buf_consume(struct buf *b, size_t n);
+ *	void buf_reset(struct buf *b);
+ *	void buf_release(struct buf *b);
+ *
+ * DESCRIPTION
+ *	The live bytes are data[off .. len).  buf_consume() drops bytes at
+ *	the front in O(1); the space is reclaimed by buf_reserve() when it
+ *	needs room.  buf_reserve() makes room for `need' more bytes at the
+ *	end and returns the writable pointer's room via b->cap - b->len.
+ *	buf_release() frees the storage of an empty buffer, so that idle
+ *	sessions hold no buffer memory.
+ *
+ * DIAGNOSTICS
+ *	Functions that allocate return -1 when memory runs out (the buffer
+ *	is unchanged) and 0 on success.
+ */
+#ifndef MXTLS_BUF_H
+#define MXTLS_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char *data;
+	size_t off;			/* first live byte */
+	size_t len;			/* end of live bytes */
+	size_t cap;			/* allocated size */
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+int buf_reserve(struct buf *b, size_t need);
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_puts(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_consume(struct buf *b, size_t n);
+void buf_reset(struct buf *b);
+void buf_release(struct buf *b);
+
+/* buf_head - first live byte */
+static inline char *
+buf_head(const struct buf *b)
+{
+	return b->data + b->off;
+}
+
+/* buf_used - number of live bytes */
+static inline size_t
+buf_used(const struct buf *b)
+{
+	return b->len - b->off;
+}
+
+#endif

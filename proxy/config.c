@@ -1,0 +1,586 @@
+/*
+ * config.c - mxtlsd configuration parser.  See config.h.
+ *
+ * The keys live in one table: name, type, where the value goes, the
+ * default as text, and bounds.  Defaults are set by parsing the default
+ * text, so defaults, the file and `mxtlsd -n' share one code path.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK };
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t off;
+	const char *def;
+	long min, max;
+};
+
+#define O(f) offsetof(struct config, f)
+
+static const struct cfg_key cfg_keys[] = {
+	{"listen", T_LISTEN, O(listen), "127.0.0.1:10025 [::1]:10025", 0, 0},
+	{"myhostname", T_HOST, O(myhostname), "", 0, 0},
+	{"max_sessions", T_LONG, O(max_sessions), "1000", 1, 1000000},
+	{"client_timeout", T_TIME, O(client_timeout), "300s", 1, 86400},
+	{"upstream_connect_timeout", T_TIME, O(upstream_connect_timeout), "30s", 1, 3600},
+	{"upstream_timeout", T_TIME, O(upstream_timeout), "300s", 1, 86400},
+	{"shutdown_timeout", T_TIME, O(shutdown_timeout), "60s", 0, 86400},
+	{"message_size_limit", T_SIZE, O(message_size_limit), "0", 0, 0},
+	{"client_tls_cert_file", T_STR, O(client_tls_cert_file), "", 0, 0},
+	{"client_tls_key_file", T_STR, O(client_tls_key_file), "", 0, 0},
+	{"offer_client_starttls", T_BOOL, O(offer_client_starttls), "yes", 0, 0},
+	{"upstream_mark", T_MARK, O(upstream_mark), "0", 0, 0},
+	{"user", T_STR, O(user), "mxtls", 0, 0},
+};
+
+#define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+/* cfg_err - format an error message */
+static int
+cfg_err(char *err, size_t errlen, const char *file, int line,
+    const char *key, const char *fmt, const char *arg)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), fmt, arg ? arg : "");
+	if (line > 0 && key)
+		snprintf(err, errlen, "%s:%d: %s: %s", file, line, key, why);
+	else if (line > 0)
+		snprintf(err, errlen, "%s:%d: %s", file, line, why);
+	else
+		snprintf(err, errlen, "%s: %s", file, why);
+	return -1;
+}
+
+/* cfg_parse_endpoint - ADDR:PORT, [ADDR6]:PORT, optional tproxy: prefix */
+int
+cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port;
+	size_t hlen;
+	char *end;
+	long p;
+
+	memset(ep, 0, sizeof(*ep));
+	if (strncmp(s, "tproxy:", 7) == 0) {
+		ep->tproxy = 1;
+		s += 7;
+	}
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return -1;
+		hlen = (size_t) (rb - s - 1);
+		if (hlen == 0 || hlen >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, hlen);
+		host[hlen] = 0;
+		port = rb + 2;
+	} else {
+		const char *colon = strrchr(s, ':');
+
+		if (colon == NULL || strchr(s, ':') != colon)
+			return -1;
+		hlen = (size_t) (colon - s);
+		if (hlen == 0 || hlen >= sizeof(host))
+			return -1;
+		memcpy(host, s, hlen);
+		host[hlen] = 0;
+		port = colon + 1;
+	}
+	if (!isdigit((unsigned char) *port))
+		return -1;
+	errno = 0;
+	p = strtol(port, &end, 10);
+	if (errno || *end || p < 1 || p > 65535)
+		return -1;
+	if (strchr(host, ':')) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ep->addr;
+
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t) p);
+		ep->addrlen = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *) &ep->addr;
+
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return -1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t) p);
+		ep->addrlen = sizeof(*sin);
+	}
+	return 0;
+}
+
+/* cfg_endpoint_str - the text form of an endpoint */
+void
+cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *pfx = ep->tproxy ? "tproxy:" : "";
+
+	if (ep->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *) &ep->addr;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "%s[%s]:%u", pfx, host, ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const void *) &ep->addr;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s%s:%u", pfx, host, ntohs(s4->sin_port));
+	}
+}
+
+/* valid_hostname - LDH labels, dots, at most 253 octets; empty allowed */
+static int
+valid_hostname(const char *s)
+{
+	size_t n = strlen(s), lab = 0;
+
+	if (n == 0)
+		return 1;
+	if (n > 253 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char) s[i];
+
+		if (ch == '.') {
+			if (lab == 0)
+				return 0;
+			lab = 0;
+			continue;
+		}
+		if (!isalnum(ch) && ch != '-')
+			return 0;
+		if ((ch == '-') && (lab == 0 || s[i + 1] == '.' || s[i + 1] == 0))
+			return 0;
+		if (++lab > 63)
+			return 0;
+	}
+	return 1;
+}
+
+/* parse_ulong - digits only, overflow checked */
+static int
+parse_u64(const char *s, int base, uint64_t *out, const char **end)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (base == 16) {
+		if (!isxdigit((unsigned char) *p))
+			return -1;
+		for (; isxdigit((unsigned char) *p); p++) {
+			unsigned d = isdigit((unsigned char) *p) ? (unsigned) (*p - '0')
+			    : (unsigned) (tolower((unsigned char) *p) - 'a' + 10);
+			if (v > (UINT64_MAX - d) / 16)
+				return -1;
+			v = v * 16 + d;
+		}
+	} else {
+		if (!isdigit((unsigned char) *p))
+			return -1;
+		for (; isdigit((unsigned char) *p); p++) {
+			unsigned d = (unsigned) (*p - '0');
+			if (v > (UINT64_MAX - d) / 10)
+				return -1;
+			v = v * 10 + d;
+		}
+	}
+	*out = v;
+	*end = p;
+	return 0;
+}
+
+/* set_value - parse one value into the struct */
+static int
+set_value(struct config *c, const struct cfg_key *k, const char *val,
+    const char *file, int line, char *err, size_t errlen)
+{
+	void *dst = (char *) c + k->off;
+	uint64_t v;
+	const char *end;
+
+	switch (k->type) {
+	case T_LISTEN:{
+			char tmp[CFG_MAX_LINE];
+			char *save = NULL, *tok;
+			int n = 0;
+
+			snprintf(tmp, sizeof(tmp), "%s", val);
+			for (tok = strtok_r(tmp, " \t,", &save); tok;
+			    tok = strtok_r(NULL, " \t,", &save)) {
+				if (n >= CFG_MAX_LISTEN)
+					return cfg_err(err, errlen, file, line, k->name,
+					    "more than 16 addresses%s", NULL);
+				if (cfg_parse_endpoint(tok, &c->listen[n]) < 0)
+					return cfg_err(err, errlen, file, line, k->name,
+					    "bad address \"%s\": expected ADDR:PORT, [ADDR6]:PORT"
+					    " or tproxy:ADDR:PORT", tok);
+				for (int i = 0; i < n; i++)
+					if (c->listen[i].addrlen == c->listen[n].addrlen
+					    && memcmp(&c->listen[i].addr, &c->listen[n].addr,
+						c->listen[n].addrlen) == 0)
+						return cfg_err(err, errlen, file, line, k->name,
+						    "address \"%s\" listed twice", tok);
+				n++;
+			}
+			if (n == 0)
+				return cfg_err(err, errlen, file, line, k->name,
+				    "at least one address is required%s", NULL);
+			c->nlisten = n;
+			return 0;
+		}
+	case T_HOST:
+		if (!valid_hostname(val))
+			return cfg_err(err, errlen, file, line, k->name,
+			    "\"%s\" is not a valid host name", val);
+		/* FALLTHROUGH */
+	case T_STR:{
+			char *s = strdup(val);
+
+			if (s == NULL)
+				return cfg_err(err, errlen, file, line, k->name,
+				    "out of memory%s", NULL);
+			free(*(char **) dst);
+			*(char **) dst = s;
+			return 0;
+		}
+	case T_BOOL:
+		if (strcmp(val, "yes") == 0)
+			*(int *) dst = 1;
+		else if (strcmp(val, "no") == 0)
+			*(int *) dst = 0;
+		else
+			return cfg_err(err, errlen, file, line, k->name,
+			    "\"%s\": expected yes or no", val);
+		return 0;
+	case T_LONG:
+		if (parse_u64(val, 10, &v, &end) < 0 || *end
+		    || v < (uint64_t) k->min || v > (uint64_t) k->max) {
+			char why[64];
+
+			snprintf(why, sizeof(why), "expected a number from %ld to %ld",
+			    k->min, k->max);
+			return cfg_err(err, errlen, file, line, k->name, "%s", why);
+		}
+		*(long *) dst = (long) v;
+		return 0;
+	case T_TIME:{
+			uint64_t mul = 1;
+
+			if (parse_u64(val, 10, &v, &end) < 0)
+				return cfg_err(err, errlen, file, line, k->name,
+				    "\"%s\": expected a time such as 300s, 5m, 1h or 1d", val);
+			if (*end) {
+				switch (*end) {
+				case 's': mul = 1; break;
+				case 'm': mul = 60; break;
+				case 'h': mul = 3600; break;
+				case 'd': mul = 86400; break;
+				default:
+					return cfg_err(err, errlen, file, line, k->name,
+					    "\"%s\": unit must be s, m, h or d", val);
+				}
+				if (end[1])
+					return cfg_err(err, errlen, file, line, k->name,
+					    "\"%s\": expected a time such as 300s, 5m, 1h or 1d", val);
+			}
+			if (v > (uint64_t) k->max / mul || v * mul < (uint64_t) k->min) {
+				char why[96];
+
+				snprintf(why, sizeof(why), "\"%.20s\": must be from %lds to %lds",
+				    val, k->min, k->max);
+				return cfg_err(err, errlen, file, line, k->name, "%s", why);
+			}
+			*(long *) dst = (long) (v * mul);
+			return 0;
+		}
+	case T_SIZE:{
+			uint64_t mul = 1;
+
+			if (parse_u64(val, 10, &v, &end) < 0)
+				return cfg_err(err, errlen, file, line, k->name,
+				    "\"%s\": expected a size in bytes (k, m, g suffixes allowed)", val);
+			if (*end) {
+				switch (*end) {
+				case 'k': case 'K': mul = 1024; break;
+				case 'm': case 'M': mul = 1024 * 1024; break;
+				case 'g': case 'G': mul = 1024 * 1024 * 1024; break;
+				default:
+					return cfg_err(err, errlen, file, line, k->name,
+					    "\"%s\": unit must be k, m or g", val);
+				}
+				if (end[1])
+					return cfg_err(err, errlen, file, line, k->name,
+					    "\"%s\": expected a size in bytes", val);
+			}
+			if (v > (UINT64_MAX >> 2) / mul)
+				return cfg_err(err, errlen, file, line, k->name,
+				    "\"%s\": too large", val);
+			*(uint64_t *) dst = v * mul;
+			return 0;
+		}
+	case T_MARK:
+		if (strncmp(val, "0x", 2) == 0 || strncmp(val, "0X", 2) == 0) {
+			if (parse_u64(val + 2, 16, &v, &end) < 0 || *end)
+				v = UINT64_MAX;
+		} else if (parse_u64(val, 10, &v, &end) < 0 || *end) {
+			v = UINT64_MAX;
+		}
+		if (v > 0xffffffffu)
+			return cfg_err(err, errlen, file, line, k->name,
+			    "\"%s\": expected a 32-bit number (decimal or 0x hex)", val);
+		*(uint32_t *) dst = (uint32_t) v;
+		return 0;
+	}
+	return cfg_err(err, errlen, file, line, k->name, "internal error%s", NULL);
+}
+
+/* cfg_defaults - every key at its default */
+void
+cfg_defaults(struct config *c)
+{
+	char err[256];
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NKEYS; i++)
+		if (set_value(c, &cfg_keys[i], cfg_keys[i].def, "defaults", 0,
+			err, sizeof(err)) < 0)
+			abort();		/* a bad default is a build bug */
+}
+
+/* cfg_free - release strings */
+void
+cfg_free(struct config *c)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (cfg_keys[i].type == T_STR || cfg_keys[i].type == T_HOST) {
+			char **p = (char **) ((char *) c + cfg_keys[i].off);
+
+			free(*p);
+			*p = NULL;
+		}
+}
+
+/* cfg_apply - one logical line `key = value' */
+static int
+cfg_apply(struct config *c, char *text, const char *file, int line,
+    int *seen, char *err, size_t errlen)
+{
+	char *eq, *key, *val, *e;
+	const struct cfg_key *k = NULL;
+
+	if ((eq = strchr(text, '=')) == NULL)
+		return cfg_err(err, errlen, file, line, NULL,
+		    "missing '=' (expected key = value)%s", NULL);
+	*eq = 0;
+	key = text;
+	val = eq + 1;
+	while (*key == ' ' || *key == '\t')
+		key++;
+	for (e = key + strlen(key); e > key && (e[-1] == ' ' || e[-1] == '\t'); e--)
+		*(e - 1) = 0;
+	while (*val == ' ' || *val == '\t')
+		val++;
+	for (e = val + strlen(val); e > val && (e[-1] == ' ' || e[-1] == '\t'); e--)
+		*(e - 1) = 0;
+	if (*key == 0)
+		return cfg_err(err, errlen, file, line, NULL, "missing key before '='%s", NULL);
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(cfg_keys[i].name, key) == 0) {
+			k = &cfg_keys[i];
+			if (seen[i]) {
+				char prev[16];
+
+				snprintf(prev, sizeof(prev), "%d", seen[i]);
+				return cfg_err(err, errlen, file, line, key,
+				    "already set at line %s", prev);
+			}
+			seen[i] = line;
+			break;
+		}
+	if (k == NULL) {
+		for (char *p = key; *p; p++)
+			if (!isprint((unsigned char) *p))
+				*p = '?';
+		return cfg_err(err, errlen, file, line, NULL, "unknown key \"%s\"", key);
+	}
+	return set_value(c, k, val, file, line, err, errlen);
+}
+
+/* seen_line - the line that set a key, else a fallback */
+static int
+seen_line(const int *seen, const char *name, int fallback)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(cfg_keys[i].name, name) == 0 && seen[i])
+			return seen[i];
+	return fallback;
+}
+
+/* cfg_parse - parse a whole file's text over the defaults in c */
+int
+cfg_parse(struct config *c, const char *file, const char *text, size_t len,
+    char *err, size_t errlen)
+{
+	char logical[CFG_MAX_LINE + 1];
+	size_t llen = 0;
+	int lstart = 0, lineno = 0;
+	int seen[NKEYS] = {0};
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t) (nl - (text + pos)) : len - pos;
+		const char *ln = text + pos;
+		size_t i = 0;
+
+		lineno++;
+		pos += n + (nl ? 1 : 0);
+		if (n > 0 && ln[n - 1] == '\r')
+			n--;
+		if (memchr(ln, 0, n))
+			return cfg_err(err, errlen, file, lineno, NULL,
+			    "NUL byte in line%s", NULL);
+		for (size_t j = 0; j < n; j++)
+			if ((unsigned char) ln[j] < 0x20 && ln[j] != '\t')
+				return cfg_err(err, errlen, file, lineno, NULL,
+				    "control character in line%s", NULL);
+		while (i < n && (ln[i] == ' ' || ln[i] == '\t'))
+			i++;
+		if (i == n || ln[i] == '#')
+			continue;			/* blank or comment */
+		if (i > 0) {				/* continuation */
+			if (llen == 0)
+				return cfg_err(err, errlen, file, lineno, NULL,
+				    "continuation line without a preceding key = value line%s",
+				    NULL);
+			if (llen + 1 + (n - i) > CFG_MAX_LINE)
+				return cfg_err(err, errlen, file, lstart, NULL,
+				    "logical line longer than 4096 bytes%s", NULL);
+			logical[llen++] = ' ';
+			memcpy(logical + llen, ln + i, n - i);
+			llen += n - i;
+			continue;
+		}
+		if (llen > 0) {
+			logical[llen] = 0;
+			if (cfg_apply(c, logical, file, lstart, seen, err, errlen) < 0)
+				return -1;
+		}
+		if (n > CFG_MAX_LINE)
+			return cfg_err(err, errlen, file, lineno, NULL,
+			    "line longer than 4096 bytes%s", NULL);
+		memcpy(logical, ln, n);
+		llen = n;
+		lstart = lineno;
+	}
+	if (llen > 0) {
+		logical[llen] = 0;
+		if (cfg_apply(c, logical, file, lstart, seen, err, errlen) < 0)
+			return -1;
+	}
+	if (c->client_tls_cert_file[0] && !c->client_tls_key_file[0])
+		return cfg_err(err, errlen, file, seen_line(seen, "client_tls_key_file", lineno),
+		    "client_tls_key_file", "must be set when client_tls_cert_file is%s", NULL);
+	if (!c->client_tls_cert_file[0] && c->client_tls_key_file[0])
+		return cfg_err(err, errlen, file, seen_line(seen, "client_tls_cert_file", lineno),
+		    "client_tls_cert_file", "must be set when client_tls_key_file is%s", NULL);
+	return 0;
+}
+
+/* cfg_load - read and parse a file */
+int
+cfg_load(struct config *c, const char *file, char *err, size_t errlen)
+{
+	struct stat st;
+	char *text;
+	ssize_t n;
+	size_t got = 0;
+	int fd, rc;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return cfg_err(err, errlen, file, 0, NULL, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return cfg_err(err, errlen, file, 0, NULL, "not a regular file%s", NULL);
+	}
+	if (st.st_size > CFG_MAX_FILE) {
+		close(fd);
+		return cfg_err(err, errlen, file, 0, NULL, "larger than 1 MiB%s", NULL);
+	}
+	if ((text = malloc((size_t) st.st_size + 1)) == NULL) {
+		close(fd);
+		return cfg_err(err, errlen, file, 0, NULL, "out of memory%s", NULL);
+	}
+	while (got < (size_t) st.st_size
+	    && (n = read(fd, text + got, (size_t) st.st_size - got)) > 0)
+		got += (size_t) n;
+	close(fd);
+	rc = cfg_parse(c, file, text, got, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* cfg_print - every key with its effective value */
+void
+cfg_print(const struct config *c, FILE *fp)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		const void *src = (const char *) c + k->off;
+
+		fprintf(fp, "%s =", k->name);
+		switch (k->type) {
+		case T_LISTEN:
+			for (int j = 0; j < c->nlisten; j++) {
+				char ep[INET6_ADDRSTRLEN + 32];
+
+				cfg_endpoint_str(&c->listen[j], ep, sizeof(ep));
+				fprintf(fp, " %s", ep);
+			}
+			break;
+		case T_STR:
+		case T_HOST:
+			if (**(char *const *) src)
+				fprintf(fp, " %s", *(char *const *) src);
+			break;
+		case T_BOOL:
+			fprintf(fp, " %s", *(const int *) src ? "yes" : "no");
+			break;
+		case T_LONG:
+			fprintf(fp, " %ld", *(const long *) src);
+			break;
+		case T_TIME:
+			fprintf(fp, " %lds", *(const long *) src);
+			break;
+		case T_SIZE:
+			fprintf(fp, " %llu", (unsigned long long) *(const uint64_t *) src);
+			break;
+		case T_MARK:
+			fprintf(fp, " 0x%x", (unsigned) *(const uint32_t *) src);
+			break;
+		}
+		fputc('\n', fp);
+	}
+}

@@ -1,0 +1,75 @@
+/*
+ * config.h - mxtlsd configuration: keys, defaults, parser, printer.
+ *
+ * SYNOPSIS
+ *	void cfg_defaults(struct config *c);
+ *	int cfg_parse(struct config *c, const char *file, const char *text,
+ *		size_t len, char *err, size_t errlen);
+ *	int cfg_load(struct config *c, const char *file, char *err,
+ *		size_t errlen);
+ *	void cfg_print(const struct config *c, FILE *fp);
+ *	void cfg_free(struct config *c);
+ *	int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);
+ *	void cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf,
+ *		size_t len);
+ *
+ * DESCRIPTION
+ *	The file is `key = value' lines in the style of Postfix's main.cf:
+ *	lines whose first non-blank character is `#' are comments, blank
+ *	lines are ignored, and a line that starts with white space continues
+ *	the previous one.  Every key has a default (cfg_defaults()); the
+ *	file overrides them.  cfg_parse() is pure: text in, struct out.
+ *	cfg_load() reads a file (at most CFG_MAX_FILE bytes) and parses it.
+ *	cfg_print() writes every key with its effective value, in the same
+ *	syntax, so that its output parses back to the same configuration.
+ *
+ * DIAGNOSTICS
+ *	cfg_parse() and cfg_load() return 0 on success, and -1 with a
+ *	message `FILE:LINE: key: reason' (or `FILE: reason') in err.
+ *	The struct is then left with defaults plus whatever parsed before
+ *	the error; callers discard it.
+ */
+#ifndef MXTLS_CONFIG_H
+#define MXTLS_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#define CFG_MAX_LISTEN	16
+#define CFG_MAX_FILE	(1024 * 1024)
+#define CFG_MAX_LINE	4096
+
+struct cfg_endpoint {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	int tproxy;			/* IP_TRANSPARENT listener */
+};
+
+struct config {
+	struct cfg_endpoint listen[CFG_MAX_LISTEN];
+	int nlisten;
+	char *myhostname;		/* empty: the system's host name */
+	long max_sessions;
+	long client_timeout;		/* seconds */
+	long upstream_connect_timeout;
+	long upstream_timeout;
+	long shutdown_timeout;
+	uint64_t message_size_limit;	/* 0: no limit of our own */
+	char *client_tls_cert_file;
+	char *client_tls_key_file;
+	int offer_client_starttls;
+	uint32_t upstream_mark;		/* 0: none */
+	char *user;			/* empty: keep the starting user */
+};
+
+void cfg_defaults(struct config *c);
+int cfg_parse(struct config *c, const char *file, const char *text,
+    size_t len, char *err, size_t errlen);
+int cfg_load(struct config *c, const char *file, char *err, size_t errlen);
+void cfg_print(const struct config *c, FILE *fp);
+void cfg_free(struct config *c);
+int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);
+void cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,251 @@
+/*
+ * listen.c - listening sockets and the original destination.
+ * See listen.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "listen.h"
+#include "proxy.h"
+#include "sess.h"
+
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80		/* linux/netfilter_ipv4.h */
+#endif
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80		/* linux/netfilter_ipv6/ip6_tables.h */
+#endif
+#ifndef IP_TRANSPARENT
+#define IP_TRANSPARENT 19
+#endif
+#ifndef IPV6_TRANSPARENT
+#define IPV6_TRANSPARENT 75
+#endif
+
+struct lsn {
+	ev_io w;
+	struct cfg_endpoint ep;
+	char name[80];
+};
+
+static struct lsn lsns[CFG_MAX_LISTEN];
+static int nlsn;
+static int spare_fd = -1;
+
+/* lsn_open - bind every listen address */
+int
+lsn_open(const struct config *cfg, char *err, size_t errlen)
+{
+	int one = 1;
+
+	for (int i = 0; i < cfg->nlisten; i++) {
+		const struct cfg_endpoint *ep = &cfg->listen[i];
+		struct lsn *l = &lsns[nlsn];
+		int fd, fam = ep->addr.ss_family;
+
+		cfg_endpoint_str(ep, l->name, sizeof(l->name));
+		fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			snprintf(err, errlen, "listen %s: socket: %s", l->name, strerror(errno));
+			return -1;
+		}
+		(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (fam == AF_INET6)
+			(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (ep->tproxy && setsockopt(fd, fam == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+			fam == AF_INET6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one,
+			sizeof(one)) < 0) {
+			snprintf(err, errlen, "listen %s: IP_TRANSPARENT: %s (needs "
+			    "CAP_NET_ADMIN)", l->name, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (bind(fd, (const struct sockaddr *) &ep->addr, ep->addrlen) < 0) {
+			snprintf(err, errlen, "listen %s: bind: %s", l->name, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (listen(fd, 511) < 0) {
+			snprintf(err, errlen, "listen %s: %s", l->name, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		l->ep = *ep;
+		ev_io_init(&l->w, NULL, fd, EV_READ);
+		nlsn++;
+	}
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
+/* same_addr - equal address and port */
+static int
+same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *) a, *y = (const void *) b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *) a, *y = (const void *) b;
+
+		return x->sin6_port == y->sin6_port
+		    && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return 0;
+}
+
+/* port_of - the port of an address */
+static unsigned
+port_of(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *) a)->sin6_port)
+	    : ntohs(((const struct sockaddr_in *) a)->sin_port);
+}
+
+/* lsn_orig_dst - where the old MTA meant to connect */
+int
+lsn_orig_dst(int fd, int tproxy, struct sockaddr_storage *dst)
+{
+	socklen_t len = sizeof(*dst);
+
+	memset(dst, 0, sizeof(*dst));
+	if (tproxy)
+		return getsockname(fd, (struct sockaddr *) dst, &len);
+	if (getsockname(fd, (struct sockaddr *) dst, &len) < 0)
+		return -1;
+	len = sizeof(*dst);
+	if (dst->ss_family == AF_INET6)
+		return getsockopt(fd, IPPROTO_IPV6, IP6T_SO_ORIGINAL_DST, dst, &len);
+	return getsockopt(fd, IPPROTO_IP, SO_ORIGINAL_DST, dst, &len);
+}
+
+/* lsn_is_redirected - was this connection redirected to us? */
+int
+lsn_is_redirected(const struct sockaddr_storage *dst,
+    const struct sockaddr_storage *local, int tproxy,
+    const struct sockaddr_storage *listen_addr)
+{
+	if (same_addr(dst, local) && !tproxy)
+		return 0;			/* REDIRECT changes the destination */
+	if (same_addr(dst, listen_addr))
+		return 0;
+	/* TPROXY keeps the destination: traffic for our own port is not. */
+	if (port_of(dst) == port_of(listen_addr))
+		return 0;
+	return 1;
+}
+
+/* refuse - one reply and close; nothing to do with a session */
+static void
+refuse(int fd, const char *msg)
+{
+	ssize_t w = send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	(void) w;
+	close(fd);
+}
+
+/* lsn_accept - a new connection */
+static void
+lsn_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct lsn *l = (struct lsn *) w;
+
+	(void) loop;
+	(void) revents;
+	for (int burst = 0; burst < 64; burst++) {
+		struct sockaddr_storage peer, local, dst;
+		socklen_t plen = sizeof(peer), llen = sizeof(local);
+		char ps[INET6_ADDRSTRLEN] = "?", ds[INET6_ADDRSTRLEN] = "?";
+		int fd = accept4(w->fd, (struct sockaddr *) &peer, &plen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE) {
+				/* Take the connection with the spare and let it go. */
+				if (spare_fd >= 0) {
+					close(spare_fd);
+					fd = accept(w->fd, NULL, NULL);
+					if (fd >= 0)
+						close(fd);
+					spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				}
+				msg_warn("out of file descriptors: connection dropped "
+				    "(raise the limit or lower max_sessions)");
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK
+			    && errno != EINTR && errno != ECONNABORTED) {
+				msg_warn("accept on %s: %m", l->name);
+			}
+			return;
+		}
+		if (peer.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &peer)->sin6_addr, ps, sizeof(ps));
+		else
+			inet_ntop(AF_INET, &((struct sockaddr_in *) &peer)->sin_addr, ps, sizeof(ps));
+		if (getsockname(fd, (struct sockaddr *) &local, &llen) < 0
+		    || lsn_orig_dst(fd, l->ep.tproxy, &dst) < 0) {
+			msg_warn("refused connection from [%s] to %s: no original "
+			    "destination (not redirected)", ps, l->name);
+			refuse(fd, "554 5.7.1 Error: not a redirected connection; "
+			    "this is not an open relay\r\n");
+			continue;
+		}
+		if (dst.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &dst)->sin6_addr, ds, sizeof(ds));
+		else
+			inet_ntop(AF_INET, &((struct sockaddr_in *) &dst)->sin_addr, ds, sizeof(ds));
+		if (!lsn_is_redirected(&dst, &local, l->ep.tproxy, &l->ep.addr)) {
+			msg_warn("refused connection from [%s] to [%s]:%u: not "
+			    "redirected; mxtlsd is not an open relay", ps, ds, port_of(&dst));
+			refuse(fd, "554 5.7.1 Error: not a redirected connection; "
+			    "this is not an open relay\r\n");
+			continue;
+		}
+		if (proxy.draining) {
+			refuse(fd, "421 4.3.2 Service shutting down\r\n");
+			continue;
+		}
+		if (proxy.nsessions >= proxy.cfg.max_sessions) {
+			msg_warn("refused connection from [%s]: max_sessions (%ld) reached",
+			    ps, proxy.cfg.max_sessions);
+			refuse(fd, "421 4.3.2 Error: too many sessions, try again later\r\n");
+			continue;
+		}
+		sess_new(fd, &peer, &dst);
+	}
+}
+
+/* lsn_start - accept connections */
+void
+lsn_start(struct ev_loop *loop)
+{
+	for (int i = 0; i < nlsn; i++) {
+		ev_set_cb(&lsns[i].w, lsn_accept);
+		ev_io_start(loop, &lsns[i].w);
+		msg_info("listening on %s%s", lsns[i].name,
+		    lsns[i].ep.tproxy ? " (TPROXY)" : "");
+	}
+}
+
+/* lsn_stop - stop accepting and close */
+void
+lsn_stop(struct ev_loop *loop)
+{
+	for (int i = 0; i < nlsn; i++) {
+		ev_io_stop(loop, &lsns[i].w);
+		if (lsns[i].w.fd >= 0)
+			close(lsns[i].w.fd);
+		lsns[i].w.fd = -1;
+	}
+	nlsn = 0;
+}

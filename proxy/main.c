@@ -1,0 +1,329 @@
+/*
+ * main.c - mxtlsd: options, start-up, privileges, signals, the loop.
+ *
+ * SYNOPSIS
+ *	mxtlsd [-f] [-S] [-n] [-v] [-c FILE]
+ *
+ * DESCRIPTION
+ *	-c FILE	configuration (default /etc/mxtls/mxtls.conf; a missing
+ *		default file means all defaults, a missing -c file is an error)
+ *	-n	print the effective configuration and exit
+ *	-f	stay in the foreground, log to stderr
+ *	-S	with -f: log to syslog anyway (for systemd)
+ *	-v	verbose (debug) logging
+ *
+ *	Order of start-up: configuration, TLS contexts, listeners (as root),
+ *	then privileges are dropped to `user' (CAP_NET_ADMIN is kept when
+ *	upstream_mark needs it), then the loop.  SIGTERM drains: listeners
+ *	close, idle sessions get 421, busy ones finish their transaction,
+ *	and after shutdown_timeout whatever is left is closed.  SIGHUP
+ *	re-reads the configuration and certificates; sessions in progress
+ *	are not touched, and a bad file keeps the running configuration.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "../lib/log.h"
+#include "config.h"
+#include "conn.h"
+#include "listen.h"
+#include "proxy.h"
+#include "sess.h"
+#include "tls.h"
+
+#define DEFAULT_CONFIG	"/etc/mxtls/mxtls.conf"
+
+struct proxy proxy;
+
+static const char *config_file = DEFAULT_CONFIG;
+static int config_given;
+static ev_signal sig_term, sig_int, sig_hup;
+static ev_timer drain_timer;
+
+/* usage - and exit */
+static _Noreturn void
+usage(void)
+{
+	fprintf(stderr, "usage: mxtlsd [-f] [-S] [-n] [-v] [-c config_file]\n");
+	exit(2);
+}
+
+/* load_config - defaults, then the file */
+static int
+load_config(struct config *c, char *err, size_t errlen)
+{
+	cfg_defaults(c);
+	if (!config_given && access(config_file, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	return cfg_load(c, config_file, err, errlen);
+}
+
+/* set_hostname - myhostname, or the system's name */
+static void
+set_hostname(void)
+{
+	if (proxy.cfg.myhostname[0]) {
+		snprintf(proxy.hostname, sizeof(proxy.hostname), "%s", proxy.cfg.myhostname);
+	} else if (gethostname(proxy.hostname, sizeof(proxy.hostname) - 1) < 0
+	    || proxy.hostname[0] == 0) {
+		snprintf(proxy.hostname, sizeof(proxy.hostname), "localhost");
+	}
+	proxy.hostname[sizeof(proxy.hostname) - 1] = 0;
+	proxy.fsmc.hostname = proxy.hostname;
+	proxy.fsmc.size_limit = proxy.cfg.message_size_limit;
+	proxy.fsmc.offer_starttls = proxy.cfg.offer_client_starttls;
+}
+
+/* keep_net_admin - after setuid, keep CAP_NET_ADMIN for SO_MARK */
+static int
+keep_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = 1u << CAP_NET_ADMIN;
+	return (int) syscall(SYS_capset, &hdr, data);
+}
+
+/* drop_privileges - become `user' */
+static void
+drop_privileges(void)
+{
+	const char *user = proxy.cfg.user;
+	struct passwd *pw;
+	int need_caps = proxy.cfg.upstream_mark != 0;
+
+	if (user[0] == 0)
+		return;
+	if (geteuid() != 0) {
+		msg_warn("user = %s: not started as root; keeping uid %ld", user,
+		    (long) geteuid());
+		return;
+	}
+	if ((pw = getpwnam(user)) == NULL)
+		msg_fatal("%s: user = %s: no such user (create it, or set user = "
+		    "to keep running as root)", config_file, user);
+	if (need_caps && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
+		msg_fatal("prctl(PR_SET_KEEPCAPS): %m");
+	if (setgroups(1, &pw->pw_gid) < 0)
+		msg_fatal("setgroups: %m");
+	if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
+		msg_fatal("setresgid(%ld): %m", (long) pw->pw_gid);
+	if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		msg_fatal("setresuid(%ld): %m", (long) pw->pw_uid);
+	if (need_caps) {
+		if (keep_net_admin() < 0)
+			msg_fatal("capset(CAP_NET_ADMIN): %m");
+		(void) prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
+	}
+	if (setuid(0) == 0)
+		msg_fatal("privileges were not dropped");
+	if (chdir("/") < 0)
+		msg_fatal("chdir /: %m");
+	msg_info("running as user %s (uid %ld)%s", user, (long) pw->pw_uid,
+	    need_caps ? ", keeping CAP_NET_ADMIN for upstream_mark" : "");
+}
+
+/* make_server_ctx - the TLS context towards the old MTA */
+static SSL_CTX *
+make_server_ctx(const struct config *c, const char *hostname, char *err,
+    size_t errlen)
+{
+	return tls_server_ctx(c->client_tls_cert_file, c->client_tls_key_file,
+	    hostname, err, errlen);
+}
+
+/* on_drain_timer - the drain time is over, or everyone left */
+static void
+on_drain_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void) revents;
+	if (proxy.nsessions > 0 && w->repeat == 0.) {
+		msg_info("shutdown_timeout: closing %ld remaining sessions",
+		    proxy.nsessions);
+		sess_kill_all();
+	}
+	if (proxy.nsessions > 0) {
+		/* poll until the reaper has freed them */
+		ev_timer_set(w, 0.1, 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* drain_check - exit as soon as the last session is gone */
+static void
+drain_check(struct ev_loop *loop, ev_check *w, int revents)
+{
+	(void) w;
+	(void) revents;
+	if (proxy.draining && proxy.nsessions == 0)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+/* on_term - SIGTERM/SIGINT: drain */
+static void
+on_term(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void) revents;
+	if (proxy.draining) {
+		msg_info("second signal %d: closing %ld sessions now", w->signum,
+		    proxy.nsessions);
+		sess_kill_all();
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	proxy.draining = 1;
+	msg_info("signal %d: no new sessions; draining %ld (at most %lds)",
+	    w->signum, proxy.nsessions, proxy.cfg.shutdown_timeout);
+	lsn_stop(loop);
+	sess_drain_all();
+	ev_timer_init(&drain_timer, on_drain_timer,
+	    (double) proxy.cfg.shutdown_timeout, 0.);
+	ev_timer_start(loop, &drain_timer);
+}
+
+/* on_hup - SIGHUP: reload configuration and certificates */
+static void
+on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct config nc;
+	char err[512];
+	SSL_CTX *ctx;
+
+	(void) loop;
+	(void) w;
+	(void) revents;
+	if (load_config(&nc, err, sizeof(err)) < 0) {
+		msg_warn("reload: %s; keeping the running configuration", err);
+		cfg_free(&nc);
+		return;
+	}
+	if (nc.nlisten != proxy.cfg.nlisten
+	    || memcmp(nc.listen, proxy.cfg.listen, sizeof(nc.listen)) != 0)
+		msg_warn("reload: listen changed; that takes a restart");
+	if (strcmp(nc.user, proxy.cfg.user) != 0)
+		msg_warn("reload: user changed; that takes a restart");
+	if (nc.upstream_mark && !proxy.cfg.upstream_mark && proxy.cfg.user[0])
+		msg_warn("reload: upstream_mark set after privileges were dropped; "
+		    "it needs a restart to keep CAP_NET_ADMIN");
+	if ((ctx = make_server_ctx(&nc, nc.myhostname[0] ? nc.myhostname
+		    : proxy.hostname, err, sizeof(err))) == NULL) {
+		msg_warn("reload: %s; keeping the running configuration", err);
+		cfg_free(&nc);
+		return;
+	}
+	/* Keep what cannot change at run time. */
+	memcpy(nc.listen, proxy.cfg.listen, sizeof(nc.listen));
+	nc.nlisten = proxy.cfg.nlisten;
+	free(nc.user);
+	nc.user = strdup(proxy.cfg.user);
+	cfg_free(&proxy.cfg);
+	proxy.cfg = nc;
+	SSL_CTX_free(proxy.server_ctx);		/* live sessions hold references */
+	proxy.server_ctx = ctx;
+	set_hostname();
+	msg_info("reloaded %s", config_file);
+}
+
+/* main - start mxtlsd */
+int
+main(int argc, char **argv)
+{
+	int foreground = 0, to_syslog = 0, print = 0, verbose = 0, ch;
+	char err[512];
+	ev_check drain_w;
+
+	while ((ch = getopt(argc, argv, "c:fnSv")) != -1) {
+		switch (ch) {
+		case 'c':
+			config_file = optarg;
+			config_given = 1;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			print = 1;
+			break;
+		case 'S':
+			to_syslog = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("mxtlsd", print || (foreground && !to_syslog), verbose);
+	if (load_config(&proxy.cfg, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	if (print) {
+		cfg_print(&proxy.cfg, stdout);
+		return 0;
+	}
+	set_hostname();
+	signal(SIGPIPE, SIG_IGN);
+	if ((proxy.server_ctx = make_server_ctx(&proxy.cfg, proxy.hostname, err,
+		    sizeof(err))) == NULL)
+		msg_fatal("%s", err);
+	if ((proxy.client_ctx = tls_client_ctx(err, sizeof(err))) == NULL)
+		msg_fatal("%s", err);
+	{
+		struct rlimit rl;
+
+		/* Each session can hold two descriptors. */
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0
+		    && rl.rlim_cur < (rlim_t) (2 * proxy.cfg.max_sessions + 64)) {
+			rlim_t want = (rlim_t) (2 * proxy.cfg.max_sessions + 64);
+
+			rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+			(void) setrlimit(RLIMIT_NOFILE, &rl);
+			if (rl.rlim_cur < want)
+				msg_warn("descriptor limit %ld is below what max_sessions = %ld "
+				    "needs (%ld)", (long) rl.rlim_cur, proxy.cfg.max_sessions,
+				    (long) want);
+		}
+	}
+	if (lsn_open(&proxy.cfg, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	if (!foreground && daemon(0, 0) < 0)
+		msg_fatal("daemon: %m");
+	drop_privileges();
+	proxy.loop = EV_DEFAULT;
+	reap_init(proxy.loop);
+	ev_signal_init(&sig_term, on_term, SIGTERM);
+	ev_signal_init(&sig_int, on_term, SIGINT);
+	ev_signal_init(&sig_hup, on_hup, SIGHUP);
+	ev_signal_start(proxy.loop, &sig_term);
+	ev_signal_start(proxy.loop, &sig_int);
+	ev_signal_start(proxy.loop, &sig_hup);
+	ev_check_init(&drain_w, drain_check);
+	ev_check_start(proxy.loop, &drain_w);
+	lsn_start(proxy.loop);
+	msg_info("mxtlsd started, hostname %s, max_sessions %ld", proxy.hostname,
+	    proxy.cfg.max_sessions);
+	ev_run(proxy.loop, 0);
+	msg_info("mxtlsd stopped");
+	SSL_CTX_free(proxy.server_ctx);
+	SSL_CTX_free(proxy.client_ctx);
+	cfg_free(&proxy.cfg);
+	return 0;
+}

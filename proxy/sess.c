@@ -1,0 +1,802 @@
+/*
+ * sess.c - one SMTP session with the old MTA, and its upstream.
+ * See sess.h.
+ *
+ * Commands are taken strictly one at a time: while a command waits for
+ * the MX (s->wait != W_NONE), later pipelined commands stay in the input
+ * buffer, so replies go out in order.  Replies are queued and written by
+ * the loop after all buffered commands were handled, which is how a
+ * PIPELINING server answers a batch in one write.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "conn.h"
+#include "fsm.h"
+#include "proxy.h"
+#include "sess.h"
+#include "smtp.h"
+#include "tls.h"
+#include "up.h"
+
+#define DATA_HIGH_WATER	(256 * 1024)	/* pause the old MTA above this */
+#define REASON_MAX	1024
+
+enum sess_wait {
+	W_NONE,				/* taking commands (or DATA bytes) */
+	W_CONNECT,			/* upstream being set up for a RCPT */
+	W_MAIL,				/* MAIL sent to the MX */
+	W_RCPT,				/* RCPT sent to the MX */
+	W_DATA,				/* DATA sent to the MX */
+	W_DOT,				/* end of data sent, final reply due */
+	W_RSET,				/* RSET sent to the MX */
+	W_TLS,				/* 220 going out, then the handshake */
+	W_CLOSE				/* last reply going out, then close */
+};
+
+struct sess {
+	struct conn c;
+	ev_timer tmo;
+	struct reap reap;
+	struct sess *prev, *next;
+	struct fsm fsm;
+	struct up *up;
+	char id[16];
+	char client[80];		/* [192.0.2.1]:40000 */
+	struct sockaddr_storage orig;
+	char origstr[80];
+	enum sess_wait wait;
+	int up_txn;			/* the MX has MAIL for this transaction */
+	char txn_fail[REASON_MAX];	/* reply for further RCPTs, or "" */
+	struct smtp_path rcpt;		/* the RCPT in flight */
+	struct buf rcpts;		/* accepted recipients, for the log */
+	char *pending;			/* reply to send when RSET is done */
+	/* message transfer */
+	struct smtp_eod eod;
+	uint64_t data_bytes;
+	int data_discard;
+	char data_fail[REASON_MAX];
+	int skipping_long;		/* dropping an over-long line */
+	int drain_after_txn;		/* SIGTERM arrived during a transaction */
+};
+
+static void sess_on_conn(struct conn *, int, void *);
+static void sess_on_timer(struct ev_loop *, ev_timer *, int);
+static void sess_on_up(struct up *, enum up_event, void *);
+static void sess_run(struct sess *);
+
+/* sess_wait_str - wait state for logs */
+const char *
+sess_wait_str(int w)
+{
+	static const char *names[] = {"none", "connect", "mail", "rcpt", "data",
+	"dot", "rset", "tls", "close"};
+
+	return (unsigned) w < sizeof(names) / sizeof(names[0]) ? names[w] : "?";
+}
+
+/* addr_str - [addr]:port */
+static void
+addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *) ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		port = ntohs(s6->sin6_port);
+	} else if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *) ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		port = ntohs(s4->sin_port);
+	}
+	snprintf(buf, len, "[%s]:%u", a, port);
+}
+
+/* sess_free - the reaper's part */
+static void
+sess_free(struct reap *r)
+{
+	struct sess *s = (struct sess *) ((char *) r - offsetof(struct sess, reap));
+
+	buf_free(&s->rcpts);
+	free(s->pending);
+	free(s);
+}
+
+/* sess_close - end the session (the struct is freed by the reaper) */
+static void
+sess_close(struct sess *s, int abort_up)
+{
+	if (s->c.closed && s->reap.queued)
+		return;
+	ev_timer_stop(proxy.loop, &s->tmo);
+	if (s->up) {
+		if (abort_up)
+			up_abort(s->up);
+		else
+			up_quit(s->up);
+		s->up = NULL;
+	}
+	conn_close(&s->c);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		proxy.sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	proxy.nsessions--;
+	msg_info("%s: disconnect from %s", s->id, s->client);
+	reap_later(&s->reap, sess_free);
+}
+
+/* say - queue reply bytes to the old MTA */
+static void
+say(struct sess *s, const char *text, size_t len)
+{
+	if (len && conn_write(&s->c, text, len) < 0 && !s->c.closed) {
+		msg_warn("%s: out of memory for a reply", s->id);
+		sess_close(s, 1);
+	}
+}
+
+/* sayf - queue a formatted one-line reply */
+__attribute__((format(printf, 2, 3)))
+static void
+sayf(struct sess *s, const char *fmt, ...)
+{
+	char line[REASON_MAX + 8];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t) n > sizeof(line) - 3)
+		n = (int) sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	say(s, line, (size_t) n);
+}
+
+/* relay_reply - the MX's reply, every line, to the old MTA */
+static void
+relay_reply(struct sess *s, const struct smtp_reply *r)
+{
+	const char *p = r->text, *end = r->text + r->textlen;
+	char line[SMTP_REPLY_MAX_TEXT + 8];
+
+	for (int i = 0; i < r->nlines; i++) {
+		const char *nl = memchr(p, '\n', (size_t) (end - p));
+		size_t tl = nl ? (size_t) (nl - p) : (size_t) (end - p);
+		int n;
+
+		n = snprintf(line, sizeof(line), "%03d%c%.*s\r\n", r->code,
+		    i == r->nlines - 1 ? ' ' : '-', (int) tl, p);
+		if (n > 0)
+			say(s, line, (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1);
+		p = nl ? nl + 1 : end;
+	}
+}
+
+/* reply_text - "code text" of an MX reply, one line, for reasons */
+static const char *
+reply_text(const struct smtp_reply *r, char *buf, size_t len)
+{
+	return smtp_reply_line1(r, buf, len);
+}
+
+/* sess_arm - client inactivity timer */
+static void
+sess_arm(struct sess *s)
+{
+	s->tmo.repeat = (double) proxy.cfg.client_timeout;
+	ev_timer_again(proxy.loop, &s->tmo);
+}
+
+/* sess_new - a redirected connection from the old MTA */
+void
+sess_new(int fd, const struct sockaddr_storage *peer,
+    const struct sockaddr_storage *orig)
+{
+	static unsigned long counter;
+	struct sess *s = calloc(1, sizeof(*s));
+	char banner[320];
+	int n;
+
+	if (s == NULL) {
+		msg_warn("out of memory for a session");
+		close(fd);
+		return;
+	}
+	snprintf(s->id, sizeof(s->id), "%05lX%05lX",
+	    (unsigned long) time(NULL) & 0xfffff, ++counter & 0xfffff);
+	addr_str(peer, s->client, sizeof(s->client));
+	s->orig = *orig;
+	addr_str(orig, s->origstr, sizeof(s->origstr));
+	buf_init(&s->rcpts);
+	conn_init(&s->c, proxy.loop, fd, sess_on_conn, s);
+	s->c.in_max = 32768;
+	fsm_init(&s->fsm, &proxy.fsmc, 0);
+	ev_init(&s->tmo, sess_on_timer);
+	s->tmo.data = s;
+	sess_arm(s);
+	s->next = proxy.sessions;
+	if (s->next)
+		s->next->prev = s;
+	proxy.sessions = s;
+	proxy.nsessions++;
+	msg_info("%s: connect from %s to %s", s->id, s->client, s->origstr);
+	n = snprintf(banner, sizeof(banner), "220 %s ESMTP\r\n", proxy.hostname);
+	say(s, banner, (size_t) n);
+}
+
+/* up_params_for - where and how to connect for this session */
+static void
+up_params_for(struct sess *s, struct up_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->addr = s->orig;
+	p->addrlen = s->orig.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	    : sizeof(struct sockaddr_in);
+	p->helo = s->fsm.helo[0] ? s->fsm.helo : proxy.hostname;
+	p->mark = proxy.cfg.upstream_mark;
+	p->connect_timeout = proxy.cfg.upstream_connect_timeout;
+	p->timeout = proxy.cfg.upstream_timeout;
+	p->tls_ctx = proxy.client_ctx;
+	p->sid = s->id;
+}
+
+/* send_mail - replay MAIL FROM, adapted to what the MX offers */
+static void
+send_mail(struct sess *s)
+{
+	const struct smtp_ehlo *e = &s->up->ehlo;
+	char line[SMTP_PATH_MAX + 200];
+	int n;
+
+	if (s->fsm.smtputf8 && !e->smtputf8) {
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "550 5.6.7 SMTPUTF8 is "
+		    "required, but was not offered by host %s", s->up->peer);
+		sayf(s, "%s", s->txn_fail);
+		fsm_rcpt_result(&s->fsm, 0);
+		s->wait = W_NONE;
+		return;
+	}
+	n = snprintf(line, sizeof(line), "MAIL FROM:<%s>", s->fsm.mail.addr);
+	if (s->fsm.size && e->size)
+		n += snprintf(line + n, sizeof(line) - (size_t) n, " SIZE=%llu",
+		    (unsigned long long) s->fsm.size);
+	if (s->fsm.body_8bit && e->eightbitmime)
+		n += snprintf(line + n, sizeof(line) - (size_t) n, " BODY=8BITMIME");
+	if (s->fsm.body_7bit && e->eightbitmime)
+		n += snprintf(line + n, sizeof(line) - (size_t) n, " BODY=7BIT");
+	if (s->fsm.smtputf8)
+		n += snprintf(line + n, sizeof(line) - (size_t) n, " SMTPUTF8");
+	if (s->fsm.body_8bit && !e->eightbitmime)
+		msg_info("%s: %s does not offer 8BITMIME; sending 8-bit content as is",
+		    s->id, s->up->peer);
+	s->wait = W_MAIL;
+	up_command(s->up, line, (size_t) n);
+}
+
+/* send_rcpt - replay RCPT TO */
+static void
+send_rcpt(struct sess *s)
+{
+	char line[SMTP_PATH_MAX + 16];
+	int n = snprintf(line, sizeof(line), "RCPT TO:<%s>", s->rcpt.addr);
+
+	s->wait = W_RCPT;
+	up_command(s->up, line, (size_t) n);
+}
+
+/* log_txn - one line per transaction outcome */
+static void
+log_txn(struct sess *s, const char *status, const char *detail)
+{
+	msg_info("%s: from=<%s>, to=%.*s, relay=%s, tls=%s, size=%llu, status=%s (%s)",
+	    s->id, s->fsm.mail.addr, (int) buf_used(&s->rcpts),
+	    buf_used(&s->rcpts) ? buf_head(&s->rcpts) : "none",
+	    s->up ? s->up->peer : s->origstr,
+	    s->up && s->up->tls ? SSL_get_version(s->up->c.ssl) : "none",
+	    (unsigned long long) s->data_bytes, status, detail);
+}
+
+/* txn_clear - forget our side of the transaction */
+static void
+txn_clear(struct sess *s)
+{
+	s->txn_fail[0] = 0;
+	buf_reset(&s->rcpts);
+	buf_release(&s->rcpts);
+	s->data_bytes = 0;
+	s->data_discard = 0;
+	s->data_fail[0] = 0;
+}
+
+/* txn_done - the transaction ended; drain if asked */
+static void
+txn_done(struct sess *s)
+{
+	fsm_txn_end(&s->fsm);
+	txn_clear(s);
+	if (s->drain_after_txn) {
+		sayf(s, "421 4.3.2 %s Service shutting down, closing transmission channel",
+		    proxy.hostname);
+		s->wait = W_CLOSE;
+	}
+}
+
+/* quiet_rset - reset the MX after a failed DATA; nobody waits for it */
+static void
+quiet_rset(struct sess *s)
+{
+	free(s->pending);
+	s->pending = NULL;
+	if (s->up && s->up_txn) {
+		s->wait = W_RSET;
+		up_command(s->up, "RSET", 4);
+	}
+}
+
+/* relay_data - move message bytes from the old MTA to the MX */
+static int
+relay_data(struct sess *s)
+{
+	size_t n = buf_used(&s->c.in), used;
+	uint64_t limit = proxy.cfg.message_size_limit;
+	int r;
+
+	if (n == 0)
+		return 0;
+	r = smtp_eod_scan(&s->eod, buf_head(&s->c.in), n, &used);
+	s->data_bytes += used;
+	if (!s->data_discard && limit && s->data_bytes > limit + 5) {
+		s->data_discard = 1;
+		snprintf(s->data_fail, sizeof(s->data_fail),
+		    "552 5.3.4 Message size exceeds fixed limit");
+		if (s->up) {
+			up_abort(s->up);	/* the MX never sees an end of data */
+			s->up = NULL;
+		}
+	}
+	if (!s->data_discard && s->up
+	    && up_data_write(s->up, buf_head(&s->c.in), used) < 0) {
+		s->data_discard = 1;
+		snprintf(s->data_fail, sizeof(s->data_fail),
+		    "451 4.3.0 Error: out of memory while relaying the message");
+		up_abort(s->up);
+		s->up = NULL;
+	}
+	buf_consume(&s->c.in, used);
+	if (r == SMTP_EOD_BARE) {
+		/* Complete the pattern on our side, never on the MX's. */
+		buf_consume(&s->c.in, 1);
+		if (s->up) {
+			up_abort(s->up);
+			s->up = NULL;
+		}
+		if (!s->data_discard)
+			snprintf(s->data_fail, sizeof(s->data_fail), "554 5.5.2 Error: "
+			    "bare <LF> next to the end-of-data dot (SMTP smuggling?); "
+			    "message not sent");
+		msg_warn("%s: bare <LF> at end of data from %s; transaction aborted",
+		    s->id, s->client);
+		sayf(s, "%s", s->data_fail);
+		log_txn(s, "bounced", s->data_fail);
+		txn_done(s);
+		s->up_txn = 0;
+		return 1;
+	}
+	if (r == SMTP_EOD_END) {
+		if (s->data_discard || s->up == NULL) {
+			if (!s->data_fail[0])
+				snprintf(s->data_fail, sizeof(s->data_fail),
+				    "451 4.4.2 Error: lost connection with the MX");
+			sayf(s, "%s", s->data_fail);
+			log_txn(s, s->data_fail[0] == '5' ? "bounced" : "deferred",
+			    s->data_fail);
+			txn_done(s);
+			s->up_txn = 0;
+			return 1;
+		}
+		up_data_end(s->up);
+		s->wait = W_DOT;
+		return 1;
+	}
+	if (s->up && up_pending(s->up) > DATA_HIGH_WATER)
+		conn_pause(&s->c);
+	return s->c.paused ? 0 : (buf_used(&s->c.in) > 0);
+}
+
+/* handle_command - one command line from the old MTA */
+static void
+handle_command(struct sess *s, const char *line, size_t len)
+{
+	struct fsm_out out;
+
+	fsm_command(&s->fsm, line, len, &out);
+	switch (out.action) {
+	case FSM_A_REPLY:
+		say(s, out.reply, out.replylen);
+		return;
+	case FSM_A_HELO:
+	case FSM_A_RSET:
+		txn_clear(s);
+		if (s->up && s->up_txn) {
+			free(s->pending);
+			s->pending = strdup(out.reply);
+			s->wait = W_RSET;
+			up_command(s->up, "RSET", 4);
+			return;
+		}
+		say(s, out.reply, out.replylen);
+		return;
+	case FSM_A_MAILFROM:
+		txn_clear(s);
+		if (s->up && s->up_txn) {	/* a DATA refusal left one open */
+			free(s->pending);
+			s->pending = strdup(out.reply);
+			s->wait = W_RSET;
+			up_command(s->up, "RSET", 4);
+			return;
+		}
+		say(s, out.reply, out.replylen);
+		return;
+	case FSM_A_RCPT:
+		s->rcpt = out.path;
+		if (s->txn_fail[0]) {
+			sayf(s, "%s", s->txn_fail);
+			fsm_rcpt_result(&s->fsm, 0);
+			return;
+		}
+		if (s->up == NULL) {
+			struct up_params p;
+
+			up_params_for(s, &p);
+			s->wait = W_CONNECT;
+			if ((s->up = up_start(proxy.loop, &p, sess_on_up, s)) == NULL) {
+				s->wait = W_NONE;
+				snprintf(s->txn_fail, sizeof(s->txn_fail),
+				    "451 4.3.0 Error: out of memory");
+				sayf(s, "%s", s->txn_fail);
+				fsm_rcpt_result(&s->fsm, 0);
+			}
+			return;
+		}
+		if (!s->up_txn)
+			send_mail(s);
+		else
+			send_rcpt(s);
+		return;
+	case FSM_A_DATA:
+		if (s->up == NULL) {
+			sayf(s, "%s", s->txn_fail[0] ? s->txn_fail
+			    : "451 4.4.2 Error: lost connection with the MX");
+			txn_done(s);
+			return;
+		}
+		s->wait = W_DATA;
+		up_command(s->up, "DATA", 4);
+		return;
+	case FSM_A_STARTTLS:
+		say(s, out.reply, out.replylen);
+		buf_reset(&s->c.in);		/* nothing sent before TLS counts */
+		conn_pause(&s->c);
+		s->wait = W_TLS;
+		return;
+	case FSM_A_QUIT:
+	case FSM_A_CLOSE:
+		say(s, out.reply, out.replylen);
+		if (out.action == FSM_A_CLOSE)
+			msg_warn("%s: too many errors from %s", s->id, s->client);
+		buf_reset(&s->c.in);
+		s->wait = W_CLOSE;
+		return;
+	}
+}
+
+/* sess_run - take buffered input as far as the state allows */
+static void
+sess_run(struct sess *s)
+{
+	while (!s->c.closed && s->wait == W_NONE) {
+		size_t ll, used;
+		int r;
+
+		if (s->fsm.state == FSM_DATA) {
+			if (!relay_data(s))
+				break;
+			continue;
+		}
+		if (buf_used(&s->c.in) == 0)
+			break;
+		if (s->skipping_long) {
+			const char *nl = memchr(buf_head(&s->c.in), '\n', buf_used(&s->c.in));
+
+			if (nl == NULL) {
+				buf_reset(&s->c.in);
+				break;
+			}
+			buf_consume(&s->c.in, (size_t) (nl - buf_head(&s->c.in)) + 1);
+			s->skipping_long = 0;
+			/* fsm counts the error and may end the session */
+			handle_command(s, "", SMTP_LINE_MAX + 1);
+			continue;
+		}
+		r = smtp_getline(buf_head(&s->c.in), buf_used(&s->c.in), SMTP_LINE_MAX,
+		    &ll, &used);
+		if (r == SMTP_LINE_NEED)
+			break;
+		if (r == SMTP_LINE_LONG) {
+			s->skipping_long = 1;
+			continue;
+		}
+		handle_command(s, buf_head(&s->c.in), ll);
+		if (!s->c.closed && s->wait != W_TLS && s->wait != W_CLOSE)
+			buf_consume(&s->c.in, used);
+		if (s->fsm.state == FSM_DATA && s->wait == W_NONE)
+			smtp_eod_init(&s->eod);
+	}
+	if (s->c.closed)
+		return;
+	if (s->c.eof && s->wait == W_NONE && conn_pending(&s->c) == 0) {
+		if (s->fsm.state == FSM_DATA || s->fsm.state == FSM_MAIL
+		    || s->fsm.state == FSM_RCPT)
+			msg_info("%s: lost connection with %s in state %s", s->id,
+			    s->client, fsm_state_str(s->fsm.state));
+		sess_close(s, s->fsm.state == FSM_DATA);
+	}
+}
+
+/* sess_on_conn - events from the old MTA's connection */
+static void
+sess_on_conn(struct conn *c, int ev, void *arg)
+{
+	struct sess *s = arg;
+
+	(void) c;
+	if (ev & CONN_ERROR) {
+		msg_info("%s: lost connection with %s: %s", s->id, s->client, s->c.err);
+		sess_close(s, 1);
+		return;
+	}
+	if (ev & CONN_READ)
+		sess_arm(s);
+	if (ev & CONN_TLS) {
+		char info[160];
+
+		tls_describe(s->c.ssl, info, sizeof(info));
+		msg_info("%s: Anonymous TLS connection established from %s: %s",
+		    s->id, s->client, info);
+		fsm_tls_started(&s->fsm);
+		s->wait = W_NONE;
+		conn_resume(&s->c);
+	}
+	if (ev & CONN_DRAIN) {
+		if (s->wait == W_TLS && !s->c.ssl) {
+			if (conn_starttls(&s->c, proxy.server_ctx, 1, NULL) < 0) {
+				msg_warn("%s: cannot start TLS: %s", s->id, s->c.err);
+				sess_close(s, 1);
+			}
+			return;
+		}
+		if (s->wait == W_CLOSE) {
+			sess_close(s, 0);
+			return;
+		}
+	}
+	if (s->wait == W_TLS || s->wait == W_CLOSE)
+		return;
+	if ((ev & CONN_EOF) && s->fsm.state == FSM_DATA && s->wait == W_NONE
+	    && buf_used(&s->c.in) == 0) {
+		msg_info("%s: lost connection with %s while receiving the message; "
+		    "nothing was delivered", s->id, s->client);
+		sess_close(s, 1);
+		return;
+	}
+	sess_run(s);
+}
+
+/* sess_on_timer - the old MTA said nothing for too long */
+static void
+sess_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sess *s = w->data;
+
+	(void) loop;
+	(void) revents;
+	if (s->wait != W_NONE && s->wait != W_TLS && s->wait != W_CLOSE) {
+		sess_arm(s);			/* the MX has the floor; its timer runs */
+		return;
+	}
+	msg_info("%s: timeout after %s from %s", s->id,
+	    s->fsm.state == FSM_DATA ? "DATA" : fsm_state_str(s->fsm.state), s->client);
+	if (s->wait == W_CLOSE || s->wait == W_TLS) {
+		sess_close(s, 1);
+		return;
+	}
+	sayf(s, "421 4.4.2 %s Error: timeout exceeded", proxy.hostname);
+	s->wait = W_CLOSE;
+	conn_pause(&s->c);
+	/* If the old MTA does not even read, the next expiry closes. */
+	sess_arm(s);
+}
+
+/* sess_on_up - events from the upstream connection */
+static void
+sess_on_up(struct up *u, enum up_event ev, void *arg)
+{
+	struct sess *s = arg;
+	char l1[REASON_MAX];
+
+	switch (ev) {
+	case UP_READY:
+		if (s->wait == W_CONNECT)
+			send_mail(s);
+		break;
+	case UP_DRAIN:
+		if (s->c.paused && s->fsm.state == FSM_DATA && s->wait == W_NONE)
+			conn_resume(&s->c);
+		break;
+	case UP_REPLY:
+		switch (s->wait) {
+		case W_MAIL:
+			if (u->reply.code / 100 == 2) {
+				s->up_txn = 1;
+				send_rcpt(s);
+				return;
+			}
+			/* The MX refused the sender: every RCPT hears why. */
+			snprintf(s->txn_fail, sizeof(s->txn_fail), "%s",
+			    reply_text(&u->reply, l1, sizeof(l1)));
+			relay_reply(s, &u->reply);
+			fsm_rcpt_result(&s->fsm, 0);
+			s->wait = W_NONE;
+			break;
+		case W_RCPT:
+			relay_reply(s, &u->reply);
+			fsm_rcpt_result(&s->fsm, u->reply.code / 100 == 2);
+			if (u->reply.code / 100 == 2)
+				buf_printf(&s->rcpts, "%s<%s>", buf_used(&s->rcpts) ? "," : "",
+				    s->rcpt.addr);
+			s->wait = W_NONE;
+			break;
+		case W_DATA:
+			relay_reply(s, &u->reply);
+			s->wait = W_NONE;
+			if (u->reply.code == 354) {
+				up_data_begin(u);
+				smtp_eod_init(&s->eod);
+				s->data_bytes = 0;
+				s->data_discard = 0;
+			} else {
+				log_txn(s, u->reply.code / 100 == 5 ? "bounced" : "deferred",
+				    reply_text(&u->reply, l1, sizeof(l1)));
+				fsm_txn_end(&s->fsm);
+				txn_clear(s);
+				quiet_rset(s);
+			}
+			break;
+		case W_DOT:
+			relay_reply(s, &u->reply);
+			s->wait = W_NONE;
+			log_txn(s, u->reply.code / 100 == 2 ? "sent"
+			    : u->reply.code / 100 == 4 ? "deferred" : "bounced",
+			    reply_text(&u->reply, l1, sizeof(l1)));
+			s->up_txn = 0;
+			txn_done(s);
+			break;
+		case W_RSET:
+			s->up_txn = 0;
+			s->wait = W_NONE;
+			if (s->pending) {
+				say(s, s->pending, strlen(s->pending));
+				free(s->pending);
+				s->pending = NULL;
+			}
+			break;
+		default:
+			msg_warn("%s: unexpected reply from %s in state %s", s->id,
+			    u->peer, sess_wait_str(s->wait));
+			break;
+		}
+		break;
+	case UP_FAIL:
+		s->up = NULL;			/* the reaper has it */
+		s->up_txn = 0;
+		msg_info("%s: %s", s->id, u->why);
+		snprintf(l1, sizeof(l1), "451 %s %s", u->enh, u->why);
+		switch (s->wait) {
+		case W_CONNECT:
+		case W_MAIL:
+		case W_RCPT:
+			snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", l1);
+			sayf(s, "%s", l1);
+			fsm_rcpt_result(&s->fsm, 0);
+			s->wait = W_NONE;
+			break;
+		case W_DATA:
+			sayf(s, "%s", l1);
+			log_txn(s, "deferred", l1);
+			txn_done(s);
+			s->wait = s->wait == W_CLOSE ? W_CLOSE : W_NONE;
+			break;
+		case W_DOT:
+			sayf(s, "%s", l1);
+			s->wait = W_NONE;
+			log_txn(s, "deferred", l1);
+			txn_done(s);
+			break;
+		case W_RSET:
+			s->wait = W_NONE;
+			if (s->pending) {
+				say(s, s->pending, strlen(s->pending));
+				free(s->pending);
+				s->pending = NULL;
+			}
+			break;
+		default:
+			if (s->fsm.state == FSM_DATA) {
+				s->data_discard = 1;
+				snprintf(s->data_fail, sizeof(s->data_fail), "%s", l1);
+				if (s->c.paused)
+					conn_resume(&s->c);
+			} else if (s->fsm.state == FSM_RCPT || s->fsm.state == FSM_MAIL) {
+				snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", l1);
+			}
+			break;
+		}
+		break;
+	}
+	if (!s->c.closed)
+		sess_run(s);
+}
+
+/* sess_drain_all - SIGTERM: idle sessions go now, busy ones after */
+void
+sess_drain_all(void)
+{
+	for (struct sess *s = proxy.sessions, *next; s; s = next) {
+		next = s->next;
+		if (s->wait == W_NONE && (s->fsm.state == FSM_START
+			|| s->fsm.state == FSM_IDLE)) {
+			sayf(s, "421 4.3.2 %s Service shutting down, closing "
+			    "transmission channel", proxy.hostname);
+			s->wait = W_CLOSE;
+			conn_pause(&s->c);
+		} else {
+			s->drain_after_txn = 1;
+		}
+	}
+}
+
+/* sess_kill_all - the drain time is over: everyone goes now */
+void
+sess_kill_all(void)
+{
+	for (struct sess *s = proxy.sessions, *next; s; s = next) {
+		next = s->next;
+		if (s->wait != W_CLOSE && !s->c.closed) {
+			/* Best effort; the old MTA keeps anything not yet 250'd. */
+			static const char bye[] = "421 4.3.2 Service shutting down\r\n";
+			if (!s->c.ssl && s->c.fd >= 0)
+				(void) !write(s->c.fd, bye, sizeof(bye) - 1);
+		}
+		sess_close(s, 1);
+	}
+}

@@ -1,0 +1,497 @@
+/*
+ * smtp.c - pure SMTP parsers.  See smtp.h.
+ *
+ * Lengths are checked as `len - off < need' throughout; nothing here
+ * allocates, logs, or reads a clock.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "smtp.h"
+
+/* smtp_getline - one LF-ended line, bounded */
+int
+smtp_getline(const char *p, size_t n, size_t max, size_t *linelen,
+    size_t *consumed)
+{
+	size_t lim = n < max ? n : max;
+	const char *nl = memchr(p, '\n', lim);
+
+	if (nl == NULL)
+		return n >= max ? SMTP_LINE_LONG : SMTP_LINE_NEED;
+	*consumed = (size_t) (nl - p) + 1;
+	*linelen = (size_t) (nl - p);
+	if (*linelen > 0 && p[*linelen - 1] == '\r')
+		(*linelen)--;
+	return SMTP_LINE_OK;
+}
+
+static const struct {
+	const char *name;
+	enum smtp_verb verb;
+} smtp_verbs[] = {
+	{"HELO", SMTP_HELO}, {"EHLO", SMTP_EHLO}, {"MAIL", SMTP_MAIL},
+	{"RCPT", SMTP_RCPT}, {"DATA", SMTP_DATA}, {"RSET", SMTP_RSET},
+	{"NOOP", SMTP_NOOP}, {"QUIT", SMTP_QUIT}, {"VRFY", SMTP_VRFY},
+	{"EXPN", SMTP_EXPN}, {"HELP", SMTP_HELP}, {"STARTTLS", SMTP_STARTTLS},
+	{"BDAT", SMTP_BDAT}, {"AUTH", SMTP_AUTH}, {"ETRN", SMTP_ETRN},
+};
+
+/* smtp_verb_str - the verb's name, for logs */
+const char *
+smtp_verb_str(enum smtp_verb v)
+{
+	for (size_t i = 0; i < sizeof(smtp_verbs) / sizeof(smtp_verbs[0]); i++)
+		if (smtp_verbs[i].verb == v)
+			return smtp_verbs[i].name;
+	return v == SMTP_BAD ? "(bad)" : "(unknown)";
+}
+
+/* smtp_cmd_parse - verb and arguments; line must be NUL ended at len */
+int
+smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd)
+{
+	size_t vl = 0, i;
+
+	cmd->verb = SMTP_UNKNOWN;
+	cmd->args = line + len;
+	cmd->argslen = 0;
+	if (memchr(line, 0, len) != NULL) {
+		cmd->verb = SMTP_BAD;
+		return -1;
+	}
+	while (vl < len && line[vl] != ' ' && line[vl] != '\t')
+		vl++;
+	for (size_t k = 0; k < sizeof(smtp_verbs) / sizeof(smtp_verbs[0]); k++)
+		if (strlen(smtp_verbs[k].name) == vl
+		    && strncasecmp(line, smtp_verbs[k].name, vl) == 0) {
+			cmd->verb = smtp_verbs[k].verb;
+			break;
+		}
+	i = vl;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	cmd->args = line + i;
+	cmd->argslen = len - i;
+	/* Trailing white space is not part of the arguments. */
+	while (cmd->argslen > 0 && (cmd->args[cmd->argslen - 1] == ' '
+		|| cmd->args[cmd->argslen - 1] == '\t'))
+		cmd->argslen--;
+	return cmd->verb == SMTP_UNKNOWN ? -1 : 0;
+}
+
+/* param_char - may this octet stand in an esmtp-keyword or value? */
+static int
+param_key_char(unsigned char c)
+{
+	return isalnum(c) || c == '-';
+}
+
+/* smtp_path_parse - `FROM:<a@b> K=V ...' or `TO:<a@b> ...' */
+int
+smtp_path_parse(const char *args, int kind, struct smtp_path *path,
+    const char **why)
+{
+	const char *pfx = kind == SMTP_KIND_MAIL ? "FROM:" : "TO:";
+	size_t plen = strlen(pfx);
+	const char *p = args, *start;
+	size_t alen = 0;
+	int inquote = 0;
+	const char *at = NULL;
+
+	memset(path, 0, sizeof(*path));
+	path->domain = "";
+	if (strncasecmp(p, pfx, plen) != 0) {
+		*why = kind == SMTP_KIND_MAIL ? "Syntax: MAIL FROM:<address>"
+		    : "Syntax: RCPT TO:<address>";
+		return -1;
+	}
+	p += plen;
+	while (*p == ' ')			/* tolerated, as Postfix does */
+		p++;
+	if (*p != '<') {
+		*why = "Syntax: the address must be in <>";
+		return -1;
+	}
+	start = ++p;
+	for (;; p++) {
+		unsigned char c = (unsigned char) *p;
+
+		if (c == 0) {
+			*why = "Syntax: missing '>'";
+			return -1;
+		}
+		if (inquote) {
+			if (c == '\\') {
+				if (p[1] == 0) {
+					*why = "Syntax: bad quoting in address";
+					return -1;
+				}
+				p++;
+				continue;
+			}
+			if (c == '"')
+				inquote = 0;
+			continue;
+		}
+		if (c == '"') {
+			inquote = 1;
+			continue;
+		}
+		if (c == '>')
+			break;
+		if (c == '<' || c == ' ' || c < 0x20 || c == 0x7f) {
+			*why = "Syntax: bad character in address";
+			return -1;
+		}
+		if (c == '@')
+			at = p;
+		if (c >= 0x80)
+			path->utf8 = 1;
+	}
+	alen = (size_t) (p - start);
+	if (alen >= sizeof(path->addr)) {
+		*why = "Address too long";
+		return -1;
+	}
+	memcpy(path->addr, start, alen);
+	path->addr[alen] = 0;
+	for (const char *q = start; q < p; q++)	/* quoted octets count too */
+		if ((unsigned char) *q >= 0x80)
+			path->utf8 = 1;
+	if (alen == 0 && kind == SMTP_KIND_RCPT) {
+		*why = "Syntax: empty recipient address";
+		return -1;
+	}
+	if (at) {
+		path->domain = path->addr + (at - start) + 1;
+		/* A source route `@a,@b:u@d' ends at the last ':'. */
+		if (*path->domain == 0) {
+			*why = "Syntax: empty domain";
+			return -1;
+		}
+	}
+	p++;					/* past '>' */
+	while (*p) {
+		struct smtp_param *prm;
+		size_t kl = 0, vl = 0;
+
+		if (*p != ' ') {
+			*why = "Syntax: parameters must be separated by spaces";
+			return -1;
+		}
+		while (*p == ' ')
+			p++;
+		if (*p == 0)
+			break;
+		if (path->nparams >= SMTP_MAX_PARAMS) {
+			*why = "Too many parameters";
+			return -1;
+		}
+		prm = &path->params[path->nparams++];
+		while (param_key_char((unsigned char) p[kl]))
+			kl++;
+		if (kl == 0 || kl >= sizeof(prm->key)) {
+			*why = "Syntax: bad parameter name";
+			return -1;
+		}
+		memcpy(prm->key, p, kl);
+		prm->key[kl] = 0;
+		for (size_t k = 0; k < kl; k++)
+			prm->key[k] = (char) toupper((unsigned char) prm->key[k]);
+		p += kl;
+		if (*p == '=') {
+			p++;
+			while (p[vl] && p[vl] != ' ') {
+				unsigned char c = (unsigned char) p[vl];
+
+				if (c < 0x21 || c == '=' || c == 0x7f) {
+					*why = "Syntax: bad parameter value";
+					return -1;
+				}
+				vl++;
+			}
+			if (vl == 0 || vl >= sizeof(prm->value)) {
+				*why = "Syntax: bad parameter value";
+				return -1;
+			}
+			memcpy(prm->value, p, vl);
+			prm->value[vl] = 0;
+			prm->has_value = 1;
+			p += vl;
+		} else if (*p && *p != ' ') {
+			*why = "Syntax: bad parameter name";
+			return -1;
+		}
+		for (int j = 0; j < path->nparams - 1; j++)
+			if (strcmp(path->params[j].key, prm->key) == 0) {
+				*why = "Syntax: parameter given twice";
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/* smtp_param_find - a parameter by (upper case) name */
+const struct smtp_param *
+smtp_param_find(const struct smtp_path *p, const char *key)
+{
+	for (int i = 0; i < p->nparams; i++)
+		if (strcmp(p->params[i].key, key) == 0)
+			return &p->params[i];
+	return NULL;
+}
+
+/* smtp_reply_init - empty reply */
+void
+smtp_reply_init(struct smtp_reply *r)
+{
+	r->code = 0;
+	r->done = 0;
+	r->nlines = 0;
+	r->textlen = 0;
+	r->text[0] = 0;
+	r->enh[0] = 0;
+}
+
+/* enh_status - length of an enhanced status code at p, or 0 */
+static size_t
+enh_status(const char *p, size_t n)
+{
+	size_t i = 0, parts = 0;
+
+	if (n < 5 || (p[0] != '2' && p[0] != '4' && p[0] != '5') || p[1] != '.')
+		return 0;
+	i = 2;
+	parts = 1;
+	while (parts < 3) {
+		size_t d = 0;
+
+		while (i < n && isdigit((unsigned char) p[i]) && d < 3) {
+			i++;
+			d++;
+		}
+		if (d == 0)
+			return 0;
+		if (++parts < 3) {
+			if (i >= n || p[i] != '.')
+				return 0;
+			i++;
+		}
+	}
+	if (i < n && p[i] != ' ')
+		return 0;
+	return i;
+}
+
+/* smtp_reply_feed - one reply line (without CRLF) */
+int
+smtp_reply_feed(struct smtp_reply *r, const char *line, size_t len)
+{
+	int code;
+	size_t tl;
+	const char *t;
+
+	if (r->done)
+		smtp_reply_init(r);
+	if (len < 3 || !isdigit((unsigned char) line[0])
+	    || !isdigit((unsigned char) line[1]) || !isdigit((unsigned char) line[2])
+	    || line[0] < '2' || line[0] > '5')
+		return SMTP_REPLY_BAD;
+	if (len > 3 && line[3] != ' ' && line[3] != '-')
+		return SMTP_REPLY_BAD;
+	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	if (r->nlines > 0 && code != r->code)
+		return SMTP_REPLY_BAD;
+	if (r->nlines >= SMTP_REPLY_MAX_LINES)
+		return SMTP_REPLY_BAD;
+	r->code = code;
+	t = len > 4 ? line + 4 : line + len;
+	tl = len > 4 ? len - 4 : 0;
+	if (r->nlines == 0) {
+		size_t el = enh_status(t, tl);
+
+		if (el > 0 && el < sizeof(r->enh)) {
+			memcpy(r->enh, t, el);
+			r->enh[el] = 0;
+		}
+	}
+	/* Keep the text, control characters made harmless, within bounds. */
+	if (r->nlines > 0 && r->textlen < sizeof(r->text) - 1)
+		r->text[r->textlen++] = '\n';
+	for (size_t i = 0; i < tl && r->textlen < sizeof(r->text) - 1; i++) {
+		unsigned char c = (unsigned char) t[i];
+
+		r->text[r->textlen++] = (c < 0x20 || c == 0x7f) ? '?' : (char) c;
+	}
+	r->text[r->textlen] = 0;
+	r->nlines++;
+	if (len == 3 || line[3] == ' ') {
+		r->done = 1;
+		return SMTP_REPLY_DONE;
+	}
+	return SMTP_REPLY_MORE;
+}
+
+/* smtp_reply_line1 - "code text" of the first line, for logs and reasons */
+const char *
+smtp_reply_line1(const struct smtp_reply *r, char *buf, size_t len)
+{
+	const char *nl = memchr(r->text, '\n', r->textlen);
+	int tl = (int) (nl ? (size_t) (nl - r->text) : r->textlen);
+
+	snprintf(buf, len, "%03d %.*s", r->code, tl, r->text);
+	return buf;
+}
+
+/* smtp_ehlo_parse - extension keywords of an EHLO reply */
+void
+smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ehlo *e)
+{
+	const char *p = r->text, *end = r->text + r->textlen;
+	int first = 1;
+
+	memset(e, 0, sizeof(*e));
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t) (end - p));
+		const char *le = nl ? nl : end;
+		size_t kl = 0;
+
+		while (p + kl < le && p[kl] != ' ' && p[kl] != '=')
+			kl++;
+		if (first) {
+			size_t n = kl < sizeof(e->name) - 1 ? kl : sizeof(e->name) - 1;
+
+			memcpy(e->name, p, n);
+			e->name[n] = 0;
+			first = 0;
+		} else {
+#define KW(s) (kl == sizeof(s) - 1 && strncasecmp(p, s, kl) == 0)
+			if (KW("STARTTLS"))
+				e->starttls = 1;
+			else if (KW("PIPELINING"))
+				e->pipelining = 1;
+			else if (KW("8BITMIME"))
+				e->eightbitmime = 1;
+			else if (KW("SMTPUTF8"))
+				e->smtputf8 = 1;
+			else if (KW("ENHANCEDSTATUSCODES"))
+				e->enhanced = 1;
+			else if (KW("CHUNKING"))
+				e->chunking = 1;
+			else if (KW("DSN"))
+				e->dsn = 1;
+			else if (KW("SIZE")) {
+				const char *v = p + kl;
+				uint64_t s = 0;
+
+				e->size = 1;
+				while (v < le && *v == ' ')
+					v++;
+				while (v < le && isdigit((unsigned char) *v)
+				    && s < UINT64_MAX / 10 - 10)
+					s = s * 10 + (uint64_t) (*v++ - '0');
+				e->size_limit = s;
+			}
+#undef KW
+		}
+		p = nl ? nl + 1 : end;
+	}
+}
+
+/* smtp_eod_init - scanning starts at the beginning of a line */
+void
+smtp_eod_init(struct smtp_eod *st)
+{
+	st->state = 0;
+}
+
+/*
+ * End-of-data states.  BOL: after CRLF (or at the start).  MID: inside a
+ * line.  CR: after CR inside a line.  DOT: `.' right after CRLF.  DOTCR:
+ * `.' CR after CRLF.  LF: after a bare LF.  LFDOT: `.' after a bare LF.
+ */
+enum { E_BOL, E_MID, E_CR, E_DOT, E_DOTCR, E_LF, E_LFDOT };
+
+/* smtp_eod_scan - find CRLF.CRLF, refuse lone-dot lines next to bare LF */
+int
+smtp_eod_scan(struct smtp_eod *st, const char *p, size_t n, size_t *used)
+{
+	int s = st->state;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char) p[i];
+
+		switch (s) {
+		case E_BOL:
+			s = c == '.' ? E_DOT : c == '\r' ? E_CR : c == '\n' ? E_LF : E_MID;
+			break;
+		case E_MID:
+			s = c == '\r' ? E_CR : c == '\n' ? E_LF : E_MID;
+			break;
+		case E_CR:
+			s = c == '\n' ? E_BOL : c == '\r' ? E_CR : E_MID;
+			break;
+		case E_DOT:
+			if (c == '\r') {
+				s = E_DOTCR;
+			} else if (c == '\n') {		/* CRLF . LF */
+				st->state = E_MID;
+				*used = i;
+				return SMTP_EOD_BARE;
+			} else {
+				s = E_MID;
+			}
+			break;
+		case E_DOTCR:
+			if (c == '\n') {
+				st->state = E_BOL;
+				*used = i + 1;
+				return SMTP_EOD_END;
+			}
+			s = c == '\r' ? E_CR : E_MID;
+			break;
+		case E_LF:
+			s = c == '.' ? E_LFDOT : c == '\r' ? E_CR : c == '\n' ? E_LF : E_MID;
+			break;
+		case E_LFDOT:
+			if (c == '\r' || c == '\n') {	/* LF . CR, LF . LF */
+				st->state = E_MID;
+				*used = i;
+				return SMTP_EOD_BARE;
+			}
+			s = E_MID;
+			break;
+		}
+	}
+	st->state = s;
+	*used = n;
+	return SMTP_EOD_MORE;
+}
+
+/* smtp_valid_hostname - LDH labels separated by dots */
+int
+smtp_valid_hostname(const char *s, size_t n)
+{
+	size_t lab = 0;
+
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char) s[i];
+
+		if (c == '.') {
+			if (lab == 0 || s[i - 1] == '-')
+				return 0;
+			lab = 0;
+		} else if (isalnum(c) || (c == '-' && lab > 0) || c == '_') {
+			if (++lab > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}

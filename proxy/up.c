@@ -1,0 +1,497 @@
+/*
+ * up.c - the upstream SMTP client.  See up.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "tls.h"
+#include "up.h"
+
+#define UP_QUIT_TIMEOUT	10.0
+#define UP_LINE_MAX	2048
+
+static void up_on_conn(struct conn *, int, void *);
+static void up_on_timer(struct ev_loop *, ev_timer *, int);
+
+/* up_free - the reaper's part */
+static void
+up_free(struct reap *r)
+{
+	struct up *u = (struct up *) ((char *) r - offsetof(struct up, reap));
+
+	free(u);
+}
+
+/* up_dispose - close and hand to the reaper; no more callbacks */
+static void
+up_dispose(struct up *u)
+{
+	u->st = UP_S_DEAD;
+	ev_timer_stop(u->loop, &u->tmo);
+	conn_close(&u->c);
+	reap_later(&u->reap, up_free);
+}
+
+/* up_fail - report a failure once, then dispose */
+__attribute__((format(printf, 3, 4)))
+static void
+up_fail(struct up *u, const char *enh, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (u->st == UP_S_DEAD)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(u->why, sizeof(u->why), fmt, ap);
+	va_end(ap);
+	u->enh = enh;
+	if (u->st == UP_S_QUIT) {		/* nobody is waiting any more */
+		up_dispose(u);
+		return;
+	}
+	up_dispose(u);
+	u->cb(u, UP_FAIL, u->arg);
+}
+
+/* arm - (re)start the per-step timer */
+static void
+arm(struct up *u, double secs)
+{
+	ev_timer_stop(u->loop, &u->tmo);
+	ev_timer_set(&u->tmo, secs, 0.);
+	ev_timer_start(u->loop, &u->tmo);
+}
+
+/* send_line - a command with CRLF */
+static int
+send_line(struct up *u, const char *line, size_t len)
+{
+	if (conn_write(&u->c, line, len) < 0 || conn_write(&u->c, "\r\n", 2) < 0)
+		return -1;
+	arm(u, (double) u->p.timeout);
+	return 0;
+}
+
+/* open_socket - socket, mark, non-blocking connect */
+static int
+open_socket(struct up *u)
+{
+	int fd = socket(u->p.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (fd < 0) {
+		snprintf(u->why, sizeof(u->why), "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (u->p.mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &u->p.mark,
+		sizeof(u->p.mark)) < 0) {
+		snprintf(u->why, sizeof(u->why), "cannot set SO_MARK 0x%x: %s",
+		    (unsigned) u->p.mark, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *) &u->p.addr, u->p.addrlen) < 0
+	    && errno != EINPROGRESS) {
+		snprintf(u->why, sizeof(u->why), "connect to %s: %s", u->peer,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	conn_init(&u->c, u->loop, fd, up_on_conn, u);
+	u->c.in_max = 8192;
+	conn_connecting(&u->c);
+	u->st = UP_S_CONNECT;
+	u->phase = "connecting";
+	arm(u, (double) u->p.connect_timeout);
+	return 0;
+}
+
+/* set_peer - `name[addr]:port' for logs and reasons */
+static void
+set_peer(struct up *u, const char *name)
+{
+	unsigned port;
+
+	if (u->p.addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *) &u->p.addr;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, u->addrstr, sizeof(u->addrstr));
+		port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const void *) &u->p.addr;
+
+		inet_ntop(AF_INET, &s4->sin_addr, u->addrstr, sizeof(u->addrstr));
+		port = ntohs(s4->sin_port);
+	}
+	snprintf(u->peer, sizeof(u->peer), "%s[%s]:%u", name, u->addrstr, port);
+}
+
+/* up_start - connect to an MX host */
+struct up *
+up_start(struct ev_loop *loop, const struct up_params *p, up_cb *cb, void *arg)
+{
+	struct up *u = calloc(1, sizeof(*u));
+
+	if (u == NULL)
+		return NULL;
+	u->loop = loop;
+	u->p = *p;
+	snprintf(u->helo, sizeof(u->helo), "%s", p->helo);
+	snprintf(u->sid, sizeof(u->sid), "%s", p->sid);
+	u->p.helo = u->helo;
+	u->p.sid = u->sid;
+	u->cb = cb;
+	u->arg = arg;
+	u->c.fd = -1;
+	u->c.closed = 1;
+	smtp_reply_init(&u->reply);
+	ev_init(&u->tmo, up_on_timer);
+	u->tmo.data = u;
+	set_peer(u, "unknown");
+	if (open_socket(u) < 0) {
+		/* Report from the loop, never from inside the caller's call. */
+		u->early_fail = 1;
+		arm(u, 0.);
+	}
+	return u;
+}
+
+/* ready - the session can start */
+static void
+ready(struct up *u)
+{
+	u->st = UP_S_IDLE;
+	ev_timer_stop(u->loop, &u->tmo);
+	u->cb(u, UP_READY, u->arg);
+}
+
+/* retry_plain - opportunistic: TLS failed, try again without it */
+static void
+retry_plain(struct up *u, const char *why)
+{
+	msg_warn("%s: TLS handshake failed with %s: %s; retrying without TLS",
+	    u->sid, u->peer, why);
+	ev_timer_stop(u->loop, &u->tmo);
+	conn_close(&u->c);
+	u->no_starttls = 1;
+	u->tls = 0;
+	if (open_socket(u) < 0)
+		up_fail(u, "4.4.1", "%s", u->why);
+}
+
+/* got_reply - one whole reply from the MX */
+static void
+got_reply(struct up *u)
+{
+	char l1[600];
+	int code = u->reply.code;
+
+	switch (u->st) {
+	case UP_S_BANNER:
+		if (code != 220) {
+			up_fail(u, "4.4.0", "host %s refused to talk to me: %s", u->peer,
+			    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
+			return;
+		}
+		{
+			/* The greeting's first word names the MX: SNI and logs. */
+			const char *t = u->reply.text;
+			size_t n = strcspn(t, " \n");
+
+			if (smtp_valid_hostname(t, n) && n < 256) {
+				memcpy(u->mxname, t, n);
+				u->mxname[n] = 0;
+				set_peer(u, u->mxname);
+			}
+		}
+		u->st = UP_S_EHLO;
+		u->phase = "performing the EHLO handshake";
+		{
+			char cmd[300];
+			int n = snprintf(cmd, sizeof(cmd), "EHLO %s", u->helo);
+
+			send_line(u, cmd, (size_t) n);
+		}
+		return;
+	case UP_S_EHLO:
+	case UP_S_EHLO2:
+		if (code / 100 != 2) {
+			if (u->st == UP_S_EHLO && code / 100 == 5) {
+				char cmd[300];
+				int n = snprintf(cmd, sizeof(cmd), "HELO %s", u->helo);
+
+				u->st = UP_S_HELO;
+				send_line(u, cmd, (size_t) n);
+				return;
+			}
+			up_fail(u, "4.4.0", "host %s refused EHLO: %s", u->peer,
+			    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
+			return;
+		}
+		smtp_ehlo_parse(&u->reply, &u->ehlo);
+		if (u->st == UP_S_EHLO && u->ehlo.starttls && u->p.tls_ctx
+		    && u->no_starttls <= 0) {
+			u->st = UP_S_STARTTLS;
+			u->phase = "sending STARTTLS";
+			send_line(u, "STARTTLS", 8);
+			return;
+		}
+		if (u->st == UP_S_EHLO)
+			msg_info("%s: no STARTTLS with %s: %s; sending in plaintext",
+			    u->sid, u->peer, !u->ehlo.starttls ? "not offered"
+			    : "TLS handshake failed before");
+		ready(u);
+		return;
+	case UP_S_HELO:
+		if (code / 100 != 2) {
+			up_fail(u, "4.4.0", "host %s refused HELO: %s", u->peer,
+			    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
+			return;
+		}
+		memset(&u->ehlo, 0, sizeof(u->ehlo));
+		msg_info("%s: no STARTTLS with %s: EHLO refused; sending in plaintext",
+		    u->sid, u->peer);
+		ready(u);
+		return;
+	case UP_S_STARTTLS:
+		if (code != 220) {
+			msg_info("%s: no STARTTLS with %s: %s; sending in plaintext",
+			    u->sid, u->peer, smtp_reply_line1(&u->reply, l1, sizeof(l1)));
+			ready(u);
+			return;
+		}
+		/* Whatever follows the 220 in plaintext is dropped. */
+		buf_reset(&u->c.in);
+		/* SNI: the name the MX gave in its greeting (policy comes later). */
+		if (conn_starttls(&u->c, u->p.tls_ctx, 0, u->mxname[0] ? u->mxname : NULL) < 0) {
+			up_fail(u, "4.7.0", "TLS setup with %s: %s", u->peer, u->c.err);
+			return;
+		}
+		u->st = UP_S_HANDSHAKE;
+		u->phase = "performing the TLS handshake";
+		arm(u, (double) u->p.timeout);
+		return;
+	case UP_S_WAIT:
+	case UP_S_DOT:
+		u->st = UP_S_IDLE;
+		ev_timer_stop(u->loop, &u->tmo);
+		u->cb(u, UP_REPLY, u->arg);
+		return;
+	case UP_S_QUIT:
+		up_dispose(u);
+		return;
+	case UP_S_DATA:
+		up_fail(u, "4.4.2", "host %s said during message transfer: %s",
+		    u->peer, smtp_reply_line1(&u->reply, l1, sizeof(l1)));
+		return;
+	case UP_S_IDLE:
+		/* An unsolicited reply: a 421 before the MX hangs up. */
+		up_fail(u, "4.4.2", "host %s said: %s", u->peer,
+		    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
+		return;
+	default:
+		up_fail(u, "4.4.0", "unexpected reply from %s: %s", u->peer,
+		    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
+		return;
+	}
+}
+
+/* read_replies - parse whole reply lines out of the input */
+static void
+read_replies(struct up *u)
+{
+	while (u->st != UP_S_DEAD && !u->c.closed && buf_used(&u->c.in) > 0
+	    && u->st != UP_S_HANDSHAKE) {
+		size_t ll, used;
+		int r = smtp_getline(buf_head(&u->c.in), buf_used(&u->c.in),
+		    UP_LINE_MAX, &ll, &used);
+
+		if (r == SMTP_LINE_NEED)
+			return;
+		if (r == SMTP_LINE_LONG) {
+			up_fail(u, "4.4.0", "malformed reply from %s: line too long while %s",
+			    u->peer, u->phase);
+			return;
+		}
+		r = smtp_reply_feed(&u->reply, buf_head(&u->c.in), ll);
+		buf_consume(&u->c.in, used);
+		if (r == SMTP_REPLY_BAD) {
+			up_fail(u, "4.4.0", "malformed reply from %s while %s", u->peer,
+			    u->phase);
+			return;
+		}
+		if (r == SMTP_REPLY_DONE) {
+			enum up_state before = u->st;
+
+			got_reply(u);
+			/* After STARTTLS's 220 everything buffered was dropped. */
+			if (before == UP_S_STARTTLS)
+				return;
+		}
+	}
+}
+
+/* up_on_conn - events from the connection */
+static void
+up_on_conn(struct conn *c, int ev, void *arg)
+{
+	struct up *u = arg;
+
+	(void) c;
+	if (ev & CONN_CONNECTED) {
+		u->st = UP_S_BANNER;
+		u->phase = "receiving the initial server greeting";
+		arm(u, (double) u->p.timeout);
+	}
+	if (ev & CONN_TLS) {
+		u->tls = 1;
+		tls_describe(u->c.ssl, u->tlsinfo, sizeof(u->tlsinfo));
+		msg_info("%s: Anonymous TLS connection established to %s: %s",
+		    u->sid, u->peer, u->tlsinfo);
+		u->st = UP_S_EHLO2;
+		u->phase = "performing the EHLO handshake";
+		{
+			char cmd[300];
+			int n = snprintf(cmd, sizeof(cmd), "EHLO %s", u->helo);
+
+			send_line(u, cmd, (size_t) n);
+		}
+	}
+	if (ev & CONN_READ)
+		read_replies(u);
+	if (u->st == UP_S_DEAD)
+		return;
+	if ((ev & CONN_DRAIN) && u->st == UP_S_DATA)
+		u->cb(u, UP_DRAIN, u->arg);
+	if (u->st == UP_S_DEAD)
+		return;
+	if (ev & CONN_ERROR) {
+		if (u->st == UP_S_HANDSHAKE && u->no_starttls == 0) {
+			retry_plain(u, u->c.err);
+			return;
+		}
+		if (u->st == UP_S_CONNECT)
+			up_fail(u, "4.4.1", "connect to %s: %s", u->peer, u->c.err);
+		else
+			up_fail(u, "4.4.2", "lost connection with %s while %s: %s",
+			    u->peer, u->phase, u->c.err);
+		return;
+	}
+	if (ev & CONN_EOF) {
+		if (u->st == UP_S_HANDSHAKE && u->no_starttls == 0) {
+			retry_plain(u, "connection closed");
+			return;
+		}
+		up_fail(u, "4.4.2", "lost connection with %s while %s", u->peer,
+		    u->phase);
+	}
+}
+
+/* up_on_timer - the step took too long (or a deferred connect failure) */
+static void
+up_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct up *u = w->data;
+
+	(void) loop;
+	(void) revents;
+	if (u->early_fail) {
+		char why[sizeof(u->why)];
+
+		memcpy(why, u->why, sizeof(why));
+		up_fail(u, "4.4.1", "%s", why);
+		return;
+	}
+	if (u->st == UP_S_QUIT) {
+		up_dispose(u);
+		return;
+	}
+	if (u->st == UP_S_HANDSHAKE && u->no_starttls == 0) {
+		retry_plain(u, "timeout");
+		return;
+	}
+	up_fail(u, u->st == UP_S_CONNECT ? "4.4.1" : "4.4.2",
+	    "conversation with %s timed out while %s", u->peer, u->phase);
+}
+
+/* up_command - send one command, expect one reply */
+int
+up_command(struct up *u, const char *line, size_t len)
+{
+	if (u->st != UP_S_IDLE)
+		msg_panic("%s: up_command in state %d", u->sid, u->st);
+	u->st = UP_S_WAIT;
+	u->phase = strncasecmp(line, "MAIL", 4) == 0 ? "sending MAIL FROM"
+	    : strncasecmp(line, "RCPT", 4) == 0 ? "sending RCPT TO"
+	    : strncasecmp(line, "DATA", 4) == 0 ? "sending DATA command"
+	    : strncasecmp(line, "RSET", 4) == 0 ? "sending RSET" : "sending a command";
+	smtp_reply_init(&u->reply);
+	return send_line(u, line, len);
+}
+
+/* up_data_begin - raw message bytes follow */
+void
+up_data_begin(struct up *u)
+{
+	u->st = UP_S_DATA;
+	u->phase = "sending message body";
+	arm(u, (double) u->p.timeout);
+}
+
+/* up_data_write - queue message bytes as they are */
+int
+up_data_write(struct up *u, const void *p, size_t n)
+{
+	if (u->st != UP_S_DATA)
+		return -1;
+	if (n && conn_write(&u->c, p, n) < 0)
+		return -1;
+	arm(u, (double) u->p.timeout);
+	return 0;
+}
+
+/* up_data_end - the final `.' was queued: wait for the verdict */
+void
+up_data_end(struct up *u)
+{
+	u->st = UP_S_DOT;
+	u->phase = "sending end of data -- message may be sent more than once";
+	smtp_reply_init(&u->reply);
+	arm(u, (double) u->p.timeout);
+}
+
+/* up_quit - say QUIT, close when answered; no more callbacks */
+void
+up_quit(struct up *u)
+{
+	if (u->st == UP_S_DEAD)
+		return;
+	if (u->st != UP_S_IDLE || u->c.closed) {
+		up_dispose(u);
+		return;
+	}
+	u->st = UP_S_QUIT;
+	conn_write(&u->c, "QUIT\r\n", 6);
+	arm(u, UP_QUIT_TIMEOUT);
+}
+
+/* up_abort - close now; no more callbacks */
+void
+up_abort(struct up *u)
+{
+	if (u->st != UP_S_DEAD)
+		up_dispose(u);
+}

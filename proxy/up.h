@@ -1,0 +1,109 @@
+/*
+ * up.h - the upstream SMTP client: one connection to one MX host.
+ *
+ * SYNOPSIS
+ *	struct up *up_start(struct ev_loop *loop, const struct up_params *p,
+ *		up_cb *cb, void *arg);
+ *	int up_command(struct up *u, const char *line, size_t len);
+ *	void up_data_begin(struct up *u);
+ *	int up_data_write(struct up *u, const void *p, size_t n);
+ *	void up_data_end(struct up *u);
+ *	size_t up_pending(const struct up *u);
+ *	void up_quit(struct up *u);
+ *	void up_abort(struct up *u);
+ *
+ * DESCRIPTION
+ *	up_start() connects to p->addr (SO_MARK p->mark), reads the
+ *	greeting, says EHLO (HELO when EHLO is refused), does STARTTLS when
+ *	the MX offers it, says EHLO again, and then reports UP_READY.  At
+ *	the opportunistic level a failed TLS handshake is retried once
+ *	without STARTTLS, as Postfix does at its `may' level.
+ *
+ *	up_command() sends one command line (CRLF added) and reports the
+ *	reply with UP_REPLY (u->reply).  up_data_begin() switches to raw
+ *	message bytes: up_data_write() queues them as they are (the caller
+ *	sends the final `.' too), up_pending() says how many wait (for
+ *	back-pressure; UP_DRAIN when the queue is empty again), and
+ *	up_data_end() waits for the final reply (UP_REPLY).
+ *
+ *	Any failure is reported once as UP_FAIL, with u->why (a Postfix-
+ *	shaped reason: `lost connection with mx[192.0.2.1]:25 while sending
+ *	message body') and u->enh (the enhanced status code to give the old
+ *	MTA).  After UP_FAIL, and after up_quit() or up_abort(), the object
+ *	belongs to the reaper: the caller forgets its pointer.
+ */
+#ifndef MXTLS_UP_H
+#define MXTLS_UP_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <ev.h>
+
+#include "conn.h"
+#include "smtp.h"
+
+enum up_event { UP_READY, UP_REPLY, UP_DRAIN, UP_FAIL };
+
+struct up;
+typedef void up_cb(struct up *u, enum up_event ev, void *arg);
+
+struct up_params {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	const char *helo;		/* our EHLO name */
+	uint32_t mark;			/* SO_MARK, 0: none */
+	long connect_timeout;
+	long timeout;
+	SSL_CTX *tls_ctx;		/* NULL: never STARTTLS */
+	const char *sid;		/* session id, for logs */
+};
+
+enum up_state {
+	UP_S_CONNECT, UP_S_BANNER, UP_S_EHLO, UP_S_HELO, UP_S_STARTTLS,
+	UP_S_HANDSHAKE, UP_S_EHLO2, UP_S_IDLE, UP_S_WAIT, UP_S_DATA,
+	UP_S_DOT, UP_S_QUIT, UP_S_DEAD
+};
+
+struct up {
+	struct conn c;
+	ev_timer tmo;
+	struct reap reap;
+	struct ev_loop *loop;
+	struct up_params p;
+	char helo[256];
+	char sid[32];
+	enum up_state st;
+	const char *phase;		/* for failure reasons */
+	int no_starttls;		/* retry without TLS */
+	int early_fail;			/* connect failed at once */
+	char mxname[256];		/* from the greeting, or "" */
+	int tls;			/* TLS is up */
+	char tlsinfo[160];		/* `TLSv1.3 with cipher ...' */
+	char addrstr[64];		/* 192.0.2.25 */
+	char peer[384];			/* name[192.0.2.25]:25 */
+	struct smtp_reply reply;
+	struct smtp_ehlo ehlo;
+	char why[768];
+	const char *enh;
+	up_cb *cb;
+	void *arg;
+};
+
+struct up *up_start(struct ev_loop *loop, const struct up_params *p,
+    up_cb *cb, void *arg);
+int up_command(struct up *u, const char *line, size_t len);
+void up_data_begin(struct up *u);
+int up_data_write(struct up *u, const void *p, size_t n);
+void up_data_end(struct up *u);
+void up_quit(struct up *u);
+void up_abort(struct up *u);
+
+/* up_pending - message bytes queued towards the MX */
+static inline size_t
+up_pending(const struct up *u)
+{
+	return conn_pending(&u->c);
+}
+
+#endif

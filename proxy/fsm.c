@@ -32,7 +32,6 @@ static void
 txn_reset(struct fsm *f)
 {
 	memset(&f->mail, 0, sizeof(f->mail));
-	f->mail.domain = "";
 	f->nrcpt = f->nrcpt_ok = 0;
 	f->body_8bit = f->body_7bit = f->smtputf8 = 0;
 	f->size = 0;
@@ -196,7 +195,6 @@ do_mail(struct fsm *f, const struct smtp_cmd *c, struct fsm_out *out)
 		return;
 	}
 	f->mail = *p;
-	f->mail.domain = f->mail.addr + (p->domain - p->addr);
 	f->state = FSM_MAIL;
 	reply(out, FSM_A_MAILFROM, "250 2.1.0 Ok");
 }

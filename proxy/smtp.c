@@ -102,7 +102,6 @@ smtp_path_parse(const char *args, int kind, struct smtp_path *path,
 	const char *at = NULL;
 
 	memset(path, 0, sizeof(*path));
-	path->domain = "";
 	if (strncasecmp(p, pfx, plen) != 0) {
 		*why = kind == SMTP_KIND_MAIL ? "Syntax: MAIL FROM:<address>"
 		    : "Syntax: RCPT TO:<address>";
@@ -158,6 +157,7 @@ smtp_path_parse(const char *args, int kind, struct smtp_path *path,
 	}
 	memcpy(path->addr, start, alen);
 	path->addr[alen] = 0;
+	path->domain_off = alen;		/* "" until an @ is seen */
 	for (const char *q = start; q < p; q++)	/* quoted octets count too */
 		if ((unsigned char) *q >= 0x80)
 			path->utf8 = 1;
@@ -166,9 +166,9 @@ smtp_path_parse(const char *args, int kind, struct smtp_path *path,
 		return -1;
 	}
 	if (at) {
-		path->domain = path->addr + (at - start) + 1;
-		/* A source route `@a,@b:u@d' ends at the last ':'. */
-		if (*path->domain == 0) {
+		/* The last @ outside quotes; a source route ends before it. */
+		path->domain_off = (size_t) (at - start) + 1;
+		if (path->addr[path->domain_off] == 0) {
 			*why = "Syntax: empty domain";
 			return -1;
 		}

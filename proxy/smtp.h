@@ -78,7 +78,7 @@ struct smtp_param {
 
 struct smtp_path {
 	char addr[SMTP_PATH_MAX];	/* without < >; empty for <> */
-	const char *domain;		/* into addr, or "" */
+	size_t domain_off;		/* domain = addr + domain_off ("" if none) */
 	struct smtp_param params[SMTP_MAX_PARAMS];
 	int nparams;
 	int utf8;			/* addr has octets >= 0x80 */
@@ -113,6 +113,13 @@ int smtp_getline(const char *p, size_t n, size_t max, size_t *linelen,
 int smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd);
 int smtp_path_parse(const char *args, int kind, struct smtp_path *path,
     const char **why);
+/* smtp_path_domain - the domain of a path, or "" (safe after copies) */
+static inline const char *
+smtp_path_domain(const struct smtp_path *p)
+{
+	return p->addr + p->domain_off;
+}
+
 const struct smtp_param *smtp_param_find(const struct smtp_path *p,
     const char *key);
 void smtp_reply_init(struct smtp_reply *r);

@@ -1,0 +1,74 @@
+/*
+ * fuzz_smtp.c - libFuzzer target for the SMTP parsers and the client
+ * state machine: the input is split into lines and fed as commands, as
+ * reply lines, and as DATA bytes.  Any crash, leak or sanitizer report is
+ * a bug; so is a reply that is not CRLF-ended.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../proxy/fsm.h"
+#include "../../proxy/smtp.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fsm_conf conf = {"mx.fuzz", 1000000, 1};
+	struct fsm f;
+	struct fsm_out out;
+	struct smtp_reply r;
+	struct smtp_eod eod;
+	const char *p = (const char *) data;
+	size_t off = 0, used;
+
+	fsm_init(&f, &conf, 0);
+	smtp_reply_init(&r);
+	while (off < size) {
+		size_t ll, consumed;
+		int rc = smtp_getline(p + off, size - off, SMTP_LINE_MAX, &ll, &consumed);
+
+		if (rc == SMTP_LINE_NEED) {
+			ll = size - off;
+			consumed = ll;
+		} else if (rc == SMTP_LINE_LONG) {
+			ll = SMTP_LINE_MAX + 1;
+			consumed = SMTP_LINE_MAX;
+		}
+		fsm_command(&f, p + off, ll, &out);
+		if (out.replylen && (out.replylen < 2 || out.reply[out.replylen - 1] != '\n'))
+			abort();
+		/* Pretend the MX takes every other recipient. */
+		if (out.action == FSM_A_RCPT)
+			fsm_rcpt_result(&f, (off & 1) == 0);
+		if (out.action == FSM_A_DATA)
+			fsm_txn_end(&f);
+		if (out.action == FSM_A_STARTTLS)
+			fsm_tls_started(&f);
+		if (ll <= SMTP_LINE_MAX) {
+			struct smtp_ehlo e;
+
+			if (smtp_reply_feed(&r, p + off, ll) == SMTP_REPLY_DONE) {
+				char l1[128];
+
+				smtp_ehlo_parse(&r, &e);
+				smtp_reply_line1(&r, l1, sizeof(l1));
+			}
+			(void) smtp_valid_hostname(p + off, ll);
+		}
+		off += consumed;
+	}
+	smtp_eod_init(&eod);
+	for (off = 0; off < size; off += used) {
+		int rc = smtp_eod_scan(&eod, p + off, size - off, &used);
+
+		if (used > size - off)
+			abort();
+		if (rc == SMTP_EOD_BARE)
+			used++;			/* the session consumes that byte */
+	}
+	return 0;
+}

@@ -1,0 +1,216 @@
+/*
+ * test_config.c - the configuration parser against good and hostile files.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../proxy/config.h"
+#include "t.h"
+
+struct bad {
+	const char *name;
+	const char *text;
+	size_t len;			/* 0: strlen */
+	const char *err;		/* expected substring of the message */
+};
+
+static const struct bad bads[] = {
+	{"unknown key", "listen = 127.0.0.1:25\nfoo = bar\n", 0, "t.cf:2: unknown key \"foo\""},
+	{"no equals", "max_sessions 10\n", 0, "t.cf:1: missing '='"},
+	{"empty key", " \n= 5\n", 0, "t.cf:2: missing key"},
+	{"bad bool", "offer_client_starttls = maybe\n", 0, "t.cf:1: offer_client_starttls: \"maybe\": expected yes or no"},
+	{"bool case", "offer_client_starttls = YES\n", 0, "expected yes or no"},
+	{"number junk", "max_sessions = 10x\n", 0, "t.cf:1: max_sessions: expected a number from 1 to 1000000"},
+	{"number zero", "max_sessions = 0\n", 0, "max_sessions: expected a number from 1"},
+	{"number negative", "max_sessions = -5\n", 0, "max_sessions: expected a number"},
+	{"number overflow", "max_sessions = 99999999999999999999999999\n", 0, "max_sessions: expected a number"},
+	{"number empty", "max_sessions =\n", 0, "max_sessions: expected a number"},
+	{"time unit", "client_timeout = 5y\n", 0, "client_timeout: \"5y\": unit must be s, m, h or d"},
+	{"time trailing", "client_timeout = 5ss\n", 0, "client_timeout: \"5ss\": expected a time"},
+	{"time zero", "client_timeout = 0\n", 0, "client_timeout: \"0\": must be from 1s"},
+	{"time huge", "upstream_timeout = 999999999999d\n", 0, "upstream_timeout: \"999999999999d\": must be from"},
+	{"size unit", "message_size_limit = 10q\n", 0, "message_size_limit: \"10q\": unit must be k, m or g"},
+	{"size overflow", "message_size_limit = 18446744073709551615g\n", 0, "message_size_limit: \"18446744073709551615g\": too large"},
+	{"mark junk", "upstream_mark = 0xZZ\n", 0, "upstream_mark: \"0xZZ\": expected a 32-bit number"},
+	{"mark too big", "upstream_mark = 0x100000000\n", 0, "upstream_mark: \"0x100000000\""},
+	{"listen no port", "listen = 127.0.0.1\n", 0, "listen: bad address \"127.0.0.1\""},
+	{"listen port 0", "listen = 127.0.0.1:0\n", 0, "listen: bad address"},
+	{"listen port big", "listen = 127.0.0.1:65536\n", 0, "listen: bad address"},
+	{"listen v6 unbracketed", "listen = ::1:25\n", 0, "listen: bad address \"::1:25\""},
+	{"listen v6 bad", "listen = [fe80::zz]:25\n", 0, "listen: bad address"},
+	{"listen host name", "listen = localhost:25\n", 0, "listen: bad address \"localhost:25\""},
+	{"listen twice", "listen = 127.0.0.1:25 127.0.0.1:25\n", 0, "listed twice"},
+	{"listen empty", "listen =\n", 0, "at least one address"},
+	{"listen too many", "listen = 127.0.0.1:1 127.0.0.1:2 127.0.0.1:3 127.0.0.1:4 127.0.0.1:5 "
+	    "127.0.0.1:6 127.0.0.1:7 127.0.0.1:8 127.0.0.1:9 127.0.0.1:10 127.0.0.1:11 "
+	    "127.0.0.1:12 127.0.0.1:13 127.0.0.1:14 127.0.0.1:15 127.0.0.1:16 127.0.0.1:17\n", 0,
+	    "more than 16"},
+	{"hostname bad", "myhostname = mx_1..example\n", 0, "myhostname: \"mx_1..example\" is not a valid host name"},
+	{"hostname dash", "myhostname = -mx.example\n", 0, "is not a valid host name"},
+	{"duplicate", "max_sessions = 5\n\nmax_sessions = 6\n", 0, "t.cf:3: max_sessions: already set at line 1"},
+	{"NUL byte", "max_sessions = 5\0\n", 18, "t.cf:1: NUL byte"},
+	{"control char", "max_sessions = 5\x01\n", 0, "t.cf:1: control character"},
+	{"bare CR inside", "max_sessions = 5\rfoo = 1\n", 0, "control character"},
+	{"continuation first", "  max_sessions = 5\n", 0, "t.cf:1: continuation line without"},
+	{"cert without key", "client_tls_cert_file = /x.pem\n", 0, "client_tls_key_file: must be set"},
+	{"key without cert", "client_tls_key_file = /x.pem\n", 0, "client_tls_cert_file: must be set"},
+};
+
+static void
+bad_files(void)
+{
+	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+		struct config c;
+		char err[512] = "";
+		size_t len = bads[i].len ? bads[i].len : strlen(bads[i].text);
+		int rc;
+
+		cfg_defaults(&c);
+		rc = cfg_parse(&c, "t.cf", bads[i].text, len, err, sizeof(err));
+		T_CASE(bads[i].name, rc == -1 && strstr(err, bads[i].err) != NULL,
+		    "rc=%d err=\"%s\" want \"%s\"", rc, err, bads[i].err);
+		cfg_free(&c);
+	}
+}
+
+static void
+good_file(void)
+{
+	const char *text =
+	    "# a comment\n"
+	    "   # an indented comment\n"
+	    "\n"
+	    "listen = 127.0.0.1:10025, [::1]:10025\r\n"
+	    "    tproxy:0.0.0.0:10026\n"
+	    "myhostname = proxy.example.net\n"
+	    "max_sessions = 250\n"
+	    "client_timeout = 5m\n"
+	    "upstream_connect_timeout = 20\n"
+	    "upstream_timeout = 1h\n"
+	    "message_size_limit = 50m\n"
+	    "offer_client_starttls = no\n"
+	    "upstream_mark = 0x6d78\n"
+	    "user =\n"
+	    "client_tls_cert_file = /etc/ssl/c.pem\n"
+	    "client_tls_key_file = /etc/ssl/k.pem";	/* no final newline */
+	struct config c;
+	char err[512] = "";
+	int rc;
+
+	cfg_defaults(&c);
+	rc = cfg_parse(&c, "good.cf", text, strlen(text), err, sizeof(err));
+	T_CASE("good file parses", rc == 0, "err=%s", err);
+	T_CASE("continuation joins listen", c.nlisten == 3, "nlisten=%d", c.nlisten);
+	T_CASE("tproxy flag", c.nlisten == 3 && c.listen[2].tproxy && !c.listen[0].tproxy,
+	    "tproxy flags wrong");
+	T_CASE("ipv6 endpoint", c.nlisten >= 2 && c.listen[1].addr.ss_family == AF_INET6
+	    && ntohs(((struct sockaddr_in6 *) &c.listen[1].addr)->sin6_port) == 10025,
+	    "family=%d", c.listen[1].addr.ss_family);
+	T_CASE("time minutes", c.client_timeout == 300, "%ld", c.client_timeout);
+	T_CASE("time plain seconds", c.upstream_connect_timeout == 20, "%ld", c.upstream_connect_timeout);
+	T_CASE("time hours", c.upstream_timeout == 3600, "%ld", c.upstream_timeout);
+	T_CASE("size mega", c.message_size_limit == 50ull * 1024 * 1024, "%llu",
+	    (unsigned long long) c.message_size_limit);
+	T_CASE("bool no", c.offer_client_starttls == 0, "%d", c.offer_client_starttls);
+	T_CASE("mark hex", c.upstream_mark == 0x6d78, "%x", c.upstream_mark);
+	T_CASE("empty string value", c.user && c.user[0] == 0, "user=%s", c.user);
+	T_CASE("last line without newline", strcmp(c.client_tls_key_file, "/etc/ssl/k.pem") == 0,
+	    "%s", c.client_tls_key_file);
+	T_CASE("hostname", strcmp(c.myhostname, "proxy.example.net") == 0, "%s", c.myhostname);
+
+	/* cfg_print output parses back to the same configuration. */
+	{
+		char *out = NULL;
+		size_t outlen = 0;
+		FILE *fp = open_memstream(&out, &outlen);
+		struct config c2;
+
+		cfg_print(&c, fp);
+		fclose(fp);
+		cfg_defaults(&c2);
+		rc = cfg_parse(&c2, "printed", out, outlen, err, sizeof(err));
+		T_CASE("print parses back", rc == 0, "err=%s", err);
+		T_CASE("print round trip", rc == 0 && c2.nlisten == c.nlisten
+		    && memcmp(c2.listen, c.listen, sizeof(c.listen)) == 0
+		    && c2.max_sessions == c.max_sessions
+		    && c2.message_size_limit == c.message_size_limit
+		    && c2.upstream_mark == c.upstream_mark
+		    && c2.offer_client_starttls == c.offer_client_starttls
+		    && strcmp(c2.myhostname, c.myhostname) == 0, "fields differ");
+		free(out);
+		cfg_free(&c2);
+	}
+	cfg_free(&c);
+}
+
+static void
+defaults(void)
+{
+	struct config c;
+	char ep[80];
+
+	cfg_defaults(&c);
+	cfg_endpoint_str(&c.listen[0], ep, sizeof(ep));
+	T_CASE("default listen v4", c.nlisten == 2 && strcmp(ep, "127.0.0.1:10025") == 0, "%s", ep);
+	cfg_endpoint_str(&c.listen[1], ep, sizeof(ep));
+	T_CASE("default listen v6", strcmp(ep, "[::1]:10025") == 0, "%s", ep);
+	T_CASE("default starttls offered", c.offer_client_starttls == 1, "no");
+	T_CASE("default timeouts", c.client_timeout == 300 && c.upstream_timeout == 300
+	    && c.upstream_connect_timeout == 30, "wrong");
+	cfg_free(&c);
+}
+
+static void
+hostile(void)
+{
+	/* A 1 MiB line, a file of continuations, and a missing file. */
+	size_t n = 1024 * 1024;
+	char *big = malloc(n + 32), err[512] = "";
+	struct config c;
+	int rc;
+
+	memcpy(big, "myhostname = ", 13);
+	memset(big + 13, 'a', n - 13);
+	big[n] = '\n';
+	cfg_defaults(&c);
+	rc = cfg_parse(&c, "big.cf", big, n + 1, err, sizeof(err));
+	T_CASE("1 MiB line refused", rc == -1 && strstr(err, "big.cf:1: line longer than 4096"),
+	    "rc=%d err=%s", rc, err);
+	cfg_free(&c);
+
+	memcpy(big, "listen = 127.0.0.1:1\n", 21);
+	for (size_t i = 21; i < n; i++)
+		big[i] = (i % 2) ? ' ' : 'x';
+	big[n - 1] = '\n';
+	cfg_defaults(&c);
+	rc = cfg_parse(&c, "cont.cf", big, n, err, sizeof(err));
+	T_CASE("endless continuation refused", rc == -1 && strstr(err, "longer than 4096"),
+	    "rc=%d err=%s", rc, err);
+	cfg_free(&c);
+	free(big);
+
+	cfg_defaults(&c);
+	rc = cfg_load(&c, "/nonexistent/mxtls.conf", err, sizeof(err));
+	T_CASE("missing file named", rc == -1 && strstr(err, "/nonexistent/mxtls.conf: cannot open"),
+	    "err=%s", err);
+	cfg_free(&c);
+	cfg_defaults(&c);
+	rc = cfg_load(&c, "/", err, sizeof(err));
+	T_CASE("directory refused", rc == -1 && strstr(err, "not a regular file"), "err=%s", err);
+	cfg_free(&c);
+}
+
+int
+main(void)
+{
+	T_INIT("config");
+	bad_files();
+	good_file();
+	defaults();
+	hostile();
+	return t_done();
+}

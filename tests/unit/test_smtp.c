@@ -1,0 +1,336 @@
+/*
+ * test_smtp.c - SMTP line, command, path, reply, EHLO and end-of-data
+ * parsers against good and hostile input.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../proxy/smtp.h"
+#include "t.h"
+
+static void
+lines(void)
+{
+	size_t ll = 0, used = 0;
+	char *big;
+	int r;
+
+	r = smtp_getline("HELO x\r\nMAIL", 12, 1000, &ll, &used);
+	T_CASE("line CRLF", r == SMTP_LINE_OK && ll == 6 && used == 8, "r=%d ll=%zu used=%zu", r, ll, used);
+	r = smtp_getline("HELO x\nQUIT", 11, 1000, &ll, &used);
+	T_CASE("line bare LF", r == SMTP_LINE_OK && ll == 6 && used == 7, "r=%d ll=%zu", r, ll);
+	r = smtp_getline("HELO x\r", 7, 1000, &ll, &used);
+	T_CASE("line incomplete", r == SMTP_LINE_NEED, "r=%d", r);
+	r = smtp_getline("", 0, 1000, &ll, &used);
+	T_CASE("line empty input", r == SMTP_LINE_NEED, "r=%d", r);
+	big = malloc(2000);
+	memset(big, 'A', 2000);
+	r = smtp_getline(big, 999, 1000, &ll, &used);
+	T_CASE("999 octets no LF: need more", r == SMTP_LINE_NEED, "r=%d", r);
+	r = smtp_getline(big, 1000, 1000, &ll, &used);
+	T_CASE("1000 octets no LF: too long", r == SMTP_LINE_LONG, "r=%d", r);
+	memcpy(big + 998, "\r\n", 2);
+	r = smtp_getline(big, 2000, 1000, &ll, &used);
+	T_CASE("1000 octets with CRLF: ok (RFC 5321 4.5.3.1.4)", r == SMTP_LINE_OK && ll == 998,
+	    "r=%d ll=%zu", r, ll);
+	memset(big, 'A', 2000);
+	memcpy(big + 999, "\r\n", 2);
+	r = smtp_getline(big, 2000, 1000, &ll, &used);
+	T_CASE("1001 octets with CRLF: too long", r == SMTP_LINE_LONG, "r=%d", r);
+	free(big);
+}
+
+struct cmdcase {
+	const char *line;
+	enum smtp_verb verb;
+	const char *args;
+};
+
+static const struct cmdcase cmds[] = {
+	{"EHLO mta.example", SMTP_EHLO, "mta.example"},
+	{"ehlo   mta.example  ", SMTP_EHLO, "mta.example"},
+	{"MAIL FROM:<a@b>", SMTP_MAIL, "FROM:<a@b>"},
+	{"QUIT", SMTP_QUIT, ""},
+	{"StartTLS", SMTP_STARTTLS, ""},
+	{"DATAX", SMTP_UNKNOWN, ""},
+	{"", SMTP_UNKNOWN, ""},
+	{"   ", SMTP_UNKNOWN, ""},
+	{"GET / HTTP/1.0", SMTP_UNKNOWN, ""},
+	{"RCPT\tTO:<x@y>", SMTP_RCPT, "TO:<x@y>"},
+};
+
+static void
+commands(void)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct smtp_cmd c;
+		char name[80];
+		int ok;
+
+		smtp_cmd_parse(cmds[i].line, strlen(cmds[i].line), &c);
+		ok = c.verb == cmds[i].verb;
+		if (ok && cmds[i].verb != SMTP_UNKNOWN)
+			ok = c.argslen == strlen(cmds[i].args)
+			    && memcmp(c.args, cmds[i].args, c.argslen) == 0;
+		snprintf(name, sizeof(name), "command \"%s\"", cmds[i].line);
+		T_CASE(name, ok, "verb=%d args=%.*s", c.verb, (int) c.argslen, c.args);
+	}
+	{
+		struct smtp_cmd c;
+		int r = smtp_cmd_parse("NOOP\0x", 6, &c);
+
+		T_CASE("command with NUL is bad", r < 0 && c.verb == SMTP_BAD, "verb=%d", c.verb);
+	}
+}
+
+struct pathcase {
+	const char *args;
+	int kind;
+	int ok;
+	const char *addr;
+	const char *domain;
+	int nparams;
+};
+
+static const struct pathcase paths[] = {
+	{"FROM:<a@example.com>", SMTP_KIND_MAIL, 1, "a@example.com", "example.com", 0},
+	{"from:<a@example.com>", SMTP_KIND_MAIL, 1, "a@example.com", "example.com", 0},
+	{"FROM: <a@example.com>", SMTP_KIND_MAIL, 1, "a@example.com", "example.com", 0},
+	{"FROM:<>", SMTP_KIND_MAIL, 1, "", "", 0},
+	{"FROM:<> SIZE=100 BODY=8BITMIME", SMTP_KIND_MAIL, 1, "", "", 2},
+	{"FROM:<a@b.example>  SMTPUTF8", SMTP_KIND_MAIL, 1, "a@b.example", "b.example", 1},
+	{"TO:<postmaster>", SMTP_KIND_RCPT, 1, "postmaster", "", 0},
+	{"TO:<\"odd @ local\"@x.example>", SMTP_KIND_RCPT, 1, "\"odd @ local\"@x.example", "x.example", 0},
+	{"TO:<@relay.example:u@d.example>", SMTP_KIND_RCPT, 1, "@relay.example:u@d.example", "d.example", 0},
+	{"TO:<>", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:a@b.example", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:<a@b.example", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:<a b@c.example>", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:<a@b.example>x", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:<a<b@c.example>", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:<a@>", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:<\"unterminated@x>", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:<\"esc\\", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"FROM:<a@b> =x", SMTP_KIND_MAIL, 0, NULL, NULL, 0},
+	{"FROM:<a@b> SIZE=", SMTP_KIND_MAIL, 0, NULL, NULL, 0},
+	{"FROM:<a@b> SIZE=1 SIZE=2", SMTP_KIND_MAIL, 0, NULL, NULL, 0},
+	{"FROM:<a@b> A=1 B=2 C=3 D=4 E=5 F=6 G=7 H=8 I=9 J=10 K=11 L=12 M=13 N=14 O=15 P=16 Q=17",
+	 SMTP_KIND_MAIL, 0, NULL, NULL, 0},
+	{"FROM:<a@b> KEYWAYTOOLONGKEYWAYTOOLONGKEYWAYTOOLONG=1", SMTP_KIND_MAIL, 0, NULL, NULL, 0},
+	{"TO:<a@b>", SMTP_KIND_MAIL, 0, NULL, NULL, 0},
+	{"FROM:<a\x01@b>", SMTP_KIND_MAIL, 0, NULL, NULL, 0},
+	{"FROM:<\xc3\xa9@b.example> SMTPUTF8", SMTP_KIND_MAIL, 1, "\xc3\xa9@b.example", "b.example", 1},
+};
+
+static void
+paths_test(void)
+{
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const struct pathcase *pc = &paths[i];
+		struct smtp_path p;
+		const char *why = NULL;
+		char name[160];
+		int r = smtp_path_parse(pc->args, pc->kind, &p, &why);
+		int ok;
+
+		snprintf(name, sizeof(name), "path \"%s\"", pc->args);
+		for (char *q = name; *q; q++)
+			if ((unsigned char) *q < 0x20 || (unsigned char) *q >= 0x7f)
+				*q = '?';
+		if (pc->ok)
+			ok = r == 0 && strcmp(p.addr, pc->addr) == 0
+			    && strcmp(smtp_path_domain(&p), pc->domain) == 0 && p.nparams == pc->nparams;
+		else
+			ok = r < 0 && why != NULL;
+		T_CASE(name, ok, "r=%d addr=%s domain=%s nparams=%d why=%s", r,
+		    r == 0 ? p.addr : "-", r == 0 ? smtp_path_domain(&p) : "-", r == 0 ? p.nparams : -1,
+		    why ? why : "-");
+	}
+	{
+		struct smtp_path p;
+		const char *why;
+		char big[2048];
+
+		memcpy(big, "TO:<", 4);
+		memset(big + 4, 'a', 1000);
+		memcpy(big + 1004, "@x>", 4);
+		T_CASE("path over 512 octets refused",
+		    smtp_path_parse(big, SMTP_KIND_RCPT, &p, &why) < 0, "accepted");
+	}
+	{
+		struct smtp_path p;
+		const char *why;
+
+		smtp_path_parse("FROM:<a@b> size=10 Body=8BITMIME", SMTP_KIND_MAIL, &p, &why);
+		T_CASE("param keys upper-cased, values kept",
+		    smtp_param_find(&p, "SIZE") && strcmp(smtp_param_find(&p, "SIZE")->value, "10") == 0
+		    && smtp_param_find(&p, "BODY") && strcmp(smtp_param_find(&p, "BODY")->value, "8BITMIME") == 0,
+		    "lookup failed");
+	}
+}
+
+static int
+feed_all(struct smtp_reply *r, const char *const *ls)
+{
+	int res = SMTP_REPLY_MORE;
+
+	smtp_reply_init(r);
+	for (; *ls; ls++)
+		res = smtp_reply_feed(r, *ls, strlen(*ls));
+	return res;
+}
+
+static void
+replies(void)
+{
+	struct smtp_reply r;
+	struct smtp_ehlo e;
+	const char *ehlo[] = {"250-mx1.example.net Hello", "250-PIPELINING", "250-SIZE 10240000",
+	"250-STARTTLS", "250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8", NULL};
+	const char *one[] = {"550 5.1.1 <x@y>: Recipient address rejected", NULL};
+	const char *mixed[] = {"250-a", "251 b", NULL};
+	const char *badcode[] = {"25x ok", NULL};
+	const char *nosep[] = {"250ok", NULL};
+	const char *bare[] = {"354", NULL};
+	const char *one_xx[] = {"199 odd", NULL};
+	const char *ctl[] = {"421 4.4.2 bye\x01\x7f", NULL};
+	char l1[256];
+	int res;
+
+	res = feed_all(&r, ehlo);
+	T_CASE("multi-line reply done", res == SMTP_REPLY_DONE && r.code == 250 && r.nlines == 7,
+	    "res=%d code=%d n=%d", res, r.code, r.nlines);
+	smtp_ehlo_parse(&r, &e);
+	T_CASE("ehlo keywords", e.starttls && e.pipelining && e.eightbitmime && e.enhanced
+	    && e.smtputf8 && e.size && e.size_limit == 10240000 && !e.chunking && !e.dsn,
+	    "starttls=%d pipe=%d 8bit=%d size=%llu", e.starttls, e.pipelining, e.eightbitmime,
+	    (unsigned long long) e.size_limit);
+	T_CASE("ehlo server name", strcmp(e.name, "mx1.example.net") == 0, "%s", e.name);
+	res = feed_all(&r, one);
+	T_CASE("enhanced status kept", res == SMTP_REPLY_DONE && strcmp(r.enh, "5.1.1") == 0,
+	    "enh=%s", r.enh);
+	T_CASE("line1 text", strcmp(smtp_reply_line1(&r, l1, sizeof(l1)),
+	    "550 5.1.1 <x@y>: Recipient address rejected") == 0, "%s", l1);
+	T_CASE("code change between lines is bad", feed_all(&r, mixed) == SMTP_REPLY_BAD, "accepted");
+	T_CASE("non-digit code is bad", feed_all(&r, badcode) == SMTP_REPLY_BAD, "accepted");
+	T_CASE("code without separator is bad", feed_all(&r, nosep) == SMTP_REPLY_BAD, "accepted");
+	T_CASE("bare code is a reply", feed_all(&r, bare) == SMTP_REPLY_DONE && r.code == 354, "no");
+	T_CASE("1xx is bad", feed_all(&r, one_xx) == SMTP_REPLY_BAD, "accepted");
+	res = feed_all(&r, ctl);
+	T_CASE("control characters neutralised", res == SMTP_REPLY_DONE
+	    && strchr(r.text, 1) == NULL && strchr(r.text, 0x7f) == NULL, "text=%s", r.text);
+	smtp_reply_init(&r);
+	for (int i = 0; i < 100 && res != SMTP_REPLY_BAD; i++)
+		res = smtp_reply_feed(&r, "250-x", 5);
+	T_CASE("endless continuation is bad", res == SMTP_REPLY_BAD, "res=%d", res);
+	{
+		char big[10000];
+
+		memset(big, 'x', sizeof(big));
+		memcpy(big, "250 ", 4);
+		smtp_reply_init(&r);
+		res = smtp_reply_feed(&r, big, sizeof(big));
+		T_CASE("long reply text bounded", res == SMTP_REPLY_DONE
+		    && r.textlen < SMTP_REPLY_MAX_TEXT, "len=%zu", r.textlen);
+	}
+}
+
+struct eodcase {
+	const char *name;
+	const char *data;
+	int result;
+	size_t used;			/* (size_t)-1: whole input */
+};
+
+static const struct eodcase eods[] = {
+	{"plain end", "Subject: x\r\n\r\nbody\r\n.\r\n", SMTP_EOD_END, (size_t) -1},
+	{"empty message", ".\r\n", SMTP_EOD_END, 3},
+	{"dot-stuffed line is not the end", "a\r\n..\r\nb\r\n", SMTP_EOD_MORE, (size_t) -1},
+	{"dot-text line", "a\r\n.x\r\n", SMTP_EOD_MORE, (size_t) -1},
+	{"end stops before pipelined QUIT", "a\r\n.\r\nQUIT\r\n", SMTP_EOD_END, 6},
+	{"LF.LF smuggling", "a\n.\nMAIL FROM:<x>\r\n", SMTP_EOD_BARE, 3},
+	{"CRLF.LF smuggling", "a\r\n.\nRCPT TO:<x>\r\n", SMTP_EOD_BARE, 4},
+	{"LF.CRLF smuggling", "a\n.\r\nRCPT TO:<x>\r\n", SMTP_EOD_BARE, 3},
+	{"bare LF inside text is fine", "a\nb\r\n", SMTP_EOD_MORE, (size_t) -1},
+	{"bare CR inside text is fine", "a\rb\r\n", SMTP_EOD_MORE, (size_t) -1},
+	{"CR CR LF then dot", "a\r\r\n.\r\n", SMTP_EOD_END, 7},
+	{"8-bit bytes", "\xff\xfe\r\n\x80.\r\n", SMTP_EOD_MORE, (size_t) -1},
+};
+
+static void
+eod(void)
+{
+	for (size_t i = 0; i < sizeof(eods) / sizeof(eods[0]); i++) {
+		struct smtp_eod st;
+		size_t n = strlen(eods[i].data), used = 0;
+		size_t want = eods[i].used == (size_t) -1 ? n : eods[i].used;
+		int r;
+
+		smtp_eod_init(&st);
+		r = smtp_eod_scan(&st, eods[i].data, n, &used);
+		T_CASE(eods[i].name, r == eods[i].result && used == want,
+		    "r=%d used=%zu want r=%d used=%zu", r, used, eods[i].result, want);
+	}
+	/* The terminator split at every position across two reads. */
+	{
+		const char *msg = "hello\r\n..dots\r\n.\r\n";
+		size_t n = strlen(msg);
+		int all = 1;
+
+		for (size_t cut = 0; cut <= n; cut++) {
+			struct smtp_eod st;
+			size_t u1 = 0, u2 = 0;
+			int r;
+
+			smtp_eod_init(&st);
+			r = smtp_eod_scan(&st, msg, cut, &u1);
+			if (r == SMTP_EOD_END) {
+				all &= (u1 == n);
+				continue;
+			}
+			r = smtp_eod_scan(&st, msg + cut, n - cut, &u2);
+			all &= (r == SMTP_EOD_END && u1 + u2 == n);
+		}
+		T_CASE("terminator split at every offset", all, "a split was missed");
+	}
+	/* Byte by byte: the same verdict as in one piece. */
+	{
+		const char *msg = "x\r\n.\nQUIT\r\n";
+		struct smtp_eod st;
+		size_t used = 0, total = 0;
+		int r = SMTP_EOD_MORE;
+
+		smtp_eod_init(&st);
+		for (size_t i = 0; i < strlen(msg) && r == SMTP_EOD_MORE; i++) {
+			r = smtp_eod_scan(&st, msg + i, 1, &used);
+			total += used;
+		}
+		T_CASE("smuggling found byte by byte", r == SMTP_EOD_BARE && total == 4,
+		    "r=%d total=%zu", r, total);
+	}
+}
+
+static void
+hostnames(void)
+{
+	T_CASE("hostname ok", smtp_valid_hostname("mx1.example.net", 15), "no");
+	T_CASE("hostname empty label", !smtp_valid_hostname("mx1..net", 8), "yes");
+	T_CASE("hostname IP literal bracket", !smtp_valid_hostname("[192.0.2.1]", 11), "yes");
+	T_CASE("hostname trailing dash", !smtp_valid_hostname("mx-", 3), "yes");
+	T_CASE("hostname leading dash", !smtp_valid_hostname("-mx", 3), "yes");
+	T_CASE("hostname 8-bit", !smtp_valid_hostname("m\xc3\xa9", 3), "yes");
+}
+
+int
+main(void)
+{
+	T_INIT("smtp");
+	lines();
+	commands();
+	paths_test();
+	replies();
+	eod();
+	hostnames();
+	return t_done();
+}

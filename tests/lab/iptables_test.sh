@@ -1,0 +1,610 @@
+#!/bin/bash
+#
+# iptables_test.sh - lab test of iptables/mxtls-iptables (run as root).
+#
+# Builds three network namespaces of its own and checks, inside them only,
+# that the rules mxtls-iptables installs really redirect (or do not redirect)
+# TCP connections to port 25, that installing twice leaves one set of rules,
+# and that remove leaves nothing behind (iptables, nft, ip rule, ip route).
+#
+#   c (old MTA host)  c0 198.51.100.2/24  2001:db8:c::2/64
+#        |
+#   a (mxtlsd host)   a0 198.51.100.1/24  2001:db8:c::1/64   forwarding on
+#                     a1 192.0.2.1/24     2001:db8:b::1/64
+#        |
+#   b (real MX)       b0 192.0.2.25/24    2001:db8:b::25/64
+#
+# a runs the stand-in for mxtlsd: 0.0.0.0:10025 and [::]:10025 answer
+# "REDIRECTED local=... orig=..." (orig from SO_ORIGINAL_DST), transparent
+# 0.0.0.0:10026 and [::]:10026 answer "TPROXY local=...".  b's port 25
+# answers "DIRECT local=...".  A client prints the first line it receives.
+#
+# Output: one line per check, "PASS: iptables NAME" or
+# "FAIL: iptables NAME REASON" ("SKIP: iptables NAME REASON" when the kernel
+# lacks IPv6); exit status 1 when any check failed.
+#
+# Environment: MXTLS_IPTABLES=path overrides the script under test.
+
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOOL=${MXTLS_IPTABLES:-$HERE/../../iptables/mxtls-iptables}
+TOOL=$(cd "$(dirname "$TOOL")" && pwd)/$(basename "$TOOL")
+
+if [ "$(id -u)" != 0 ]; then
+	echo "FAIL: iptables setup must run as root"
+	exit 1
+fi
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+
+NS_A=mxipt-test-$$-a
+NS_B=mxipt-test-$$-b
+NS_C=mxipt-test-$$-c
+TMP=$(mktemp -d /tmp/mxipt-test.XXXXXX)
+chmod 755 "$TMP"
+PIDS=()
+FAILS=0
+
+cleanup() {
+	local p n
+	for p in ${PIDS[@]+"${PIDS[@]}"}; do
+		kill "$p" 2>/dev/null
+	done
+	for p in ${PIDS[@]+"${PIDS[@]}"}; do
+		wait "$p" 2>/dev/null
+	done
+	for n in "$NS_A" "$NS_B" "$NS_C"; do
+		# anything still running inside our namespaces was started here
+		for p in $(ip netns pids "$n" 2>/dev/null); do
+			kill "$p" 2>/dev/null
+		done
+		ip netns del "$n" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+pass() { echo "PASS: iptables $1"; }
+fail() {
+	echo "FAIL: iptables $1 $2"
+	FAILS=$((FAILS + 1))
+}
+skip() { echo "SKIP: iptables $1 $2"; }
+
+ina() { ip netns exec "$NS_A" "$@"; }
+inc() { ip netns exec "$NS_C" "$@"; }
+
+# tool ARGS... - run mxtls-iptables in namespace a; output in $OUT/$ERR, status in $RC
+tool() {
+	ina "$TOOL" "$@" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	OUT=$(cat "$TMP/out")
+	ERR=$(cat "$TMP/err")
+}
+
+# tool_ok NAME ARGS... - run the tool, fail NAME when it does not exit 0
+tool_ok() {
+	local name=$1
+	shift
+	tool "$@"
+	if [ "$RC" != 0 ]; then
+		fail "$name" "mxtls-iptables $* exited $RC: $(echo "$ERR" | head -3 | tr '\n' ' ')"
+		return 1
+	fi
+}
+
+# ------------------------------------------------------------------ helpers
+
+cat >"$TMP/srv.py" <<'EOF'
+# srv.py READYFILE TAG,ADDR,PORT,TRANSPARENT... - answer one line per connection
+import socket, struct, sys, threading
+
+def fmt(fam, sa):
+    return ("[%s]:%d" if fam == socket.AF_INET6 else "%s:%d") % (sa[0], sa[1])
+
+def orig(c, fam):
+    try:
+        if fam == socket.AF_INET:
+            raw = c.getsockopt(socket.SOL_IP, 80, 16)          # SO_ORIGINAL_DST
+            return "%s:%d" % (socket.inet_ntop(socket.AF_INET, raw[4:8]),
+                              struct.unpack("!H", raw[2:4])[0])
+        raw = c.getsockopt(41, 80, 28)                         # IP6T_SO_ORIGINAL_DST
+        return "[%s]:%d" % (socket.inet_ntop(socket.AF_INET6, raw[8:24]),
+                            struct.unpack("!H", raw[2:4])[0])
+    except OSError:
+        return "-"
+
+def serve(s, tag, fam):
+    while True:
+        c, _ = s.accept()
+        try:
+            c.sendall(("%s local=%s orig=%s\n" % (tag, fmt(fam, c.getsockname()),
+                                                  orig(c, fam))).encode())
+        except OSError:
+            pass
+        c.close()
+
+for spec in sys.argv[2:]:
+    tag, addr, port, transp = spec.split(",")
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if fam == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    if transp == "1":
+        if fam == socket.AF_INET:
+            s.setsockopt(socket.SOL_IP, 19, 1)                 # IP_TRANSPARENT
+        else:
+            s.setsockopt(41, 75, 1)                            # IPV6_TRANSPARENT
+    s.bind((addr, int(port)))
+    s.listen(64)
+    threading.Thread(target=serve, args=(s, tag, fam), daemon=True).start()
+open(sys.argv[1], "w").write("ready\n")
+threading.Event().wait()
+EOF
+
+cat >"$TMP/cli.py" <<'EOF'
+# cli.py ADDR PORT MARK - connect (SO_MARK=MARK unless 0), print the first line
+import socket, sys
+addr, port, mark = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.settimeout(1.0)
+try:
+    if mark:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
+    s.connect((addr, port))
+    print(s.makefile().readline().strip() or "ERR empty")
+except Exception as e:
+    print("ERR " + type(e).__name__)
+EOF
+chmod 644 "$TMP/srv.py" "$TMP/cli.py"
+
+# conn NS ADDR PORT [MARK [UID]] - print what a client in NS receives
+conn() {
+	local ns=$1 addr=$2 port=$3 mark=${4:-0} uid=${5:-}
+	if [ -n "$uid" ]; then
+		ip netns exec "$ns" setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+			"$PY" "$TMP/cli.py" "$addr" "$port" "$mark" 2>&1
+	else
+		ip netns exec "$ns" "$PY" "$TMP/cli.py" "$addr" "$port" "$mark" 2>&1
+	fi
+}
+
+# expect_conn NAME WANT NS ADDR PORT [MARK [UID]] - WANT is a prefix of the answer
+expect_conn() {
+	local name=$1 want=$2 got
+	shift 2
+	got=$(conn "$@")
+	case $got in
+	"$want"*) pass "$name" ;;
+	*) fail "$name" "connect $2:$3 mark=${4:-0}${5:+ uid=$5}: got '$got', want '$want'" ;;
+	esac
+}
+
+save_all() { ina iptables-save 2>/dev/null; ina ip6tables-save 2>/dev/null; }
+
+# count PATTERN TEXT - number of lines of TEXT matching the extended regex
+count() { printf '%s\n' "$2" | grep -cE -- "$1"; }
+
+# ipt_save FAMILY TABLE
+ipt_save() {
+	if [ "$1" = 4 ]; then ina iptables-save -t "$2"; else ina ip6tables-save -t "$2"; fi 2>/dev/null
+}
+
+# nothing_left NAME - our chains, nft table, ip rules and routes all gone
+nothing_left() {
+	local name=$1 why='' s f
+	s=$(save_all)
+	[ "$(count 'MXTLS' "$s")" = 0 ] || why+="iptables-save still has: $(printf '%s\n' "$s" | grep MXTLS | head -2 | tr '\n' ' '); "
+	s=$(ina nft list ruleset 2>&1)
+	printf '%s\n' "$s" | grep -q mxtls && why+="nft still has table inet mxtls; "
+	for f in -4 -6; do
+		s=$(ina ip "$f" rule show)
+		printf '%s\n' "$s" | grep -qE 'fwmark|proto 109' && why+="ip $f rule: $(printf '%s\n' "$s" | grep -E 'fwmark|proto 109' | head -1); "
+		s=$(ina ip "$f" route show table all proto 109)
+		[ -z "$s" ] || why+="ip $f route: $s; "
+		s=$(ina ip "$f" route show table 100 2>/dev/null)
+		[ -z "$s" ] || why+="ip $f route table 100: $s; "
+	done
+	if [ -z "$why" ]; then pass "$name"; else fail "$name" "$why"; fi
+}
+
+# nft_empty NAME - nft list ruleset prints nothing at all
+nft_empty() {
+	local s
+	s=$(ina nft list ruleset 2>&1)
+	if [ -z "$s" ]; then pass "$1"; else fail "$1" "nft list ruleset not empty: $(echo "$s" | head -3 | tr '\n' ' ')"; fi
+}
+
+# -------------------------------------------------------------------- world
+
+setup() {
+	local n
+	for n in "$NS_A" "$NS_B" "$NS_C"; do
+		ip netns add "$n" || return 1
+		ip netns exec "$n" ip link set lo up || return 1
+	done
+	ip link add a0 netns "$NS_A" type veth peer name c0 netns "$NS_C" || return 1
+	ip link add a1 netns "$NS_A" type veth peer name b0 netns "$NS_B" || return 1
+	ina sh -e -c '
+		ip addr add 198.51.100.1/24 dev a0
+		ip addr add 192.0.2.1/24 dev a1
+		ip link set a0 up
+		ip link set a1 up
+		sysctl -qw net.ipv4.ip_forward=1
+		sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+		sysctl -qw net.ipv4.conf.a0.rp_filter=0 net.ipv4.conf.a1.rp_filter=0' || return 1
+	ip netns exec "$NS_B" sh -e -c '
+		ip addr add 192.0.2.25/24 dev b0
+		ip link set b0 up
+		ip route add default via 192.0.2.1' || return 1
+	inc sh -e -c '
+		ip addr add 198.51.100.2/24 dev c0
+		ip link set c0 up
+		ip route add default via 198.51.100.1' || return 1
+	HAVE6=0
+	if ina test -e /proc/net/if_inet6; then
+		ina sh -e -c '
+			ip addr add 2001:db8:c::1/64 dev a0 nodad
+			ip addr add 2001:db8:b::1/64 dev a1 nodad
+			sysctl -qw net.ipv6.conf.all.forwarding=1' &&
+		ip netns exec "$NS_B" sh -e -c '
+			ip addr add 2001:db8:b::25/64 dev b0 nodad
+			ip -6 route add default via 2001:db8:b::1' &&
+		inc sh -e -c '
+			ip addr add 2001:db8:c::2/64 dev c0 nodad
+			ip -6 route add default via 2001:db8:c::1' &&
+		HAVE6=1
+	fi
+
+	# shellcheck disable=SC2054 # TAG,ADDR,PORT,TRANSPARENT
+	local a_specs=(REDIRECTED,0.0.0.0,10025,0 TPROXY,0.0.0.0,10026,1)
+	# shellcheck disable=SC2054
+	local b_specs=(DIRECT,192.0.2.25,25,0)
+	if [ "$HAVE6" = 1 ]; then
+		# shellcheck disable=SC2054
+		a_specs+=(REDIRECTED,::,10025,0 TPROXY,::,10026,1)
+		# shellcheck disable=SC2054
+		b_specs+=(DIRECT,2001:db8:b::25,25,0)
+	fi
+	ip netns exec "$NS_A" "$PY" "$TMP/srv.py" "$TMP/ready.a" "${a_specs[@]}" 2>"$TMP/srv.a.err" &
+	PIDS+=($!)
+	ip netns exec "$NS_B" "$PY" "$TMP/srv.py" "$TMP/ready.b" "${b_specs[@]}" 2>"$TMP/srv.b.err" &
+	PIDS+=($!)
+	for n in $(seq 50); do
+		[ -e "$TMP/ready.a" ] && [ -e "$TMP/ready.b" ] && return 0
+		sleep 0.1
+	done
+	cat "$TMP/srv.a.err" "$TMP/srv.b.err" >&2
+	return 1
+}
+
+# v6 NAME CMD... - run an IPv6 check, or say it was skipped
+v6() {
+	local name=$1
+	shift
+	if [ "$HAVE6" = 1 ]; then "$@"; else skip "$name" "no IPv6 in this kernel"; fi
+}
+
+if ! setup; then
+	fail setup "could not build the namespaces and listeners"
+	exit 1
+fi
+
+# ----------------------------------------------------------------- checks
+
+# static checks
+if bash -n "$TOOL" 2>"$TMP/err" && [ -x "$TOOL" ]; then
+	pass syntax
+else
+	fail syntax "$(head -1 "$TMP/err") (or not executable)"
+fi
+
+# baseline: no rules, the MX answers directly
+expect_conn baseline-direct-v4 "DIRECT local=192.0.2.25:25" "$NS_A" 192.0.2.25 25
+v6 baseline-direct-v6 expect_conn baseline-direct-v6 "DIRECT local=[2001:db8:b::25]:25" "$NS_A" 2001:db8:b::25 25
+
+# usage errors: exit 2 and a message naming the problem
+usage_errs() {
+	local why='' args want
+	while IFS='|' read -r args want; do
+		# shellcheck disable=SC2086
+		tool $args
+		if [ "$RC" != 2 ] || ! printf '%s' "$ERR" | grep -qi -- "$want"; then
+			why+="'$args' -> rc=$RC '$ERR'; "
+		fi
+	done <<'EOF'
+install --local --mark 36 --port 0|port
+install --local --mark 36 --port 70000|port
+install --local --mark 36 --port abc|port
+install --local --mark 36 --dport 25x|port
+install --local --frob|unknown option '--frob'
+frob|unknown command
+install --local|--mark or --user
+install --local --mark zz|bad --mark
+install --local --mark 0|must not be 0
+install --gateway --user nobody|--user works only with --local
+install --local --mark 36 --iface a0|--iface works only with --gateway
+install --gateway --source 300.1.2.3/24|bad address for --source
+install --gateway --tproxy --table-id 254|--table-id
+install --local --mark 36 --user no-such-user-mxipt|unknown user
+install --gateway --tproxy --mark 0x25|tproxy mark
+install --local --mark 36 --ipv4-only --ipv6-only|exclude each other
+install --local --tproxy --mark 36|--tproxy works only with --gateway
+EOF
+	# not root
+	ina setpriv --reuid=65534 --regid=65534 --clear-groups "$TOOL" install --local --mark 36 >/dev/null 2>"$TMP/err"
+	RC=$?
+	if [ "$RC" != 2 ] || ! grep -q root "$TMP/err"; then why+="non-root -> rc=$RC '$(cat "$TMP/err")'; "; fi
+	# iptables missing (Debian keeps iptables in /usr/sbin only)
+	if ! PATH=/usr/bin:/bin command -v iptables >/dev/null; then
+		ina env PATH=/usr/bin:/bin "$TOOL" install --local --mark 36 >/dev/null 2>"$TMP/err"
+		RC=$?
+		if [ "$RC" != 2 ] || ! grep -q "iptables not found" "$TMP/err"; then why+="no iptables -> rc=$RC '$(cat "$TMP/err")'; "; fi
+	fi
+	if [ -n "$(save_all | grep MXTLS)" ]; then why+="a failed command left rules behind; "; fi
+	if [ -z "$why" ]; then pass usage-errors; else fail usage-errors "$why"; fi
+}
+usage_errs
+
+# dry run: prints, changes nothing
+tool install --local --mark 36 --dry-run
+if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | grep -q 'REDIRECT --to-ports 10025' &&
+	[ -z "$(save_all | grep MXTLS)" ]; then
+	pass dry-run
+else
+	fail dry-run "rc=$RC, or no REDIRECT printed, or rules were changed: $ERR"
+fi
+
+# status before anything: 1
+tool status
+if [ "$RC" = 1 ]; then pass status-not-installed; else fail status-not-installed "exit $RC, want 1: $OUT $ERR"; fi
+
+# ---- --local, iptables
+
+# local_rules NAME FAMILY MARKRULE - one jump from OUTPUT, the expected chain
+local_rules() {
+	local name=$1 f=$2 s why=''
+	s=$(ipt_save "$f" nat)
+	[ "$(count '^-A .* -j MXTLS$' "$s")" = 1 ] || why+="jumps to MXTLS: $(count '^-A .* -j MXTLS$' "$s"), want 1; "
+	[ "$(count '^-A OUTPUT -p tcp -m tcp --dport 25 -j MXTLS$' "$s")" = 1 ] || why+="no OUTPUT jump; "
+	[ "$(count '^:MXTLS ' "$s")" = 1 ] || why+="chain MXTLS not declared once; "
+	[ "$(count '^-A MXTLS -m mark --mark 0x24 -j RETURN$' "$s")" = 1 ] || why+="no mark 0x24 RETURN; "
+	[ "$(count '^-A MXTLS -m addrtype --dst-type LOCAL -j RETURN$' "$s")" = 1 ] || why+="no local-destination RETURN; "
+	[ "$(count '^-A MXTLS -p tcp -j REDIRECT --to-ports 10025$' "$s")" = 1 ] || why+="no REDIRECT 10025; "
+	[ "$(count '^-A MXTLS ' "$s")" = 3 ] || why+="MXTLS has $(count '^-A MXTLS ' "$s") rules, want 3; "
+	[ "$(count 'MXTLS' "$(ipt_save "$f" mangle)")" = 0 ] || why+="mangle has MXTLS rules; "
+	if [ -z "$why" ]; then pass "$name"; else fail "$name" "$why"; fi
+}
+
+if tool_ok local-install install --local --mark 36 && tool_ok local-install-again --local --mark 0x24 install; then
+	local_rules local-install-twice-v4 4
+	v6 local-install-twice-v6 local_rules local-install-twice-v6 6
+fi
+
+tool status
+if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | grep -q 'REDIRECT --to-ports 10025'; then
+	pass status-installed
+else
+	fail status-installed "exit $RC, want 0, with the rules: $OUT $ERR"
+fi
+
+expect_conn local-redirect-v4 "REDIRECTED local=127.0.0.1:10025 orig=192.0.2.25:25" "$NS_A" 192.0.2.25 25
+expect_conn local-mark-bypass-v4 "DIRECT local=192.0.2.25:25" "$NS_A" 192.0.2.25 25 36
+expect_conn local-other-mark-redirected-v4 "REDIRECTED" "$NS_A" 192.0.2.25 25 37
+expect_conn local-other-port-untouched-v4 "ERR ConnectionRefused" "$NS_A" 192.0.2.25 26
+expect_conn local-own-address-untouched-v4 "ERR ConnectionRefused" "$NS_A" 192.0.2.1 25
+v6 local-redirect-v6 expect_conn local-redirect-v6 "REDIRECTED local=[::1]:10025 orig=[2001:db8:b::25]:25" "$NS_A" 2001:db8:b::25 25
+v6 local-mark-bypass-v6 expect_conn local-mark-bypass-v6 "DIRECT local=[2001:db8:b::25]:25" "$NS_A" 2001:db8:b::25 25 36
+
+# reinstall with --user instead of --mark: replaces, does not add
+if tool_ok local-user-install install --local --user nobody; then
+	s=$(ipt_save 4 nat)
+	if [ "$(count '--mark' "$s")" = 0 ] && [ "$(count '--uid-owner 65534 -j RETURN' "$s")" = 1 ] &&
+		[ "$(count '^-A .* -j MXTLS$' "$s")" = 1 ]; then
+		pass local-reinstall-replaces
+	else
+		fail local-reinstall-replaces "$(printf '%s\n' "$s" | grep MXTLS | tr '\n' ' ')"
+	fi
+	expect_conn local-user-bypass-v4 "DIRECT local=192.0.2.25:25" "$NS_A" 192.0.2.25 25 0 65534
+	expect_conn local-root-redirected-v4 "REDIRECTED local=127.0.0.1:10025" "$NS_A" 192.0.2.25 25
+	v6 local-user-bypass-v6 expect_conn local-user-bypass-v6 "DIRECT local=[2001:db8:b::25]:25" "$NS_A" 2001:db8:b::25 25 0 65534
+fi
+
+# --ipv4-only after a dual install removes the IPv6 rules
+if tool_ok local-ipv4-only install --local --mark 36 --ipv4-only; then
+	if [ "$(count MXTLS "$(ipt_save 4 nat)")" -gt 0 ] && [ "$(count MXTLS "$(ipt_save 6 nat)")" = 0 ]; then
+		pass local-ipv4-only
+	else
+		fail local-ipv4-only "want MXTLS in iptables only"
+	fi
+	v6 local-ipv4-only-v6-direct expect_conn local-ipv4-only-v6-direct "DIRECT" "$NS_A" 2001:db8:b::25 25
+fi
+
+if tool_ok local-remove remove; then
+	nothing_left local-remove
+	expect_conn local-removed-direct-v4 "DIRECT" "$NS_A" 192.0.2.25 25
+fi
+tool remove
+if [ "$RC" = 0 ] && [ -z "$OUT$ERR" ]; then pass remove-when-empty; else fail remove-when-empty "rc=$RC out='$OUT' err='$ERR'"; fi
+tool status
+if [ "$RC" = 1 ]; then pass status-after-remove; else fail status-after-remove "exit $RC, want 1"; fi
+
+# ---- --local, nft
+
+ina nft flush ruleset # iptables-nft leaves empty tables behind; start from nothing
+if tool_ok nft-local-install install --nft --local --mark 36 && tool_ok nft-local-install-again install --nft --local --mark 36; then
+	s=$(ina nft list ruleset)
+	why=''
+	[ "$(count '^table ' "$s")" = 1 ] && [ "$(count '^table inet mxtls' "$s")" = 1 ] || why+="tables: $(count '^table ' "$s"); "
+	[ "$(count 'type nat hook output priority -100' "$s")" = 1 ] || why+="no nat output chain; "
+	[ "$(count 'redirect to :10025' "$s")" = 2 ] || why+="redirect rules: $(count 'redirect to :10025' "$s"), want 2; "
+	[ "$(count 'meta mark 0x00000024 return' "$s")" = 1 ] || why+="no mark return; "
+	if [ -z "$why" ]; then pass nft-local-install-twice; else fail nft-local-install-twice "$why"; fi
+	expect_conn nft-local-redirect-v4 "REDIRECTED local=127.0.0.1:10025 orig=192.0.2.25:25" "$NS_A" 192.0.2.25 25
+	expect_conn nft-local-mark-bypass-v4 "DIRECT local=192.0.2.25:25" "$NS_A" 192.0.2.25 25 36
+	expect_conn nft-local-own-address-untouched-v4 "ERR ConnectionRefused" "$NS_A" 192.0.2.1 25
+	v6 nft-local-redirect-v6 expect_conn nft-local-redirect-v6 "REDIRECTED local=[::1]:10025 orig=[2001:db8:b::25]:25" "$NS_A" 2001:db8:b::25 25
+	v6 nft-local-mark-bypass-v6 expect_conn nft-local-mark-bypass-v6 "DIRECT local=[2001:db8:b::25]:25" "$NS_A" 2001:db8:b::25 25 36
+	tool status
+	if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | grep -q 'table inet mxtls'; then pass nft-status-installed; else fail nft-status-installed "exit $RC: $OUT"; fi
+fi
+if tool_ok nft-local-user install --nft --local --user nobody; then
+	expect_conn nft-local-user-bypass-v4 "DIRECT" "$NS_A" 192.0.2.25 25 0 65534
+	expect_conn nft-local-root-redirected-v4 "REDIRECTED" "$NS_A" 192.0.2.25 25
+fi
+if tool_ok nft-local-remove remove; then
+	nft_empty nft-local-remove
+	nothing_left nft-local-remove-all
+	expect_conn nft-local-removed-direct-v4 "DIRECT" "$NS_A" 192.0.2.25 25
+fi
+
+# switching backends: each install removes the other backend's rules
+ina nft flush ruleset
+if tool_ok backend-switch-ipt install --local --mark 36 && tool_ok backend-switch-nft install --local --mark 36 --nft; then
+	if [ "$(count MXTLS "$(save_all)")" = 0 ]; then pass backend-switch-to-nft; else fail backend-switch-to-nft "iptables rules left"; fi
+	if tool_ok backend-switch-back install --local --mark 36; then
+		if ina nft list table inet mxtls >/dev/null 2>&1; then
+			fail backend-switch-to-iptables "nft table left"
+		else
+			pass backend-switch-to-iptables
+		fi
+	fi
+fi
+tool_ok backend-switch-remove remove && nothing_left backend-switch-remove
+
+# ---- --gateway, iptables (redirect)
+
+gw_rules() {
+	local name=$1 f=$2 s why=''
+	s=$(ipt_save "$f" nat)
+	[ "$(count '^-A .* -j MXTLS$' "$s")" = 1 ] || why+="jumps to MXTLS: $(count '^-A .* -j MXTLS$' "$s"), want 1; "
+	[ "$(count '^-A PREROUTING -p tcp -m tcp --dport 25 -j MXTLS$' "$s")" = 1 ] || why+="no PREROUTING jump; "
+	[ "$(count '^-A MXTLS ! -i a0 -j RETURN$' "$s")" = 1 ] || why+="no iface RETURN; "
+	[ "$(count '^-A MXTLS -p tcp -j REDIRECT --to-ports 10025$' "$s")" = 1 ] || why+="no REDIRECT; "
+	[ "$(count '^-A MXTLS ' "$s")" = 3 ] || why+="MXTLS has $(count '^-A MXTLS ' "$s") rules, want 3; "
+	if [ -z "$why" ]; then pass "$name"; else fail "$name" "$why"; fi
+}
+
+ina nft flush ruleset
+# from --local to --gateway: the OUTPUT jump must go
+if tool_ok gw-from-local install --local --mark 36 && tool_ok gw-install install --gateway --iface a0 &&
+	tool_ok gw-install-again install --gateway --iface a0; then
+	gw_rules gw-install-twice-v4 4
+	v6 gw-install-twice-v6 gw_rules gw-install-twice-v6 6
+	expect_conn gw-redirect-v4 "REDIRECTED local=198.51.100.1:10025 orig=192.0.2.25:25" "$NS_C" 192.0.2.25 25
+	v6 gw-redirect-v6 expect_conn gw-redirect-v6 "REDIRECTED local=[2001:db8:c::1]:10025 orig=[2001:db8:b::25]:25" "$NS_C" 2001:db8:b::25 25
+	expect_conn gw-local-traffic-untouched-v4 "DIRECT" "$NS_A" 192.0.2.25 25
+fi
+if tool_ok gw-wrong-iface install --gateway --iface a1; then
+	expect_conn gw-wrong-iface-direct-v4 "DIRECT local=192.0.2.25:25" "$NS_C" 192.0.2.25 25
+fi
+if tool_ok gw-source-other install --gateway --source 203.0.113.0/24; then
+	expect_conn gw-source-other-direct-v4 "DIRECT local=192.0.2.25:25" "$NS_C" 192.0.2.25 25
+	v6 gw-source-v4-only-leaves-v6 expect_conn gw-source-v4-only-leaves-v6 "DIRECT" "$NS_C" 2001:db8:b::25 25
+fi
+if tool_ok gw-source-match install --gateway --source 198.51.100.0/24 --source 2001:db8:c::/64; then
+	expect_conn gw-source-match-v4 "REDIRECTED local=198.51.100.1:10025" "$NS_C" 192.0.2.25 25
+	v6 gw-source-match-v6 expect_conn gw-source-match-v6 "REDIRECTED local=[2001:db8:c::1]:10025" "$NS_C" 2001:db8:b::25 25
+fi
+tool_ok gw-remove remove && nothing_left gw-remove
+expect_conn gw-removed-direct-v4 "DIRECT" "$NS_C" 192.0.2.25 25
+
+# ---- --gateway --tproxy, iptables
+
+tp_rules() {
+	local name=$1 f=$2 s r why='' ipf=-4
+	[ "$f" = 4 ] || ipf=-6
+	s=$(ipt_save "$f" mangle)
+	[ "$(count '^-A .* -j MXTLS_TP$' "$s")" = 1 ] || why+="jumps to MXTLS_TP: $(count '^-A .* -j MXTLS_TP$' "$s"), want 1; "
+	[ "$(count '^-A PREROUTING -p tcp -m tcp --dport 25 -j MXTLS_TP$' "$s")" = 1 ] || why+="no PREROUTING jump; "
+	[ "$(count '-m socket --transparent -j MARK --set-xmark 0x1/0x1$' "$s")" = 1 ] || why+="no socket MARK rule; "
+	[ "$(count '-m socket --transparent -j ACCEPT$' "$s")" = 1 ] || why+="no socket ACCEPT rule; "
+	[ "$(count '-j TPROXY --on-port 10026 .*--tproxy-mark 0x1/0x1$' "$s")" = 1 ] || why+="no TPROXY rule; "
+	[ "$(count 'MXTLS' "$(ipt_save "$f" nat)")" = 0 ] || why+="nat still has MXTLS; "
+	r=$(ina ip "$ipf" rule show)
+	[ "$(count 'fwmark 0x1/0x1 lookup 100 proto 109' "$r")" = 1 ] || why+="ip $ipf rule: $(count 'fwmark 0x1/0x1 lookup 100' "$r") fwmark rules, want 1; "
+	r=$(ina ip "$ipf" route show table 100)
+	[ "$(count '^local default dev lo' "$r")" = 1 ] || why+="ip $ipf route table 100: '$r'; "
+	if [ -z "$why" ]; then pass "$name"; else fail "$name" "$why"; fi
+}
+
+ina nft flush ruleset
+if tool_ok tp-from-gw install --gateway && tool_ok tp-install install --gateway --tproxy --table-id 123 &&
+	tool_ok tp-install-again install --gateway --tproxy && tool_ok tp-install-third install --gateway --tproxy --iface a0; then
+	tp_rules tp-install-twice-v4 4
+	v6 tp-install-twice-v6 tp_rules tp-install-twice-v6 6
+	if [ -z "$(ina ip route show table 123)$(ina ip -6 route show table 123 2>/dev/null)" ] &&
+		! ina ip rule show | grep -q 'lookup 123'; then
+		pass tp-table-id-change
+	else
+		fail tp-table-id-change "table 123 rule or route left after reinstall with table 100"
+	fi
+	expect_conn tp-v4 "TPROXY local=192.0.2.25:25" "$NS_C" 192.0.2.25 25
+	v6 tp-v6 expect_conn tp-v6 "TPROXY local=[2001:db8:b::25]:25" "$NS_C" 2001:db8:b::25 25
+	expect_conn tp-local-traffic-untouched-v4 "DIRECT" "$NS_A" 192.0.2.25 25
+fi
+tool_ok tp-remove remove && nothing_left tp-remove
+expect_conn tp-removed-direct-v4 "DIRECT" "$NS_C" 192.0.2.25 25
+
+# ---- --gateway and --gateway --tproxy, nft
+
+ina nft flush ruleset
+if tool_ok nft-gw-install install --nft --gateway --iface a0 && tool_ok nft-gw-install-again install --nft --gateway --iface a0; then
+	s=$(ina nft list ruleset)
+	if [ "$(count '^table ' "$s")" = 1 ] && [ "$(count 'type nat hook prerouting priority dstnat' "$s")" = 1 ] &&
+		[ "$(count 'iifname != "a0" return' "$s")" = 1 ]; then
+		pass nft-gw-install-twice
+	else
+		fail nft-gw-install-twice "$(echo "$s" | tr '\n' ' ')"
+	fi
+	expect_conn nft-gw-redirect-v4 "REDIRECTED local=198.51.100.1:10025 orig=192.0.2.25:25" "$NS_C" 192.0.2.25 25
+	v6 nft-gw-redirect-v6 expect_conn nft-gw-redirect-v6 "REDIRECTED local=[2001:db8:c::1]:10025" "$NS_C" 2001:db8:b::25 25
+fi
+if tool_ok nft-gw-source install --nft --gateway --source 203.0.113.0/24 --source 2001:db8:ffff::/48; then
+	expect_conn nft-gw-source-other-direct-v4 "DIRECT" "$NS_C" 192.0.2.25 25
+fi
+tool_ok nft-gw-remove remove && nft_empty nft-gw-remove && nothing_left nft-gw-remove-all
+
+if tool_ok nft-tp-install install --nft --gateway --tproxy && tool_ok nft-tp-install-again install --nft --gateway --tproxy; then
+	s=$(ina nft list ruleset)
+	why=''
+	[ "$(count '^table ' "$s")" = 1 ] || why+="tables: $(count '^table ' "$s"); "
+	[ "$(count 'type filter hook prerouting priority mangle' "$s")" = 1 ] || why+="no mangle prerouting chain; "
+	[ "$(count 'socket transparent 1' "$s")" = 1 ] || why+="no socket rule; "
+	[ "$(count 'tproxy ip to :10026' "$s")" = 1 ] || why+="no tproxy ip rule; "
+	[ "$(count 'fwmark 0x1/0x1 lookup 100 proto 109' "$(ina ip -4 rule show)")" = 1 ] || why+="ip -4 rule; "
+	[ "$(count '^local default dev lo' "$(ina ip -4 route show table 100)")" = 1 ] || why+="ip -4 route table 100; "
+	if [ "$HAVE6" = 1 ]; then
+		[ "$(count 'tproxy ip6 to :10026' "$s")" = 1 ] || why+="no tproxy ip6 rule; "
+		[ "$(count 'fwmark 0x1/0x1 lookup 100 proto 109' "$(ina ip -6 rule show)")" = 1 ] || why+="ip -6 rule; "
+		[ "$(count '^local default dev lo' "$(ina ip -6 route show table 100)")" = 1 ] || why+="ip -6 route table 100; "
+	fi
+	if [ -z "$why" ]; then pass nft-tp-install-twice; else fail nft-tp-install-twice "$why"; fi
+	expect_conn nft-tp-v4 "TPROXY local=192.0.2.25:25" "$NS_C" 192.0.2.25 25
+	v6 nft-tp-v6 expect_conn nft-tp-v6 "TPROXY local=[2001:db8:b::25]:25" "$NS_C" 2001:db8:b::25 25
+fi
+# no listener on the TPROXY port: the connection must not slip through to the MX
+if tool_ok nft-tp-no-listener install --nft --gateway --tproxy --port 10099 --ipv4-only; then
+	got=$(conn "$NS_C" 192.0.2.25 25)
+	case $got in
+	ERR*) pass nft-tp-no-listener-fails-closed ;;
+	*) fail nft-tp-no-listener-fails-closed "got '$got', want a failed connection" ;;
+	esac
+fi
+tool_ok nft-tp-remove remove && nft_empty nft-tp-remove && nothing_left nft-tp-remove-all
+expect_conn nft-tp-removed-direct-v4 "DIRECT" "$NS_C" 192.0.2.25 25
+
+# a dry run of remove prints nothing when nothing is installed
+tool remove --dry-run
+if [ "$RC" = 0 ] && [ -z "$OUT" ]; then pass remove-dry-run-empty; else fail remove-dry-run-empty "rc=$RC out='$OUT'"; fi
+
+if [ "$FAILS" -gt 0 ]; then
+	echo "iptables_test: $FAILS check(s) failed"
+	exit 1
+fi
+exit 0

@@ -13,7 +13,7 @@ CC ?= cc
 PKGS = openssl libunbound libnetfilter_queue libcjson libcurl
 # The build must find every dependency; only what is used is linked.
 PKG_CHECK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok)
-LINK_PKGS = openssl
+LINK_PKGS = openssl libunbound
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -fno-common
 HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
@@ -32,21 +32,27 @@ ASAN_LDFLAGS = -fsanitize=address,undefined
 
 LIB_SRC = lib/log.c lib/buf.c
 PROXY_CORE = proxy/config.c proxy/smtp.c proxy/fsm.c
+POLICY_CORE = policy/rr.c policy/dane.c policy/plan.c policy/route.c
+POLICY_IO = policy/dns.c policy/resolve.c
 PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/sess.c proxy/listen.c
-MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(PROXY_IO) proxy/main.c
+MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
+	proxy/main.c
 
-UNIT_TESTS = test_config test_smtp test_fsm test_buf
+UNIT_TESTS = test_config test_smtp test_fsm test_buf test_dane
 UNIT_SRC_test_config = tests/unit/test_config.c proxy/config.c
 UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c
 UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
+UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dane.c policy/plan.c \
+	policy/route.c policy/dns.c
 
-FUZZERS = fuzz_smtp fuzz_config
+FUZZERS = fuzz_smtp fuzz_config fuzz_rr
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c
 FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c proxy/config.c
+FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c
 FUZZ_SECONDS ?= 20
 
-HDRS = $(wildcard lib/*.h proxy/*.h)
+HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h)
 
 .PHONY: all deps deps-check check unit fuzz fuzz-smoke asan asan-unit lab \
 	demo bench install uninstall clean
@@ -68,11 +74,13 @@ mxtlsd: $(MXTLSD_SRC:%.c=build/%.o)
 
 build/%.o: %.c $(HDRS) | pkgcheck
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 build-asan/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
+	@echo "  CC asan $<"
+	@$(CC) $(ASAN_CFLAGS) -c -o $@ $<
 
 build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
 	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS)
@@ -92,7 +100,7 @@ FUZZ_CFLAGS = -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined \
 define fuzz_rule
 build/fuzz/$(1): $$(FUZZ_SRC_$(1)) $$(HDRS)
 	@mkdir -p build/fuzz
-	clang $$(FUZZ_CFLAGS) -o $$@ $$(FUZZ_SRC_$(1)) lib/buf.c lib/log.c
+	clang $$(FUZZ_CFLAGS) -o $$@ $$(FUZZ_SRC_$(1)) lib/buf.c lib/log.c -lcrypto
 endef
 $(foreach t,$(FUZZERS),$(eval $(call fuzz_rule,$(t))))
 

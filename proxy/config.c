@@ -19,7 +19,8 @@
 
 #include "config.h"
 
-enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK };
+enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
+	T_RESOLVER, T_MISMATCH };
 
 struct cfg_key {
 	const char *name;
@@ -45,7 +46,14 @@ static const struct cfg_key cfg_keys[] = {
 	{"offer_client_starttls", T_BOOL, O(offer_client_starttls), "yes", 0, 0},
 	{"upstream_mark", T_MARK, O(upstream_mark), "0", 0, 0},
 	{"user", T_STR, O(user), "mxtls", 0, 0},
+	{"dns_resolver", T_RESOLVER, O(dns_resolver), "recursive", 0, 0},
+	{"dns_trust_anchor_file", T_STR, O(dns_trust_anchor_file), "/usr/share/dns/root.key", 0, 0},
+	{"dns_root_hints_file", T_STR, O(dns_root_hints_file), "", 0, 0},
+	{"mx_mismatch", T_MISMATCH, O(mx_mismatch), "auto", 0, 0},
 };
+
+/* Values of mx_mismatch, in the order of enum mx_mismatch. */
+static const char *const mismatch_names[] = {"auto", "reroute", "pass", "refuse"};
 
 #define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -250,6 +258,50 @@ set_value(struct config *c, const struct cfg_key *k, const char *val,
 			c->nlisten = n;
 			return 0;
 		}
+	case T_MISMATCH:
+		for (int i = 0; i < 4; i++)
+			if (strcmp(val, mismatch_names[i]) == 0) {
+				*(int *) dst = i;
+				return 0;
+			}
+		return cfg_err(err, errlen, file, line, k->name,
+		    "\"%s\": expected auto, reroute, pass or refuse", val);
+	case T_RESOLVER:
+		if (strcmp(val, "recursive") != 0 && strcmp(val, "none") != 0) {
+			char tmp[CFG_MAX_LINE];
+			char *save = NULL, *tok;
+			int n = 0;
+
+			if (strncmp(val, "forward:", 8) != 0)
+				return cfg_err(err, errlen, file, line, k->name,
+				    "\"%s\": expected recursive, forward:ADDR[,ADDR...] or none", val);
+			snprintf(tmp, sizeof(tmp), "%s", val + 8);
+			for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				unsigned char a[16];
+				char host[64];
+				char *at;
+
+				snprintf(host, sizeof(host), "%s", tok);
+				if ((at = strchr(host, '@')) != NULL)	/* ADDR@PORT, as unbound */
+					*at = 0;
+				if (inet_pton(AF_INET, host, a) != 1 && inet_pton(AF_INET6, host, a) != 1)
+					return cfg_err(err, errlen, file, line, k->name,
+					    "\"%s\" is not an IP address", tok);
+				n++;
+			}
+			if (n == 0)
+				return cfg_err(err, errlen, file, line, k->name,
+				    "forward: needs at least one address%s", NULL);
+		}
+		{
+			char *copy = strdup(val);
+
+			if (copy == NULL)
+				return cfg_err(err, errlen, file, line, k->name, "out of memory%s", NULL);
+			free(*(char **) dst);
+			*(char **) dst = copy;
+		}
+		return 0;
 	case T_HOST:
 		if (!valid_hostname(val))
 			return cfg_err(err, errlen, file, line, k->name,
@@ -374,7 +426,8 @@ void
 cfg_free(struct config *c)
 {
 	for (size_t i = 0; i < NKEYS; i++)
-		if (cfg_keys[i].type == T_STR || cfg_keys[i].type == T_HOST) {
+		if (cfg_keys[i].type == T_STR || cfg_keys[i].type == T_HOST
+		    || cfg_keys[i].type == T_RESOLVER) {
 			char **p = (char **) ((char *) c + cfg_keys[i].off);
 
 			free(*p);
@@ -560,8 +613,12 @@ cfg_print(const struct config *c, FILE *fp)
 				fprintf(fp, " %s", ep);
 			}
 			break;
+		case T_MISMATCH:
+			fprintf(fp, " %s", mismatch_names[*(const int *) src]);
+			break;
 		case T_STR:
 		case T_HOST:
+		case T_RESOLVER:
 			if (**(char *const *) src)
 				fprintf(fp, " %s", *(char *const *) src);
 			break;

@@ -61,6 +61,10 @@ struct config {
 	int offer_client_starttls;
 	uint32_t upstream_mark;		/* 0: none */
 	char *user;			/* empty: keep the starting user */
+	char *dns_resolver;		/* recursive, forward:A[,A...], none */
+	char *dns_trust_anchor_file;
+	char *dns_root_hints_file;
+	int mx_mismatch;		/* enum mx_mismatch (policy/route.h) */
 };
 
 void cfg_defaults(struct config *c);

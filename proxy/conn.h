@@ -67,7 +67,7 @@ struct conn {
 	    write_wants_read:1, read_wants_write:1, tls_server:1;
 	conn_cb *cb;
 	void *arg;
-	char err[256];
+	char err[512];
 };
 
 void conn_init(struct conn *c, struct ev_loop *loop, int fd, conn_cb *cb,

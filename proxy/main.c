@@ -36,6 +36,7 @@
 #include <openssl/ssl.h>
 
 #include "../lib/log.h"
+#include "../policy/dns.h"
 #include "config.h"
 #include "conn.h"
 #include "listen.h"
@@ -218,6 +219,10 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		msg_warn("reload: listen changed; that takes a restart");
 	if (strcmp(nc.user, proxy.cfg.user) != 0)
 		msg_warn("reload: user changed; that takes a restart");
+	if (strcmp(nc.dns_resolver, proxy.cfg.dns_resolver) != 0
+	    || strcmp(nc.dns_trust_anchor_file, proxy.cfg.dns_trust_anchor_file) != 0
+	    || strcmp(nc.dns_root_hints_file, proxy.cfg.dns_root_hints_file) != 0)
+		msg_warn("reload: DNS settings changed; that takes a restart");
 	if (nc.upstream_mark && !proxy.cfg.upstream_mark && proxy.cfg.user[0])
 		msg_warn("reload: upstream_mark set after privileges were dropped; "
 		    "it needs a restart to keep CAP_NET_ADMIN");
@@ -306,8 +311,21 @@ main(int argc, char **argv)
 		msg_fatal("%s", err);
 	if (!foreground && daemon(0, 0) < 0)
 		msg_fatal("daemon: %m");
-	drop_privileges();
 	proxy.loop = EV_DEFAULT;
+	{
+		struct dns_conf dc;
+
+		dc.trust_anchor = proxy.cfg.dns_trust_anchor_file;
+		dc.root_hints = proxy.cfg.dns_root_hints_file;
+		dc.forward = strncmp(proxy.cfg.dns_resolver, "forward:", 8) == 0
+		    ? proxy.cfg.dns_resolver + 8 : "";
+		if (strcmp(proxy.cfg.dns_resolver, "none") == 0)
+			msg_warn("dns_resolver = none: no DANE or MTA-STS lookups; every "
+			    "domain gets opportunistic TLS");
+		else if (dns_init(proxy.loop, &dc, err, sizeof(err)) < 0)
+			msg_fatal("%s", err);
+	}
+	drop_privileges();
 	reap_init(proxy.loop);
 	ev_signal_init(&sig_term, on_term, SIGTERM);
 	ev_signal_init(&sig_int, on_term, SIGINT);
@@ -322,6 +340,7 @@ main(int argc, char **argv)
 	    proxy.cfg.max_sessions);
 	ev_run(proxy.loop, 0);
 	msg_info("mxtlsd stopped");
+	dns_shutdown();
 	SSL_CTX_free(proxy.server_ctx);
 	SSL_CTX_free(proxy.client_ctx);
 	cfg_free(&proxy.cfg);

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
+#include "../policy/resolve.h"
+#include "../policy/route.h"
 #include "conn.h"
 #include "fsm.h"
 #include "proxy.h"
@@ -31,6 +33,7 @@
 
 enum sess_wait {
 	W_NONE,				/* taking commands (or DATA bytes) */
+	W_POLICY,			/* policy lookups for a RCPT's domain */
 	W_CONNECT,			/* upstream being set up for a RCPT */
 	W_MAIL,				/* MAIL sent to the MX */
 	W_RCPT,				/* RCPT sent to the MX */
@@ -65,6 +68,14 @@ struct sess {
 	char data_fail[REASON_MAX];
 	int skipping_long;		/* dropping an over-long line */
 	int drain_after_txn;		/* SIGTERM arrived during a transaction */
+	/* policy */
+	struct resolve *res;		/* lookups in flight */
+	int res_second;			/* ... for a second domain in a transaction */
+	struct plan *plan;		/* the policy domain's plan */
+	struct route route;		/* candidates from the plan */
+	int icand;			/* next candidate to try */
+	char pfail[REASON_MAX];		/* first policy failure of the attempts */
+	char lfail[REASON_MAX];		/* last failure of the attempts */
 };
 
 static void sess_on_conn(struct conn *, int, void *);
@@ -76,8 +87,8 @@ static void sess_run(struct sess *);
 const char *
 sess_wait_str(int w)
 {
-	static const char *names[] = {"none", "connect", "mail", "rcpt", "data",
-	"dot", "rset", "tls", "close"};
+	static const char *names[] = {"none", "policy", "connect", "mail", "rcpt",
+	"data", "dot", "rset", "tls", "close"};
 
 	return (unsigned) w < sizeof(names) / sizeof(names[0]) ? names[w] : "?";
 }
@@ -111,6 +122,7 @@ sess_free(struct reap *r)
 
 	buf_free(&s->rcpts);
 	free(s->pending);
+	plan_free(s->plan);
 	free(s);
 }
 
@@ -121,6 +133,10 @@ sess_close(struct sess *s, int abort_up)
 	if (s->c.closed && s->reap.queued)
 		return;
 	ev_timer_stop(proxy.loop, &s->tmo);
+	if (s->res) {
+		resolve_cancel(s->res);
+		s->res = NULL;
+	}
 	if (s->up) {
 		if (abort_up)
 			up_abort(s->up);
@@ -244,13 +260,13 @@ sess_new(int fd, const struct sockaddr_storage *peer,
 	say(s, banner, (size_t) n);
 }
 
-/* up_params_for - where and how to connect for this session */
+/* up_params_for - where and how to connect: one route candidate */
 static void
-up_params_for(struct sess *s, struct up_params *p)
+up_params_for(struct sess *s, const struct route_cand *c, struct up_params *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->addr = s->orig;
-	p->addrlen = s->orig.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	p->addr = c->addr;
+	p->addrlen = c->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 	    : sizeof(struct sockaddr_in);
 	p->helo = s->fsm.helo[0] ? s->fsm.helo : proxy.hostname;
 	p->mark = proxy.cfg.upstream_mark;
@@ -258,6 +274,16 @@ up_params_for(struct sess *s, struct up_params *p)
 	p->timeout = proxy.cfg.upstream_timeout;
 	p->tls_ctx = proxy.client_ctx;
 	p->sid = s->id;
+	p->level = c->level;
+	if (c->host >= 0 && s->plan) {
+		const struct plan_host *h = &s->plan->hosts[c->host];
+
+		p->mxname = h->name;
+		p->base = h->base;
+		p->orig_name = h->name;
+		p->tlsa = h->tlsa;
+		p->ntlsa = h->ntlsa;
+	}
 }
 
 /* send_mail - replay MAIL FROM, adapted to what the MX offers */
@@ -423,6 +449,207 @@ relay_data(struct sess *s)
 	return s->c.paused ? 0 : (buf_used(&s->c.in) > 0);
 }
 
+/* attempts_failed - every candidate failed: the old MTA hears why */
+static void
+attempts_failed(struct sess *s)
+{
+	if (s->pfail[0])
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", s->pfail);
+	else if (s->lfail[0])
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", s->lfail);
+	else
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "451 4.4.3 no MX host of %s "
+		    "could be tried", s->plan ? s->plan->domain : "the domain");
+	msg_info("%s: all MX hosts failed for %s: %s", s->id,
+	    s->plan ? s->plan->domain : "?", s->txn_fail);
+	sayf(s, "%s", s->txn_fail);
+	fsm_rcpt_result(&s->fsm, 0);
+	s->wait = W_NONE;
+}
+
+/* attempt_failed - one MX failed: remember why, for the final reply */
+static void
+attempt_failed(struct sess *s, const char *peer, const char *enh,
+    const char *rtype, const char *rcode, const char *why)
+{
+	msg_info("%s: attempt to %s failed: result=%s%s%s: %s", s->id, peer,
+	    rtype ? rtype : "connection", rcode && *rcode ? " reason=" : "",
+	    rcode && *rcode ? rcode : "", why);
+	snprintf(s->lfail, sizeof(s->lfail), "451 %s %s", enh, why);
+	if (rtype && !s->pfail[0])
+		snprintf(s->pfail, sizeof(s->pfail), "451 4.7.5 %s", why);
+}
+
+/* next_attempt - connect to the next candidate, or give up */
+static void
+next_attempt(struct sess *s)
+{
+	while (s->icand < s->route.ncands) {
+		const struct route_cand *c = &s->route.cands[s->icand++];
+		struct up_params p;
+
+		if (c->failed) {
+			const struct plan_host *h = &s->plan->hosts[c->host];
+
+			attempt_failed(s, h->name, "4.7.5", h->rtype, NULL, h->why);
+			continue;
+		}
+		up_params_for(s, c, &p);
+		s->wait = W_CONNECT;
+		if ((s->up = up_start(proxy.loop, &p, sess_on_up, s)) == NULL) {
+			attempt_failed(s, "?", "4.3.0", NULL, NULL, "out of memory");
+			continue;
+		}
+		return;
+	}
+	attempts_failed(s);
+}
+
+/* log_plan - what policy found, one line per MX host */
+static void
+log_plan(struct sess *s, const struct plan *p)
+{
+	if (p->status != PLAN_OK) {
+		msg_info("%s: policy for %s: %s", s->id, p->domain, p->why);
+		return;
+	}
+	for (int i = 0; i < p->nhosts; i++) {
+		const struct plan_host *h = &p->hosts[i];
+
+		msg_info("%s: policy for %s: MX %d %s%s%s (mx %s, address %s, tlsa %s)"
+		    " -> %s%s%s", s->id, p->domain, h->pref, h->name,
+		    strcmp(h->name, h->canon) ? " cname " : "",
+		    strcmp(h->name, h->canon) ? h->canon : "",
+		    dns_sec_str(p->mx_sec), dns_sec_str(h->addr_sec),
+		    h->tlsa_looked_up ? (h->tlsa_exists ? h->tlsa_text : "none")
+		    : "not looked up", dane_state_str(h->dane), h->why[0] ? ": " : "",
+		    h->why);
+	}
+}
+
+/* start_route - a plan is in: decide and start connecting */
+static void
+start_route(struct sess *s)
+{
+	route_build(s->plan, &s->orig, (enum mx_mismatch) proxy.cfg.mx_mismatch, &s->route);
+	s->icand = 0;
+	s->pfail[0] = s->lfail[0] = 0;
+	if (s->route.verdict != ROUTE_TRY) {
+		msg_info("%s: %s", s->id, s->route.reply);
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", s->route.reply);
+		sayf(s, "%s", s->txn_fail);
+		fsm_rcpt_result(&s->fsm, 0);
+		s->wait = W_NONE;
+		return;
+	}
+	if (s->route.rerouted)
+		msg_info("%s: %s is not an MX host of %s: rerouting to its MX hosts",
+		    s->id, s->origstr, s->plan->domain);
+	next_attempt(s);
+}
+
+/* on_plan - the policy lookups for a RCPT's domain are done */
+static void
+on_plan(void *arg, struct plan *p)
+{
+	struct sess *s = arg;
+
+	s->res = NULL;
+	log_plan(s, p);
+	if (s->res_second) {
+		/* A second domain in one transaction rides along only when
+		 * neither domain has a policy that could tell them apart. */
+		int same = p->status != PLAN_TEMPFAIL && !p->has_dane
+		    && s->plan && !s->plan->has_dane;
+
+		plan_free(p);
+		s->res_second = 0;
+		s->wait = W_NONE;
+		if (!same) {
+			sayf(s, "452 4.5.3 Error: too many recipients (one destination "
+			    "domain per transaction; try again)");
+			fsm_rcpt_result(&s->fsm, 0);
+		} else if (s->up) {
+			if (s->up_txn)
+				send_rcpt(s);
+			else
+				send_mail(s);
+		} else {
+			sayf(s, "%s", s->txn_fail[0] ? s->txn_fail
+			    : "451 4.4.2 Error: lost connection with the MX");
+			fsm_rcpt_result(&s->fsm, 0);
+		}
+		sess_run(s);
+		return;
+	}
+	plan_free(s->plan);
+	s->plan = p;
+	start_route(s);
+	sess_run(s);
+}
+
+/* rcpt_domain - the RCPT's domain, lower case; "" for <postmaster> */
+static void
+rcpt_domain(const struct smtp_path *p, char *out, size_t len)
+{
+	snprintf(out, len, "%s", smtp_path_domain(p));
+	for (char *c = out; *c; c++)
+		*c = (char) (*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+	if (out[0] == '[')		/* an address literal: no policy lookups */
+		out[0] = 0;
+}
+
+/* do_rcpt - a RCPT the fsm accepted: policy, upstream, MX */
+static void
+do_rcpt(struct sess *s)
+{
+	char dom[RR_NAME_MAX];
+
+	rcpt_domain(&s->rcpt, dom, sizeof(dom));
+	if (dom[0] == 0 && s->plan)
+		snprintf(dom, sizeof(dom), "%s", s->plan->domain);
+	if (s->plan && strcmp(dom, s->plan->domain) == 0) {
+		if (s->up == NULL) {
+			s->icand = 0;
+			s->pfail[0] = s->lfail[0] = 0;
+			start_route(s);
+		} else if (!s->up_txn) {
+			send_mail(s);
+		} else {
+			send_rcpt(s);
+		}
+		return;
+	}
+	if (dom[0] == 0 || strcmp(proxy.cfg.dns_resolver, "none") == 0) {
+		/* No domain (<postmaster>), or no lookups at all: the original
+		 * destination, opportunistic. */
+		struct plan *p = calloc(1, sizeof(*p));
+
+		if (p == NULL) {
+			sayf(s, "451 4.3.0 Error: out of memory");
+			fsm_rcpt_result(&s->fsm, 0);
+			return;
+		}
+		p->status = PLAN_NODOMAIN;
+		snprintf(p->domain, sizeof(p->domain), "%s", dom);
+		plan_free(s->plan);
+		s->plan = p;
+		start_route(s);
+		return;
+	}
+	s->res_second = s->up_txn || s->fsm.nrcpt_ok > 0;
+	if (!s->res_second && s->up) {
+		up_quit(s->up);			/* another domain: another MX */
+		s->up = NULL;
+	}
+	s->wait = W_POLICY;
+	if ((s->res = resolve_start(proxy.loop, dom, on_plan, s)) == NULL) {
+		s->wait = W_NONE;
+		sayf(s, "451 4.3.0 Error: out of memory");
+		fsm_rcpt_result(&s->fsm, 0);
+	}
+}
+
 /* handle_command - one command line from the old MTA */
 static void
 handle_command(struct sess *s, const char *line, size_t len)
@@ -464,24 +691,7 @@ handle_command(struct sess *s, const char *line, size_t len)
 			fsm_rcpt_result(&s->fsm, 0);
 			return;
 		}
-		if (s->up == NULL) {
-			struct up_params p;
-
-			up_params_for(s, &p);
-			s->wait = W_CONNECT;
-			if ((s->up = up_start(proxy.loop, &p, sess_on_up, s)) == NULL) {
-				s->wait = W_NONE;
-				snprintf(s->txn_fail, sizeof(s->txn_fail),
-				    "451 4.3.0 Error: out of memory");
-				sayf(s, "%s", s->txn_fail);
-				fsm_rcpt_result(&s->fsm, 0);
-			}
-			return;
-		}
-		if (!s->up_txn)
-			send_mail(s);
-		else
-			send_rcpt(s);
+		do_rcpt(s);
 		return;
 	case FSM_A_DATA:
 		if (s->up == NULL) {
@@ -621,7 +831,7 @@ sess_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void) loop;
 	(void) revents;
 	if (s->wait != W_NONE && s->wait != W_TLS && s->wait != W_CLOSE) {
-		sess_arm(s);			/* the MX has the floor; its timer runs */
+		sess_arm(s);			/* DNS or the MX has the floor */
 		return;
 	}
 	msg_info("%s: timeout after %s from %s", s->id,
@@ -719,10 +929,14 @@ sess_on_up(struct up *u, enum up_event ev, void *arg)
 	case UP_FAIL:
 		s->up = NULL;			/* the reaper has it */
 		s->up_txn = 0;
-		msg_info("%s: %s", s->id, u->why);
+		if (s->wait != W_CONNECT)
+			msg_info("%s: %s", s->id, u->why);
 		snprintf(l1, sizeof(l1), "451 %s %s", u->enh, u->why);
 		switch (s->wait) {
 		case W_CONNECT:
+			attempt_failed(s, u->peer, u->enh, u->rtype, u->rcode, u->why);
+			next_attempt(s);
+			break;
 		case W_MAIL:
 		case W_RCPT:
 			snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", l1);

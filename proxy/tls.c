@@ -146,6 +146,11 @@ tls_client_ctx(char *err, size_t errlen)
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
 	    | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (SSL_CTX_dane_enable(ctx) <= 0) {
+		tls_errstr(err, errlen, "SSL_CTX_dane_enable");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 

@@ -15,7 +15,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/x509v3.h>
+
 #include "../lib/log.h"
+#include "../policy/dane.h"
 #include "tls.h"
 #include "up.h"
 
@@ -63,6 +66,51 @@ up_fail(struct up *u, const char *enh, const char *fmt, ...)
 	}
 	up_dispose(u);
 	u->cb(u, UP_FAIL, u->arg);
+}
+
+/* x509_err_name - the verify error's name, for reports */
+static const char *
+x509_err_name(long e, char *buf, size_t len)
+{
+	static const struct {
+		long e;
+		const char *n;
+	} names[] = {
+		{X509_V_ERR_DANE_NO_MATCH, "X509_V_ERR_DANE_NO_MATCH"},
+		{X509_V_ERR_HOSTNAME_MISMATCH, "X509_V_ERR_HOSTNAME_MISMATCH"},
+		{X509_V_ERR_CERT_HAS_EXPIRED, "X509_V_ERR_CERT_HAS_EXPIRED"},
+		{X509_V_ERR_CERT_NOT_YET_VALID, "X509_V_ERR_CERT_NOT_YET_VALID"},
+		{X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, "X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT"},
+		{X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, "X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN"},
+		{X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY"},
+		{X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, "X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE"},
+		{X509_V_ERR_CERT_UNTRUSTED, "X509_V_ERR_CERT_UNTRUSTED"},
+		{X509_V_ERR_CERT_SIGNATURE_FAILURE, "X509_V_ERR_CERT_SIGNATURE_FAILURE"},
+		{X509_V_ERR_INVALID_CA, "X509_V_ERR_INVALID_CA"},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].e == e)
+			return names[i].n;
+	snprintf(buf, len, "X509_V_ERR_%ld", e);
+	return buf;
+}
+
+/* up_policy_fail - a failure that policy forbids working around */
+__attribute__((format(printf, 4, 5)))
+static void
+up_policy_fail(struct up *u, const char *rtype, const char *rcode,
+    const char *fmt, ...)
+{
+	char why[sizeof(u->why)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	u->rtype = rtype;
+	snprintf(u->rcode, sizeof(u->rcode), "%s", rcode ? rcode : "");
+	up_fail(u, "4.7.5", "%s", why);
 }
 
 /* arm - (re)start the per-step timer */
@@ -151,8 +199,14 @@ up_start(struct ev_loop *loop, const struct up_params *p, up_cb *cb, void *arg)
 	u->p = *p;
 	snprintf(u->helo, sizeof(u->helo), "%s", p->helo);
 	snprintf(u->sid, sizeof(u->sid), "%s", p->sid);
+	snprintf(u->mxname, sizeof(u->mxname), "%s", p->mxname ? p->mxname : "");
+	snprintf(u->base, sizeof(u->base), "%s", p->base ? p->base : u->mxname);
+	snprintf(u->orig_name, sizeof(u->orig_name), "%s", p->orig_name ? p->orig_name : "");
 	u->p.helo = u->helo;
 	u->p.sid = u->sid;
+	u->p.mxname = u->mxname;
+	u->p.base = u->base;
+	u->p.orig_name = u->orig_name;
 	u->cb = cb;
 	u->arg = arg;
 	u->c.fd = -1;
@@ -160,7 +214,7 @@ up_start(struct ev_loop *loop, const struct up_params *p, up_cb *cb, void *arg)
 	smtp_reply_init(&u->reply);
 	ev_init(&u->tmo, up_on_timer);
 	u->tmo.data = u;
-	set_peer(u, "unknown");
+	set_peer(u, u->mxname[0] ? u->mxname : "unknown");
 	if (open_socket(u) < 0) {
 		/* Report from the loop, never from inside the caller's call. */
 		u->early_fail = 1;
@@ -192,6 +246,86 @@ retry_plain(struct up *u, const char *why)
 		up_fail(u, "4.4.1", "%s", u->why);
 }
 
+/* dane_setup - TLSA records and reference names into the new SSL */
+static int
+dane_setup(struct up *u)
+{
+	SSL *ssl = u->c.ssl;
+	int added = 0;
+
+	if (SSL_dane_enable(ssl, u->base) <= 0) {
+		tls_errstr(u->c.err, sizeof(u->c.err), "SSL_dane_enable");
+		return -1;
+	}
+	(void) SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	/* DANE-TA names: the base domain, and the MX name before CNAMEs. */
+	if (u->orig_name[0] && strcmp(u->orig_name, u->base) != 0)
+		(void) SSL_add1_host(ssl, u->orig_name);
+	for (int i = 0; i < u->p.ntlsa; i++) {
+		const struct plan_tlsa *t = &u->p.tlsa[i];
+		int r = SSL_dane_tlsa_add(ssl, t->usage, t->selector, t->mtype,
+		    t->data, t->len);
+
+		if (r > 0)
+			added++;
+		else
+			msg_warn("%s: TLSA %u %u %u for %s not accepted by OpenSSL",
+			    u->sid, t->usage, t->selector, t->mtype, u->base);
+	}
+	if (added == 0) {
+		snprintf(u->c.err, sizeof(u->c.err), "no usable TLSA record for %s", u->base);
+		return -1;
+	}
+	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);	/* judged after the handshake */
+	return 0;
+}
+
+/* tls_judge - after the handshake: does this TLS session meet the level? */
+static int
+tls_judge(struct up *u)
+{
+	SSL *ssl = u->c.ssl;
+	long verr;
+	char nb[48];
+
+	if (u->p.level != ROUTE_DANE) {
+		msg_info("%s: %s TLS connection established to %s: %s", u->sid,
+		    u->p.level == ROUTE_ENCRYPT ? "Untrusted" : "Anonymous", u->peer,
+		    u->tlsinfo);
+		return 0;
+	}
+	verr = SSL_get_verify_result(ssl);
+	if (verr == X509_V_OK && SSL_get0_dane_authority(ssl, NULL, NULL) >= 0) {
+		uint8_t usage = 0, sel = 0, mt = 0;
+
+		(void) SSL_get0_dane_tlsa(ssl, &usage, &sel, &mt, NULL, NULL);
+		snprintf(u->match, sizeof(u->match), "%s %s %s", dane_usage_str(usage),
+		    dane_selector_str(sel), dane_mtype_str(mt));
+		u->verified = 1;
+		msg_info("%s: Verified TLS connection established to %s: %s (%s matched)",
+		    u->sid, u->peer, u->tlsinfo, u->match);
+		return 0;
+	}
+	if (verr == X509_V_OK)
+		verr = X509_V_ERR_DANE_NO_MATCH;
+	msg_info("%s: Untrusted TLS connection established to %s: %s", u->sid,
+	    u->peer, u->tlsinfo);
+	if (verr == X509_V_ERR_DANE_NO_MATCH)
+		up_policy_fail(u, dane_rtype_for_verify(verr, 1), x509_err_name(verr, nb, sizeof(nb)),
+		    "TLSA record mismatch for %s", u->peer);
+	else if (verr == X509_V_ERR_HOSTNAME_MISMATCH)
+		up_policy_fail(u, dane_rtype_for_verify(verr, 1), x509_err_name(verr, nb, sizeof(nb)),
+		    "certificate name mismatch for %s (DANE-TA, names %s%s%s)", u->peer,
+		    u->base, u->orig_name[0] && strcmp(u->orig_name, u->base) ? ", " : "",
+		    u->orig_name[0] && strcmp(u->orig_name, u->base) ? u->orig_name : "");
+	else
+		up_policy_fail(u, dane_rtype_for_verify(verr, 1), x509_err_name(verr, nb, sizeof(nb)),
+		    "DANE certificate verification failed for %s: %s", u->peer,
+		    X509_verify_cert_error_string(verr));
+	return -1;
+}
+
 /* got_reply - one whole reply from the MX */
 static void
 got_reply(struct up *u)
@@ -211,7 +345,7 @@ got_reply(struct up *u)
 			const char *t = u->reply.text;
 			size_t n = strcspn(t, " \n");
 
-			if (smtp_valid_hostname(t, n) && n < 256) {
+			if (!u->p.mxname[0] && smtp_valid_hostname(t, n) && n < 256) {
 				memcpy(u->mxname, t, n);
 				u->mxname[n] = 0;
 				set_peer(u, u->mxname);
@@ -229,7 +363,7 @@ got_reply(struct up *u)
 	case UP_S_EHLO:
 	case UP_S_EHLO2:
 		if (code / 100 != 2) {
-			if (u->st == UP_S_EHLO && code / 100 == 5) {
+			if (u->st == UP_S_EHLO && code / 100 == 5 && u->p.level == ROUTE_MAY) {
 				char cmd[300];
 				int n = snprintf(cmd, sizeof(cmd), "HELO %s", u->helo);
 
@@ -242,6 +376,11 @@ got_reply(struct up *u)
 			return;
 		}
 		smtp_ehlo_parse(&u->reply, &u->ehlo);
+		if (u->st == UP_S_EHLO && !u->ehlo.starttls && u->p.level != ROUTE_MAY) {
+			up_policy_fail(u, "starttls-not-supported", NULL, "TLS is required, "
+			    "but was not offered by host %s", u->peer);
+			return;
+		}
 		if (u->st == UP_S_EHLO && u->ehlo.starttls && u->p.tls_ctx
 		    && u->no_starttls <= 0) {
 			u->st = UP_S_STARTTLS;
@@ -267,6 +406,12 @@ got_reply(struct up *u)
 		ready(u);
 		return;
 	case UP_S_STARTTLS:
+		if (code != 220 && u->p.level != ROUTE_MAY) {
+			up_policy_fail(u, "starttls-not-supported", NULL, "TLS is required, "
+			    "but host %s refused STARTTLS: %s", u->peer,
+			    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
+			return;
+		}
 		if (code != 220) {
 			msg_info("%s: no STARTTLS with %s: %s; sending in plaintext",
 			    u->sid, u->peer, smtp_reply_line1(&u->reply, l1, sizeof(l1)));
@@ -275,8 +420,10 @@ got_reply(struct up *u)
 		}
 		/* Whatever follows the 220 in plaintext is dropped. */
 		buf_reset(&u->c.in);
-		/* SNI: the name the MX gave in its greeting (policy comes later). */
-		if (conn_starttls(&u->c, u->p.tls_ctx, 0, u->mxname[0] ? u->mxname : NULL) < 0) {
+		/* SNI: the TLSA base domain under DANE, else the MX's name. */
+		if (conn_starttls(&u->c, u->p.tls_ctx, 0, u->p.level == ROUTE_DANE
+			? u->base : u->mxname[0] ? u->mxname : NULL) < 0
+		    || (u->p.level == ROUTE_DANE && dane_setup(u) < 0)) {
 			up_fail(u, "4.7.0", "TLS setup with %s: %s", u->peer, u->c.err);
 			return;
 		}
@@ -359,8 +506,8 @@ up_on_conn(struct conn *c, int ev, void *arg)
 	if (ev & CONN_TLS) {
 		u->tls = 1;
 		tls_describe(u->c.ssl, u->tlsinfo, sizeof(u->tlsinfo));
-		msg_info("%s: Anonymous TLS connection established to %s: %s",
-		    u->sid, u->peer, u->tlsinfo);
+		if (tls_judge(u) < 0)
+			return;
 		u->st = UP_S_EHLO2;
 		u->phase = "performing the EHLO handshake";
 		{
@@ -379,6 +526,11 @@ up_on_conn(struct conn *c, int ev, void *arg)
 	if (u->st == UP_S_DEAD)
 		return;
 	if (ev & CONN_ERROR) {
+		if (u->st == UP_S_HANDSHAKE && u->p.level != ROUTE_MAY) {
+			up_policy_fail(u, "validation-failure", NULL, "TLS handshake with %s "
+			    "failed: %s", u->peer, u->c.err);
+			return;
+		}
 		if (u->st == UP_S_HANDSHAKE && u->no_starttls == 0) {
 			retry_plain(u, u->c.err);
 			return;
@@ -391,6 +543,11 @@ up_on_conn(struct conn *c, int ev, void *arg)
 		return;
 	}
 	if (ev & CONN_EOF) {
+		if (u->st == UP_S_HANDSHAKE && u->p.level != ROUTE_MAY) {
+			up_policy_fail(u, "validation-failure", NULL, "TLS handshake with %s "
+			    "failed: connection closed", u->peer);
+			return;
+		}
 		if (u->st == UP_S_HANDSHAKE && u->no_starttls == 0) {
 			retry_plain(u, "connection closed");
 			return;
@@ -419,7 +576,7 @@ up_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		up_dispose(u);
 		return;
 	}
-	if (u->st == UP_S_HANDSHAKE && u->no_starttls == 0) {
+	if (u->st == UP_S_HANDSHAKE && u->no_starttls == 0 && u->p.level == ROUTE_MAY) {
 		retry_plain(u, "timeout");
 		return;
 	}

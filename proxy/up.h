@@ -26,10 +26,18 @@
  *	back-pressure; UP_DRAIN when the queue is empty again), and
  *	up_data_end() waits for the final reply (UP_REPLY).
  *
+ *	The TLS level comes from policy: at ROUTE_MAY, STARTTLS when
+ *	offered; at ROUTE_ENCRYPT, TLS is required; at ROUTE_DANE, TLS is
+ *	required and the certificate must match p->tlsa through OpenSSL's
+ *	DANE API (SNI and reference name: the TLSA base domain; DANE-EE
+ *	ignores names and dates).  Verification runs during the handshake
+ *	and is judged after it, so every failure is named.
+ *
  *	Any failure is reported once as UP_FAIL, with u->why (a Postfix-
  *	shaped reason: `lost connection with mx[192.0.2.1]:25 while sending
- *	message body') and u->enh (the enhanced status code to give the old
- *	MTA).  After UP_FAIL, and after up_quit() or up_abort(), the object
+ *	message body'), u->enh (the enhanced status code to give the old
+ *	MTA) and, for policy failures, u->rtype (the RFC 8460 result type)
+ *	and u->rcode (the OpenSSL verify error name).  After UP_FAIL, and after up_quit() or up_abort(), the object
  *	belongs to the reaper: the caller forgets its pointer.
  */
 #ifndef MXTLS_UP_H
@@ -40,6 +48,8 @@
 
 #include <ev.h>
 
+#include "../policy/plan.h"
+#include "../policy/route.h"
 #include "conn.h"
 #include "smtp.h"
 
@@ -57,6 +67,12 @@ struct up_params {
 	long timeout;
 	SSL_CTX *tls_ctx;		/* NULL: never STARTTLS */
 	const char *sid;		/* session id, for logs */
+	enum route_level level;		/* what TLS this MX owes us */
+	const char *mxname;		/* MX host name, or NULL: banner's */
+	const char *base;		/* TLSA base domain (DANE) */
+	const char *orig_name;		/* MX name before CNAME expansion */
+	const struct plan_tlsa *tlsa;	/* usable TLSA records (DANE) */
+	int ntlsa;			/* (used before the handshake only) */
 };
 
 enum up_state {
@@ -77,7 +93,13 @@ struct up {
 	const char *phase;		/* for failure reasons */
 	int no_starttls;		/* retry without TLS */
 	int early_fail;			/* connect failed at once */
-	char mxname[256];		/* from the greeting, or "" */
+	char mxname[256];		/* the MX's name: policy's or greeting's */
+	char base[256];			/* TLSA base domain */
+	char orig_name[256];
+	int verified;			/* TLS authenticated by policy */
+	char match[128];		/* `DANE-EE(3) SPKI(1) SHA2-256(1)' */
+	const char *rtype;		/* RFC 8460 result type of a failure */
+	char rcode[64];			/* failure reason code */
 	int tls;			/* TLS is up */
 	char tlsinfo[160];		/* `TLSv1.3 with cipher ...' */
 	char addrstr[64];		/* 192.0.2.25 */

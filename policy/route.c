@@ -1,0 +1,143 @@
+/*
+ * route.c - which MX addresses to try, and how.  See route.h.
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "route.h"
+
+/* route_level_str - for logs */
+const char *
+route_level_str(enum route_level l)
+{
+	return l == ROUTE_DANE ? "dane" : l == ROUTE_ENCRYPT ? "encrypt" : "may";
+}
+
+/* add - one candidate */
+static void
+add(struct route *rt, const struct sockaddr_storage *a, int host,
+    enum route_level level, int failed)
+{
+	if (rt->ncands >= ROUTE_MAX)
+		return;
+	rt->cands[rt->ncands].addr = *a;
+	rt->cands[rt->ncands].host = host;
+	rt->cands[rt->ncands].level = level;
+	rt->cands[rt->ncands].failed = failed;
+	rt->ncands++;
+}
+
+/* level_of - what DANE asks of a host */
+static enum route_level
+level_of(const struct plan_host *h)
+{
+	return h->dane == DANE_AUTH ? ROUTE_DANE : h->dane == DANE_UNAUTH
+	    ? ROUTE_ENCRYPT : ROUTE_MAY;
+}
+
+/* add_host - every address of a host, starting at first */
+static void
+add_host(struct route *rt, const struct plan *p, int i, int first)
+{
+	const struct plan_host *h = &p->hosts[i];
+
+	if (h->dane == DANE_FAIL) {
+		/* One entry, never connected to, so the failure is reported. */
+		if (h->naddrs > 0)
+			add(rt, &h->addrs[first >= 0 ? first : 0], i, ROUTE_DANE, 1);
+		else {
+			struct sockaddr_storage none;
+
+			memset(&none, 0, sizeof(none));
+			add(rt, &none, i, ROUTE_DANE, 1);
+		}
+		return;
+	}
+	if (first >= 0)
+		add(rt, &h->addrs[first], i, level_of(h), 0);
+	for (int j = 0; j < h->naddrs; j++)
+		if (j != first)
+			add(rt, &h->addrs[j], i, level_of(h), 0);
+}
+
+/* with_port - orig's port on a plan address (the lab uses 25 anyway) */
+static void
+set_ports(struct route *rt, const struct sockaddr_storage *orig)
+{
+	unsigned short port = orig->ss_family == AF_INET6
+	    ? ((const struct sockaddr_in6 *) orig)->sin6_port
+	    : ((const struct sockaddr_in *) orig)->sin_port;
+
+	for (int i = 0; i < rt->ncands; i++) {
+		struct sockaddr_storage *a = &rt->cands[i].addr;
+
+		if (rt->cands[i].host < 0)
+			continue;
+		if (a->ss_family == AF_INET6)
+			((struct sockaddr_in6 *) a)->sin6_port = port;
+		else if (a->ss_family == AF_INET)
+			((struct sockaddr_in *) a)->sin_port = port;
+	}
+}
+
+/* route_build - the combined decision */
+void
+route_build(const struct plan *p, const struct sockaddr_storage *orig,
+    enum mx_mismatch mode, struct route *rt)
+{
+	int ai = -1, h;
+
+	memset(rt, 0, sizeof(*rt));
+	rt->verdict = ROUTE_TRY;
+	switch (p->status) {
+	case PLAN_TEMPFAIL:
+		rt->verdict = ROUTE_TEMPFAIL;
+		rt->rtype = p->rtype;
+		snprintf(rt->reply, sizeof(rt->reply), "451 %s %s",
+		    p->rtype ? "4.7.5" : "4.4.3", p->why);
+		return;
+	case PLAN_NULLMX:
+		rt->verdict = ROUTE_NULLMX;
+		snprintf(rt->reply, sizeof(rt->reply), "556 5.1.10 %s", p->why);
+		return;
+	case PLAN_NODOMAIN:
+		add(rt, orig, -1, ROUTE_MAY, 0);
+		return;
+	case PLAN_OK:
+		break;
+	}
+	h = plan_host_of_addr(p, orig, &ai);
+	if (h >= 0) {
+		add_host(rt, p, h, ai);
+		for (int i = 0; i < p->nhosts; i++)
+			if (i != h)
+				add_host(rt, p, i, -1);
+		set_ports(rt, orig);
+		return;
+	}
+	rt->rerouted = 1;
+	if (mode == MX_AUTO)
+		mode = p->has_dane ? MX_REROUTE : MX_PASS;
+	switch (mode) {
+	case MX_REFUSE:
+		rt->verdict = ROUTE_REFUSE;
+		snprintf(rt->reply, sizeof(rt->reply), "451 4.7.5 the destination "
+		    "address is not an MX host of %s (mx_mismatch = refuse)", p->domain);
+		return;
+	case MX_PASS:
+		rt->rerouted = 0;
+		add(rt, orig, -1, ROUTE_MAY, 0);
+		return;
+	default:
+		for (int i = 0; i < p->nhosts; i++)
+			add_host(rt, p, i, -1);
+		set_ports(rt, orig);
+		if (rt->ncands == 0) {
+			rt->verdict = ROUTE_TEMPFAIL;
+			snprintf(rt->reply, sizeof(rt->reply), "451 4.4.3 no MX host of %s "
+			    "has an address", p->domain);
+		}
+		return;
+	}
+}

@@ -1,0 +1,59 @@
+/*
+ * route.h - which MX addresses to try, in which order, with what TLS.
+ *
+ * SYNOPSIS
+ *	void route_build(const struct plan *p,
+ *		const struct sockaddr_storage *orig, enum mx_mismatch mode,
+ *		struct route *rt);
+ *	const char *route_level_str(enum route_level l);
+ *
+ * DESCRIPTION
+ *	route_build() is the combined decision, pure.  The old MTA connected
+ *	to orig.  When orig is an address of one of the domain's MX hosts,
+ *	that host is tried first, then the others in preference order.
+ *	When it is not, mode decides: MX_REROUTE tries the validated MX
+ *	hosts instead, MX_PASS keeps orig (opportunistic, no DANE: it is not
+ *	a validated MX host), MX_REFUSE fails; MX_AUTO reroutes when the
+ *	domain has DANE and passes otherwise.  A domain that does not exist
+ *	(NXDOMAIN) keeps orig.  Each candidate carries its TLS level:
+ *	ROUTE_DANE (TLS authenticated by TLSA), ROUTE_ENCRYPT (TLS required,
+ *	not authenticated), ROUTE_MAY (opportunistic).  Hosts whose DANE
+ *	lookups failed are listed with `failed' set: they are reported, not
+ *	connected to.
+ *
+ *	rt->verdict is ROUTE_TRY (try rt->cands in order), ROUTE_TEMPFAIL,
+ *	ROUTE_REFUSE (temporary too), or ROUTE_NULLMX (permanent), with
+ *	rt->reply the reply text for the old MTA.
+ */
+#ifndef MXTLS_ROUTE_H
+#define MXTLS_ROUTE_H
+
+#include "plan.h"
+
+#define ROUTE_MAX 16
+
+enum mx_mismatch { MX_AUTO, MX_REROUTE, MX_PASS, MX_REFUSE };
+enum route_level { ROUTE_MAY, ROUTE_ENCRYPT, ROUTE_DANE };
+enum route_verdict { ROUTE_TRY, ROUTE_TEMPFAIL, ROUTE_REFUSE, ROUTE_NULLMX };
+
+struct route_cand {
+	struct sockaddr_storage addr;
+	int host;			/* index into the plan, -1: orig only */
+	enum route_level level;
+	int failed;			/* DANE lookups failed: do not connect */
+};
+
+struct route {
+	enum route_verdict verdict;
+	char reply[1024];		/* for TEMPFAIL, REFUSE, NULLMX */
+	const char *rtype;		/* RFC 8460 result type, or NULL */
+	int rerouted;			/* orig was not an MX address */
+	struct route_cand cands[ROUTE_MAX];
+	int ncands;
+};
+
+void route_build(const struct plan *p, const struct sockaddr_storage *orig,
+    enum mx_mismatch mode, struct route *rt);
+const char *route_level_str(enum route_level l);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * fuzz_rr.c - libFuzzer target for rdata decoding (names, MX, TLSA) and
+ * TLSA presentation.  Nothing may read outside the input.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../policy/dane.h"
+#include "../../policy/rr.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	unsigned char *copy = malloc(size ? size : 1);	/* exact-size buffer for ASan */
+	char out[RR_NAME_MAX], txt[300];
+	struct rr_tlsa t;
+	const char *why;
+	size_t off = 0;
+	int pref;
+
+	memcpy(copy, data, size);
+	if (rr_name(copy, size, &off, out, sizeof(out)) == 0) {
+		if (off > size || strlen(out) >= sizeof(out) || !(rr_name_ok(out) || strcmp(out, ".") == 0))
+			abort();
+	}
+	(void) rr_mx(copy, size, &pref, out, sizeof(out));
+	if (rr_tlsa(copy, size, &t, &why) == 0) {
+		if (t.data + t.len != copy + size)
+			abort();
+		(void) dane_usable(&t);
+		rr_tlsa_text(&t, txt, sizeof(txt));
+		rr_tlsa_text(&t, txt, 7);
+	}
+	free(copy);
+	return 0;
+}

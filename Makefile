@@ -22,7 +22,12 @@ ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) -D_GNU_SOURCE \
 	$(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
 LDFLAGS ?=
 ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now
-LIBS = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -lev
+# Debian's libev exports libevent-compatible symbols (event_add, ...);
+# Debian's libunbound runs its worker on the real libevent.  libevent must
+# come first in the search order, or libunbound's worker thread calls
+# libev's imitation and corrupts the heap.
+LIBS = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) \
+	-Wl,--no-as-needed -levent -Wl,--as-needed -lev
 
 # ASan + UBSan build: same sources, its own object directory.
 ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
@@ -71,6 +76,7 @@ pkgcheck:
 
 mxtlsd: $(MXTLSD_SRC:%.c=build/%.o)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@sh tests/check-linkorder $@
 
 build/%.o: %.c $(HDRS) | pkgcheck
 	@mkdir -p $(dir $@)
@@ -84,6 +90,7 @@ build-asan/%.o: %.c $(HDRS)
 
 build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
 	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS)
+	@sh tests/check-linkorder $@
 
 # Unit tests: one binary each, built both ways.
 define unit_rule

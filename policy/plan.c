@@ -44,12 +44,17 @@ plan_finish(struct plan *p)
 		in.nusable = h->ntlsa;
 		h->dane = dane_host_state(&in, &rtype, &why);
 		h->rtype = rtype;
-		if (why)
-			snprintf(h->why, sizeof(h->why), "%s for %s", why,
-			    h->tlsa_looked_up ? h->base : h->name);
-		else if (h->naddrs == 0)
-			snprintf(h->why, sizeof(h->why), "no address for %s (%s)", h->name,
-			    dns_sec_str(h->addr_sec));
+		if (why || h->naddrs == 0) {
+			char text[sizeof(h->why)];
+
+			if (why)
+				snprintf(text, sizeof(text), "%s for %s", why,
+				    h->tlsa_looked_up ? h->base : h->name);
+			else
+				snprintf(text, sizeof(text), "no address for %s (%s)", h->name,
+				    dns_sec_str(h->addr_sec));
+			memcpy(h->why, text, sizeof(h->why));
+		}
 		if (h->dane != DANE_NONE)
 			p->has_dane = 1;
 	}

@@ -74,6 +74,7 @@ struct sess {
 	struct plan *plan;		/* the policy domain's plan */
 	struct route route;		/* candidates from the plan */
 	int icand;			/* next candidate to try */
+	double policy_t0;		/* when the lookups started (monotonic) */
 	char pfail[REASON_MAX];		/* first policy failure of the attempts */
 	char lfail[REASON_MAX];		/* last failure of the attempts */
 };
@@ -505,10 +506,24 @@ next_attempt(struct sess *s)
 	attempts_failed(s);
 }
 
-/* log_plan - what policy found, one line per MX host */
+/* mono_ms - a monotonic clock in milliseconds */
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
+}
+
+/* log_plan - what policy found, one line per MX host, and a summary */
 static void
 log_plan(struct sess *s, const struct plan *p)
 {
+	msg_info("%s: policy lookups for %s took %.3f ms: %s", s->id, p->domain,
+	    mono_ms() - s->policy_t0, p->status == PLAN_TEMPFAIL ? "tempfail"
+	    : p->status == PLAN_NULLMX ? "null MX" : p->status == PLAN_NODOMAIN
+	    ? "no such domain" : p->has_dane ? "dane" : "no policy");
 	if (p->status != PLAN_OK) {
 		msg_info("%s: policy for %s: %s", s->id, p->domain, p->why);
 		return;
@@ -643,6 +658,7 @@ do_rcpt(struct sess *s)
 		s->up = NULL;
 	}
 	s->wait = W_POLICY;
+	s->policy_t0 = mono_ms();
 	if ((s->res = resolve_start(proxy.loop, dom, on_plan, s)) == NULL) {
 		s->wait = W_NONE;
 		sayf(s, "451 4.3.0 Error: out of memory");

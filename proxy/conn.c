@@ -212,6 +212,9 @@ out:
 	else
 		want_read(c);
 	notify(c, events);
+	/* The owner may have consumed input: read again if there is room. */
+	if (!c->closed && !c->eof)
+		want_read(c);
 }
 
 /* do_write - empty the output buffer as far as the socket takes it */
@@ -270,7 +273,6 @@ do_write(struct conn *c)
 		}
 	}
 	ev_io_stop(c->loop, &c->wio);
-	buf_release(&c->out);
 	if (had)
 		notify(c, CONN_DRAIN);
 }
@@ -296,8 +298,6 @@ conn_on_read(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 	}
 	do_read(c);
-	if (!c->closed && buf_used(&c->in) == 0)
-		buf_release(&c->in);
 }
 
 /* conn_on_write - the socket is writable */
@@ -352,6 +352,14 @@ conn_write(struct conn *c, const void *p, size_t n)
 	if (!c->connecting && !c->handshaking && !c->write_wants_read)
 		ev_io_start(c->loop, &c->wio);
 	return 0;
+}
+
+/* conn_trim - free the buffers that are empty (an idle session's memory) */
+void
+conn_trim(struct conn *c)
+{
+	buf_release(&c->in);
+	buf_release(&c->out);
 }
 
 /* conn_pause - stop reading (back-pressure) */

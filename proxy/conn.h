@@ -11,6 +11,7 @@
  *	int conn_starttls(struct conn *c, SSL_CTX *ctx, int server,
  *		const char *sni);
  *	void conn_close(struct conn *c);
+ *	void conn_trim(struct conn *c);
  *	size_t conn_pending(const struct conn *c);
  *	void reap_init(struct ev_loop *loop);
  *	void reap_later(struct reap *r, void (*fn)(struct reap *));
@@ -33,6 +34,8 @@
  *	injection across the TLS boundary).  conn_pause()/conn_resume() stop
  *	and restart reading for back-pressure.  conn_close() shuts TLS down,
  *	stops the watchers and closes the socket; the struct stays valid.
+ *	Buffers keep their memory while busy; conn_trim() frees the empty
+ *	ones when the owner goes idle.
  *
  *	reap_later() frees an object (through the struct reap embedded in
  *	it) after the current callbacks are done: a session is never freed
@@ -74,6 +77,7 @@ void conn_init(struct conn *c, struct ev_loop *loop, int fd, conn_cb *cb,
     void *arg);
 void conn_connecting(struct conn *c);
 int conn_write(struct conn *c, const void *p, size_t n);
+void conn_trim(struct conn *c);
 void conn_pause(struct conn *c);
 void conn_resume(struct conn *c);
 int conn_starttls(struct conn *c, SSL_CTX *ctx, int server, const char *sni);

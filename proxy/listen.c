@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -220,6 +221,12 @@ lsn_accept(struct ev_loop *loop, ev_io *w, int revents)
 			    ps, proxy.cfg.max_sessions);
 			refuse(fd, "421 4.3.2 Error: too many sessions, try again later\r\n");
 			continue;
+		}
+		{
+			int one = 1;
+
+			/* Replies are small and often pipelined: no Nagle delay. */
+			(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		}
 		sess_new(fd, &peer, &dst);
 	}

@@ -361,6 +361,9 @@ txn_done(struct sess *s)
 {
 	fsm_txn_end(&s->fsm);
 	txn_clear(s);
+	conn_trim(&s->c);
+	if (s->up)
+		conn_trim(&s->up->c);
 	if (s->drain_after_txn) {
 		sayf(s, "421 4.3.2 %s Service shutting down, closing transmission channel",
 		    proxy.hostname);
@@ -780,6 +783,9 @@ sess_run(struct sess *s)
 	}
 	if (s->c.closed)
 		return;
+	if (s->wait == W_NONE && s->fsm.state != FSM_DATA && buf_used(&s->c.in) == 0
+	    && conn_pending(&s->c) == 0)
+		conn_trim(&s->c);		/* idle: hold no buffer memory */
 	if (s->c.eof && s->wait == W_NONE && conn_pending(&s->c) == 0) {
 		if (s->fsm.state == FSM_DATA || s->fsm.state == FSM_MAIL
 		    || s->fsm.state == FSM_RCPT)
@@ -825,6 +831,8 @@ sess_on_conn(struct conn *c, int ev, void *arg)
 			sess_close(s, 0);
 			return;
 		}
+		if (s->wait == W_NONE && s->fsm.state != FSM_DATA && buf_used(&s->c.in) == 0)
+			conn_trim(&s->c);
 	}
 	if (s->wait == W_TLS || s->wait == W_CLOSE)
 		return;

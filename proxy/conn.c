@@ -17,7 +17,7 @@
 #include "conn.h"
 #include "tls.h"
 
-#define CONN_READ_CHUNK	16384
+#define CONN_READ_CHUNK	65536
 
 static void conn_on_read(struct ev_loop *, ev_io *, int);
 static void conn_on_write(struct ev_loop *, ev_io *, int);

@@ -246,7 +246,7 @@ sess_new(int fd, const struct sockaddr_storage *peer,
 	addr_str(orig, s->origstr, sizeof(s->origstr));
 	buf_init(&s->rcpts);
 	conn_init(&s->c, proxy.loop, fd, sess_on_conn, s);
-	s->c.in_max = 32768;
+	s->c.in_max = 65536;
 	fsm_init(&s->fsm, &proxy.fsmc, 0);
 	ev_init(&s->tmo, sess_on_timer);
 	s->tmo.data = s;

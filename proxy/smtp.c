@@ -428,9 +428,22 @@ smtp_eod_scan(struct smtp_eod *st, const char *p, size_t n, size_t *used)
 		case E_BOL:
 			s = c == '.' ? E_DOT : c == '\r' ? E_CR : c == '\n' ? E_LF : E_MID;
 			break;
-		case E_MID:
-			s = c == '\r' ? E_CR : c == '\n' ? E_LF : E_MID;
-			break;
+		case E_MID:{
+				/* Fast path: jump to the next LF; only line ends matter.
+				 * In MID the octet before i is not CR (that is E_CR). */
+				const char *nl = memchr(p + i, '\n', n - i);
+				size_t j;
+
+				if (nl == NULL) {
+					s = p[n - 1] == '\r' ? E_CR : E_MID;
+					i = n - 1;
+					break;
+				}
+				j = (size_t) (nl - p);
+				s = (j > i && p[j - 1] == '\r') ? E_BOL : E_LF;
+				i = j;
+				break;
+			}
 		case E_CR:
 			s = c == '\n' ? E_BOL : c == '\r' ? E_CR : E_MID;
 			break;

@@ -11,6 +11,7 @@
 
 #include "../../proxy/fsm.h"
 #include "../../proxy/smtp.h"
+#include "../unit/eod_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -60,6 +61,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void) smtp_valid_hostname(p + off, ll);
 		}
 		off += consumed;
+	}
+	/* The fast scanner must agree with the reference. */
+	{
+		size_t u1 = 0, uref = 0;
+		int want = eod_ref(p, size, &uref), got;
+
+		smtp_eod_init(&eod);
+		got = smtp_eod_scan(&eod, p, size, &u1);
+		if (got != want || u1 != uref)
+			abort();
 	}
 	smtp_eod_init(&eod);
 	for (off = 0; off < size; off += used) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../proxy/smtp.h"
+#include "eod_ref.h"
 #include "t.h"
 
 static void
@@ -311,6 +312,48 @@ eod(void)
 	}
 }
 
+/* differential - the fast scanner against the reference, random input
+ * over the alphabet that matters, whole and split at a random point */
+static void
+differential(void)
+{
+	static const char alpha[] = "\r\n.\r\n.ab\n";
+	unsigned seed = 12345;
+	int bad = 0, runs = 200000;
+	char buf[24];
+
+	for (int r = 0; r < runs && !bad; r++) {
+		size_t n, u1 = 0, u2 = 0, uref = 0, cut;
+		struct smtp_eod st;
+		int a, b, want;
+
+		seed = seed * 1103515245u + 12345u;
+		n = 1 + (seed >> 16) % sizeof(buf);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[i] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+		}
+		want = eod_ref(buf, n, &uref);
+		smtp_eod_init(&st);
+		a = smtp_eod_scan(&st, buf, n, &u1);
+		if (a != want || u1 != uref)
+			bad = r + 1;
+		seed = seed * 1103515245u + 12345u;
+		cut = (seed >> 16) % (n + 1);
+		smtp_eod_init(&st);
+		a = smtp_eod_scan(&st, buf, cut, &u1);
+		if (a == SMTP_EOD_MORE) {
+			b = smtp_eod_scan(&st, buf + cut, n - cut, &u2);
+			if (b != want || u1 + u2 != uref)
+				bad = r + 1;
+		} else if (a != want || u1 != uref) {
+			bad = r + 1;
+		}
+	}
+	T_CASE("fast scanner equals the reference (200000 random messages, split too)",
+	    !bad, "differs on run %d", bad);
+}
+
 static void
 hostnames(void)
 {
@@ -331,6 +374,7 @@ main(void)
 	paths_test();
 	replies();
 	eod();
+	differential();
 	hostnames();
 	return t_done();
 }

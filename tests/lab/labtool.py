@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""labtool - small helpers for the lab scenarios (standard library only).
+
+SUBCOMMANDS
+    gen-message OUT --from A --to A --subject S --msgid ID [--size BYTES]
+        Write a test message with LF line ends: UTF-8 8-bit body
+        (Content-Transfer-Encoding: 8bit), lines starting with ".", "..",
+        a lone ".", and, with --size, filler lines up to about BYTES octets.
+    wait-msg MAILDIR RCPT TIMEOUT [--count K]
+        Poll MAILDIR/*.json (every 0.1 s, at most TIMEOUT s) until at least K
+        (default 1) messages list RCPT among their recipients; print their
+        numbers, one per line.  Exit 1 on timeout (printing what was found).
+    find-msg MAILDIR RCPT
+        Print the numbers of the messages that list RCPT; never waits.
+    json-get FILE KEY
+        Print one key of a JSON object (lists: one item per line; null: "null").
+    compare SUBMITTED EML
+        Strip the first header of EML when it is a "Received:" header written
+        by Postfix, turn CRLF into LF, and compare with SUBMITTED by sha256.
+        Exit 0 when identical; 1 with the first difference otherwise.
+    queue-json
+        Read `postqueue -j` output on stdin; print one line per queued
+        recipient: "QUEUE_ID QUEUE_NAME ADDRESS DELAY_REASON".
+"""
+
+import glob
+import hashlib
+import json
+import os
+import sys
+import time
+
+UTF8_LINES = [
+    "Grüße aus dem Labor — ünïcödé, ελληνικά, 日本語のテキスト, emoji 📬.",
+    "Ça va? Ñandú. Ærø. Œuvre. ß.",
+]
+
+
+def gen_message(out, sender, rcpt, subject, msgid, size):
+    head = [
+        "From: Lab Sender <%s>" % sender,
+        "To: <%s>" % rcpt,
+        "Subject: %s" % subject,
+        "Date: Mon, 01 Jan 2024 00:00:00 +0000",
+        "Message-ID: <%s>" % msgid,
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding: 8bit",
+    ]
+    body = [
+        "This message tests byte-exact relaying.",
+        ".a line starting with one dot",
+        "..a line starting with two dots",
+        ".",
+        "..",
+        "...",
+        " . a line starting with a space and a dot",
+        "trailing spaces   ",
+        "\ta tab-led line",
+    ] + UTF8_LINES + ["x" * 900, "", "end of the fixed part."]
+    text = "\n".join(head) + "\n\n" + "\n".join(body) + "\n"
+    data = text.encode("utf-8")
+    with open(out, "wb") as f:
+        f.write(data)
+        if size and size > len(data):
+            # deterministic filler: 76-character lines, every 64th line
+            # starting with a dot, every 100th with UTF-8.
+            left = size - len(data)
+            i = 0
+            while left > 0:
+                if i % 64 == 0:
+                    line = (".%07d dot-led filler line " % i).ljust(75, "-")
+                elif i % 100 == 1:
+                    line = ("%07d " % i + UTF8_LINES[1]).ljust(60, "~")
+                else:
+                    line = ("%07d " % i) + hashlib.sha256(str(i).encode()).hexdigest()[:68]
+                b = (line + "\n").encode("utf-8")
+                f.write(b)
+                left -= len(b)
+                i += 1
+            f.write(b"-- \nend of filler\n")
+
+
+def matches(maildir, rcpt):
+    found = []
+    for j in glob.glob(os.path.join(maildir, "*.json")):
+        try:
+            with open(j) as f:
+                rec = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if rcpt.lower() in [r.lower() for r in rec.get("rcpts", [])]:
+            found.append(rec["n"])
+    return sorted(found)
+
+
+def compare(submitted, eml):
+    with open(submitted, "rb") as f:
+        want = f.read()
+    with open(eml, "rb") as f:
+        got = f.read()
+    if b"\r\n\r\n" not in got:
+        print("no header/body separator in %s" % eml)
+        return 1
+    if got.startswith(b"Received:"):
+        # a header ends at a CRLF not followed by white space
+        end = 0
+        while True:
+            end = got.index(b"\r\n", end) + 2
+            if got[end:end + 1] not in (b" ", b"\t"):
+                break
+        first = got[:end]
+        if b"(Postfix" in first:
+            got = got[end:]
+        else:
+            print("first Received: header is not Postfix's: %r" % first[:200])
+    got = got.replace(b"\r\n", b"\n")
+    hw, hg = hashlib.sha256(want).hexdigest(), hashlib.sha256(got).hexdigest()
+    if hw == hg:
+        print("identical sha256 %s (%d octets)" % (hw, len(want)))
+        return 0
+    off = next((i for i in range(min(len(want), len(got))) if want[i] != got[i]),
+               min(len(want), len(got)))
+    line = want[:off].count(b"\n") + 1
+    print("sha256 differs: submitted %s (%d octets), at MX %s (%d octets); first difference at "
+          "octet %d (line %d): submitted %r vs MX %r"
+          % (hw[:16], len(want), hg[:16], len(got), off, line,
+             want[max(0, off - 20):off + 40], got[max(0, off - 20):off + 40]))
+    return 1
+
+
+def main():
+    a = sys.argv[1:]
+    if not a:
+        print(__doc__)
+        return 2
+    cmd = a.pop(0)
+    if cmd == "gen-message":
+        out = a.pop(0)
+        opts = {"--from": "sender@mta.lab.example", "--to": "rcpt@lab.example",
+                "--subject": "lab test", "--msgid": "lab@mta.lab.example", "--size": "0"}
+        while a:
+            k = a.pop(0)
+            opts[k] = a.pop(0)
+        gen_message(out, opts["--from"], opts["--to"], opts["--subject"], opts["--msgid"],
+                    int(opts["--size"]))
+        return 0
+    if cmd == "wait-msg":
+        maildir, rcpt, timeout = a[0], a[1], float(a[2])
+        count = int(a[4]) if len(a) > 4 and a[3] == "--count" else 1
+        deadline = time.time() + timeout
+        while True:
+            found = matches(maildir, rcpt)
+            if len(found) >= count or time.time() >= deadline:
+                break
+            time.sleep(0.1)
+        for n in found:
+            print(n)
+        return 0 if len(found) >= count else 1
+    if cmd == "find-msg":
+        for n in matches(a[0], a[1]):
+            print(n)
+        return 0
+    if cmd == "json-get":
+        with open(a[0]) as f:
+            v = json.load(f).get(a[1])
+        if isinstance(v, list):
+            for x in v:
+                print(x)
+        elif v is None:
+            print("null")
+        else:
+            print(v)
+        return 0
+    if cmd == "compare":
+        return compare(a[0], a[1])
+    if cmd == "queue-json":
+        for line in sys.stdin:
+            line = line.strip()
+            if not line:
+                continue
+            q = json.loads(line)
+            for r in q.get("recipients", []):
+                print("%s %s %s %s" % (q.get("queue_id"), q.get("queue_name"), r.get("address"),
+                                       r.get("delay_reason", "")))
+        return 0
+    print("labtool: unknown command %s" % cmd, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

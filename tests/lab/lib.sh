@@ -1,0 +1,597 @@
+# lib.sh - the lab world: network namespaces, MX sinks, a real Postfix, mxtlsd.
+#
+# SYNOPSIS
+#	. tests/lab/lib.sh
+#	lab_up		# build the world; on failure prints "FAIL: lab setup ..."
+#	...		# lab_submit, lab_wait_maillog, lab_postqueue, lab_sink_*
+#	lab_down	# stop everything, remove namespaces and temp files
+#
+# DESCRIPTION
+#	Two namespaces joined by one veth pair:
+#
+#	  mxl-mta  192.0.2.1/24 2001:db8::1/64	Postfix (the old MTA), mxtlsd on
+#		   127.0.0.1:10025 and [::1]:10025, nat OUTPUT REDIRECT of tcp/25
+#		   except packets with mark $LAB_MARK (mxtlsd's own upstream)
+#	  mxl-mx   MX hosts (tests/lab/mxsink.py):
+#		   mx1 192.0.2.25 2001:db8::25	STARTTLS, cert mx1.lab.example
+#		   mx2 192.0.2.26 2001:db8::26	no STARTTLS
+#		   mx3 192.0.2.27 2001:db8::27	STARTTLS, resets inside DATA
+#
+#	Postfix routes (transport_maps, no DNS ever):
+#	  tls.lab.example    -> smtp:[192.0.2.25]:25
+#	  plain.lab.example  -> smtp:[192.0.2.26]:25
+#	  reset.lab.example  -> smtp:[192.0.2.27]:25
+#	  tls6/plain6/reset6.lab.example -> the same hosts over IPv6
+#	  mta.lab.example    -> discard:	(bounces to the lab sender vanish)
+#	  anything else      -> error:	(nothing ever leaves the lab)
+#
+#	Everything the lab writes lives under one temp dir $LAB_DIR
+#	(/tmp/mxlab.XXXXXX): pki/, postfix/{etc,spool,data}, mail/mxN/, log/,
+#	run/.  lab_down removes it unless LAB_KEEP=1.
+#
+# ENVIRONMENT
+#	MXTLSD		path of the mxtlsd binary (default: ./mxtlsd in the repo)
+#	LAB_FLAVOR	local (default): Postfix -> iptables REDIRECT -> mxtlsd -> MX
+#			direct: no mxtlsd, no iptables; Postfix talks to the MX
+#			sinks itself (to develop the lab without the daemon)
+#	LAB_KEEP=1	keep $LAB_DIR (logs, mail, configs) after lab_down
+#	LAB_MXTLSD_USER	value of mxtlsd's `user =` (default: empty, no drop)
+#	LAB_MXTLSD_HOSTNAME  its `myhostname =` (default mxtls.lab.example; it must
+#			differ from Postfix's mta.lab.example, see lab_mxtlsd_config)
+#	LAB_MXTLSD_DNS	value of mxtlsd's `dns_resolver =` when the binary has
+#			that key (default: none; this floor has no DNS server)
+#	LAB_MXTLSD_EXTRA  extra lines appended to the generated mxtlsd.conf
+#	LAB_INLINE_IPTABLES=1  use the inline rules even when
+#			iptables/mxtls-iptables exists
+#
+# DIAGNOSTICS
+#	lab_up returns non-zero after printing "FAIL: lab setup <step>: why";
+#	the caller should call lab_down (the trap does).
+
+LAB_NS_MTA=mxl-mta
+LAB_NS_MX=mxl-mx
+LAB_PORT=10025
+LAB_MARK=0x6d78
+LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_REPO=$(cd "$LAB_HERE/../.." && pwd)
+LAB_PY=/usr/bin/python3
+LAB_STATE=/tmp/mxlab.state
+LAB_LOCK=/tmp/mxlab.lock
+LAB_FLAVOR=${LAB_FLAVOR:-local}
+MXTLSD=${MXTLSD:-$LAB_REPO/mxtlsd}
+case $MXTLSD in /*) ;; *) MXTLSD=$LAB_REPO/$MXTLSD ;; esac
+
+LAB_DIR=
+LAB_UP_STARTED=
+LAB_DOWN_DONE=
+LAB_MXTLSD_PID=
+declare -A LAB_SINK_PID=()
+
+# Sinks: name -> "mode tls(yes|no) v4 v6"
+declare -A LAB_SINKS=(
+	[mx1]="normal yes 192.0.2.25 2001:db8::25"
+	[mx2]="normal no 192.0.2.26 2001:db8::26"
+	[mx3]="reset-in-data yes 192.0.2.27 2001:db8::27"
+)
+
+lab_log() { echo "lab: $*" >&2; }
+
+# lab_in_mta/lab_in_mx - run a command inside a namespace
+lab_in_mta() { ip netns exec "$LAB_NS_MTA" "$@"; }
+lab_in_mx() { ip netns exec "$LAB_NS_MX" "$@"; }
+
+# lab_setup_fail - report a setup failure (one FAIL line) and return 1
+lab_setup_fail() {
+	local step=$1; shift
+	echo "FAIL: lab setup $step: $*"
+	return 1
+}
+
+# lab_kill_pid - TERM a pid, wait up to 5 s, then KILL it
+lab_kill_pid() {
+	local pid=$1 i
+	[ -n "$pid" ] || return 0
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	sleep 0.1
+	return 1
+}
+
+# lab_ns_exists NAME - is there a network namespace called NAME?
+lab_ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qxF -- "$1"; }
+
+# lab_sweep_ns - end every process that lives in namespace $1 (all of them
+# were started by the lab: nothing else runs in a namespace it created)
+lab_sweep_ns() {
+	local ns=$1 pids pid i
+	lab_ns_exists "$ns" || return 0
+	pids=$(ip netns pids "$ns" 2>/dev/null)
+	[ -n "$pids" ] || return 0
+	for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
+	for i in $(seq 30); do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -z "$pids" ] && return 0
+		sleep 0.1
+	done
+	for pid in $pids; do kill -KILL "$pid" 2>/dev/null; done
+	sleep 0.2
+}
+
+# lab_clean_stale - make leftovers of an earlier, killed run harmless
+lab_clean_stale() {
+	local ns old
+	for ns in "$LAB_NS_MTA" "$LAB_NS_MX"; do
+		if lab_ns_exists "$ns"; then
+			lab_log "removing stale namespace $ns (and its processes)"
+			lab_sweep_ns "$ns"
+			ip netns del "$ns" 2>/dev/null
+		fi
+	done
+	if [ -f "$LAB_STATE" ]; then
+		old=$(cat "$LAB_STATE")
+		case $old in
+		/tmp/mxlab.*)
+			if [ -d "$old" ] && [ ! -e "$old/KEEP" ]; then
+				lab_log "removing stale lab dir $old"
+				rm -rf -- "$old"
+			fi ;;
+		esac
+		rm -f "$LAB_STATE"
+	fi
+}
+
+# lab_net_up - namespaces, veth, addresses
+lab_net_up() {
+	local a
+	ip netns add "$LAB_NS_MTA" || return 1
+	ip netns add "$LAB_NS_MX" || return 1
+	ip -n "$LAB_NS_MTA" link set lo up || return 1
+	ip -n "$LAB_NS_MX" link set lo up || return 1
+	# no duplicate address detection (per-namespace sysctls): addresses,
+	# link-local ones included, are usable at once instead of after ~2 s
+	for a in "$LAB_NS_MTA" "$LAB_NS_MX"; do
+		ip netns exec "$a" sysctl -q -w net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 >/dev/null || return 1
+	done
+	# create the pair inside the namespaces: the root namespace never sees it
+	ip -n "$LAB_NS_MTA" link add veth0 type veth peer name veth0 netns "$LAB_NS_MX" || return 1
+	ip -n "$LAB_NS_MTA" addr add 192.0.2.1/24 dev veth0 || return 1
+	ip -n "$LAB_NS_MTA" addr add 2001:db8::1/64 dev veth0 nodad || return 1
+	for a in 192.0.2.25 192.0.2.26 192.0.2.27; do
+		ip -n "$LAB_NS_MX" addr add "$a/24" dev veth0 || return 1
+	done
+	for a in 2001:db8::25 2001:db8::26 2001:db8::27; do
+		ip -n "$LAB_NS_MX" addr add "$a/64" dev veth0 nodad || return 1
+	done
+	ip -n "$LAB_NS_MTA" link set veth0 up || return 1
+	ip -n "$LAB_NS_MX" link set veth0 up || return 1
+	# ::1 on lo needs no DAD; wait until the veth addresses are usable
+	for a in $(seq 50); do
+		if ! ip -n "$LAB_NS_MTA" -6 addr show tentative | grep -q inet6 &&
+		   ! ip -n "$LAB_NS_MX" -6 addr show tentative | grep -q inet6 &&
+		   ip -n "$LAB_NS_MTA" link show veth0 | grep -q 'state UP'; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	lab_log "veth did not come up in time"
+	return 1
+}
+
+# lab_pki - a lab CA and server certificates (names NAME.lab.example)
+lab_pki() {
+	local d=$LAB_DIR/pki n
+	mkdir -p "$d"
+	(
+		cd "$d" || exit 1
+		openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout ca.key -out ca.crt -days 30 -subj "/CN=mxtls lab CA" \
+			-addext basicConstraints=critical,CA:TRUE \
+			-addext keyUsage=critical,keyCertSign,cRLSign || exit 1
+		for n in mx1 mx2 mx3 mxtlsd; do
+			openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+				-keyout "$n.key" -out "$n.csr" -subj "/CN=$n.lab.example" || exit 1
+			printf '%s\n' "basicConstraints=CA:FALSE" \
+				"subjectAltName=DNS:$n.lab.example" \
+				"extendedKeyUsage=serverAuth,clientAuth" >"$n.ext"
+			openssl x509 -req -in "$n.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
+				-days 30 -out "$n.crt" -extfile "$n.ext" || exit 1
+		done
+	) >"$LAB_DIR/log/pki.log" 2>&1
+}
+
+# lab_sink_start NAME [MODE] - start the sink NAME (see LAB_SINKS)
+lab_sink_start() {
+	local name=$1 spec mode tls v4 v6 i
+	spec=${LAB_SINKS[$name]}
+	read -r mode tls v4 v6 <<<"$spec"
+	mode=${2:-$mode}
+	local args=(--listen "$v4:25" --listen "[$v6]:25" --name "$name.lab.example"
+		--mode "$mode" --maildir "$LAB_DIR/mail/$name" --pidfile "$LAB_DIR/run/$name.pid")
+	[ "$tls" = yes ] && args+=(--cert "$LAB_DIR/pki/$name.crt" --key "$LAB_DIR/pki/$name.key")
+	rm -f "$LAB_DIR/run/$name.pid"
+	echo "=== $(date -u +%FT%TZ) start $name mode=$mode" >>"$LAB_DIR/log/$name.log"
+	ip netns exec "$LAB_NS_MX" "$LAB_PY" "$LAB_HERE/mxsink.py" "${args[@]}" \
+		</dev/null >>"$LAB_DIR/log/$name.log" 2>&1 9>&- &
+	LAB_SINK_PID[$name]=$!
+	for i in $(seq 100); do
+		[ -s "$LAB_DIR/run/$name.pid" ] && return 0
+		kill -0 "${LAB_SINK_PID[$name]}" 2>/dev/null || break
+		sleep 0.05
+	done
+	lab_log "sink $name did not start; see $LAB_DIR/log/$name.log"
+	tail -n 20 "$LAB_DIR/log/$name.log" >&2
+	return 1
+}
+
+# lab_sink_stop NAME
+lab_sink_stop() {
+	lab_kill_pid "${LAB_SINK_PID[$1]}"
+	wait "${LAB_SINK_PID[$1]}" 2>/dev/null
+	LAB_SINK_PID[$1]=
+	rm -f "$LAB_DIR/run/$1.pid"
+}
+
+# lab_postfix_config - write the lab Postfix instance's configuration
+lab_postfix_config() {
+	local pf=$LAB_DIR/postfix
+	PF_ETC=$pf/etc
+	PF_SPOOL=$pf/spool
+	PF_DATA=$pf/data
+	mkdir -p "$PF_ETC" "$PF_SPOOL"
+	chown root:root "$pf" "$PF_ETC" "$PF_SPOOL"
+	chmod 755 "$pf" "$PF_ETC" "$PF_SPOOL"
+	cat >"$PF_ETC/main.cf" <<EOF
+# Generated by tests/lab/lib.sh: the lab's "old MTA".
+compatibility_level = 3.6
+queue_directory = $PF_SPOOL
+data_directory = $PF_DATA
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mta.lab.example
+mydomain = lab.example
+myorigin = \$myhostname
+mydestination =
+inet_interfaces = loopback-only
+inet_protocols = all
+mynetworks = 127.0.0.0/8 [::1]/128
+maillog_file_prefixes = $LAB_DIR
+maillog_file = $LAB_DIR/log/maillog
+alias_maps =
+alias_database =
+local_recipient_maps =
+local_transport = error:5.1.1 local delivery is disabled in the lab
+default_transport = error:5.1.2 not a lab destination
+relay_transport = error:5.1.2 not a lab destination
+transport_maps = texthash:$PF_ETC/transport
+smtp_host_lookup = native
+smtp_dns_support_level = disabled
+lmtp_host_lookup = native
+lmtp_dns_support_level = disabled
+smtp_address_preference = any
+smtp_tls_security_level = may
+smtp_tls_loglevel = 1
+smtp_tls_CAfile = $LAB_DIR/pki/ca.crt
+smtp_tls_note_starttls_offer = yes
+smtp_tls_session_cache_database =
+smtp_connect_timeout = 10s
+message_size_limit = 52428800
+mailbox_size_limit = 0
+notify_classes =
+delay_warning_time = 0
+maximal_queue_lifetime = 1d
+bounce_queue_lifetime = 1d
+biff = no
+append_dot_mydomain = no
+readme_directory = no
+EOF
+	cat >"$PF_ETC/master.cf" <<'EOF'
+# Generated by tests/lab/lib.sh. No inet services; every service unchrooted.
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+        -o syslog_name=postfix/$service_name
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+	cat >"$PF_ETC/transport" <<'EOF'
+tls.lab.example		smtp:[192.0.2.25]:25
+plain.lab.example	smtp:[192.0.2.26]:25
+reset.lab.example	smtp:[192.0.2.27]:25
+tls6.lab.example	smtp:[2001:db8::25]:25
+plain6.lab.example	smtp:[2001:db8::26]:25
+reset6.lab.example	smtp:[2001:db8::27]:25
+mta.lab.example		discard:lab sender
+EOF
+}
+
+# lab_postfix_start - check (creates queue dirs with the right owners) and start
+lab_postfix_start() {
+	local i out
+	out=$LAB_DIR/log/postfix-start.log
+	: >"$LAB_DIR/log/maillog"
+	if ! postfix -c "$PF_ETC" check >>"$out" 2>&1; then
+		lab_log "postfix check failed:"; cat "$out" >&2; return 1
+	fi
+	if ! lab_in_mta postfix -c "$PF_ETC" start >>"$out" 2>&1 9>&-; then
+		lab_log "postfix start failed:"; cat "$out" >&2; return 1
+	fi
+	for i in $(seq 100); do
+		if postfix -c "$PF_ETC" status >/dev/null 2>&1 &&
+		   [ -S "$PF_SPOOL/public/pickup" ] && [ -S "$PF_SPOOL/public/qmgr" ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	lab_log "postfix did not come up"; cat "$out" >&2
+	return 1
+}
+
+# lab_postfix_stop - stop the lab instance; kill its master if it lingers
+lab_postfix_stop() {
+	local pid i
+	[ -n "$PF_ETC" ] && [ -d "$PF_SPOOL/pid" ] || return 0
+	pid=$(cat "$PF_SPOOL/pid/master.pid" 2>/dev/null | tr -d ' ')
+	[ -n "$pid" ] || return 0
+	lab_in_mta postfix -c "$PF_ETC" stop >>"$LAB_DIR/log/postfix-start.log" 2>&1
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	lab_log "postfix master $pid did not stop; killing it"
+	kill -KILL "$pid" 2>/dev/null
+}
+
+# lab_redirect_install - the nat REDIRECT of tcp/25 to mxtlsd, in mxl-mta
+lab_redirect_install() {
+	local tool=$LAB_REPO/iptables/mxtls-iptables
+	if [ -x "$tool" ] && [ -z "$LAB_INLINE_IPTABLES" ]; then
+		echo "using $tool install --local --port $LAB_PORT --mark $LAB_MARK" >"$LAB_DIR/log/iptables.log"
+		lab_in_mta "$tool" install --local --port "$LAB_PORT" --mark "$LAB_MARK" \
+			>>"$LAB_DIR/log/iptables.log" 2>&1 || return 1
+	else
+		echo "using inline rules" >"$LAB_DIR/log/iptables.log"
+		lab_redirect_inline || return 1
+	fi
+	{ lab_in_mta iptables-save -t nat; lab_in_mta ip6tables-save -t nat; } >>"$LAB_DIR/log/iptables.log" 2>&1
+}
+
+lab_redirect_inline() {
+	local t
+	for t in iptables ip6tables; do
+		lab_in_mta "$t" -t nat -A OUTPUT -p tcp --dport 25 \
+			-m mark ! --mark "$LAB_MARK" -j REDIRECT --to-ports "$LAB_PORT" || return 1
+	done
+}
+
+# lab_mxtlsd_config - write $LAB_DIR/mxtlsd.conf
+lab_mxtlsd_config() {
+	cat >"$LAB_DIR/mxtlsd.conf" <<EOF
+# Generated by tests/lab/lib.sh
+listen = 127.0.0.1:$LAB_PORT [::1]:$LAB_PORT
+myhostname = ${LAB_MXTLSD_HOSTNAME:-mxtls.lab.example}
+upstream_mark = $LAB_MARK
+user = ${LAB_MXTLSD_USER:-}
+client_timeout = 60s
+upstream_timeout = 60s
+upstream_connect_timeout = 10s
+offer_client_starttls = yes
+message_size_limit = 0
+EOF
+	# This floor has no DNS: no policy lookups (opportunistic TLS to the
+	# address Postfix chose).  Only for a binary that knows the key.
+	if "$MXTLSD" -n 2>/dev/null | grep -q '^dns_resolver'; then
+		echo "dns_resolver = ${LAB_MXTLSD_DNS:-none}" >>"$LAB_DIR/mxtlsd.conf"
+	fi
+	[ -n "$LAB_MXTLSD_EXTRA" ] && printf '%s\n' "$LAB_MXTLSD_EXTRA" >>"$LAB_DIR/mxtlsd.conf"
+	return 0
+}
+
+# lab_mxtlsd_start - start mxtlsd in mxl-mta, wait until it listens
+lab_mxtlsd_start() {
+	local i
+	echo "=== $(date -u +%FT%TZ) start $MXTLSD -f -c $LAB_DIR/mxtlsd.conf" >>"$LAB_DIR/log/mxtlsd.log"
+	ip netns exec "$LAB_NS_MTA" "$MXTLSD" -f -c "$LAB_DIR/mxtlsd.conf" \
+		</dev/null >>"$LAB_DIR/log/mxtlsd.log" 2>&1 9>&- &
+	LAB_MXTLSD_PID=$!
+	for i in $(seq 100); do
+		if ! kill -0 "$LAB_MXTLSD_PID" 2>/dev/null; then
+			wait "$LAB_MXTLSD_PID"
+			lab_log "mxtlsd exited with status $? at start-up"
+			return 1
+		fi
+		if lab_in_mta ss -Hltn "sport = :$LAB_PORT" | grep -q 127.0.0.1 &&
+		   lab_in_mta ss -Hltn "sport = :$LAB_PORT" | grep -q '\[::1\]'; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	lab_log "mxtlsd does not listen on 127.0.0.1:$LAB_PORT and [::1]:$LAB_PORT after 10 s"
+	return 1
+}
+
+# lab_up - build the whole world
+lab_up() {
+	local n
+	exec 9>"$LAB_LOCK"
+	if ! flock -n 9; then
+		lab_setup_fail lock "another lab run holds $LAB_LOCK (its world is left alone)"; return 1
+	fi
+	LAB_UP_STARTED=1	# from here on, lab_down owns the namespaces
+	lab_clean_stale
+	if [ "$LAB_FLAVOR" = local ]; then
+		[ -x "$MXTLSD" ] || { lab_setup_fail mxtlsd "no executable $MXTLSD (run make, set MXTLSD=, or LAB_FLAVOR=direct)"; return 1; }
+	elif [ "$LAB_FLAVOR" != direct ]; then
+		lab_setup_fail flavor "unknown LAB_FLAVOR=$LAB_FLAVOR (local or direct)"; return 1
+	fi
+	LAB_DIR=$(mktemp -d /tmp/mxlab.XXXXXX) || { lab_setup_fail tmpdir "mktemp failed"; return 1; }
+	chmod 755 "$LAB_DIR"
+	echo "$LAB_DIR" >"$LAB_STATE"
+	[ -n "$LAB_KEEP" ] && touch "$LAB_DIR/KEEP"
+	mkdir -p "$LAB_DIR/log" "$LAB_DIR/run" "$LAB_DIR/mail" "$LAB_DIR/work"
+	lab_net_up || { lab_setup_fail network "namespaces/veth failed"; return 1; }
+	lab_pki || { lab_setup_fail pki "openssl failed: $(tail -n 3 "$LAB_DIR/log/pki.log")"; return 1; }
+	for n in mx1 mx2 mx3; do
+		lab_sink_start "$n" || { lab_setup_fail "sink-$n" "mxsink did not start"; return 1; }
+	done
+	lab_postfix_config
+	lab_postfix_start || { lab_setup_fail postfix "see $LAB_DIR/log/postfix-start.log"; return 1; }
+	if [ "$LAB_FLAVOR" = local ]; then
+		lab_mxtlsd_config
+		if ! "$MXTLSD" -n -c "$LAB_DIR/mxtlsd.conf" >"$LAB_DIR/log/mxtlsd-n.log" 2>&1; then
+			lab_setup_fail mxtlsd-config "mxtlsd -n -c mxtlsd.conf failed: $(tail -n 3 "$LAB_DIR/log/mxtlsd-n.log")"
+			return 1
+		fi
+		lab_redirect_install || { lab_setup_fail iptables "$(tail -n 5 "$LAB_DIR/log/iptables.log")"; return 1; }
+		lab_mxtlsd_start || { lab_setup_fail mxtlsd "$(tail -n 5 "$LAB_DIR/log/mxtlsd.log")"; return 1; }
+	fi
+	return 0
+}
+
+# lab_down - stop every process, remove namespaces and (unless LAB_KEEP) files
+lab_down() {
+	local n
+	[ -n "$LAB_UP_STARTED" ] || return 0
+	[ -z "$LAB_DOWN_DONE" ] || return 0
+	LAB_DOWN_DONE=1
+	[ -n "$LAB_FG_PID" ] && lab_kill_pid "$LAB_FG_PID"
+	lab_postfix_stop
+	if [ -n "$LAB_MXTLSD_PID" ]; then
+		lab_kill_pid "$LAB_MXTLSD_PID" ||
+			lab_log "mxtlsd (pid $LAB_MXTLSD_PID) did not exit within 5 s of SIGTERM; sent SIGKILL"
+		wait "$LAB_MXTLSD_PID" 2>/dev/null
+	fi
+	for n in "${!LAB_SINK_PID[@]}"; do
+		[ -n "${LAB_SINK_PID[$n]}" ] && lab_sink_stop "$n"
+	done
+	lab_sweep_ns "$LAB_NS_MTA"
+	lab_sweep_ns "$LAB_NS_MX"
+	ip netns del "$LAB_NS_MTA" 2>/dev/null
+	ip netns del "$LAB_NS_MX" 2>/dev/null
+	if [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ]; then
+		if [ -n "$LAB_KEEP" ]; then
+			lab_log "kept $LAB_DIR (logs in $LAB_DIR/log)"
+		else
+			rm -rf -- "$LAB_DIR"
+		fi
+	fi
+	rm -f "$LAB_STATE"
+	flock -u 9 2>/dev/null
+	return 0
+}
+
+# ---- helpers for scenarios ------------------------------------------------
+
+# lab_submit FROM RCPT FILE - submit with the lab instance's sendmail
+lab_submit() {
+	lab_in_mta /usr/sbin/sendmail -C "$PF_ETC" -i -f "$1" -- "$2" <"$3"
+}
+
+# lab_postqueue ARGS... - postqueue of the lab instance
+lab_postqueue() {
+	lab_in_mta /usr/sbin/postqueue -c "$PF_ETC" "$@"
+}
+
+# lab_qid MSGID - the Postfix queue id of the message with Message-ID <MSGID>
+lab_qid() {
+	grep -F "message-id=<$1>" "$LAB_DIR/log/maillog" 2>/dev/null | tail -n 1 |
+		sed -n 's/.*: \([0-9A-F]\{6,\}\): message-id=.*/\1/p'
+}
+
+# The lab_wait_* helpers poll with short child commands and set a variable
+# instead of printing, so that they run in the main shell (not in $(...)),
+# where the run's TERM/INT trap fires within a fraction of a second.
+
+# lab_now_ms - milliseconds since the epoch
+lab_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# lab_wait_grep FILE ERE TIMEOUT - poll FILE for ERE; LAB_MATCH = first match
+lab_wait_grep() {
+	local file=$1 re=$2 end
+	end=$(( $(lab_now_ms) + $3 * 1000 ))
+	LAB_MATCH=
+	while :; do
+		LAB_MATCH=$(grep -E -m 1 -- "$re" "$file" 2>/dev/null) && return 0
+		[ "$(lab_now_ms)" -ge $end ] && return 1
+		sleep 0.1
+	done
+}
+
+# lab_wait_qid MSGID TIMEOUT - LAB_QID = Postfix queue id of Message-ID MSGID
+lab_wait_qid() {
+	local end
+	end=$(( $(lab_now_ms) + $2 * 1000 ))
+	while :; do
+		LAB_QID=$(lab_qid "$1")
+		[ -n "$LAB_QID" ] && return 0
+		[ "$(lab_now_ms)" -ge $end ] && return 1
+		sleep 0.1
+	done
+}
+
+# lab_wait_queue_empty RCPT TIMEOUT - wait until RCPT is not in the queue
+lab_wait_queue_empty() {
+	local end
+	end=$(( $(lab_now_ms) + $2 * 1000 ))
+	while :; do
+		lab_postqueue -j 2>/dev/null | "$LAB_PY" "$LAB_HERE/labtool.py" queue-json |
+			grep -qiF " $1 " || return 0
+		[ "$(lab_now_ms)" -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+
+# lab_tool ARGS... - tests/lab/labtool.py
+lab_tool() { "$LAB_PY" "$LAB_HERE/labtool.py" "$@"; }
+
+# lab_wait_msg MAILDIR RCPT TIMEOUT [COUNT] - poll the sink's store until
+# COUNT (default 1) messages list RCPT.  LAB_MSGS = their numbers (one a
+# line), LAB_MSG = the first one (empty when none).
+lab_wait_msg() {
+	local dir=$1 rcpt=$2 want=${4:-1} end
+	end=$(( $(lab_now_ms) + $3 * 1000 ))
+	while :; do
+		LAB_MSGS=$(lab_tool find-msg "$dir" "$rcpt")
+		LAB_MSG=${LAB_MSGS%%$'\n'*}
+		[ -n "$LAB_MSGS" ] && [ "$(echo "$LAB_MSGS" | wc -l)" -ge "$want" ] && return 0
+		[ "$(lab_now_ms)" -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+
+# lab_fg OUTFILE CMD... - run CMD with stdout+stderr to OUTFILE, in a way
+# that lets the run's TERM/INT trap interrupt it (lab_down ends CMD)
+LAB_FG_PID=
+lab_fg() {
+	local out=$1 st
+	shift
+	"$@" >"$out" 2>&1 </dev/null 9>&- &
+	LAB_FG_PID=$!
+	wait "$LAB_FG_PID"
+	st=$?
+	LAB_FG_PID=
+	return $st
+}

@@ -1,0 +1,509 @@
+#!/usr/bin/python3
+"""mxsink - the lab's MX server: a small threaded ESMTP sink.
+
+SYNOPSIS
+    mxsink.py --listen ADDR:PORT [--listen [V6ADDR]:PORT ...]
+              [--cert FILE --key FILE] [--mode normal|reset-in-data|tempfail]
+              [--reset-after N] [--maildir DIR] [--name HOSTNAME]
+              [--pidfile FILE] [--size-limit N] [--timeout SECONDS]
+
+DESCRIPTION
+    Speaks ESMTP on every --listen address (one thread per connection) and
+    stores each accepted message as DIR/N.eml (the message exactly as
+    received, dot-unstuffed, CRLF kept) and DIR/N.json (envelope, TLS, peer,
+    size, sha256 of the .eml).  Both are written as a temporary file and
+    renamed; the .json comes last, so a test that sees N.json can read N.eml.
+
+    EHLO offers PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES and,
+    with --cert/--key and before TLS, STARTTLS.  Replies are queued and
+    flushed only when no further complete command is buffered (as Postfix's
+    smtpd does), so pipelined commands get grouped replies, one per command,
+    in order.  RCPT replies echo the address: "250 2.1.5 <addr> ok".
+    Plaintext pipelined after STARTTLS is discarded and logged.
+
+    Modes:
+      normal         accept everything (within --size-limit)
+      reset-in-data  once --reset-after octets (default 512) of DATA have
+                     arrived, or at the end of DATA if the message is
+                     shorter, close the connection with a TCP RST
+                     (SO_LINGER 0); nothing is stored
+      tempfail       reply "451 4.3.0" to the end of DATA; nothing is stored
+
+    The pid file is written after every listener is bound: its existence
+    means the sink accepts connections.  SIGTERM/SIGINT remove it and exit.
+
+    Only the Python standard library is used.  Memory per connection is
+    bounded: message data is streamed to disk.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import signal
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+
+MAX_CMD_LINE = 4096          # RFC 5321 says 512; be generous, but bounded
+MAX_DATA_CHUNK = 65536       # longest piece of a DATA line handled at once
+MAX_RCPTS = 1000
+
+log_lock = threading.Lock()
+
+
+def log(fmt, *args):
+    """log - one timestamped line to stderr"""
+    msg = fmt % args if args else fmt
+    t = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
+    with log_lock:
+        sys.stderr.write("%s %s[%d]: %s\n" % (stamp, OPTS.name, os.getpid(), msg))
+        sys.stderr.flush()
+
+
+def parse_listen(spec):
+    """parse_listen - "1.2.3.4:25" or "[2001:db8::1]:25" -> (family, host, port)"""
+    if spec.startswith("["):
+        host, _, port = spec[1:].partition("]:")
+        return socket.AF_INET6, host, int(port)
+    host, _, port = spec.rpartition(":")
+    if ":" in host:
+        raise ValueError("IPv6 address must be in brackets: %s" % spec)
+    return socket.AF_INET, host, int(port)
+
+
+class Dropped(Exception):
+    """The peer went away (EOF, reset, timeout) or we reset it."""
+
+
+class Store:
+    """Numbered message store shared by all sessions of this process."""
+
+    def __init__(self, maildir):
+        self.dir = maildir
+        self.lock = threading.Lock()
+        os.makedirs(maildir, exist_ok=True)
+        top = 0
+        for f in os.listdir(maildir):
+            stem = f.split(".")[0]
+            if stem.isdigit():
+                top = max(top, int(stem))
+        self.next = top + 1
+
+    def allocate(self):
+        with self.lock:
+            n = self.next
+            self.next += 1
+            return n
+
+
+class Session:
+    """One SMTP server session."""
+
+    def __init__(self, sock, peer, local):
+        self.sock = sock
+        self.peer = peer
+        self.local = local
+        self.buf = bytearray()
+        self.pos = 0
+        self.out = []
+        self.tls = None
+        self.cipher = None
+        self.sni = None
+        self.reset_txn()
+        self.helo = None
+        self.helo_cmd = None
+
+    # ---- I/O -------------------------------------------------------------
+
+    def flush(self):
+        if self.out:
+            data = b"".join(self.out)
+            self.out = []
+            try:
+                self.sock.sendall(data)
+            except OSError as e:
+                raise Dropped("write: %s" % e)
+
+    def reply(self, text):
+        log("%s -> %s", self.peer, text)
+        self.out.append(text.encode("utf-8", "replace") + b"\r\n")
+
+    def have_line(self):
+        return self.buf.find(b"\n", self.pos) >= 0
+
+    def fill(self):
+        """Read more input; flush pending replies first (we may block)."""
+        self.flush()
+        if self.pos:
+            del self.buf[:self.pos]
+            self.pos = 0
+        try:
+            data = self.sock.recv(65536)
+        except (OSError, ssl.SSLError) as e:
+            raise Dropped("read: %s" % e)
+        if not data:
+            raise Dropped("EOF")
+        self.buf += data
+
+    def readline(self, limit):
+        """Return (bytes, complete): a line ending in LF, or `limit` bytes."""
+        while True:
+            i = self.buf.find(b"\n", self.pos)
+            if i >= 0 and i - self.pos < limit:
+                line = bytes(self.buf[self.pos:i + 1])
+                self.pos = i + 1
+                return line, True
+            if len(self.buf) - self.pos >= limit:
+                line = bytes(self.buf[self.pos:self.pos + limit])
+                self.pos += limit
+                return line, False
+            self.fill()
+
+    def rst(self):
+        """Abort the connection with a TCP RST."""
+        try:
+            raw = self.sock
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        try:
+            # For an SSLSocket, close() closes the fd without close_notify.
+            self.sock.close()
+        except OSError:
+            pass
+
+    # ---- SMTP ------------------------------------------------------------
+
+    def reset_txn(self):
+        self.mail_from = None
+        self.mail_params = []
+        self.rcpts = []
+        self.rcpt_params = []
+
+    def ehlo_lines(self):
+        ext = ["PIPELINING", "SIZE %d" % OPTS.size_limit, "8BITMIME", "SMTPUTF8",
+               "ENHANCEDSTATUSCODES"]
+        if OPTS.cert and self.tls is None:
+            ext.append("STARTTLS")
+        lines = [OPTS.name] + ext
+        return ["250-" + l for l in lines[:-1]] + ["250 " + lines[-1]]
+
+    def run(self):
+        log("connect from %s to %s", self.peer, self.local)
+        self.reply("220 %s ESMTP mxsink" % OPTS.name)
+        try:
+            while True:
+                line, complete = self.readline(MAX_CMD_LINE)
+                if not complete:
+                    # swallow the rest of the over-long line
+                    while not complete:
+                        _, complete = self.readline(MAX_CMD_LINE)
+                    self.reply("500 5.5.2 line too long")
+                    continue
+                cmdline = line.rstrip(b"\r\n").decode("utf-8", "replace")
+                log("%s <- %s", self.peer, cmdline)
+                verb, _, arg = cmdline.partition(" ")
+                verb = verb.upper()
+                handler = getattr(self, "cmd_" + verb, None)
+                if handler is None:
+                    self.reply("500 5.5.2 command not recognized")
+                    continue
+                if handler(arg.strip()) == "quit":
+                    self.flush()
+                    break
+        except Dropped as e:
+            log("%s dropped: %s", self.peer, e)
+        except Exception as e:  # a sink bug must not kill the sink
+            log("%s internal error: %r", self.peer, e)
+        finally:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            log("disconnect from %s", self.peer)
+
+    def cmd_EHLO(self, arg):
+        if not arg:
+            self.reply("501 5.5.4 EHLO needs a name")
+            return
+        self.helo, self.helo_cmd = arg, "EHLO"
+        self.reset_txn()
+        for l in self.ehlo_lines():
+            self.reply(l)
+
+    def cmd_HELO(self, arg):
+        if not arg:
+            self.reply("501 5.5.4 HELO needs a name")
+            return
+        self.helo, self.helo_cmd = arg, "HELO"
+        self.reset_txn()
+        self.reply("250 %s" % OPTS.name)
+
+    def cmd_NOOP(self, arg):
+        self.reply("250 2.0.0 Ok")
+
+    def cmd_RSET(self, arg):
+        self.reset_txn()
+        self.reply("250 2.0.0 Ok")
+
+    def cmd_VRFY(self, arg):
+        self.reply("252 2.0.0 Send some mail, I'll try my best")
+
+    def cmd_QUIT(self, arg):
+        self.reply("221 2.0.0 Bye")
+        return "quit"
+
+    def cmd_BDAT(self, arg):
+        self.reply("502 5.5.1 BDAT not implemented")
+
+    def cmd_STARTTLS(self, arg):
+        if not OPTS.cert or self.tls is not None:
+            self.reply("502 5.5.1 STARTTLS not available")
+            return
+        if arg:
+            self.reply("501 5.5.4 Syntax: STARTTLS")
+            return
+        self.reply("220 2.0.0 Ready to start TLS")
+        self.flush()
+        pending = len(self.buf) - self.pos
+        if pending:
+            log("%s discarding %d octets of plaintext sent after STARTTLS", self.peer, pending)
+        self.buf = bytearray()
+        self.pos = 0
+        try:
+            self.sock = TLS_CTX.wrap_socket(self.sock, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            raise Dropped("TLS handshake failed: %s" % e)
+        self.tls = self.sock.version()
+        self.cipher = self.sock.cipher()[0]
+        self.sni = getattr(self.sock, "lab_sni", None)
+        log("%s TLS established: %s %s sni=%s", self.peer, self.tls, self.cipher, self.sni)
+        self.helo = None
+        self.helo_cmd = None
+        self.reset_txn()
+
+    @staticmethod
+    def path_arg(arg, keyword):
+        """Split 'FROM:<a> P1 P2' into ('a', ['P1','P2']) or None."""
+        if arg[:len(keyword)].upper() != keyword:
+            return None
+        rest = arg[len(keyword):].lstrip()
+        if not rest.startswith("<"):
+            return None
+        end = rest.find(">")
+        if end < 0:
+            return None
+        return rest[1:end], rest[end + 1:].split()
+
+    def cmd_MAIL(self, arg):
+        if self.helo is None:
+            self.reply("503 5.5.1 Error: send HELO/EHLO first")
+            return
+        if self.mail_from is not None:
+            self.reply("503 5.5.1 Error: nested MAIL command")
+            return
+        p = self.path_arg(arg, "FROM:")
+        if p is None:
+            self.reply("501 5.5.4 Syntax: MAIL FROM:<address>")
+            return
+        addr, params = p
+        for prm in params:
+            k, _, v = prm.partition("=")
+            if k.upper() == "SIZE" and v.isdigit() and int(v) > OPTS.size_limit:
+                self.reply("552 5.3.4 Message size exceeds fixed limit")
+                return
+        self.mail_from, self.mail_params = addr, params
+        self.reply("250 2.1.0 <%s> ok" % addr)
+
+    def cmd_RCPT(self, arg):
+        if self.mail_from is None:
+            self.reply("503 5.5.1 Error: need MAIL command")
+            return
+        p = self.path_arg(arg, "TO:")
+        if p is None or not p[0]:
+            self.reply("501 5.5.4 Syntax: RCPT TO:<address>")
+            return
+        if len(self.rcpts) >= MAX_RCPTS:
+            self.reply("452 4.5.3 Error: too many recipients")
+            return
+        self.rcpts.append(p[0])
+        self.rcpt_params.append(p[1])
+        self.reply("250 2.1.5 <%s> ok" % p[0])
+
+    def cmd_DATA(self, arg):
+        if self.mail_from is None:
+            self.reply("503 5.5.1 Error: need MAIL command")
+            return
+        if not self.rcpts:
+            self.reply("554 5.5.1 Error: no valid recipients")
+            return
+        self.reply("354 End data with <CR><LF>.<CR><LF>")
+        self.flush()
+        n = STORE.allocate()
+        tmp_eml = os.path.join(STORE.dir, ".%d.eml.tmp" % n)
+        h = hashlib.sha256()
+        size = 0
+        raw = 0
+        bol = True          # at the beginning of a line
+        prev_crlf = True    # the previous line ended in CRLF (or none yet)
+        ended = False
+        with open(tmp_eml, "wb") as f:
+            try:
+                while True:
+                    piece, complete = self.readline(MAX_DATA_CHUNK)
+                    raw += len(piece)
+                    if bol and complete and piece == b".\r\n" and prev_crlf:
+                        ended = True
+                        break
+                    if bol and piece.startswith(b"."):
+                        piece = piece[1:]
+                    f.write(piece)
+                    h.update(piece)
+                    size += len(piece)
+                    if complete:
+                        prev_crlf = piece.endswith(b"\r\n")
+                    bol = complete
+                    if OPTS.mode == "reset-in-data" and raw >= OPTS.reset_after:
+                        break
+            except Dropped as e:
+                f.close()
+                os.unlink(tmp_eml)
+                raise Dropped("%s inside DATA after %d octets" % (e, raw))
+        if OPTS.mode == "reset-in-data":
+            os.unlink(tmp_eml)
+            log("%s reset-in-data: sending RST after %d octets of DATA (end seen: %s)",
+                self.peer, raw, ended)
+            self.out = []
+            self.rst()
+            raise Dropped("reset by mxsink (mode reset-in-data)")
+        if OPTS.mode == "tempfail":
+            os.unlink(tmp_eml)
+            self.reply("451 4.3.0 Error: lab tempfail mode")
+            self.reset_txn()
+            return
+        if size > OPTS.size_limit:
+            os.unlink(tmp_eml)
+            self.reply("552 5.3.4 Message size exceeds fixed limit")
+            self.reset_txn()
+            return
+        os.rename(tmp_eml, os.path.join(STORE.dir, "%d.eml" % n))
+        rec = {
+            "n": n,
+            "helo": self.helo,
+            "helo_cmd": self.helo_cmd,
+            "mail_from": self.mail_from,
+            "mail_params": self.mail_params,
+            "rcpts": self.rcpts,
+            "rcpt_params": self.rcpt_params,
+            "tls": self.tls,
+            "cipher": self.cipher,
+            "sni": self.sni,
+            "peer": self.peer,
+            "local": self.local,
+            "name": OPTS.name,
+            "size": size,
+            "sha256": h.hexdigest(),
+            "time": time.time(),
+        }
+        tmp_json = os.path.join(STORE.dir, ".%d.json.tmp" % n)
+        with open(tmp_json, "w") as f:
+            json.dump(rec, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.rename(tmp_json, os.path.join(STORE.dir, "%d.json" % n))
+        log("%s stored message %d: from=<%s> rcpts=%d size=%d tls=%s",
+            self.peer, n, self.mail_from, len(self.rcpts), size, self.tls)
+        self.reply("250 2.0.0 Ok: queued as %d" % n)
+        self.reset_txn()
+
+
+def fmt_addr(sa):
+    host, port = sa[0], sa[1]
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
+def serve(lsock):
+    while True:
+        try:
+            conn, sa = lsock.accept()
+        except OSError as e:
+            log("accept: %s", e)
+            time.sleep(0.1)
+            continue
+        conn.settimeout(OPTS.timeout)
+        s = Session(conn, fmt_addr(sa), fmt_addr(conn.getsockname()))
+        threading.Thread(target=s.run, daemon=True).start()
+
+
+def sni_cb(sslsock, server_name, ctx):
+    try:
+        sslsock.lab_sni = server_name
+    except AttributeError:
+        pass
+    return None
+
+
+def main():
+    global OPTS, STORE, TLS_CTX
+    ap = argparse.ArgumentParser(description="lab MX sink")
+    ap.add_argument("--listen", action="append", required=True)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--mode", choices=["normal", "reset-in-data", "tempfail"], default="normal")
+    ap.add_argument("--reset-after", type=int, default=512)
+    ap.add_argument("--maildir", default="./mail")
+    ap.add_argument("--name", default="mx.lab.example")
+    ap.add_argument("--pidfile")
+    ap.add_argument("--size-limit", type=int, default=104857600)
+    ap.add_argument("--timeout", type=float, default=120.0)
+    OPTS = ap.parse_args()
+    if bool(OPTS.cert) != bool(OPTS.key):
+        ap.error("--cert and --key go together")
+    TLS_CTX = None
+    if OPTS.cert:
+        TLS_CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        TLS_CTX.minimum_version = ssl.TLSVersion.TLSv1_2
+        TLS_CTX.load_cert_chain(OPTS.cert, OPTS.key)
+        TLS_CTX.sni_callback = sni_cb
+    STORE = Store(OPTS.maildir)
+
+    socks = []
+    for spec in OPTS.listen:
+        fam, host, port = parse_listen(spec)
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if fam == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind((host, port))
+        s.listen(128)
+        socks.append(s)
+
+    def bye(signum, frame):
+        if OPTS.pidfile:
+            try:
+                os.unlink(OPTS.pidfile)
+            except OSError:
+                pass
+        log("exiting on signal %d", signum)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, bye)
+    signal.signal(signal.SIGINT, bye)
+    if OPTS.pidfile:
+        tmp = OPTS.pidfile + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % os.getpid())
+        os.rename(tmp, OPTS.pidfile)
+    log("listening on %s mode=%s tls=%s maildir=%s", " ".join(OPTS.listen), OPTS.mode,
+        "yes" if OPTS.cert else "no", OPTS.maildir)
+    for s in socks[1:]:
+        threading.Thread(target=serve, args=(s,), daemon=True).start()
+    serve(socks[0])
+
+
+if __name__ == "__main__":
+    main()

@@ -77,9 +77,15 @@ set_hostname(void)
 {
 	if (proxy.cfg.myhostname[0]) {
 		snprintf(proxy.hostname, sizeof(proxy.hostname), "%s", proxy.cfg.myhostname);
-	} else if (gethostname(proxy.hostname, sizeof(proxy.hostname) - 1) < 0
-	    || proxy.hostname[0] == 0) {
-		snprintf(proxy.hostname, sizeof(proxy.hostname), "localhost");
+	} else {
+		/* Never the system's own name: an old MTA on this host that sees
+		 * its own name in our greeting bounces the mail as a loop. */
+		char sys[200] = "";
+
+		if (gethostname(sys, sizeof(sys) - 1) < 0 || sys[0] == 0)
+			snprintf(sys, sizeof(sys), "localhost");
+		sys[sizeof(sys) - 1] = 0;
+		snprintf(proxy.hostname, sizeof(proxy.hostname), "mxtls.%s", sys);
 	}
 	proxy.hostname[sizeof(proxy.hostname) - 1] = 0;
 	proxy.fsmc.hostname = proxy.hostname;

@@ -141,6 +141,7 @@ demo: deps-check
 bench: deps-check
 	@$(MAKE) --no-print-directory all
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/run
+	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/dane
 
 install: mxtlsd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \

@@ -145,6 +145,10 @@ do_read(struct conn *c)
 			if (r > 0) {
 				c->in.len += (size_t) r;
 				events |= CONN_READ;
+				/* Nothing buffered in OpenSSL: poll says when more
+				 * comes (level-triggered); skip the EAGAIN read. */
+				if (!SSL_has_pending(c->ssl))
+					goto out;
 				continue;
 			}
 			switch (SSL_get_error(c->ssl, r)) {
@@ -341,7 +345,58 @@ conn_on_write(struct ev_loop *loop, ev_io *w, int revents)
 	do_write(c);
 }
 
-/* conn_write - queue bytes */
+/*
+ * The flush list: connections with queued output.  conn_write() only
+ * queues; flush_run(), an ev_prepare, writes them all just before the loop
+ * sleeps.  Replies made in one iteration go out in one write, and the write
+ * watcher is armed only when the socket is full.
+ */
+static struct conn *flush_head;
+static ev_prepare flush_w;
+
+/* flush_unlink - take a connection off the flush list */
+static void
+flush_unlink(struct conn *c)
+{
+	if (!c->flush_queued)
+		return;
+	if (c->flush_prev)
+		c->flush_prev->flush_next = c->flush_next;
+	else
+		flush_head = c->flush_next;
+	if (c->flush_next)
+		c->flush_next->flush_prev = c->flush_prev;
+	c->flush_prev = c->flush_next = NULL;
+	c->flush_queued = 0;
+}
+
+/* flush_run - write every queued connection (owners may queue more) */
+static void
+flush_run(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void) loop;
+	(void) w;
+	(void) revents;
+	while (flush_head) {
+		struct conn *c = flush_head;
+
+		flush_unlink(c);
+		if (c->closed || c->connecting || c->handshaking || c->write_wants_read)
+			continue;
+		do_write(c);
+	}
+}
+
+/* conn_init_loop - install the flusher */
+void
+conn_init_loop(struct ev_loop *loop)
+{
+	ev_prepare_init(&flush_w, flush_run);
+	ev_prepare_start(loop, &flush_w);
+	ev_unref(loop);
+}
+
+/* conn_write - queue bytes; they go out before the loop sleeps */
 int
 conn_write(struct conn *c, const void *p, size_t n)
 {
@@ -349,8 +404,14 @@ conn_write(struct conn *c, const void *p, size_t n)
 		return -1;
 	if (buf_append(&c->out, p, n) < 0)
 		return -1;
-	if (!c->connecting && !c->handshaking && !c->write_wants_read)
-		ev_io_start(c->loop, &c->wio);
+	if (!c->flush_queued && !ev_is_active(&c->wio)) {
+		c->flush_queued = 1;
+		c->flush_prev = NULL;
+		c->flush_next = flush_head;
+		if (flush_head)
+			flush_head->flush_prev = c;
+		flush_head = c;
+	}
 	return 0;
 }
 
@@ -413,6 +474,7 @@ conn_close(struct conn *c)
 	if (c->closed)
 		return;
 	c->closed = 1;
+	flush_unlink(c);
 	ev_io_stop(c->loop, &c->rio);
 	ev_io_stop(c->loop, &c->wio);
 	if (c->ssl) {

@@ -13,7 +13,8 @@
  *	void conn_close(struct conn *c);
  *	void conn_trim(struct conn *c);
  *	size_t conn_pending(const struct conn *c);
- *	void reap_init(struct ev_loop *loop);
+ *	void conn_init_loop(struct ev_loop *loop);
+void reap_init(struct ev_loop *loop);
  *	void reap_later(struct reap *r, void (*fn)(struct reap *));
  *
  * DESCRIPTION
@@ -31,7 +32,9 @@
  *
  *	conn_starttls() starts a handshake on the open socket; the caller
  *	must already have discarded any plaintext it buffered (no command
- *	injection across the TLS boundary).  conn_pause()/conn_resume() stop
+ *	injection across the TLS boundary).  conn_write() queues; all queued
+ *	output is written just before the loop sleeps (conn_init_loop()
+ *	installs that), so the replies of one iteration share one write.  conn_pause()/conn_resume() stop
  *	and restart reading for back-pressure.  conn_close() shuts TLS down,
  *	stops the watchers and closes the socket; the struct stays valid.
  *	Buffers keep their memory while busy; conn_trim() frees the empty
@@ -67,7 +70,8 @@ struct conn {
 	struct buf in, out;
 	size_t in_max;
 	unsigned connecting:1, handshaking:1, paused:1, eof:1, closed:1,
-	    write_wants_read:1, read_wants_write:1, tls_server:1;
+	    write_wants_read:1, read_wants_write:1, tls_server:1, flush_queued:1;
+	struct conn *flush_prev, *flush_next;
 	conn_cb *cb;
 	void *arg;
 	char err[512];
@@ -96,6 +100,7 @@ struct reap {
 	int queued;
 };
 
+void conn_init_loop(struct ev_loop *loop);
 void reap_init(struct ev_loop *loop);
 void reap_later(struct reap *r, void (*fn)(struct reap *));
 

@@ -332,6 +332,7 @@ main(int argc, char **argv)
 			msg_fatal("%s", err);
 	}
 	drop_privileges();
+	conn_init_loop(proxy.loop);
 	reap_init(proxy.loop);
 	ev_signal_init(&sig_term, on_term, SIGTERM);
 	ev_signal_init(&sig_int, on_term, SIGINT);

@@ -1,0 +1,411 @@
+/*
+ * sts.c - MTA-STS (RFC 8461), the pure part.  See sts.h.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sts.h"
+
+/* sts_mode_str - for logs and reports */
+const char *
+sts_mode_str(enum sts_mode m)
+{
+	return m == STS_MODE_ENFORCE ? "enforce" : m == STS_MODE_TESTING ? "testing" : "none";
+}
+
+/* is_ws - the white space RFC 8461 allows around fields */
+static int
+is_ws(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* txt_one - one v=STSv1 record: 1 with id, 0 malformed */
+static int
+txt_one(const char *t, size_t n, char id[STS_ID_MAX + 1], const char **why)
+{
+	size_t i = 0;
+	int first = 1, have_id = 0;
+
+	while (i <= n) {
+		size_t fs, fe, ks, ke, vs, ve;
+
+		/* a field: up to ';' or the end */
+		fs = i;
+		while (i < n && t[i] != ';')
+			i++;
+		fe = i;
+		i++;				/* past ';' (or the end) */
+		ks = fs;
+		while (ks < fe && is_ws(t[ks]))
+			ks++;
+		ve = fe;
+		while (ve > ks && is_ws(t[ve - 1]))
+			ve--;
+		if (ks == ve) {
+			if (fe >= n)
+				break;		/* `...;' at the end */
+			*why = "empty field";
+			return 0;
+		}
+		ke = ks;
+		while (ke < ve && t[ke] != '=')
+			ke++;
+		if (ke == ve) {
+			*why = "field without '='";
+			return 0;
+		}
+		vs = ke + 1;
+		if (first) {
+			if (ke - ks != 1 || t[ks] != 'v' || ve - vs != 5
+			    || memcmp(t + vs, "STSv1", 5) != 0) {
+				*why = "v=STSv1 is not the first field";
+				return 0;
+			}
+			first = 0;
+			continue;
+		}
+		if (ke - ks == 2 && memcmp(t + ks, "id", 2) == 0) {
+			size_t il = ve - vs;
+
+			if (have_id) {
+				*why = "id given twice";
+				return 0;
+			}
+			if (il < 1 || il > STS_ID_MAX) {
+				*why = "id is not 1 to 32 characters";
+				return 0;
+			}
+			for (size_t k = vs; k < ve; k++)
+				if (!isalnum((unsigned char) t[k])) {
+					*why = "id is not alphanumeric";
+					return 0;
+				}
+			memcpy(id, t + vs, il);
+			id[il] = 0;
+			have_id = 1;
+		}
+		/* other fields: ignored (RFC 8461 3.1) */
+	}
+	if (!have_id) {
+		*why = "no id field";
+		return 0;
+	}
+	return 1;
+}
+
+/* sts_txt_parse - the _mta-sts TXT RRset */
+int
+sts_txt_parse(const char *const *txt, const size_t *len, int n,
+    char id[STS_ID_MAX + 1], const char **why)
+{
+	int found = 0, ok = 0;
+	char tmp[STS_ID_MAX + 1];
+
+	for (int r = 0; r < n; r++) {
+		if (len[r] < 7 || memcmp(txt[r], "v=STSv1", 7) != 0
+		    || (len[r] > 7 && txt[r][7] != ';' && !is_ws(txt[r][7])))
+			continue;		/* not an MTA-STS record */
+		if (memchr(txt[r], 0, len[r])) {
+			*why = "NUL byte in the TXT record";
+			return 0;
+		}
+		if (++found > 1) {
+			*why = "more than one v=STSv1 TXT record";
+			return 0;
+		}
+		ok = txt_one(txt[r], len[r], tmp, why);
+	}
+	if (found == 0) {
+		*why = "no v=STSv1 TXT record";
+		return 0;
+	}
+	if (!ok)
+		return 0;
+	memcpy(id, tmp, sizeof(tmp));
+	return 1;
+}
+
+/* valid_pattern - an mx pattern: a host name, or `*.' and a host name */
+static int
+valid_pattern(const char *s, size_t n)
+{
+	size_t lab = 0;
+
+	if (n >= 2 && s[0] == '*' && s[1] == '.') {
+		s += 2;
+		n -= 2;
+	}
+	if (n == 0 || n > 253 || s[0] == '.')
+		return 0;
+	if (s[n - 1] == '.')
+		n--;				/* a trailing dot is tolerated */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char) s[i];
+
+		if (c == '.') {
+			if (lab == 0)
+				return 0;
+			lab = 0;
+		} else if (isalnum(c) || c == '-' || c == '_') {
+			if (++lab > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return lab > 0;
+}
+
+/* sts_policy_parse - the policy file */
+int
+sts_policy_parse(const char *body, size_t len, struct sts_policy *p,
+    char *why, size_t whylen)
+{
+	size_t pos = 0, tl = 0;
+	int line = 0, have_version = 0, have_mode = 0, have_age = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (len > STS_BODY_MAX) {
+		snprintf(why, whylen, "policy larger than 64 KiB");
+		return -1;
+	}
+	if (memchr(body, 0, len)) {
+		snprintf(why, whylen, "NUL byte in the policy");
+		return -1;
+	}
+	while (pos < len) {
+		const char *ln = body + pos;
+		const char *nl = memchr(ln, '\n', len - pos);
+		size_t n = nl ? (size_t) (nl - ln) : len - pos;
+		size_t ke, vs, ve;
+		char key[32];
+
+		line++;
+		pos += n + (nl ? 1 : 0);
+		if (n > 0 && ln[n - 1] == '\r')
+			n--;
+		if (memchr(ln, '\r', n)) {
+			snprintf(why, whylen, "line %d: bare CR", line);
+			return -1;
+		}
+		ve = n;
+		while (ve > 0 && is_ws(ln[ve - 1]))
+			ve--;
+		if (ve == 0)
+			continue;		/* empty line: tolerated */
+		for (ke = 0; ke < ve && ln[ke] != ':'; ke++)
+			if (!isalnum((unsigned char) ln[ke]) && ln[ke] != '_') {
+				snprintf(why, whylen, "line %d: bad key", line);
+				return -1;
+			}
+		if (ke == ve || ke == 0) {
+			snprintf(why, whylen, "line %d: expected key: value", line);
+			return -1;
+		}
+		if (ke >= sizeof(key)) {
+			/* an unknown key, surely; ignored */
+			continue;
+		}
+		memcpy(key, ln, ke);
+		key[ke] = 0;
+		vs = ke + 1;
+		while (vs < ve && is_ws(ln[vs]))
+			vs++;
+		if (tl + (ve + 1) < sizeof(p->text)) {
+			memcpy(p->text + tl, ln, ve);
+			tl += ve;
+			p->text[tl++] = '\n';
+			p->text[tl] = 0;
+		}
+		if (line == 1 && strcmp(key, "version") != 0) {
+			snprintf(why, whylen, "line 1: version must come first");
+			return -1;
+		}
+		if (strcmp(key, "version") == 0) {
+			if (have_version) {
+				snprintf(why, whylen, "line %d: version given twice", line);
+				return -1;
+			}
+			if (ve - vs != 5 || memcmp(ln + vs, "STSv1", 5) != 0) {
+				snprintf(why, whylen, "line %d: version is not STSv1", line);
+				return -1;
+			}
+			have_version = 1;
+		} else if (strcmp(key, "mode") == 0) {
+			if (have_mode) {
+				snprintf(why, whylen, "line %d: mode given twice", line);
+				return -1;
+			}
+			if (ve - vs == 7 && memcmp(ln + vs, "enforce", 7) == 0)
+				p->mode = STS_MODE_ENFORCE;
+			else if (ve - vs == 7 && memcmp(ln + vs, "testing", 7) == 0)
+				p->mode = STS_MODE_TESTING;
+			else if (ve - vs == 4 && memcmp(ln + vs, "none", 4) == 0)
+				p->mode = STS_MODE_NONE;
+			else {
+				snprintf(why, whylen, "line %d: mode is not enforce, testing or none", line);
+				return -1;
+			}
+			have_mode = 1;
+		} else if (strcmp(key, "max_age") == 0) {
+			long v = 0;
+
+			if (have_age) {
+				snprintf(why, whylen, "line %d: max_age given twice", line);
+				return -1;
+			}
+			if (vs == ve || ve - vs > 10) {
+				snprintf(why, whylen, "line %d: max_age is not a number of seconds", line);
+				return -1;
+			}
+			for (size_t k = vs; k < ve; k++) {
+				if (!isdigit((unsigned char) ln[k])) {
+					snprintf(why, whylen, "line %d: max_age is not a number of seconds", line);
+					return -1;
+				}
+				v = v * 10 + (ln[k] - '0');
+			}
+			if (v > STS_MAX_AGE) {
+				snprintf(why, whylen, "line %d: max_age above 31557600", line);
+				return -1;
+			}
+			p->max_age = v;
+			have_age = 1;
+		} else if (strcmp(key, "mx") == 0) {
+			size_t pl = ve - vs;
+
+			if (!valid_pattern(ln + vs, pl)) {
+				snprintf(why, whylen, "line %d: bad mx pattern", line);
+				return -1;
+			}
+			if (p->nmx >= STS_MAX_MX) {
+				snprintf(why, whylen, "line %d: more than %d mx patterns", line, STS_MAX_MX);
+				return -1;
+			}
+			if (ln[ve - 1] == '.')
+				pl--;
+			for (size_t k = 0; k < pl; k++)
+				p->mx[p->nmx][k] = (char) tolower((unsigned char) ln[vs + k]);
+			p->mx[p->nmx][pl] = 0;
+			p->nmx++;
+		}
+		/* unknown keys are ignored (RFC 8461 3.2) */
+	}
+	if (!have_version) {
+		snprintf(why, whylen, "no version field");
+		return -1;
+	}
+	if (!have_mode) {
+		snprintf(why, whylen, "no mode field");
+		return -1;
+	}
+	if (!have_age) {
+		snprintf(why, whylen, "no max_age field");
+		return -1;
+	}
+	if (p->nmx == 0 && p->mode != STS_MODE_NONE) {
+		snprintf(why, whylen, "no mx field");
+		return -1;
+	}
+	return 0;
+}
+
+/* sts_pattern_match - exact, or `*.' matching exactly one label */
+int
+sts_pattern_match(const char *pattern, const char *host)
+{
+	size_t hl = strlen(host);
+
+	if (hl > 0 && host[hl - 1] == '.')
+		hl--;
+	if (pattern[0] == '*' && pattern[1] == '.') {
+		const char *dot = memchr(host, '.', hl);
+		size_t sl = strlen(pattern + 2);
+
+		if (dot == NULL || dot == host)
+			return 0;
+		return (size_t) (host + hl - (dot + 1)) == sl
+		    && strncasecmp(dot + 1, pattern + 2, sl) == 0;
+	}
+	return strlen(pattern) == hl && strncasecmp(pattern, host, hl) == 0;
+}
+
+/* sts_mx_match - does a policy allow this MX host? */
+int
+sts_mx_match(const struct sts_policy *p, const char *host)
+{
+	for (int i = 0; i < p->nmx; i++)
+		if (sts_pattern_match(p->mx[i], host))
+			return 1;
+	return 0;
+}
+
+/* sts_cache_applies - an unexpired cached policy */
+int
+sts_cache_applies(const struct sts_entry *e, time_t now)
+{
+	return e && e->has_policy && now < e->expires;
+}
+
+/* sts_cache_step - what to do for a message (RFC 8461 5.1) */
+enum sts_step
+sts_cache_step(const struct sts_entry *e, enum sts_txt txt, const char *id,
+    time_t now, const struct sts_conf *conf)
+{
+	int applies = sts_cache_applies(e, now);
+	int may_fetch = !e || ((now >= e->fail_until)
+	    && (e->last_attempt == 0 || now - e->last_attempt >= conf->min_interval));
+
+	switch (txt) {
+	case STS_TXT_NONE:
+		/* A cached `mode: none' lifts when its TXT record goes. */
+		if (applies && e->policy.mode == STS_MODE_NONE)
+			return STS_DROP;
+		return applies ? STS_USE : STS_NONE;
+	case STS_TXT_ERROR:
+		/* A downgrade attacker cannot remove a cached policy. */
+		return applies ? STS_USE : STS_NONE;
+	case STS_TXT_FOUND:
+		break;
+	}
+	if (!applies || strcmp(e->id, id) != 0)
+		return may_fetch ? STS_FETCH : (applies ? STS_USE : STS_NONE);
+	/* Same id: refresh in the background when the fetched copy nears
+	 * max_age (extensions keep it applying, not fresh). */
+	if (e->fetched + e->policy.max_age - now <= conf->refresh_before && may_fetch)
+		return STS_FETCH;
+	return STS_EXTEND;
+}
+
+/* sts_cache_fetched - a fetch succeeded */
+void
+sts_cache_fetched(struct sts_entry *e, const char *id,
+    const struct sts_policy *p, time_t now)
+{
+	e->has_policy = 1;
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->policy = *p;
+	e->fetched = now;
+	e->expires = now + p->max_age;
+	e->last_attempt = now;
+	e->fail_until = 0;
+}
+
+/* sts_cache_failed - a fetch failed: do not retry for a while */
+void
+sts_cache_failed(struct sts_entry *e, time_t now, const struct sts_conf *conf)
+{
+	e->last_attempt = now;
+	e->fail_until = now + conf->negative_ttl;
+}
+
+/* sts_cache_extend - TXT seen with the same id: the policy lives on */
+void
+sts_cache_extend(struct sts_entry *e, time_t now)
+{
+	if (e->has_policy && now + e->policy.max_age > e->expires)
+		e->expires = now + e->policy.max_age;
+}

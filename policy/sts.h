@@ -1,0 +1,107 @@
+/*
+ * sts.h - MTA-STS (RFC 8461), the pure part: TXT record, policy file,
+ * MX patterns, and the cache rules of section 5.
+ *
+ * SYNOPSIS
+ *	int sts_txt_parse(const char *const *txt, const size_t *len, int n,
+ *		char id[STS_ID_MAX + 1], const char **why);
+ *	int sts_policy_parse(const char *body, size_t len,
+ *		struct sts_policy *p, char *why, size_t whylen);
+ *	int sts_mx_match(const struct sts_policy *p, const char *host);
+ *	enum sts_step sts_cache_step(const struct sts_entry *e,
+ *		enum sts_txt txt, const char *id, time_t now,
+ *		const struct sts_conf *conf);
+ *	void sts_cache_fetched(struct sts_entry *e, const char *id,
+ *		const struct sts_policy *p, time_t now);
+ *	void sts_cache_failed(struct sts_entry *e, time_t now,
+ *		const struct sts_conf *conf);
+ *	int sts_cache_applies(const struct sts_entry *e, time_t now);
+ *
+ * DESCRIPTION
+ *	sts_txt_parse() reads the TXT RRset at _mta-sts.<domain> (each
+ *	record's strings already joined): records that do not start with
+ *	`v=STSv1' are ignored; exactly one must; it needs `id=' (1-32
+ *	alphanumerics); fields are separated by `;' with optional white
+ *	space; unknown fields are ignored.  Returns 1 with the id, or 0 with
+ *	a reason (none, several, malformed).
+ *
+ *	sts_policy_parse() reads the policy file of section 3.2: `key: value'
+ *	lines ending in LF or CRLF, trailing white space ignored, `version:
+ *	STSv1' (first), `mode: enforce|testing|none', one or more `mx:'
+ *	patterns (a leading `*.' matches exactly one label), `max_age' from 0
+ *	to 31557600; unknown keys ignored; a missing or invalid required
+ *	field, a duplicated single-valued field, a NUL byte or a bare CR
+ *	invalidates the policy, and `why' names the line and the reason.
+ *
+ *	sts_mx_match() tells whether an MX host name matches a pattern.
+ *
+ *	The cache rules: sts_cache_step() says what to do for a message,
+ *	given the cached entry, the TXT lookup's outcome and the time:
+ *	STS_USE (the cached policy applies as it is), STS_FETCH (fetch, and
+ *	meanwhile use the cached policy when one applies), STS_NONE (no
+ *	policy), STS_DROP (forget the entry: a cached `mode: none' whose TXT
+ *	is gone), STS_EXTEND (TXT seen with the same id: extend the life).
+ *	A policy nearing the end of max_age (conf->refresh_before) asks for a
+ *	FETCH in the background.  A failed fetch is not retried before
+ *	conf->negative_ttl has passed, nor any fetch before conf->min_interval.
+ *	Time is always an argument: these never read a clock.
+ */
+#ifndef MXTLS_STS_H
+#define MXTLS_STS_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define STS_ID_MAX	32
+#define STS_MAX_MX	32
+#define STS_NAME_MAX	256
+#define STS_BODY_MAX	65536
+#define STS_MAX_AGE	31557600L
+
+enum sts_mode { STS_MODE_NONE, STS_MODE_TESTING, STS_MODE_ENFORCE };
+
+struct sts_policy {
+	enum sts_mode mode;
+	long max_age;
+	int nmx;
+	char mx[STS_MAX_MX][STS_NAME_MAX];	/* lower case */
+	char text[2048];		/* the policy lines, for reports */
+};
+
+enum sts_txt { STS_TXT_FOUND, STS_TXT_NONE, STS_TXT_ERROR };
+enum sts_step { STS_USE, STS_FETCH, STS_NONE, STS_DROP, STS_EXTEND };
+
+struct sts_conf {
+	long refresh_before;		/* refetch this long before expiry */
+	long negative_ttl;		/* after a failed fetch */
+	long min_interval;		/* between fetches of one domain */
+};
+
+struct sts_entry {
+	char domain[STS_NAME_MAX];
+	int has_policy;
+	char id[STS_ID_MAX + 1];
+	time_t fetched;			/* when the policy was fetched */
+	time_t expires;			/* fetched (or extended) + max_age */
+	time_t last_attempt;		/* last fetch attempt */
+	time_t fail_until;		/* negative cache after a failure */
+	struct sts_policy policy;
+};
+
+int sts_txt_parse(const char *const *txt, const size_t *len, int n,
+    char id[STS_ID_MAX + 1], const char **why);
+int sts_policy_parse(const char *body, size_t len, struct sts_policy *p,
+    char *why, size_t whylen);
+int sts_mx_match(const struct sts_policy *p, const char *host);
+int sts_pattern_match(const char *pattern, const char *host);
+enum sts_step sts_cache_step(const struct sts_entry *e, enum sts_txt txt,
+    const char *id, time_t now, const struct sts_conf *conf);
+void sts_cache_fetched(struct sts_entry *e, const char *id,
+    const struct sts_policy *p, time_t now);
+void sts_cache_failed(struct sts_entry *e, time_t now,
+    const struct sts_conf *conf);
+void sts_cache_extend(struct sts_entry *e, time_t now);
+int sts_cache_applies(const struct sts_entry *e, time_t now);
+const char *sts_mode_str(enum sts_mode m);
+
+#endif

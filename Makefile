@@ -13,7 +13,7 @@ CC ?= cc
 PKGS = openssl libunbound libnetfilter_queue libcjson libcurl
 # The build must find every dependency; only what is used is linked.
 PKG_CHECK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok)
-LINK_PKGS = openssl libunbound
+LINK_PKGS = openssl libunbound libcurl
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -fno-common
 HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
@@ -38,7 +38,7 @@ ASAN_LDFLAGS = -fsanitize=address,undefined
 LIB_SRC = lib/log.c lib/buf.c
 PROXY_CORE = proxy/config.c proxy/smtp.c proxy/fsm.c
 POLICY_CORE = policy/rr.c policy/dane.c policy/plan.c policy/route.c policy/sts.c
-POLICY_IO = policy/dns.c policy/resolve.c
+POLICY_IO = policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
 PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/sess.c proxy/listen.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 	proxy/main.c
@@ -50,7 +50,7 @@ UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
 UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dane.c policy/plan.c \
-	policy/route.c policy/dns.c
+	policy/route.c policy/dns.c policy/sts.c
 
 FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c

@@ -58,6 +58,7 @@ plan_finish(struct plan *p)
 		if (h->dane != DANE_NONE)
 			p->has_dane = 1;
 	}
+	p->has_sts = p->sts.has_policy && p->sts.policy.mode != STS_MODE_NONE;
 }
 
 /* same_ip - equal addresses, ports ignored */

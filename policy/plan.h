@@ -19,6 +19,7 @@
 #include "dane.h"
 #include "dns.h"
 #include "rr.h"
+#include "stsget.h"
 
 #define PLAN_MAX_HOSTS	10
 #define PLAN_MAX_ADDRS	8
@@ -68,6 +69,8 @@ struct plan {
 	struct plan_host hosts[PLAN_MAX_HOSTS];
 	int nhosts;
 	int has_dane;			/* some host has DANE_AUTH/UNAUTH/FAIL */
+	struct sts_result sts;		/* the MTA-STS policy that applies */
+	int has_sts;			/* sts.has_policy and mode is not none */
 	const char *rtype;		/* for PLAN_TEMPFAIL */
 	char why[768];
 };

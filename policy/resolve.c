@@ -34,9 +34,13 @@ struct resolve {
 	int pending;
 	int finished;
 	ev_timer guard;
+	struct stsget *sts;		/* MTA-STS lookup in flight */
+	int sts_pending;
 };
 
 static void on_answer(void *, enum dns_sec, const struct ub_result *, const char *);
+
+int resolve_sts_enabled;
 
 /* lookup - start one query */
 static void
@@ -78,6 +82,10 @@ finish(struct resolve *r)
 			dns_cancel(r->rqs[i].q);
 			r->rqs[i].q = NULL;
 		}
+	if (r->sts) {
+		stsget_cancel(r->sts);
+		r->sts = NULL;
+	}
 	if (r->pl->status == PLAN_OK)
 		plan_finish(r->pl);
 	r->cb(r->arg, r->pl);		/* the plan is the caller's now */
@@ -323,6 +331,21 @@ on_answer(void *arg, enum dns_sec sec, const struct ub_result *u, const char *wh
 		got_tlsa(r, q, sec, u);
 	else
 		got_addr(r, q, sec, u);
+	if (r->pl->status != PLAN_OK || (r->pending == 0 && !r->sts_pending))
+		finish(r);
+}
+
+/* on_sts - the MTA-STS policy of the domain */
+static void
+on_sts(void *arg, const struct sts_result *res)
+{
+	struct resolve *r = arg;
+
+	r->sts = NULL;
+	r->sts_pending = 0;
+	if (r->finished)
+		return;
+	r->pl->sts = *res;
 	if (r->pl->status != PLAN_OK || r->pending == 0)
 		finish(r);
 }
@@ -362,6 +385,11 @@ resolve_start(struct ev_loop *loop, const char *domain, resolve_cb *cb, void *ar
 	r->guard.data = r;
 	ev_timer_start(loop, &r->guard);
 	lookup(r, r->pl->domain, T_MX, -1, 0);
+	if (resolve_sts_enabled) {
+		r->sts_pending = 1;
+		if ((r->sts = stsget_start(r->pl->domain, on_sts, r)) == NULL)
+			r->sts_pending = 0;
+	}
 	if (r->pending == 0) {
 		tempfail(r, NULL, "cannot look up MX for %s%s", domain, "");
 		ev_timer_stop(loop, &r->guard);
@@ -382,6 +410,8 @@ resolve_cancel(struct resolve *r)
 	for (int i = 0; i < r->nrq; i++)
 		if (r->rqs[i].q)
 			dns_cancel(r->rqs[i].q);
+	if (r->sts)
+		stsget_cancel(r->sts);
 	plan_free(r->pl);
 	free(r);
 }

@@ -6,12 +6,25 @@
 #include <string.h>
 
 #include "route.h"
+#include "sts.h"
 
 /* route_level_str - for logs */
 const char *
 route_level_str(enum route_level l)
 {
-	return l == ROUTE_DANE ? "dane" : l == ROUTE_ENCRYPT ? "encrypt" : "may";
+	switch (l) {
+	case ROUTE_DANE:
+		return "dane";
+	case ROUTE_STS:
+		return "mta-sts enforce";
+	case ROUTE_STS_TESTING:
+		return "mta-sts testing";
+	case ROUTE_ENCRYPT:
+		return "encrypt";
+	case ROUTE_MAY:
+		break;
+	}
+	return "may";
 }
 
 /* add - one candidate */
@@ -28,12 +41,20 @@ add(struct route *rt, const struct sockaddr_storage *a, int host,
 	rt->ncands++;
 }
 
-/* level_of - what DANE asks of a host */
+static int strict;			/* strict_testing of the current build */
+
+/* level_of - what DANE, else MTA-STS, asks of a host */
 static enum route_level
-level_of(const struct plan_host *h)
+level_of(const struct plan *p, const struct plan_host *h)
 {
-	return h->dane == DANE_AUTH ? ROUTE_DANE : h->dane == DANE_UNAUTH
-	    ? ROUTE_ENCRYPT : ROUTE_MAY;
+	if (h->dane == DANE_AUTH)
+		return ROUTE_DANE;
+	if (h->dane == DANE_UNAUTH)
+		return ROUTE_ENCRYPT;
+	if (p->has_sts)
+		return p->sts.policy.mode == STS_MODE_ENFORCE || strict ? ROUTE_STS
+		    : ROUTE_STS_TESTING;
+	return ROUTE_MAY;
 }
 
 /* add_host - every address of a host, starting at first */
@@ -41,24 +62,29 @@ static void
 add_host(struct route *rt, const struct plan *p, int i, int first)
 {
 	const struct plan_host *h = &p->hosts[i];
+	enum route_level level = level_of(p, h);
+	int mismatch = (level == ROUTE_STS || level == ROUTE_STS_TESTING)
+	    && !sts_mx_match(&p->sts.policy, h->name);
 
-	if (h->dane == DANE_FAIL) {
+	if (h->dane == DANE_FAIL || (mismatch && level == ROUTE_STS)) {
 		/* One entry, never connected to, so the failure is reported. */
-		if (h->naddrs > 0)
-			add(rt, &h->addrs[first >= 0 ? first : 0], i, ROUTE_DANE, 1);
-		else {
-			struct sockaddr_storage none;
+		struct sockaddr_storage none;
 
-			memset(&none, 0, sizeof(none));
-			add(rt, &none, i, ROUTE_DANE, 1);
-		}
+		memset(&none, 0, sizeof(none));
+		add(rt, h->naddrs > 0 ? &h->addrs[first >= 0 ? first : 0] : &none, i,
+		    level, 1);
+		rt->cands[rt->ncands - 1].sts_skip = h->dane != DANE_FAIL;
 		return;
 	}
-	if (first >= 0)
-		add(rt, &h->addrs[first], i, level_of(h), 0);
+	if (first >= 0) {
+		add(rt, &h->addrs[first], i, level, 0);
+		rt->cands[rt->ncands - 1].sts_mismatch = mismatch;
+	}
 	for (int j = 0; j < h->naddrs; j++)
-		if (j != first)
-			add(rt, &h->addrs[j], i, level_of(h), 0);
+		if (j != first) {
+			add(rt, &h->addrs[j], i, level, 0);
+			rt->cands[rt->ncands - 1].sts_mismatch = mismatch;
+		}
 }
 
 /* with_port - orig's port on a plan address (the lab uses 25 anyway) */
@@ -84,11 +110,12 @@ set_ports(struct route *rt, const struct sockaddr_storage *orig)
 /* route_build - the combined decision */
 void
 route_build(const struct plan *p, const struct sockaddr_storage *orig,
-    enum mx_mismatch mode, struct route *rt)
+    enum mx_mismatch mode, int strict_testing, struct route *rt)
 {
 	int ai = -1, h;
 
 	memset(rt, 0, sizeof(*rt));
+	strict = strict_testing;
 	rt->verdict = ROUTE_TRY;
 	switch (p->status) {
 	case PLAN_TEMPFAIL:
@@ -118,7 +145,7 @@ route_build(const struct plan *p, const struct sockaddr_storage *orig,
 	}
 	rt->rerouted = 1;
 	if (mode == MX_AUTO)
-		mode = p->has_dane ? MX_REROUTE : MX_PASS;
+		mode = p->has_dane || p->has_sts ? MX_REROUTE : MX_PASS;
 	switch (mode) {
 	case MX_REFUSE:
 		rt->verdict = ROUTE_REFUSE;

@@ -4,7 +4,7 @@
  * SYNOPSIS
  *	void route_build(const struct plan *p,
  *		const struct sockaddr_storage *orig, enum mx_mismatch mode,
- *		struct route *rt);
+ *		int strict_testing, struct route *rt);
  *	const char *route_level_str(enum route_level l);
  *
  * DESCRIPTION
@@ -16,8 +16,14 @@
  *	a validated MX host), MX_REFUSE fails; MX_AUTO reroutes when the
  *	domain has DANE and passes otherwise.  A domain that does not exist
  *	(NXDOMAIN) keeps orig.  Each candidate carries its TLS level:
- *	ROUTE_DANE (TLS authenticated by TLSA), ROUTE_ENCRYPT (TLS required,
- *	not authenticated), ROUTE_MAY (opportunistic).  Hosts whose DANE
+ *	ROUTE_DANE (TLS authenticated by TLSA), ROUTE_STS (MTA-STS enforce:
+ *	TLS with PKIX and the MX name checked), ROUTE_STS_TESTING (the same
+ *	checks, failures logged and delivery going on; strict_testing makes
+ *	it ROUTE_STS), ROUTE_ENCRYPT (TLS required, not authenticated),
+ *	ROUTE_MAY (opportunistic).  DANE wins over MTA-STS host by host
+ *	(RFC 8461 2): MTA-STS applies to hosts without DANE.  Under an
+ *	enforced policy, hosts that match no mx pattern are listed with
+ *	sts_skip set and not connected to.  Hosts whose DANE
  *	lookups failed are listed with `failed' set: they are reported, not
  *	connected to.
  *
@@ -33,7 +39,7 @@
 #define ROUTE_MAX 16
 
 enum mx_mismatch { MX_AUTO, MX_REROUTE, MX_PASS, MX_REFUSE };
-enum route_level { ROUTE_MAY, ROUTE_ENCRYPT, ROUTE_DANE };
+enum route_level { ROUTE_MAY, ROUTE_ENCRYPT, ROUTE_STS_TESTING, ROUTE_STS, ROUTE_DANE };
 enum route_verdict { ROUTE_TRY, ROUTE_TEMPFAIL, ROUTE_REFUSE, ROUTE_NULLMX };
 
 struct route_cand {
@@ -41,6 +47,8 @@ struct route_cand {
 	int host;			/* index into the plan, -1: orig only */
 	enum route_level level;
 	int failed;			/* DANE lookups failed: do not connect */
+	int sts_skip;			/* not an mx pattern of an enforced policy */
+	int sts_mismatch;		/* not an mx pattern (testing: go on) */
 };
 
 struct route {
@@ -53,7 +61,7 @@ struct route {
 };
 
 void route_build(const struct plan *p, const struct sockaddr_storage *orig,
-    enum mx_mismatch mode, struct route *rt);
+    enum mx_mismatch mode, int strict_testing, struct route *rt);
 const char *route_level_str(enum route_level l);
 
 #endif

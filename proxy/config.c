@@ -50,6 +50,12 @@ static const struct cfg_key cfg_keys[] = {
 	{"dns_trust_anchor_file", T_STR, O(dns_trust_anchor_file), "/usr/share/dns/root.key", 0, 0},
 	{"dns_root_hints_file", T_STR, O(dns_root_hints_file), "", 0, 0},
 	{"mx_mismatch", T_MISMATCH, O(mx_mismatch), "auto", 0, 0},
+	{"tls_ca_file", T_STR, O(tls_ca_file), "/etc/ssl/certs/ca-certificates.crt", 0, 0},
+	{"sts_cache_dir", T_STR, O(sts_cache_dir), "/var/lib/mxtls/sts", 0, 0},
+	{"strict_testing", T_BOOL, O(strict_testing), "no", 0, 0},
+	{"sts_fetch_timeout", T_TIME, O(sts_fetch_timeout), "30s", 1, 300},
+	{"sts_negative_ttl", T_TIME, O(sts_negative_ttl), "5m", 0, 86400},
+	{"sts_refresh_before", T_TIME, O(sts_refresh_before), "1d", 0, 31557600},
 };
 
 /* Values of mx_mismatch, in the order of enum mx_mismatch. */

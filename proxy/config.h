@@ -65,6 +65,12 @@ struct config {
 	char *dns_trust_anchor_file;
 	char *dns_root_hints_file;
 	int mx_mismatch;		/* enum mx_mismatch (policy/route.h) */
+	char *tls_ca_file;
+	char *sts_cache_dir;
+	int strict_testing;
+	long sts_fetch_timeout;
+	long sts_negative_ttl;
+	long sts_refresh_before;
 };
 
 void cfg_defaults(struct config *c);

@@ -37,6 +37,9 @@
 
 #include "../lib/log.h"
 #include "../policy/dns.h"
+#include "../policy/fetch.h"
+#include "../policy/resolve.h"
+#include "../policy/stsget.h"
 #include "config.h"
 #include "conn.h"
 #include "listen.h"
@@ -123,6 +126,11 @@ drop_privileges(void)
 	if ((pw = getpwnam(user)) == NULL)
 		msg_fatal("%s: user = %s: no such user (create it, or set user = "
 		    "to keep running as root)", config_file, user);
+	/* The MTA-STS cache is written after the drop: it must be ours. */
+	if (proxy.cfg.sts_cache_dir[0] && chown(proxy.cfg.sts_cache_dir, pw->pw_uid,
+		pw->pw_gid) < 0 && errno != ENOENT)
+		msg_warn("sts_cache_dir %s: cannot hand it to %s: %m",
+		    proxy.cfg.sts_cache_dir, user);
 	if (need_caps && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
 		msg_fatal("prctl(PR_SET_KEEPCAPS): %m");
 	if (setgroups(1, &pw->pw_gid) < 0)
@@ -295,7 +303,7 @@ main(int argc, char **argv)
 	if ((proxy.server_ctx = make_server_ctx(&proxy.cfg, proxy.hostname, err,
 		    sizeof(err))) == NULL)
 		msg_fatal("%s", err);
-	if ((proxy.client_ctx = tls_client_ctx(err, sizeof(err))) == NULL)
+	if ((proxy.client_ctx = tls_client_ctx(proxy.cfg.tls_ca_file, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
 	{
 		struct rlimit rl;
@@ -330,6 +338,19 @@ main(int argc, char **argv)
 			    "domain gets opportunistic TLS");
 		else if (dns_init(proxy.loop, &dc, err, sizeof(err)) < 0)
 			msg_fatal("%s", err);
+		else {
+			struct stsget_conf sc;
+
+			sc.cache_dir = proxy.cfg.sts_cache_dir;
+			sc.ca_file = proxy.cfg.tls_ca_file;
+			sc.fetch_timeout = proxy.cfg.sts_fetch_timeout;
+			sc.rules.refresh_before = proxy.cfg.sts_refresh_before;
+			sc.rules.negative_ttl = proxy.cfg.sts_negative_ttl;
+			sc.rules.min_interval = 60;
+			if (stsget_init(proxy.loop, &sc, err, sizeof(err)) < 0)
+				msg_fatal("%s", err);
+			resolve_sts_enabled = 1;
+		}
 	}
 	drop_privileges();
 	conn_init_loop(proxy.loop);
@@ -347,6 +368,8 @@ main(int argc, char **argv)
 	    proxy.cfg.max_sessions);
 	ev_run(proxy.loop, 0);
 	msg_info("mxtlsd stopped");
+	if (resolve_sts_enabled)
+		fetch_shutdown();
 	dns_shutdown();
 	SSL_CTX_free(proxy.server_ctx);
 	SSL_CTX_free(proxy.client_ctx);

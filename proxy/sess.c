@@ -276,6 +276,9 @@ up_params_for(struct sess *s, const struct route_cand *c, struct up_params *p)
 	p->tls_ctx = proxy.client_ctx;
 	p->sid = s->id;
 	p->level = c->level;
+	p->sts_mismatch = c->sts_mismatch;
+	if (s->plan && s->plan->has_sts)
+		p->sts_id = s->plan->sts.id;
 	if (c->host >= 0 && s->plan) {
 		const struct plan_host *h = &s->plan->hosts[c->host];
 
@@ -495,7 +498,15 @@ next_attempt(struct sess *s)
 		if (c->failed) {
 			const struct plan_host *h = &s->plan->hosts[c->host];
 
-			attempt_failed(s, h->name, "4.7.5", h->rtype, NULL, h->why);
+			if (c->sts_skip) {
+				char why[RR_NAME_MAX * 2 + 80];
+
+				snprintf(why, sizeof(why), "MX host %s matches no mx pattern of "
+				    "the MTA-STS policy of %s", h->name, s->plan->domain);
+				attempt_failed(s, h->name, "4.7.5", "validation-failure", NULL, why);
+			} else {
+				attempt_failed(s, h->name, "4.7.5", h->rtype, NULL, h->why);
+			}
 			continue;
 		}
 		up_params_for(s, c, &p);
@@ -523,10 +534,21 @@ mono_ms(void)
 static void
 log_plan(struct sess *s, const struct plan *p)
 {
-	msg_info("%s: policy lookups for %s took %.3f ms: %s", s->id, p->domain,
+	msg_info("%s: policy lookups for %s took %.3f ms: %s%s%s", s->id, p->domain,
 	    mono_ms() - s->policy_t0, p->status == PLAN_TEMPFAIL ? "tempfail"
 	    : p->status == PLAN_NULLMX ? "null MX" : p->status == PLAN_NODOMAIN
-	    ? "no such domain" : p->has_dane ? "dane" : "no policy");
+	    ? "no such domain" : p->has_dane ? "dane" : p->has_sts ? "mta-sts"
+	    : "no policy", p->has_sts ? " " : "", p->has_sts
+	    ? sts_mode_str(p->sts.policy.mode) : "");
+	if (p->sts.has_policy)
+		msg_info("%s: mta-sts policy for %s: id %s, mode %s, mx %s%s%s%s", s->id,
+		    p->domain, p->sts.id, sts_mode_str(p->sts.policy.mode),
+		    p->sts.policy.nmx > 0 ? p->sts.policy.mx[0] : "-",
+		    p->sts.policy.nmx > 1 ? " ..." : "", p->sts.from_cache ? ", cached" : "",
+		    p->sts.rtype ? " (a newer one failed)" : "");
+	if (p->sts.rtype)
+		msg_info("%s: mta-sts for %s: result=%s: %s", s->id, p->domain,
+		    p->sts.rtype, p->sts.why);
 	if (p->status != PLAN_OK) {
 		msg_info("%s: policy for %s: %s", s->id, p->domain, p->why);
 		return;
@@ -549,7 +571,8 @@ log_plan(struct sess *s, const struct plan *p)
 static void
 start_route(struct sess *s)
 {
-	route_build(s->plan, &s->orig, (enum mx_mismatch) proxy.cfg.mx_mismatch, &s->route);
+	route_build(s->plan, &s->orig, (enum mx_mismatch) proxy.cfg.mx_mismatch,
+	    proxy.cfg.strict_testing, &s->route);
 	s->icand = 0;
 	s->pfail[0] = s->lfail[0] = 0;
 	if (s->route.verdict != ROUTE_TRY) {
@@ -577,8 +600,8 @@ on_plan(void *arg, struct plan *p)
 	if (s->res_second) {
 		/* A second domain in one transaction rides along only when
 		 * neither domain has a policy that could tell them apart. */
-		int same = p->status != PLAN_TEMPFAIL && !p->has_dane
-		    && s->plan && !s->plan->has_dane;
+		int same = p->status != PLAN_TEMPFAIL && !p->has_dane && !p->has_sts
+		    && s->plan && !s->plan->has_dane && !s->plan->has_sts;
 
 		plan_free(p);
 		s->res_second = 0;

@@ -132,12 +132,20 @@ fail:
 
 /* tls_client_ctx - the context towards MX hosts */
 SSL_CTX *
-tls_client_ctx(char *err, size_t errlen)
+tls_client_ctx(const char *ca_file, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
 	if (ctx == NULL) {
 		tls_errstr(err, errlen, "SSL_CTX_new");
+		return NULL;
+	}
+	if (ca_file && *ca_file && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "tls_ca_file %s", ca_file);
+		tls_errstr(err, errlen, why);
+		SSL_CTX_free(ctx);
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);

@@ -4,7 +4,7 @@
  * SYNOPSIS
  *	SSL_CTX *tls_server_ctx(const char *cert, const char *key,
  *		const char *hostname, char *err, size_t errlen);
- *	SSL_CTX *tls_client_ctx(char *err, size_t errlen);
+ *	SSL_CTX *tls_client_ctx(const char *ca_file, char *err, size_t errlen);
  *	void tls_describe(SSL *ssl, char *buf, size_t len);
  *	void tls_errstr(char *buf, size_t len, const char *what);
  *
@@ -16,7 +16,8 @@
  *	only ever opportunistic.
  *
  *	tls_client_ctx() makes the context for connections to MX hosts:
- *	TLS 1.2 or newer; verification is decided per connection by policy.
+ *	TLS 1.2 or newer, the PKIX trust anchors of ca_file (MTA-STS), DANE
+ *	enabled; what is verified is decided per connection by policy.
  *
  *	tls_describe() writes `TLSv1.3 with cipher X (256/256 bits)', as
  *	Postfix logs it.  tls_errstr() drains OpenSSL's error queue into
@@ -34,7 +35,7 @@
 
 SSL_CTX *tls_server_ctx(const char *cert, const char *key,
     const char *hostname, char *err, size_t errlen);
-SSL_CTX *tls_client_ctx(char *err, size_t errlen);
+SSL_CTX *tls_client_ctx(const char *ca_file, char *err, size_t errlen);
 void tls_describe(SSL *ssl, char *buf, size_t len);
 void tls_errstr(char *buf, size_t len, const char *what);
 

@@ -113,6 +113,30 @@ up_policy_fail(struct up *u, const char *rtype, const char *rcode,
 	up_fail(u, "4.7.5", "%s", why);
 }
 
+/* is_sts - an MTA-STS level */
+static int
+is_sts(const struct up *u)
+{
+	return u->p.level == ROUTE_STS || u->p.level == ROUTE_STS_TESTING;
+}
+
+/* soft_fail - MTA-STS testing: note what enforce would have refused */
+__attribute__((format(printf, 3, 4)))
+static void
+soft_fail(struct up *u, const char *rtype, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (u->soft_rtype)
+		return;				/* the first one counts */
+	u->soft_rtype = rtype;
+	va_start(ap, fmt);
+	vsnprintf(u->soft_why, sizeof(u->soft_why), fmt, ap);
+	va_end(ap);
+	msg_info("%s: MTA-STS testing (policy id %s): %s: %s; delivering anyway",
+	    u->sid, u->sts_id, rtype, u->soft_why);
+}
+
 /* arm - (re)start the per-step timer */
 static void
 arm(struct up *u, double secs)
@@ -207,6 +231,8 @@ up_start(struct ev_loop *loop, const struct up_params *p, up_cb *cb, void *arg)
 	u->p.mxname = u->mxname;
 	u->p.base = u->base;
 	u->p.orig_name = u->orig_name;
+	snprintf(u->sts_id, sizeof(u->sts_id), "%s", p->sts_id ? p->sts_id : "");
+	u->p.sts_id = u->sts_id;
 	u->cb = cb;
 	u->arg = arg;
 	u->c.fd = -1;
@@ -281,6 +307,21 @@ dane_setup(struct up *u)
 	return 0;
 }
 
+/* sts_setup - MTA-STS: PKIX, and the certificate must name the MX host */
+static int
+sts_setup(struct up *u)
+{
+	SSL *ssl = u->c.ssl;
+
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (SSL_set1_host(ssl, u->mxname) != 1) {
+		tls_errstr(u->c.err, sizeof(u->c.err), "SSL_set1_host");
+		return -1;
+	}
+	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);	/* judged after the handshake */
+	return 0;
+}
+
 /* tls_judge - after the handshake: does this TLS session meet the level? */
 static int
 tls_judge(struct up *u)
@@ -289,6 +330,34 @@ tls_judge(struct up *u)
 	long verr;
 	char nb[48];
 
+	if (is_sts(u)) {
+		const char *mode = u->p.level == ROUTE_STS ? "enforce" : "testing";
+
+		verr = SSL_get_verify_result(ssl);
+		if (verr == X509_V_OK && !u->p.sts_mismatch) {
+			u->verified = 1;
+			snprintf(u->match, sizeof(u->match), "MTA-STS %s, policy id %s", mode,
+			    u->sts_id);
+			msg_info("%s: Verified TLS connection established to %s: %s (%s)",
+			    u->sid, u->peer, u->tlsinfo, u->match);
+			return 0;
+		}
+		msg_info("%s: Untrusted TLS connection established to %s: %s (MTA-STS %s, "
+		    "policy id %s)", u->sid, u->peer, u->tlsinfo, mode, u->sts_id);
+		if (verr == X509_V_OK) {
+			soft_fail(u, "validation-failure", "%s matches no mx pattern", u->mxname);
+			return 0;
+		}
+		if (u->p.level == ROUTE_STS_TESTING) {
+			soft_fail(u, dane_rtype_for_verify(verr, 0), "certificate of %s: %s",
+			    u->peer, X509_verify_cert_error_string(verr));
+			return 0;
+		}
+		up_policy_fail(u, dane_rtype_for_verify(verr, 0), x509_err_name(verr, nb, sizeof(nb)),
+		    "MTA-STS: certificate of %s not valid: %s", u->peer,
+		    X509_verify_cert_error_string(verr));
+		return -1;
+	}
 	if (u->p.level != ROUTE_DANE) {
 		msg_info("%s: %s TLS connection established to %s: %s", u->sid,
 		    u->p.level == ROUTE_ENCRYPT ? "Untrusted" : "Anonymous", u->peer,
@@ -363,7 +432,8 @@ got_reply(struct up *u)
 	case UP_S_EHLO:
 	case UP_S_EHLO2:
 		if (code / 100 != 2) {
-			if (u->st == UP_S_EHLO && code / 100 == 5 && u->p.level == ROUTE_MAY) {
+			if (u->st == UP_S_EHLO && code / 100 == 5 && (u->p.level == ROUTE_MAY
+				|| u->p.level == ROUTE_STS_TESTING)) {
 				char cmd[300];
 				int n = snprintf(cmd, sizeof(cmd), "HELO %s", u->helo);
 
@@ -376,7 +446,9 @@ got_reply(struct up *u)
 			return;
 		}
 		smtp_ehlo_parse(&u->reply, &u->ehlo);
-		if (u->st == UP_S_EHLO && !u->ehlo.starttls && u->p.level != ROUTE_MAY) {
+		if (u->st == UP_S_EHLO && !u->ehlo.starttls && u->p.level == ROUTE_STS_TESTING)
+			soft_fail(u, "starttls-not-supported", "STARTTLS not offered by %s", u->peer);
+		else if (u->st == UP_S_EHLO && !u->ehlo.starttls && u->p.level != ROUTE_MAY) {
 			up_policy_fail(u, "starttls-not-supported", NULL, "TLS is required, "
 			    "but was not offered by host %s", u->peer);
 			return;
@@ -406,7 +478,9 @@ got_reply(struct up *u)
 		ready(u);
 		return;
 	case UP_S_STARTTLS:
-		if (code != 220 && u->p.level != ROUTE_MAY) {
+		if (code != 220 && u->p.level == ROUTE_STS_TESTING)
+			soft_fail(u, "starttls-not-supported", "%s refused STARTTLS", u->peer);
+		else if (code != 220 && u->p.level != ROUTE_MAY) {
 			up_policy_fail(u, "starttls-not-supported", NULL, "TLS is required, "
 			    "but host %s refused STARTTLS: %s", u->peer,
 			    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
@@ -423,7 +497,8 @@ got_reply(struct up *u)
 		/* SNI: the TLSA base domain under DANE, else the MX's name. */
 		if (conn_starttls(&u->c, u->p.tls_ctx, 0, u->p.level == ROUTE_DANE
 			? u->base : u->mxname[0] ? u->mxname : NULL) < 0
-		    || (u->p.level == ROUTE_DANE && dane_setup(u) < 0)) {
+		    || (u->p.level == ROUTE_DANE && dane_setup(u) < 0)
+		    || (is_sts(u) && sts_setup(u) < 0)) {
 			up_fail(u, "4.7.0", "TLS setup with %s: %s", u->peer, u->c.err);
 			return;
 		}
@@ -526,6 +601,13 @@ up_on_conn(struct conn *c, int ev, void *arg)
 	if (u->st == UP_S_DEAD)
 		return;
 	if (ev & CONN_ERROR) {
+		if (u->st == UP_S_HANDSHAKE && u->p.level == ROUTE_STS_TESTING
+		    && u->no_starttls == 0) {
+			soft_fail(u, "validation-failure", "TLS handshake with %s failed: %s",
+			    u->peer, u->c.err);
+			retry_plain(u, u->c.err);
+			return;
+		}
 		if (u->st == UP_S_HANDSHAKE && u->p.level != ROUTE_MAY) {
 			up_policy_fail(u, "validation-failure", NULL, "TLS handshake with %s "
 			    "failed: %s", u->peer, u->c.err);
@@ -543,6 +625,12 @@ up_on_conn(struct conn *c, int ev, void *arg)
 		return;
 	}
 	if (ev & CONN_EOF) {
+		if (u->st == UP_S_HANDSHAKE && u->p.level == ROUTE_STS_TESTING
+		    && u->no_starttls == 0) {
+			soft_fail(u, "validation-failure", "TLS handshake with %s failed", u->peer);
+			retry_plain(u, "connection closed");
+			return;
+		}
 		if (u->st == UP_S_HANDSHAKE && u->p.level != ROUTE_MAY) {
 			up_policy_fail(u, "validation-failure", NULL, "TLS handshake with %s "
 			    "failed: connection closed", u->peer);

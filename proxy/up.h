@@ -73,6 +73,8 @@ struct up_params {
 	const char *orig_name;		/* MX name before CNAME expansion */
 	const struct plan_tlsa *tlsa;	/* usable TLSA records (DANE) */
 	int ntlsa;			/* (used before the handshake only) */
+	const char *sts_id;		/* MTA-STS policy id, for logs */
+	int sts_mismatch;		/* testing: the MX matches no pattern */
 };
 
 enum up_state {
@@ -100,6 +102,9 @@ struct up {
 	char match[128];		/* `DANE-EE(3) SPKI(1) SHA2-256(1)' */
 	const char *rtype;		/* RFC 8460 result type of a failure */
 	char rcode[64];			/* failure reason code */
+	const char *soft_rtype;		/* MTA-STS testing: what would have failed */
+	char soft_why[512];
+	char sts_id[40];
 	int tls;			/* TLS is up */
 	char tlsinfo[160];		/* `TLSv1.3 with cipher ...' */
 	char addrstr[64];		/* 192.0.2.25 */

@@ -212,32 +212,32 @@ routes(void)
 	struct plan *p;
 
 	p = mkplan(2, two_dane);
-	route_build(p, &mx2, MX_AUTO, &rt);
+	route_build(p, &mx2, MX_AUTO, 0, &rt);
 	T_CASE("orig is an MX: it goes first", rt.verdict == ROUTE_TRY && rt.ncands == 2
 	    && rt.cands[0].host == 1 && rt.cands[1].host == 0 && !rt.rerouted
 	    && rt.cands[0].level == ROUTE_DANE, "n=%d first=%d", rt.ncands, rt.cands[0].host);
-	route_build(p, &rogue, MX_AUTO, &rt);
+	route_build(p, &rogue, MX_AUTO, 0, &rt);
 	T_CASE("DANE domain, orig not an MX: rerouted in preference order", rt.rerouted
 	    && rt.ncands == 2 && rt.cands[0].host == 0 && rt.cands[1].host == 1, "n=%d", rt.ncands);
-	route_build(p, &rogue, MX_REFUSE, &rt);
+	route_build(p, &rogue, MX_REFUSE, 0, &rt);
 	T_CASE("mx_mismatch = refuse", rt.verdict == ROUTE_REFUSE
 	    && strncmp(rt.reply, "451 4.7.5", 9) == 0, "verdict=%d %s", rt.verdict, rt.reply);
-	route_build(p, &rogue, MX_PASS, &rt);
+	route_build(p, &rogue, MX_PASS, 0, &rt);
 	T_CASE("mx_mismatch = pass keeps orig, opportunistic", rt.ncands == 1
 	    && rt.cands[0].host == -1 && rt.cands[0].level == ROUTE_MAY, "n=%d", rt.ncands);
 	plan_free(p);
 
 	p = mkplan(2, none2);
-	route_build(p, &rogue, MX_AUTO, &rt);
+	route_build(p, &rogue, MX_AUTO, 0, &rt);
 	T_CASE("no policy, orig not an MX: pass", rt.ncands == 1 && rt.cands[0].host == -1
 	    && !rt.rerouted, "n=%d", rt.ncands);
-	route_build(p, &rogue, MX_REROUTE, &rt);
+	route_build(p, &rogue, MX_REROUTE, 0, &rt);
 	T_CASE("mx_mismatch = reroute applies to no-policy domains too", rt.ncands == 2
 	    && rt.rerouted && rt.cands[0].level == ROUTE_MAY, "n=%d", rt.ncands);
 	plan_free(p);
 
 	p = mkplan(3, fail_then_auth);
-	route_build(p, &rogue, MX_AUTO, &rt);
+	route_build(p, &rogue, MX_AUTO, 0, &rt);
 	T_CASE("failed DANE host listed, not connected; levels kept", rt.ncands == 3
 	    && rt.cands[0].failed && !rt.cands[1].failed && rt.cands[1].level == ROUTE_DANE
 	    && rt.cands[2].level == ROUTE_ENCRYPT, "n=%d", rt.ncands);
@@ -247,19 +247,19 @@ routes(void)
 	p->status = PLAN_TEMPFAIL;
 	p->rtype = "dnssec-invalid";
 	snprintf(p->why, sizeof(p->why), "MX lookup failed DNSSEC validation");
-	route_build(p, &rogue, MX_AUTO, &rt);
+	route_build(p, &rogue, MX_AUTO, 0, &rt);
 	T_CASE("bogus MX: tempfail 4.7.5, never a downgrade", rt.verdict == ROUTE_TEMPFAIL
 	    && strncmp(rt.reply, "451 4.7.5", 9) == 0 && rt.ncands == 0, "%s", rt.reply);
 	p->rtype = NULL;
-	route_build(p, &rogue, MX_AUTO, &rt);
+	route_build(p, &rogue, MX_AUTO, 0, &rt);
 	T_CASE("DNS failure: tempfail 4.4.3", rt.verdict == ROUTE_TEMPFAIL
 	    && strncmp(rt.reply, "451 4.4.3", 9) == 0, "%s", rt.reply);
 	p->status = PLAN_NULLMX;
-	route_build(p, &rogue, MX_AUTO, &rt);
+	route_build(p, &rogue, MX_AUTO, 0, &rt);
 	T_CASE("null MX: 556 5.1.10", rt.verdict == ROUTE_NULLMX
 	    && strncmp(rt.reply, "556 5.1.10", 10) == 0, "%s", rt.reply);
 	p->status = PLAN_NODOMAIN;
-	route_build(p, &rogue, MX_AUTO, &rt);
+	route_build(p, &rogue, MX_AUTO, 0, &rt);
 	T_CASE("NXDOMAIN: orig, opportunistic", rt.verdict == ROUTE_TRY && rt.ncands == 1
 	    && rt.cands[0].host == -1, "n=%d", rt.ncands);
 	plan_free(p);

@@ -1,0 +1,304 @@
+/*
+ * stscache.c - the MTA-STS policy cache.  See stscache.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "stscache.h"
+
+#define NBUCKETS 4096
+
+struct node {
+	struct node *next;
+	struct sts_entry e;
+};
+
+static struct node *buckets[NBUCKETS];
+static char cache_dir[1024];
+static size_t nentries;
+
+/* hash - FNV-1a of the domain */
+static unsigned
+hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 16777619u;
+	return h % NBUCKETS;
+}
+
+/* stscache_count - entries held */
+size_t
+stscache_count(void)
+{
+	return nentries;
+}
+
+/* stscache_get - the entry for a domain, or NULL */
+struct sts_entry *
+stscache_get(const char *domain)
+{
+	for (struct node *n = buckets[hash(domain)]; n; n = n->next)
+		if (strcmp(n->e.domain, domain) == 0)
+			return &n->e;
+	return NULL;
+}
+
+/* stscache_add - the entry for a domain, made empty when new */
+struct sts_entry *
+stscache_add(const char *domain)
+{
+	struct sts_entry *e = stscache_get(domain);
+	struct node *n;
+	unsigned h;
+
+	if (e)
+		return e;
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	snprintf(n->e.domain, sizeof(n->e.domain), "%s", domain);
+	h = hash(domain);
+	n->next = buckets[h];
+	buckets[h] = n;
+	nentries++;
+	return &n->e;
+}
+
+/* file_of - the cache file of a domain */
+static int
+file_of(const char *domain, char *buf, size_t len)
+{
+	/* Domains are LDH names by now; refuse anything that is not. */
+	for (const char *c = domain; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'
+			|| *c == '.' || *c == '_'))
+			return -1;
+	if (domain[0] == '.' || domain[0] == 0)
+		return -1;
+	return snprintf(buf, len, "%s/%s", cache_dir, domain) < (int) len ? 0 : -1;
+}
+
+/* stscache_drop - forget a domain, in memory and on disk */
+void
+stscache_drop(const char *domain)
+{
+	unsigned h = hash(domain);
+	char path[1400];
+
+	for (struct node **pp = &buckets[h]; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->e.domain, domain) == 0) {
+			struct node *n = *pp;
+
+			*pp = n->next;
+			free(n);
+			nentries--;
+			break;
+		}
+	if (cache_dir[0] && file_of(domain, path, sizeof(path)) == 0
+	    && unlink(path) < 0 && errno != ENOENT)
+		msg_warn("sts cache: cannot remove %s: %m", path);
+}
+
+/* stscache_format - the file's text */
+int
+stscache_format(const struct sts_entry *e, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "mxtls-sts 1\ndomain: %s\nid: %s\nfetched: %lld\n"
+	    "expires: %lld\n\nversion: STSv1\nmode: %s\n", e->domain, e->id,
+	    (long long) e->fetched, (long long) e->expires, sts_mode_str(e->policy.mode));
+
+	for (int i = 0; i < e->policy.nmx && n > 0 && (size_t) n < len; i++)
+		n += snprintf(buf + n, len - (size_t) n, "mx: %s\n", e->policy.mx[i]);
+	if (n > 0 && (size_t) n < len)
+		n += snprintf(buf + n, len - (size_t) n, "max_age: %ld\n", e->policy.max_age);
+	return n > 0 && (size_t) n < len ? n : -1;
+}
+
+/* num - a decimal field */
+static int
+num(const char *s, long long *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return errno || *end ? -1 : 0;
+}
+
+/* stscache_parse - a cache file back into an entry */
+int
+stscache_parse(const char *text, size_t len, struct sts_entry *e, char *why,
+    size_t whylen)
+{
+	char hdr[1024];
+	const char *sep;
+	size_t hl;
+	char *save = NULL, *ln;
+	int have = 0;
+	long long v;
+
+	memset(e, 0, sizeof(*e));
+	if (memchr(text, 0, len)) {
+		snprintf(why, whylen, "NUL byte");
+		return -1;
+	}
+	if ((sep = memmem(text, len, "\n\n", 2)) == NULL) {
+		snprintf(why, whylen, "truncated (no end of header)");
+		return -1;
+	}
+	hl = (size_t) (sep - text);
+	if (hl >= sizeof(hdr)) {
+		snprintf(why, whylen, "header too long");
+		return -1;
+	}
+	memcpy(hdr, text, hl);
+	hdr[hl] = 0;
+	for (ln = strtok_r(hdr, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+		if (strcmp(ln, "mxtls-sts 1") == 0)
+			have |= 1;
+		else if (strncmp(ln, "domain: ", 8) == 0 && strlen(ln + 8) < sizeof(e->domain))
+			snprintf(e->domain, sizeof(e->domain), "%s", ln + 8), have |= 2;
+		else if (strncmp(ln, "id: ", 4) == 0 && strlen(ln + 4) <= STS_ID_MAX
+		    && strlen(ln + 4) > 0)
+			snprintf(e->id, sizeof(e->id), "%s", ln + 4), have |= 4;
+		else if (strncmp(ln, "fetched: ", 9) == 0 && num(ln + 9, &v) == 0)
+			e->fetched = (time_t) v, have |= 8;
+		else if (strncmp(ln, "expires: ", 9) == 0 && num(ln + 9, &v) == 0)
+			e->expires = (time_t) v, have |= 16;
+		else {
+			snprintf(why, whylen, "unknown header line");
+			return -1;
+		}
+	}
+	if (have != 31) {
+		snprintf(why, whylen, "header incomplete");
+		return -1;
+	}
+	if (sts_policy_parse(sep + 2, len - hl - 2, &e->policy, why, whylen) < 0)
+		return -1;
+	if (e->expires < e->fetched || e->expires - e->fetched > 2 * STS_MAX_AGE) {
+		snprintf(why, whylen, "times out of range");
+		return -1;
+	}
+	e->has_policy = 1;
+	return 0;
+}
+
+/* stscache_save - write an entry atomically */
+int
+stscache_save(const struct sts_entry *e)
+{
+	char path[1400], tmp[1500], text[12288];
+	int fd, n;
+	ssize_t w;
+
+	if (!cache_dir[0] || !e->has_policy)
+		return 0;
+	if (file_of(e->domain, path, sizeof(path)) < 0
+	    || (n = stscache_format(e, text, sizeof(text))) < 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long) getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		msg_warn("sts cache: cannot write %s: %m", tmp);
+		return -1;
+	}
+	w = write(fd, text, (size_t) n);
+	if (w != n || fsync(fd) < 0) {
+		msg_warn("sts cache: cannot write %s: %m", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		msg_warn("sts cache: cannot rename %s: %m", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* stscache_walk - every entry (fn must not drop entries) */
+void
+stscache_walk(void (*fn)(struct sts_entry *, void *), void *arg)
+{
+	for (int i = 0; i < NBUCKETS; i++)
+		for (struct node *n = buckets[i]; n; n = n->next)
+			fn(&n->e, arg);
+}
+
+/* stscache_init - load the cache directory */
+int
+stscache_init(const char *dir, time_t now, char *err, size_t errlen)
+{
+	DIR *d;
+	struct dirent *de;
+	int loaded = 0;
+
+	snprintf(cache_dir, sizeof(cache_dir), "%s", dir ? dir : "");
+	if (!cache_dir[0])
+		return 0;
+	if (mkdir(cache_dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "sts_cache_dir %s: %s", cache_dir, strerror(errno));
+		return -1;
+	}
+	if ((d = opendir(cache_dir)) == NULL) {
+		snprintf(err, errlen, "sts_cache_dir %s: %s", cache_dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char path[1400], text[16384], why[256];
+		struct sts_entry e, *slot;
+		ssize_t n;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cache_dir, de->d_name);
+		if (strstr(de->d_name, ".tmp.")) {
+			unlink(path);		/* a write that a crash cut short */
+			continue;
+		}
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+			continue;
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+		if (n < 0 || (size_t) n >= sizeof(text) - 1) {
+			msg_warn("sts cache: %s: unreadable or too large; discarded", path);
+			unlink(path);
+			continue;
+		}
+		if (stscache_parse(text, (size_t) n, &e, why, sizeof(why)) < 0) {
+			msg_warn("sts cache: %s: %s; discarded", path, why);
+			unlink(path);
+			continue;
+		}
+		if (strcmp(e.domain, de->d_name) != 0) {
+			msg_warn("sts cache: %s: domain does not match the file name; discarded", path);
+			unlink(path);
+			continue;
+		}
+		if (now >= e.expires) {
+			unlink(path);
+			continue;
+		}
+		if ((slot = stscache_add(e.domain)) == NULL)
+			break;
+		*slot = e;
+		loaded++;
+	}
+	closedir(d);
+	if (loaded)
+		msg_info("sts cache: %d policies loaded from %s", loaded, cache_dir);
+	return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * stscache.h - the MTA-STS policy cache: memory, and disk so that
+ * policies survive restarts (RFC 8461 5).
+ *
+ * SYNOPSIS
+ *	int stscache_init(const char *dir, time_t now, char *err,
+ *		size_t errlen);
+ *	struct sts_entry *stscache_get(const char *domain);
+ *	struct sts_entry *stscache_add(const char *domain);
+ *	void stscache_drop(const char *domain);
+ *	int stscache_save(const struct sts_entry *e);
+ *	void stscache_walk(void (*fn)(struct sts_entry *, void *), void *arg);
+ *	int stscache_format(const struct sts_entry *e, char *buf, size_t len);
+ *	int stscache_parse(const char *text, size_t len, struct sts_entry *e,
+ *		char *why, size_t whylen);
+ *
+ * DESCRIPTION
+ *	Entries live in a hash table keyed by domain (lower case).
+ *	stscache_init() loads every file of dir (one per domain); a file that
+ *	does not parse, or whose policy has expired, is removed with a log
+ *	line, never fatal.  stscache_save() writes an entry atomically (a
+ *	temporary file, fsync, rename).  stscache_format() and
+ *	stscache_parse() are the pure file format: a header (`mxtls-sts 1',
+ *	domain, id, fetched, expires) and the policy in canonical form.
+ *	An empty dir keeps the cache in memory only.
+ */
+#ifndef MXTLS_STSCACHE_H
+#define MXTLS_STSCACHE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "sts.h"
+
+int stscache_init(const char *dir, time_t now, char *err, size_t errlen);
+struct sts_entry *stscache_get(const char *domain);
+struct sts_entry *stscache_add(const char *domain);
+void stscache_drop(const char *domain);
+int stscache_save(const struct sts_entry *e);
+void stscache_walk(void (*fn)(struct sts_entry *, void *), void *arg);
+int stscache_format(const struct sts_entry *e, char *buf, size_t len);
+int stscache_parse(const char *text, size_t len, struct sts_entry *e,
+    char *why, size_t whylen);
+size_t stscache_count(void);
+
+#endif

@@ -1,0 +1,404 @@
+/*
+ * stsget.c - the MTA-STS policy that applies to a domain.  See stsget.h.
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../lib/log.h"
+#include "dns.h"
+#include "fetch.h"
+#include "stscache.h"
+#include "stsget.h"
+
+#define T_A	1
+#define T_TXT	16
+#define T_AAAA	28
+#define MAX_WAITERS 64
+#define REFRESH_SCAN 300.0
+
+struct inflight {			/* one fetch, shared by its waiters */
+	struct inflight *next;
+	char domain[STS_NAME_MAX];
+	char id[STS_ID_MAX + 1];
+	struct dns_q *qa, *qaaaa;
+	int pending;
+	struct sockaddr_storage addrs[8];
+	int naddrs;
+	struct fetch *fetch;
+	struct stsget *waiters[MAX_WAITERS];
+	int nwaiters;
+};
+
+struct stsget {
+	char domain[STS_NAME_MAX];
+	stsget_cb *cb;
+	void *arg;
+	struct dns_q *qtxt;
+	struct inflight *in;
+	ev_timer kick;
+	struct sts_result res;
+};
+
+static struct ev_loop *g_loop;
+static struct stsget_conf g_conf;
+static struct inflight *inflights;
+static ev_timer scan_w;
+
+/* now - the wall clock (RFC 8461 times are wall-clock times) */
+static time_t
+now(void)
+{
+	return time(NULL);
+}
+
+/* deliver - hand the result over and free */
+static void
+deliver(struct stsget *g)
+{
+	if (g->cb)
+		g->cb(g->arg, &g->res);
+	dns_cancel(g->qtxt);
+	free(g);
+}
+
+/* use_cached - the result is the cached policy, when one applies */
+static void
+use_cached(struct stsget *g, const struct sts_entry *e)
+{
+	if (sts_cache_applies(e, now())) {
+		g->res.has_policy = 1;	/* mode none is a policy too */
+		snprintf(g->res.id, sizeof(g->res.id), "%s", e->id);
+		g->res.policy = e->policy;
+		g->res.from_cache = 1;
+	}
+}
+
+/* inflight_done - the fetch (or the lookups before it) ended */
+static void
+inflight_done(struct inflight *in, int ok, const char *body, size_t len,
+    const char *rtype, const char *why)
+{
+	struct sts_entry *e = stscache_get(in->domain);
+	struct sts_policy p;
+	char pwhy[256];
+
+	if (ok && sts_policy_parse(body, len, &p, pwhy, sizeof(pwhy)) < 0) {
+		ok = 0;
+		rtype = "sts-policy-invalid";
+		why = pwhy;
+		msg_warn("mta-sts: policy of %s is invalid: %s", in->domain, pwhy);
+	}
+	if (ok) {
+		if (e == NULL)
+			e = stscache_add(in->domain);
+		if (e) {
+			sts_cache_fetched(e, in->id, &p, now());
+			(void) stscache_save(e);
+			msg_info("mta-sts: policy for %s fetched: id %s, mode %s, max_age %ld, "
+			    "%d mx patterns", in->domain, in->id, sts_mode_str(p.mode),
+			    p.max_age, p.nmx);
+		}
+	} else {
+		if (e == NULL)
+			e = stscache_add(in->domain);
+		if (e)
+			sts_cache_failed(e, now(), &g_conf.rules);
+		msg_warn("mta-sts: no new policy for %s: %s", in->domain, why);
+	}
+	for (int i = 0; i < in->nwaiters; i++) {
+		struct stsget *g = in->waiters[i];
+
+		g->in = NULL;
+		if (ok) {
+			use_cached(g, e);
+		} else {
+			use_cached(g, e);	/* the old one, if it still applies */
+			g->res.rtype = rtype;
+			snprintf(g->res.why, sizeof(g->res.why), "%s", why);
+		}
+		deliver(g);
+	}
+	/* unlink and free */
+	for (struct inflight **pp = &inflights; *pp; pp = &(*pp)->next)
+		if (*pp == in) {
+			*pp = in->next;
+			break;
+		}
+	free(in);
+}
+
+/* on_fetched - the HTTPS fetch finished */
+static void
+on_fetched(void *arg, int ok, const char *body, size_t len, const char *rtype,
+    const char *why)
+{
+	struct inflight *in = arg;
+
+	in->fetch = NULL;
+	inflight_done(in, ok, body, len, rtype, why);
+}
+
+/* on_host - an address of mta-sts.<domain> */
+static void
+on_host(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
+{
+	struct inflight *in = arg;
+
+	(void) why;
+	in->pending--;
+	if (u && sec != DNS_BOGUS && sec != DNS_INDETERMINATE && u->havedata)
+		for (int i = 0; u->data[i] && in->naddrs < 8; i++) {
+			struct sockaddr_storage *ss = &in->addrs[in->naddrs];
+
+			memset(ss, 0, sizeof(*ss));
+			if (u->qtype == T_A && u->len[i] == 4) {
+				((struct sockaddr_in *) ss)->sin_family = AF_INET;
+				memcpy(&((struct sockaddr_in *) ss)->sin_addr, u->data[i], 4);
+				in->naddrs++;
+			} else if (u->qtype == T_AAAA && u->len[i] == 16) {
+				((struct sockaddr_in6 *) ss)->sin6_family = AF_INET6;
+				memcpy(&((struct sockaddr_in6 *) ss)->sin6_addr, u->data[i], 16);
+				in->naddrs++;
+			}
+		}
+	if (u && u->qtype == T_A)
+		in->qa = NULL;
+	else
+		in->qaaaa = NULL;
+	if (in->pending > 0)
+		return;
+	if (in->naddrs == 0) {
+		char w[STS_NAME_MAX + 64];
+
+		snprintf(w, sizeof(w), "mta-sts.%s has no address", in->domain);
+		inflight_done(in, 0, NULL, 0, "sts-policy-fetch-error", w);
+		return;
+	}
+	{
+		char host[STS_NAME_MAX + 16];
+		struct fetch_req req;
+
+		snprintf(host, sizeof(host), "mta-sts.%s", in->domain);
+		req.host = host;
+		req.path = "/.well-known/mta-sts.txt";
+		req.addrs = in->addrs;
+		req.naddrs = in->naddrs;
+		req.ca_file = g_conf.ca_file;
+		req.timeout = g_conf.fetch_timeout;
+		if ((in->fetch = fetch_start(&req, on_fetched, in)) == NULL)
+			inflight_done(in, 0, NULL, 0, "sts-policy-fetch-error",
+			    "cannot start the HTTPS fetch");
+	}
+}
+
+/* start_fetch - join or start the fetch for g's domain; 0: joined */
+static int
+start_fetch(struct stsget *g, const char *id, int wait)
+{
+	struct inflight *in;
+	char host[STS_NAME_MAX + 16];
+
+	for (in = inflights; in; in = in->next)
+		if (strcmp(in->domain, g->domain) == 0)
+			break;
+	if (in == NULL) {
+		if ((in = calloc(1, sizeof(*in))) == NULL)
+			return -1;
+		snprintf(in->domain, sizeof(in->domain), "%s", g->domain);
+		snprintf(in->id, sizeof(in->id), "%s", id);
+		in->next = inflights;
+		inflights = in;
+		{
+			struct sts_entry *e = stscache_add(g->domain);
+
+			if (e)
+				e->last_attempt = now();
+		}
+		snprintf(host, sizeof(host), "mta-sts.%s", g->domain);
+		in->pending = 2;
+		in->qa = dns_query(host, T_A, on_host, in);
+		in->qaaaa = dns_query(host, T_AAAA, on_host, in);
+	}
+	if (!wait)
+		return 1;
+	if (in->nwaiters >= MAX_WAITERS)
+		return -1;
+	in->waiters[in->nwaiters++] = g;
+	g->in = in;
+	return 0;
+}
+
+/* on_txt - the _mta-sts TXT answer */
+static void
+on_txt(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
+{
+	struct stsget *g = arg;
+	struct sts_entry *e = stscache_get(g->domain);
+	enum sts_txt txt = STS_TXT_NONE;
+	char id[STS_ID_MAX + 1] = "";
+	const char *twhy = NULL;
+	enum sts_step step;
+
+	g->qtxt = NULL;
+	if (sec == DNS_BOGUS || sec == DNS_INDETERMINATE) {
+		txt = STS_TXT_ERROR;
+		(void) why;
+	} else if (u && u->havedata) {
+		const char *recs[16];
+		size_t lens[16];
+		char flat[16][512];
+		int n = 0;
+
+		/* Join each record's character strings. */
+		for (int i = 0; u->data[i] && n < 16; i++) {
+			const unsigned char *d = (const unsigned char *) u->data[i];
+			size_t off = 0, w = 0;
+
+			while (off < (size_t) u->len[i]) {
+				size_t sl = d[off++], take;
+
+				if (sl > (size_t) u->len[i] - off)
+					break;		/* malformed: keep what came before */
+				take = sl < sizeof(flat[n]) - 1 - w ? sl : sizeof(flat[n]) - 1 - w;
+				memcpy(flat[n] + w, d + off, take);
+				w += take;
+				off += sl;
+			}
+			recs[n] = flat[n];
+			lens[n] = w;
+			n++;
+		}
+		if (sts_txt_parse(recs, lens, n, id, &twhy) == 1)
+			txt = STS_TXT_FOUND;
+		else if (twhy && strcmp(twhy, "no v=STSv1 TXT record") != 0)
+			msg_info("mta-sts: _mta-sts.%s: %s: no policy discovered", g->domain, twhy);
+	}
+	step = sts_cache_step(e, txt, id, now(), &g_conf.rules);
+	switch (step) {
+	case STS_USE:
+		use_cached(g, e);
+		break;
+	case STS_EXTEND:
+		sts_cache_extend(e, now());
+		(void) stscache_save(e);
+		use_cached(g, e);
+		break;
+	case STS_NONE:
+		break;
+	case STS_DROP:
+		msg_info("mta-sts: %s withdrew its policy (mode none, TXT gone)", g->domain);
+		stscache_drop(g->domain);
+		break;
+	case STS_FETCH:
+		if (sts_cache_applies(e, now()) && strcmp(e->id, id) == 0) {
+			/* proactive refresh: the cached copy serves meanwhile */
+			use_cached(g, e);
+			(void) start_fetch(g, id, 0);
+			break;
+		}
+		if (start_fetch(g, id, 1) == 0)
+			return;			/* delivered when the fetch ends */
+		use_cached(g, e);
+		break;
+	}
+	deliver(g);
+}
+
+/* on_kick - a start-up failure, reported from the loop */
+static void
+on_kick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void) loop;
+	(void) revents;
+	deliver(w->data);
+}
+
+/* stsget_start - the policy for a domain */
+struct stsget *
+stsget_start(const char *domain, stsget_cb *cb, void *arg)
+{
+	struct stsget *g = calloc(1, sizeof(*g));
+	char name[STS_NAME_MAX + 16];
+
+	if (g == NULL)
+		return NULL;
+	snprintf(g->domain, sizeof(g->domain), "%s", domain);
+	g->cb = cb;
+	g->arg = arg;
+	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	if ((g->qtxt = dns_query(name, T_TXT, on_txt, g)) == NULL) {
+		use_cached(g, stscache_get(domain));
+		ev_timer_init(&g->kick, on_kick, 0., 0.);
+		g->kick.data = g;
+		ev_timer_start(g_loop, &g->kick);
+	}
+	return g;
+}
+
+/* stsget_cancel - the asker went away */
+void
+stsget_cancel(struct stsget *g)
+{
+	if (g == NULL)
+		return;
+	if (g->in) {
+		struct inflight *in = g->in;
+
+		for (int i = 0; i < in->nwaiters; i++)
+			if (in->waiters[i] == g) {
+				in->waiters[i] = in->waiters[--in->nwaiters];
+				break;
+			}
+	}
+	g->cb = NULL;
+	if (g->qtxt) {
+		dns_cancel(g->qtxt);
+		g->qtxt = NULL;
+	}
+	if (ev_is_active(&g->kick))
+		ev_timer_stop(g_loop, &g->kick);
+	free(g);
+}
+
+/* scan_one - refresh a policy nearing max_age, even without mail */
+static void
+scan_one(struct sts_entry *e, void *arg)
+{
+	time_t t = *(time_t *) arg;
+
+	if (e->has_policy && e->fetched + e->policy.max_age - t <= g_conf.rules.refresh_before
+	    && t < e->expires && t >= e->fail_until)
+		(void) stsget_start(e->domain, NULL, NULL);
+}
+
+/* on_scan - the refresh timer */
+static void
+on_scan(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	time_t t = now();
+
+	(void) loop;
+	(void) w;
+	(void) revents;
+	stscache_walk(scan_one, &t);
+}
+
+/* stsget_init - cache and refresh timer */
+int
+stsget_init(struct ev_loop *loop, const struct stsget_conf *c, char *err,
+    size_t errlen)
+{
+	g_loop = loop;
+	g_conf = *c;
+	if (stscache_init(c->cache_dir, now(), err, errlen) < 0)
+		return -1;
+	if (fetch_init(loop, err, errlen) < 0)
+		return -1;
+	ev_timer_init(&scan_w, on_scan, REFRESH_SCAN, REFRESH_SCAN);
+	ev_timer_start(loop, &scan_w);
+	ev_unref(loop);
+	return 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * stsget.h - the MTA-STS policy that applies to a domain, now.
+ *
+ * SYNOPSIS
+ *	int stsget_init(struct ev_loop *loop, const struct stsget_conf *c,
+ *		char *err, size_t errlen);
+ *	struct stsget *stsget_start(const char *domain, stsget_cb *cb,
+ *		void *arg);
+ *	void stsget_cancel(struct stsget *g);
+ *
+ * DESCRIPTION
+ *	stsget_start() looks up the _mta-sts TXT record, applies the cache
+ *	rules (sts.h) and, when they say so, resolves mta-sts.<domain> with
+ *	the same validating resolver and fetches the policy (fetch.h).  A
+ *	fetch for a domain already in flight is shared.  A refresh of a
+ *	policy that still applies runs in the background: the asker gets the
+ *	cached policy at once.  The callback gets the policy that applies
+ *	(or none) and, when something failed, the RFC 8460 result type and
+ *	reason (sts-policy-fetch-error, sts-policy-invalid,
+ *	sts-webpki-invalid), from the loop.  A timer refreshes policies
+ *	that near max_age even when no mail flows.
+ */
+#ifndef MXTLS_STSGET_H
+#define MXTLS_STSGET_H
+
+#include <ev.h>
+
+#include "sts.h"
+
+struct stsget_conf {
+	const char *cache_dir;
+	const char *ca_file;
+	long fetch_timeout;
+	struct sts_conf rules;
+};
+
+struct sts_result {
+	int has_policy;
+	char id[STS_ID_MAX + 1];
+	struct sts_policy policy;
+	const char *rtype;		/* a failure to report, or NULL */
+	char why[512];
+	int from_cache;
+};
+
+struct stsget;
+typedef void stsget_cb(void *arg, const struct sts_result *r);
+
+int stsget_init(struct ev_loop *loop, const struct stsget_conf *c, char *err,
+    size_t errlen);
+struct stsget *stsget_start(const char *domain, stsget_cb *cb, void *arg);
+void stsget_cancel(struct stsget *g);
+
+#endif

@@ -294,11 +294,14 @@ main(int argc, char **argv)
 	log_init("mxtlsd", print || (foreground && !to_syslog), verbose);
 	if (load_config(&proxy.cfg, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
+	set_hostname();
 	if (print) {
+		/* the effective values: the host name as it will be used */
+		free(proxy.cfg.myhostname);
+		proxy.cfg.myhostname = strdup(proxy.hostname);
 		cfg_print(&proxy.cfg, stdout);
 		return 0;
 	}
-	set_hostname();
 	signal(SIGPIPE, SIG_IGN);
 	if ((proxy.server_ctx = make_server_ctx(&proxy.cfg, proxy.hostname, err,
 		    sizeof(err))) == NULL)

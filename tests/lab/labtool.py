@@ -12,6 +12,9 @@ SUBCOMMANDS
         numbers, one per line.  Exit 1 on timeout (printing what was found).
     find-msg MAILDIR RCPT
         Print the numbers of the messages that list RCPT; never waits.
+    where MAILROOT RCPT
+        Look in every sink's store MAILROOT/SINK/ and print "SINK N" for each
+        message that lists RCPT (sorted); nothing when no sink has it.
     json-get FILE KEY
         Print one key of a JSON object (lists: one item per line; null: "null").
     compare SUBMITTED EML
@@ -160,6 +163,14 @@ def main():
     if cmd == "find-msg":
         for n in matches(a[0], a[1]):
             print(n)
+        return 0
+    if cmd == "where":
+        root, rcpt = a[0], a[1]
+        for sink in sorted(os.listdir(root)):
+            d = os.path.join(root, sink)
+            if os.path.isdir(d):
+                for n in matches(d, rcpt):
+                    print("%s %d" % (sink, n))
         return 0
     if cmd == "json-get":
         with open(a[0]) as f:

@@ -10,24 +10,46 @@
 #	Two namespaces joined by one veth pair:
 #
 #	  mxl-mta  192.0.2.1/24 2001:db8::1/64	Postfix (the old MTA), mxtlsd on
-#		   127.0.0.1:10025 and [::1]:10025, nat OUTPUT REDIRECT of tcp/25
-#		   except packets with mark $LAB_MARK (mxtlsd's own upstream)
-#	  mxl-mx   MX hosts (tests/lab/mxsink.py):
+#		   198.51.100.1/24		127.0.0.1:10025 and [::1]:10025,
+#		   2001:db8:53::1/64		nat OUTPUT REDIRECT of tcp/25 except
+#		   packets with mark $LAB_MARK (mxtlsd's own upstream)
+#	  mxl-mx   first floor, MX hosts (tests/lab/mxsink.py):
 #		   mx1 192.0.2.25 2001:db8::25	STARTTLS, cert mx1.lab.example
 #		   mx2 192.0.2.26 2001:db8::26	no STARTTLS
 #		   mx3 192.0.2.27 2001:db8::27	STARTTLS, resets inside DATA
+#		   second floor (tests/lab/dns/, built into $LAB_DIR/dns):
+#		   NSD at 198.51.100.53 and [2001:db8:53::53] serving the signed
+#		   lab root, example., lab.example (MX records of the first
+#		   floor's domains) and the DANE domains; one sink per line of
+#		   $LAB_DIR/dns/mx.tsv, named by its address (192.0.2.31 ...
+#		   192.0.2.44, 2001:db8::31, 192.0.2.99 = rogue.example), its
+#		   mail in $LAB_DIR/mail/ADDRESS (lab_sink_dir NAME)
 #
-#	Postfix routes (transport_maps, no DNS ever):
+#	mxtlsd resolves for real (dns_resolver = recursive from the lab's
+#	root hints, validating with the lab root's DS), so every scenario
+#	goes through its policy code.
+#
+#	Postfix routes (transport_maps; Postfix itself never uses DNS):
 #	  tls.lab.example    -> smtp:[192.0.2.25]:25
 #	  plain.lab.example  -> smtp:[192.0.2.26]:25
 #	  reset.lab.example  -> smtp:[192.0.2.27]:25
 #	  tls6/plain6/reset6.lab.example -> the same hosts over IPv6
+#	  D.example          -> smtp:[first MX address of D]:25, for each DANE
+#			       domain of the DNS world (see LAB_DANE_ROUTES)
+#	  reroute*@dane-ee.example -> smtp:[192.0.2.99]:25 (rogue.example,
+#			       not an MX of dane-ee.example)
 #	  mta.lab.example    -> discard:	(bounces to the lab sender vanish)
 #	  anything else      -> error:	(nothing ever leaves the lab)
 #
 #	Everything the lab writes lives under one temp dir $LAB_DIR
-#	(/tmp/mxlab.XXXXXX): pki/, postfix/{etc,spool,data}, mail/mxN/, log/,
-#	run/.  lab_down removes it unless LAB_KEEP=1.
+#	(/tmp/mxlab.XXXXXX): pki/, dns/, postfix/{etc,spool,data}, mail/SINK/,
+#	log/, run/, work/.  lab_down removes it unless LAB_KEEP=1.
+#
+#	mxtlsd runs with ASAN_OPTIONS/UBSAN_OPTIONS (unless already set in
+#	the environment) that send sanitizer reports to its log
+#	($LAB_DIR/log/mxtlsd.log): lab_sanitizer_lines lists them.
+#	lab_mxtlsd_stop ends it with SIGTERM and waits (LeakSanitizer reports
+#	at exit), lab_down calls it.
 #
 # ENVIRONMENT
 #	MXTLSD		path of the mxtlsd binary (default: ./mxtlsd in the repo)
@@ -38,9 +60,11 @@
 #	LAB_MXTLSD_USER	value of mxtlsd's `user =` (default: empty, no drop)
 #	LAB_MXTLSD_HOSTNAME  its `myhostname =` (default mxtls.lab.example; it must
 #			differ from Postfix's mta.lab.example, see lab_mxtlsd_config)
-#	LAB_MXTLSD_DNS	value of mxtlsd's `dns_resolver =` when the binary has
-#			that key (default: none; this floor has no DNS server)
+#	LAB_MXTLSD_DNS	value of mxtlsd's `dns_resolver =` (default: not set,
+#			i.e. recursive, from the lab's hints and trust anchor)
 #	LAB_MXTLSD_EXTRA  extra lines appended to the generated mxtlsd.conf
+#	LAB_MXTLSD_SHUTDOWN_TIMEOUT  its `shutdown_timeout =`, seconds (default 10)
+#	ASAN_OPTIONS, UBSAN_OPTIONS  replace the lab's settings for mxtlsd
 #	LAB_INLINE_IPTABLES=1  use the inline rules even when
 #			iptables/mxtls-iptables exists
 #
@@ -58,6 +82,8 @@ LAB_PY=/usr/bin/python3
 LAB_STATE=/tmp/mxlab.state
 LAB_LOCK=/tmp/mxlab.lock
 LAB_FLAVOR=${LAB_FLAVOR:-local}
+# mxtlsd's shutdown_timeout (s) in the lab: SIGTERM must end it within this
+LAB_MXTLSD_SHUTDOWN_TIMEOUT=${LAB_MXTLSD_SHUTDOWN_TIMEOUT:-10}
 MXTLSD=${MXTLSD:-$LAB_REPO/mxtlsd}
 case $MXTLSD in /*) ;; *) MXTLSD=$LAB_REPO/$MXTLSD ;; esac
 
@@ -65,14 +91,32 @@ LAB_DIR=
 LAB_UP_STARTED=
 LAB_DOWN_DONE=
 LAB_MXTLSD_PID=
+LAB_MXTLSD_STATUS=
 declare -A LAB_SINK_PID=()
 
-# Sinks: name -> "mode tls(yes|no) v4 v6"
-declare -A LAB_SINKS=(
-	[mx1]="normal yes 192.0.2.25 2001:db8::25"
-	[mx2]="normal no 192.0.2.26 2001:db8::26"
-	[mx3]="reset-in-data yes 192.0.2.27 2001:db8::27"
-)
+# Sinks: name -> "mode hostname certfile|- keyfile|- listen..."; the first
+# floor's three (lab_up) and the DNS world's (lab_world_up, from mx.tsv)
+declare -A LAB_SINKS=()
+
+# Postfix routes to the DANE domains (tests/lab/dns/build.sh): domain or
+# user@domain -> address Postfix connects to (mxtlsd takes it from there)
+LAB_DANE_ROUTES="
+dane-ee.example			192.0.2.31
+dane-ee-weird.example		192.0.2.32
+dane-ta.example			192.0.2.33
+dane-ta-wrongname.example	192.0.2.34
+two-mx.example			192.0.2.35
+one-bad.example			192.0.2.37
+pkix-only.example		192.0.2.38
+pkix-notls.example		192.0.2.39
+bogus.example			192.0.2.40
+unsigned.example		192.0.2.41
+cname.example			192.0.2.42
+malformed.example		192.0.2.43
+plain.example			192.0.2.44
+reroute@dane-ee.example		192.0.2.99
+reroute-refuse@dane-ee.example	192.0.2.99
+"
 
 lab_log() { echo "lab: $*" >&2; }
 
@@ -162,12 +206,19 @@ lab_net_up() {
 	ip -n "$LAB_NS_MTA" link add veth0 type veth peer name veth0 netns "$LAB_NS_MX" || return 1
 	ip -n "$LAB_NS_MTA" addr add 192.0.2.1/24 dev veth0 || return 1
 	ip -n "$LAB_NS_MTA" addr add 2001:db8::1/64 dev veth0 nodad || return 1
-	for a in 192.0.2.25 192.0.2.26 192.0.2.27; do
-		ip -n "$LAB_NS_MX" addr add "$a/24" dev veth0 || return 1
-	done
-	for a in 2001:db8::25 2001:db8::26 2001:db8::27; do
-		ip -n "$LAB_NS_MX" addr add "$a/64" dev veth0 nodad || return 1
-	done
+	# the DNS server's subnet, on-link from mxtlsd's namespace
+	ip -n "$LAB_NS_MTA" addr add 198.51.100.1/24 dev veth0 || return 1
+	ip -n "$LAB_NS_MTA" addr add 2001:db8:53::1/64 dev veth0 nodad || return 1
+	{
+		for a in 192.0.2.25 192.0.2.26 192.0.2.27; do
+			echo "addr add $a/24 dev veth0"
+		done
+		for a in 2001:db8::25 2001:db8::26 2001:db8::27; do
+			echo "addr add $a/64 dev veth0 nodad"
+		done
+		echo "addr add 198.51.100.53/24 dev veth0"
+		echo "addr add 2001:db8:53::53/64 dev veth0 nodad"
+	} | ip -n "$LAB_NS_MX" -batch - || return 1
 	ip -n "$LAB_NS_MTA" link set veth0 up || return 1
 	ip -n "$LAB_NS_MX" link set veth0 up || return 1
 	# ::1 on lo needs no DAD; wait until the veth addresses are usable
@@ -205,28 +256,56 @@ lab_pki() {
 	) >"$LAB_DIR/log/pki.log" 2>&1
 }
 
-# lab_sink_start NAME [MODE] - start the sink NAME (see LAB_SINKS)
-lab_sink_start() {
-	local name=$1 spec mode tls v4 v6 i
-	spec=${LAB_SINKS[$name]}
-	read -r mode tls v4 v6 <<<"$spec"
+# lab_sink_define NAME MODE HOSTNAME CERT|- KEY|- LISTEN... - describe a sink
+lab_sink_define() {
+	local name=$1
+	shift
+	LAB_SINKS[$name]="$*"
+}
+
+# lab_sink_dir NAME - where sink NAME stores what it accepts
+lab_sink_dir() { echo "$LAB_DIR/mail/$1"; }
+
+# lab_sink_spawn NAME [MODE] - launch sink NAME (see LAB_SINKS); no waiting
+lab_sink_spawn() {
+	local name=$1 mode host cert key listen l
+	read -r mode host cert key listen <<<"${LAB_SINKS[$name]}"
 	mode=${2:-$mode}
-	local args=(--listen "$v4:25" --listen "[$v6]:25" --name "$name.lab.example"
-		--mode "$mode" --maildir "$LAB_DIR/mail/$name" --pidfile "$LAB_DIR/run/$name.pid")
-	[ "$tls" = yes ] && args+=(--cert "$LAB_DIR/pki/$name.crt" --key "$LAB_DIR/pki/$name.key")
+	local args=(--name "$host" --mode "$mode" --maildir "$(lab_sink_dir "$name")"
+		--pidfile "$LAB_DIR/run/$name.pid")
+	for l in $listen; do args+=(--listen "$l"); done
+	[ "$cert" != - ] && args+=(--cert "$cert" --key "$key")
 	rm -f "$LAB_DIR/run/$name.pid"
-	echo "=== $(date -u +%FT%TZ) start $name mode=$mode" >>"$LAB_DIR/log/$name.log"
+	echo "=== $(date -u +%FT%TZ) start $name ($host) mode=$mode" >>"$LAB_DIR/log/$name.log"
 	ip netns exec "$LAB_NS_MX" "$LAB_PY" "$LAB_HERE/mxsink.py" "${args[@]}" \
 		</dev/null >>"$LAB_DIR/log/$name.log" 2>&1 9>&- &
 	LAB_SINK_PID[$name]=$!
-	for i in $(seq 100); do
-		[ -s "$LAB_DIR/run/$name.pid" ] && return 0
-		kill -0 "${LAB_SINK_PID[$name]}" 2>/dev/null || break
+}
+
+# lab_sinks_wait NAME... - wait (at most 10 s) until every named sink listens
+lab_sinks_wait() {
+	local name i left
+	for i in $(seq 200); do
+		left=
+		for name in "$@"; do
+			[ -s "$LAB_DIR/run/$name.pid" ] && continue
+			if ! kill -0 "${LAB_SINK_PID[$name]}" 2>/dev/null; then
+				lab_log "sink $name exited at start-up; see $LAB_DIR/log/$name.log"
+				tail -n 20 "$LAB_DIR/log/$name.log" >&2
+				return 1
+			fi
+			left="$left $name"
+		done
+		[ -z "$left" ] && return 0
 		sleep 0.05
 	done
-	lab_log "sink $name did not start; see $LAB_DIR/log/$name.log"
-	tail -n 20 "$LAB_DIR/log/$name.log" >&2
+	lab_log "sink(s)$left did not start within 10 s"
 	return 1
+}
+
+# lab_sink_start NAME [MODE] - start the sink NAME, wait until it listens
+lab_sink_start() {
+	lab_sink_spawn "$@" && lab_sinks_wait "$1"
 }
 
 # lab_sink_stop NAME
@@ -326,6 +405,10 @@ plain6.lab.example	smtp:[2001:db8::26]:25
 reset6.lab.example	smtp:[2001:db8::27]:25
 mta.lab.example		discard:lab sender
 EOF
+	local key addr
+	while read -r key addr; do
+		[ -n "$key" ] && printf '%s\tsmtp:[%s]:25\n' "$key" "$addr"
+	done <<<"$LAB_DANE_ROUTES" >>"$PF_ETC/transport"
 }
 
 # lab_postfix_start - check (creates queue dirs with the right owners) and start
@@ -387,9 +470,10 @@ lab_redirect_inline() {
 	done
 }
 
-# lab_mxtlsd_config - write $LAB_DIR/mxtlsd.conf
+# lab_mxtlsd_config - write $LAB_DIR/mxtlsd.conf (and mxtlsd.conf.base, the
+# same text, which lab_mxtlsd_hup starts from)
 lab_mxtlsd_config() {
-	cat >"$LAB_DIR/mxtlsd.conf" <<EOF
+	cat >"$LAB_DIR/mxtlsd.conf.base" <<EOF
 # Generated by tests/lab/lib.sh
 listen = 127.0.0.1:$LAB_PORT [::1]:$LAB_PORT
 myhostname = ${LAB_MXTLSD_HOSTNAME:-mxtls.lab.example}
@@ -398,29 +482,78 @@ user = ${LAB_MXTLSD_USER:-}
 client_timeout = 60s
 upstream_timeout = 60s
 upstream_connect_timeout = 10s
+shutdown_timeout = ${LAB_MXTLSD_SHUTDOWN_TIMEOUT}s
 offer_client_starttls = yes
 message_size_limit = 0
+# the lab's DNSSEC world (tests/lab/dns/build.sh)
+dns_root_hints_file = $LAB_DIR/dns/root.hints
+dns_trust_anchor_file = $LAB_DIR/dns/root.key
 EOF
-	# This floor has no DNS: no policy lookups (opportunistic TLS to the
-	# address Postfix chose).  Only for a binary that knows the key.
-	if "$MXTLSD" -n 2>/dev/null | grep -q '^dns_resolver'; then
-		echo "dns_resolver = ${LAB_MXTLSD_DNS:-none}" >>"$LAB_DIR/mxtlsd.conf"
+	# MTA-STS policy cache, for a binary that has one
+	if "$MXTLSD" -n 2>/dev/null | grep -q '^sts_cache_dir ='; then
+		mkdir -p "$LAB_DIR/sts"
+		[ -n "$LAB_MXTLSD_USER" ] && chown "$LAB_MXTLSD_USER" "$LAB_DIR/sts"
+		echo "sts_cache_dir = $LAB_DIR/sts" >>"$LAB_DIR/mxtlsd.conf.base"
 	fi
-	[ -n "$LAB_MXTLSD_EXTRA" ] && printf '%s\n' "$LAB_MXTLSD_EXTRA" >>"$LAB_DIR/mxtlsd.conf"
-	return 0
+	[ -n "$LAB_MXTLSD_DNS" ] && echo "dns_resolver = $LAB_MXTLSD_DNS" >>"$LAB_DIR/mxtlsd.conf.base"
+	[ -n "$LAB_MXTLSD_EXTRA" ] && printf '%s\n' "$LAB_MXTLSD_EXTRA" >>"$LAB_DIR/mxtlsd.conf.base"
+	cp "$LAB_DIR/mxtlsd.conf.base" "$LAB_DIR/mxtlsd.conf"
+}
+
+
+# Sanitizer settings for an ASan/UBSan build (ignored by a plain build):
+# reports go to stderr, i.e. mxtlsd's log; the first error ends the process.
+LAB_ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0:detect_leaks=1:exitcode=23:print_summary=1:handle_abort=1}
+LAB_UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:print_summary=1}
+LAB_SANITIZER_RE='AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer'
+
+# lab_mxtlsd_sanitized - is $MXTLSD built with ASan or UBSan?
+lab_mxtlsd_sanitized() {
+	grep -qaE '__asan_init|__ubsan_handle' "$MXTLSD" 2>/dev/null
+}
+
+# lab_log_size FILE - its size in octets (0 when missing): an offset for
+# lab_wait_grep_after and lab_grep_after
+lab_log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# lab_grep_after FILE OFFSET ERE - grep -E the part of FILE after OFFSET
+lab_grep_after() { tail -c +"$(($2 + 1))" "$1" 2>/dev/null | grep -E -- "$3"; }
+
+# lab_wait_grep_after FILE OFFSET ERE TIMEOUT - like lab_wait_grep, in the
+# part of FILE written after OFFSET; LAB_MATCH = the first matching line
+lab_wait_grep_after() {
+	local end
+	end=$(( $(lab_now_ms) + $4 * 1000 ))
+	LAB_MATCH=
+	while :; do
+		LAB_MATCH=$(lab_grep_after "$1" "$2" "$3" | head -n 1)
+		[ -n "$LAB_MATCH" ] && return 0
+		[ "$(lab_now_ms)" -ge $end ] && return 1
+		sleep 0.1
+	done
+}
+
+# lab_sanitizer_lines [OFFSET] - sanitizer report lines in mxtlsd's log
+# (after OFFSET); prints them, status 0 when there are any
+lab_sanitizer_lines() {
+	lab_grep_after "$LAB_DIR/log/mxtlsd.log" "${1:-0}" "$LAB_SANITIZER_RE"
 }
 
 # lab_mxtlsd_start - start mxtlsd in mxl-mta, wait until it listens
 lab_mxtlsd_start() {
 	local i
 	echo "=== $(date -u +%FT%TZ) start $MXTLSD -f -c $LAB_DIR/mxtlsd.conf" >>"$LAB_DIR/log/mxtlsd.log"
-	ip netns exec "$LAB_NS_MTA" "$MXTLSD" -f -c "$LAB_DIR/mxtlsd.conf" \
+	LAB_MXTLSD_STATUS=
+	ASAN_OPTIONS=$LAB_ASAN_OPTIONS UBSAN_OPTIONS=$LAB_UBSAN_OPTIONS \
+		ip netns exec "$LAB_NS_MTA" "$MXTLSD" -f -c "$LAB_DIR/mxtlsd.conf" \
 		</dev/null >>"$LAB_DIR/log/mxtlsd.log" 2>&1 9>&- &
 	LAB_MXTLSD_PID=$!
 	for i in $(seq 100); do
 		if ! kill -0 "$LAB_MXTLSD_PID" 2>/dev/null; then
 			wait "$LAB_MXTLSD_PID"
-			lab_log "mxtlsd exited with status $? at start-up"
+			LAB_MXTLSD_STATUS=$?
+			lab_log "mxtlsd exited with status $LAB_MXTLSD_STATUS at start-up"
+			LAB_MXTLSD_PID=
 			return 1
 		fi
 		if lab_in_mta ss -Hltn "sport = :$LAB_PORT" | grep -q 127.0.0.1 &&
@@ -433,9 +566,103 @@ lab_mxtlsd_start() {
 	return 1
 }
 
+# lab_mxtlsd_wait_exit TIMEOUT - wait until mxtlsd has exited; 0 when it
+# did (LAB_MXTLSD_STATUS = its exit status, LAB_MXTLSD_PID emptied)
+lab_mxtlsd_wait_exit() {
+	local end
+	end=$(( $(lab_now_ms) + $1 * 1000 ))
+	[ -n "$LAB_MXTLSD_PID" ] || return 0
+	while kill -0 "$LAB_MXTLSD_PID" 2>/dev/null; do
+		[ "$(lab_now_ms)" -ge $end ] && return 1
+		sleep 0.05
+	done
+	wait "$LAB_MXTLSD_PID" 2>/dev/null
+	LAB_MXTLSD_STATUS=$?
+	LAB_MXTLSD_PID=
+	return 0
+}
+
+# lab_mxtlsd_stop - SIGTERM, wait up to shutdown_timeout + 5 s (it drains;
+# LeakSanitizer reports at exit), then SIGKILL.  Status 0 when it exited
+# by itself; LAB_MXTLSD_STATUS = its exit status.
+lab_mxtlsd_stop() {
+	[ -n "$LAB_MXTLSD_PID" ] || return 0
+	kill -TERM "$LAB_MXTLSD_PID" 2>/dev/null
+	lab_mxtlsd_wait_exit $((LAB_MXTLSD_SHUTDOWN_TIMEOUT + 5)) && return 0
+	lab_log "mxtlsd (pid $LAB_MXTLSD_PID) did not exit within $((LAB_MXTLSD_SHUTDOWN_TIMEOUT + 5)) s of SIGTERM; sending SIGKILL"
+	kill -KILL "$LAB_MXTLSD_PID" 2>/dev/null
+	wait "$LAB_MXTLSD_PID" 2>/dev/null
+	LAB_MXTLSD_STATUS=$?
+	LAB_MXTLSD_PID=
+	return 1
+}
+
+# lab_mxtlsd_conf_write [LINE...] - mxtlsd.conf = mxtlsd.conf.base with each
+# "key = value" LINE replacing the base's line for that key in place, or
+# appended when the base has none (so an unknown key lands on the last line)
+lab_mxtlsd_conf_write() {
+	printf '%s\n' "$@" | awk '
+	NR == FNR { if ($0 == "") next; k = $0; sub(/[ \t]*=.*/, "", k); want[k] = $0; order[++n] = k; next }
+	{ k = $0; sub(/[ \t]*=.*/, "", k)
+	  if (k in want && !(k in done)) { print want[k]; done[k] = 1; next }
+	  print }
+	END { for (i = 1; i <= n; i++) if (!(order[i] in done)) print want[order[i]] }
+	' - "$LAB_DIR/mxtlsd.conf.base" >"$LAB_DIR/mxtlsd.conf.new" &&
+	mv -f "$LAB_DIR/mxtlsd.conf.new" "$LAB_DIR/mxtlsd.conf"
+}
+
+# lab_mxtlsd_hup [LINE...] - lab_mxtlsd_conf_write LINE..., send SIGHUP and
+# wait (5 s) for mxtlsd's "reloaded FILE" or "reload: ...; keeping the
+# running configuration".  LAB_MATCH = that log line; status 0 only for
+# "reloaded".  Without LINEs: back to the base configuration.
+lab_mxtlsd_hup() {
+	local off
+	lab_mxtlsd_conf_write "$@" || return 1
+	off=$(lab_log_size "$LAB_DIR/log/mxtlsd.log")
+	kill -HUP "$LAB_MXTLSD_PID" 2>/dev/null || return 1
+	lab_wait_grep_after "$LAB_DIR/log/mxtlsd.log" "$off" \
+		"reloaded $LAB_DIR/mxtlsd.conf\$|reload: .*keeping the running configuration" 5 || return 1
+	case $LAB_MATCH in *"reloaded "*) return 0 ;; esac
+	return 1
+}
+
+# lab_world_up - the DNS world built by lab_up (in the background): its
+# sink addresses on mxl-mx, NSD, one sink per line of mx.tsv (spawned)
+LAB_DNS_BUILD_PID=
+LAB_WORLD_SINKS=
+lab_world_up() {
+	local ip host cert key how st l
+	wait "$LAB_DNS_BUILD_PID"
+	st=$?
+	LAB_DNS_BUILD_PID=
+	if [ "$st" != 0 ]; then
+		lab_log "tests/lab/dns/build.sh failed:"; tail -n 5 "$LAB_DIR/log/dns-build.log" >&2
+		return 1
+	fi
+	while IFS=$'\t' read -r ip host cert key how; do
+		case $ip in
+		*:*) echo "addr add $ip/64 dev veth0 nodad" ;;
+		*) echo "addr add $ip/24 dev veth0" ;;
+		esac
+	done <"$LAB_DIR/dns/mx.tsv" | ip -n "$LAB_NS_MX" -batch - || return 1
+	if ! "$LAB_HERE/dns/up.sh" "$LAB_DIR/dns" "$LAB_NS_MX" >"$LAB_DIR/log/dns-up.log" 2>&1 9>&-; then
+		lab_log "tests/lab/dns/up.sh failed:"; tail -n 5 "$LAB_DIR/log/dns-up.log" >&2
+		return 1
+	fi
+	LAB_WORLD_SINKS=
+	while IFS=$'\t' read -r ip host cert key how; do
+		case $ip in *:*) l="[$ip]:25" ;; *) l="$ip:25" ;; esac
+		[ "$how" = starttls ] || { cert=- key=-; }
+		lab_sink_define "$ip" normal "$host" "$cert" "$key" "$l"
+		lab_sink_spawn "$ip"
+		LAB_WORLD_SINKS="$LAB_WORLD_SINKS $ip"
+	done <"$LAB_DIR/dns/mx.tsv"
+	return 0
+}
+
 # lab_up - build the whole world
 lab_up() {
-	local n
+	local n p
 	exec 9>"$LAB_LOCK"
 	if ! flock -n 9; then
 		lab_setup_fail lock "another lab run holds $LAB_LOCK (its world is left alone)"; return 1
@@ -452,13 +679,21 @@ lab_up() {
 	echo "$LAB_DIR" >"$LAB_STATE"
 	[ -n "$LAB_KEEP" ] && touch "$LAB_DIR/KEEP"
 	mkdir -p "$LAB_DIR/log" "$LAB_DIR/run" "$LAB_DIR/mail" "$LAB_DIR/work"
+	# the DNS world (~2 s of key generation and signing) builds meanwhile
+	"$LAB_HERE/dns/build.sh" "$LAB_DIR/dns" >"$LAB_DIR/log/dns-build.log" 2>&1 </dev/null 9>&- &
+	LAB_DNS_BUILD_PID=$!
 	lab_net_up || { lab_setup_fail network "namespaces/veth failed"; return 1; }
 	lab_pki || { lab_setup_fail pki "openssl failed: $(tail -n 3 "$LAB_DIR/log/pki.log")"; return 1; }
-	for n in mx1 mx2 mx3; do
-		lab_sink_start "$n" || { lab_setup_fail "sink-$n" "mxsink did not start"; return 1; }
-	done
+	p=$LAB_DIR/pki
+	lab_sink_define mx1 normal mx1.lab.example "$p/mx1.crt" "$p/mx1.key" 192.0.2.25:25 '[2001:db8::25]:25'
+	lab_sink_define mx2 normal mx2.lab.example - - 192.0.2.26:25 '[2001:db8::26]:25'
+	lab_sink_define mx3 reset-in-data mx3.lab.example "$p/mx3.crt" "$p/mx3.key" 192.0.2.27:25 '[2001:db8::27]:25'
+	for n in mx1 mx2 mx3; do lab_sink_spawn "$n"; done
+	# Postfix needs no DNS: start it while the world is still being built
 	lab_postfix_config
 	lab_postfix_start || { lab_setup_fail postfix "see $LAB_DIR/log/postfix-start.log"; return 1; }
+	lab_world_up || { lab_setup_fail dns "the DNS world did not come up (see $LAB_DIR/log/dns-*.log)"; return 1; }
+	lab_sinks_wait mx1 mx2 mx3 $LAB_WORLD_SINKS || { lab_setup_fail sinks "mxsink did not start"; return 1; }
 	if [ "$LAB_FLAVOR" = local ]; then
 		lab_mxtlsd_config
 		if ! "$MXTLSD" -n -c "$LAB_DIR/mxtlsd.conf" >"$LAB_DIR/log/mxtlsd-n.log" 2>&1; then
@@ -478,15 +713,26 @@ lab_down() {
 	[ -z "$LAB_DOWN_DONE" ] || return 0
 	LAB_DOWN_DONE=1
 	[ -n "$LAB_FG_PID" ] && lab_kill_pid "$LAB_FG_PID"
-	lab_postfix_stop
-	if [ -n "$LAB_MXTLSD_PID" ]; then
-		lab_kill_pid "$LAB_MXTLSD_PID" ||
-			lab_log "mxtlsd (pid $LAB_MXTLSD_PID) did not exit within 5 s of SIGTERM; sent SIGKILL"
-		wait "$LAB_MXTLSD_PID" 2>/dev/null
+	if [ -n "$LAB_DNS_BUILD_PID" ]; then
+		lab_kill_pid "$LAB_DNS_BUILD_PID"
+		wait "$LAB_DNS_BUILD_PID" 2>/dev/null
 	fi
+	# NSD takes ~1.5 s to stop: meanwhile stop the rest
+	local nsd_down=
+	if [ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/dns/run/nsd.pid" ]; then
+		"$LAB_HERE/dns/down.sh" "$LAB_DIR/dns" >/dev/null 2>&1 9>&- &
+		nsd_down=$!
+	fi
+	lab_postfix_stop
+	lab_mxtlsd_stop
+	# all at once: TERM every sink, then collect them
+	for n in "${!LAB_SINK_PID[@]}"; do
+		[ -n "${LAB_SINK_PID[$n]}" ] && kill -TERM "${LAB_SINK_PID[$n]}" 2>/dev/null
+	done
 	for n in "${!LAB_SINK_PID[@]}"; do
 		[ -n "${LAB_SINK_PID[$n]}" ] && lab_sink_stop "$n"
 	done
+	[ -n "$nsd_down" ] && wait "$nsd_down"
 	lab_sweep_ns "$LAB_NS_MTA"
 	lab_sweep_ns "$LAB_NS_MX"
 	ip netns del "$LAB_NS_MTA" 2>/dev/null
@@ -566,6 +812,10 @@ lab_wait_queue_empty() {
 
 # lab_tool ARGS... - tests/lab/labtool.py
 lab_tool() { "$LAB_PY" "$LAB_HERE/labtool.py" "$@"; }
+
+# lab_where RCPT - "SINK N" for each stored copy of a message to RCPT, over
+# every sink's store (nothing when no sink has one)
+lab_where() { lab_tool where "$LAB_DIR/mail" "$1"; }
 
 # lab_wait_msg MAILDIR RCPT TIMEOUT [COUNT] - poll the sink's store until
 # COUNT (default 1) messages list RCPT.  LAB_MSGS = their numbers (one a

@@ -58,6 +58,11 @@
 #				20-byte digest and 4 1 1 (unknown usage) -> all unusable
 #	  plain.example		mx.plain.example 192.0.2.44; no TLSA (secure NXDOMAIN)
 #	  rogue.example		A 192.0.2.99, nobody's MX (sink for re-routing tests)
+#	  lab.example		the first floor's domains, no TLSA anywhere:
+#				tls, tls6 -> MX mx1.lab.example; plain, plain6 -> mx2;
+#				reset, reset6 -> mx3; mx1..mx3 at 192.0.2.25-27 and
+#				2001:db8::25-27.  Their sinks are not in mx.tsv:
+#				tests/lab/lib.sh starts them (own PKI and modes).
 #	No _mta-sts records are published (room for MTA-STS later).
 #
 # REQUIRES
@@ -187,7 +192,7 @@ SHORT20=$(printf '%s' "$WRONG" | cut -c1-40)		# 20 bytes: bad length for SHA-256
 SIGNED_LEAVES="dane-ee.example. dane-ee-weird.example. dane-ta.example.
 dane-ta-wrongname.example. two-mx.example. one-bad.example. pkix-only.example.
 pkix-notls.example. bogus.example. cname.example. target-zone.example.
-malformed.example. plain.example."
+malformed.example. plain.example. lab.example."
 UNSIGNED_LEAVES="unsigned.example."
 
 genkeys() {	# genkeys ZONE
@@ -338,6 +343,24 @@ cat <<EOF
 mx			A	192.0.2.44
 EOF
 } >"$(zf plain.example.)"
+
+# the first floor (tests/lab/lib.sh): its sinks mx1..mx3, no TLSA
+{ soa lab.example. 60
+cat <<EOF
+tls			MX	10 mx1.lab.example.
+tls6			MX	10 mx1.lab.example.
+plain			MX	10 mx2.lab.example.
+plain6			MX	10 mx2.lab.example.
+reset			MX	10 mx3.lab.example.
+reset6			MX	10 mx3.lab.example.
+mx1			A	192.0.2.25
+mx1			AAAA	2001:db8::25
+mx2			A	192.0.2.26
+mx2			AAAA	2001:db8::26
+mx3			A	192.0.2.27
+mx3			AAAA	2001:db8::27
+EOF
+} >"$(zf lab.example.)"
 
 for z in $SIGNED_LEAVES; do
 	dns_sign "$z" >>"$LOG" 2>&1 || dns_die "signing $z failed (see $LOG)"

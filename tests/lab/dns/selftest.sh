@@ -165,6 +165,17 @@ t "unsigned MX insecure" unsigned.example MX insecure "mx 10 mx.unsigned.example
 t "rogue A secure" rogue.example A secure "a 192.0.2.99"
 t "rogue is nobody's MX (secure NODATA)" rogue.example MX secure rcode=NOERROR havedata=0
 
+# lab.example: the first floor's domains and sinks (not in mx.tsv), no TLSA
+for pair in "tls mx1" "tls6 mx1" "plain mx2" "plain6 mx2" "reset mx3" "reset6 mx3"; do
+	read -r d h <<<"$pair"
+	t "lab.example $d MX secure" "$d.lab.example" MX secure "mx 10 $h.lab.example."
+done
+for n in 1 2 3; do
+	t "lab.example mx$n A secure" "mx$n.lab.example" A secure "a 192.0.2.2$((4 + n))" &&
+	t "lab.example mx$n AAAA secure" "mx$n.lab.example" AAAA secure "aaaa 2001:db8::2$((4 + n))"
+	t "lab.example mx$n no TLSA (secure NXDOMAIN)" "_25._tcp.mx$n.lab.example" TLSA secure rcode=NXDOMAIN havedata=0
+done
+
 # every sink in mx.tsv is where DNS says (secure, except unsigned.example)
 while IFS=$'\t' read -r ip host _ _ _; do
 	case $ip in *:*) ty=AAAA pre=aaaa ;; *) ty=A pre=a ;; esac

@@ -7,13 +7,17 @@
 #	D_FILE (what was submitted), D_N (number at the sink, empty when it
 #	never arrived), D_JSON, D_EML, D_QID, D_STATUS (Postfix's status line).
 #
-# lab_check_bytes / lab_check_envelope / lab_check_mx_tls yes|no
+# lab_check_bytes [CHECK] / lab_check_envelope / lab_check_mx_tls yes|no
 #	Checks on the delivered message: bytes (identical after removing
 #	Postfix's Received: header and CRLF->LF), envelope (MAIL FROM, the one
 #	recipient, BODY=8BITMIME kept), mx-tls (TLSv1.2/1.3 at the MX, or none).
 #
 # lab_check_mxtlsd_log CHECK ERE REASON
 #	(local flavor) mxtlsd's log has a line matching ERE.
+
+# CK: suffix of the check names of the helpers (a scenario that repeats a
+# step sets it, e.g. CK=-after-fix)
+CK=
 
 lab_deliver() {
 	local sink=$1 domain=$2 size=$3 timeout=$4 out msgid
@@ -52,11 +56,11 @@ lab_deliver() {
 }
 
 lab_check_bytes() {
-	local out
+	local out c=${1:-bytes}$CK
 	if out=$(lab_tool compare "$D_FILE" "$D_EML" 2>&1); then
-		pass bytes
+		pass "$c"
 	else
-		fail bytes "$out"
+		fail "$c" "$out"
 	fi
 }
 
@@ -84,8 +88,8 @@ lab_check_mx_tls() {
 	cipher=$(lab_tool json-get "$D_JSON" cipher)
 	if [ "$1" = yes ]; then
 		case $tls in
-		TLSv1.2|TLSv1.3) pass mx-tls ;;
-		*) fail mx-tls "the MX saw tls=$tls, expected TLSv1.2 or TLSv1.3" ;;
+		TLSv1.2|TLSv1.3) pass "mx-tls$CK" ;;
+		*) fail "mx-tls$CK" "the MX saw tls=$tls, expected TLSv1.2 or TLSv1.3" ;;
 		esac
 	else
 		if [ "$tls" = null ]; then pass mx-plaintext

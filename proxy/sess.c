@@ -75,6 +75,8 @@ struct sess {
 	struct route route;		/* candidates from the plan */
 	int icand;			/* next candidate to try */
 	double policy_t0;		/* when the lookups started (monotonic) */
+	char relay[400];		/* the MX of this transaction, for the log */
+	char relay_tls[16];		/* its TLS version, or "none" */
 	char pfail[REASON_MAX];		/* first policy failure of the attempts */
 	char lfail[REASON_MAX];		/* last failure of the attempts */
 };
@@ -341,8 +343,7 @@ log_txn(struct sess *s, const char *status, const char *detail)
 	msg_info("%s: from=<%s>, to=%.*s, relay=%s, tls=%s, size=%llu, status=%s (%s)",
 	    s->id, s->fsm.mail.addr, (int) buf_used(&s->rcpts),
 	    buf_used(&s->rcpts) ? buf_head(&s->rcpts) : "none",
-	    s->up ? s->up->peer : s->origstr,
-	    s->up && s->up->tls ? SSL_get_version(s->up->c.ssl) : "none",
+	    s->relay[0] ? s->relay : s->origstr, s->relay[0] ? s->relay_tls : "none",
 	    (unsigned long long) s->data_bytes, status, detail);
 }
 
@@ -903,6 +904,10 @@ sess_on_up(struct up *u, enum up_event ev, void *arg)
 
 	switch (ev) {
 	case UP_READY:
+		/* Remember the MX for the log: the upstream may be gone by then. */
+		snprintf(s->relay, sizeof(s->relay), "%s", u->peer);
+		snprintf(s->relay_tls, sizeof(s->relay_tls), "%s",
+		    u->tls && u->c.ssl ? SSL_get_version(u->c.ssl) : "none");
 		if (s->wait == W_CONNECT)
 			send_mail(s);
 		break;

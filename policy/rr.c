@@ -44,6 +44,8 @@ rr_name(const unsigned char *p, size_t len, size_t *off, char *out, size_t outle
 	if (w == 0)
 		out[w++] = '.';
 	out[w] = 0;
+	if (strcmp(out, ".") != 0 && !rr_name_ok(out))
+		return -1;			/* e.g. a hyphen at a label's end */
 	*off = o;
 	return 0;
 }
@@ -128,27 +130,28 @@ rr_tlsa_text(const struct rr_tlsa *t, char *out, size_t outlen)
 	out[w] = 0;
 }
 
-/* rr_name_ok - a host name we may look up: LDH labels, `_' allowed */
+/* rr_name_ok - a host name: LDH labels (and `_'), no empty label, no
+ * hyphen at either end of a label, at most 253 octets */
 int
 rr_name_ok(const char *name)
 {
 	size_t n = strlen(name), lab = 0;
 
-	if (n == 0 || n > 253 || name[0] == '.')
+	if (n == 0 || n > 253 || name[0] == '.' || name[n - 1] == '.')
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char) name[i];
 
 		if (c == '.') {
-			if (lab == 0)
+			if (lab == 0 || name[i - 1] == '-')
 				return 0;
 			lab = 0;
-		} else if (isalnum(c) || c == '-' || c == '_') {
+		} else if (isalnum(c) || c == '_' || (c == '-' && lab > 0)) {
 			if (++lab > 63)
 				return 0;
 		} else {
 			return 0;
 		}
 	}
-	return 1;
+	return name[n - 1] != '-';
 }

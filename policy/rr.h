@@ -24,6 +24,8 @@
  *	one octet).  It returns 0 for a well-formed record (t->data points
  *	into rd), -1 with a reason otherwise.  rr_tlsa_text() writes
  *	`3 1 1 ABCD...' as in a zone file (long data shortened with `...').
+ *	rr_name_ok() is the one host-name check of mxtls (configuration,
+ *	greetings, MX names, MTA-STS patterns).
  *
  * DIAGNOSTICS
  *	Every length is checked as `len - off < need'; nothing is read

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "rr.h"
 #include "sts.h"
 
 /* sts_mode_str - for logs and reports */
@@ -128,35 +129,24 @@ sts_txt_parse(const char *const *txt, const size_t *len, int n,
 	return 1;
 }
 
-/* valid_pattern - an mx pattern: a host name, or `*.' and a host name */
+/* valid_pattern - an mx pattern: a host name, or `*.' and a host name;
+ * a trailing dot is tolerated */
 static int
 valid_pattern(const char *s, size_t n)
 {
-	size_t lab = 0;
+	char name[STS_NAME_MAX];
 
 	if (n >= 2 && s[0] == '*' && s[1] == '.') {
 		s += 2;
 		n -= 2;
 	}
-	if (n == 0 || n > 253 || s[0] == '.')
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= sizeof(name))
 		return 0;
-	if (s[n - 1] == '.')
-		n--;				/* a trailing dot is tolerated */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char) s[i];
-
-		if (c == '.') {
-			if (lab == 0)
-				return 0;
-			lab = 0;
-		} else if (isalnum(c) || c == '-' || c == '_') {
-			if (++lab > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return lab > 0;
+	memcpy(name, s, n);
+	name[n] = 0;
+	return rr_name_ok(name);
 }
 
 /* sts_policy_parse - the policy file */

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../policy/rr.h"
 #include "config.h"
 
 enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
@@ -164,33 +165,11 @@ cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len)
 	}
 }
 
-/* valid_hostname - LDH labels, dots, at most 253 octets; empty allowed */
+/* valid_hostname - a host name, or empty */
 static int
 valid_hostname(const char *s)
 {
-	size_t n = strlen(s), lab = 0;
-
-	if (n == 0)
-		return 1;
-	if (n > 253 || s[0] == '.' || s[n - 1] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char) s[i];
-
-		if (ch == '.') {
-			if (lab == 0)
-				return 0;
-			lab = 0;
-			continue;
-		}
-		if (!isalnum(ch) && ch != '-')
-			return 0;
-		if ((ch == '-') && (lab == 0 || s[i + 1] == '.' || s[i + 1] == 0))
-			return 0;
-		if (++lab > 63)
-			return 0;
-	}
-	return 1;
+	return s[0] == 0 || rr_name_ok(s);
 }
 
 /* parse_ulong - digits only, overflow checked */

@@ -706,19 +706,11 @@ handle_command(struct sess *s, const char *line, size_t len)
 		return;
 	case FSM_A_HELO:
 	case FSM_A_RSET:
+	case FSM_A_MAILFROM:
+		/* A transaction open at the MX (RSET, EHLO, or a MAIL after a
+		 * refused DATA) is reset there first; the reply waits for it. */
 		txn_clear(s);
 		if (s->up && s->up_txn) {
-			free(s->pending);
-			s->pending = strdup(out.reply);
-			s->wait = W_RSET;
-			up_command(s->up, "RSET", 4);
-			return;
-		}
-		say(s, out.reply, out.replylen);
-		return;
-	case FSM_A_MAILFROM:
-		txn_clear(s);
-		if (s->up && s->up_txn) {	/* a DATA refusal left one open */
 			free(s->pending);
 			s->pending = strdup(out.reply);
 			s->wait = W_RSET;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../policy/rr.h"
 #include "smtp.h"
 
 /* smtp_getline - one LF-ended line, bounded */
@@ -484,27 +485,15 @@ smtp_eod_scan(struct smtp_eod *st, const char *p, size_t n, size_t *used)
 	return SMTP_EOD_MORE;
 }
 
-/* smtp_valid_hostname - LDH labels separated by dots */
+/* smtp_valid_hostname - a host name (rr_name_ok) given by length */
 int
 smtp_valid_hostname(const char *s, size_t n)
 {
-	size_t lab = 0;
+	char name[256];
 
-	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '-')
+	if (n == 0 || n >= sizeof(name) || memchr(s, 0, n))
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char) s[i];
-
-		if (c == '.') {
-			if (lab == 0 || s[i - 1] == '-')
-				return 0;
-			lab = 0;
-		} else if (isalnum(c) || (c == '-' && lab > 0) || c == '_') {
-			if (++lab > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return 1;
+	memcpy(name, s, n);
+	name[n] = 0;
+	return rr_name_ok(name);
 }

@@ -272,6 +272,18 @@ retry_plain(struct up *u, const char *why)
 		up_fail(u, "4.4.1", "%s", u->why);
 }
 
+/* send_ehlo - EHLO with the old MTA's name (before and after TLS) */
+static void
+send_ehlo(struct up *u, enum up_state st)
+{
+	char cmd[300];
+	int n = snprintf(cmd, sizeof(cmd), "EHLO %s", u->helo);
+
+	u->st = st;
+	u->phase = "performing the EHLO handshake";
+	send_line(u, cmd, (size_t) n);
+}
+
 /* dane_setup - TLSA records and reference names into the new SSL */
 static int
 dane_setup(struct up *u)
@@ -420,14 +432,7 @@ got_reply(struct up *u)
 				set_peer(u, u->mxname);
 			}
 		}
-		u->st = UP_S_EHLO;
-		u->phase = "performing the EHLO handshake";
-		{
-			char cmd[300];
-			int n = snprintf(cmd, sizeof(cmd), "EHLO %s", u->helo);
-
-			send_line(u, cmd, (size_t) n);
-		}
+		send_ehlo(u, UP_S_EHLO);
 		return;
 	case UP_S_EHLO:
 	case UP_S_EHLO2:
@@ -583,14 +588,7 @@ up_on_conn(struct conn *c, int ev, void *arg)
 		tls_describe(u->c.ssl, u->tlsinfo, sizeof(u->tlsinfo));
 		if (tls_judge(u) < 0)
 			return;
-		u->st = UP_S_EHLO2;
-		u->phase = "performing the EHLO handshake";
-		{
-			char cmd[300];
-			int n = snprintf(cmd, sizeof(cmd), "EHLO %s", u->helo);
-
-			send_line(u, cmd, (size_t) n);
-		}
+		send_ehlo(u, UP_S_EHLO2);
 	}
 	if (ev & CONN_READ)
 		read_replies(u);

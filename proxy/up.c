@@ -512,7 +512,16 @@ got_reply(struct up *u)
 		arm(u, (double) u->p.timeout);
 		return;
 	case UP_S_WAIT:
+		if (u->expect > 1) {		/* a pipelined command is still due */
+			u->expect--;
+			u->phase = "sending RCPT TO";
+			arm(u, (double) u->p.timeout);
+			u->cb(u, UP_REPLY, u->arg);
+			return;
+		}
+		/* FALLTHROUGH */
 	case UP_S_DOT:
+		u->expect = 0;
 		u->st = UP_S_IDLE;
 		ev_timer_stop(u->loop, &u->tmo);
 		u->cb(u, UP_REPLY, u->arg);
@@ -670,6 +679,19 @@ up_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	    "conversation with %s timed out while %s", u->peer, u->phase);
 }
 
+/* up_command2 - two commands in one write (PIPELINING), two replies */
+int
+up_command2(struct up *u, const char *l1, size_t n1, const char *l2, size_t n2)
+{
+	if (u->st != UP_S_IDLE || !u->ehlo.pipelining)
+		msg_panic("%s: up_command2 in state %d", u->sid, u->st);
+	u->st = UP_S_WAIT;
+	u->expect = 2;
+	u->phase = "sending MAIL FROM";
+	smtp_reply_init(&u->reply);
+	return send_line(u, l1, n1) < 0 ? -1 : send_line(u, l2, n2);
+}
+
 /* up_command - send one command, expect one reply */
 int
 up_command(struct up *u, const char *line, size_t len)
@@ -677,6 +699,7 @@ up_command(struct up *u, const char *line, size_t len)
 	if (u->st != UP_S_IDLE)
 		msg_panic("%s: up_command in state %d", u->sid, u->st);
 	u->st = UP_S_WAIT;
+	u->expect = 1;
 	u->phase = strncasecmp(line, "MAIL", 4) == 0 ? "sending MAIL FROM"
 	    : strncasecmp(line, "RCPT", 4) == 0 ? "sending RCPT TO"
 	    : strncasecmp(line, "DATA", 4) == 0 ? "sending DATA command"

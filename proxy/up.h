@@ -5,6 +5,10 @@
  *	struct up *up_start(struct ev_loop *loop, const struct up_params *p,
  *		up_cb *cb, void *arg);
  *	int up_command(struct up *u, const char *line, size_t len);
+ *	int up_command2(struct up *u, const char *l1, size_t n1,
+ *		const char *l2, size_t n2);
+int up_command2(struct up *u, const char *l1, size_t n1, const char *l2,
+    size_t n2);
  *	void up_data_begin(struct up *u);
  *	int up_data_write(struct up *u, const void *p, size_t n);
  *	void up_data_end(struct up *u);
@@ -20,7 +24,9 @@
  *	without STARTTLS, as Postfix does at its `may' level.
  *
  *	up_command() sends one command line (CRLF added) and reports the
- *	reply with UP_REPLY (u->reply).  up_data_begin() switches to raw
+ *	reply with UP_REPLY (u->reply).  up_command2() sends two in one write
+ *	(only when the MX offers PIPELINING, RFC 2920) and reports each
+ *	reply in turn.  up_data_begin() switches to raw
  *	message bytes: up_data_write() queues them as they are (the caller
  *	sends the final `.' too), up_pending() says how many wait (for
  *	back-pressure; UP_DRAIN when the queue is empty again), and
@@ -95,6 +101,7 @@ struct up {
 	const char *phase;		/* for failure reasons */
 	int no_starttls;		/* retry without TLS */
 	int early_fail;			/* connect failed at once */
+	int expect;			/* replies still due to commands sent */
 	char mxname[256];		/* the MX's name: policy's or greeting's */
 	char base[256];			/* TLSA base domain */
 	char orig_name[256];
@@ -120,6 +127,8 @@ struct up {
 struct up *up_start(struct ev_loop *loop, const struct up_params *p,
     up_cb *cb, void *arg);
 int up_command(struct up *u, const char *line, size_t len);
+int up_command2(struct up *u, const char *l1, size_t n1, const char *l2,
+    size_t n2);
 void up_data_begin(struct up *u);
 int up_data_write(struct up *u, const void *p, size_t n);
 void up_data_end(struct up *u);

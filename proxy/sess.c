@@ -74,6 +74,8 @@ struct sess {
 	struct resolve *res;		/* lookups in flight */
 	int res_second;			/* ... for a second domain in a transaction */
 	struct plan *plan;		/* the policy domain's plan */
+	int plan_fresh;			/* looked up in this transaction */
+	char up_tlsa[1024];		/* the TLSA records the upstream was held to */
 	struct route route;		/* candidates from the plan */
 	int icand;			/* next candidate to try */
 	double policy_t0;		/* when the lookups started (monotonic) */
@@ -283,9 +285,11 @@ up_params_for(struct sess *s, const struct route_cand *c, struct up_params *p)
 	p->sts_mismatch = c->sts_mismatch;
 	if (s->plan && s->plan->has_sts)
 		p->sts_id = s->plan->sts.id;
+	s->up_tlsa[0] = 0;
 	if (c->host >= 0 && s->plan) {
 		const struct plan_host *h = &s->plan->hosts[c->host];
 
+		snprintf(s->up_tlsa, sizeof(s->up_tlsa), "%s", h->tlsa_text);
 		p->mxname = h->name;
 		p->base = h->base;
 		p->orig_name = h->name;
@@ -363,6 +367,7 @@ log_txn(struct sess *s, const char *status, const char *detail)
 static void
 txn_clear(struct sess *s)
 {
+	s->plan_fresh = 0;		/* the next transaction looks policy up again */
 	s->txn_fail[0] = 0;
 	buf_reset(&s->rcpts);
 	buf_release(&s->rcpts);
@@ -602,6 +607,54 @@ start_route(struct sess *s)
 	next_attempt(s);
 }
 
+/* up_fits - would a fresh plan send this mail where the open upstream
+ * goes, at the same TLS level, under the same TLSA records and policy? */
+static int
+up_fits(struct sess *s, const struct plan *p)
+{
+	struct route rt;
+	const struct route_cand *c = NULL;
+	const struct up_params *up = &s->up->p;
+
+	route_build(p, &s->orig, (enum mx_mismatch) proxy.cfg.mx_mismatch,
+	    proxy.cfg.strict_testing, &rt);
+	if (rt.verdict != ROUTE_TRY)
+		return 0;
+	for (int i = 0; i < rt.ncands && c == NULL; i++)
+		if (!rt.cands[i].failed)
+			c = &rt.cands[i];
+	if (c == NULL || c->level != up->level || c->addr.ss_family != up->addr.ss_family
+	    || memcmp(&c->addr, &up->addr, up->addrlen) != 0)
+		return 0;
+	if (c->host >= 0 && strcmp(p->hosts[c->host].tlsa_text, s->up_tlsa) != 0)
+		return 0;
+	if (p->has_sts && strcmp(p->sts.id, s->up->sts_id) != 0)
+		return 0;
+	return 1;
+}
+
+/* adopt_plan - a fresh plan for this transaction: keep the open
+ * upstream when it still fits, else connect as the plan says */
+static void
+adopt_plan(struct sess *s, struct plan *p)
+{
+	int keep = s->up && up_fits(s, p);
+
+	if (s->up && !keep) {
+		up_quit(s->up);			/* policy or destination changed */
+		s->up = NULL;
+	}
+	plan_free(s->plan);
+	s->plan = p;
+	s->plan_fresh = 1;
+	if (!keep)
+		start_route(s);
+	else if (s->up_txn)
+		send_rcpt(s);
+	else
+		send_mail(s);
+}
+
 /* on_plan - the policy lookups for a RCPT's domain are done */
 static void
 on_plan(void *arg, struct plan *p)
@@ -636,9 +689,7 @@ on_plan(void *arg, struct plan *p)
 		sess_run(s);
 		return;
 	}
-	plan_free(s->plan);
-	s->plan = p;
-	start_route(s);
+	adopt_plan(s, p);
 	sess_run(s);
 }
 
@@ -662,7 +713,7 @@ do_rcpt(struct sess *s)
 	rcpt_domain(&s->rcpt, dom, sizeof(dom));
 	if (dom[0] == 0 && s->plan)
 		snprintf(dom, sizeof(dom), "%s", s->plan->domain);
-	if (s->plan && strcmp(dom, s->plan->domain) == 0) {
+	if (s->plan && s->plan_fresh && strcmp(dom, s->plan->domain) == 0) {
 		if (s->up == NULL) {
 			s->icand = 0;
 			s->pfail[0] = s->lfail[0] = 0;
@@ -686,16 +737,10 @@ do_rcpt(struct sess *s)
 		}
 		p->status = PLAN_NODOMAIN;
 		snprintf(p->domain, sizeof(p->domain), "%s", dom);
-		plan_free(s->plan);
-		s->plan = p;
-		start_route(s);
+		adopt_plan(s, p);
 		return;
 	}
-	s->res_second = s->up_txn || s->fsm.nrcpt_ok > 0;
-	if (!s->res_second && s->up) {
-		up_quit(s->up);			/* another domain: another MX */
-		s->up = NULL;
-	}
+	s->res_second = s->plan_fresh && (s->up_txn || s->fsm.nrcpt_ok > 0);
 	s->wait = W_POLICY;
 	s->policy_t0 = mono_ms();
 	if ((s->res = resolve_start(proxy.loop, dom, on_plan, s)) == NULL) {

@@ -120,7 +120,9 @@ asan-unit: $(UNIT_TESTS:%=build-asan/tests/%)
 	@sh tests/run-units build-asan/tests $(UNIT_TESTS)
 
 asan: build-asan/mxtlsd asan-unit
-	@MXTLSD=$(CURDIR)/build-asan/mxtlsd LAB_TAG=asan sh tests/lab/run
+	@MXTLSD=$(CURDIR)/build-asan/mxtlsd LAB_TAG=asan bash tests/lab/run; a=$$?; \
+	MXTLSD=$(CURDIR)/build-asan/mxtlsd bash tests/lab/tproxy_test.sh; b=$$?; \
+	[ $$a = 0 ] && [ $$b = 0 ]
 
 fuzz: $(FUZZERS:%=build/fuzz/%)
 
@@ -128,7 +130,9 @@ fuzz-smoke: fuzz
 	@sh tests/fuzz/smoke $(FUZZ_SECONDS) $(FUZZERS)
 
 lab: mxtlsd
-	@MXTLSD=$(CURDIR)/mxtlsd sh tests/lab/run
+	@MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/run; a=$$?; \
+	MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/tproxy_test.sh; b=$$?; \
+	[ $$a = 0 ] && [ $$b = 0 ]
 
 # Everything, as CI runs it.  Each part prints PASS:/FAIL: lines.
 check: deps-check
@@ -138,7 +142,7 @@ check: deps-check
 
 demo: deps-check
 	@$(MAKE) --no-print-directory all
-	@sh tests/lab/demo
+	@bash tests/lab/demo
 
 bench: deps-check
 	@$(MAKE) --no-print-directory all

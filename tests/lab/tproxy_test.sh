@@ -67,8 +67,11 @@ user =
 dns_resolver = none
 sts_cache_dir =
 EOC
-ip netns exec $G "$MXTLSD" -f -c "$W/mxtlsd.conf" >"$W/mxtlsd.log" 2>&1 &
-PIDS+=($!)
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+    ip netns exec $G "$MXTLSD" -f -c "$W/mxtlsd.conf" >"$W/mxtlsd.log" 2>&1 &
+MXPID=$!
+PIDS+=($MXPID)
 ip netns exec $G bash "$REPO/iptables/mxtls-iptables" install --gateway --tproxy \
     --port 10026 --mark 0x6d78 --iface g0 >"$W/ipt.log" 2>&1 ||
     { fail install "mxtls-iptables: $(tail -1 "$W/ipt.log")"; exit 1; }
@@ -126,6 +129,16 @@ if ip netns exec $G iptables-save 2>/dev/null | grep -q TPROXY; then
 	fail removed "a TPROXY rule is left"
 else
 	pass removed
+fi
+# A clean stop, then no sanitizer report anywhere in the log.
+kill -TERM "$MXPID" 2>/dev/null
+wait "$MXPID"
+st=$?
+if [ "$st" -eq 0 ]; then pass clean-exit; else fail clean-exit "mxtlsd exited with status $st"; fi
+if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$W/mxtlsd.log"; then
+	fail sanitizer-clean "$(grep -m1 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$W/mxtlsd.log")"
+else
+	pass sanitizer-clean
 fi
 [ "$FAILS" -eq 0 ] || { tail -20 "$W/mxtlsd.log" >&2; exit 1; }
 exit 0

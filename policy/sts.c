@@ -346,8 +346,11 @@ sts_cache_step(const struct sts_entry *e, enum sts_txt txt, const char *id,
     time_t now, const struct sts_conf *conf)
 {
 	int applies = sts_cache_applies(e, now);
+	/* Failures wait negative_ttl; a new id is fetched at once; the same
+	 * id (a refresh) at most once per min_interval. */
 	int may_fetch = !e || ((now >= e->fail_until)
-	    && (e->last_attempt == 0 || now - e->last_attempt >= conf->min_interval));
+	    && (e->last_attempt == 0 || now - e->last_attempt >= conf->min_interval
+		|| (id && strcmp(e->id, id) != 0)));
 
 	switch (txt) {
 	case STS_TXT_NONE:

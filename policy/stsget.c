@@ -114,6 +114,7 @@ inflight_done(struct inflight *in, int ok, const char *body, size_t len,
 		g->in = NULL;
 		if (ok) {
 			use_cached(g, e);
+			g->res.from_cache = 0;	/* just fetched */
 		} else {
 			use_cached(g, e);	/* the old one, if it still applies */
 			g->res.rtype = rtype;
@@ -281,11 +282,17 @@ on_txt(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
 	case STS_USE:
 		use_cached(g, e);
 		break;
-	case STS_EXTEND:
-		sts_cache_extend(e, now());
-		(void) stscache_save(e);
-		use_cached(g, e);
-		break;
+	case STS_EXTEND:{
+			time_t before = e->expires;
+			long worth = e->policy.max_age / 10 > 3600 ? e->policy.max_age / 10 : 3600;
+
+			sts_cache_extend(e, now());
+			/* On disk only when it matters: not a write per message. */
+			if (e->expires - before >= worth)
+				(void) stscache_save(e);
+			use_cached(g, e);
+			break;
+		}
 	case STS_NONE:
 		break;
 	case STS_DROP:
@@ -386,14 +393,36 @@ on_scan(struct ev_loop *loop, ev_timer *w, int revents)
 	stscache_walk(scan_one, &t);
 }
 
+/* own - g_conf keeps copies, never the caller's strings */
+static void
+own(const struct stsget_conf *c)
+{
+	static char *dir, *ca;
+
+	free(dir);
+	free(ca);
+	dir = strdup(c->cache_dir ? c->cache_dir : "");
+	ca = strdup(c->ca_file ? c->ca_file : "");
+	g_conf = *c;
+	g_conf.cache_dir = dir ? dir : "";
+	g_conf.ca_file = ca ? ca : "";
+}
+
+/* stsget_reconfigure - new settings (SIGHUP); the cache stays */
+void
+stsget_reconfigure(const struct stsget_conf *c)
+{
+	own(c);
+}
+
 /* stsget_init - cache and refresh timer */
 int
 stsget_init(struct ev_loop *loop, const struct stsget_conf *c, char *err,
     size_t errlen)
 {
 	g_loop = loop;
-	g_conf = *c;
-	if (stscache_init(c->cache_dir, now(), err, errlen) < 0)
+	own(c);
+	if (stscache_init(g_conf.cache_dir, now(), err, errlen) < 0)
 		return -1;
 	if (fetch_init(loop, err, errlen) < 0)
 		return -1;

@@ -7,6 +7,7 @@
  *	struct stsget *stsget_start(const char *domain, stsget_cb *cb,
  *		void *arg);
  *	void stsget_cancel(struct stsget *g);
+ *	void stsget_reconfigure(const struct stsget_conf *c);
  *
  * DESCRIPTION
  *	stsget_start() looks up the _mta-sts TXT record, applies the cache
@@ -18,7 +19,8 @@
  *	(or none) and, when something failed, the RFC 8460 result type and
  *	reason (sts-policy-fetch-error, sts-policy-invalid,
  *	sts-webpki-invalid), from the loop.  A timer refreshes policies
- *	that near max_age even when no mail flows.
+ *	that near max_age even when no mail flows.  The configuration is
+ *	copied; stsget_reconfigure() replaces it (SIGHUP).
  */
 #ifndef MXTLS_STSGET_H
 #define MXTLS_STSGET_H
@@ -50,5 +52,6 @@ int stsget_init(struct ev_loop *loop, const struct stsget_conf *c, char *err,
     size_t errlen);
 struct stsget *stsget_start(const char *domain, stsget_cb *cb, void *arg);
 void stsget_cancel(struct stsget *g);
+void stsget_reconfigure(const struct stsget_conf *c);
 
 #endif

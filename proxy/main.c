@@ -161,6 +161,18 @@ make_server_ctx(const struct config *c, const char *hostname, char *err,
 	    hostname, err, errlen);
 }
 
+/* sts_conf_of - the MTA-STS settings of a configuration */
+static void
+sts_conf_of(const struct config *c, struct stsget_conf *sc)
+{
+	sc->cache_dir = c->sts_cache_dir;
+	sc->ca_file = c->tls_ca_file;
+	sc->fetch_timeout = c->sts_fetch_timeout;
+	sc->rules.refresh_before = c->sts_refresh_before;
+	sc->rules.negative_ttl = c->sts_negative_ttl;
+	sc->rules.min_interval = 60;
+}
+
 /* on_drain_timer - the drain time is over, or everyone left */
 static void
 on_drain_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -246,6 +258,27 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		cfg_free(&nc);
 		return;
 	}
+	/* The MX side: trust anchors, and the MTA-STS settings. */
+	if (strcmp(nc.tls_ca_file, proxy.cfg.tls_ca_file) != 0) {
+		SSL_CTX *cctx = tls_client_ctx(nc.tls_ca_file, err, sizeof(err));
+
+		if (cctx == NULL) {
+			msg_warn("reload: %s; keeping the running configuration", err);
+			SSL_CTX_free(ctx);
+			cfg_free(&nc);
+			return;
+		}
+		SSL_CTX_free(proxy.client_ctx);	/* sessions hold references */
+		proxy.client_ctx = cctx;
+	}
+	if (resolve_sts_enabled) {
+		struct stsget_conf sc;
+
+		sts_conf_of(&nc, &sc);
+		stsget_reconfigure(&sc);
+	}
+	if (strcmp(nc.sts_cache_dir, proxy.cfg.sts_cache_dir) != 0)
+		msg_warn("reload: sts_cache_dir changed; that takes a restart");
 	/* Keep what cannot change at run time. */
 	memcpy(nc.listen, proxy.cfg.listen, sizeof(nc.listen));
 	nc.nlisten = proxy.cfg.nlisten;
@@ -344,12 +377,7 @@ main(int argc, char **argv)
 		else {
 			struct stsget_conf sc;
 
-			sc.cache_dir = proxy.cfg.sts_cache_dir;
-			sc.ca_file = proxy.cfg.tls_ca_file;
-			sc.fetch_timeout = proxy.cfg.sts_fetch_timeout;
-			sc.rules.refresh_before = proxy.cfg.sts_refresh_before;
-			sc.rules.negative_ttl = proxy.cfg.sts_negative_ttl;
-			sc.rules.min_interval = 60;
+			sts_conf_of(&proxy.cfg, &sc);
 			if (stsget_init(proxy.loop, &sc, err, sizeof(err)) < 0)
 				msg_fatal("%s", err);
 			resolve_sts_enabled = 1;

@@ -556,8 +556,8 @@ log_plan(struct sess *s, const struct plan *p)
 	    mono_ms() - s->policy_t0, p->status == PLAN_TEMPFAIL ? "tempfail"
 	    : p->status == PLAN_NULLMX ? "null MX" : p->status == PLAN_NODOMAIN
 	    ? "no such domain" : p->has_dane ? "dane" : p->has_sts ? "mta-sts"
-	    : "no policy", p->has_sts ? " " : "", p->has_sts
-	    ? sts_mode_str(p->sts.policy.mode) : "");
+	    : "no policy", p->has_sts && !p->has_dane ? " " : "",
+	    p->has_sts && !p->has_dane ? sts_mode_str(p->sts.policy.mode) : "");
 	if (p->sts.has_policy)
 		msg_info("%s: mta-sts policy for %s: id %s, mode %s, mx %s%s%s%s", s->id,
 		    p->domain, p->sts.id, sts_mode_str(p->sts.policy.mode),

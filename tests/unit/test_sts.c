@@ -264,9 +264,13 @@ cache(void)
 		memset(&h, 0, sizeof(h));
 		sts_cache_fetched(&h, "a", &p, t);
 		h.last_attempt = t;
-		T_CASE("cache: rate limit between fetches of one domain",
-		    sts_cache_step(&h, STS_TXT_FOUND, "b", t + 30, &conf) == STS_USE
-		    && sts_cache_step(&h, STS_TXT_FOUND, "b", t + 61, &conf) == STS_FETCH, "no");
+		T_CASE("cache: a new id is fetched at once, even right after a fetch",
+		    sts_cache_step(&h, STS_TXT_FOUND, "b", t + 1, &conf) == STS_FETCH, "no");
+		h.expires = t + 3600;		/* near max_age: a refresh is due */
+		h.fetched = t - 604800 + 3600;
+		T_CASE("cache: a refresh of the same id at most once per min_interval",
+		    sts_cache_step(&h, STS_TXT_FOUND, "a", t + 30, &conf) == STS_EXTEND
+		    && sts_cache_step(&h, STS_TXT_FOUND, "a", t + 61, &conf) == STS_FETCH, "no");
 	}
 }
 

@@ -22,12 +22,23 @@
 #		   lab root, example., lab.example (MX records of the first
 #		   floor's domains) and the DANE domains; one sink per line of
 #		   $LAB_DIR/dns/mx.tsv, named by its address (192.0.2.31 ...
-#		   192.0.2.44, 2001:db8::31, 192.0.2.99 = rogue.example), its
-#		   mail in $LAB_DIR/mail/ADDRESS (lab_sink_dir NAME)
+#		   192.0.2.44, 2001:db8::31, 192.0.2.99 = rogue.example,
+#		   192.0.2.50 ... 192.0.2.60 for MTA-STS), its mail in
+#		   $LAB_DIR/mail/ADDRESS (lab_sink_dir NAME)
+#		   third floor (tests/lab/dns/https-up.sh): nginx at
+#		   198.51.100.80 and [2001:db8:53::80]:443, the MTA-STS policy
+#		   host of every mta-sts.DOMAIN of $LAB_DIR/dns/sts.tsv, serving
+#		   $LAB_DIR/dns/https/www/mta-sts.DOMAIN/.well-known/mta-sts.txt
+#		   (lab_sts_publish rewrites one), access log
+#		   $LAB_DIR/dns/https/run/access.log; lab_https_stop/start
 #
 #	mxtlsd resolves for real (dns_resolver = recursive from the lab's
 #	root hints, validating with the lab root's DS), so every scenario
-#	goes through its policy code.
+#	goes through its policy code.  For MTA-STS (a binary that knows
+#	sts_cache_dir): tls_ca_file = the DNS world's CA ($LAB_DIR/dns/pki/
+#	ca.crt: the policy host's and the MTA-STS MX hosts' certificates),
+#	sts_cache_dir = $LAB_DIR/sts, sts_negative_ttl = 2s,
+#	sts_fetch_timeout = 5s.
 #
 #	Postfix routes (transport_maps; Postfix itself never uses DNS):
 #	  tls.lab.example    -> smtp:[192.0.2.25]:25
@@ -38,6 +49,8 @@
 #			       domain of the DNS world (see LAB_DANE_ROUTES)
 #	  reroute*@dane-ee.example -> smtp:[192.0.2.99]:25 (rogue.example,
 #			       not an MX of dane-ee.example)
+#	  D.sts.example, sts-unsigned.example -> the first MX address of D,
+#			       wild2@wild.sts.example -> its second MX (LAB_STS_ROUTES)
 #	  mta.lab.example    -> discard:	(bounces to the lab sender vanish)
 #	  anything else      -> error:	(nothing ever leaves the lab)
 #
@@ -116,6 +129,29 @@ malformed.example		192.0.2.43
 plain.example			192.0.2.44
 reroute@dane-ee.example		192.0.2.99
 reroute-refuse@dane-ee.example	192.0.2.99
+"
+
+# Postfix routes to the MTA-STS domains (tests/lab/dns/build.sh): the first
+# MX address of each domain, and for wild2@wild.sts.example its second MX
+LAB_STS_ROUTES="
+enforce.sts.example		192.0.2.50
+sts-unsigned.example		192.0.2.58
+wild.sts.example		192.0.2.55
+wild2@wild.sts.example		192.0.2.56
+badcert.sts.example		192.0.2.52
+allbad.sts.example		192.0.2.52
+nomatch.sts.example		192.0.2.50
+notls.sts.example		192.0.2.60
+testing.sts.example		192.0.2.52
+cache.sts.example		192.0.2.52
+dane.sts.example		192.0.2.57
+reload.sts.example		192.0.2.50
+html.sts.example		192.0.2.50
+redirect.sts.example		192.0.2.50
+notfound.sts.example		192.0.2.50
+big.sts.example			192.0.2.50
+syntax.sts.example		192.0.2.50
+badtls.sts.example		192.0.2.50
 "
 
 lab_log() { echo "lab: $*" >&2; }
@@ -408,7 +444,7 @@ EOF
 	local key addr
 	while read -r key addr; do
 		[ -n "$key" ] && printf '%s\tsmtp:[%s]:25\n' "$key" "$addr"
-	done <<<"$LAB_DANE_ROUTES" >>"$PF_ETC/transport"
+	done <<<"$LAB_DANE_ROUTES$LAB_STS_ROUTES" >>"$PF_ETC/transport"
 }
 
 # lab_postfix_start - check (creates queue dirs with the right owners) and start
@@ -489,11 +525,18 @@ message_size_limit = 0
 dns_root_hints_file = $LAB_DIR/dns/root.hints
 dns_trust_anchor_file = $LAB_DIR/dns/root.key
 EOF
-	# MTA-STS policy cache, for a binary that has one
+	# MTA-STS, for a binary that has it: policy cache, the lab CA (policy
+	# host and MX certificates), short negative caching and fetch timeout
 	if "$MXTLSD" -n 2>/dev/null | grep -q '^sts_cache_dir ='; then
 		mkdir -p "$LAB_DIR/sts"
 		[ -n "$LAB_MXTLSD_USER" ] && chown "$LAB_MXTLSD_USER" "$LAB_DIR/sts"
-		echo "sts_cache_dir = $LAB_DIR/sts" >>"$LAB_DIR/mxtlsd.conf.base"
+		cat >>"$LAB_DIR/mxtlsd.conf.base" <<EOF
+# MTA-STS: the policy host and the MX hosts of the lab's STS domains
+sts_cache_dir = $LAB_DIR/sts
+tls_ca_file = $LAB_DIR/dns/pki/ca.crt
+sts_negative_ttl = 2s
+sts_fetch_timeout = 5s
+EOF
 	fi
 	[ -n "$LAB_MXTLSD_DNS" ] && echo "dns_resolver = $LAB_MXTLSD_DNS" >>"$LAB_DIR/mxtlsd.conf.base"
 	[ -n "$LAB_MXTLSD_EXTRA" ] && printf '%s\n' "$LAB_MXTLSD_EXTRA" >>"$LAB_DIR/mxtlsd.conf.base"
@@ -548,6 +591,7 @@ lab_mxtlsd_start() {
 		ip netns exec "$LAB_NS_MTA" "$MXTLSD" -f -c "$LAB_DIR/mxtlsd.conf" \
 		</dev/null >>"$LAB_DIR/log/mxtlsd.log" 2>&1 9>&- &
 	LAB_MXTLSD_PID=$!
+	LAB_MXTLSD_T0=$(date +%s)
 	for i in $(seq 100); do
 		if ! kill -0 "$LAB_MXTLSD_PID" 2>/dev/null; then
 			wait "$LAB_MXTLSD_PID"
@@ -626,8 +670,23 @@ lab_mxtlsd_hup() {
 	return 1
 }
 
+# lab_https_start / lab_https_stop - the MTA-STS policy host (nginx in
+# mxl-mx, tests/lab/dns/https-up.sh / https-down.sh); its output goes to
+# $LAB_DIR/log/https.log
+lab_https_start() {
+	echo "=== $(date -u +%FT%TZ) start" >>"$LAB_DIR/log/https.log"
+	if ! "$LAB_HERE/dns/https-up.sh" "$LAB_DIR/dns" "$LAB_NS_MX" >>"$LAB_DIR/log/https.log" 2>&1 9>&-; then
+		lab_log "tests/lab/dns/https-up.sh failed:"; tail -n 5 "$LAB_DIR/log/https.log" >&2
+		return 1
+	fi
+}
+lab_https_stop() {
+	echo "=== $(date -u +%FT%TZ) stop" >>"$LAB_DIR/log/https.log"
+	"$LAB_HERE/dns/https-down.sh" "$LAB_DIR/dns" >>"$LAB_DIR/log/https.log" 2>&1 9>&-
+}
+
 # lab_world_up - the DNS world built by lab_up (in the background): its
-# sink addresses on mxl-mx, NSD, one sink per line of mx.tsv (spawned)
+# sink addresses on mxl-mx, NSD, nginx, one sink per line of mx.tsv (spawned)
 LAB_DNS_BUILD_PID=
 LAB_WORLD_SINKS=
 lab_world_up() {
@@ -645,10 +704,17 @@ lab_world_up() {
 		*) echo "addr add $ip/24 dev veth0" ;;
 		esac
 	done <"$LAB_DIR/dns/mx.tsv" | ip -n "$LAB_NS_MX" -batch - || return 1
+	# the policy host's addresses (on-link from mxl-mta, as the DNS server's)
+	. "$LAB_DIR/dns/env.sh" || return 1
+	{
+		echo "addr add $DNS_HTTPS_V4/24 dev veth0"
+		echo "addr add $DNS_HTTPS_V6/64 dev veth0 nodad"
+	} | ip -n "$LAB_NS_MX" -batch - || return 1
 	if ! "$LAB_HERE/dns/up.sh" "$LAB_DIR/dns" "$LAB_NS_MX" >"$LAB_DIR/log/dns-up.log" 2>&1 9>&-; then
 		lab_log "tests/lab/dns/up.sh failed:"; tail -n 5 "$LAB_DIR/log/dns-up.log" >&2
 		return 1
 	fi
+	lab_https_start || return 1
 	LAB_WORLD_SINKS=
 	while IFS=$'\t' read -r ip host cert key how; do
 		case $ip in *:*) l="[$ip]:25" ;; *) l="$ip:25" ;; esac
@@ -725,6 +791,7 @@ lab_down() {
 	fi
 	lab_postfix_stop
 	lab_mxtlsd_stop
+	[ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/dns/https/run/nginx.pid" ] && lab_https_stop
 	# all at once: TERM every sink, then collect them
 	for n in "${!LAB_SINK_PID[@]}"; do
 		[ -n "${LAB_SINK_PID[$n]}" ] && kill -TERM "${LAB_SINK_PID[$n]}" 2>/dev/null
@@ -831,6 +898,37 @@ lab_wait_msg() {
 		sleep 0.2
 	done
 }
+
+# ---- MTA-STS (the third floor) ---------------------------------------------
+
+# lab_sts_file DOMAIN - the policy file the policy host serves for DOMAIN
+lab_sts_file() {
+	echo "$LAB_DIR/dns/https/www/mta-sts.$1/.well-known/mta-sts.txt"
+}
+
+# lab_sts_publish DOMAIN MODE PATTERN... - the policy host serves a new
+# policy for DOMAIN (canonical text, max_age 604800; no PATTERN: no mx
+# line); written atomically
+lab_sts_publish() {
+	local d=$1 mode=$2 f p
+	shift 2
+	f=$(lab_sts_file "$d")
+	{
+		printf 'version: STSv1\nmode: %s\n' "$mode"
+		for p in "$@"; do printf 'mx: %s\n' "$p"; done
+		printf 'max_age: 604800\n'
+	} >"$f.tmp" && mv -f "$f.tmp" "$f"
+}
+
+# lab_sts_txt DOMAIN ID|remove - _mta-sts.DOMAIN TXT id=ID (or no record),
+# live (tests/lab/dns/sts-txt.sh; NSD serves it when this returns)
+lab_sts_txt() {
+	"$LAB_HERE/dns/sts-txt.sh" "$LAB_DIR/dns" "$1" "$2" >>"$LAB_DIR/log/sts-txt.log" 2>&1 9>&-
+}
+
+# lab_https_log - the policy host's access log (one line per request:
+# time, client, SNI, "request", status, bytes, "Content-Type")
+lab_https_log() { echo "$LAB_DIR/dns/https/run/access.log"; }
 
 # lab_fg OUTFILE CMD... - run CMD with stdout+stderr to OUTFILE, in a way
 # that lets the run's TERM/INT trap interrupt it (lab_down ends CMD)

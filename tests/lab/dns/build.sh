@@ -1,5 +1,6 @@
 #!/bin/bash
-# build.sh - generate the lab's DNSSEC world (the "second floor" for DANE).
+# build.sh - generate the lab's DNSSEC world (the "second floor" for DANE)
+# and its MTA-STS policy host (the "third floor").
 #
 # SYNOPSIS
 #	tests/lab/dns/build.sh OUTDIR
@@ -26,6 +27,12 @@
 #	  tlsa.tsv	what each TLSA name should hold (for tests):
 #			NAME<TAB>state<TAB>"usage selector mtype hex"[;...]
 #	  env.sh	shell variables (paths, digests) for scripts that source it
+#	  sts.tsv	the MTA-STS domains (for tests):
+#			DOMAIN<TAB>id<TAB>mode<TAB>kind<TAB>policy file served
+#			(kind: ok, or the defect its policy host has)
+#	  https/	the policy host (nginx): nginx.conf, www/mta-sts.DOMAIN/
+#			.well-known/mta-sts.txt (the policies; rewrite them to
+#			change what is served), run/ (pid, access.log, error.log)
 #
 #	Zones: the root ".", "example." and one child zone per scenario, all
 #	served by the one NSD (every NS is ns.root-lab., glue in the root).
@@ -63,11 +70,52 @@
 #				reset, reset6 -> mx3; mx1..mx3 at 192.0.2.25-27 and
 #				2001:db8::25-27.  Their sinks are not in mx.tsv:
 #				tests/lab/lib.sh starts them (own PKI and modes).
-#	No _mta-sts records are published (room for MTA-STS later).
+#
+#	MTA-STS (RFC 8461; tests/lab/dns/https-up.sh serves the policies with
+#	nginx at 198.51.100.80 and [2001:db8:53::80]:443, one vhost and one
+#	lab-CA certificate per mta-sts.DOMAIN; sts-txt.sh changes or removes a
+#	_mta-sts TXT record live).  Every _mta-sts.DOMAIN TXT "v=STSv1; id=..."
+#	has TTL 1 s, and the zones that hold them a negative TTL of 1 s, so a
+#	change is seen at once.  Policies: max_age 604800, canonical text
+#	(version, mode, mx..., max_age), so mxtlsd's cache file repeats them.
+#	The MX hosts, in the signed zone sts.example (no TLSA, except mx.dane):
+#	  good1.sts.example	192.0.2.50  lab-CA certificate for its name
+#	  good2.sts.example	192.0.2.51  lab-CA certificate for its name
+#	  wrongname.sts.example	192.0.2.52  lab-CA certificate for other.sts.example
+#	  expired.sts.example	192.0.2.53  lab-CA certificate for its name, expired
+#	  selfsigned.sts.example 192.0.2.54 self-signed certificate for its name
+#	  mx1.wild.sts.example	192.0.2.55  lab-CA certificate for *.wild.sts.example
+#	  mx2.wild.sts.example	192.0.2.56  lab-CA certificate for its name
+#	  mx.dane.sts.example	192.0.2.57  self-signed; TLSA 3 1 1 of it
+#	  notls.sts.example	192.0.2.60  no STARTTLS
+#	The domains (D: MX hosts; policy):
+#	  enforce.sts.example	good1; enforce, mx: good1.sts.example
+#	  wild.sts.example	mx1.wild, mx2.wild; enforce, mx: *.wild.sts.example
+#				(served as "text/plain; charset=utf-8")
+#	  badcert.sts.example	10 wrongname, 20 expired, 30 selfsigned, 40 good2;
+#				enforce, mx: *.sts.example
+#	  allbad.sts.example	10 wrongname, 20 expired; enforce, mx: *.sts.example
+#	  nomatch.sts.example	10 good1, 20 good2; enforce, mx: good2.sts.example
+#	  notls.sts.example	notls; enforce, mx: notls.sts.example
+#	  testing.sts.example	wrongname; testing, mx: *.sts.example
+#	  cache.sts.example	10 wrongname, 20 good2; enforce, mx: *.sts.example
+#	  dane.sts.example	mx.dane (DANE-EE); enforce, mx: mx.dane.sts.example
+#	  reload.sts.example	good1; enforce, mx: good1.sts.example
+#	  html, redirect, notfound, big, syntax, badtls .sts.example: good1; a
+#		policy host that fails: Content-Type text/html; 301 to a policy
+#		elsewhere on the host; 404; a (valid) policy of ~73000 octets;
+#		"max_age: 1w" on line 4; a certificate for another name.  The
+#		policy each would deliver says mx: good2.sts.example, so a
+#		client that used it would not deliver to good1.
+#	  sts-unsigned.example	(unsigned zone) mx.sts-unsigned.example
+#				192.0.2.58; enforce, mx: mx.sts-unsigned.example
+#	  stsbench.lab.example	mx.stsbench.lab.example 192.0.2.59 (lab-CA
+#				certificate); enforce (TTL 60, for tests/bench/policy)
+#	  nopolicy.lab.example	the same MX, no _mta-sts record
 #
 # REQUIRES
 #	nsd, ldnsutils (ldns-keygen, ldns-signzone, ldns-key2ds), openssl,
-#	coreutils, gawk or mawk.
+#	coreutils, gawk or mawk (nginx, nginx-light, only to serve: https-up.sh).
 
 set -eu
 set -o pipefail
@@ -83,9 +131,9 @@ for t in ldns-keygen ldns-signzone ldns-key2ds openssl nsd-checkconf; do
 done
 
 # wipe only what a build writes
-rm -rf "$OUTDIR/pki" "$OUTDIR/keys" "$OUTDIR/zones" "$OUTDIR/run"
+rm -rf "$OUTDIR/pki" "$OUTDIR/keys" "$OUTDIR/zones" "$OUTDIR/run" "$OUTDIR/https"
 rm -f "$OUTDIR/root.key" "$OUTDIR/root.hints" "$OUTDIR/nsd.conf" \
-	"$OUTDIR/mx.tsv" "$OUTDIR/tlsa.tsv" "$OUTDIR/env.sh" "$OUTDIR/build.log"
+	"$OUTDIR/mx.tsv" "$OUTDIR/sts.tsv" "$OUTDIR/tlsa.tsv" "$OUTDIR/env.sh" "$OUTDIR/build.log"
 mkdir -p "$OUTDIR/pki" "$OUTDIR/keys" "$OUTDIR/zones" "$OUTDIR/run"
 LOG=$OUTDIR/build.log
 : >"$LOG"
@@ -129,26 +177,31 @@ commonName = supplied
 EOF
 
 # leaf NAME CN SAN-LIST [expired] - CA-issued leaf; NAME.crt = leaf + CA
+printf '[req]\ndistinguished_name = dn\nprompt = no\n[dn]\n' >"$PKI/req.cnf"
 leaf() {
 	local name=$1 cn=$2 san=$3 expired=${4:-}
 	local ext=$PKI/$name.ext
-	printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
-		"extendedKeyUsage=serverAuth" "subjectAltName=$san" >"$ext"
-	openssl req -new "${ecparam[@]}" -keyout "$PKI/$name.key" -out "$PKI/$name.csr" \
-		-subj "/CN=$cn" >>"$LOG" 2>&1 || dns_die "csr $name failed (see $LOG)"
 	if [ -n "$expired" ]; then
+		printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
+			"extendedKeyUsage=serverAuth" "subjectAltName=$san" >"$ext"
+		openssl req -new "${ecparam[@]}" -keyout "$PKI/$name.key" -out "$PKI/$name.csr" \
+			-subj "/CN=$cn" >>"$LOG" 2>&1 || dns_die "csr $name failed (see $LOG)"
 		openssl ca -batch -config "$PKI/ca.cnf" -notext -in "$PKI/$name.csr" \
 			-out "$PKI/$name.leaf" -extfile "$ext" \
 			-startdate 20200101000000Z -enddate 20200201000000Z >>"$LOG" 2>&1 ||
 			dns_die "expired cert $name failed (see $LOG)"
+		rm -f "$PKI/$name.csr"
 	else
-		openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
-			-set_serial "0x$(openssl rand -hex 8)" -days 30 -sha256 \
-			-extfile "$ext" -out "$PKI/$name.leaf" >>"$LOG" 2>&1 ||
-			dns_die "cert $name failed (see $LOG)"
+		# one step (OpenSSL 3): key, and a certificate signed by the CA
+		openssl req -x509 -new "${ecparam[@]}" -config "$PKI/req.cnf" \
+			-keyout "$PKI/$name.key" -out "$PKI/$name.leaf" \
+			-CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -days 30 -sha256 \
+			-set_serial "0x$(openssl rand -hex 8)" -subj "/CN=$cn" \
+			-addext basicConstraints=CA:FALSE -addext keyUsage=critical,digitalSignature \
+			-addext extendedKeyUsage=serverAuth -addext "subjectAltName=$san" \
+			>>"$LOG" 2>&1 || dns_die "cert $name failed (see $LOG)"
 	fi
 	cat "$PKI/$name.leaf" "$PKI/ca.crt" >"$PKI/$name.crt"
-	rm -f "$PKI/$name.csr"
 }
 
 # ee-good: self-signed, valid, names mx1.dane-ee.example (DANE-EE needs no CA)
@@ -170,7 +223,54 @@ leaf cname         mxhost.target-zone.example    DNS:mxhost.target-zone.example,
 leaf malformed     mx.malformed.example          DNS:mx.malformed.example
 leaf plain         mx.plain.example              DNS:mx.plain.example
 leaf rogue         rogue.example                 DNS:rogue.example
-rm -rf "$PKI/ca.db" "$PKI/ca.cnf" "$PKI"/*.ext "$PKI"/*.leaf
+
+# selfsigned NAME HOST - a self-signed certificate for HOST (no lab CA)
+selfsigned() {
+	openssl req -x509 -new "${ecparam[@]}" -keyout "$PKI/$1.key" -out "$PKI/$1.crt" \
+		-days 30 -subj "/CN=$2" -addext "subjectAltName=DNS:$2" \
+		-addext basicConstraints=critical,CA:FALSE >>"$LOG" 2>&1 ||
+		dns_die "self-signed $1 failed (see $LOG)"
+}
+
+# MTA-STS: the policies' domains (see the top); kind: ok, or the defect
+# of the domain's policy host.  DOMAIN ID MODE KIND MX-PATTERN[,...]
+STS_TABLE="enforce.sts.example	enforce1	enforce	ok	good1.sts.example
+wild.sts.example	wild1	enforce	charset	*.wild.sts.example
+badcert.sts.example	badcert1	enforce	ok	*.sts.example
+allbad.sts.example	allbad1	enforce	ok	*.sts.example
+nomatch.sts.example	nomatch1	enforce	ok	good2.sts.example
+notls.sts.example	notls1	enforce	ok	notls.sts.example
+testing.sts.example	testing1	testing	ok	*.sts.example
+cache.sts.example	cache1	enforce	ok	*.sts.example
+dane.sts.example	dane1	enforce	ok	mx.dane.sts.example
+reload.sts.example	reload1	enforce	ok	good1.sts.example
+html.sts.example	html1	enforce	html	good2.sts.example
+redirect.sts.example	redirect1	enforce	redirect	good2.sts.example
+notfound.sts.example	notfound1	enforce	404	good2.sts.example
+big.sts.example	big1	enforce	big	good2.sts.example
+syntax.sts.example	syntax1	enforce	syntax	good2.sts.example
+badtls.sts.example	badtls1	enforce	badtls	good2.sts.example
+sts-unsigned.example	unsigned1	enforce	ok	mx.sts-unsigned.example
+stsbench.lab.example	bench1	enforce	ok	mx.stsbench.lab.example"
+STS_DOMAINS=$(cut -f1 <<<"$STS_TABLE")
+
+leaf sts-good1     good1.sts.example             DNS:good1.sts.example
+leaf sts-good2     good2.sts.example             DNS:good2.sts.example
+leaf sts-wrongname other.sts.example             DNS:other.sts.example
+leaf sts-expired   expired.sts.example           DNS:expired.sts.example expired
+leaf sts-wild      '*.wild.sts.example'          'DNS:*.wild.sts.example'
+leaf sts-wild2     mx2.wild.sts.example          DNS:mx2.wild.sts.example
+leaf sts-unsigned  mx.sts-unsigned.example       DNS:mx.sts-unsigned.example
+leaf sts-bench     mx.stsbench.lab.example       DNS:mx.stsbench.lab.example
+selfsigned sts-selfsigned selfsigned.sts.example
+selfsigned sts-dane       mx.dane.sts.example
+# the policy host: one certificate per mta-sts.DOMAIN (badtls.sts.example's
+# vhost presents enforce.sts.example's instead)
+for d in $STS_DOMAINS; do
+	[ "$d" = badtls.sts.example ] && continue
+	leaf "https-$d" "mta-sts.$d" "DNS:mta-sts.$d"
+done
+rm -rf "$PKI/ca.db" "$PKI/ca.cnf" "$PKI/req.cnf" "$PKI"/*.ext "$PKI"/*.leaf
 chmod 600 "$PKI"/*.key
 
 SPKI_EE_GOOD=$(dns_spki_sha256 "$PKI/ee-good.crt")
@@ -181,6 +281,7 @@ SPKI_ONE_BAD=$(dns_spki_sha256 "$PKI/one-bad.crt")
 SPKI_PKIX_ONLY=$(dns_spki_sha256 "$PKI/pkix-only.crt")
 SPKI_BOGUS=$(dns_spki_sha256 "$PKI/bogus.crt")
 SPKI_CNAME=$(dns_spki_sha256 "$PKI/cname.crt")
+SPKI_STS_DANE=$(dns_spki_sha256 "$PKI/sts-dane.crt")
 # a digest that matches nothing (deterministic, not all zeros)
 WRONG=$(printf 'mxtls lab: this digest matches no certificate' | openssl dgst -sha256 -r | cut -d' ' -f1)
 WRONG2=$(printf 'mxtls lab: nor does this one' | openssl dgst -sha256 -r | cut -d' ' -f1)
@@ -192,8 +293,8 @@ SHORT20=$(printf '%s' "$WRONG" | cut -c1-40)		# 20 bytes: bad length for SHA-256
 SIGNED_LEAVES="dane-ee.example. dane-ee-weird.example. dane-ta.example.
 dane-ta-wrongname.example. two-mx.example. one-bad.example. pkix-only.example.
 pkix-notls.example. bogus.example. cname.example. target-zone.example.
-malformed.example. plain.example. lab.example."
-UNSIGNED_LEAVES="unsigned.example."
+malformed.example. plain.example. lab.example. sts.example."
+UNSIGNED_LEAVES="unsigned.example. sts-unsigned.example."
 
 genkeys() {	# genkeys ZONE
 	local zone=$1 d
@@ -218,11 +319,31 @@ for z in $SIGNED_LEAVES example. .; do genkeys "$z"; done
 ###########################################################################
 SERIAL=$(date -u +%s)
 
-soa() {	# soa ZONE TTL
+soa() {	# soa ZONE TTL [NEG] - NEG: the SOA's own TTL and minimum, i.e. the
+	# zone's negative TTL (default: the SOA has TTL, minimum 60)
 	printf '$ORIGIN %s\n$TTL %s\n' "$1" "$2"
-	printf '%s\tSOA\t%s hostmaster.%s %s 1800 900 604800 60\n' "$1" "$NS_NAME" \
-		"$([ "$1" = . ] && echo root-lab. || echo "$1")" "$SERIAL"
+	printf '%s\t%sSOA\t%s hostmaster.%s %s 1800 900 604800 %s\n' "$1" "${3:+$3	}" \
+		"$NS_NAME" "$([ "$1" = . ] && echo root-lab. || echo "$1")" "$SERIAL" "${3:-60}"
 	printf '%s\tNS\t%s\n' "$1" "$NS_NAME"
+}
+
+HTTPS_V4=198.51.100.80
+HTTPS_V6=2001:db8:53::80
+
+# sts_records ZONE TTL - mta-sts.D A/AAAA (the policy host) and _mta-sts.D
+# TXT (with TTL) for every MTA-STS domain D in ZONE itself (not below a
+# child zone of ZONE that has its own file), owners relative to ZONE
+sts_records() {
+	local zone=${1%.} ttl=$2 d id rel
+	while IFS=$'\t' read -r d id _; do
+		case $d in
+		"$zone") rel= ;;
+		*."$zone") rel=.${d%."$zone"} ;;
+		*) continue ;;
+		esac
+		printf 'mta-sts%s\tA\t%s\nmta-sts%s\tAAAA\t%s\n' "$rel" "$HTTPS_V4" "$rel" "$HTTPS_V6"
+		printf '_mta-sts%s\t%s\tTXT\t"v=STSv1; id=%s;"\n' "$rel" "$ttl" "$id"
+	done <<<"$STS_TABLE"
 }
 
 zf() { echo "$OUTDIR/zones/$(dns_zonefile_name "$1").zone"; }
@@ -359,8 +480,60 @@ mx2			A	192.0.2.26
 mx2			AAAA	2001:db8::26
 mx3			A	192.0.2.27
 mx3			AAAA	2001:db8::27
+stsbench		MX	10 mx.stsbench.lab.example.
+nopolicy		MX	10 mx.stsbench.lab.example.
+mx.stsbench		A	192.0.2.59
 EOF
+sts_records lab.example. 60
 } >"$(zf lab.example.)"
+
+# MTA-STS (see the top): negative TTL 1 s, TXT records TTL 1 s
+{ soa sts.example. 60 1
+cat <<EOF
+good1			A	192.0.2.50
+good2			A	192.0.2.51
+wrongname		A	192.0.2.52
+expired			A	192.0.2.53
+selfsigned		A	192.0.2.54
+mx1.wild		A	192.0.2.55
+mx2.wild		A	192.0.2.56
+mx.dane			A	192.0.2.57
+notls			A	192.0.2.60
+_25._tcp.mx.dane	TLSA	3 1 1 $SPKI_STS_DANE
+enforce			MX	10 good1.sts.example.
+wild			MX	10 mx1.wild.sts.example.
+wild			MX	20 mx2.wild.sts.example.
+badcert			MX	10 wrongname.sts.example.
+badcert			MX	20 expired.sts.example.
+badcert			MX	30 selfsigned.sts.example.
+badcert			MX	40 good2.sts.example.
+allbad			MX	10 wrongname.sts.example.
+allbad			MX	20 expired.sts.example.
+nomatch			MX	10 good1.sts.example.
+nomatch			MX	20 good2.sts.example.
+notls			MX	10 notls.sts.example.
+testing			MX	10 wrongname.sts.example.
+cache			MX	10 wrongname.sts.example.
+cache			MX	20 good2.sts.example.
+dane			MX	10 mx.dane.sts.example.
+reload			MX	10 good1.sts.example.
+html			MX	10 good1.sts.example.
+redirect		MX	10 good1.sts.example.
+notfound		MX	10 good1.sts.example.
+big			MX	10 good1.sts.example.
+syntax			MX	10 good1.sts.example.
+badtls			MX	10 good1.sts.example.
+EOF
+sts_records sts.example. 1
+} >"$(zf sts.example.)"
+
+{ soa sts-unsigned.example. 60 1
+cat <<EOF
+@			MX	10 mx.sts-unsigned.example.
+mx			A	192.0.2.58
+EOF
+sts_records sts-unsigned.example. 1
+} >"$(zf sts-unsigned.example.)"
 
 for z in $SIGNED_LEAVES; do
 	dns_sign "$z" >>"$LOG" 2>&1 || dns_die "signing $z failed (see $LOG)"
@@ -458,6 +631,102 @@ for z in . example. $SIGNED_LEAVES $UNSIGNED_LEAVES; do
 done
 
 ###########################################################################
+# The MTA-STS policy host (nginx; https-up.sh starts it)
+###########################################################################
+HTTPS=$OUTDIR/https
+WWW=$HTTPS/www
+mkdir -p "$WWW" "$HTTPS/run/tmp"
+
+# policy MODE PATTERNS - the canonical policy text (max_age 604800)
+policy() {
+	local p
+	printf 'version: STSv1\nmode: %s\n' "$1"
+	tr ',' '\n' <<<"$2" | while read -r p; do [ -n "$p" ] && printf 'mx: %s\n' "$p"; done
+	printf 'max_age: 604800\n'
+}
+
+# vhost DOMAIN KIND - the server block for mta-sts.DOMAIN
+vhost() {
+	local d=$1 kind=$2 h=mta-sts.$1 cert=https-$1
+	[ "$kind" = badtls ] && cert=https-enforce.sts.example
+	printf '\tserver {\n'
+	printf '\t\tlisten %s:443 ssl;\n\t\tlisten [%s]:443 ssl;\n' "$HTTPS_V4" "$HTTPS_V6"
+	printf '\t\tserver_name %s;\n' "$h"
+	printf '\t\tssl_certificate %s/%s.crt;\n\t\tssl_certificate_key %s/%s.key;\n' \
+		"$PKI" "$cert" "$PKI" "$cert"
+	printf '\t\troot %s/%s;\n' "$WWW" "$h"
+	printf '\t\tlocation = /.well-known/mta-sts.txt {\n'
+	case $kind in
+	charset) printf '\t\t\tcharset utf-8;\n' ;;
+	html) printf '\t\t\ttypes { }\n\t\t\tdefault_type text/html;\n' ;;
+	redirect) printf '\t\t\treturn 301 https://%s/policy.txt;\n' "$h" ;;
+	esac
+	printf '\t\t}\n'
+	printf '\t\tlocation / { return 404; }\n'
+	[ "$kind" = redirect ] && printf '\t\tlocation = /policy.txt { }\n'
+	printf '\t}\n'
+}
+
+{
+cat <<EOF
+# nginx.conf - the lab's MTA-STS policy host (generated by tests/lab/dns/build.sh)
+user root;
+worker_processes 1;
+daemon on;
+pid $HTTPS/run/nginx.pid;
+error_log $HTTPS/run/error.log info;
+events { worker_connections 256; }
+http {
+	log_format lab '\$time_iso8601 \$remote_addr \$ssl_server_name "\$request" \$status \$body_bytes_sent "\$sent_http_content_type"';
+	access_log $HTTPS/run/access.log lab;
+	client_body_temp_path $HTTPS/run/tmp/body;
+	proxy_temp_path $HTTPS/run/tmp/proxy;
+	fastcgi_temp_path $HTTPS/run/tmp/fastcgi;
+	uwsgi_temp_path $HTTPS/run/tmp/uwsgi;
+	scgi_temp_path $HTTPS/run/tmp/scgi;
+	types { text/plain txt; }
+	default_type application/octet-stream;
+	server_tokens off;
+	keepalive_timeout 5s;
+	open_file_cache off;
+	ssl_protocols TLSv1.2 TLSv1.3;
+	server {
+		listen $HTTPS_V4:443 ssl default_server;
+		listen [$HTTPS_V6]:443 ssl default_server;
+		server_name _;
+		ssl_certificate $PKI/https-enforce.sts.example.crt;
+		ssl_certificate_key $PKI/https-enforce.sts.example.key;
+		return 421;
+	}
+EOF
+while IFS=$'\t' read -r d id mode kind pats; do
+	vhost "$d" "$kind"
+done <<<"$STS_TABLE"
+echo "}"
+} >"$HTTPS/nginx.conf"
+
+# the policies; the defective ones would say mx: good2.sts.example
+: >"$OUTDIR/sts.tsv"
+while IFS=$'\t' read -r d id mode kind pats; do
+	dir=$WWW/mta-sts.$d/.well-known
+	mkdir -p "$dir"
+	f=$dir/mta-sts.txt
+	case $kind in
+	ok|charset|html|badtls) policy "$mode" "$pats" >"$f" ;;
+	redirect) policy "$mode" "$pats" >"$WWW/mta-sts.$d/policy.txt" ;;
+	404) ;;
+	big)	{ policy "$mode" "$pats"
+		  for i in $(seq 900); do printf 'x_padding_%03d: %s\n' "$i" \
+			"an unknown key, which RFC 8461 says to ignore; 100 octets a line."; done
+		} >"$f" ;;
+	syntax) printf 'version: STSv1\nmode: %s\nmx: %s\nmax_age: 1w\n' "$mode" "$pats" >"$f" ;;
+	esac
+	printf '%s\t%s\t%s\t%s\t%s\n' "$d" "$id" "$mode" "$kind" "$f" >>"$OUTDIR/sts.tsv"
+done <<<"$STS_TABLE"
+[ "$(stat -c %s "$WWW/mta-sts.big.sts.example/.well-known/mta-sts.txt")" -gt 65536 ] ||
+	dns_die "the big policy is not larger than 64 KiB"
+
+###########################################################################
 # MX sinks, expectations, env
 ###########################################################################
 {
@@ -478,6 +747,17 @@ mx 192.0.2.42   mxhost.target-zone.example   cname        starttls
 mx 192.0.2.43   mx.malformed.example         malformed    starttls
 mx 192.0.2.44   mx.plain.example             plain        starttls
 mx 192.0.2.99   rogue.example                rogue        starttls
+mx 192.0.2.50   good1.sts.example            sts-good1      starttls
+mx 192.0.2.51   good2.sts.example            sts-good2      starttls
+mx 192.0.2.52   wrongname.sts.example        sts-wrongname  starttls
+mx 192.0.2.53   expired.sts.example          sts-expired    starttls
+mx 192.0.2.54   selfsigned.sts.example       sts-selfsigned starttls
+mx 192.0.2.55   mx1.wild.sts.example         sts-wild       starttls
+mx 192.0.2.56   mx2.wild.sts.example         sts-wild2      starttls
+mx 192.0.2.57   mx.dane.sts.example          sts-dane       starttls
+mx 192.0.2.58   mx.sts-unsigned.example      sts-unsigned   starttls
+mx 192.0.2.59   mx.stsbench.lab.example      sts-bench      starttls
+printf '%s\t%s\t-\t-\t%s\n' 192.0.2.60 notls.sts.example notls
 } >"$OUTDIR/mx.tsv"
 
 {
@@ -496,6 +776,7 @@ t _25._tcp.mx.unsigned.example.            insecure "3 1 1 $WRONG"
 t _25._tcp.mxhost.target-zone.example.     secure   "3 1 1 $SPKI_CNAME"
 t _25._tcp.mx.malformed.example.           secure   "3 1 1 $SHORT20;4 1 1 $SPKI_EE_GOOD"
 t _25._tcp.mx.plain.example.               secure   "-"
+t _25._tcp.mx.dane.sts.example.            secure   "3 1 1 $SPKI_STS_DANE"
 } >"$OUTDIR/tlsa.tsv"
 
 cat >"$OUTDIR/env.sh" <<EOF
@@ -509,6 +790,11 @@ DNS_CA='$PKI/ca.crt'
 DNS_NSD_CONF='$OUTDIR/nsd.conf'
 DNS_ONE_BAD_WRONG=$WRONG
 DNS_ONE_BAD_RIGHT=$SPKI_ONE_BAD
+DNS_HTTPS_V4=$HTTPS_V4
+DNS_HTTPS_V6=$HTTPS_V6
+DNS_HTTPS_DIR='$HTTPS'
+DNS_NGINX_CONF='$HTTPS/nginx.conf'
+DNS_STS_TSV='$OUTDIR/sts.tsv'
 EOF
 
 echo "dns: built the lab DNSSEC world in $OUTDIR"

@@ -18,7 +18,8 @@
  *	answer, "why_bogus: TEXT"; then one line per record of the answer RRset,
  *	"rdata HEX" (wire form), each followed by a decoded line for the types
  *	the lab cares about: "a ADDR", "aaaa ADDR", "mx PREF NAME",
- *	"cname NAME", "ns NAME", "tlsa USAGE SELECTOR MTYPE HEX".
+ *	"cname NAME", "ns NAME", "tlsa USAGE SELECTOR MTYPE HEX", "txt TEXT"
+ *	(the record's strings joined).
  *
  *	-d OUTDIR  use OUTDIR/root.hints and OUTDIR/root.key (build.sh output)
  *	-r FILE    root hints;  -t FILE  trust anchor file (DS or DNSKEY lines)
@@ -140,6 +141,20 @@ static void decode(int type, const unsigned char *d, int len)
 		printf(type == 5 ? "cname " : "ns ");
 		if (print_name(d, len) < 0)
 			printf("?");
+		putchar('\n');
+		break;
+	case 16:	/* the character strings, joined; non-printables as \DDD */
+		printf("txt ");
+		for (int off = 0; off < len; ) {
+			int l = d[off++];
+
+			for (int i = 0; i < l && off < len; i++, off++) {
+				if (isprint(d[off]) && d[off] != '\\')
+					putchar(d[off]);
+				else
+					printf("\\%03u", d[off]);
+			}
+		}
 		putchar('\n');
 		break;
 	case 52:

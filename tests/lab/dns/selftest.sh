@@ -12,7 +12,14 @@
 #	inside that namespace for every scenario name.  Also checks the MX
 #	certificates listed in mx.tsv against the TLSA records that DNS serves
 #	(digests recomputed here from the files a sink would load), and that
-#	fix-one-bad.sh changes what a fresh resolver sees.
+#	fix-one-bad.sh changes what a fresh resolver sees.  MTA-STS (the third
+#	floor): every domain of sts.tsv has its MX, _mta-sts TXT (with the id
+#	of sts.tsv) and mta-sts address records (secure, or insecure for
+#	sts-unsigned.example); the MX certificates are what build.sh's table
+#	says (valid for the name, another name, expired, self-signed,
+#	wildcard); the policy host (https-up.sh, in the same namespace)
+#	answers every vhost as its kind says, over IPv4 and IPv6; sts-txt.sh
+#	changes and removes a TXT record live; https-down.sh stops nginx.
 #
 #	Prints one line per check on stdout:
 #		PASS: dns <check>
@@ -20,7 +27,7 @@
 #	and finally "dns: N passed, N failed".  Exit status 0 only when nothing
 #	failed.  Everything is removed at exit (DNS_KEEP=1 keeps the temp dir).
 #	Needs root (network namespaces), nsd, ldnsutils, openssl, cc,
-#	pkg-config, libunbound-dev.
+#	pkg-config, libunbound-dev, nginx (nginx-light), python3.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -36,8 +43,8 @@ finish() {
 if [ "$(id -u)" != 0 ]; then
 	fail setup "needs root (network namespaces)"; finish
 fi
-for t in nsd nsd-control ldns-keygen ldns-signzone ldns-key2ds drill openssl cc pkg-config ip; do
-	command -v "$t" >/dev/null || { fail setup "missing $t (apt-get install nsd ldnsutils openssl gcc pkg-config libunbound-dev iproute2)"; finish; }
+for t in nsd nsd-control ldns-keygen ldns-signzone ldns-key2ds drill openssl cc pkg-config ip nginx python3; do
+	command -v "$t" >/dev/null || { fail setup "missing $t (apt-get install nsd ldnsutils openssl gcc pkg-config libunbound-dev iproute2 nginx-light python3)"; finish; }
 done
 
 TMP=$(mktemp -d /tmp/mxdns.XXXXXX)
@@ -46,6 +53,7 @@ NS=mxdns-st-$$
 NS_MADE=
 
 cleanup() {
+	"$HERE/https-down.sh" "$W" >/dev/null 2>&1
 	"$HERE/down.sh" "$W" >/dev/null 2>&1
 	if [ -n "$NS_MADE" ]; then
 		# only processes of the namespace this script created
@@ -82,7 +90,9 @@ fi
 if ip netns add "$NS" && NS_MADE=1 &&
    ip -n "$NS" link set lo up &&
    ip -n "$NS" addr add "$DNS_NS_V4/24" dev lo &&
-   ip -n "$NS" addr add "$DNS_NS_V6/64" dev lo nodad; then
+   ip -n "$NS" addr add "$DNS_NS_V6/64" dev lo nodad &&
+   ip -n "$NS" addr add "$DNS_HTTPS_V4/24" dev lo &&
+   ip -n "$NS" addr add "$DNS_HTTPS_V6/64" dev lo nodad; then
 	pass "namespace"
 else
 	fail namespace "cannot create $NS with the DNS addresses"; finish
@@ -99,8 +109,9 @@ OUT=
 q() { OUT=$(ip netns exec "$NS" "$TMP/check" -d "$W" "$@" </dev/null 2>&1); }
 
 # t LABEL [-4|-6|-n|-t FILE] NAME TYPE STATUS [EXPECT ...]
-#	EXPECT: KEY=VALUE must be a word of the summary line; "!LINE" must not
-#	be a line of the output; anything else must be a whole line of it.
+#	EXPECT: "!LINE" must not be a line of the output; KEY=VALUE (without
+#	a space) must be a word of the summary line; anything else must be a
+#	whole line of the output.
 t() {
 	local label=$1; shift
 	local opts=()
@@ -122,6 +133,9 @@ t() {
 		case $e in
 		!*)	if grep -qxF -- "${e#!}" <<<"$OUT"; then
 				fail "$label" "$name $type: unexpected line '${e#!}'"; return 1
+			fi ;;
+		*" "*)	if ! grep -qxF -- "$e" <<<"$OUT"; then
+				fail "$label" "$name $type: no line '$e' in: $(echo "$OUT" | tr '\n' ' ')"; return 1
 			fi ;;
 		*=*)	if ! grep -qw -- "$e" <<<"$first"; then
 				fail "$label" "$name $type: want $e in: $first"; return 1
@@ -179,7 +193,7 @@ done
 # every sink in mx.tsv is where DNS says (secure, except unsigned.example)
 while IFS=$'\t' read -r ip host _ _ _; do
 	case $ip in *:*) ty=AAAA pre=aaaa ;; *) ty=A pre=a ;; esac
-	st=secure; [ "$host" = mx.unsigned.example ] && st=insecure
+	st=secure; case $host in *unsigned.example) st=insecure ;; esac
 	t "mx.tsv $host $ip in DNS ($st)" "$host" "$ty" "$st" "$pre $ip"
 done <"$W/mx.tsv"
 
@@ -280,6 +294,141 @@ if "$HERE/fix-one-bad.sh" "$W" break >"$TMP/fix.out" 2>&1; then
 	t "one-bad TLSA wrong again after 'break'" _25._tcp.mx.one-bad.example TLSA secure havedata=1 "!tlsa 3 1 1 $E"
 else
 	fail "one-bad TLSA wrong again after 'break'" "$(tail -n 3 "$TMP/fix.out" | tr '\n' ' ')"
+fi
+
+# ---------------------------------------------------------------- MTA-STS: DNS
+while IFS=$'\t' read -r d id _ _ _; do
+	st=secure; [ "$d" = sts-unsigned.example ] && st=insecure
+	t "sts $d MX $st" "$d" MX "$st" havedata=1
+	t "sts $d TXT id=$id ($st)" "_mta-sts.$d" TXT "$st" "txt v=STSv1; id=$id;"
+	t "sts mta-sts.$d A ($st)" "mta-sts.$d" A "$st" "a $DNS_HTTPS_V4"
+	t "sts mta-sts.$d AAAA ($st)" "mta-sts.$d" AAAA "$st" "aaaa $DNS_HTTPS_V6"
+done <"$W/sts.tsv"
+t "sts badcert MX order" badcert.sts.example MX secure "mx 10 wrongname.sts.example." \
+	"mx 20 expired.sts.example." "mx 30 selfsigned.sts.example." "mx 40 good2.sts.example."
+t "sts nopolicy.lab.example has no _mta-sts (secure NXDOMAIN)" _mta-sts.nopolicy.lab.example TXT secure rcode=NXDOMAIN
+t "sts TXT TTL is 1 s" _mta-sts.enforce.sts.example TXT secure ttl=1
+t "sts no TLSA for good1 (secure NXDOMAIN)" _25._tcp.good1.sts.example TLSA secure rcode=NXDOMAIN
+E=$(spki "$(certof 192.0.2.57)")
+t "sts dane.sts.example TLSA 3 1 1 matches its self-signed cert" _25._tcp.mx.dane.sts.example TLSA secure "tlsa 3 1 1 $E"
+
+# ---------------------------------------------------------------- MTA-STS: MX certificates
+# vcert LABEL IP NAME WANT - openssl verify of the sink's certificate file
+# against the lab CA for NAME; WANT: ok, or the openssl error number
+vcert() {
+	local c out got
+	c=$(certof "$2")
+	out=$(openssl verify -CAfile "$W/pki/ca.crt" -verify_hostname "$3" "$c" 2>&1)
+	if [ $? = 0 ]; then got=ok; else got=$(sed -n 's/^error \([0-9]*\) at .*/\1/p' <<<"$out" | head -n 1); fi
+	if [ "$got" = "$4" ]; then pass "$1"; else fail "$1" "want $4, got ${got:-?}: $(tr '\n' ' ' <<<"$out")"; fi
+}
+vcert "sts good1 cert valid for its name" 192.0.2.50 good1.sts.example ok
+vcert "sts good2 cert valid for its name" 192.0.2.51 good2.sts.example ok
+vcert "sts wrongname cert names another host" 192.0.2.52 wrongname.sts.example 62
+vcert "sts expired cert expired" 192.0.2.53 expired.sts.example 10
+vcert "sts selfsigned cert from no known CA" 192.0.2.54 selfsigned.sts.example 18
+vcert "sts wildcard cert valid for mx1.wild" 192.0.2.55 mx1.wild.sts.example ok
+vcert "sts mx2.wild cert valid for its name" 192.0.2.56 mx2.wild.sts.example ok
+vcert "sts mx.sts-unsigned.example cert valid" 192.0.2.58 mx.sts-unsigned.example ok
+vcert "sts mx.stsbench cert valid" 192.0.2.59 mx.stsbench.lab.example ok
+if awk -F'\t' '$1 == "192.0.2.60" && $3 == "-" && $5 == "notls" {f=1} END {exit !f}' "$W/mx.tsv"; then
+	pass "sts notls sink offers no STARTTLS"
+else
+	fail "sts notls sink offers no STARTTLS" "mx.tsv line for 192.0.2.60 is wrong"
+fi
+
+# ---------------------------------------------------------------- MTA-STS: the policy host
+if "$HERE/https-up.sh" "$W" "$NS" 2>"$TMP/https-up.out"; then
+	pass "nginx up"
+else
+	fail "nginx up" "$(tail -n 5 "$TMP/https-up.out" | tr '\n' ' ')"
+fi
+# get DOMAIN [ADDR [PATH]] - OUT: https-get.py's output, first line FIRST
+get() {
+	OUT=$(ip netns exec "$NS" "$HERE/https-get.py" "$W/pki/ca.crt" "mta-sts.$1" \
+		"${2:-$DNS_HTTPS_V4}" ${3:+"$3"} </dev/null 2>&1)
+	FIRST=${OUT%%$'\n'*}
+}
+while IFS=$'\t' read -r d id _ kind file; do
+	get "$d"
+	case $kind in
+	ok)	want="status=200 type=text/plain length=$(stat -c %s "$file") location=-" ;;
+	charset) want="status=200 type=text/plain; charset=utf-8 length=$(stat -c %s "$file") location=-" ;;
+	html)	want="status=200 type=text/html length=$(stat -c %s "$file") location=-" ;;
+	redirect) want="status=301 type=text/html length=* location=https://mta-sts.$d/policy.txt" ;;
+	404)	want="status=404 *" ;;
+	big)	want="status=200 type=text/plain length=$(stat -c %s "$file") location=-" ;;
+	syntax)	want="status=200 type=text/plain *" ;;
+	badtls)	want="tls-error: *mismatch*" ;;
+	esac
+	# shellcheck disable=SC2053
+	if [[ $FIRST == $want ]]; then pass "sts policy host $d ($kind)"
+	else fail "sts policy host $d ($kind)" "want '$want', got: $FIRST"; fi
+	case $kind in
+	ok|charset|html|big|syntax)
+		if [ "$(tail -n +2 <<<"$OUT")" = "$(cat "$file")" ]; then pass "sts policy host $d serves $file"
+		else fail "sts policy host $d serves $file" "the body differs"; fi ;;
+	esac
+done <"$W/sts.tsv"
+get enforce.sts.example "$DNS_HTTPS_V6"
+f=$(awk -F'\t' '$1 == "enforce.sts.example" {print $5}' "$W/sts.tsv")
+if [ "$FIRST" = "status=200 type=text/plain length=$(stat -c %s "$f") location=-" ]; then pass "sts policy host over IPv6"
+else fail "sts policy host over IPv6" "$FIRST"; fi
+get redirect.sts.example "$DNS_HTTPS_V4" /policy.txt
+if [[ $FIRST == "status=200 type=text/plain "* ]] && grep -qx 'mx: good2.sts.example' <<<"$OUT"; then
+	pass "sts redirect target is a policy (mx: good2.sts.example)"
+else
+	fail "sts redirect target is a policy (mx: good2.sts.example)" "$FIRST"
+fi
+if [ "$(stat -c %s "$(awk -F'\t' '$4 == "big" {print $5}' "$W/sts.tsv")")" -gt 65536 ]; then
+	pass "sts big policy is larger than 64 KiB"
+else
+	fail "sts big policy is larger than 64 KiB" "it is not"
+fi
+# a rewritten policy file is served at once
+f=$(awk -F'\t' '$1 == "cache.sts.example" {print $5}' "$W/sts.tsv")
+cp "$f" "$TMP/cache.policy"
+printf 'version: STSv1\nmode: none\nmax_age: 86400\n' >"$f.tmp" && mv -f "$f.tmp" "$f"
+get cache.sts.example
+if grep -qx 'mode: none' <<<"$OUT"; then pass "sts rewritten policy served at once"
+else fail "sts rewritten policy served at once" "$(tr '\n' ' ' <<<"$OUT")"; fi
+cp "$TMP/cache.policy" "$f"
+if grep -qF 'mta-sts.enforce.sts.example "GET /.well-known/mta-sts.txt HTTP/1.1" 200 ' "$W/https/run/access.log"; then
+	pass "sts access log names the vhost"
+else
+	fail "sts access log names the vhost" "$(tail -n 2 "$W/https/run/access.log" | tr '\n' ' ')"
+fi
+
+# ---------------------------------------------------------------- MTA-STS: TXT changed live
+if "$HERE/sts-txt.sh" "$W" cache.sts.example cache2 >"$TMP/txt.out" 2>&1; then
+	t "sts-txt.sh new id seen (fresh resolver)" _mta-sts.cache.sts.example TXT secure "txt v=STSv1; id=cache2;"
+else
+	fail "sts-txt.sh new id seen (fresh resolver)" "$(tail -n 3 "$TMP/txt.out" | tr '\n' ' ')"
+fi
+if "$HERE/sts-txt.sh" "$W" cache.sts.example remove >"$TMP/txt.out" 2>&1; then
+	t "sts-txt.sh remove: secure NXDOMAIN" _mta-sts.cache.sts.example TXT secure rcode=NXDOMAIN havedata=0
+else
+	fail "sts-txt.sh remove: secure NXDOMAIN" "$(tail -n 3 "$TMP/txt.out" | tr '\n' ' ')"
+fi
+t "sts zone still secure after re-signing" cache.sts.example MX secure "mx 10 wrongname.sts.example."
+if "$HERE/sts-txt.sh" "$W" cache.sts.example cache1 >"$TMP/txt.out" 2>&1; then
+	t "sts-txt.sh record back (TTL 1)" _mta-sts.cache.sts.example TXT secure "txt v=STSv1; id=cache1;" ttl=1
+else
+	fail "sts-txt.sh record back (TTL 1)" "$(tail -n 3 "$TMP/txt.out" | tr '\n' ' ')"
+fi
+if "$HERE/sts-txt.sh" "$W" sts-unsigned.example u2 >"$TMP/txt.out" 2>&1; then
+	t "sts-txt.sh in an unsigned zone" _mta-sts.sts-unsigned.example TXT insecure "txt v=STSv1; id=u2;"
+else
+	fail "sts-txt.sh in an unsigned zone" "$(tail -n 3 "$TMP/txt.out" | tr '\n' ' ')"
+fi
+
+pid=$(cat "$W/https/run/nginx.pid" 2>/dev/null)
+"$HERE/https-down.sh" "$W"
+if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null &&
+   ! ip netns exec "$NS" ss -Hltn 'sport = :443' | grep -q .; then
+	pass "nginx down"
+else
+	fail "nginx down" "nginx (pid ${pid:-?}) still running or port 443 still open"
 fi
 
 # ---------------------------------------------------------------- down

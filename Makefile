@@ -132,7 +132,8 @@ fuzz-smoke: fuzz
 lab: mxtlsd
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/run; a=$$?; \
 	MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/tproxy_test.sh; b=$$?; \
-	[ $$a = 0 ] && [ $$b = 0 ]
+	bash tests/lab/bypass_test.sh; c=$$?; \
+	[ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ]
 
 # Everything, as CI runs it.  Each part prints PASS:/FAIL: lines.
 check: deps-check

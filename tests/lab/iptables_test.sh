@@ -443,7 +443,11 @@ if tool_ok nft-local-install install --nft --local --mark 36 && tool_ok nft-loca
 	[ "$(count '^table ' "$s")" = 1 ] && [ "$(count '^table inet mxtls' "$s")" = 1 ] || why+="tables: $(count '^table ' "$s"); "
 	[ "$(count 'type nat hook output priority -100' "$s")" = 1 ] || why+="no nat output chain; "
 	[ "$(count 'redirect to :10025' "$s")" = 2 ] || why+="redirect rules: $(count 'redirect to :10025' "$s"), want 2; "
-	[ "$(count 'meta mark 0x00000024 return' "$s")" = 1 ] || why+="no mark return; "
+	# one mark return in the redirect chain, one in the fail-closed guard
+	[ "$(count 'meta mark 0x00000024 return' "$s")" = 2 ] || why+="mark returns: $(count 'meta mark 0x00000024 return' "$s"), want 2; "
+	[ "$(count 'type filter hook output priority filter' "$s")" = 1 ] || why+="no guard chain; "
+	[ "$(count 'ct status dnat return' "$s")" = 1 ] || why+="guard: no dnat return; "
+	[ "$(count 'reject with tcp reset' "$s")" = 1 ] || why+="guard: no reset; "
 	if [ -z "$why" ]; then pass nft-local-install-twice; else fail nft-local-install-twice "$why"; fi
 	expect_conn nft-local-redirect-v4 "REDIRECTED local=127.0.0.1:10025 orig=192.0.2.25:25" "$NS_A" 192.0.2.25 25
 	expect_conn nft-local-mark-bypass-v4 "DIRECT local=192.0.2.25:25" "$NS_A" 192.0.2.25 25 36

@@ -71,6 +71,7 @@ struct plan {
 	int has_dane;			/* some host has DANE_AUTH/UNAUTH/FAIL */
 	struct sts_result sts;		/* the MTA-STS policy that applies */
 	int has_sts;			/* sts.has_policy and mode is not none */
+	long min_ttl;			/* the shortest TTL of its answers, -1: none */
 	const char *rtype;		/* for PLAN_TEMPFAIL */
 	char why[768];
 };

@@ -325,6 +325,10 @@ on_answer(void *arg, enum dns_sec sec, const struct ub_result *u, const char *wh
 	r->pending--;
 	if (r->finished)
 		return;
+	/* The plan may live only as long as its shortest-lived answer. */
+	if (u && sec != DNS_BOGUS && sec != DNS_INDETERMINATE
+	    && (r->pl->min_ttl < 0 || u->ttl < r->pl->min_ttl))
+		r->pl->min_ttl = u->ttl < 0 ? 0 : u->ttl;
 	if (q->host < 0)
 		got_mx(r, sec, u, why);
 	else if (q->type == T_TLSA)
@@ -346,6 +350,8 @@ on_sts(void *arg, const struct sts_result *res)
 	if (r->finished)
 		return;
 	r->pl->sts = *res;
+	if (res->txt_ttl >= 0 && (r->pl->min_ttl < 0 || res->txt_ttl < r->pl->min_ttl))
+		r->pl->min_ttl = res->txt_ttl;
 	if (r->pl->status != PLAN_OK || r->pending == 0)
 		finish(r);
 }
@@ -375,6 +381,7 @@ resolve_start(struct ev_loop *loop, const char *domain, resolve_cb *cb, void *ar
 		free(r);
 		return NULL;
 	}
+	r->pl->min_ttl = -1;
 	r->loop = loop;
 	r->cb = cb;
 	r->arg = arg;

@@ -244,6 +244,7 @@ on_txt(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
 	enum sts_step step;
 
 	g->qtxt = NULL;
+	g->res.txt_ttl = u && sec != DNS_BOGUS && sec != DNS_INDETERMINATE ? u->ttl : 0;
 	if (sec == DNS_BOGUS || sec == DNS_INDETERMINATE) {
 		txt = STS_TXT_ERROR;
 		(void) why;
@@ -333,6 +334,7 @@ stsget_start(const char *domain, stsget_cb *cb, void *arg)
 	if (g == NULL)
 		return NULL;
 	snprintf(g->domain, sizeof(g->domain), "%s", domain);
+	g->res.txt_ttl = 0;			/* no answer: do not reuse */
 	g->cb = cb;
 	g->arg = arg;
 	snprintf(name, sizeof(name), "_mta-sts.%s", domain);

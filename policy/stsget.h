@@ -43,6 +43,7 @@ struct sts_result {
 	const char *rtype;		/* a failure to report, or NULL */
 	char why[512];
 	int from_cache;
+	long txt_ttl;			/* TTL of the TXT answer, -1: none */
 };
 
 struct stsget;

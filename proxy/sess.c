@@ -75,6 +75,7 @@ struct sess {
 	int res_second;			/* ... for a second domain in a transaction */
 	struct plan *plan;		/* the policy domain's plan */
 	int plan_fresh;			/* looked up in this transaction */
+	double plan_until;		/* mono ms: its answers' TTLs run out */
 	char up_tlsa[1024];		/* the TLSA records the upstream was held to */
 	struct route route;		/* candidates from the plan */
 	int icand;			/* next candidate to try */
@@ -647,6 +648,8 @@ adopt_plan(struct sess *s, struct plan *p)
 	plan_free(s->plan);
 	s->plan = p;
 	s->plan_fresh = 1;
+	s->plan_until = p->status == PLAN_OK && p->min_ttl > 0
+	    ? mono_ms() + 1000.0 * (double) p->min_ttl : 0;
 	if (!keep)
 		start_route(s);
 	else if (s->up_txn)
@@ -713,6 +716,11 @@ do_rcpt(struct sess *s)
 	rcpt_domain(&s->rcpt, dom, sizeof(dom));
 	if (dom[0] == 0 && s->plan)
 		snprintf(dom, sizeof(dom), "%s", s->plan->domain);
+	/* A plan serves later transactions only while every DNS answer in it
+	 * is within its TTL: no cache of ours outlives libunbound's. */
+	if (s->plan && !s->plan_fresh && strcmp(dom, s->plan->domain) == 0
+	    && mono_ms() < s->plan_until)
+		s->plan_fresh = 1;
 	if (s->plan && s->plan_fresh && strcmp(dom, s->plan->domain) == 0) {
 		if (s->up == NULL) {
 			s->icand = 0;

@@ -43,23 +43,25 @@ PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/sess.c proxy/listen.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 	proxy/main.c
 
-UNIT_TESTS = test_config test_smtp test_fsm test_buf test_dane test_sts
+UNIT_TESTS = test_config test_smtp test_fsm test_buf test_dane test_sts test_tlsrpt
 UNIT_SRC_test_config = tests/unit/test_config.c proxy/config.c policy/rr.c
 UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
+UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c
 UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/rr.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dane.c policy/plan.c \
 	policy/route.c policy/dns.c policy/sts.c
 
-FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts
+FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c policy/rr.c
 FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c proxy/config.c policy/rr.c
+FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c
 FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c policy/rr.c
 FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 
-HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h)
+HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h report/*.h)
 
 .PHONY: all deps deps-check check unit fuzz fuzz-smoke asan asan-unit lab \
 	demo bench install uninstall clean

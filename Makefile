@@ -43,11 +43,13 @@ PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/sess.c proxy/listen.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 	proxy/main.c
 
-UNIT_TESTS = test_config test_smtp test_fsm test_buf test_dane test_sts test_tlsrpt
+UNIT_TESTS = test_config test_smtp test_fsm test_buf test_dane test_sts test_tlsrpt \
+	test_record
 UNIT_SRC_test_config = tests/unit/test_config.c proxy/config.c policy/rr.c
 UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
+UNIT_SRC_test_record = tests/unit/test_record.c report/record.c lib/buf.c
 UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c
 UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/rr.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dane.c policy/plan.c \
@@ -60,6 +62,8 @@ FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c
 FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c policy/rr.c
 FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c
 FUZZ_SECONDS ?= 15
+# Unit tests may use what the daemon does not link yet (cJSON).
+UNIT_LIBS = $(shell pkg-config --libs libcjson 2>/dev/null)
 
 HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h report/*.h)
 
@@ -99,9 +103,9 @@ build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
 # Unit tests: one binary each, built both ways.
 define unit_rule
 build/tests/$(1): $$(UNIT_SRC_$(1):%.c=build/%.o) build/lib/log.o
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(sort $$^) $$(LIBS) $$(UNIT_LIBS)
 build-asan/tests/$(1): $$(UNIT_SRC_$(1):%.c=build-asan/%.o) build-asan/lib/log.o
-	$$(CC) $$(ASAN_LDFLAGS) -o $$@ $$^ $$(LIBS)
+	$$(CC) $$(ASAN_LDFLAGS) -o $$@ $$(sort $$^) $$(LIBS) $$(UNIT_LIBS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 

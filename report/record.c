@@ -1,0 +1,190 @@
+/*
+ * record.c - one upstream attempt as a JSON line, and journal replay.
+ * See record.h.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "record.h"
+
+static const struct {
+	const char *key;
+	size_t off, size;
+} strs[] = {
+#define S(k, f) {k, offsetof(struct rec, f), sizeof(((struct rec *) 0)->f)}
+	S("sid", sid), S("policy-domain", domain), S("policy-type", ptype),
+	S("mx-host", mx), S("receiving-ip", ip), S("receiving-mx-helo", helo),
+	S("sending-mta-ip", src), S("result-type", result),
+	S("failure-reason-code", reason), S("action", action),
+#undef S
+};
+
+static const struct {
+	const char *key;
+	size_t off;
+} lists[] = {
+	{"policy-string", offsetof(struct rec, policy)},
+	{"mx-host-pattern", offsetof(struct rec, mxpat)},
+};
+
+#define NSTRS (sizeof(strs) / sizeof(strs[0]))
+#define NLISTS (sizeof(lists) / sizeof(lists[0]))
+
+/* add_list - an LF-separated string as a JSON array */
+static int
+add_list(cJSON *o, const char *key, const char *s)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, key);
+
+	if (a == NULL)
+		return -1;
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t) (nl - s) : strlen(s);
+		char item[REC_LIST];
+		cJSON *v;
+
+		if (n > 0) {
+			memcpy(item, s, n);
+			item[n] = 0;
+			if ((v = cJSON_CreateString(item)) == NULL)
+				return -1;
+			cJSON_AddItemToArray(a, v);
+		}
+		s += n + (nl ? 1 : 0);
+	}
+	return 0;
+}
+
+/* rec_to_json - append one journal line */
+int
+rec_to_json(const struct rec *r, struct buf *out)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text = NULL;
+	int rc = -1;
+
+	if (o == NULL || cJSON_AddNumberToObject(o, "time", (double) r->time) == NULL)
+		goto out;
+	for (size_t i = 0; i < NSTRS; i++)
+		if (cJSON_AddStringToObject(o, strs[i].key, (const char *) r + strs[i].off) == NULL)
+			goto out;
+	for (size_t i = 0; i < NLISTS; i++)
+		if (add_list(o, lists[i].key, (const char *) r + lists[i].off) < 0)
+			goto out;
+	if ((text = cJSON_PrintUnformatted(o)) == NULL)
+		goto out;
+	if (buf_puts(out, text) == 0 && buf_append(out, "\n", 1) == 0)
+		rc = 0;
+out:
+	free(text);
+	cJSON_Delete(o);
+	return rc;
+}
+
+/* rec_from_json - one journal line back into a record */
+int
+rec_from_json(const char *line, size_t len, struct rec *r, const char **why)
+{
+	cJSON *o, *v;
+	char copy[REC_LINE_MAX + 1];
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (len > REC_LINE_MAX) {
+		*why = "line too long";
+		return -1;
+	}
+	if (memchr(line, 0, len)) {
+		*why = "NUL byte";
+		return -1;
+	}
+	memcpy(copy, line, len);
+	copy[len] = 0;
+	if ((o = cJSON_Parse(copy)) == NULL || !cJSON_IsObject(o)) {
+		*why = "not a JSON object";
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(o, "time");
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e13) {
+		*why = "bad time";
+		goto out;
+	}
+	r->time = (long long) v->valuedouble;
+	for (size_t i = 0; i < NSTRS; i++) {
+		v = cJSON_GetObjectItemCaseSensitive(o, strs[i].key);
+		if (!cJSON_IsString(v) || strlen(v->valuestring) >= strs[i].size) {
+			*why = "a field is missing, not a string, or too long";
+			goto out;
+		}
+		memcpy((char *) r + strs[i].off, v->valuestring, strlen(v->valuestring) + 1);
+	}
+	for (size_t i = 0; i < NLISTS; i++) {
+		char *dst = (char *) r + lists[i].off;
+		size_t w = 0;
+		cJSON *item;
+
+		v = cJSON_GetObjectItemCaseSensitive(o, lists[i].key);
+		if (!cJSON_IsArray(v)) {
+			*why = "a list is missing";
+			goto out;
+		}
+		cJSON_ArrayForEach(item, v) {
+			size_t n;
+
+			if (!cJSON_IsString(item) || strchr(item->valuestring, '\n')) {
+				*why = "a list item is not a one-line string";
+				goto out;
+			}
+			n = strlen(item->valuestring);
+			if (w + n + 2 > REC_LIST) {
+				*why = "a list is too long";
+				goto out;
+			}
+			memcpy(dst + w, item->valuestring, n);
+			w += n;
+			dst[w++] = '\n';
+		}
+		dst[w] = 0;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(o);
+	return rc;
+}
+
+/* journal_replay - every whole, parseable line of a journal */
+void
+journal_replay(const char *text, size_t len, void (*fn)(const struct rec *, void *),
+    void *arg, struct journal_stats *st)
+{
+	size_t pos = 0;
+	struct rec *r = malloc(sizeof(*r));
+
+	memset(st, 0, sizeof(*st));
+	if (r == NULL)
+		return;
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		const char *why;
+
+		if (nl == NULL) {
+			st->torn = 1;		/* a crash cut the last line */
+			break;
+		}
+		st->lines++;
+		if (rec_from_json(text + pos, (size_t) (nl - (text + pos)), r, &why) == 0) {
+			st->good++;
+			if (fn)
+				fn(r, arg);
+		} else {
+			st->bad++;
+		}
+		pos = (size_t) (nl - text) + 1;
+	}
+	free(r);
+}

@@ -1,0 +1,66 @@
+/*
+ * record.h - one upstream attempt, as a journal line (JSON), pure.
+ *
+ * SYNOPSIS
+ *	int rec_to_json(const struct rec *r, struct buf *out);
+ *	int rec_from_json(const char *line, size_t len, struct rec *r,
+ *		const char **why);
+ *	void journal_replay(const char *text, size_t len,
+ *		void (*fn)(const struct rec *, void *), void *arg,
+ *		struct journal_stats *st);
+ *
+ * DESCRIPTION
+ *	A record holds what RFC 8460 reports need about one attempt: the
+ *	time (UTC seconds), session id, policy domain, policy type (tlsa,
+ *	sts, no-policy-found), policy strings and mx patterns (LF-separated),
+ *	MX host, receiving IP, receiving HELO, sending IP, result type
+ *	(`success' or an RFC 8460 result type), failure reason code, and what
+ *	mxtlsd did (delivered, refused, delivered-anyway).
+ *
+ *	rec_to_json() appends one line (cJSON, unformatted, LF-ended).
+ *	rec_from_json() reads one back; anything missing, mistyped or too
+ *	long is refused with a reason.  journal_replay() walks a day's file:
+ *	each whole line is parsed and handed to fn; a corrupt line is counted
+ *	and skipped; a last line without LF (a crash cut it) is counted as
+ *	torn and skipped.  Never fatal.
+ */
+#ifndef MXTLS_RECORD_H
+#define MXTLS_RECORD_H
+
+#include <stddef.h>
+
+#include "../lib/buf.h"
+
+#define REC_NAME	256
+#define REC_LIST	4096
+#define REC_LINE_MAX	16384
+
+struct rec {
+	long long time;
+	char sid[32];
+	char domain[REC_NAME];
+	char ptype[20];			/* tlsa | sts | no-policy-found */
+	char policy[REC_LIST];		/* policy strings, LF-separated */
+	char mxpat[REC_LIST];		/* mx patterns, LF-separated */
+	char mx[REC_NAME];
+	char ip[64];
+	char helo[REC_NAME];
+	char src[64];
+	char result[40];		/* success or an RFC 8460 type */
+	char reason[128];
+	char action[20];		/* delivered | refused | delivered-anyway */
+};
+
+struct journal_stats {
+	long lines;
+	long good;
+	long bad;
+	int torn;
+};
+
+int rec_to_json(const struct rec *r, struct buf *out);
+int rec_from_json(const char *line, size_t len, struct rec *r, const char **why);
+void journal_replay(const char *text, size_t len,
+    void (*fn)(const struct rec *, void *), void *arg, struct journal_stats *st);
+
+#endif

@@ -35,7 +35,7 @@ ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 	$(WARN) -D_GNU_SOURCE $(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
-LIB_SRC = lib/log.c lib/buf.c
+LIB_SRC = lib/log.c lib/buf.c lib/tags.c
 PROXY_CORE = proxy/config.c proxy/smtp.c proxy/fsm.c
 POLICY_CORE = policy/rr.c policy/dane.c policy/plan.c policy/route.c policy/sts.c
 POLICY_IO = policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
@@ -50,16 +50,16 @@ UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
 UNIT_SRC_test_record = tests/unit/test_record.c report/record.c lib/buf.c
-UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c
-UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/rr.c
+UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c
+UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/rr.c lib/tags.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dane.c policy/plan.c \
-	policy/route.c policy/dns.c policy/sts.c
+	policy/route.c policy/dns.c policy/sts.c lib/tags.c
 
 FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c policy/rr.c
 FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c proxy/config.c policy/rr.c
-FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c
-FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c policy/rr.c
+FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c lib/tags.c
+FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c policy/rr.c lib/tags.c
 FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c
 FUZZ_SECONDS ?= 15
 # Unit tests may use what the daemon does not link yet (cJSON).

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../lib/tags.h"
 #include "rr.h"
 #include "sts.h"
 
@@ -27,69 +28,41 @@ is_ws(char c)
 static int
 txt_one(const char *t, size_t n, char id[STS_ID_MAX + 1], const char **why)
 {
-	size_t i = 0;
-	int first = 1, have_id = 0;
+	size_t pos = 0;
+	int first = 1, have_id = 0, r;
+	struct tag tg;
 
-	while (i <= n) {
-		size_t fs, fe, ks, ke, vs, ve;
-
-		/* a field: up to ';' or the end */
-		fs = i;
-		while (i < n && t[i] != ';')
-			i++;
-		fe = i;
-		i++;				/* past ';' (or the end) */
-		ks = fs;
-		while (ks < fe && is_ws(t[ks]))
-			ks++;
-		ve = fe;
-		while (ve > ks && is_ws(t[ve - 1]))
-			ve--;
-		if (ks == ve) {
-			if (fe >= n)
-				break;		/* `...;' at the end */
-			*why = "empty field";
-			return 0;
-		}
-		ke = ks;
-		while (ke < ve && t[ke] != '=')
-			ke++;
-		if (ke == ve) {
-			*why = "field without '='";
-			return 0;
-		}
-		vs = ke + 1;
+	while ((r = tag_next(t, n, &pos, &tg, why)) == 1) {
 		if (first) {
-			if (ke - ks != 1 || t[ks] != 'v' || ve - vs != 5
-			    || memcmp(t + vs, "STSv1", 5) != 0) {
+			if (!tag_is(&tg, "v", 1) || tg.vlen != 5 || memcmp(tg.val, "STSv1", 5) != 0) {
 				*why = "v=STSv1 is not the first field";
 				return 0;
 			}
 			first = 0;
 			continue;
 		}
-		if (ke - ks == 2 && memcmp(t + ks, "id", 2) == 0) {
-			size_t il = ve - vs;
-
+		if (tag_is(&tg, "id", 2)) {
 			if (have_id) {
 				*why = "id given twice";
 				return 0;
 			}
-			if (il < 1 || il > STS_ID_MAX) {
+			if (tg.vlen < 1 || tg.vlen > STS_ID_MAX) {
 				*why = "id is not 1 to 32 characters";
 				return 0;
 			}
-			for (size_t k = vs; k < ve; k++)
-				if (!isalnum((unsigned char) t[k])) {
+			for (size_t k = 0; k < tg.vlen; k++)
+				if (!isalnum((unsigned char) tg.val[k])) {
 					*why = "id is not alphanumeric";
 					return 0;
 				}
-			memcpy(id, t + vs, il);
-			id[il] = 0;
+			memcpy(id, tg.val, tg.vlen);
+			id[tg.vlen] = 0;
 			have_id = 1;
 		}
 		/* other fields: ignored (RFC 8461 3.1) */
 	}
+	if (r < 0)
+		return 0;
 	if (!have_id) {
 		*why = "no id field";
 		return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../lib/tags.h"
 #include "tlsrpt.h"
 
 /* is_ws - white space around fields and URIs */
@@ -72,75 +73,54 @@ add_uri(struct tlsrpt_rec *r, const char *u, size_t n, const char **why)
 static int
 one(const char *t, size_t n, struct tlsrpt_rec *r, const char **why)
 {
-	size_t i = 0;
-	int first = 1, have_rua = 0;
+	size_t pos = 0;
+	int first = 1, have_rua = 0, rc;
+	struct tag tg;
 
 	memset(r, 0, sizeof(*r));
-	while (i <= n) {
-		size_t fs = i, fe, ks, ve, ke, vs;
-
-		while (i < n && t[i] != ';')
-			i++;
-		fe = i++;
-		ks = fs;
-		while (ks < fe && is_ws(t[ks]))
-			ks++;
-		ve = fe;
-		while (ve > ks && is_ws(t[ve - 1]))
-			ve--;
-		if (ks == ve) {
-			if (fe >= n && !first)
-				break;		/* a final `;' */
-			*why = "empty field";
-			return 0;
-		}
-		for (ke = ks; ke < ve && t[ke] != '='; ke++)
-			;
-		if (ke == ve) {
-			*why = "field without '='";
-			return 0;
-		}
-		vs = ke + 1;
+	while ((rc = tag_next(t, n, &pos, &tg, why)) == 1) {
 		if (first) {
-			if (ke - ks != 1 || t[ks] != 'v' || ve - vs != 8
-			    || memcmp(t + vs, "TLSRPTv1", 8) != 0) {
+			if (!tag_is(&tg, "v", 1) || tg.vlen != 8
+			    || memcmp(tg.val, "TLSRPTv1", 8) != 0) {
 				*why = "v=TLSRPTv1 is not the first field";
 				return 0;
 			}
 			first = 0;
 			continue;
 		}
-		if (ke - ks == 3 && memcmp(t + ks, "rua", 3) == 0) {
-			size_t p = vs;
+		if (tag_is(&tg, "rua", 3)) {
+			size_t p = 0;
 
 			if (have_rua) {
 				*why = "rua given twice";
 				return 0;
 			}
 			have_rua = 1;
-			while (p <= ve) {
+			while (p <= tg.vlen) {
 				size_t us = p, ue;
 
-				while (p < ve && t[p] != ',')
+				while (p < tg.vlen && tg.val[p] != ',')
 					p++;
 				ue = p++;
-				while (us < ue && is_ws(t[us]))
+				while (us < ue && is_ws(tg.val[us]))
 					us++;
-				while (ue > us && is_ws(t[ue - 1]))
+				while (ue > us && is_ws(tg.val[ue - 1]))
 					ue--;
-				if (add_uri(r, t + us, ue - us, why) < 0)
+				if (add_uri(r, tg.val + us, ue - us, why) < 0)
 					return 0;
 			}
 			continue;
 		}
 		/* extension fields are ignored */
-		for (size_t k = ks; k < ke; k++)
-			if (!isalnum((unsigned char) t[k]) && t[k] != '_' && t[k] != '-'
-			    && t[k] != '.') {
+		for (size_t k = 0; k < tg.klen; k++)
+			if (!isalnum((unsigned char) tg.key[k]) && tg.key[k] != '_'
+			    && tg.key[k] != '-' && tg.key[k] != '.') {
 				*why = "bad field name";
 				return 0;
 			}
 	}
+	if (rc < 0)
+		return 0;
 	if (!have_rua) {
 		*why = "no rua field";
 		return 0;

@@ -21,7 +21,7 @@
 #include "config.h"
 
 enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
-	T_RESOLVER, T_MISMATCH };
+	T_RESOLVER, T_CHOICE };
 
 struct cfg_key {
 	const char *name;
@@ -29,38 +29,53 @@ struct cfg_key {
 	size_t off;
 	const char *def;
 	long min, max;
+	const char *const *choices;	/* T_CHOICE: the words, NULL-ended */
 };
+
+/* Values of mx_mismatch, in the order of enum mx_mismatch. */
+static const char *const mismatch_names[] = {"auto", "reroute", "pass", "refuse", NULL};
+/* Values of journal_fsync, in the order of enum journal_fsync. */
+static const char *const fsync_names[] = {"interval", "always", NULL};
 
 #define O(f) offsetof(struct config, f)
 
 static const struct cfg_key cfg_keys[] = {
-	{"listen", T_LISTEN, O(listen), "127.0.0.1:10025 [::1]:10025", 0, 0},
-	{"myhostname", T_HOST, O(myhostname), "", 0, 0},
-	{"max_sessions", T_LONG, O(max_sessions), "1000", 1, 1000000},
-	{"client_timeout", T_TIME, O(client_timeout), "300s", 1, 86400},
-	{"upstream_connect_timeout", T_TIME, O(upstream_connect_timeout), "30s", 1, 3600},
-	{"upstream_timeout", T_TIME, O(upstream_timeout), "300s", 1, 86400},
-	{"shutdown_timeout", T_TIME, O(shutdown_timeout), "60s", 0, 86400},
-	{"message_size_limit", T_SIZE, O(message_size_limit), "0", 0, 0},
-	{"client_tls_cert_file", T_STR, O(client_tls_cert_file), "", 0, 0},
-	{"client_tls_key_file", T_STR, O(client_tls_key_file), "", 0, 0},
-	{"offer_client_starttls", T_BOOL, O(offer_client_starttls), "yes", 0, 0},
-	{"upstream_mark", T_MARK, O(upstream_mark), "0", 0, 0},
-	{"user", T_STR, O(user), "mxtls", 0, 0},
-	{"dns_resolver", T_RESOLVER, O(dns_resolver), "recursive", 0, 0},
-	{"dns_trust_anchor_file", T_STR, O(dns_trust_anchor_file), "/usr/share/dns/root.key", 0, 0},
-	{"dns_root_hints_file", T_STR, O(dns_root_hints_file), "", 0, 0},
-	{"mx_mismatch", T_MISMATCH, O(mx_mismatch), "auto", 0, 0},
-	{"tls_ca_file", T_STR, O(tls_ca_file), "/etc/ssl/certs/ca-certificates.crt", 0, 0},
-	{"sts_cache_dir", T_STR, O(sts_cache_dir), "/var/lib/mxtls/sts", 0, 0},
-	{"strict_testing", T_BOOL, O(strict_testing), "no", 0, 0},
-	{"sts_fetch_timeout", T_TIME, O(sts_fetch_timeout), "30s", 1, 300},
-	{"sts_negative_ttl", T_TIME, O(sts_negative_ttl), "5m", 0, 86400},
-	{"sts_refresh_before", T_TIME, O(sts_refresh_before), "1d", 0, 31557600},
+	{"listen", T_LISTEN, O(listen), "127.0.0.1:10025 [::1]:10025", 0, 0, NULL},
+	{"myhostname", T_HOST, O(myhostname), "", 0, 0, NULL},
+	{"max_sessions", T_LONG, O(max_sessions), "1000", 1, 1000000, NULL},
+	{"client_timeout", T_TIME, O(client_timeout), "300s", 1, 86400, NULL},
+	{"upstream_connect_timeout", T_TIME, O(upstream_connect_timeout), "30s", 1, 3600, NULL},
+	{"upstream_timeout", T_TIME, O(upstream_timeout), "300s", 1, 86400, NULL},
+	{"shutdown_timeout", T_TIME, O(shutdown_timeout), "60s", 0, 86400, NULL},
+	{"message_size_limit", T_SIZE, O(message_size_limit), "0", 0, 0, NULL},
+	{"client_tls_cert_file", T_STR, O(client_tls_cert_file), "", 0, 0, NULL},
+	{"client_tls_key_file", T_STR, O(client_tls_key_file), "", 0, 0, NULL},
+	{"offer_client_starttls", T_BOOL, O(offer_client_starttls), "yes", 0, 0, NULL},
+	{"upstream_mark", T_MARK, O(upstream_mark), "0", 0, 0, NULL},
+	{"user", T_STR, O(user), "mxtls", 0, 0, NULL},
+	{"dns_resolver", T_RESOLVER, O(dns_resolver), "recursive", 0, 0, NULL},
+	{"dns_trust_anchor_file", T_STR, O(dns_trust_anchor_file), "/usr/share/dns/root.key", 0, 0, NULL},
+	{"dns_root_hints_file", T_STR, O(dns_root_hints_file), "", 0, 0, NULL},
+	{"mx_mismatch", T_CHOICE, O(mx_mismatch), "auto", 0, 0, mismatch_names},
+	{"tls_ca_file", T_STR, O(tls_ca_file), "/etc/ssl/certs/ca-certificates.crt", 0, 0, NULL},
+	{"sts_cache_dir", T_STR, O(sts_cache_dir), "/var/lib/mxtls/sts", 0, 0, NULL},
+	{"strict_testing", T_BOOL, O(strict_testing), "no", 0, 0, NULL},
+	{"sts_fetch_timeout", T_TIME, O(sts_fetch_timeout), "30s", 1, 300, NULL},
+	{"sts_negative_ttl", T_TIME, O(sts_negative_ttl), "5m", 0, 86400, NULL},
+	{"sts_refresh_before", T_TIME, O(sts_refresh_before), "1d", 0, 31557600, NULL},
+	{"journal_dir", T_STR, O(journal_dir), "/var/lib/mxtls/journal", 0, 0, NULL},
+	{"journal_fsync", T_CHOICE, O(journal_fsync), "interval", 0, 0, fsync_names},
+	{"journal_flush_interval", T_TIME, O(journal_flush_interval), "1s", 1, 3600, NULL},
+	{"journal_required", T_BOOL, O(journal_required), "no", 0, 0, NULL},
+	{"journal_keep_days", T_LONG, O(journal_keep_days), "31", 1, 36500, NULL},
+	{"report_organization", T_STR, O(report_organization), "", 0, 0, NULL},
+	{"report_contact", T_STR, O(report_contact), "", 0, 0, NULL},
+	{"report_submitter", T_HOST, O(report_submitter), "", 0, 0, NULL},
+	{"report_sender", T_STR, O(report_sender), "", 0, 0, NULL},
+	{"report_state_dir", T_STR, O(report_state_dir), "/var/lib/mxtls/reports", 0, 0, NULL},
+	{"report_mail_command", T_STR, O(report_mail_command), "/usr/sbin/sendmail -t -i", 0, 0, NULL},
+	{"report_http_timeout", T_TIME, O(report_http_timeout), "60s", 1, 3600, NULL},
 };
-
-/* Values of mx_mismatch, in the order of enum mx_mismatch. */
-static const char *const mismatch_names[] = {"auto", "reroute", "pass", "refuse"};
 
 #define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -243,14 +258,25 @@ set_value(struct config *c, const struct cfg_key *k, const char *val,
 			c->nlisten = n;
 			return 0;
 		}
-	case T_MISMATCH:
-		for (int i = 0; i < 4; i++)
-			if (strcmp(val, mismatch_names[i]) == 0) {
-				*(int *) dst = i;
-				return 0;
+	case T_CHOICE:{
+			char words[200] = "";
+
+			for (int i = 0; k->choices[i]; i++)
+				if (strcmp(val, k->choices[i]) == 0) {
+					*(int *) dst = i;
+					return 0;
+				}
+			for (int i = 0; k->choices[i]; i++)
+				snprintf(words + strlen(words), sizeof(words) - strlen(words),
+				    "%s%s", i == 0 ? "" : k->choices[i + 1] ? ", " : " or ",
+				    k->choices[i]);
+			{
+				char why[CFG_MAX_LINE + 260];
+
+				snprintf(why, sizeof(why), "\"%s\": expected %s", val, words);
+				return cfg_err(err, errlen, file, line, k->name, "%s", why);
 			}
-		return cfg_err(err, errlen, file, line, k->name,
-		    "\"%s\": expected auto, reroute, pass or refuse", val);
+		}
 	case T_RESOLVER:
 		if (strcmp(val, "recursive") != 0 && strcmp(val, "none") != 0) {
 			char tmp[CFG_MAX_LINE];
@@ -598,8 +624,8 @@ cfg_print(const struct config *c, FILE *fp)
 				fprintf(fp, " %s", ep);
 			}
 			break;
-		case T_MISMATCH:
-			fprintf(fp, " %s", mismatch_names[*(const int *) src]);
+		case T_CHOICE:
+			fprintf(fp, " %s", k->choices[*(const int *) src]);
 			break;
 		case T_STR:
 		case T_HOST:

@@ -71,7 +71,21 @@ struct config {
 	long sts_fetch_timeout;
 	long sts_negative_ttl;
 	long sts_refresh_before;
+	char *journal_dir;		/* one JSON-lines file per UTC day */
+	int journal_fsync;		/* enum journal_fsync */
+	long journal_flush_interval;
+	int journal_required;		/* unrecorded: refuse (4xx) */
+	long journal_keep_days;
+	char *report_organization;	/* empty: myhostname */
+	char *report_contact;		/* empty: postmaster@submitter */
+	char *report_submitter;		/* empty: myhostname */
+	char *report_sender;		/* From: of report mail; empty: derived */
+	char *report_state_dir;		/* what mxtls-report has sent */
+	char *report_mail_command;	/* reads a message on stdin */
+	long report_http_timeout;
 };
+
+enum journal_fsync { JOURNAL_FSYNC_INTERVAL, JOURNAL_FSYNC_ALWAYS };
 
 void cfg_defaults(struct config *c);
 int cfg_parse(struct config *c, const char *file, const char *text,

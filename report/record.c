@@ -68,7 +68,8 @@ rec_to_json(const struct rec *r, struct buf *out)
 	char *text = NULL;
 	int rc = -1;
 
-	if (o == NULL || cJSON_AddNumberToObject(o, "time", (double) r->time) == NULL)
+	if (o == NULL || cJSON_AddNumberToObject(o, "time", (double) r->time) == NULL
+	    || cJSON_AddNumberToObject(o, "sending-port", r->sport) == NULL)
 		goto out;
 	for (size_t i = 0; i < NSTRS; i++)
 		if (cJSON_AddStringToObject(o, strs[i].key, (const char *) r + strs[i].off) == NULL)
@@ -115,6 +116,13 @@ rec_from_json(const char *line, size_t len, struct rec *r, const char **why)
 		goto out;
 	}
 	r->time = (long long) v->valuedouble;
+	v = cJSON_GetObjectItemCaseSensitive(o, "sending-port");
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 65535
+	    || v->valuedouble != (double) (int) v->valuedouble) {
+		*why = "bad sending-port";
+		goto out;
+	}
+	r->sport = (int) v->valuedouble;
 	for (size_t i = 0; i < NSTRS; i++) {
 		v = cJSON_GetObjectItemCaseSensitive(o, strs[i].key);
 		if (!cJSON_IsString(v) || strlen(v->valuestring) >= strs[i].size) {

@@ -46,6 +46,7 @@ struct rec {
 	char ip[64];
 	char helo[REC_NAME];
 	char src[64];
+	int sport;			/* mxtlsd's source port, 0: none */
 	char result[40];		/* success or an RFC 8460 type */
 	char reason[128];
 	char action[20];		/* delivered | refused | delivered-anyway */

@@ -22,6 +22,7 @@ fill(struct rec *r, int i)
 	snprintf(r->ip, sizeof(r->ip), "192.0.2.31");
 	snprintf(r->helo, sizeof(r->helo), "mx1.dane-ee.example");
 	snprintf(r->src, sizeof(r->src), "192.0.2.1");
+	r->sport = 40000 + i;
 	snprintf(r->result, sizeof(r->result), i % 2 ? "tlsa-invalid" : "success");
 	snprintf(r->reason, sizeof(r->reason), i % 2 ? "X509_V_ERR_DANE_NO_MATCH" : "");
 	snprintf(r->action, sizeof(r->action), i % 2 ? "refused" : "delivered");
@@ -63,6 +64,8 @@ main(void)
 			"", "[]", "{}", "not json", "{\"time\":\"x\"}",
 			"{\"time\":1,\"sid\":5}",
 			"{\"time\":-1,\"sid\":\"a\"}",
+			"{\"time\":1,\"sending-port\":70000}",
+			"{\"time\":1,\"sending-port\":1.5}",
 		};
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -10,10 +10,10 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= /lib/systemd/system
 
 CC ?= cc
-PKGS = openssl libunbound libnetfilter_queue libcjson libcurl
+PKGS = openssl libunbound libnetfilter_queue libcjson libcurl zlib
 # The build must find every dependency; only what is used is linked.
 PKG_CHECK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok)
-LINK_PKGS = openssl libunbound libcurl
+LINK_PKGS = openssl libunbound libcurl libcjson
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -fno-common
 HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE

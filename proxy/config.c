@@ -63,6 +63,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"sts_fetch_timeout", T_TIME, O(sts_fetch_timeout), "30s", 1, 300, NULL},
 	{"sts_negative_ttl", T_TIME, O(sts_negative_ttl), "5m", 0, 86400, NULL},
 	{"sts_refresh_before", T_TIME, O(sts_refresh_before), "1d", 0, 31557600, NULL},
+	{"tls_required_enable", T_BOOL, O(tls_required_enable), "yes", 0, 0, NULL},
 	{"journal_dir", T_STR, O(journal_dir), "/var/lib/mxtls/journal", 0, 0, NULL},
 	{"journal_fsync", T_CHOICE, O(journal_fsync), "interval", 0, 0, fsync_names},
 	{"journal_flush_interval", T_TIME, O(journal_flush_interval), "1s", 1, 3600, NULL},

@@ -71,6 +71,7 @@ struct config {
 	long sts_fetch_timeout;
 	long sts_negative_ttl;
 	long sts_refresh_before;
+	int tls_required_enable;	/* honour TLS-Required: No (RFC 8689) */
 	char *journal_dir;		/* one JSON-lines file per UTC day */
 	int journal_fsync;		/* enum journal_fsync */
 	long journal_flush_interval;

@@ -20,6 +20,7 @@
  *	re-reads the configuration and certificates; sessions in progress
  *	are not touched, and a bad file keeps the running configuration.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -40,6 +41,7 @@
 #include "../policy/fetch.h"
 #include "../policy/resolve.h"
 #include "../policy/stsget.h"
+#include "../report/journal.h"
 #include "config.h"
 #include "conn.h"
 #include "listen.h"
@@ -54,7 +56,7 @@ struct proxy proxy;
 static const char *config_file = DEFAULT_CONFIG;
 static int config_given;
 static ev_signal sig_term, sig_int, sig_hup;
-static ev_timer drain_timer;
+static ev_timer drain_timer, journal_timer;
 
 /* usage - and exit */
 static _Noreturn void
@@ -108,6 +110,56 @@ keep_net_admin(void)
 	return (int) syscall(SYS_capset, &hdr, data);
 }
 
+/* chown_journal - the journal is written after the drop: it must be ours */
+static void
+chown_journal(uid_t uid, gid_t gid)
+{
+	const char *dir = proxy.cfg.journal_dir;
+	struct dirent *de;
+	DIR *d;
+
+	if (chown(dir, uid, gid) < 0) {
+		msg_warn("journal_dir %s: cannot hand it to %s: %m", dir, proxy.cfg.user);
+		return;
+	}
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char path[4096];
+		size_t n = strlen(de->d_name);
+
+		if (n < 7 || strcmp(de->d_name + n - 6, ".jsonl") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (chown(path, uid, gid) < 0)
+			msg_warn("%s: cannot hand it to %s: %m", path, proxy.cfg.user);
+	}
+	closedir(d);
+}
+
+/* on_journal_timer - make the journal durable; drop old days */
+static void
+on_journal_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	static long long pruned_day = -1;
+	long long now = (long long) ev_now(loop), today = now - now % 86400;
+	char err[512];
+
+	(void) revents;
+	if (journal_sync(proxy.journal, err, sizeof(err)) < 0) {
+		proxy.journal_errors++;
+		msg_warn("journal: %s", err);
+	}
+	if (today != pruned_day) {
+		pruned_day = today;
+		if (journal_prune(proxy.cfg.journal_dir, now, proxy.cfg.journal_keep_days,
+			err, sizeof(err)) < 0)
+			msg_warn("journal_keep_days: %s", err);
+	}
+	w->repeat = (double) proxy.cfg.journal_flush_interval;
+	ev_timer_again(loop, w);
+}
+
 /* drop_privileges - become `user' */
 static void
 drop_privileges(void)
@@ -131,6 +183,7 @@ drop_privileges(void)
 		pw->pw_gid) < 0 && errno != ENOENT)
 		msg_warn("sts_cache_dir %s: cannot hand it to %s: %m",
 		    proxy.cfg.sts_cache_dir, user);
+	chown_journal(pw->pw_uid, pw->pw_gid);
 	if (need_caps && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
 		msg_fatal("prctl(PR_SET_KEEPCAPS): %m");
 	if (setgroups(1, &pw->pw_gid) < 0)
@@ -279,6 +332,12 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	if (strcmp(nc.sts_cache_dir, proxy.cfg.sts_cache_dir) != 0)
 		msg_warn("reload: sts_cache_dir changed; that takes a restart");
+	if (strcmp(nc.journal_dir, proxy.cfg.journal_dir) != 0) {
+		msg_warn("reload: journal_dir changed; that takes a restart");
+		free(nc.journal_dir);
+		nc.journal_dir = strdup(proxy.cfg.journal_dir);
+	}
+	journal_set_fsync(proxy.journal, nc.journal_fsync == JOURNAL_FSYNC_ALWAYS);
 	/* Keep what cannot change at run time. */
 	memcpy(nc.listen, proxy.cfg.listen, sizeof(nc.listen));
 	nc.nlisten = proxy.cfg.nlisten;
@@ -383,8 +442,13 @@ main(int argc, char **argv)
 			resolve_sts_enabled = 1;
 		}
 	}
+	if ((proxy.journal = journal_open(proxy.cfg.journal_dir,
+		    proxy.cfg.journal_fsync == JOURNAL_FSYNC_ALWAYS, err, sizeof(err))) == NULL)
+		msg_fatal("%s: %s", config_file, err);
 	drop_privileges();
 	conn_init_loop(proxy.loop);
+	ev_timer_init(&journal_timer, on_journal_timer, 0., 0.);
+	ev_timer_start(proxy.loop, &journal_timer);
 	reap_init(proxy.loop);
 	ev_signal_init(&sig_term, on_term, SIGTERM);
 	ev_signal_init(&sig_int, on_term, SIGINT);
@@ -398,6 +462,11 @@ main(int argc, char **argv)
 	msg_info("mxtlsd started, hostname %s, max_sessions %ld", proxy.hostname,
 	    proxy.cfg.max_sessions);
 	ev_run(proxy.loop, 0);
+	journal_close(proxy.journal);		/* synced: nothing written is lost */
+	proxy.journal = NULL;
+	if (proxy.journal_errors)
+		msg_warn("%ld attempt records could not be written to the journal",
+		    proxy.journal_errors);
 	msg_info("mxtlsd stopped");
 	if (resolve_sts_enabled)
 		fetch_shutdown();

@@ -29,6 +29,8 @@ struct proxy {
 	struct sess *sessions;		/* all live sessions */
 	long nsessions;
 	int draining;			/* SIGTERM: finish and exit */
+	struct journal *journal;	/* the attempt records (report/journal.h) */
+	long journal_errors;		/* records that could not be written */
 };
 
 extern struct proxy proxy;

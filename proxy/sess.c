@@ -20,6 +20,8 @@
 #include "../lib/log.h"
 #include "../policy/resolve.h"
 #include "../policy/route.h"
+#include "../report/journal.h"
+#include "../report/record.h"
 #include "conn.h"
 #include "fsm.h"
 #include "proxy.h"
@@ -30,6 +32,7 @@
 
 #define DATA_HIGH_WATER	(256 * 1024)	/* pause the old MTA above this */
 #define REASON_MAX	1024
+#define HOLD_MAX_DEFAULT (10 * 1024 * 1024)	/* TLS-Required: No, held message */
 
 enum sess_wait {
 	W_NONE,				/* taking commands (or DATA bytes) */
@@ -83,13 +86,32 @@ struct sess {
 	char relay[400];		/* the MX of this transaction, for the log */
 	char relay_tls[16];		/* its TLS version, or "none" */
 	char pfail[REASON_MAX];		/* first policy failure of the attempts */
+	const char *prtype;		/* ... its RFC 8460 result type */
+	const char *pptype;		/* ... and policy type */
+	int phost;			/* ... and MX host (plan index, -1: none) */
 	char lfail[REASON_MAX];		/* last failure of the attempts */
+	int cur_host;			/* the candidate being tried: plan index */
+	const char *cur_ptype;		/* ... and its policy type */
+	/* TLS-Required: No (RFC 8689): the message decides after a policy
+	 * failure; it is held, then delivered with the policy waived. */
+	int hold;			/* recipients accepted on hold */
+	char hold_fail[REASON_MAX];	/* the reply when it does not say No */
+	struct buf hold_rcpts;		/* NUL-ended recipient addresses */
+	struct buf held;		/* the message as the old MTA sent it */
+	int replay;			/* delivering the held message */
+	size_t replay_next;		/* offset of the next recipient to send */
+	int replay_ok;			/* recipients the MX accepted */
+	char replay_fail[REASON_MAX];	/* the last recipient refusal */
 };
 
 static void sess_on_conn(struct conn *, int, void *);
 static void sess_on_timer(struct ev_loop *, ev_timer *, int);
 static void sess_on_up(struct up *, enum up_event, void *);
 static void sess_run(struct sess *);
+static void replay_start(struct sess *);
+static void replay_next(struct sess *);
+static void replay_done(struct sess *, const char *, const struct smtp_reply *);
+static void txn_done(struct sess *);
 
 /* sess_wait_str - wait state for logs */
 const char *
@@ -129,6 +151,8 @@ sess_free(struct reap *r)
 	struct sess *s = (struct sess *) ((char *) r - offsetof(struct sess, reap));
 
 	buf_free(&s->rcpts);
+	buf_free(&s->hold_rcpts);
+	buf_free(&s->held);
 	free(s->pending);
 	plan_free(s->plan);
 	free(s);
@@ -223,6 +247,98 @@ reply_text(const struct smtp_reply *r, char *buf, size_t len)
 	return smtp_reply_line1(r, buf, len);
 }
 
+/* ptype_of_level - the RFC 8460 policy type behind a route level */
+static const char *
+ptype_of_level(enum route_level l)
+{
+	return l == ROUTE_DANE || l == ROUTE_ENCRYPT ? "tlsa"
+	    : l == ROUTE_STS || l == ROUTE_STS_TESTING ? "sts" : "no-policy-found";
+}
+
+/* ptype_of_rtype - the policy type a result type belongs to */
+static const char *
+ptype_of_rtype(const char *rtype)
+{
+	if (rtype && strncmp(rtype, "sts-", 4) == 0)
+		return "sts";
+	if (rtype && (strcmp(rtype, "tlsa-invalid") == 0 || strcmp(rtype,
+		    "dnssec-invalid") == 0 || strcmp(rtype, "dane-required") == 0))
+		return "tlsa";
+	return "no-policy-found";
+}
+
+/* journal - one attempt record (report/record.h), before the old MTA
+ * hears anything of it; -1 when it could not be written */
+static int
+journal(struct sess *s, const struct up *u, int host, const char *ptype,
+    const struct sockaddr_storage *addr, const char *result, const char *reason,
+    const char *action)
+{
+	static double last_warn;
+	const struct plan *p = s->plan;
+	struct rec r;
+	char err[600];
+
+	memset(&r, 0, sizeof(r));
+	r.time = (long long) time(NULL);
+	snprintf(r.sid, sizeof(r.sid), "%s", s->id);
+	snprintf(r.domain, sizeof(r.domain), "%s", p ? p->domain : "");
+	snprintf(r.ptype, sizeof(r.ptype), "%s", ptype);
+	if (p && host >= 0 && strcmp(ptype, "tlsa") == 0) {
+		/* "3 1 1 ...; 2 0 1 ..." as one policy string each */
+		const char *t = p->hosts[host].tlsa_text;
+		size_t w = 0;
+
+		for (; *t && w + 2 < sizeof(r.policy); t++) {
+			if (t[0] == ';' && t[1] == ' ') {
+				r.policy[w++] = '\n';
+				t++;
+			} else {
+				r.policy[w++] = *t;
+			}
+		}
+		r.policy[w] = 0;
+	} else if (p && strcmp(ptype, "sts") == 0 && p->sts.has_policy) {
+		size_t w = 0;
+
+		snprintf(r.policy, sizeof(r.policy), "%s", p->sts.policy.text);
+		for (int i = 0; i < p->sts.policy.nmx && w < sizeof(r.mxpat); i++)
+			w += (size_t) snprintf(r.mxpat + w, sizeof(r.mxpat) - w, "%s\n",
+			    p->sts.policy.mx[i]);
+	}
+	if (p && host >= 0)
+		snprintf(r.mx, sizeof(r.mx), "%s", p->hosts[host].name);
+	else if (u && u->mxname[0])
+		snprintf(r.mx, sizeof(r.mx), "%s", u->mxname);
+	if (u) {
+		snprintf(r.ip, sizeof(r.ip), "%s", u->addrstr);
+		snprintf(r.helo, sizeof(r.helo), "%s", u->greet_name);
+		snprintf(r.src, sizeof(r.src), "%s", u->localstr);
+		r.sport = u->localport;
+	} else if (addr && addr->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) addr)->sin6_addr,
+		    r.ip, sizeof(r.ip));
+	} else if (addr && addr->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *) addr)->sin_addr,
+		    r.ip, sizeof(r.ip));
+	}
+	snprintf(r.result, sizeof(r.result), "%s", result);
+	snprintf(r.reason, sizeof(r.reason), "%s", reason ? reason : "");
+	snprintf(r.action, sizeof(r.action), "%s", action);
+	if (journal_append(proxy.journal, &r, err, sizeof(err)) == 0)
+		return 0;
+	proxy.journal_errors++;
+	/* Loud, but not a line per attempt while the disk is full. */
+	if (ev_now(proxy.loop) - last_warn >= 10.0) {
+		msg_warn("%s: journal: cannot record the attempt to %s for %s: %s%s "
+		    "(%ld records lost so far)", s->id, r.mx[0] ? r.mx : r.ip, r.domain,
+		    err, proxy.cfg.journal_required ? "; journal_required = yes: "
+		    "refusing mail" : "", proxy.journal_errors);
+		last_warn = ev_now(proxy.loop);
+	}
+	return -1;
+}
+
 /* sess_arm - client inactivity timer */
 static void
 sess_arm(struct sess *s)
@@ -252,6 +368,8 @@ sess_new(int fd, const struct sockaddr_storage *peer,
 	s->orig = *orig;
 	addr_str(orig, s->origstr, sizeof(s->origstr));
 	buf_init(&s->rcpts);
+	buf_init(&s->hold_rcpts);
+	buf_init(&s->held);
 	conn_init(&s->c, proxy.loop, fd, sess_on_conn, s);
 	s->c.in_max = 65536;
 	fsm_init(&s->fsm, &proxy.fsmc, 0);
@@ -299,6 +417,28 @@ up_params_for(struct sess *s, const struct route_cand *c, struct up_params *p)
 	}
 }
 
+/* mail_line - MAIL FROM as the old MTA said it, adapted to the MX */
+static int
+mail_line(struct sess *s, char *line, size_t size)
+{
+	const struct smtp_ehlo *e = &s->up->ehlo;
+	int n = snprintf(line, size, "MAIL FROM:<%s>", s->fsm.mail.addr);
+
+	if (s->fsm.size && e->size)
+		n += snprintf(line + n, size - (size_t) n, " SIZE=%llu",
+		    (unsigned long long) s->fsm.size);
+	if (s->fsm.body_8bit && e->eightbitmime)
+		n += snprintf(line + n, size - (size_t) n, " BODY=8BITMIME");
+	if (s->fsm.body_7bit && e->eightbitmime)
+		n += snprintf(line + n, size - (size_t) n, " BODY=7BIT");
+	if (s->fsm.smtputf8)
+		n += snprintf(line + n, size - (size_t) n, " SMTPUTF8");
+	if (s->fsm.body_8bit && !e->eightbitmime)
+		msg_info("%s: %s does not offer 8BITMIME; sending 8-bit content as is",
+		    s->id, s->up->peer);
+	return n;
+}
+
 /* send_mail - replay MAIL FROM, adapted to what the MX offers */
 static void
 send_mail(struct sess *s)
@@ -315,19 +455,7 @@ send_mail(struct sess *s)
 		s->wait = W_NONE;
 		return;
 	}
-	n = snprintf(line, sizeof(line), "MAIL FROM:<%s>", s->fsm.mail.addr);
-	if (s->fsm.size && e->size)
-		n += snprintf(line + n, sizeof(line) - (size_t) n, " SIZE=%llu",
-		    (unsigned long long) s->fsm.size);
-	if (s->fsm.body_8bit && e->eightbitmime)
-		n += snprintf(line + n, sizeof(line) - (size_t) n, " BODY=8BITMIME");
-	if (s->fsm.body_7bit && e->eightbitmime)
-		n += snprintf(line + n, sizeof(line) - (size_t) n, " BODY=7BIT");
-	if (s->fsm.smtputf8)
-		n += snprintf(line + n, sizeof(line) - (size_t) n, " SMTPUTF8");
-	if (s->fsm.body_8bit && !e->eightbitmime)
-		msg_info("%s: %s does not offer 8BITMIME; sending 8-bit content as is",
-		    s->id, s->up->peer);
+	n = mail_line(s, line, sizeof(line));
 	s->wait = W_MAIL;
 	if (e->pipelining) {
 		/* MAIL and the first RCPT in one write: one round trip less. */
@@ -375,6 +503,13 @@ txn_clear(struct sess *s)
 	s->data_bytes = 0;
 	s->data_discard = 0;
 	s->data_fail[0] = 0;
+	s->hold = 0;
+	s->hold_fail[0] = 0;
+	buf_reset(&s->hold_rcpts);
+	buf_release(&s->hold_rcpts);
+	buf_reset(&s->held);
+	buf_release(&s->held);
+	s->replay = 0;
 }
 
 /* txn_done - the transaction ended; drain if asked */
@@ -405,6 +540,58 @@ quiet_rset(struct sess *s)
 	}
 }
 
+/* hold_data - keep the message of held recipients; at its end, its
+ * TLS-Required header decides */
+static int
+hold_data(struct sess *s)
+{
+	uint64_t limit = proxy.cfg.message_size_limit;
+	size_t used;
+	int r = smtp_eod_scan(&s->eod, buf_head(&s->c.in), buf_used(&s->c.in), &used);
+
+	s->data_bytes += used;
+	if (!s->data_discard && limit && s->data_bytes > limit + 5) {
+		s->data_discard = 1;
+		snprintf(s->data_fail, sizeof(s->data_fail),
+		    "552 5.3.4 Message size exceeds fixed limit");
+	}
+	if (!s->data_discard && buf_used(&s->held) + used > HOLD_MAX_DEFAULT) {
+		/* Too big to hold: it gets the policy's answer, unread. */
+		s->data_discard = 1;
+		snprintf(s->data_fail, sizeof(s->data_fail), "%s", s->hold_fail);
+	}
+	if (!s->data_discard && buf_append(&s->held, buf_head(&s->c.in), used) < 0) {
+		s->data_discard = 1;
+		snprintf(s->data_fail, sizeof(s->data_fail),
+		    "451 4.3.0 Error: out of memory while receiving the message");
+	}
+	if (s->data_discard) {
+		buf_reset(&s->held);
+		buf_release(&s->held);
+	}
+	buf_consume(&s->c.in, used);
+	if (r == SMTP_EOD_MORE)
+		return buf_used(&s->c.in) > 0;
+	if (r == SMTP_EOD_BARE) {
+		buf_consume(&s->c.in, 1);
+		snprintf(s->data_fail, sizeof(s->data_fail), "554 5.5.2 Error: bare <LF> "
+		    "next to the end-of-data dot (SMTP smuggling?); message not sent");
+		msg_warn("%s: bare <LF> at end of data from %s; transaction aborted",
+		    s->id, s->client);
+		s->data_discard = 1;
+	} else if (!s->data_discard
+	    && smtp_tls_required_no(buf_head(&s->held), buf_used(&s->held))) {
+		replay_start(s);
+		return 1;
+	}
+	if (!s->data_discard)
+		snprintf(s->data_fail, sizeof(s->data_fail), "%s", s->hold_fail);
+	sayf(s, "%s", s->data_fail);
+	log_txn(s, s->data_fail[0] == '5' ? "bounced" : "deferred", s->data_fail);
+	txn_done(s);
+	return 1;
+}
+
 /* relay_data - move message bytes from the old MTA to the MX */
 static int
 relay_data(struct sess *s)
@@ -415,6 +602,8 @@ relay_data(struct sess *s)
 
 	if (n == 0)
 		return 0;
+	if (s->hold)
+		return hold_data(s);
 	r = smtp_eod_scan(&s->eod, buf_head(&s->c.in), n, &used);
 	s->data_bytes += used;
 	if (!s->data_discard && limit && s->data_bytes > limit + 5) {
@@ -475,6 +664,22 @@ relay_data(struct sess *s)
 	return s->c.paused ? 0 : (buf_used(&s->c.in) > 0);
 }
 
+/* hold_rcpt - accept a RCPT whose delivery waits for the message */
+static void
+hold_rcpt(struct sess *s)
+{
+	if (buf_append(&s->hold_rcpts, s->rcpt.addr, strlen(s->rcpt.addr) + 1) < 0) {
+		sayf(s, "451 4.3.0 Error: out of memory");
+		fsm_rcpt_result(&s->fsm, 0);
+		return;
+	}
+	msg_info("%s: <%s>: held: %s; delivered only if the message says "
+	    "TLS-Required: No (RFC 8689)", s->id, s->rcpt.addr, s->hold_fail);
+	buf_printf(&s->rcpts, "%s<%s>", buf_used(&s->rcpts) ? "," : "", s->rcpt.addr);
+	sayf(s, "250 2.1.5 Ok");
+	fsm_rcpt_result(&s->fsm, 1);
+}
+
 /* attempts_failed - every candidate failed: the old MTA hears why */
 static void
 attempts_failed(struct sess *s)
@@ -488,6 +693,16 @@ attempts_failed(struct sess *s)
 		    "could be tried", s->plan ? s->plan->domain : "the domain");
 	msg_info("%s: all MX hosts failed for %s: %s", s->id,
 	    s->plan ? s->plan->domain : "?", s->txn_fail);
+	if (s->pfail[0] && s->plan && proxy.cfg.tls_required_enable) {
+		/* A policy failure: only the message can waive it (RFC 8689),
+		 * and the message comes after DATA.  Hold the recipient. */
+		snprintf(s->hold_fail, sizeof(s->hold_fail), "%s", s->txn_fail);
+		s->txn_fail[0] = 0;
+		s->hold = 1;
+		hold_rcpt(s);
+		s->wait = W_NONE;
+		return;
+	}
 	sayf(s, "%s", s->txn_fail);
 	fsm_rcpt_result(&s->fsm, 0);
 	s->wait = W_NONE;
@@ -502,8 +717,12 @@ attempt_failed(struct sess *s, const char *peer, const char *enh,
 	    rtype ? rtype : "connection", rcode && *rcode ? " reason=" : "",
 	    rcode && *rcode ? rcode : "", why);
 	snprintf(s->lfail, sizeof(s->lfail), "451 %s %s", enh, why);
-	if (rtype && !s->pfail[0])
+	if (rtype && !s->pfail[0]) {
 		snprintf(s->pfail, sizeof(s->pfail), "451 4.7.5 %s", why);
+		s->prtype = rtype;
+		s->pptype = s->cur_ptype;
+		s->phost = s->cur_host;
+	}
 }
 
 /* next_attempt - connect to the next candidate, or give up */
@@ -514,6 +733,8 @@ next_attempt(struct sess *s)
 		const struct route_cand *c = &s->route.cands[s->icand++];
 		struct up_params p;
 
+		s->cur_host = c->host;
+		s->cur_ptype = ptype_of_level(c->level);
 		if (c->failed) {
 			const struct plan_host *h = &s->plan->hosts[c->host];
 
@@ -522,9 +743,16 @@ next_attempt(struct sess *s)
 
 				snprintf(why, sizeof(why), "MX host %s matches no mx pattern of "
 				    "the MTA-STS policy of %s", h->name, s->plan->domain);
+				(void) journal(s, NULL, c->host, "sts", &c->addr,
+				    "validation-failure", "mx-pattern-mismatch", "refused");
 				attempt_failed(s, h->name, "4.7.5", "validation-failure", NULL, why);
 			} else {
-				attempt_failed(s, h->name, "4.7.5", h->rtype, NULL, h->why);
+				const char *rt = h->rtype ? h->rtype : "validation-failure";
+
+				s->cur_ptype = "tlsa";
+				(void) journal(s, NULL, c->host, "tlsa", &c->addr, rt, "",
+				    "refused");
+				attempt_failed(s, h->name, "4.7.5", rt, NULL, h->why);
 			}
 			continue;
 		}
@@ -537,6 +765,209 @@ next_attempt(struct sess *s)
 		return;
 	}
 	attempts_failed(s);
+}
+
+/* record_ready - the journal record of an attempt that got through */
+static int
+record_ready(struct sess *s, const struct up *u)
+{
+	const char *result = "success", *reason = "", *action = "delivered";
+
+	if (s->replay) {
+		/* The policy failure, waived by the message. */
+		result = s->prtype ? s->prtype : "validation-failure";
+		reason = "TLS-Required: No";
+		action = "delivered-anyway";
+	} else if (u->soft_rtype) {
+		result = u->soft_rtype;		/* MTA-STS testing */
+		action = "delivered-anyway";
+	} else if (!u->tls) {
+		/* Opportunistic, in plaintext: RFC 8460 counts it as a failure. */
+		result = u->no_starttls ? "validation-failure" : "starttls-not-supported";
+		reason = u->no_starttls ? "tls-handshake-failed" : "";
+	}
+	return journal(s, u, s->cur_host, s->cur_ptype, NULL, result, reason, action);
+}
+
+/* record_fail - the journal record of a failed connection attempt */
+static void
+record_fail(struct sess *s, const struct up *u)
+{
+	if (u->rtype) {
+		(void) journal(s, u, s->cur_host, s->cur_ptype, NULL, u->rtype, u->rcode,
+		    "refused");
+		return;
+	}
+	/* Not a TLS result: the journal keeps it, reports leave it out. */
+	(void) journal(s, u, s->cur_host, s->cur_ptype, NULL, "connection-failure",
+	    u->why, "failed");
+}
+
+/* replay_start - the held message says TLS-Required: No: deliver it over
+ * the best TLS the MX hosts offer, with the policy waived (RFC 8689 5) */
+static void
+replay_start(struct sess *s)
+{
+	msg_info("%s: the message says TLS-Required: No: delivering to %s without "
+	    "the policy that failed (%s)", s->id, s->plan->domain, s->hold_fail);
+	s->replay = 1;
+	s->icand = 0;
+	s->lfail[0] = 0;
+	replay_next(s);
+}
+
+/* replay_next - connect to the next MX host, opportunistic TLS */
+static void
+replay_next(struct sess *s)
+{
+	while (s->icand < s->route.ncands) {
+		const struct route_cand *c = &s->route.cands[s->icand++];
+		struct up_params p;
+
+		if (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6)
+			continue;
+		s->cur_host = c->host;
+		s->cur_ptype = c->host >= 0 && s->plan->hosts[c->host].dane == DANE_FAIL
+		    ? "tlsa" : ptype_of_level(c->level);
+		up_params_for(s, c, &p);
+		p.level = ROUTE_MAY;
+		p.tlsa = NULL;
+		p.ntlsa = 0;
+		p.sts_mismatch = 0;
+		s->wait = W_CONNECT;
+		if ((s->up = up_start(proxy.loop, &p, sess_on_up, s)) == NULL) {
+			attempt_failed(s, "?", "4.3.0", NULL, NULL, "out of memory");
+			continue;
+		}
+		return;
+	}
+	replay_done(s, s->lfail[0] ? s->lfail : s->hold_fail, NULL);
+}
+
+/* replay_rcpt - the next held recipient, then DATA */
+static void
+replay_rcpt(struct sess *s)
+{
+	char line[SMTP_PATH_MAX + 16];
+	int n;
+
+	if (s->replay_next < buf_used(&s->hold_rcpts)) {
+		const char *addr = buf_head(&s->hold_rcpts) + s->replay_next;
+
+		s->replay_next += strlen(addr) + 1;
+		n = snprintf(line, sizeof(line), "RCPT TO:<%s>", addr);
+		s->wait = W_RCPT;
+		up_command(s->up, line, (size_t) n);
+		return;
+	}
+	if (s->replay_ok == 0) {
+		replay_done(s, s->replay_fail, NULL);
+		return;
+	}
+	if (s->replay_fail[0]) {
+		/* All or nothing: the old MTA was told 250 for every one. */
+		char why[REASON_MAX + 80];
+
+		snprintf(why, sizeof(why), "451 4.3.0 Error: a recipient was refused "
+		    "(%s); message not sent", s->replay_fail);
+		replay_done(s, why, NULL);
+		return;
+	}
+	s->wait = W_DATA;
+	up_command(s->up, "DATA", 4);
+}
+
+/* replay_mail - the held message's MAIL FROM */
+static void
+replay_mail(struct sess *s)
+{
+	char line[SMTP_PATH_MAX + 200];
+	int n;
+
+	if (s->fsm.smtputf8 && !s->up->ehlo.smtputf8) {
+		char why[REASON_MAX];
+
+		snprintf(why, sizeof(why), "550 5.6.7 SMTPUTF8 is required, but was "
+		    "not offered by host %s", s->up->peer);
+		replay_done(s, why, NULL);
+		return;
+	}
+	n = mail_line(s, line, sizeof(line));
+	s->wait = W_MAIL;
+	up_command(s->up, line, (size_t) n);
+}
+
+/* replay_reply - the MX answers the held message's commands */
+static void
+replay_reply(struct sess *s, struct up *u)
+{
+	char l1[REASON_MAX];
+
+	reply_text(&u->reply, l1, sizeof(l1));
+	switch (s->wait) {
+	case W_MAIL:
+		if (u->reply.code / 100 != 2) {
+			replay_done(s, l1, &u->reply);
+			return;
+		}
+		s->up_txn = 1;
+		s->replay_next = 0;
+		s->replay_ok = 0;
+		s->replay_fail[0] = 0;
+		replay_rcpt(s);
+		return;
+	case W_RCPT:
+		if (u->reply.code / 100 == 2)
+			s->replay_ok++;
+		else
+			snprintf(s->replay_fail, sizeof(s->replay_fail), "%s", l1);
+		replay_rcpt(s);
+		return;
+	case W_DATA:
+		if (u->reply.code != 354) {
+			replay_done(s, l1, &u->reply);
+			return;
+		}
+		up_data_begin(u);
+		if (up_data_write(u, buf_head(&s->held), buf_used(&s->held)) < 0) {
+			replay_done(s, "451 4.3.0 Error: out of memory while relaying "
+			    "the message", NULL);
+			return;
+		}
+		up_data_end(u);
+		s->wait = W_DOT;
+		return;
+	case W_DOT:
+		replay_done(s, l1, &u->reply);
+		return;
+	default:
+		msg_warn("%s: unexpected reply from %s in state %s", s->id, u->peer,
+		    sess_wait_str(s->wait));
+		return;
+	}
+}
+
+/* replay_done - the held message's outcome, to the old MTA */
+static void
+replay_done(struct sess *s, const char *text, const struct smtp_reply *r)
+{
+	char detail[REASON_MAX + 40];
+
+	if (r)
+		relay_reply(s, r);
+	else
+		sayf(s, "%s", text);
+	snprintf(detail, sizeof(detail), "%s; TLS-Required: No", text);
+	log_txn(s, text[0] == '2' ? "sent" : text[0] == '5' ? "bounced" : "deferred",
+	    detail);
+	/* An upstream opened with the policy waived serves nothing else. */
+	if (s->up) {
+		up_quit(s->up);
+		s->up = NULL;
+	}
+	s->up_txn = 0;
+	s->wait = W_NONE;
+	txn_done(s);
 }
 
 /* mono_ms - a monotonic clock in milliseconds */
@@ -594,7 +1025,12 @@ start_route(struct sess *s)
 	    proxy.cfg.strict_testing, &s->route);
 	s->icand = 0;
 	s->pfail[0] = s->lfail[0] = 0;
+	s->prtype = s->pptype = NULL;
+	s->phost = -1;
 	if (s->route.verdict != ROUTE_TRY) {
+		if (s->route.rtype)
+			(void) journal(s, NULL, -1, ptype_of_rtype(s->route.rtype), NULL,
+			    s->route.rtype, "", "refused");
 		msg_info("%s: %s", s->id, s->route.reply);
 		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", s->route.reply);
 		sayf(s, "%s", s->txn_fail);
@@ -786,6 +1222,19 @@ handle_command(struct sess *s, const char *line, size_t len)
 		return;
 	case FSM_A_RCPT:
 		s->rcpt = out.path;
+		if (s->hold) {
+			char dom[RR_NAME_MAX];
+
+			rcpt_domain(&s->rcpt, dom, sizeof(dom));
+			if (dom[0] == 0 || strcmp(dom, s->plan->domain) == 0) {
+				hold_rcpt(s);
+			} else {
+				sayf(s, "452 4.5.3 Error: too many recipients (one destination "
+				    "domain per transaction; try again)");
+				fsm_rcpt_result(&s->fsm, 0);
+			}
+			return;
+		}
 		if (s->txn_fail[0]) {
 			sayf(s, "%s", s->txn_fail);
 			fsm_rcpt_result(&s->fsm, 0);
@@ -794,6 +1243,13 @@ handle_command(struct sess *s, const char *line, size_t len)
 		do_rcpt(s);
 		return;
 	case FSM_A_DATA:
+		if (s->hold) {
+			/* The message decides (TLS-Required: No); take it first. */
+			sayf(s, "354 End data with <CR><LF>.<CR><LF>");
+			s->data_bytes = 0;
+			s->data_discard = 0;
+			return;
+		}
 		if (s->up == NULL) {
 			sayf(s, "%s", s->txn_fail[0] ? s->txn_fail
 			    : "451 4.4.2 Error: lost connection with the MX");
@@ -965,7 +1421,26 @@ sess_on_up(struct up *u, enum up_event ev, void *arg)
 		snprintf(s->relay, sizeof(s->relay), "%s", u->peer);
 		snprintf(s->relay_tls, sizeof(s->relay_tls), "%s",
 		    u->tls && u->c.ssl ? SSL_get_version(u->c.ssl) : "none");
-		if (s->wait == W_CONNECT)
+		if (s->wait != W_CONNECT)
+			break;
+		if (record_ready(s, u) < 0 && proxy.cfg.journal_required) {
+			up_quit(u);
+			s->up = NULL;
+			if (s->replay) {
+				replay_done(s, "451 4.3.0 Error: the attempt could not be "
+				    "recorded (journal_required = yes)", NULL);
+				break;
+			}
+			snprintf(s->txn_fail, sizeof(s->txn_fail), "451 4.3.0 Error: the "
+			    "attempt could not be recorded (journal_required = yes)");
+			sayf(s, "%s", s->txn_fail);
+			fsm_rcpt_result(&s->fsm, 0);
+			s->wait = W_NONE;
+			break;
+		}
+		if (s->replay)
+			replay_mail(s);
+		else
 			send_mail(s);
 		break;
 	case UP_DRAIN:
@@ -973,6 +1448,10 @@ sess_on_up(struct up *u, enum up_event ev, void *arg)
 			conn_resume(&s->c);
 		break;
 	case UP_REPLY:
+		if (s->replay) {
+			replay_reply(s, u);
+			break;
+		}
 		switch (s->wait) {
 		case W_MAIL:
 			if (u->reply.code / 100 == 2) {
@@ -1051,6 +1530,17 @@ sess_on_up(struct up *u, enum up_event ev, void *arg)
 		if (s->wait != W_CONNECT)
 			msg_info("%s: %s", s->id, u->why);
 		snprintf(l1, sizeof(l1), "451 %s %s", u->enh, u->why);
+		if (s->wait == W_CONNECT)
+			record_fail(s, u);
+		if (s->replay) {
+			if (s->wait == W_CONNECT) {
+				attempt_failed(s, u->peer, u->enh, NULL, NULL, u->why);
+				replay_next(s);
+			} else {
+				replay_done(s, l1, NULL);
+			}
+			break;
+		}
 		switch (s->wait) {
 		case W_CONNECT:
 			attempt_failed(s, u->peer, u->enh, u->rtype, u->rcode, u->why);

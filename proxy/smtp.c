@@ -497,3 +497,73 @@ smtp_valid_hostname(const char *s, size_t n)
 	name[n] = 0;
 	return rr_name_ok(name);
 }
+
+/* field_value_is_no - a field value (unfolded) that is `No' */
+static int
+field_value_is_no(const char *v, size_t n)
+{
+	size_t i = 0, j = n;
+
+	while (i < j && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n'))
+		i++;
+	while (j > i && (v[j - 1] == ' ' || v[j - 1] == '\t' || v[j - 1] == '\r'
+		|| v[j - 1] == '\n'))
+		j--;
+	return j - i == 2 && (v[i] == 'N' || v[i] == 'n') && (v[i + 1] == 'O'
+	    || v[i + 1] == 'o');
+}
+
+/* smtp_tls_required_no - does the header section say TLS-Required: No? */
+int
+smtp_tls_required_no(const char *msg, size_t n)
+{
+	static const char name[] = "tls-required";
+	const size_t nl_name = sizeof(name) - 1;
+	size_t pos = 0;
+
+	while (pos < n) {
+		const char *line = msg + pos, *nl = memchr(line, '\n', n - pos);
+		size_t len = nl ? (size_t) (nl - line) : n - pos;
+		size_t next = pos + len + (nl ? 1 : 0), vend;
+		const char *c;
+		size_t left;
+		char v[256];
+		size_t vl = 0;
+
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len == 0 || (len == 1 && line[0] == '.'))
+			return 0;		/* the end of the header section, or of data */
+		if (line[0] == '.')
+			line++, len--;		/* dot-stuffed */
+		pos = next;
+		if (line[0] == ' ' || line[0] == '\t')
+			continue;		/* a continuation of some other field */
+		if (memchr(line, ':', len) == NULL)
+			return 0;		/* not a header field: the body began */
+		if (len <= nl_name || strncasecmp(line, name, nl_name) != 0)
+			continue;
+		c = line + nl_name;
+		left = len - nl_name;
+		while (left > 0 && (*c == ' ' || *c == '\t'))
+			c++, left--;
+		if (left == 0 || *c != ':')
+			continue;
+		c++, left--;
+		/* The value, with its continuation lines (folding). */
+		for (size_t k = 0; k < left && vl < sizeof(v); k++)
+			v[vl++] = c[k];
+		vend = pos;
+		while (vend < n && (msg[vend] == ' ' || msg[vend] == '\t')) {
+			const char *cl = memchr(msg + vend, '\n', n - vend);
+			size_t end = cl ? (size_t) (cl - msg) + 1 : n;
+
+			for (size_t k = vend; k < end && vl < sizeof(v); k++)
+				v[vl++] = msg[k];
+			vend = end;
+		}
+		if (vl < sizeof(v) && field_value_is_no(v, vl))
+			return 1;
+	}
+	return 0;
+}

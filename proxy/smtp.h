@@ -13,6 +13,7 @@
  *	int smtp_eod_scan(struct smtp_eod *st, const char *p, size_t n,
  *		size_t *used);
  *	int smtp_valid_hostname(const char *s, size_t n);
+ *	int smtp_tls_required_no(const char *msg, size_t n);
  *
  * DESCRIPTION
  *	smtp_getline() finds one line ending in LF (CR before it is
@@ -40,6 +41,14 @@
  *	next to a bare LF, which some servers take for the end of data and
  *	others do not (SMTP smuggling); used then stops before the byte that
  *	completes the pattern, so it is never forwarded.
+ *
+ *	smtp_tls_required_no() says whether the header section of a message
+ *	(DATA bytes as sent: CRLF or LF lines, dot-stuffed) has a
+ *	`TLS-Required: No' field (RFC 8689 5: the name and the value are
+ *	case-insensitive; white space and folding around the value are
+ *	allowed).  The header section ends at the first empty line (or the
+ *	end of data); a line that is neither a field nor a continuation
+ *	ends it too, as RFC 5322 has no such line.  Returns 1 or 0.
  *
  * DIAGNOSTICS
  *	The parsers never read beyond the given length and never allocate.
@@ -129,6 +138,7 @@ void smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ehlo *e);
 void smtp_eod_init(struct smtp_eod *st);
 int smtp_eod_scan(struct smtp_eod *st, const char *p, size_t n, size_t *used);
 int smtp_valid_hostname(const char *s, size_t n);
+int smtp_tls_required_no(const char *msg, size_t n);
 const char *smtp_verb_str(enum smtp_verb v);
 
 #endif

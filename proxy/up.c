@@ -426,6 +426,10 @@ got_reply(struct up *u)
 			const char *t = u->reply.text;
 			size_t n = strcspn(t, " \n");
 
+			if (smtp_valid_hostname(t, n) && n < sizeof(u->greet_name)) {
+				memcpy(u->greet_name, t, n);
+				u->greet_name[n] = 0;
+			}
 			if (!u->p.mxname[0] && smtp_valid_hostname(t, n) && n < 256) {
 				memcpy(u->mxname, t, n);
 				u->mxname[n] = 0;
@@ -580,6 +584,28 @@ read_replies(struct up *u)
 	}
 }
 
+/* local_addr - our end of the connection, for the journal */
+static void
+local_addr(struct up *u)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(u->c.fd, (struct sockaddr *) &ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *) &ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, u->localstr, sizeof(u->localstr));
+		u->localport = ntohs(s6->sin6_port);
+	} else if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *) &ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, u->localstr, sizeof(u->localstr));
+		u->localport = ntohs(s4->sin_port);
+	}
+}
+
 /* up_on_conn - events from the connection */
 static void
 up_on_conn(struct conn *c, int ev, void *arg)
@@ -588,6 +614,7 @@ up_on_conn(struct conn *c, int ev, void *arg)
 
 	(void) c;
 	if (ev & CONN_CONNECTED) {
+		local_addr(u);
 		u->st = UP_S_BANNER;
 		u->phase = "receiving the initial server greeting";
 		arm(u, (double) u->p.timeout);

@@ -115,6 +115,9 @@ struct up {
 	int tls;			/* TLS is up */
 	char tlsinfo[160];		/* `TLSv1.3 with cipher ...' */
 	char addrstr[64];		/* 192.0.2.25 */
+	char localstr[64];		/* our source address, once connected */
+	int localport;
+	char greet_name[256];		/* first word of the MX's greeting */
 	char peer[384];			/* name[192.0.2.25]:25 */
 	struct smtp_reply reply;
 	struct smtp_ehlo ehlo;

@@ -365,10 +365,60 @@ hostnames(void)
 	T_CASE("hostname 8-bit", !smtp_valid_hostname("m\xc3\xa9", 3), "yes");
 }
 
+/* tls_required - RFC 8689 header detection, hostile shapes included */
+static void
+tls_required(void)
+{
+	static const struct {
+		const char *name, *msg;
+		int want;
+	} cases[] = {
+		{"plain", "From: a@b\r\nTLS-Required: No\r\n\r\nbody\r\n.\r\n", 1},
+		{"case and spaces", "tls-required :   nO  \r\nSubject: x\r\n\r\n", 1},
+		{"folded value", "Subject: x\r\nTLS-Required:\r\n No\r\n\r\n", 1},
+		{"bare LF lines", "Subject: x\nTLS-Required: No\n\nbody\n", 1},
+		{"last field, no body", "TLS-Required: No\r\n.\r\n", 1},
+		{"value yes", "TLS-Required: Yes\r\n\r\n", 0},
+		{"value No with junk", "TLS-Required: No thanks\r\n\r\n", 0},
+		{"value Nope", "TLS-Required: Nope\r\n\r\n", 0},
+		{"in the body only", "Subject: x\r\n\r\nTLS-Required: No\r\n.\r\n", 0},
+		{"after a non-field line", "Subject: x\r\nnot a field\r\nTLS-Required: No\r\n", 0},
+		{"longer name", "TLS-Required-X: No\r\n\r\n", 0},
+		{"prefix of name", "X-TLS-Required: No\r\n\r\n", 0},
+		{"continuation of another field", "Subject: x\r\n TLS-Required: No\r\n\r\n", 0},
+		{"dot-stuffed name", "..TLS-Required: No\r\n\r\n", 0},
+		{"empty", "", 0},
+		{"only colon", ":\r\n", 0},
+		{"name, no colon, end", "TLS-Required", 0},
+		{"name, colon, end", "TLS-Required:", 0},
+		{"header only, no CRLF", "TLS-Required: No", 1},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char name[96];
+		int got = smtp_tls_required_no(cases[i].msg, strlen(cases[i].msg));
+
+		snprintf(name, sizeof(name), "TLS-Required: %s", cases[i].name);
+		T_CASE(name, got == cases[i].want, "got %d", got);
+	}
+	{
+		/* A long value is not read past its bounds, and is not `No'. */
+		char big[5000];
+
+		memcpy(big, "TLS-Required: ", 14);
+		memset(big + 14, ' ', sizeof(big) - 16);
+		big[sizeof(big) - 2] = 'N';
+		big[sizeof(big) - 1] = 'o';
+		T_CASE("TLS-Required: value over 256 octets ignored",
+		    smtp_tls_required_no(big, sizeof(big)) == 0, "matched");
+	}
+}
+
 int
 main(void)
 {
 	T_INIT("smtp");
+	tls_required();
 	lines();
 	commands();
 	paths_test();

@@ -1,0 +1,254 @@
+/*
+ * journal.c - the attempt journal: one JSON-lines file per UTC day.
+ * See journal.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/buf.h"
+#include "journal.h"
+
+struct journal {
+	char *dir;
+	int fsync_always;
+	int fd;				/* the current day's file, or -1 */
+	long long day;			/* its UTC day (seconds) */
+	int dirty;			/* written since the last sync */
+	struct buf line;
+};
+
+/* journal_day_name - YYYY-MM-DD.jsonl of t's UTC day */
+void
+journal_day_name(long long t, char *buf, size_t len)
+{
+	time_t tt = (time_t) t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	snprintf(buf, len, "%04d-%02d-%02d.jsonl", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday);
+}
+
+/* mkdir_p - dir and its parents */
+static int
+mkdir_p(const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int) sizeof(path)) {
+		snprintf(err, errlen, "journal_dir %.100s...: name too long", dir);
+		return -1;
+	}
+	for (char *sl = path + 1;; sl++) {
+		int end = *sl == 0;
+
+		if (*sl != '/' && !end)
+			continue;
+		*sl = 0;
+		if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "journal_dir %s: cannot create %s: %s", dir,
+			    path, strerror(errno));
+			return -1;
+		}
+		if (end)
+			return 0;
+		*sl = '/';
+	}
+}
+
+/* journal_open - a journal in dir (no file is opened yet) */
+struct journal *
+journal_open(const char *dir, int fsync_always, char *err, size_t errlen)
+{
+	struct journal *j;
+
+	if (dir[0] == 0) {
+		snprintf(err, errlen, "journal_dir is empty");
+		return NULL;
+	}
+	if (mkdir_p(dir, err, errlen) < 0)
+		return NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL || (j->dir = strdup(dir)) == NULL) {
+		free(j);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	j->fsync_always = fsync_always;
+	j->fd = -1;
+	j->day = -1;
+	buf_init(&j->line);
+	return j;
+}
+
+/* journal_set_fsync - the mode, after a reload */
+void
+journal_set_fsync(struct journal *j, int fsync_always)
+{
+	j->fsync_always = fsync_always;
+}
+
+/* day_file - the fd of the file for time t, opened when the day changed */
+static int
+day_file(struct journal *j, long long t, char *err, size_t errlen)
+{
+	long long day = t - ((t % 86400) + 86400) % 86400;
+	char name[64], path[4096];
+	int fd;
+
+	if (j->fd >= 0 && day == j->day)
+		return j->fd;
+	journal_day_name(t, name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/%s", j->dir, name);
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (j->fd >= 0) {
+		if (j->dirty)
+			(void) fdatasync(j->fd);	/* the old day is done */
+		close(j->fd);
+	}
+	j->fd = fd;
+	j->day = day;
+	j->dirty = 0;
+	return fd;
+}
+
+/* journal_append - one record, one write */
+int
+journal_append(struct journal *j, const struct rec *r, char *err, size_t errlen)
+{
+	char name[64];
+	const char *p;
+	size_t left;
+	off_t start;
+	int fd;
+
+	buf_reset(&j->line);
+	if (rec_to_json(r, &j->line) < 0) {
+		snprintf(err, errlen, "out of memory for a journal record");
+		return -1;
+	}
+	if ((fd = day_file(j, r->time, err, errlen)) < 0)
+		return -1;
+	journal_day_name(r->time, name, sizeof(name));
+	p = buf_head(&j->line);
+	left = buf_used(&j->line);
+	start = -1;
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : ENOSPC;
+
+			/* Leave no torn line behind: cut the partial one off. */
+			if (start >= 0 && ftruncate(fd, start) < 0)
+				snprintf(err, errlen, "%s/%s: %s (and the partial line could "
+				    "not be removed: %s)", j->dir, name, strerror(e),
+				    strerror(errno));
+			else
+				snprintf(err, errlen, "%s/%s: %s", j->dir, name, strerror(e));
+			return -1;
+		}
+		if (start < 0 && (size_t) n < left)
+			start = lseek(fd, 0, SEEK_END) - n;
+		p += n;
+		left -= (size_t) n;
+	}
+	j->dirty = 1;
+	if (j->fsync_always)
+		return journal_sync(j, err, errlen);
+	return 0;
+}
+
+/* journal_sync - make what was written durable */
+int
+journal_sync(struct journal *j, char *err, size_t errlen)
+{
+	char name[64];
+
+	if (j == NULL || j->fd < 0 || !j->dirty)
+		return 0;
+	if (fdatasync(j->fd) < 0) {
+		journal_day_name(j->day, name, sizeof(name));
+		snprintf(err, errlen, "%s/%s: fdatasync: %s", j->dir, name, strerror(errno));
+		return -1;
+	}
+	j->dirty = 0;
+	return 0;
+}
+
+/* is_day_file - YYYY-MM-DD.jsonl; its day in *day */
+static int
+is_day_file(const char *n, long long *day)
+{
+	struct tm tm;
+	int y, m, d, used = 0;
+
+	if (strlen(n) != 16 || sscanf(n, "%4d-%2d-%2d.jsonl%n", &y, &m, &d, &used) != 3
+	    || used != 16 || n[4] != '-' || n[7] != '-')
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	*day = (long long) timegm(&tm);
+	return 1;
+}
+
+/* journal_prune - remove days older than keep_days */
+int
+journal_prune(const char *dir, long long now, long keep_days, char *err,
+    size_t errlen)
+{
+	long long today = now - ((now % 86400) + 86400) % 86400;
+	long long oldest = today - (long long) keep_days * 86400;
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		long long day;
+		char path[4096];
+
+		if (!is_day_file(de->d_name, &day) || day >= oldest)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			rc = -1;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* journal_close - sync and close */
+void
+journal_close(struct journal *j)
+{
+	char err[256];
+
+	if (j == NULL)
+		return;
+	if (j->fd >= 0) {
+		(void) journal_sync(j, err, sizeof(err));
+		close(j->fd);
+	}
+	buf_free(&j->line);
+	free(j->dir);
+	free(j);
+}

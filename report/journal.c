@@ -106,9 +106,24 @@ day_file(struct journal *j, long long t, char *err, size_t errlen)
 		return j->fd;
 	journal_day_name(t, name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/%s", j->dir, name);
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
+	}
+	/* A torn last line (the machine crashed mid-write) is ended here,
+	 * so that it stays one bad line and the next record stays whole. */
+	{
+		struct stat st;
+		char last;
+
+		if (fstat(fd, &st) == 0 && st.st_size > 0
+		    && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n'
+		    && write(fd, "\n", 1) != 1) {
+			snprintf(err, errlen, "%s: cannot end a torn line: %s", path,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
 	}
 	if (j->fd >= 0) {
 		if (j->dirty)

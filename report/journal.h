@@ -27,7 +27,9 @@
  *	a timer and at shutdown) fdatasync()s what was written since the
  *	last call.  A short write is completed or, failing that, the file
  *	is truncated back to the line's start so that no torn line is left
- *	behind a live process.
+ *	behind a live process.  A day file whose last line has no LF (the
+ *	machine crashed in the middle of a write) gets one when it is opened,
+ *	so that the torn line stays one bad line and the next record whole.
  *
  *	journal_prune() removes day files older than keep_days whole days
  *	before the day of now (other names are left alone).

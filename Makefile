@@ -41,36 +41,44 @@ POLICY_CORE = policy/rr.c policy/dane.c policy/plan.c policy/route.c policy/sts.
 POLICY_IO = policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
 PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/sess.c proxy/listen.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
-	proxy/main.c
+	report/record.c report/journal.c proxy/main.c
 
 UNIT_TESTS = test_config test_smtp test_fsm test_buf test_dane test_sts test_tlsrpt \
-	test_record
+	test_record test_agg test_journal
 UNIT_SRC_test_config = tests/unit/test_config.c proxy/config.c policy/rr.c
 UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
+UNIT_TESTS += test_mime test_deliver
+UNIT_SRC_test_mime = tests/unit/test_mime.c report/mime.c lib/buf.c
+UNIT_SRC_test_deliver = tests/unit/test_deliver.c report/deliver.c lib/buf.c
 UNIT_SRC_test_record = tests/unit/test_record.c report/record.c lib/buf.c
+UNIT_SRC_test_journal = tests/unit/test_journal.c report/journal.c report/record.c lib/buf.c
+UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c lib/buf.c
 UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c
 UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/rr.c lib/tags.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dane.c policy/plan.c \
 	policy/route.c policy/dns.c policy/sts.c lib/tags.c
 
-FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt
+FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c policy/rr.c
 FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c proxy/config.c policy/rr.c
 FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c lib/tags.c
 FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c policy/rr.c lib/tags.c
 FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c
+FUZZ_SRC_fuzz_journal = tests/fuzz/fuzz_journal.c report/record.c report/agg.c
+# Extra libraries per fuzzer (FUZZ_LIBS_name); the others need none.
+FUZZ_LIBS_fuzz_journal = $(shell pkg-config --libs libcjson zlib 2>/dev/null)
 FUZZ_SECONDS ?= 15
 # Unit tests may use what the daemon does not link yet (cJSON).
-UNIT_LIBS = $(shell pkg-config --libs libcjson 2>/dev/null)
+UNIT_LIBS = $(shell pkg-config --libs libcjson zlib 2>/dev/null)
 
-HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h report/*.h)
+HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h report/*.h tools/*.h)
 
 .PHONY: all deps deps-check check unit fuzz fuzz-smoke asan asan-unit lab \
 	demo bench install uninstall clean
 
-all: mxtlsd
+all: mxtlsd mxtls-report
 
 deps:
 	@sh scripts/deps.sh build
@@ -100,6 +108,19 @@ build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
 	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS)
 	@sh tests/check-linkorder $@
 
+# mxtls-report: TLSRPT from the journal (tools/); mxtlsd's link is separate.
+MXTLS_REPORT_SRC = $(LIB_SRC) proxy/config.c policy/rr.c policy/dns.c report/record.c \
+	report/tlsrpt.c report/agg.c report/mime.c report/deliver.c tools/discover.c \
+	tools/mxtls-report.c
+
+mxtls-report: $(MXTLS_REPORT_SRC:%.c=build/%.o)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lz
+	@sh tests/check-linkorder $@
+
+build-asan/mxtls-report: $(MXTLS_REPORT_SRC:%.c=build-asan/%.o)
+	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS) -lz
+	@sh tests/check-linkorder $@
+
 # Unit tests: one binary each, built both ways.
 define unit_rule
 build/tests/$(1): $$(UNIT_SRC_$(1):%.c=build/%.o) build/lib/log.o
@@ -115,7 +136,7 @@ FUZZ_CFLAGS = -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined \
 define fuzz_rule
 build/fuzz/$(1): $$(FUZZ_SRC_$(1)) $$(HDRS)
 	@mkdir -p build/fuzz
-	clang $$(FUZZ_CFLAGS) -o $$@ $$(FUZZ_SRC_$(1)) lib/buf.c lib/log.c -lcrypto
+	clang $$(FUZZ_CFLAGS) -o $$@ $$(FUZZ_SRC_$(1)) lib/buf.c lib/log.c -lcrypto $$(FUZZ_LIBS_$(1))
 endef
 $(foreach t,$(FUZZERS),$(eval $(call fuzz_rule,$(t))))
 
@@ -125,21 +146,23 @@ unit: $(UNIT_TESTS:%=build/tests/%)
 asan-unit: $(UNIT_TESTS:%=build-asan/tests/%)
 	@sh tests/run-units build-asan/tests $(UNIT_TESTS)
 
-asan: build-asan/mxtlsd asan-unit
+asan: build-asan/mxtlsd build-asan/mxtls-report asan-unit
 	@MXTLSD=$(CURDIR)/build-asan/mxtlsd LAB_TAG=asan bash tests/lab/run; a=$$?; \
 	MXTLSD=$(CURDIR)/build-asan/mxtlsd bash tests/lab/tproxy_test.sh; b=$$?; \
-	[ $$a = 0 ] && [ $$b = 0 ]
+	MXTLSD=$(CURDIR)/build-asan/mxtlsd bash tests/lab/crash_test.sh; c=$$?; \
+	[ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ]
 
 fuzz: $(FUZZERS:%=build/fuzz/%)
 
 fuzz-smoke: fuzz
 	@sh tests/fuzz/smoke $(FUZZ_SECONDS) $(FUZZERS)
 
-lab: mxtlsd
+lab: mxtlsd mxtls-report
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/run; a=$$?; \
 	MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/tproxy_test.sh; b=$$?; \
 	bash tests/lab/bypass_test.sh; c=$$?; \
-	[ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ]
+	MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/crash_test.sh; d=$$?; \
+	[ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ] && [ $$d = 0 ]
 
 # Everything, as CI runs it.  Each part prints PASS:/FAIL: lines.
 check: deps-check
@@ -155,8 +178,14 @@ bench: deps-check
 	@$(MAKE) --no-print-directory all
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/run
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/dane
+	@bash tests/bench/report
 
-install: mxtlsd
+# A million-record day of TLSRPT aggregation (report/agg.c), one core.
+.PHONY: bench-report
+bench-report:
+	@bash tests/bench/report
+
+install: mxtlsd mxtls-report
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(SYSCONFDIR)/mxtls $(DESTDIR)$(UNITDIR)
 	install -m 755 mxtlsd $(DESTDIR)$(SBINDIR)/mxtlsd
@@ -167,6 +196,16 @@ install: mxtlsd
 	    install -m 644 etc/mxtls.conf $(DESTDIR)$(SYSCONFDIR)/mxtls/mxtls.conf
 	sed 's,@SBINDIR@,$(SBINDIR),g; s,@SYSCONFDIR@,$(SYSCONFDIR),g' etc/mxtlsd.service \
 	    > $(DESTDIR)$(UNITDIR)/mxtlsd.service
+	install -m 755 mxtls-report $(DESTDIR)$(SBINDIR)/mxtls-report
+	install -m 644 man/mxtls-report.8 $(DESTDIR)$(MANDIR)/man8/
+	sed 's,@SBINDIR@,$(SBINDIR),g; s,@SYSCONFDIR@,$(SYSCONFDIR),g' etc/mxtls-report.service \
+	    > $(DESTDIR)$(UNITDIR)/mxtls-report.service
+	install -m 644 etc/mxtls-report.timer $(DESTDIR)$(UNITDIR)/mxtls-report.timer
+	@# Sending reports to other domains is the admin's choice: the timer is
+	@# not enabled, and the cron line is an example to copy to /etc/cron.d.
+	install -d $(DESTDIR)$(PREFIX)/share/doc/mxtls
+	sed 's,@SBINDIR@,$(SBINDIR),g; s,@SYSCONFDIR@,$(SYSCONFDIR),g' etc/mxtls-report.cron \
+	    > $(DESTDIR)$(PREFIX)/share/doc/mxtls/mxtls-report.cron
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! getent passwd mxtls >/dev/null; then \
 	    echo "creating system user mxtls"; \
 	    useradd --system --no-create-home --home-dir /nonexistent \
@@ -176,6 +215,9 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mxtlsd $(DESTDIR)$(SBINDIR)/mxtls-iptables \
 	    $(DESTDIR)$(MANDIR)/man8/mxtlsd.8 $(DESTDIR)$(MANDIR)/man8/mxtls-iptables.8 \
 	    $(DESTDIR)$(MANDIR)/man5/mxtls.conf.5 $(DESTDIR)$(UNITDIR)/mxtlsd.service
+	rm -f $(DESTDIR)$(SBINDIR)/mxtls-report $(DESTDIR)$(MANDIR)/man8/mxtls-report.8 \
+	    $(DESTDIR)$(UNITDIR)/mxtls-report.service $(DESTDIR)$(UNITDIR)/mxtls-report.timer \
+	    $(DESTDIR)$(PREFIX)/share/doc/mxtls/mxtls-report.cron
 
 clean:
-	rm -rf build build-asan mxtlsd
+	rm -rf build build-asan mxtlsd mxtls-report

@@ -25,8 +25,14 @@
  *	other than that domain, also into a per-host report for the MX host
  *	(per_host = 1: RFC 8460 3 lets an MX host publish its own TLSRPT
  *	record; the caller keeps such a report only when the host does).
- *	It returns 1 when counted, 0 when the record's time is outside the
- *	day or it names no domain, -1 when out of memory.
+ *	It returns 1 when counted, 0 when the record is not usable here: its
+ *	time is outside the day, its domain is empty or not a host name, its
+ *	policy type is unknown, or its result type is `connection-failure'
+ *	(a TCP-level failure before any TLS: journaled, but not a TLS session
+ *	in the sense of RFC 8460, so not reported); -1 when out of memory.
+ *	When an MX host is also a recipient domain that day, its DANE results
+ *	join that domain's report (one report per _smtp._tls address); such a
+ *	report has per_host = 0.
  *
  *	Within a report, policies are grouped by (policy type, policy
  *	strings, policy domain, mx-host list); result type `success' counts
@@ -37,7 +43,8 @@
  *	the policy's mx patterns.
  *
  *	agg_finish() puts reports, policies and failure details in a stable
- *	order (by name, then by count); call it once after the last add.
+ *	order (by name, then by count); call it once after the last add
+ *	(pointers from agg_get() are valid until the next agg_add()).
  *
  *	agg_render() writes the report as RFC 8460 4 JSON (cJSON): the
  *	organization-name, date-range (the whole UTC day, start

@@ -1,0 +1,1059 @@
+/*
+ * agg.c - one UTC day of attempt records into RFC 8460 reports, pure.
+ * See agg.h for the interface; this comment records the choices that
+ * the header leaves open.
+ *
+ * LOOKUP
+ *	Reports live in one array, each report's policies in an array of
+ *	its own, each policy's failure details likewise.  Three open-
+ *	addressing hash indexes (report domain; report and policy key;
+ *	policy and failure key) map a key to array positions, so that
+ *	agg_add() costs O(length of the record) whatever the number of
+ *	domains.  agg_finish() sorts the arrays, which leaves the indexes
+ *	stale; an agg_add() after agg_finish() rebuilds them first (and
+ *	another agg_finish() is then needed).
+ *
+ * GROUPING
+ *	Domain names (the report domain, policy-domain, the MX host) are
+ *	compared and reported in lower case, without a trailing dot.  A
+ *	report domain must be a host name (letters, digits, `-', `_', dots
+ *	between non-empty labels, at most 253 characters); a record whose
+ *	domain is not counts as naming no domain (0).  This also keeps
+ *	`/' and `!' out of agg_filename().  A record whose policy type is
+ *	not tlsa, sts or no-policy-found is not counted either (0): RFC 8460
+ *	knows no other, and a report must not carry it.  Result type
+ *	`connection-failure' is not counted (agg.h).  An empty result type
+ *	is a failure like any other that is not `success'.
+ *
+ *	Policy strings are a list (LF-separated, empty items dropped).  For
+ *	tlsa they are a set: sorted and without duplicates, since DNS gives
+ *	an RRset in any order.  For sts they keep their order (the policy
+ *	file's lines), as do sts mx patterns.  For no-policy-found the
+ *	strings are ignored and not rendered.
+ *
+ *	An MX host that is also a report domain of the day (mail went to
+ *	that host's own domain too) gets one report, not two: both would
+ *	go to the same _smtp._tls address under the same report-id.  Its
+ *	per_host is 1 only while every record in it came from the per-host
+ *	rule.
+ *
+ * ORDER (agg_finish)
+ *	Reports by domain.  Policies by policy-domain, policy-type, mx-host
+ *	list, policy strings.  Failure details by result type, then by
+ *	failed-session-count (largest first), then by sending IP, receiving
+ *	MX host name, HELO, receiving IP and reason code.  Each is a total
+ *	order over distinct keys, so the result does not depend on the
+ *	order of the adds.  Entries left empty by an agg_add() that ran out
+ *	of memory half-way are dropped here.
+ *
+ * JSON (agg_render)
+ *	Unformatted JSON, appended to out.  Counts are JSON integers.
+ *	`failure-details' is omitted when a policy had no failures (as
+ *	large senders do); `policy-string' is omitted for no-policy-found;
+ *	`mx-host' is omitted when the list is empty (a failure before any
+ *	MX host was known).  `receiving-mx-helo', `receiving-ip' and
+ *	`failure-reason-code' are omitted when empty.  `additional-
+ *	information' is never written: RFC 8460 4.3 makes it a URI, and we
+ *	have none to point at.  A NULL org, contact or submitter is "".
+ *	Bytes that are not UTF-8 (a HELO is whatever the MX said) are
+ *	written as `?', so that the report stays valid JSON text (RFC 8259).
+ *
+ * FILE NAME (agg_filename)
+ *	begin is day, end is day + 86399: the same whole-day interval as
+ *	date-range, in the epoch seconds of the RFC 8460 5.1 example.  A
+ *	`/' or `!' (or a byte outside printable ASCII) in the submitter is
+ *	written as `_'.
+ *
+ * DIAGNOSTICS
+ *	None logged (pure).  agg_add() returns -1 only when memory runs
+ *	out, leaving the counts as they were; agg_render() and agg_gzip()
+ *	return -1 when memory runs out (or zlib fails), leaving out as it
+ *	was.
+ *
+ * SEE ALSO
+ *	RFC 8460 (SMTP TLS Reporting) sections 4 and 5.1.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <zlib.h>
+
+#include "agg.h"
+
+#define LIST_BUF	(REC_LIST + 2)	/* a canonical list: input + LF + NUL */
+#define MAX_ITEMS	(REC_LIST / 2)	/* one byte and one LF each */
+
+/* One hash index slot: array positions; rep < 0 marks a free slot. */
+struct slot {
+	uint64_t h;
+	int rep, pol, fail;
+};
+
+struct index {
+	struct slot *s;
+	size_t cap;			/* 0 or a power of two */
+	size_t used;
+};
+
+struct agg {
+	long long day;
+	struct agg_report *reps;
+	int nreps, capreps;
+	struct index ireps, ipols, ifails;
+	int stale;			/* sorted since the indexes were built */
+};
+
+/* A lookup key: what a record says, normalised. */
+struct key {
+	int rep, pol;			/* the parent entries */
+	const char *domain;		/* report domain and policy-domain */
+	const char *ptype, *policy, *mxhost;
+	const char *result, *src, *mx, *helo, *ip, *reason;
+};
+
+/* hash_str - mix one NUL-terminated field into h, 8 bytes at a time */
+static uint64_t
+hash_str(uint64_t h, const char *s)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	size_t n = strlen(s);
+	uint64_t w;
+
+	for (; n >= 8; n -= 8, s += 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, s, n);
+	h = (h ^ w ^ ((uint64_t) n << 56)) * k;
+	return h ^ (h >> 32);
+}
+
+/* hash_int - mix one array position into h */
+static uint64_t
+hash_int(uint64_t h, int v)
+{
+	h = (h ^ (uint64_t) (unsigned) v) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 33);
+}
+
+/* hash_rep, hash_pol, hash_fail - the three kinds of key */
+static uint64_t
+hash_rep(const struct key *k)
+{
+	return hash_str(1, k->domain);
+}
+
+static uint64_t
+hash_pol(const struct key *k)
+{
+	uint64_t h = hash_int(2, k->rep);
+
+	h = hash_str(h, k->ptype);
+	h = hash_str(h, k->policy);
+	h = hash_str(h, k->domain);
+	return hash_str(h, k->mxhost);
+}
+
+static uint64_t
+hash_fail(const struct key *k)
+{
+	uint64_t h = hash_int(hash_int(3, k->rep), k->pol);
+
+	h = hash_str(h, k->result);
+	h = hash_str(h, k->src);
+	h = hash_str(h, k->mx);
+	h = hash_str(h, k->helo);
+	h = hash_str(h, k->ip);
+	return hash_str(h, k->reason);
+}
+
+/* pol_key, fail_key - the key of a stored entry (for re-indexing) */
+static void
+pol_key(const struct agg_policy *p, int rep, struct key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->rep = rep;
+	k->ptype = p->ptype;
+	k->policy = p->policy;
+	k->domain = p->domain;
+	k->mxhost = p->mxhost;
+}
+
+static void
+fail_key(const struct agg_fail *f, int rep, int pol, struct key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->rep = rep;
+	k->pol = pol;
+	k->result = f->result;
+	k->src = f->src;
+	k->mx = f->mx;
+	k->helo = f->helo;
+	k->ip = f->ip;
+	k->reason = f->reason;
+}
+
+/* eq_rep, eq_pol, eq_fail - does a slot hold this key */
+static int
+eq_rep(const struct agg *a, const struct slot *s, const struct key *k)
+{
+	return strcmp(a->reps[s->rep].domain, k->domain) == 0;
+}
+
+static int
+eq_pol(const struct agg *a, const struct slot *s, const struct key *k)
+{
+	const struct agg_policy *p = &a->reps[s->rep].pols[s->pol];
+
+	return s->rep == k->rep && strcmp(p->ptype, k->ptype) == 0
+	    && strcmp(p->domain, k->domain) == 0 && strcmp(p->mxhost, k->mxhost) == 0
+	    && strcmp(p->policy, k->policy) == 0;
+}
+
+static int
+eq_fail(const struct agg *a, const struct slot *s, const struct key *k)
+{
+	const struct agg_fail *f = &a->reps[s->rep].pols[s->pol].fails[s->fail];
+
+	return s->rep == k->rep && s->pol == k->pol && strcmp(f->result, k->result) == 0
+	    && strcmp(f->src, k->src) == 0 && strcmp(f->ip, k->ip) == 0
+	    && strcmp(f->mx, k->mx) == 0 && strcmp(f->helo, k->helo) == 0
+	    && strcmp(f->reason, k->reason) == 0;
+}
+
+/* idx_room - make sure one more entry keeps the load at most 1/2 */
+static int
+idx_room(struct index *x)
+{
+	struct slot *ns;
+	size_t ncap;
+
+	if ((x->used + 1) * 2 <= x->cap)
+		return 0;
+	ncap = x->cap ? x->cap * 2 : 64;
+	if ((ns = malloc(ncap * sizeof(*ns))) == NULL)
+		return -1;
+	for (size_t i = 0; i < ncap; i++)
+		ns[i].rep = -1;
+	for (size_t i = 0; i < x->cap; i++) {
+		size_t j;
+
+		if (x->s[i].rep < 0)
+			continue;
+		for (j = x->s[i].h & (ncap - 1); ns[j].rep >= 0; j = (j + 1) & (ncap - 1))
+			;
+		ns[j] = x->s[i];
+	}
+	free(x->s);
+	x->s = ns;
+	x->cap = ncap;
+	return 0;
+}
+
+/* idx_find - the slot holding the key, or the free slot for it */
+static struct slot *
+idx_find(const struct agg *a, const struct index *x, uint64_t h,
+    int (*eq)(const struct agg *, const struct slot *, const struct key *),
+    const struct key *k)
+{
+	size_t m = x->cap - 1;
+
+	for (size_t i = h & m;; i = (i + 1) & m) {
+		struct slot *s = &x->s[i];
+
+		if (s->rep < 0 || (s->h == h && eq(a, s, k)))
+			return s;
+	}
+}
+
+/* idx_put - index an entry known to be absent; -1: no memory */
+static int
+idx_put(struct index *x, uint64_t h, int rep, int pol, int fail)
+{
+	size_t m, i;
+
+	if (idx_room(x) < 0)
+		return -1;
+	m = x->cap - 1;
+	for (i = h & m; x->s[i].rep >= 0; i = (i + 1) & m)
+		;
+	x->s[i].h = h;
+	x->s[i].rep = rep;
+	x->s[i].pol = pol;
+	x->s[i].fail = fail;
+	x->used++;
+	return 0;
+}
+
+/* idx_clear - forget every entry, keep the storage */
+static void
+idx_clear(struct index *x)
+{
+	for (size_t i = 0; i < x->cap; i++)
+		x->s[i].rep = -1;
+	x->used = 0;
+}
+
+/* grow_pow2 - room for element n of an array whose size follows n */
+static int
+grow_pow2(void **arr, int n, size_t size)
+{
+	void *p;
+	size_t cap;
+
+	if (n != 0 && (n & (n - 1)) != 0)
+		return 0;			/* capacity is the next power of 2 */
+	cap = n ? (size_t) n * 2 : 1;
+	if (n > 0x3fffffff || (p = realloc(*arr, cap * size)) == NULL)
+		return -1;
+	*arr = p;
+	return 0;
+}
+
+/* get_rep - the report for k->domain, created when new; -1: no memory */
+static int
+get_rep(struct agg *a, const struct key *k)
+{
+	uint64_t h = hash_rep(k);
+	struct slot *s;
+	struct agg_report *r;
+
+	if (idx_room(&a->ireps) < 0)
+		return -1;
+	s = idx_find(a, &a->ireps, h, eq_rep, k);
+	if (s->rep >= 0)
+		return s->rep;
+	if (a->nreps == a->capreps) {
+		int ncap = a->capreps ? a->capreps * 2 : 64;
+		void *p;
+
+		if (a->capreps > 0x3fffffff || (p = realloc(a->reps, (size_t) ncap * sizeof(*r))) == NULL)
+			return -1;
+		a->reps = p;
+		a->capreps = ncap;
+	}
+	r = &a->reps[a->nreps];
+	memset(r, 0, sizeof(*r));
+	memcpy(r->domain, k->domain, strlen(k->domain) + 1);
+	r->per_host = 1;			/* until a record of its own */
+	s->h = h;
+	s->rep = a->nreps++;
+	a->ireps.used++;
+	return s->rep;
+}
+
+/* get_pol - the policy for the key in report k->rep, created when new */
+static int
+get_pol(struct agg *a, const struct key *k)
+{
+	uint64_t h = hash_pol(k);
+	struct agg_report *r = &a->reps[k->rep];
+	struct agg_policy *p;
+	struct slot *s;
+
+	if (idx_room(&a->ipols) < 0)
+		return -1;
+	s = idx_find(a, &a->ipols, h, eq_pol, k);
+	if (s->rep >= 0)
+		return s->pol;
+	if (grow_pow2((void **) &r->pols, r->npols, sizeof(*p)) < 0)
+		return -1;
+	p = &r->pols[r->npols];
+	memset(p, 0, sizeof(*p));
+	if ((p->policy = strdup(k->policy)) == NULL || (p->mxhost = strdup(k->mxhost)) == NULL) {
+		free(p->policy);
+		return -1;
+	}
+	memcpy(p->ptype, k->ptype, strlen(k->ptype) + 1);
+	memcpy(p->domain, k->domain, strlen(k->domain) + 1);
+	s->h = h;
+	s->rep = k->rep;
+	s->pol = r->npols++;
+	a->ipols.used++;
+	return s->pol;
+}
+
+/* get_fail - the failure detail for the key in policy k->pol */
+static int
+get_fail(struct agg *a, const struct key *k)
+{
+	uint64_t h = hash_fail(k);
+	struct agg_policy *p = &a->reps[k->rep].pols[k->pol];
+	struct agg_fail *f;
+	struct slot *s;
+
+	if (idx_room(&a->ifails) < 0)
+		return -1;
+	s = idx_find(a, &a->ifails, h, eq_fail, k);
+	if (s->rep >= 0)
+		return s->fail;
+	if (grow_pow2((void **) &p->fails, p->nfails, sizeof(*f)) < 0)
+		return -1;
+	f = &p->fails[p->nfails];
+	memset(f, 0, sizeof(*f));
+	memcpy(f->result, k->result, strlen(k->result) + 1);
+	memcpy(f->src, k->src, strlen(k->src) + 1);
+	memcpy(f->mx, k->mx, strlen(k->mx) + 1);
+	memcpy(f->helo, k->helo, strlen(k->helo) + 1);
+	memcpy(f->ip, k->ip, strlen(k->ip) + 1);
+	memcpy(f->reason, k->reason, strlen(k->reason) + 1);
+	s->h = h;
+	s->rep = k->rep;
+	s->pol = k->pol;
+	s->fail = p->nfails++;
+	a->ifails.used++;
+	return s->fail;
+}
+
+/* reindex - rebuild the indexes after agg_finish() moved entries */
+static int
+reindex(struct agg *a)
+{
+	struct key k;
+
+	idx_clear(&a->ireps);
+	idx_clear(&a->ipols);
+	idx_clear(&a->ifails);
+	for (int i = 0; i < a->nreps; i++) {
+		struct agg_report *r = &a->reps[i];
+
+		memset(&k, 0, sizeof(k));
+		k.domain = r->domain;
+		if (idx_put(&a->ireps, hash_rep(&k), i, -1, -1) < 0)
+			return -1;
+		for (int j = 0; j < r->npols; j++) {
+			pol_key(&r->pols[j], i, &k);
+			if (idx_put(&a->ipols, hash_pol(&k), i, j, -1) < 0)
+				return -1;
+			for (int f = 0; f < r->pols[j].nfails; f++) {
+				fail_key(&r->pols[j].fails[f], i, j, &k);
+				if (idx_put(&a->ifails, hash_fail(&k), i, j, f) < 0)
+					return -1;
+			}
+		}
+	}
+	a->stale = 0;
+	return 0;
+}
+
+/* name_norm - a domain name in lower case without the trailing dot */
+static void
+name_norm(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; in[n] && n + 1 < size; n++)
+		out[n] = in[n] >= 'A' && in[n] <= 'Z' ? (char) (in[n] - 'A' + 'a') : in[n];
+	if (n > 0 && out[n - 1] == '.')
+		n--;
+	out[n] = 0;
+}
+
+/* name_ok - a normalised host name we may use as a report domain */
+static int
+name_ok(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char) s[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-' || c == '_') {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* ptype_ok - a policy type RFC 8460 knows */
+static int
+ptype_ok(const char *t)
+{
+	return strcmp(t, "tlsa") == 0 || strcmp(t, "sts") == 0
+	    || strcmp(t, "no-policy-found") == 0;
+}
+
+struct item {
+	const char *p;
+	size_t n;
+};
+
+/* item_cmp - items in byte order, a prefix first */
+static int
+item_cmp(const void *x, const void *y)
+{
+	const struct item *a = x, *b = y;
+	int c = memcmp(a->p, b->p, a->n < b->n ? a->n : b->n);
+
+	return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+/* list_canon - a list with each item LF-ended; as a set when sorted */
+static void
+list_canon(const char *in, char *out, size_t size, int as_set)
+{
+	struct item items[MAX_ITEMS + 1];
+	size_t n = 0, w = 0;
+
+	while (*in) {
+		const char *nl = strchr(in, '\n');
+		size_t len = nl ? (size_t) (nl - in) : strlen(in);
+
+		if (len > 0 && n < MAX_ITEMS + 1) {
+			items[n].p = in;
+			items[n].n = len;
+			n++;
+		}
+		in += len + (nl ? 1 : 0);
+	}
+	if (as_set && n > 1)
+		qsort(items, n, sizeof(items[0]), item_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (as_set && i > 0 && item_cmp(&items[i - 1], &items[i]) == 0)
+			continue;
+		if (size - w < items[i].n + 2)
+			break;			/* cannot happen: out is as big as in + 2 */
+		memcpy(out + w, items[i].p, items[i].n);
+		w += items[i].n;
+		out[w++] = '\n';
+	}
+	out[w] = 0;
+}
+
+/* count_into - find or create the entries of one key; -1: no memory */
+static int
+count_into(struct agg *a, struct key *k, int *ids)
+{
+	if ((k->rep = get_rep(a, k)) < 0 || (k->pol = get_pol(a, k)) < 0)
+		return -1;
+	ids[0] = k->rep;
+	ids[1] = k->pol;
+	ids[2] = -1;
+	if (k->result && (ids[2] = get_fail(a, k)) < 0)
+		return -1;
+	return 0;
+}
+
+/* bump - count one session into the entries found by count_into() */
+static void
+bump(struct agg *a, const int *ids, int per_host)
+{
+	struct agg_report *r = &a->reps[ids[0]];
+	struct agg_policy *p = &r->pols[ids[1]];
+
+	if (!per_host)
+		r->per_host = 0;
+	if (ids[2] < 0) {
+		r->ok++;
+		p->ok++;
+	} else {
+		r->failed++;
+		p->failed++;
+		p->fails[ids[2]].count++;
+	}
+}
+
+/* agg_new - an empty aggregate for the UTC day starting at day */
+struct agg *
+agg_new(long long day)
+{
+	struct agg *a = calloc(1, sizeof(*a));
+
+	if (a != NULL)
+		a->day = day;
+	return a;
+}
+
+/* One record's key strings, normalised. */
+struct norm {
+	char dom[REC_NAME];
+	char mx[REC_NAME];
+	char pol[LIST_BUF];
+	char mxl[LIST_BUF];
+};
+
+/* rec_key - the normalised key of a record; 0 when it is not counted */
+static int
+rec_key(const struct rec *r, long long day, struct norm *n, struct key *k)
+{
+	if (r->time < day || r->time - day >= 86400 || !ptype_ok(r->ptype)
+	    || strcmp(r->result, "connection-failure") == 0)
+		return 0;
+	name_norm(r->domain, n->dom, sizeof(n->dom));
+	if (!name_ok(n->dom))
+		return 0;
+	name_norm(r->mx, n->mx, sizeof(n->mx));
+	if (strcmp(r->ptype, "no-policy-found") == 0)
+		n->pol[0] = 0;
+	else
+		list_canon(r->policy, n->pol, sizeof(n->pol), strcmp(r->ptype, "tlsa") == 0);
+	list_canon(strcmp(r->ptype, "sts") == 0 ? r->mxpat : n->mx, n->mxl, sizeof(n->mxl), 0);
+
+	memset(k, 0, sizeof(*k));
+	k->domain = n->dom;
+	k->ptype = r->ptype;
+	k->policy = n->pol;
+	k->mxhost = n->mxl;
+	if (strcmp(r->result, "success") != 0) {
+		k->result = r->result;
+		k->src = r->src;
+		k->mx = n->mx;
+		k->helo = r->helo;
+		k->ip = r->ip;
+		k->reason = r->reason;
+	}
+	return 1;
+}
+
+/* agg_add - count one record; 1 counted, 0 not for us, -1 no memory */
+int
+agg_add(struct agg *a, const struct rec *r)
+{
+	struct norm n;
+	struct key k, hk;
+	int ids[3], hids[3], per_host;
+
+	if (!rec_key(r, a->day, &n, &k))
+		return 0;
+	if (a->stale && reindex(a) < 0)
+		return -1;
+	if (count_into(a, &k, ids) < 0)
+		return -1;
+
+	/*
+	 * DANE results also go to the MX host's own report (RFC 8460 3),
+	 * where the MX host is the policy-domain and the mx-host both.
+	 */
+	per_host = strcmp(r->ptype, "tlsa") == 0 && name_ok(n.mx) && strcmp(n.mx, n.dom) != 0;
+	if (per_host) {
+		hk = k;
+		hk.domain = n.mx;
+		if (count_into(a, &hk, hids) < 0)
+			return -1;
+	}
+	/* Everything exists now: counting cannot fail half-way. */
+	bump(a, ids, 0);
+	if (per_host)
+		bump(a, hids, 1);
+	return 1;
+}
+
+/* cmp_rep, cmp_pol, cmp_fail - the agg_finish() order */
+static int
+cmp_rep(const void *x, const void *y)
+{
+	const struct agg_report *a = x, *b = y;
+
+	return strcmp(a->domain, b->domain);
+}
+
+static int
+cmp_pol(const void *x, const void *y)
+{
+	const struct agg_policy *a = x, *b = y;
+	int c;
+
+	if ((c = strcmp(a->domain, b->domain)) != 0 || (c = strcmp(a->ptype, b->ptype)) != 0
+	    || (c = strcmp(a->mxhost, b->mxhost)) != 0)
+		return c;
+	return strcmp(a->policy, b->policy);
+}
+
+static int
+cmp_fail(const void *x, const void *y)
+{
+	const struct agg_fail *a = x, *b = y;
+	int c;
+
+	if ((c = strcmp(a->result, b->result)) != 0)
+		return c;
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	if ((c = strcmp(a->src, b->src)) != 0 || (c = strcmp(a->mx, b->mx)) != 0
+	    || (c = strcmp(a->helo, b->helo)) != 0 || (c = strcmp(a->ip, b->ip)) != 0)
+		return c;
+	return strcmp(a->reason, b->reason);
+}
+
+/* prune_pol - drop failure details that an interrupted add left at 0 */
+static void
+prune_pol(struct agg_policy *p)
+{
+	int w = 0;
+
+	for (int i = 0; i < p->nfails; i++)
+		if (p->fails[i].count > 0)
+			p->fails[w++] = p->fails[i];
+	p->nfails = w;
+}
+
+/* prune_rep - drop policies that an interrupted add left empty */
+static void
+prune_rep(struct agg_report *r)
+{
+	int w = 0;
+
+	for (int i = 0; i < r->npols; i++) {
+		struct agg_policy *p = &r->pols[i];
+
+		if (p->ok + p->failed == 0) {
+			free(p->policy);
+			free(p->mxhost);
+			free(p->fails);
+			continue;
+		}
+		prune_pol(p);
+		r->pols[w++] = *p;
+	}
+	r->npols = w;
+}
+
+/* free_rep - a report's storage */
+static void
+free_rep(struct agg_report *r)
+{
+	for (int i = 0; i < r->npols; i++) {
+		free(r->pols[i].policy);
+		free(r->pols[i].mxhost);
+		free(r->pols[i].fails);
+	}
+	free(r->pols);
+}
+
+/* agg_finish - stable order, empty entries dropped */
+void
+agg_finish(struct agg *a)
+{
+	int w = 0;
+
+	for (int i = 0; i < a->nreps; i++) {
+		struct agg_report *r = &a->reps[i];
+
+		prune_rep(r);
+		if (r->npols == 0) {
+			free_rep(r);
+			continue;
+		}
+		for (int j = 0; j < r->npols; j++)
+			if (r->pols[j].nfails > 1)
+				qsort(r->pols[j].fails, (size_t) r->pols[j].nfails,
+				    sizeof(struct agg_fail), cmp_fail);
+		if (r->npols > 1)
+			qsort(r->pols, (size_t) r->npols, sizeof(struct agg_policy), cmp_pol);
+		a->reps[w++] = *r;
+	}
+	a->nreps = w;
+	if (a->nreps > 1)
+		qsort(a->reps, (size_t) a->nreps, sizeof(struct agg_report), cmp_rep);
+	a->stale = 1;
+}
+
+/* agg_count - number of reports */
+int
+agg_count(const struct agg *a)
+{
+	return a->nreps;
+}
+
+/* agg_get - report i, or NULL */
+const struct agg_report *
+agg_get(const struct agg *a, int i)
+{
+	return i >= 0 && i < a->nreps ? &a->reps[i] : NULL;
+}
+
+/* agg_free - everything */
+void
+agg_free(struct agg *a)
+{
+	if (a == NULL)
+		return;
+	for (int i = 0; i < a->nreps; i++)
+		free_rep(&a->reps[i]);
+	free(a->reps);
+	free(a->ireps.s);
+	free(a->ipols.s);
+	free(a->ifails.s);
+	free(a);
+}
+
+/* day_tm - the calendar date of a day; 0, or -1 when it has none */
+static int
+day_tm(long long day, struct tm *tm)
+{
+	time_t t = (time_t) day;
+
+	return gmtime_r(&t, tm) ? 0 : -1;
+}
+
+/* utf8_len - length of the UTF-8 sequence at s, 0 when it is not one */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	unsigned cp, min;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1fU, min = 0x80;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0fU, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07U, min = 0x10000;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fU);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* clean_dup - a copy of n bytes in which what is not UTF-8 becomes `?' */
+static char *
+clean_dup(const char *s, size_t n)
+{
+	char *c = strndup(s, n);
+
+	for (size_t i = 0, k; c != NULL && c[i]; i += k)
+		if ((k = utf8_len((const unsigned char *) c + i)) == 0) {
+			c[i] = '?';
+			k = 1;
+		}
+	return c;
+}
+
+/* add_str - a string member, made valid UTF-8 */
+static int
+add_str(cJSON *o, const char *key, const char *s)
+{
+	char *c = clean_dup(s, strlen(s));
+	int rc = c != NULL && cJSON_AddStringToObject(o, key, c) != NULL ? 0 : -1;
+
+	free(c);
+	return rc;
+}
+
+/* add_list - an LF-separated list as a JSON array of strings */
+static int
+add_list(cJSON *o, const char *key, const char *s)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, key);
+
+	if (arr == NULL)
+		return -1;
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t) (nl - s) : strlen(s);
+		char *item;
+		cJSON *v;
+
+		if (n > 0) {
+			if ((item = clean_dup(s, n)) == NULL)
+				return -1;
+			v = cJSON_CreateString(item);
+			free(item);
+			if (v == NULL || !cJSON_AddItemToArray(arr, v)) {
+				cJSON_Delete(v);
+				return -1;
+			}
+		}
+		s += n + (nl ? 1 : 0);
+	}
+	return 0;
+}
+
+/* add_opt - a string member, left out when empty */
+static int
+add_opt(cJSON *o, const char *key, const char *s)
+{
+	return *s == 0 ? 0 : add_str(o, key, s);
+}
+
+/* render_fail - one failure-details item */
+static cJSON *
+render_fail(const struct agg_fail *f)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL || add_str(o, "result-type", f->result) < 0
+	    || add_str(o, "sending-mta-ip", f->src) < 0
+	    || add_str(o, "receiving-mx-hostname", f->mx) < 0
+	    || add_opt(o, "receiving-mx-helo", f->helo) < 0
+	    || add_opt(o, "receiving-ip", f->ip) < 0
+	    || !cJSON_AddNumberToObject(o, "failed-session-count", (double) f->count)
+	    || add_opt(o, "failure-reason-code", f->reason) < 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* render_pol - one policies[] item */
+static cJSON *
+render_pol(const struct agg_policy *p)
+{
+	cJSON *o = cJSON_CreateObject(), *po, *sum, *fd, *f;
+
+	if (o == NULL || (po = cJSON_AddObjectToObject(o, "policy")) == NULL
+	    || add_str(po, "policy-type", p->ptype) < 0
+	    || (strcmp(p->ptype, "no-policy-found") != 0
+		&& add_list(po, "policy-string", p->policy) < 0)
+	    || add_str(po, "policy-domain", p->domain) < 0
+	    || (*p->mxhost && add_list(po, "mx-host", p->mxhost) < 0)
+	    || (sum = cJSON_AddObjectToObject(o, "summary")) == NULL
+	    || !cJSON_AddNumberToObject(sum, "total-successful-session-count", (double) p->ok)
+	    || !cJSON_AddNumberToObject(sum, "total-failure-session-count", (double) p->failed))
+		goto fail;
+	if (p->nfails > 0) {
+		if ((fd = cJSON_AddArrayToObject(o, "failure-details")) == NULL)
+			goto fail;
+		for (int i = 0; i < p->nfails; i++)
+			if ((f = render_fail(&p->fails[i])) == NULL || !cJSON_AddItemToArray(fd, f)) {
+				cJSON_Delete(f);
+				goto fail;
+			}
+	}
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+/* agg_render - RFC 8460 4 JSON of one report, appended to out */
+int
+agg_render(const struct agg_report *r, long long day, const struct report_meta *m,
+    struct buf *out)
+{
+	static const struct report_meta none;
+	const char *sub;
+	cJSON *o = cJSON_CreateObject(), *dr, *pa, *p;
+	char start[32], end[32], *id = NULL, *text = NULL;
+	size_t idlen;
+	struct tm tm;
+	int rc = -1;
+
+	if (m == NULL)
+		m = &none;
+	sub = m->submitter ? m->submitter : "";
+	idlen = strlen(sub) + sizeof(r->domain) + 32;
+	if (o == NULL || day_tm(day, &tm) < 0 || (id = malloc(idlen)) == NULL)
+		goto out;
+	strftime(start, sizeof(start), "%Y-%m-%dT00:00:00Z", &tm);
+	strftime(end, sizeof(end), "%Y-%m-%dT23:59:59Z", &tm);
+	agg_report_id(r, day, sub, id, idlen);
+	if (add_str(o, "organization-name", m->org ? m->org : "") < 0
+	    || (dr = cJSON_AddObjectToObject(o, "date-range")) == NULL
+	    || !cJSON_AddStringToObject(dr, "start-datetime", start)
+	    || !cJSON_AddStringToObject(dr, "end-datetime", end)
+	    || add_str(o, "contact-info", m->contact ? m->contact : "") < 0
+	    || add_str(o, "report-id", id) < 0
+	    || (pa = cJSON_AddArrayToObject(o, "policies")) == NULL)
+		goto out;
+	for (int i = 0; i < r->npols; i++)
+		if ((p = render_pol(&r->pols[i])) == NULL || !cJSON_AddItemToArray(pa, p)) {
+			cJSON_Delete(p);
+			goto out;
+		}
+	if ((text = cJSON_PrintUnformatted(o)) != NULL && buf_puts(out, text) == 0)
+		rc = 0;
+out:
+	free(text);
+	free(id);
+	cJSON_Delete(o);
+	return rc;
+}
+
+/* agg_report_id - YYYY.MM.DDT00.00.00Z+domain@submitter */
+void
+agg_report_id(const struct agg_report *r, long long day, const char *submitter,
+    char *buf, size_t len)
+{
+	struct tm tm;
+	char date[32];
+
+	if (len == 0)
+		return;
+	if (day_tm(day, &tm) < 0)
+		memset(&tm, 0, sizeof(tm));
+	strftime(date, sizeof(date), "%Y.%m.%dT00.00.00Z", &tm);
+	snprintf(buf, len, "%s+%s@%s", date, r->domain, submitter ? submitter : "");
+}
+
+/* agg_filename - submitter!domain!begin!end.json.gz (RFC 8460 5.1) */
+void
+agg_filename(const struct agg_report *r, long long day, const char *submitter,
+    char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len == 0)
+		return;
+	for (const char *s = submitter ? submitter : ""; *s && n + 1 < len; s++, n++) {
+		unsigned char c = (unsigned char) *s;
+
+		buf[n] = c <= ' ' || c >= 0x7f || c == '/' || c == '!' ? '_' : (char) c;
+	}
+	buf[n] = 0;
+	snprintf(buf + n, len - n, "!%s!%lld!%lld.json.gz", r->domain, day, day + 86399);
+}
+
+/* agg_gzip - gzip (RFC 1952) of in, appended to out */
+int
+agg_gzip(const char *in, size_t len, struct buf *out)
+{
+	const size_t step = (size_t) 1 << 30;	/* what one uInt surely holds */
+	size_t keep = buf_used(out);
+	z_stream z;
+	int zr;
+
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		return -1;
+	z.next_in = (Bytef *) (uintptr_t) in;
+	for (;;) {
+		size_t room;
+
+		if (z.avail_in == 0 && len > 0) {
+			z.avail_in = (uInt) (len < step ? len : step);
+			len -= z.avail_in;
+		}
+		if (buf_reserve(out, z.avail_in / 2 + 4096) < 0) {
+			zr = Z_MEM_ERROR;
+			break;
+		}
+		room = out->cap - out->len < step ? out->cap - out->len : step;
+		z.next_out = (Bytef *) out->data + out->len;
+		z.avail_out = (uInt) room;
+		zr = deflate(&z, len > 0 ? Z_NO_FLUSH : Z_FINISH);
+		out->len += room - z.avail_out;
+		if (zr != Z_OK && zr != Z_BUF_ERROR)
+			break;
+	}
+	deflateEnd(&z);
+	if (zr != Z_STREAM_END) {
+		out->len = out->off + keep;
+		return -1;
+	}
+	return 0;
+}

@@ -801,92 +801,11 @@ day_tm(long long day, struct tm *tm)
 	return gmtime_r(&t, tm) ? 0 : -1;
 }
 
-/* utf8_len - length of the UTF-8 sequence at s, 0 when it is not one */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	unsigned cp, min;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fU, min = 0x80;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0fU, min = 0x800;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07U, min = 0x10000;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fU);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* clean_dup - a copy of n bytes in which what is not UTF-8 becomes `?' */
-static char *
-clean_dup(const char *s, size_t n)
-{
-	char *c = strndup(s, n);
-
-	for (size_t i = 0, k; c != NULL && c[i]; i += k)
-		if ((k = utf8_len((const unsigned char *) c + i)) == 0) {
-			c[i] = '?';
-			k = 1;
-		}
-	return c;
-}
-
-/* add_str - a string member, made valid UTF-8 */
-static int
-add_str(cJSON *o, const char *key, const char *s)
-{
-	char *c = clean_dup(s, strlen(s));
-	int rc = c != NULL && cJSON_AddStringToObject(o, key, c) != NULL ? 0 : -1;
-
-	free(c);
-	return rc;
-}
-
-/* add_list - an LF-separated list as a JSON array of strings */
-static int
-add_list(cJSON *o, const char *key, const char *s)
-{
-	cJSON *arr = cJSON_AddArrayToObject(o, key);
-
-	if (arr == NULL)
-		return -1;
-	while (*s) {
-		const char *nl = strchr(s, '\n');
-		size_t n = nl ? (size_t) (nl - s) : strlen(s);
-		char *item;
-		cJSON *v;
-
-		if (n > 0) {
-			if ((item = clean_dup(s, n)) == NULL)
-				return -1;
-			v = cJSON_CreateString(item);
-			free(item);
-			if (v == NULL || !cJSON_AddItemToArray(arr, v)) {
-				cJSON_Delete(v);
-				return -1;
-			}
-		}
-		s += n + (nl ? 1 : 0);
-	}
-	return 0;
-}
-
 /* add_opt - a string member, left out when empty */
 static int
 add_opt(cJSON *o, const char *key, const char *s)
 {
-	return *s == 0 ? 0 : add_str(o, key, s);
+	return *s == 0 ? 0 : rec_json_str(o, key, s);
 }
 
 /* render_fail - one failure-details item */
@@ -895,9 +814,9 @@ render_fail(const struct agg_fail *f)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	if (o == NULL || add_str(o, "result-type", f->result) < 0
-	    || add_str(o, "sending-mta-ip", f->src) < 0
-	    || add_str(o, "receiving-mx-hostname", f->mx) < 0
+	if (o == NULL || rec_json_str(o, "result-type", f->result) < 0
+	    || rec_json_str(o, "sending-mta-ip", f->src) < 0
+	    || rec_json_str(o, "receiving-mx-hostname", f->mx) < 0
 	    || add_opt(o, "receiving-mx-helo", f->helo) < 0
 	    || add_opt(o, "receiving-ip", f->ip) < 0
 	    || !cJSON_AddNumberToObject(o, "failed-session-count", (double) f->count)
@@ -915,11 +834,11 @@ render_pol(const struct agg_policy *p)
 	cJSON *o = cJSON_CreateObject(), *po, *sum, *fd, *f;
 
 	if (o == NULL || (po = cJSON_AddObjectToObject(o, "policy")) == NULL
-	    || add_str(po, "policy-type", p->ptype) < 0
+	    || rec_json_str(po, "policy-type", p->ptype) < 0
 	    || (strcmp(p->ptype, "no-policy-found") != 0
-		&& add_list(po, "policy-string", p->policy) < 0)
-	    || add_str(po, "policy-domain", p->domain) < 0
-	    || (*p->mxhost && add_list(po, "mx-host", p->mxhost) < 0)
+		&& rec_json_lines(po, "policy-string", p->policy) < 0)
+	    || rec_json_str(po, "policy-domain", p->domain) < 0
+	    || (*p->mxhost && rec_json_lines(po, "mx-host", p->mxhost) < 0)
 	    || (sum = cJSON_AddObjectToObject(o, "summary")) == NULL
 	    || !cJSON_AddNumberToObject(sum, "total-successful-session-count", (double) p->ok)
 	    || !cJSON_AddNumberToObject(sum, "total-failure-session-count", (double) p->failed))
@@ -961,12 +880,12 @@ agg_render(const struct agg_report *r, long long day, const struct report_meta *
 	strftime(start, sizeof(start), "%Y-%m-%dT00:00:00Z", &tm);
 	strftime(end, sizeof(end), "%Y-%m-%dT23:59:59Z", &tm);
 	agg_report_id(r, day, sub, id, idlen);
-	if (add_str(o, "organization-name", m->org ? m->org : "") < 0
+	if (rec_json_str(o, "organization-name", m->org ? m->org : "") < 0
 	    || (dr = cJSON_AddObjectToObject(o, "date-range")) == NULL
 	    || !cJSON_AddStringToObject(dr, "start-datetime", start)
 	    || !cJSON_AddStringToObject(dr, "end-datetime", end)
-	    || add_str(o, "contact-info", m->contact ? m->contact : "") < 0
-	    || add_str(o, "report-id", id) < 0
+	    || rec_json_str(o, "contact-info", m->contact ? m->contact : "") < 0
+	    || rec_json_str(o, "report-id", id) < 0
 	    || (pa = cJSON_AddArrayToObject(o, "policies")) == NULL)
 		goto out;
 	for (int i = 0; i < r->npols; i++)

@@ -34,30 +34,85 @@ static const struct {
 #define NSTRS (sizeof(strs) / sizeof(strs[0]))
 #define NLISTS (sizeof(lists) / sizeof(lists[0]))
 
-/* add_list - an LF-separated string as a JSON array */
-static int
-add_list(cJSON *o, const char *key, const char *s)
+/* utf8_len - length of the UTF-8 sequence at s, 0 when it is not one */
+static size_t
+utf8_len(const unsigned char *s)
 {
-	cJSON *a = cJSON_AddArrayToObject(o, key);
+	unsigned cp, min;
+	size_t n;
 
-	if (a == NULL)
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1fU, min = 0x80;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0fU, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07U, min = 0x10000;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fU);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* rec_utf8_dup - a copy of n bytes in which what is not UTF-8 becomes `?' */
+char *
+rec_utf8_dup(const char *s, size_t n)
+{
+	char *c = strndup(s, n);
+
+	for (size_t i = 0, k; c != NULL && c[i]; i += k)
+		if ((k = utf8_len((const unsigned char *) c + i)) == 0) {
+			c[i] = '?';
+			k = 1;
+		}
+	return c;
+}
+
+/* rec_json_lines - an LF-separated list as a JSON array of strings */
+int
+rec_json_lines(cJSON *o, const char *key, const char *s)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, key);
+
+	if (arr == NULL)
 		return -1;
 	while (*s) {
 		const char *nl = strchr(s, '\n');
 		size_t n = nl ? (size_t) (nl - s) : strlen(s);
-		char item[REC_LIST];
+		char *item;
 		cJSON *v;
 
 		if (n > 0) {
-			memcpy(item, s, n);
-			item[n] = 0;
-			if ((v = cJSON_CreateString(item)) == NULL)
+			if ((item = rec_utf8_dup(s, n)) == NULL)
 				return -1;
-			cJSON_AddItemToArray(a, v);
+			v = cJSON_CreateString(item);
+			free(item);
+			if (v == NULL || !cJSON_AddItemToArray(arr, v)) {
+				cJSON_Delete(v);
+				return -1;
+			}
 		}
 		s += n + (nl ? 1 : 0);
 	}
 	return 0;
+}
+
+/* rec_json_str - a string member, made valid UTF-8 */
+int
+rec_json_str(cJSON *o, const char *key, const char *s)
+{
+	char *c = rec_utf8_dup(s, strlen(s));
+	int rc = c != NULL && cJSON_AddStringToObject(o, key, c) != NULL ? 0 : -1;
+
+	free(c);
+	return rc;
 }
 
 /* rec_to_json - append one journal line */
@@ -72,10 +127,10 @@ rec_to_json(const struct rec *r, struct buf *out)
 	    || cJSON_AddNumberToObject(o, "sending-port", r->sport) == NULL)
 		goto out;
 	for (size_t i = 0; i < NSTRS; i++)
-		if (cJSON_AddStringToObject(o, strs[i].key, (const char *) r + strs[i].off) == NULL)
+		if (rec_json_str(o, strs[i].key, (const char *) r + strs[i].off) < 0)
 			goto out;
 	for (size_t i = 0; i < NLISTS; i++)
-		if (add_list(o, lists[i].key, (const char *) r + lists[i].off) < 0)
+		if (rec_json_lines(o, lists[i].key, (const char *) r + lists[i].off) < 0)
 			goto out;
 	if ((text = cJSON_PrintUnformatted(o)) == NULL)
 		goto out;

@@ -2,7 +2,12 @@
  * record.h - one upstream attempt, as a journal line (JSON), pure.
  *
  * SYNOPSIS
- *	int rec_to_json(const struct rec *r, struct buf *out);
+ *	struct cJSON;
+
+int rec_to_json(const struct rec *r, struct buf *out);
+char *rec_utf8_dup(const char *s, size_t n);
+int rec_json_lines(struct cJSON *o, const char *key, const char *lines);
+int rec_json_str(struct cJSON *o, const char *key, const char *s);
  *	int rec_from_json(const char *line, size_t len, struct rec *r,
  *		const char **why);
  *	void journal_replay(const char *text, size_t len,
@@ -17,7 +22,13 @@
  *	(`success' or an RFC 8460 result type), failure reason code, and what
  *	mxtlsd did (delivered, refused, delivered-anyway).
  *
- *	rec_to_json() appends one line (cJSON, unformatted, LF-ended).
+ *	rec_to_json() appends one line (cJSON, unformatted, LF-ended); bytes
+ *	that are not UTF-8 (whatever an MX sent) become `?', so that every
+ *	line is valid JSON.  rec_utf8_dup() is that copy (malloc'd, n bytes),
+ *	and rec_json_lines() adds an LF-separated list to a cJSON object as
+ *	an array of such strings (empty items left out), rec_json_str() one
+ *	such string member; the report renderer
+ *	(agg.c) uses both.
  *	rec_from_json() reads one back; anything missing, mistyped or too
  *	long is refused with a reason.  journal_replay() walks a day's file:
  *	each whole line is parsed and handed to fn; a corrupt line is counted
@@ -59,7 +70,12 @@ struct journal_stats {
 	int torn;
 };
 
+struct cJSON;
+
 int rec_to_json(const struct rec *r, struct buf *out);
+char *rec_utf8_dup(const char *s, size_t n);
+int rec_json_lines(struct cJSON *o, const char *key, const char *lines);
+int rec_json_str(struct cJSON *o, const char *key, const char *s);
 int rec_from_json(const char *line, size_t len, struct rec *r, const char **why);
 void journal_replay(const char *text, size_t len,
     void (*fn)(const struct rec *, void *), void *arg, struct journal_stats *st);

@@ -56,6 +56,21 @@ main(void)
 	rc = rec_from_json(buf_head(&out), buf_used(&out) - 1, &b, &why);
 	T_CASE("line back to the same record", rc == 0 && memcmp(&a, &b, sizeof(a)) == 0,
 	    "rc=%d why=%s helo=%s policy=%s", rc, rc ? why : "-", b.helo, b.policy);
+	{
+		struct rec c;
+		struct buf o2;
+
+		fill(&c, 2);
+		snprintf(c.helo, sizeof(c.helo), "mx\xff\xc3(");
+		snprintf(c.policy, sizeof(c.policy), "ok\nbad\xe2\x82\n");
+		buf_init(&o2);
+		rc = rec_to_json(&c, &o2);
+		rc = rc == 0 ? rec_from_json(buf_head(&o2), buf_used(&o2) - 1, &b, &why) : rc;
+		T_CASE("bytes that are not UTF-8 become ?", rc == 0 && strcmp(b.helo, "mx?\?(") == 0
+		    && strcmp(b.policy, "ok\nbad??\n") == 0, "rc=%d helo=%s policy=%s", rc,
+		    b.helo, b.policy);
+		buf_free(&o2);
+	}
 	T_CASE("policy strings are a JSON array", strstr(buf_head(&out),
 	    "\"policy-string\":[\"3 1 1 0D3A28\",\"2 0 1 ABCDEF\"]") != NULL, "%.*s",
 	    (int) buf_used(&out), buf_head(&out));

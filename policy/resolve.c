@@ -288,9 +288,13 @@ got_tlsa(struct resolve *r, struct rq *q, enum dns_sec sec, const struct ub_resu
 
 		if (rr_tlsa((const unsigned char *) u->data[i], (size_t) u->len[i], &t, &why) < 0) {
 			h->nmalformed++;
-			msg_warn("resolve: unusable TLSA record for %s: %s", h->base, why);
-			snprintf(h->tlsa_text + tl, sizeof(h->tlsa_text) - tl, "%s(malformed: %s)",
-			    tl ? "; " : "", why);
+			/* As published, for logs and reports (RFC 8460 wants the
+			 * record, not our opinion of it). */
+			rr_tlsa_raw_text((const unsigned char *) u->data[i], (size_t) u->len[i],
+			    txt, sizeof(txt));
+			msg_warn("resolve: unusable TLSA record for %s: %s (%s)", h->base, why, txt);
+			snprintf(h->tlsa_text + tl, sizeof(h->tlsa_text) - tl, "%s%s",
+			    tl ? "; " : "", txt);
 			continue;
 		}
 		rr_tlsa_text(&t, txt, sizeof(txt));

@@ -130,6 +130,36 @@ rr_tlsa_text(const struct rr_tlsa *t, char *out, size_t outlen)
 	out[w] = 0;
 }
 
+/* rr_tlsa_raw_text - presentation form of TLSA rdata as published, even
+ * when it does not parse: "U S M HEX", or RFC 3597's "\\# LEN HEX" when
+ * it is shorter than its three fixed octets */
+void
+rr_tlsa_raw_text(const unsigned char *rd, size_t len, char *out, size_t outlen)
+{
+	struct rr_tlsa t;
+
+	if (len >= 3) {
+		memset(&t, 0, sizeof(t));
+		t.usage = rd[0];
+		t.selector = rd[1];
+		t.mtype = rd[2];
+		t.data = rd + 3;
+		t.len = len - 3;
+		rr_tlsa_text(&t, out, outlen);
+		return;
+	}
+	{
+		static const char hex[] = "0123456789ABCDEF";
+		int n = snprintf(out, outlen, "\\# %zu%s", len, len ? " " : "");
+
+		for (size_t i = 0; i < len && n > 0 && (size_t) n + 3 <= outlen; i++) {
+			out[n++] = hex[rd[i] >> 4];
+			out[n++] = hex[rd[i] & 15];
+			out[n] = 0;
+		}
+	}
+}
+
 /* rr_name_ok - a host name: LDH labels (and `_'), no empty label, no
  * hyphen at either end of a label, at most 253 octets */
 int

@@ -9,6 +9,10 @@
  *	int rr_tlsa(const unsigned char *rd, size_t len, struct rr_tlsa *t,
  *		const char **why);
  *	void rr_tlsa_text(const struct rr_tlsa *t, char *out, size_t outlen);
+void rr_tlsa_raw_text(const unsigned char *rd, size_t len, char *out,
+    size_t outlen);
+ *	void rr_tlsa_raw_text(const unsigned char *rd, size_t len, char *out,
+ *		size_t outlen);
  *	int rr_name_ok(const char *name);
  *
  * DESCRIPTION
@@ -24,6 +28,9 @@
  *	one octet).  It returns 0 for a well-formed record (t->data points
  *	into rd), -1 with a reason otherwise.  rr_tlsa_text() writes
  *	`3 1 1 ABCD...' as in a zone file (long data shortened with `...').
+ *	rr_tlsa_raw_text() does the same for rdata that may not parse (the
+ *	three numbers as published), and RFC 3597's `\# 2 0301' for rdata
+ *	shorter than three octets.
  *	rr_name_ok() is the one host-name check of mxtls (configuration,
  *	greetings, MX names, MTA-STS patterns).
  *
@@ -52,6 +59,8 @@ int rr_mx(const unsigned char *rd, size_t len, int *pref, char *host,
 int rr_tlsa(const unsigned char *rd, size_t len, struct rr_tlsa *t,
     const char **why);
 void rr_tlsa_text(const struct rr_tlsa *t, char *out, size_t outlen);
+void rr_tlsa_raw_text(const unsigned char *rd, size_t len, char *out,
+    size_t outlen);
 int rr_name_ok(const char *name);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,6 +268,38 @@ ptype_of_rtype(const char *rtype)
 	return "no-policy-found";
 }
 
+/* source_for - the address the kernel would send from towards addr (a
+ * host that policy ruled out was never connected to) */
+static void
+source_for(const struct sockaddr_storage *addr, char *buf, size_t len)
+{
+	struct sockaddr_storage to = *addr, ss;
+	socklen_t sl = sizeof(ss);
+	int fd;
+
+	if (addr->ss_family == AF_INET6 && ((struct sockaddr_in6 *) &to)->sin6_port == 0)
+		((struct sockaddr_in6 *) &to)->sin6_port = htons(25);
+	else if (addr->ss_family == AF_INET && ((struct sockaddr_in *) &to)->sin_port == 0)
+		((struct sockaddr_in *) &to)->sin_port = htons(25);
+	if ((fd = socket(addr->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	/* A UDP connect sends nothing: it only picks the route and source. */
+	if (proxy.cfg.upstream_mark)
+		(void) setsockopt(fd, SOL_SOCKET, SO_MARK, &proxy.cfg.upstream_mark,
+		    sizeof(proxy.cfg.upstream_mark));
+	if (connect(fd, (struct sockaddr *) &to, addr->ss_family == AF_INET6
+		? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) == 0
+	    && getsockname(fd, (struct sockaddr *) &ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &ss)->sin6_addr, buf,
+			    (socklen_t) len);
+		else if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *) &ss)->sin_addr, buf,
+			    (socklen_t) len);
+	}
+	close(fd);
+}
+
 /* journal - one attempt record (report/record.h), before the old MTA
  * hears anything of it; -1 when it could not be written */
 static int
@@ -315,12 +348,14 @@ journal(struct sess *s, const struct up *u, int host, const char *ptype,
 		snprintf(r.helo, sizeof(r.helo), "%s", u->greet_name);
 		snprintf(r.src, sizeof(r.src), "%s", u->localstr);
 		r.sport = u->localport;
-	} else if (addr && addr->ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) addr)->sin6_addr,
-		    r.ip, sizeof(r.ip));
-	} else if (addr && addr->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *) addr)->sin_addr,
-		    r.ip, sizeof(r.ip));
+	} else if (addr && (addr->ss_family == AF_INET6 || addr->ss_family == AF_INET)) {
+		if (addr->ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) addr)->sin6_addr,
+			    r.ip, sizeof(r.ip));
+		else
+			inet_ntop(AF_INET, &((const struct sockaddr_in *) addr)->sin_addr,
+			    r.ip, sizeof(r.ip));
+		source_for(addr, r.src, sizeof(r.src));
 	}
 	snprintf(r.result, sizeof(r.result), "%s", result);
 	snprintf(r.reason, sizeof(r.reason), "%s", reason ? reason : "");

@@ -52,7 +52,10 @@
  *	large senders do); `policy-string' is omitted for no-policy-found;
  *	`mx-host' is omitted when the list is empty (a failure before any
  *	MX host was known).  `receiving-mx-helo', `receiving-ip' and
- *	`failure-reason-code' are omitted when empty.  `additional-
+ *	`failure-reason-code' are omitted when empty, and so are
+ *	`sending-mta-ip' and `receiving-mx-hostname', which are empty only
+ *	for a failure before any MX host was known (a DNSSEC failure of the
+ *	MX lookup: no host, no address to send from).  `additional-
  *	information' is never written: RFC 8460 4.3 makes it a URI, and we
  *	have none to point at.  A NULL org, contact or submitter is "".
  *	Bytes that are not UTF-8 (a HELO is whatever the MX said) are
@@ -815,8 +818,8 @@ render_fail(const struct agg_fail *f)
 	cJSON *o = cJSON_CreateObject();
 
 	if (o == NULL || rec_json_str(o, "result-type", f->result) < 0
-	    || rec_json_str(o, "sending-mta-ip", f->src) < 0
-	    || rec_json_str(o, "receiving-mx-hostname", f->mx) < 0
+	    || add_opt(o, "sending-mta-ip", f->src) < 0
+	    || add_opt(o, "receiving-mx-hostname", f->mx) < 0
 	    || add_opt(o, "receiving-mx-helo", f->helo) < 0
 	    || add_opt(o, "receiving-ip", f->ip) < 0
 	    || !cJSON_AddNumberToObject(o, "failed-session-count", (double) f->count)

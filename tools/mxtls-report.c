@@ -231,8 +231,6 @@ load_day(const struct run *run, long long day, struct day_data *dd)
 	}
 	buf_free(&text);
 	agg_finish(dd->agg);
-	if (run->cmd == CMD_SUMMARY)
-		return;				/* the health line says it all */
 	if (dd->st.bad > 0)
 		msg_warn("%s: %ld corrupt line%s skipped", dd->path, dd->st.bad,
 		    dd->st.bad == 1 ? "" : "s");

@@ -34,6 +34,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rr_tlsa_text(&t, txt, sizeof(txt));
 		rr_tlsa_text(&t, txt, 7);
 	}
+	rr_tlsa_raw_text(copy, size, txt, sizeof(txt));
+	if (strlen(txt) >= sizeof(txt))
+		abort();
+	rr_tlsa_raw_text(copy, size, txt, 9);
 	free(copy);
 	return 0;
 }

@@ -24,6 +24,12 @@ SUBCOMMANDS
     queue-json
         Read `postqueue -j` output on stdin; print one line per queued
         recipient: "QUEUE_ID QUEUE_NAME ADDRESS DELAY_REASON".
+    journal-grep DIR SINCE [KEY=VALUE ...]
+        Print (one JSON object a line) the records of mxtlsd's journal
+        DIR/*.jsonl whose "time" is at least SINCE (epoch seconds) and
+        whose KEY equals VALUE for every KEY=VALUE given (numbers compared
+        as text).  Lines that are not JSON objects (a torn last line) are
+        skipped.  Exit 1 when none matched.
 """
 
 import glob
@@ -195,6 +201,25 @@ def main():
                 print("%s %s %s %s" % (q.get("queue_id"), q.get("queue_name"), r.get("address"),
                                        r.get("delay_reason", "")))
         return 0
+    if cmd == "journal-grep":
+        jdir, since = a[0], float(a[1])
+        want = [x.split("=", 1) for x in a[2:]]
+        found = 0
+        for j in sorted(glob.glob(os.path.join(jdir, "*.jsonl"))):
+            with open(j, "rb") as f:
+                for raw in f:
+                    try:
+                        r = json.loads(raw)
+                    except ValueError:
+                        continue
+                    if not isinstance(r, dict) or not isinstance(r.get("time"), (int, float)):
+                        continue
+                    if r["time"] < since:
+                        continue
+                    if all(str(r.get(k)) == v for k, v in want):
+                        print(json.dumps(r, sort_keys=True))
+                        found += 1
+        return 0 if found else 1
     print("labtool: unknown command %s" % cmd, file=sys.stderr)
     return 2
 

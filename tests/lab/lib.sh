@@ -31,6 +31,23 @@
 #		   $LAB_DIR/dns/https/www/mta-sts.DOMAIN/.well-known/mta-sts.txt
 #		   (lab_sts_publish rewrites one), access log
 #		   $LAB_DIR/dns/https/run/access.log; lab_https_stop/start
+#		   TLSRPT (tests/lab/rptsink.py): the https: report endpoint
+#		   tlsrpt.lab.example at 198.51.100.81 and [2001:db8:53::81]:443
+#		   (lab-CA certificate), storing each POST in $LAB_DIR/rpt/
+#		   (N.body, N.json); _smtp._tls records in $LAB_DIR/dns/tlsrpt.tsv
+#
+#	Every sink also appends one JSON line per connection to
+#	$LAB_DIR/log/NAME.conns (mxsink.py --connlog): what each connection
+#	got to (TLS, EHLO after TLS, recipients, messages stored).
+#
+#	TLSRPT mailboxes: Postfix delivers reports.lab.example itself (its
+#	virtual(8) agent, not through mxtlsd) to Maildirs under
+#	$LAB_DIR/mailbox/: tlsrpt@ -> tlsrpt/, mx-reports@ -> mx-reports/
+#	(lab_mailbox NAME).  For a binary that has journal_dir: mxtlsd's
+#	journal in $LAB_DIR/journal, report_* keys for mxtls-report
+#	($MXTLS_REPORT, run with lab_report ARGS...), whose mail goes through
+#	the lab Postfix's sendmail and whose send-once state is in
+#	$LAB_DIR/report-state.
 #
 #	mxtlsd resolves for real (dns_resolver = recursive from the lab's
 #	root hints, validating with the lab root's DS), so every scenario
@@ -52,6 +69,7 @@
 #	  D.sts.example, sts-unsigned.example -> the first MX address of D,
 #			       wild2@wild.sts.example -> its second MX (LAB_STS_ROUTES)
 #	  mta.lab.example    -> discard:	(bounces to the lab sender vanish)
+#	  reports.lab.example -> virtual:	(local Maildirs, see above)
 #	  anything else      -> error:	(nothing ever leaves the lab)
 #
 #	Everything the lab writes lives under one temp dir $LAB_DIR
@@ -66,6 +84,8 @@
 #
 # ENVIRONMENT
 #	MXTLSD		path of the mxtlsd binary (default: ./mxtlsd in the repo)
+#	MXTLS_REPORT	path of mxtls-report (default: mxtls-report beside
+#			$MXTLSD when there is one, else ./mxtls-report)
 #	LAB_FLAVOR	local (default): Postfix -> iptables REDIRECT -> mxtlsd -> MX
 #			direct: no mxtlsd, no iptables; Postfix talks to the MX
 #			sinks itself (to develop the lab without the daemon)
@@ -99,6 +119,11 @@ LAB_FLAVOR=${LAB_FLAVOR:-local}
 LAB_MXTLSD_SHUTDOWN_TIMEOUT=${LAB_MXTLSD_SHUTDOWN_TIMEOUT:-10}
 MXTLSD=${MXTLSD:-$LAB_REPO/mxtlsd}
 case $MXTLSD in /*) ;; *) MXTLSD=$LAB_REPO/$MXTLSD ;; esac
+if [ -z "$MXTLS_REPORT" ]; then
+	MXTLS_REPORT=$(dirname "$MXTLSD")/mxtls-report
+	[ -x "$MXTLS_REPORT" ] || MXTLS_REPORT=$LAB_REPO/mxtls-report
+fi
+case $MXTLS_REPORT in /*) ;; *) MXTLS_REPORT=$LAB_REPO/$MXTLS_REPORT ;; esac
 
 LAB_DIR=
 LAB_UP_STARTED=
@@ -308,7 +333,7 @@ lab_sink_spawn() {
 	read -r mode host cert key listen <<<"${LAB_SINKS[$name]}"
 	mode=${2:-$mode}
 	local args=(--name "$host" --mode "$mode" --maildir "$(lab_sink_dir "$name")"
-		--pidfile "$LAB_DIR/run/$name.pid")
+		--pidfile "$LAB_DIR/run/$name.pid" --connlog "$LAB_DIR/log/$name.conns")
 	for l in $listen; do args+=(--listen "$l"); done
 	[ "$cert" != - ] && args+=(--cert "$cert" --key "$key")
 	rm -f "$LAB_DIR/run/$name.pid"
@@ -399,6 +424,13 @@ message_size_limit = 52428800
 mailbox_size_limit = 0
 notify_classes =
 delay_warning_time = 0
+virtual_mailbox_domains = reports.lab.example
+virtual_mailbox_limit = 0
+virtual_mailbox_base = $LAB_DIR/mailbox
+virtual_mailbox_maps = texthash:$PF_ETC/vmailbox
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+virtual_transport = virtual
 maximal_queue_lifetime = 1d
 bounce_queue_lifetime = 1d
 biff = no
@@ -427,6 +459,7 @@ error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
 local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
 lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
@@ -441,6 +474,10 @@ plain6.lab.example	smtp:[2001:db8::26]:25
 reset6.lab.example	smtp:[2001:db8::27]:25
 mta.lab.example		discard:lab sender
 EOF
+	printf '%s\n' "tlsrpt@reports.lab.example	tlsrpt/" \
+		"mx-reports@reports.lab.example	mx-reports/" >"$PF_ETC/vmailbox"
+	mkdir -p "$LAB_DIR/mailbox"
+	chown 65534:65534 "$LAB_DIR/mailbox"
 	local key addr
 	while read -r key addr; do
 		[ -n "$key" ] && printf '%s\tsmtp:[%s]:25\n' "$key" "$addr"
@@ -536,6 +573,24 @@ sts_cache_dir = $LAB_DIR/sts
 tls_ca_file = $LAB_DIR/dns/pki/ca.crt
 sts_negative_ttl = 2s
 sts_fetch_timeout = 5s
+EOF
+	fi
+	# TLSRPT, for a binary that has the journal: the journal and
+	# mxtls-report's keys (mail through the lab Postfix, https: rua
+	# verified with tls_ca_file, the DNS world's CA)
+	if "$MXTLSD" -n 2>/dev/null | grep -q '^journal_dir ='; then
+		mkdir -p "$LAB_DIR/journal" "$LAB_DIR/report-state"
+		[ -n "$LAB_MXTLSD_USER" ] && chown "$LAB_MXTLSD_USER" "$LAB_DIR/journal"
+		cat >>"$LAB_DIR/mxtlsd.conf.base" <<EOF
+# TLSRPT: the journal, and what mxtls-report needs
+journal_dir = $LAB_DIR/journal
+report_organization = mxtls lab
+report_contact = mailto:tlsrpt-admin@mta.lab.example
+report_submitter = mxtls.lab.example
+report_sender = tlsrpt-noreply@mta.lab.example
+report_state_dir = $LAB_DIR/report-state
+report_mail_command = /usr/sbin/sendmail -C $PF_ETC -t -i
+report_http_timeout = 10s
 EOF
 	fi
 	[ -n "$LAB_MXTLSD_DNS" ] && echo "dns_resolver = $LAB_MXTLSD_DNS" >>"$LAB_DIR/mxtlsd.conf.base"
@@ -685,6 +740,32 @@ lab_https_stop() {
 	"$LAB_HERE/dns/https-down.sh" "$LAB_DIR/dns" >>"$LAB_DIR/log/https.log" 2>&1 9>&-
 }
 
+# lab_rpt_spawn / lab_rpt_wait - the TLSRPT https: endpoint (rptsink.py,
+# tlsrpt.lab.example) in mxl-mx; POSTs stored in $LAB_DIR/rpt
+LAB_RPT_PID=
+lab_rpt_spawn() {
+	echo "=== $(date -u +%FT%TZ) start" >>"$LAB_DIR/log/rptsink.log"
+	rm -f "$LAB_DIR/run/rptsink.pid"
+	ip netns exec "$LAB_NS_MX" "$LAB_PY" "$LAB_HERE/rptsink.py" \
+		--listen "$DNS_RPT_V4:443" --listen "[$DNS_RPT_V6]:443" \
+		--cert "$DNS_RPT_CERT" --key "$DNS_RPT_KEY" --dir "$LAB_DIR/rpt" \
+		--pidfile "$LAB_DIR/run/rptsink.pid" </dev/null >>"$LAB_DIR/log/rptsink.log" 2>&1 9>&- &
+	LAB_RPT_PID=$!
+}
+lab_rpt_wait() {
+	local i
+	for i in $(seq 200); do
+		[ -s "$LAB_DIR/run/rptsink.pid" ] && return 0
+		if ! kill -0 "$LAB_RPT_PID" 2>/dev/null; then
+			lab_log "rptsink.py exited at start-up:"; tail -n 10 "$LAB_DIR/log/rptsink.log" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	lab_log "rptsink.py does not listen after 10 s"
+	return 1
+}
+
 # lab_world_up - the DNS world built by lab_up (in the background): its
 # sink addresses on mxl-mx, NSD, nginx, one sink per line of mx.tsv (spawned)
 LAB_DNS_BUILD_PID=
@@ -709,12 +790,16 @@ lab_world_up() {
 	{
 		echo "addr add $DNS_HTTPS_V4/24 dev veth0"
 		echo "addr add $DNS_HTTPS_V6/64 dev veth0 nodad"
+		echo "addr add $DNS_RPT_V4/24 dev veth0"
+		echo "addr add $DNS_RPT_V6/64 dev veth0 nodad"
 	} | ip -n "$LAB_NS_MX" -batch - || return 1
+	lab_rpt_spawn
 	if ! "$LAB_HERE/dns/up.sh" "$LAB_DIR/dns" "$LAB_NS_MX" >"$LAB_DIR/log/dns-up.log" 2>&1 9>&-; then
 		lab_log "tests/lab/dns/up.sh failed:"; tail -n 5 "$LAB_DIR/log/dns-up.log" >&2
 		return 1
 	fi
 	lab_https_start || return 1
+	lab_rpt_wait || return 1
 	LAB_WORLD_SINKS=
 	while IFS=$'\t' read -r ip host cert key how; do
 		case $ip in *:*) l="[$ip]:25" ;; *) l="$ip:25" ;; esac
@@ -734,6 +819,7 @@ lab_up() {
 		lab_setup_fail lock "another lab run holds $LAB_LOCK (its world is left alone)"; return 1
 	fi
 	LAB_UP_STARTED=1	# from here on, lab_down owns the namespaces
+	LAB_UP_T0=$(date +%s)	# nothing of this run happened before (TLSRPT counts)
 	lab_clean_stale
 	if [ "$LAB_FLAVOR" = local ]; then
 		[ -x "$MXTLSD" ] || { lab_setup_fail mxtlsd "no executable $MXTLSD (run make, set MXTLSD=, or LAB_FLAVOR=direct)"; return 1; }
@@ -792,6 +878,7 @@ lab_down() {
 	lab_postfix_stop
 	lab_mxtlsd_stop
 	[ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/dns/https/run/nginx.pid" ] && lab_https_stop
+	[ -n "$LAB_RPT_PID" ] && kill -TERM "$LAB_RPT_PID" 2>/dev/null
 	# all at once: TERM every sink, then collect them
 	for n in "${!LAB_SINK_PID[@]}"; do
 		[ -n "${LAB_SINK_PID[$n]}" ] && kill -TERM "${LAB_SINK_PID[$n]}" 2>/dev/null
@@ -799,6 +886,7 @@ lab_down() {
 	for n in "${!LAB_SINK_PID[@]}"; do
 		[ -n "${LAB_SINK_PID[$n]}" ] && lab_sink_stop "$n"
 	done
+	[ -n "$LAB_RPT_PID" ] && { wait "$LAB_RPT_PID" 2>/dev/null; LAB_RPT_PID=; }
 	[ -n "$nsd_down" ] && wait "$nsd_down"
 	lab_sweep_ns "$LAB_NS_MTA"
 	lab_sweep_ns "$LAB_NS_MX"
@@ -942,4 +1030,20 @@ lab_fg() {
 	st=$?
 	LAB_FG_PID=
 	return $st
+}
+
+# ---- TLSRPT -------------------------------------------------------------
+
+# lab_report ARGS... - mxtls-report -c mxtlsd.conf ARGS... in mxl-mta (the
+# lab's resolver, report endpoint and Postfix are reachable from there)
+lab_report() {
+	lab_in_mta "$MXTLS_REPORT" -c "$LAB_DIR/mxtlsd.conf" "$@"
+}
+
+# lab_mailbox NAME - the Maildir of NAME@reports.lab.example
+lab_mailbox() { echo "$LAB_DIR/mailbox/$1"; }
+
+# lab_journal_day [EPOCH] - the journal file of the UTC day of EPOCH (now)
+lab_journal_day() {
+	echo "$LAB_DIR/journal/$(date -u -d "@${1:-$(date +%s)}" +%F).jsonl"
 }

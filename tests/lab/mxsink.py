@@ -6,6 +6,7 @@ SYNOPSIS
               [--cert FILE --key FILE] [--mode normal|reset-in-data|tempfail]
               [--reset-after N] [--maildir DIR] [--name HOSTNAME]
               [--pidfile FILE] [--size-limit N] [--timeout SECONDS]
+              [--connlog FILE]
 
 DESCRIPTION
     Speaks ESMTP on every --listen address (one thread per connection) and
@@ -28,6 +29,16 @@ DESCRIPTION
                      shorter, close the connection with a TCP RST
                      (SO_LINGER 0); nothing is stored
       tempfail       reply "451 4.3.0" to the end of DATA; nothing is stored
+
+    --connlog FILE appends one JSON line per connection when it ends (one
+    write(2), O_APPEND): peer and local address (ADDR:PORT, [V6]:PORT),
+    start and end (epoch seconds), "ehlo" (EHLO/HELO seen before TLS),
+    "starttls" (the client sent STARTTLS and got 220), "tls" (version, or
+    null), "tls_error" (why the handshake failed, or null), "sni",
+    "ehlo_after_tls", "mails" (MAIL commands accepted), "rcpts" (every
+    accepted RCPT address, in order), "msgs" (numbers of the messages
+    stored), "end_reason" (QUIT, EOF, reset, ...).  Tests use it to count
+    what each client connection got to, independently of the client.
 
     The pid file is written after every listener is bound: its existence
     means the sink accepts connections.  SIGTERM/SIGINT remove it and exit.
@@ -117,6 +128,33 @@ class Session:
         self.reset_txn()
         self.helo = None
         self.helo_cmd = None
+        self.start = time.time()
+        self.c_ehlo = False
+        self.c_starttls = False
+        self.c_tls_error = None
+        self.c_ehlo_after_tls = False
+        self.c_mails = 0
+        self.c_rcpts = []
+        self.c_msgs = []
+        self.c_end = None
+
+    def connlog(self):
+        if not OPTS.connlog:
+            return
+        rec = {
+            "peer": self.peer, "local": self.local, "name": OPTS.name,
+            "start": round(self.start, 3), "end": round(time.time(), 3),
+            "ehlo": self.c_ehlo, "starttls": self.c_starttls, "tls": self.tls,
+            "tls_error": self.c_tls_error, "sni": self.sni,
+            "ehlo_after_tls": self.c_ehlo_after_tls, "mails": self.c_mails,
+            "rcpts": self.c_rcpts, "msgs": self.c_msgs, "end_reason": self.c_end,
+        }
+        line = (json.dumps(rec, sort_keys=True) + "\n").encode()
+        fd = os.open(OPTS.connlog, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
 
     # ---- I/O -------------------------------------------------------------
 
@@ -215,23 +253,31 @@ class Session:
                     continue
                 if handler(arg.strip()) == "quit":
                     self.flush()
+                    self.c_end = "QUIT"
                     break
         except Dropped as e:
             log("%s dropped: %s", self.peer, e)
+            self.c_end = str(e)
         except Exception as e:  # a sink bug must not kill the sink
             log("%s internal error: %r", self.peer, e)
+            self.c_end = "internal error: %r" % e
         finally:
             try:
                 self.sock.close()
             except OSError:
                 pass
             log("disconnect from %s", self.peer)
+            try:
+                self.connlog()
+            except OSError as e:
+                log("connlog: %s", e)
 
     def cmd_EHLO(self, arg):
         if not arg:
             self.reply("501 5.5.4 EHLO needs a name")
             return
         self.helo, self.helo_cmd = arg, "EHLO"
+        self.mark_ehlo()
         self.reset_txn()
         for l in self.ehlo_lines():
             self.reply(l)
@@ -241,8 +287,15 @@ class Session:
             self.reply("501 5.5.4 HELO needs a name")
             return
         self.helo, self.helo_cmd = arg, "HELO"
+        self.mark_ehlo()
         self.reset_txn()
         self.reply("250 %s" % OPTS.name)
+
+    def mark_ehlo(self):
+        if self.tls is not None:
+            self.c_ehlo_after_tls = True
+        else:
+            self.c_ehlo = True
 
     def cmd_NOOP(self, arg):
         self.reply("250 2.0.0 Ok")
@@ -270,6 +323,7 @@ class Session:
             return
         self.reply("220 2.0.0 Ready to start TLS")
         self.flush()
+        self.c_starttls = True
         pending = len(self.buf) - self.pos
         if pending:
             log("%s discarding %d octets of plaintext sent after STARTTLS", self.peer, pending)
@@ -278,6 +332,7 @@ class Session:
         try:
             self.sock = TLS_CTX.wrap_socket(self.sock, server_side=True)
         except (OSError, ssl.SSLError) as e:
+            self.c_tls_error = str(e)
             raise Dropped("TLS handshake failed: %s" % e)
         self.tls = self.sock.version()
         self.cipher = self.sock.cipher()[0]
@@ -318,6 +373,7 @@ class Session:
                 self.reply("552 5.3.4 Message size exceeds fixed limit")
                 return
         self.mail_from, self.mail_params = addr, params
+        self.c_mails += 1
         self.reply("250 2.1.0 <%s> ok" % addr)
 
     def cmd_RCPT(self, arg):
@@ -333,6 +389,7 @@ class Session:
             return
         self.rcpts.append(p[0])
         self.rcpt_params.append(p[1])
+        self.c_rcpts.append(p[0])
         self.reply("250 2.1.5 <%s> ok" % p[0])
 
     def cmd_DATA(self, arg):
@@ -415,6 +472,7 @@ class Session:
             json.dump(rec, f, indent=1, sort_keys=True)
             f.write("\n")
         os.rename(tmp_json, os.path.join(STORE.dir, "%d.json" % n))
+        self.c_msgs.append(n)
         log("%s stored message %d: from=<%s> rcpts=%d size=%d tls=%s",
             self.peer, n, self.mail_from, len(self.rcpts), size, self.tls)
         self.reply("250 2.0.0 Ok: queued as %d" % n)
@@ -460,6 +518,7 @@ def main():
     ap.add_argument("--pidfile")
     ap.add_argument("--size-limit", type=int, default=104857600)
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--connlog")
     OPTS = ap.parse_args()
     if bool(OPTS.cert) != bool(OPTS.key):
         ap.error("--cert and --key go together")

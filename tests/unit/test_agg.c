@@ -211,8 +211,9 @@ static const char *const sum_keys[] = {"total-successful-session-count",
 static const char *const fd_keys[] = {"result-type", "sending-mta-ip", "receiving-mx-hostname",
 	"receiving-mx-helo", "receiving-ip", "failed-session-count", "additional-information",
 	"failure-reason-code", NULL};
-static const char *const fd_req[] = {"result-type", "sending-mta-ip", "receiving-mx-hostname",
-	"failed-session-count", NULL};
+/* sending-mta-ip and receiving-mx-hostname are left out only for a failure
+ * before any MX host was known (a DNS failure of the MX lookup itself). */
+static const char *const fd_req[] = {"result-type", "failed-session-count", NULL};
 static const char *const ptypes[] = {"tlsa", "sts", "no-policy-found", NULL};
 static const char *const rtypes[] = {"starttls-not-supported", "certificate-host-mismatch",
 	"certificate-expired", "certificate-not-trusted", "validation-failure", "tlsa-invalid",
@@ -235,7 +236,7 @@ valid_fd(const cJSON *f, double *sum)
 	if (!in_set(v->valuestring, rtypes))
 		return bad("unknown result-type %s", v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(f, "sending-mta-ip");
-	if (!ip_ok(v->valuestring))
+	if (v && !ip_ok(v->valuestring))
 		return bad("sending-mta-ip %s is not an address", v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(f, "receiving-ip");
 	if (v && !ip_ok(v->valuestring))

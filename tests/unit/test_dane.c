@@ -110,6 +110,23 @@ tlsa(void)
 		rr_tlsa_text(&t, txt, 20);
 		T_CASE("presentation form truncated", strlen(txt) < 20 && strstr(txt, "...") != NULL, "%s", txt);
 	}
+	{
+		/* Records that do not parse, shown as published (for reports). */
+		static const unsigned char bad_usage[] = {4, 1, 1, 0x0f, 0xa0};
+		static const unsigned char short2[] = {3, 1};
+		char txt[64];
+
+		rr_tlsa_raw_text(bad_usage, sizeof(bad_usage), txt, sizeof(txt));
+		T_CASE("raw presentation of an unknown usage", strcmp(txt, "4 1 1 0FA0") == 0,
+		    "%s", txt);
+		rr_tlsa_raw_text(short2, sizeof(short2), txt, sizeof(txt));
+		T_CASE("raw presentation of 2 octets (RFC 3597)", strcmp(txt, "\\# 2 0301") == 0,
+		    "%s", txt);
+		rr_tlsa_raw_text(short2, 0, txt, sizeof(txt));
+		T_CASE("raw presentation of nothing", strcmp(txt, "\\# 0") == 0, "%s", txt);
+		rr_tlsa_raw_text(bad_usage, sizeof(bad_usage), txt, 8);
+		T_CASE("raw presentation bounded", strlen(txt) < 8, "%s", txt);
+	}
 }
 
 struct rulecase {

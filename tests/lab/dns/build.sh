@@ -27,6 +27,8 @@
 #	  tlsa.tsv	what each TLSA name should hold (for tests):
 #			NAME<TAB>state<TAB>"usage selector mtype hex"[;...]
 #	  env.sh	shell variables (paths, digests) for scripts that source it
+#	  tlsrpt.tsv	the TLSRPT records (for tests): NAME<TAB>record text
+#			(NAME is where _smtp._tls.NAME is published)
 #	  sts.tsv	the MTA-STS domains (for tests):
 #			DOMAIN<TAB>id<TAB>mode<TAB>kind<TAB>policy file served
 #			(kind: ok, or the defect its policy host has)
@@ -113,6 +115,18 @@
 #				certificate); enforce (TTL 60, for tests/bench/policy)
 #	  nopolicy.lab.example	the same MX, no _mta-sts record
 #
+#	TLSRPT (RFC 8460; tests/lab/scenarios/report.sh): _smtp._tls TXT
+#	records "v=TLSRPTv1; rua=..." (TLSRPT_TABLE below, also in
+#	tlsrpt.tsv) for dane-ee.example (mailto), its MX host
+#	mx1.dane-ee.example (a per-host record, mailto), dane-ta-wrongname.example
+#	(https), enforce.sts.example (https), badcert.sts.example and
+#	testing.sts.example (mailto and https), tls.lab.example (https).
+#	The mailto: addresses are in reports.lab.example (the lab Postfix
+#	delivers them to a local mailbox); the https: ones point at
+#	tlsrpt.lab.example, 198.51.100.81 and 2001:db8:53::81 (A/AAAA in
+#	lab.example; tests/lab/rptsink.py serves it with the lab-CA
+#	certificate pki/https-tlsrpt.crt).
+#
 # REQUIRES
 #	nsd, ldnsutils (ldns-keygen, ldns-signzone, ldns-key2ds), openssl,
 #	coreutils, gawk or mawk (nginx, nginx-light, only to serve: https-up.sh).
@@ -133,7 +147,7 @@ done
 # wipe only what a build writes
 rm -rf "$OUTDIR/pki" "$OUTDIR/keys" "$OUTDIR/zones" "$OUTDIR/run" "$OUTDIR/https"
 rm -f "$OUTDIR/root.key" "$OUTDIR/root.hints" "$OUTDIR/nsd.conf" \
-	"$OUTDIR/mx.tsv" "$OUTDIR/sts.tsv" "$OUTDIR/tlsa.tsv" "$OUTDIR/env.sh" "$OUTDIR/build.log"
+	"$OUTDIR/mx.tsv" "$OUTDIR/sts.tsv" "$OUTDIR/tlsrpt.tsv" "$OUTDIR/tlsa.tsv" "$OUTDIR/env.sh" "$OUTDIR/build.log"
 mkdir -p "$OUTDIR/pki" "$OUTDIR/keys" "$OUTDIR/zones" "$OUTDIR/run"
 LOG=$OUTDIR/build.log
 : >"$LOG"
@@ -264,6 +278,8 @@ leaf sts-unsigned  mx.sts-unsigned.example       DNS:mx.sts-unsigned.example
 leaf sts-bench     mx.stsbench.lab.example       DNS:mx.stsbench.lab.example
 selfsigned sts-selfsigned selfsigned.sts.example
 selfsigned sts-dane       mx.dane.sts.example
+# the TLSRPT report endpoint (tests/lab/rptsink.py)
+leaf https-tlsrpt  tlsrpt.lab.example            DNS:tlsrpt.lab.example
 # the policy host: one certificate per mta-sts.DOMAIN (badtls.sts.example's
 # vhost presents enforce.sts.example's instead)
 for d in $STS_DOMAINS; do
@@ -329,6 +345,32 @@ soa() {	# soa ZONE TTL [NEG] - NEG: the SOA's own TTL and minimum, i.e. the
 
 HTTPS_V4=198.51.100.80
 HTTPS_V6=2001:db8:53::80
+RPT_V4=198.51.100.81
+RPT_V6=2001:db8:53::81
+RPT_URL=https://tlsrpt.lab.example/tlsrpt
+
+# TLSRPT records: NAME<TAB>TXT text (NAME gets _smtp._tls.NAME)
+TLSRPT_TABLE="dane-ee.example	v=TLSRPTv1; rua=mailto:tlsrpt@reports.lab.example
+mx1.dane-ee.example	v=TLSRPTv1; rua=mailto:mx-reports@reports.lab.example
+dane-ta-wrongname.example	v=TLSRPTv1; rua=$RPT_URL/dane-ta-wrongname
+enforce.sts.example	v=TLSRPTv1;rua=$RPT_URL/enforce
+badcert.sts.example	v=TLSRPTv1; rua=mailto:tlsrpt@reports.lab.example,$RPT_URL/badcert
+testing.sts.example	v=TLSRPTv1; rua=$RPT_URL/testing, mailto:tlsrpt@reports.lab.example
+tls.lab.example	v=TLSRPTv1; rua=$RPT_URL/tls"
+
+# tlsrpt_records ZONE - _smtp._tls TXT for every TLSRPT_TABLE name in ZONE
+# itself, owners relative to ZONE
+tlsrpt_records() {
+	local zone=${1%.} n txt rel
+	while IFS=$'\t' read -r n txt; do
+		case $n in
+		"$zone") rel= ;;
+		*."$zone") rel=.${n%."$zone"} ;;
+		*) continue ;;
+		esac
+		printf '_smtp._tls%s\tTXT\t"%s"\n' "$rel" "$txt"
+	done <<<"$TLSRPT_TABLE"
+}
 
 # sts_records ZONE TTL - mta-sts.D A/AAAA (the policy host) and _mta-sts.D
 # TXT (with TTL) for every MTA-STS domain D in ZONE itself (not below a
@@ -355,6 +397,7 @@ mx1			A	192.0.2.31
 mx1			AAAA	2001:db8::31
 _25._tcp.mx1		TLSA	3 1 1 $SPKI_EE_GOOD
 EOF
+tlsrpt_records dane-ee.example.
 } >"$(zf dane-ee.example.)"
 
 { soa dane-ee-weird.example. 60
@@ -379,6 +422,7 @@ cat <<EOF
 mx			A	192.0.2.34
 _25._tcp.mx		TLSA	2 0 1 $CERT_CA
 EOF
+tlsrpt_records dane-ta-wrongname.example.
 } >"$(zf dane-ta-wrongname.example.)"
 
 { soa two-mx.example. 60
@@ -483,8 +527,11 @@ mx3			AAAA	2001:db8::27
 stsbench		MX	10 mx.stsbench.lab.example.
 nopolicy		MX	10 mx.stsbench.lab.example.
 mx.stsbench		A	192.0.2.59
+tlsrpt			A	$RPT_V4
+tlsrpt			AAAA	$RPT_V6
 EOF
 sts_records lab.example. 60
+tlsrpt_records lab.example.
 } >"$(zf lab.example.)"
 
 # MTA-STS (see the top): negative TTL 1 s, TXT records TTL 1 s
@@ -525,6 +572,7 @@ syntax			MX	10 good1.sts.example.
 badtls			MX	10 good1.sts.example.
 EOF
 sts_records sts.example. 1
+tlsrpt_records sts.example.
 } >"$(zf sts.example.)"
 
 { soa sts-unsigned.example. 60 1
@@ -795,6 +843,13 @@ DNS_HTTPS_V6=$HTTPS_V6
 DNS_HTTPS_DIR='$HTTPS'
 DNS_NGINX_CONF='$HTTPS/nginx.conf'
 DNS_STS_TSV='$OUTDIR/sts.tsv'
+DNS_RPT_V4=$RPT_V4
+DNS_RPT_V6=$RPT_V6
+DNS_RPT_URL=$RPT_URL
+DNS_RPT_CERT='$PKI/https-tlsrpt.crt'
+DNS_RPT_KEY='$PKI/https-tlsrpt.key'
+DNS_TLSRPT_TSV='$OUTDIR/tlsrpt.tsv'
 EOF
+printf '%s\n' "$TLSRPT_TABLE" >"$OUTDIR/tlsrpt.tsv"
 
 echo "dns: built the lab DNSSEC world in $OUTDIR"

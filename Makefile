@@ -178,11 +178,14 @@ bench: deps-check
 	@$(MAKE) --no-print-directory all
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/run
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/dane
+	@bash tests/bench/journal
 	@bash tests/bench/report
 
-# A million-record day of TLSRPT aggregation (report/agg.c), one core.
+# The TLSRPT figures alone: journal records/s (interval, always), and a
+# million-record day of aggregation (report/agg.c) on one core.
 .PHONY: bench-report
 bench-report:
+	@bash tests/bench/journal
 	@bash tests/bench/report
 
 install: mxtlsd mxtls-report

@@ -497,6 +497,27 @@ def serve(lsock):
         threading.Thread(target=s.run, daemon=True).start()
 
 
+def pidfile_and_signals(pidfile, logf):
+    """pidfile_and_signals - write the pidfile (atomically); SIGTERM and
+    SIGINT remove it and exit at once (also used by rptsink.py)"""
+    def bye(signum, frame):
+        if pidfile:
+            try:
+                os.unlink(pidfile)
+            except OSError:
+                pass
+        logf("exiting on signal %d", signum)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, bye)
+    signal.signal(signal.SIGINT, bye)
+    if pidfile:
+        tmp = pidfile + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % os.getpid())
+        os.rename(tmp, pidfile)
+
+
 def sni_cb(sslsock, server_name, ctx):
     try:
         sslsock.lab_sni = server_name
@@ -541,22 +562,7 @@ def main():
         s.listen(128)
         socks.append(s)
 
-    def bye(signum, frame):
-        if OPTS.pidfile:
-            try:
-                os.unlink(OPTS.pidfile)
-            except OSError:
-                pass
-        log("exiting on signal %d", signum)
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, bye)
-    signal.signal(signal.SIGINT, bye)
-    if OPTS.pidfile:
-        tmp = OPTS.pidfile + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % os.getpid())
-        os.rename(tmp, OPTS.pidfile)
+    pidfile_and_signals(OPTS.pidfile, log)
     log("listening on %s mode=%s tls=%s maildir=%s", " ".join(OPTS.listen), OPTS.mode,
         "yes" if OPTS.cert else "no", OPTS.maildir)
     for s in socks[1:]:

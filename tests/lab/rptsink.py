@@ -23,12 +23,14 @@ import hashlib
 import http.server
 import json
 import os
-import signal
 import socket
 import ssl
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mxsink import parse_listen, pidfile_and_signals, sni_cb  # noqa: E402
 
 LOCK = threading.Lock()
 NEXT = [1]
@@ -40,14 +42,6 @@ def log(fmt, *args):
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
     sys.stderr.write("%s rptsink[%d]: %s\n" % (stamp, os.getpid(), fmt % args if args else fmt))
     sys.stderr.flush()
-
-
-def parse_listen(spec):
-    if spec.startswith("["):
-        host, _, port = spec[1:].partition("]:")
-        return socket.AF_INET6, host, int(port)
-    host, _, port = spec.rpartition(":")
-    return socket.AF_INET, host, int(port)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -160,13 +154,6 @@ class Server(http.server.ThreadingHTTPServer):
         log("%s: %s", client_address[0], sys.exc_info()[1])
 
 
-def sni_cb(sslsock, name, ctx):
-    try:
-        sslsock.lab_sni = name
-    except AttributeError:
-        pass
-
-
 def main():
     global OPTS
     ap = argparse.ArgumentParser(description="lab TLSRPT HTTPS endpoint")
@@ -192,21 +179,7 @@ def main():
         fam, host, port = parse_listen(spec)
         servers.append(Server(fam, (host, port), ctx))
 
-    def bye(signum, frame):
-        if OPTS.pidfile:
-            try:
-                os.unlink(OPTS.pidfile)
-            except OSError:
-                pass
-        log("exiting on signal %d", signum)
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, bye)
-    signal.signal(signal.SIGINT, bye)
-    if OPTS.pidfile:
-        with open(OPTS.pidfile + ".tmp", "w") as f:
-            f.write("%d\n" % os.getpid())
-        os.rename(OPTS.pidfile + ".tmp", OPTS.pidfile)
+    pidfile_and_signals(OPTS.pidfile, log)
     log("listening on %s, storing POSTs to %s* in %s", " ".join(OPTS.listen), OPTS.path, OPTS.dir)
     for s in servers[1:]:
         threading.Thread(target=s.serve_forever, daemon=True).start()

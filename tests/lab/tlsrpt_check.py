@@ -106,6 +106,15 @@ def bad(name, why):
     OUT.append("FAIL %s: %s" % (name, why[:1500]))
 
 
+def tally(e, res, sink):
+    """tally - one session of result res at sink into expectation e"""
+    if res == "success":
+        e["ok"] += 1
+    else:
+        e["failed"] += 1
+        e["fails"][(res, sink)] += 1
+
+
 def peer_ip(p):
     if p.startswith("["):
         return p[1:].partition("]")[0]
@@ -249,21 +258,11 @@ def count(lab, since, tlsrpt_names):
                     res = "unexpected-plaintext"
             else:
                 res = ANYWAY.get((dom, sink), "success")
-            e = exp[dom]
-            if res == "success":
-                e["ok"] += 1
-            else:
-                e["failed"] += 1
-                e["fails"][(res, sink)] += 1
+            tally(exp[dom], res, sink)
             # the MX host's own report (DANE only)
             h = host_of.get(sink)
             if dom in TLSA_DOMAINS and h and h != dom and h in tlsrpt_names:
-                e = exp[h]
-                if res == "success":
-                    e["ok"] += 1
-                else:
-                    e["failed"] += 1
-                    e["fails"][(res, sink)] += 1
+                tally(exp[h], res, sink)
     for d, skips in SKIPS.items():
         n = sum(1 for t, dd, _, relay in status if dd == d and relay)
         for host, res in skips:

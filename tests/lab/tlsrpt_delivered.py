@@ -40,15 +40,8 @@ import re
 import sys
 import time
 
-OUT = []
-
-
-def ok(n):
-    OUT.append("PASS %s" % n)
-
-
-def bad(n, why):
-    OUT.append("FAIL %s: %s" % (n, why[:1500]))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tlsrpt_check import OUT, bad, ok  # noqa: E402
 
 
 def mails(lab):

@@ -807,7 +807,16 @@ static int
 record_ready(struct sess *s, const struct up *u)
 {
 	const char *result = "success", *reason = "", *action = "delivered";
+	const char *ptype = s->cur_ptype;
+	const struct plan *p = s->plan;
 
+	if (p && p->sts.rtype && !p->sts.has_policy && strcmp(ptype, "no-policy-found") == 0) {
+		/* The domain publishes MTA-STS, but no policy could be had: each
+		 * session is an MTA-STS failure of that kind (RFC 8460 4.3.2.2),
+		 * whatever TLS it got. */
+		return journal(s, u, s->cur_host, "sts", NULL, p->sts.rtype, p->sts.why,
+		    "delivered");
+	}
 	if (s->replay) {
 		/* The policy failure, waived by the message. */
 		result = s->prtype ? s->prtype : "validation-failure";
@@ -821,7 +830,7 @@ record_ready(struct sess *s, const struct up *u)
 		result = u->no_starttls ? "validation-failure" : "starttls-not-supported";
 		reason = u->no_starttls ? "tls-handshake-failed" : "";
 	}
-	return journal(s, u, s->cur_host, s->cur_ptype, NULL, result, reason, action);
+	return journal(s, u, s->cur_host, ptype, NULL, result, reason, action);
 }
 
 /* record_fail - the journal record of a failed connection attempt */

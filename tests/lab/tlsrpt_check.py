@@ -71,6 +71,16 @@ ANYWAY = {
     ("dane-ta-wrongname.example", "192.0.2.34"): "certificate-host-mismatch",
     ("notls.sts.example", "192.0.2.60"): "starttls-not-supported",
 }
+# domains that publish MTA-STS but whose policy host gives no usable policy
+# (sts-badpolicy): every session is that MTA-STS failure, whatever its TLS
+STS_UNUSABLE = {
+    "html.sts.example": "sts-policy-fetch-error",
+    "redirect.sts.example": "sts-policy-fetch-error",
+    "notfound.sts.example": "sts-policy-fetch-error",
+    "big.sts.example": "sts-policy-fetch-error",
+    "syntax.sts.example": "sts-policy-invalid",
+    "badtls.sts.example": "sts-webpki-invalid",
+}
 # plaintext delivery to a domain without a policy (mx2): a downgrade, recorded
 PLAIN_NO_POLICY = "starttls-not-supported"
 # MX hosts ruled out before any connection, per delivery attempt (the
@@ -258,6 +268,8 @@ def count(lab, since, tlsrpt_names):
                     res = "unexpected-plaintext"
             else:
                 res = ANYWAY.get((dom, sink), "success")
+            if dom in STS_UNUSABLE and not res.startswith("unexpected"):
+                res = STS_UNUSABLE[dom]
             tally(exp[dom], res, sink)
             # the MX host's own report (DANE only)
             h = host_of.get(sink)
@@ -300,7 +312,8 @@ def check_report(name, rep, dom, days, args, e, per_host):
         pol = p.get("policy") or {}
         pt = pol.get("policy-type")
         allowed = MIXED.get(dom) or ({"tlsa"} if dom in TLSA_DOMAINS else
-                                     {"sts"} if dom in STS_DOMAINS else {"no-policy-found"})
+                                     {"sts"} if dom in STS_DOMAINS or dom in STS_UNUSABLE
+                                     else {"no-policy-found"})
         if per_host:
             allowed = {"tlsa"}
         if pt not in allowed:
@@ -313,9 +326,10 @@ def check_report(name, rep, dom, days, args, e, per_host):
             only_bogus = all(f.get("result-type") == "dnssec-invalid"
                              for f in p.get("failure-details") or [{}])
             if not isinstance(ps, list) or not all(isinstance(x, str) for x in ps) or \
-                    (not ps and not (pt == "tlsa" and only_bogus)):
+                    (not ps and not (pt == "tlsa" and only_bogus) and dom not in STS_UNUSABLE):
                 why.append("%s policy-string %r" % (pt, ps))
-            elif pt == "sts" and not any(x.startswith("version: STSv1") for x in ps):
+            elif pt == "sts" and dom not in STS_UNUSABLE and \
+                    not any(x.startswith("version: STSv1") for x in ps):
                 why.append("sts policy-string lacks version: STSv1: %r" % ps)
             elif pt == "tlsa" and not all(re.match(r"^\d+ \d+ \d+ [0-9A-Fa-f]+$", x) for x in ps):
                 why.append("tlsa policy-string %r" % ps)

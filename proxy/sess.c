@@ -88,8 +88,6 @@ struct sess {
 	char relay_tls[16];		/* its TLS version, or "none" */
 	char pfail[REASON_MAX];		/* first policy failure of the attempts */
 	const char *prtype;		/* ... its RFC 8460 result type */
-	const char *pptype;		/* ... and policy type */
-	int phost;			/* ... and MX host (plan index, -1: none) */
 	char lfail[REASON_MAX];		/* last failure of the attempts */
 	int cur_host;			/* the candidate being tried: plan index */
 	const char *cur_ptype;		/* ... and its policy type */
@@ -254,6 +252,17 @@ ptype_of_level(enum route_level l)
 {
 	return l == ROUTE_DANE || l == ROUTE_ENCRYPT ? "tlsa"
 	    : l == ROUTE_STS || l == ROUTE_STS_TESTING ? "sts" : "no-policy-found";
+}
+
+/* cand_ptype - the policy type of a route candidate: DANE, when its TLSA
+ * lookups failed (it is then never connected to under policy), else what
+ * its level says */
+static const char *
+cand_ptype(const struct sess *s, const struct route_cand *c)
+{
+	if (c->host >= 0 && s->plan->hosts[c->host].dane == DANE_FAIL)
+		return "tlsa";
+	return ptype_of_level(c->level);
 }
 
 /* ptype_of_rtype - the policy type a result type belongs to */
@@ -755,8 +764,6 @@ attempt_failed(struct sess *s, const char *peer, const char *enh,
 	if (rtype && !s->pfail[0]) {
 		snprintf(s->pfail, sizeof(s->pfail), "451 4.7.5 %s", why);
 		s->prtype = rtype;
-		s->pptype = s->cur_ptype;
-		s->phost = s->cur_host;
 	}
 }
 
@@ -769,7 +776,7 @@ next_attempt(struct sess *s)
 		struct up_params p;
 
 		s->cur_host = c->host;
-		s->cur_ptype = ptype_of_level(c->level);
+		s->cur_ptype = cand_ptype(s, c);
 		if (c->failed) {
 			const struct plan_host *h = &s->plan->hosts[c->host];
 
@@ -784,7 +791,6 @@ next_attempt(struct sess *s)
 			} else {
 				const char *rt = h->rtype ? h->rtype : "validation-failure";
 
-				s->cur_ptype = "tlsa";
 				(void) journal(s, NULL, c->host, "tlsa", &c->addr, rt, "",
 				    "refused");
 				attempt_failed(s, h->name, "4.7.5", rt, NULL, h->why);
@@ -871,8 +877,7 @@ replay_next(struct sess *s)
 		if (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6)
 			continue;
 		s->cur_host = c->host;
-		s->cur_ptype = c->host >= 0 && s->plan->hosts[c->host].dane == DANE_FAIL
-		    ? "tlsa" : ptype_of_level(c->level);
+		s->cur_ptype = cand_ptype(s, c);
 		up_params_for(s, c, &p);
 		p.level = ROUTE_MAY;
 		p.tlsa = NULL;
@@ -1069,8 +1074,7 @@ start_route(struct sess *s)
 	    proxy.cfg.strict_testing, &s->route);
 	s->icand = 0;
 	s->pfail[0] = s->lfail[0] = 0;
-	s->prtype = s->pptype = NULL;
-	s->phost = -1;
+	s->prtype = NULL;
 	if (s->route.verdict != ROUTE_TRY) {
 		if (s->route.rtype)
 			(void) journal(s, NULL, -1, ptype_of_rtype(s->route.rtype), NULL,

@@ -64,6 +64,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "bio.h"
+
 #define IN_CAP		4096		/* reply bytes kept per connection */
 #define TEXT_MAX	160		/* reply text kept for diagnostics */
 #define DOMAIN_MAX	200
@@ -76,7 +78,6 @@
 #define QUIT_WAIT	5.0		/* seconds to wait for QUIT replies */
 #define IDLE_SETUP_MAX	50		/* idle mode: sessions in set-up at once */
 
-enum io_status { IO_OK, IO_AGAIN, IO_EOF, IO_ERR };
 
 enum cli_state {
 	CS_CONNECT, CS_BANNER, CS_EHLO, CS_STARTTLS, CS_HANDSHAKE,
@@ -205,65 +206,18 @@ now(void)
 static void __attribute__((format(printf, 2, 3)))
 send_cmd(struct cli *c, const char *fmt, ...)
 {
-	size_t room = c->ocap - c->olen;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(c->out + c->olen, room, fmt, ap);
+	bio_vappend(c->out, &c->olen, c->ocap, "bload: command buffer", fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= room) {
-		fprintf(stderr, "bload: panic: command buffer overflow\n");
-		abort();
-	}
-	c->olen += (size_t)n;
-}
-
-/* tls_status - map an SSL_* failure to an io_status, noting what it waits for */
-static int
-tls_status(struct cli *c, int ret)
-{
-	switch (SSL_get_error(c->ssl, ret)) {
-	case SSL_ERROR_WANT_READ:
-		c->want = EV_READ;
-		return IO_AGAIN;
-	case SSL_ERROR_WANT_WRITE:
-		c->want = EV_WRITE;
-		return IO_AGAIN;
-	case SSL_ERROR_ZERO_RETURN:
-		return IO_EOF;
-	default:
-		ERR_clear_error();
-		return IO_ERR;
-	}
 }
 
 /* cli_send - write bytes, plaintext or TLS; *sent says how many went */
 static int
 cli_send(struct cli *c, const char *buf, size_t len, size_t *sent)
 {
-	ssize_t w;
-	int ret;
-
-	if (c->ssl) {
-		ERR_clear_error();
-		ret = SSL_write_ex(c->ssl, buf, len, sent);
-		return ret == 1 ? IO_OK : tls_status(c, ret);
-	}
-	for (;;) {
-		w = send(c->fd, buf, len, MSG_NOSIGNAL);
-		if (w >= 0) {
-			*sent = (size_t)w;
-			return IO_OK;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			c->want = EV_WRITE;
-			return IO_AGAIN;
-		}
-		return IO_ERR;
-	}
+	return bio_send(c->fd, c->ssl, &c->want, buf, len, sent);
 }
 
 /* cli_recv - read into the reply buffer */
@@ -271,36 +225,14 @@ static int
 cli_recv(struct cli *c)
 {
 	size_t got;
-	ssize_t n;
 	int ret;
 
 	if (c->ilen >= IN_CAP)
 		return IO_ERR;		/* a reply line longer than IN_CAP */
-	if (c->ssl) {
-		ERR_clear_error();
-		ret = SSL_read_ex(c->ssl, c->in + c->ilen, IN_CAP - c->ilen,
-		    &got);
-		if (ret != 1)
-			return tls_status(c, ret);
+	ret = bio_recv(c->fd, c->ssl, &c->want, c->in + c->ilen, IN_CAP - c->ilen, &got);
+	if (ret == IO_OK)
 		c->ilen += got;
-		return IO_OK;
-	}
-	for (;;) {
-		n = read(c->fd, c->in + c->ilen, IN_CAP - c->ilen);
-		if (n > 0) {
-			c->ilen += (size_t)n;
-			return IO_OK;
-		}
-		if (n == 0)
-			return IO_EOF;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			c->want = EV_READ;
-			return IO_AGAIN;
-		}
-		return IO_ERR;
-	}
+	return ret;
 }
 
 /* msg_end - account for the message in progress */
@@ -620,11 +552,7 @@ cli_free(struct cli *c, int failed)
 static void
 cli_watch(struct cli *c, int events)
 {
-	if (c->io.events != events) {
-		ev_io_stop(loop, &c->io);
-		ev_io_set(&c->io, c->fd, events);
-		ev_io_start(loop, &c->io);
-	}
+	bio_watch(loop, &c->io, c->fd, events);
 }
 
 /* cli_run - make all the progress possible without blocking */
@@ -656,7 +584,7 @@ cli_run(struct cli *c)
 			ERR_clear_error();
 			ret = SSL_connect(c->ssl);
 			if (ret != 1) {
-				if (tls_status(c, ret) == IO_AGAIN)
+				if (bio_status(c->ssl, ret, &c->want) == IO_AGAIN)
 					break;
 				why = "TLS handshake failed";
 				goto fail;
@@ -872,29 +800,10 @@ parse_target(const char *spec)
 	struct addrinfo hints, *res;
 	char host[64];
 	const char *port;
-	const char *h;
-	size_t hlen;
 	int err;
 
-	if (spec[0] == '[') {
-		h = spec + 1;
-		port = strchr(h, ']');
-		if (port == NULL || port[1] != ':')
-			die("bad server address: %s", spec);
-		hlen = (size_t)(port - h);
-		port += 2;
-	} else {
-		h = spec;
-		port = strrchr(spec, ':');
-		if (port == NULL)
-			die("bad server address: %s", spec);
-		hlen = (size_t)(port - h);
-		port++;
-	}
-	if (hlen == 0 || hlen >= sizeof(host) || *port == '\0')
+	if (bio_hostport(spec, host, sizeof(host), &port) < 0)
 		die("bad server address: %s", spec);
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
@@ -1013,18 +922,6 @@ seconds(const char *s, const char *what)
 	return v;
 }
 
-/* raise_nofile - allow as many descriptors as the hard limit permits */
-static void
-raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 /* usage - print the synopsis and exit */
 static void __attribute__((noreturn))
 usage(void)
@@ -1116,7 +1013,7 @@ main(int argc, char **argv)
 	parse_target(server);
 
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	bio_raise_nofile();
 	loop = EV_DEFAULT;
 	if (loop == NULL)
 		die("cannot initialise libev");

@@ -52,6 +52,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+
+#include "bio.h"
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -65,7 +67,6 @@
 #define SIZE_LIMIT	104857600	/* advertised in EHLO, not enforced */
 #define HOST_MAX	256
 
-enum io_status { IO_OK, IO_AGAIN, IO_EOF, IO_ERR };
 
 enum sink_state { SINK_CMD, SINK_DATA };
 
@@ -156,67 +157,18 @@ stats_print(void)
 static void __attribute__((format(printf, 2, 3)))
 reply(struct sink_conn *c, const char *fmt, ...)
 {
-	size_t room = OUT_CAP - c->olen;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(c->out + c->olen, room, fmt, ap);
+	bio_vappend(c->out, &c->olen, OUT_CAP, "bsink: reply buffer", fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= room) {
-		fprintf(stderr, "bsink: panic: reply buffer overflow\n");
-		abort();
-	}
-	c->olen += (size_t)n;
-}
-
-/* tls_status - map an SSL_* failure to an io_status, noting what it waits for */
-static int
-tls_status(struct sink_conn *c, int ret)
-{
-	switch (SSL_get_error(c->ssl, ret)) {
-	case SSL_ERROR_WANT_READ:
-		c->want = EV_READ;
-		return IO_AGAIN;
-	case SSL_ERROR_WANT_WRITE:
-		c->want = EV_WRITE;
-		return IO_AGAIN;
-	case SSL_ERROR_ZERO_RETURN:
-		return IO_EOF;
-	default:
-		ERR_clear_error();
-		return IO_ERR;
-	}
 }
 
 /* conn_recv - read up to cap bytes, plaintext or TLS */
 static int
 conn_recv(struct sink_conn *c, char *buf, size_t cap, size_t *got)
 {
-	ssize_t n;
-	int ret;
-
-	if (c->ssl) {
-		ERR_clear_error();
-		ret = SSL_read_ex(c->ssl, buf, cap, got);
-		return ret == 1 ? IO_OK : tls_status(c, ret);
-	}
-	for (;;) {
-		n = read(c->fd, buf, cap);
-		if (n > 0) {
-			*got = (size_t)n;
-			return IO_OK;
-		}
-		if (n == 0)
-			return IO_EOF;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			c->want = EV_READ;
-			return IO_AGAIN;
-		}
-		return IO_ERR;
-	}
+	return bio_recv(c->fd, c->ssl, &c->want, buf, cap, got);
 }
 
 /* conn_flush - write the queued replies; IO_OK once all are out */
@@ -224,30 +176,13 @@ static int
 conn_flush(struct sink_conn *c)
 {
 	size_t n;
-	ssize_t w;
 	int ret;
 
 	while (c->ooff < c->olen) {
-		if (c->ssl) {
-			ERR_clear_error();
-			ret = SSL_write_ex(c->ssl, c->out + c->ooff,
-			    c->olen - c->ooff, &n);
-			if (ret != 1)
-				return tls_status(c, ret);
-		} else {
-			w = send(c->fd, c->out + c->ooff, c->olen - c->ooff,
-			    MSG_NOSIGNAL);
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno == EAGAIN || errno == EWOULDBLOCK) {
-					c->want = EV_WRITE;
-					return IO_AGAIN;
-				}
-				return IO_ERR;
-			}
-			n = (size_t)w;
-		}
+		ret = bio_send(c->fd, c->ssl, &c->want, c->out + c->ooff,
+		    c->olen - c->ooff, &n);
+		if (ret != IO_OK)
+			return ret;
 		c->ooff += n;
 	}
 	c->olen = c->ooff = 0;
@@ -487,11 +422,7 @@ conn_free(struct sink_conn *c)
 static void
 conn_watch(struct sink_conn *c, int events)
 {
-	if (c->io.events != events) {
-		ev_io_stop(loop, &c->io);
-		ev_io_set(&c->io, c->fd, events);
-		ev_io_start(loop, &c->io);
-	}
+	bio_watch(loop, &c->io, c->fd, events);
 }
 
 /* conn_run - make all the progress possible without blocking */
@@ -506,7 +437,7 @@ conn_run(struct sink_conn *c)
 			ERR_clear_error();
 			ret = SSL_accept(c->ssl);
 			if (ret != 1) {
-				if (tls_status(c, ret) == IO_AGAIN)
+				if (bio_status(c->ssl, ret, &c->want) == IO_AGAIN)
 					break;
 				goto drop;
 			}
@@ -641,30 +572,11 @@ listen_on(struct sink_listener *ls, const char *spec)
 	struct addrinfo hints, *res;
 	char host[HOST_MAX];
 	const char *port;
-	const char *h;
-	size_t hlen;
 	int one = 1;
 	int err;
 
-	if (spec[0] == '[') {
-		h = spec + 1;
-		port = strchr(h, ']');
-		if (port == NULL || port[1] != ':')
-			die("bad listen address: %s", spec);
-		hlen = (size_t)(port - h);
-		port += 2;
-	} else {
-		h = spec;
-		port = strrchr(spec, ':');
-		if (port == NULL)
-			die("bad listen address: %s", spec);
-		hlen = (size_t)(port - h);
-		port++;
-	}
-	if (hlen == 0 || hlen >= sizeof(host) || *port == '\0')
+	if (bio_hostport(spec, host, sizeof(host), &port) < 0)
 		die("bad listen address: %s", spec);
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -772,18 +684,6 @@ signal_cb(struct ev_loop *l, ev_signal *w, int revents)
 		ev_break(l, EVBREAK_ALL);
 }
 
-/* raise_nofile - allow as many descriptors as the hard limit permits */
-static void
-raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 /* usage - print the synopsis and exit */
 static void __attribute__((noreturn))
 usage(void)
@@ -842,7 +742,7 @@ main(int argc, char **argv)
 		usage();
 
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	bio_raise_nofile();
 	loop = EV_DEFAULT;
 	if (loop == NULL)
 		die("cannot initialise libev");

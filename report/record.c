@@ -147,7 +147,7 @@ int
 rec_from_json(const char *line, size_t len, struct rec *r, const char **why)
 {
 	cJSON *o, *v;
-	char copy[REC_LINE_MAX + 1];
+	const char *end = NULL;
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
@@ -159,10 +159,11 @@ rec_from_json(const char *line, size_t len, struct rec *r, const char **why)
 		*why = "NUL byte";
 		return -1;
 	}
-	memcpy(copy, line, len);
-	copy[len] = 0;
-	if ((o = cJSON_Parse(copy)) == NULL || !cJSON_IsObject(o)) {
-		*why = "not a JSON object";
+	o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+	while (o && end < line + len && (*end == ' ' || *end == '\t' || *end == '\r'))
+		end++;
+	if (o == NULL || !cJSON_IsObject(o) || end != line + len) {
+		*why = o ? "not one JSON object" : "not a JSON object";
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(o, "time");

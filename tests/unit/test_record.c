@@ -71,6 +71,22 @@ main(void)
 		    b.helo, b.policy);
 		buf_free(&o2);
 	}
+	{
+		/* A whole record followed by anything but white space is refused. */
+		char line[REC_LINE_MAX];
+		size_t n = buf_used(&out) - 1;
+
+		memcpy(line, buf_head(&out), n);
+		memcpy(line + n, " \r", 2);
+		rc = rec_from_json(line, n + 2, &b, &why);
+		T_CASE("trailing white space accepted", rc == 0, "why=%s", rc ? why : "-");
+		memcpy(line + n, " x", 2);
+		rc = rec_from_json(line, n + 2, &b, &why);
+		T_CASE("trailing garbage refused", rc < 0, "accepted");
+		memcpy(line + n, "{}", 2);
+		rc = rec_from_json(line, n + 2, &b, &why);
+		T_CASE("a second object on the line refused", rc < 0, "accepted");
+	}
 	T_CASE("policy strings are a JSON array", strstr(buf_head(&out),
 	    "\"policy-string\":[\"3 1 1 0D3A28\",\"2 0 1 ABCDEF\"]") != NULL, "%.*s",
 	    (int) buf_used(&out), buf_head(&out));
@@ -80,6 +96,7 @@ main(void)
 			"{\"time\":1,\"sid\":5}",
 			"{\"time\":-1,\"sid\":\"a\"}",
 			"{\"time\":1,\"sending-port\":70000}",
+
 			"{\"time\":1,\"sending-port\":1.5}",
 		};
 

@@ -965,6 +965,22 @@ lab_wait_queue_empty() {
 	done
 }
 
+# lab_wait_deferred RCPT - wait (up to 10 s) until <RCPT> sits in Postfix's
+# deferred queue (qmgr moves it there just after smtp logs the status);
+# LAB_QLINE = its `postqueue -j' line (labtool queue-json), LAB_Q = its
+# queue, LAB_QREASON = the delay reason; 0 when it is deferred
+lab_wait_deferred() {
+	local i
+	for i in $(seq 50); do
+		LAB_QLINE=$(lab_postqueue -j | lab_tool queue-json | grep -iF " $1 ")
+		LAB_Q=$(echo "$LAB_QLINE" | awk '{print $2}')
+		LAB_QREASON=$(echo "$LAB_QLINE" | cut -d' ' -f4-)
+		[ "$LAB_Q" = deferred ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # lab_tool ARGS... - tests/lab/labtool.py
 lab_tool() { "$LAB_PY" "$LAB_HERE/labtool.py" "$@"; }
 

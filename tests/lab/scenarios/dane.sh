@@ -104,22 +104,15 @@ lab_expect_sent() {
 }
 
 lab_expect_deferred() {
-	local text=$1 i out q reason where
+	local text=$1 where
 	case $D_STATUS in
 	*" status=deferred (host "*" said: $text"*) pass "postfix-deferred$CK" ;;
 	*) fail "postfix-deferred$CK" "expected status=deferred with \"$text\" for <$D_RCPT>, got: ${D_STATUS#*: }" ;;
 	esac
-	# qmgr moves the file to "deferred" just after smtp logs the status
-	for i in $(seq 50); do
-		out=$(lab_postqueue -j | lab_tool queue-json | grep -iF " $D_RCPT ")
-		q=$(echo "$out" | awk '{print $2}')
-		reason=$(echo "$out" | cut -d' ' -f4-)
-		[ "$q" = deferred ] && break
-		sleep 0.2
-	done
-	case "$q|$reason" in
+	lab_wait_deferred "$D_RCPT"
+	case "$LAB_Q|$LAB_QREASON" in
 	"deferred|"*"$text"*) pass "queue-deferred$CK" ;;
-	*) fail "queue-deferred$CK" "postqueue -j: expected <$D_RCPT> deferred with \"$text\", got: ${out:-nothing}" ;;
+	*) fail "queue-deferred$CK" "postqueue -j: expected <$D_RCPT> deferred with \"$text\", got: ${LAB_QLINE:-nothing}" ;;
 	esac
 	where=$(lab_where "$D_RCPT")
 	if [ -z "$where" ]; then pass "nothing-delivered$CK"

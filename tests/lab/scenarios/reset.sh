@@ -4,7 +4,7 @@
 # deferred); nothing is stored.  Then mx3 is restarted in normal mode on
 # the same addresses, `postqueue -f`, and the message arrives exactly once.
 scenario_reset() {
-	local out q reason n count
+	local out n count
 	SCEN_SINKS=mx3
 	D_RCPT="$SCEN-$RUNID@reset.lab.example"
 	local msgid="$SCEN.$RUNID@mta.lab.example"
@@ -30,23 +30,14 @@ scenario_reset() {
 			fail deferred-reason-from-mxtlsd "Postfix's reason is not a 4xx reply with an enhanced code from mxtlsd: ${D_STATUS#*status=}"
 		fi
 	fi
-	# qmgr moves the file to "deferred" just after smtp logs the status
-	local i
-	for i in $(seq 50); do
-		out=$(lab_postqueue -j | lab_tool queue-json | grep -iF " $D_RCPT ")
-		q=$(echo "$out" | awk '{print $2}')
-		reason=$(echo "$out" | cut -d' ' -f4-)
-		[ "$q" = deferred ] && break
-		sleep 0.2
-	done
-	if [ "$q" = deferred ] && [ -n "$reason" ]; then
-		if [ "$LAB_FLAVOR" = local ] && ! echo "$reason" | grep -Eq 'said: 4[0-9][0-9][ -]4\.'; then
-			fail queue-deferred "the queue's delay_reason is not mxtlsd's 4xx: $reason"
+	if lab_wait_deferred "$D_RCPT" && [ -n "$LAB_QREASON" ]; then
+		if [ "$LAB_FLAVOR" = local ] && ! echo "$LAB_QREASON" | grep -Eq 'said: 4[0-9][0-9][ -]4\.'; then
+			fail queue-deferred "the queue's delay_reason is not mxtlsd's 4xx: $LAB_QREASON"
 		else
 			pass queue-deferred
 		fi
 	else
-		fail queue-deferred "postqueue -j: expected <$D_RCPT> in the deferred queue with a reason, got: ${out:-nothing}"
+		fail queue-deferred "postqueue -j: expected <$D_RCPT> in the deferred queue with a reason, got: ${LAB_QLINE:-nothing}"
 	fi
 	count=$(lab_tool find-msg "$LAB_DIR/mail/mx3" "$D_RCPT" | wc -l)
 	if [ "$count" = 0 ]; then pass nothing-stored

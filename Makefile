@@ -35,7 +35,7 @@ ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 	$(WARN) -D_GNU_SOURCE $(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
-LIB_SRC = lib/log.c lib/buf.c lib/tags.c
+LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c
 PROXY_CORE = proxy/config.c proxy/smtp.c proxy/fsm.c
 POLICY_CORE = policy/rr.c policy/dane.c policy/plan.c policy/route.c policy/sts.c
 POLICY_IO = policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
@@ -51,9 +51,9 @@ UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
 UNIT_TESTS += test_mime test_deliver
 UNIT_SRC_test_mime = tests/unit/test_mime.c report/mime.c lib/buf.c
-UNIT_SRC_test_deliver = tests/unit/test_deliver.c report/deliver.c lib/buf.c
+UNIT_SRC_test_deliver = tests/unit/test_deliver.c report/deliver.c lib/buf.c lib/dirs.c
 UNIT_SRC_test_record = tests/unit/test_record.c report/record.c lib/buf.c
-UNIT_SRC_test_journal = tests/unit/test_journal.c report/journal.c report/record.c lib/buf.c
+UNIT_SRC_test_journal = tests/unit/test_journal.c report/journal.c report/record.c lib/buf.c lib/dirs.c
 UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c report/record.c lib/buf.c
 UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c
 UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/rr.c lib/tags.c
@@ -110,6 +110,7 @@ build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
 
 # mxtls-report: TLSRPT from the journal (tools/); mxtlsd's link is separate.
 MXTLS_REPORT_SRC = $(LIB_SRC) proxy/config.c policy/rr.c policy/dns.c report/record.c \
+	report/journal.c \
 	report/tlsrpt.c report/agg.c report/mime.c report/deliver.c tools/discover.c \
 	tools/mxtls-report.c
 

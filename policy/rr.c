@@ -148,16 +148,13 @@ rr_tlsa_raw_text(const unsigned char *rd, size_t len, char *out, size_t outlen)
 		rr_tlsa_text(&t, out, outlen);
 		return;
 	}
-	{
-		static const char hex[] = "0123456789ABCDEF";
-		int n = snprintf(out, outlen, "\\# %zu%s", len, len ? " " : "");
-
-		for (size_t i = 0; i < len && n > 0 && (size_t) n + 3 <= outlen; i++) {
-			out[n++] = hex[rd[i] >> 4];
-			out[n++] = hex[rd[i] & 15];
-			out[n] = 0;
-		}
-	}
+	/* RFC 3597's generic form; at most two octets here */
+	if (len == 0)
+		snprintf(out, outlen, "\\# 0");
+	else if (len == 1)
+		snprintf(out, outlen, "\\# 1 %02X", rd[0]);
+	else
+		snprintf(out, outlen, "\\# 2 %02X%02X", rd[0], rd[1]);
 }
 
 /* rr_name_ok - a host name: LDH labels (and `_'), no empty label, no

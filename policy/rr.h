@@ -9,8 +9,6 @@
  *	int rr_tlsa(const unsigned char *rd, size_t len, struct rr_tlsa *t,
  *		const char **why);
  *	void rr_tlsa_text(const struct rr_tlsa *t, char *out, size_t outlen);
-void rr_tlsa_raw_text(const unsigned char *rd, size_t len, char *out,
-    size_t outlen);
  *	void rr_tlsa_raw_text(const unsigned char *rd, size_t len, char *out,
  *		size_t outlen);
  *	int rr_name_ok(const char *name);

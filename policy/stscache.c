@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/dirs.h"
 #include "../lib/log.h"
 #include "stscache.h"
 
@@ -248,21 +249,14 @@ stscache_init(const char *dir, time_t now, char *err, size_t errlen)
 	snprintf(cache_dir, sizeof(cache_dir), "%s", dir ? dir : "");
 	if (!cache_dir[0])
 		return 0;
-	/* Like mkdir -p: a fresh host has no /var/lib/mxtls yet. */
-	for (char *sl = cache_dir + 1; ; sl++) {
-		int end = *sl == 0;
+	/* A fresh host has no /var/lib/mxtls yet. */
+	{
+		char why[4300];
 
-		if (*sl != '/' && !end)
-			continue;
-		*sl = 0;
-		if (mkdir(cache_dir, 0755) < 0 && errno != EEXIST) {
-			snprintf(err, errlen, "sts_cache_dir %s: cannot create %s: %s",
-			    dir, cache_dir, strerror(errno));
+		if (dir_make(cache_dir, 0755, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "sts_cache_dir %s: %s", dir, why);
 			return -1;
 		}
-		if (end)
-			break;
-		*sl = '/';
 	}
 	if ((d = opendir(cache_dir)) == NULL) {
 		snprintf(err, errlen, "sts_cache_dir %s: %s", cache_dir, strerror(errno));

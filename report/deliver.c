@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "../lib/dirs.h"
 #include "deliver.h"
 
 #define DELIVER_MAX_ARGS	64
@@ -309,27 +310,15 @@ deliver_state_sent(const char *dir, const char *report_id, const char *uri,
 	return n >= wl && memcmp(have, want, (size_t) wl) == 0;
 }
 
-/* make_dir - mkdir -p, mode 0750 for what it creates */
+/* make_dir - report_state_dir, created when missing */
 static int
 make_dir(const char *dir, char *err, size_t errlen)
 {
-	char p[4096];
-	size_t n = strlen(dir);
+	char why[4300];
 
-	if (n == 0 || n >= sizeof(p)) {
-		snprintf(err, errlen, "report_state_dir `%s': bad path", dir);
+	if (dir_make(dir, 0750, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "report_state_dir %s: %s", dir, why);
 		return -1;
-	}
-	memcpy(p, dir, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (p[i] != '/' && p[i] != 0)
-			continue;
-		p[i] = 0;
-		if (mkdir(p, 0750) < 0 && errno != EEXIST) {
-			snprintf(err, errlen, "%s: mkdir: %s", p, strerror(errno));
-			return -1;
-		}
-		p[i] = i < n ? '/' : 0;
 	}
 	return 0;
 }

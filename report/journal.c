@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../lib/buf.h"
+#include "../lib/dirs.h"
 #include "journal.h"
 
 struct journal {
@@ -36,45 +37,21 @@ journal_day_name(long long t, char *buf, size_t len)
 	    tm.tm_mday);
 }
 
-/* mkdir_p - dir and its parents */
-static int
-mkdir_p(const char *dir, char *err, size_t errlen)
-{
-	char path[4096];
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int) sizeof(path)) {
-		snprintf(err, errlen, "journal_dir %.100s...: name too long", dir);
-		return -1;
-	}
-	for (char *sl = path + 1;; sl++) {
-		int end = *sl == 0;
-
-		if (*sl != '/' && !end)
-			continue;
-		*sl = 0;
-		if (mkdir(path, 0750) < 0 && errno != EEXIST) {
-			snprintf(err, errlen, "journal_dir %s: cannot create %s: %s", dir,
-			    path, strerror(errno));
-			return -1;
-		}
-		if (end)
-			return 0;
-		*sl = '/';
-	}
-}
-
 /* journal_open - a journal in dir (no file is opened yet) */
 struct journal *
 journal_open(const char *dir, int fsync_always, char *err, size_t errlen)
 {
 	struct journal *j;
+	char why[4300];
 
 	if (dir[0] == 0) {
 		snprintf(err, errlen, "journal_dir is empty");
 		return NULL;
 	}
-	if (mkdir_p(dir, err, errlen) < 0)
+	if (dir_make(dir, 0750, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "journal_dir %s: %s", dir, why);
 		return NULL;
+	}
 	if ((j = calloc(1, sizeof(*j))) == NULL || (j->dir = strdup(dir)) == NULL) {
 		free(j);
 		snprintf(err, errlen, "out of memory");
@@ -153,7 +130,6 @@ journal_append(struct journal *j, const struct rec *r, char *err, size_t errlen)
 	}
 	if ((fd = day_file(j, r->time, err, errlen)) < 0)
 		return -1;
-	journal_day_name(r->time, name, sizeof(name));
 	p = buf_head(&j->line);
 	left = buf_used(&j->line);
 	start = -1;
@@ -166,6 +142,7 @@ journal_append(struct journal *j, const struct rec *r, char *err, size_t errlen)
 			int e = n < 0 ? errno : ENOSPC;
 
 			/* Leave no torn line behind: cut the partial one off. */
+			journal_day_name(r->time, name, sizeof(name));
 			if (start >= 0 && ftruncate(fd, start) < 0)
 				snprintf(err, errlen, "%s/%s: %s (and the partial line could "
 				    "not be removed: %s)", j->dir, name, strerror(e),

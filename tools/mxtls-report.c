@@ -41,6 +41,7 @@
 #include "../proxy/config.h"
 #include "../report/agg.h"
 #include "../report/deliver.h"
+#include "../report/journal.h"
 #include "../report/mime.h"
 #include "../report/record.h"
 #include "discover.h"
@@ -214,11 +215,11 @@ static void
 load_day(const struct run *run, long long day, struct day_data *dd)
 {
 	struct buf text;
-	char ds[40];
+	char name[64];
 
 	memset(dd, 0, sizeof(*dd));
-	day_str(day, ds, sizeof(ds));
-	snprintf(dd->path, sizeof(dd->path), "%s/%s.jsonl", run->cfg.journal_dir, ds);
+	journal_day_name(day, name, sizeof(name));	/* mxtlsd's file for that day */
+	snprintf(dd->path, sizeof(dd->path), "%s/%s", run->cfg.journal_dir, name);
 	if ((dd->agg = agg_new(day)) == NULL)
 		msg_fatal("out of memory");
 	buf_init(&text);

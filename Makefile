@@ -49,7 +49,12 @@ UNIT_SRC_test_config = tests/unit/test_config.c proxy/config.c policy/rr.c
 UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
-UNIT_TESTS += test_mime test_deliver
+UNIT_TESTS += test_mime test_deliver test_sess
+# The session end to end in one process; policy lookups replaced by the test.
+UNIT_SRC_test_sess = tests/unit/test_sess.c lib/buf.c lib/tags.c lib/dirs.c \
+	proxy/config.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
+	proxy/sess.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
+	policy/sts.c policy/dns.c report/record.c report/journal.c
 UNIT_SRC_test_mime = tests/unit/test_mime.c report/mime.c lib/buf.c
 UNIT_SRC_test_deliver = tests/unit/test_deliver.c report/deliver.c lib/buf.c lib/dirs.c
 UNIT_SRC_test_record = tests/unit/test_record.c report/record.c lib/buf.c
@@ -75,7 +80,7 @@ UNIT_LIBS = $(shell pkg-config --libs libcjson zlib 2>/dev/null)
 
 HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h report/*.h tools/*.h)
 
-.PHONY: all deps deps-check check unit fuzz fuzz-smoke asan asan-unit lab \
+.PHONY: all deps deps-check check unit fuzz fuzz-smoke fuzz-long asan asan-unit lab \
 	demo bench install uninstall clean
 
 all: mxtlsd mxtls-report
@@ -157,6 +162,12 @@ fuzz: $(FUZZERS:%=build/fuzz/%)
 
 fuzz-smoke: fuzz
 	@sh tests/fuzz/smoke $(FUZZ_SECONDS) $(FUZZERS)
+
+# Long runs, one target after another (FUZZ_SECONDS each, default 600);
+# the corpus grows in build/fuzz/corpus-long/ from one run to the next.
+fuzz-long: fuzz
+	@FUZZ_KEEP=build/fuzz/corpus-long sh tests/fuzz/smoke \
+	    $(if $(filter command line,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),600) $(FUZZERS)
 
 lab: mxtlsd mxtls-report
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/run; a=$$?; \

@@ -44,6 +44,8 @@ static const struct cfg_key cfg_keys[] = {
 	{"myhostname", T_HOST, O(myhostname), "", 0, 0, NULL},
 	{"max_sessions", T_LONG, O(max_sessions), "1000", 1, 1000000, NULL},
 	{"client_timeout", T_TIME, O(client_timeout), "300s", 1, 86400, NULL},
+	{"client_idle_limit", T_TIME, O(client_idle_limit), "30m", 0, 604800, NULL},
+	{"client_min_data_rate", T_LONG, O(client_min_data_rate), "500", 0, 1000000000, NULL},
 	{"upstream_connect_timeout", T_TIME, O(upstream_connect_timeout), "30s", 1, 3600, NULL},
 	{"upstream_timeout", T_TIME, O(upstream_timeout), "300s", 1, 86400, NULL},
 	{"shutdown_timeout", T_TIME, O(shutdown_timeout), "60s", 0, 86400, NULL},

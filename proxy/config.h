@@ -51,7 +51,9 @@ struct config {
 	int nlisten;
 	char *myhostname;		/* empty: the system's host name */
 	long max_sessions;
-	long client_timeout;		/* seconds */
+	long client_timeout;		/* seconds, for one command */
+	long client_idle_limit;		/* seconds waiting for commands, in all */
+	long client_min_data_rate;	/* bytes/s in DATA; 0: none */
 	long upstream_connect_timeout;
 	long upstream_timeout;
 	long shutdown_timeout;

@@ -133,6 +133,7 @@ static void
 do_mail(struct fsm *f, const struct smtp_cmd *c, struct fsm_out *out)
 {
 	const char *why;
+	int r;
 	struct smtp_path *p = &out->path;
 
 	if (f->state == FSM_START) {
@@ -143,8 +144,8 @@ do_mail(struct fsm *f, const struct smtp_cmd *c, struct fsm_out *out)
 		error(f, out, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
-	if (smtp_path_parse(c->args, SMTP_KIND_MAIL, p, &why) < 0) {
-		error(f, out, "501 5.5.4 %s", why);
+	if ((r = smtp_path_parse(c->args, SMTP_KIND_MAIL, p, &why)) < 0) {
+		error(f, out, "501 %s %s", r == SMTP_PATH_BADADDR ? "5.1.7" : "5.5.4", why);
 		return;
 	}
 	txn_reset(f);
@@ -204,14 +205,15 @@ static void
 do_rcpt(struct fsm *f, const struct smtp_cmd *c, struct fsm_out *out)
 {
 	const char *why;
+	int r;
 	struct smtp_path *p = &out->path;
 
 	if (f->state != FSM_MAIL && f->state != FSM_RCPT) {
 		error(f, out, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
-	if (smtp_path_parse(c->args, SMTP_KIND_RCPT, p, &why) < 0) {
-		error(f, out, "501 5.5.4 %s", why);
+	if ((r = smtp_path_parse(c->args, SMTP_KIND_RCPT, p, &why)) < 0) {
+		error(f, out, "501 %s %s", r == SMTP_PATH_BADADDR ? "5.1.3" : "5.5.4", why);
 		return;
 	}
 	if (p->nparams > 0) {
@@ -248,7 +250,16 @@ fsm_command(struct fsm *f, const char *line, size_t len, struct fsm_out *out)
 	memcpy(buf, line, len);
 	buf[len] = 0;
 	if (smtp_cmd_parse(buf, len, &c) < 0) {
-		if (c.verb == SMTP_BAD)
+		if (c.verb == SMTP_BAD && memchr(buf, '\r', len) != NULL) {
+			/* A bare CR: a second command to a server that ends
+			 * lines there.  In MAIL and RCPT it is the address's. */
+			if (len >= 4 && strncasecmp(buf, "MAIL", 4) == 0)
+				error(f, out, "501 5.1.7 Syntax: control character in address");
+			else if (len >= 4 && strncasecmp(buf, "RCPT", 4) == 0)
+				error(f, out, "501 5.1.3 Syntax: control character in address");
+			else
+				error(f, out, "500 5.5.2 Error: bare <CR> in command");
+		} else if (c.verb == SMTP_BAD)
 			error(f, out, "500 5.5.2 Error: bad syntax");
 		else
 			error(f, out, "500 5.5.2 Error: command not recognized");

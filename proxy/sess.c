@@ -32,6 +32,9 @@
 #include "up.h"
 
 #define DATA_HIGH_WATER	(256 * 1024)	/* pause the old MTA above this */
+#define REPLY_HIGH_WATER (64 * 1024)	/* no more commands while more is queued */
+#define STARVE_SLOTS	256		/* domains remembered as held with others */
+#define STARVE_TTL	3600.0		/* ... for this long (s) */
 #define REASON_MAX	1024
 #define HOLD_MAX_DEFAULT (10 * 1024 * 1024)	/* TLS-Required: No, held message */
 
@@ -74,6 +77,11 @@ struct sess {
 	char data_fail[REASON_MAX];
 	int skipping_long;		/* dropping an over-long line */
 	int drain_after_txn;		/* SIGTERM arrived during a transaction */
+	/* deadlines (sess_arm) */
+	double cmd_t0;			/* ev_now: the wait for a command began; 0 */
+	double idle_used;		/* seconds spent waiting for commands */
+	double data_deadline;		/* ev_now: DATA must have progressed by */
+	int out_paused;			/* replies queued over REPLY_HIGH_WATER */
 	/* policy */
 	struct resolve *res;		/* lookups in flight */
 	int res_second;			/* ... for a second domain in a transaction */
@@ -94,6 +102,7 @@ struct sess {
 	/* TLS-Required: No (RFC 8689): the message decides after a policy
 	 * failure; it is held, then delivered with the policy waived. */
 	int hold;			/* recipients accepted on hold */
+	int hold_starved;		/* ... and another domain got 452 */
 	char hold_fail[REASON_MAX];	/* the reply when it does not say No */
 	struct buf hold_rcpts;		/* NUL-ended recipient addresses */
 	struct buf held;		/* the message as the old MTA sent it */
@@ -141,6 +150,17 @@ addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 		port = ntohs(s4->sin_port);
 	}
 	snprintf(buf, len, "[%s]:%u", a, port);
+}
+
+/* rcpt_domain - the RCPT's domain, lower case; "" for <postmaster> */
+static void
+rcpt_domain(const struct smtp_path *p, char *out, size_t len)
+{
+	snprintf(out, len, "%s", smtp_path_domain(p));
+	for (char *c = out; *c; c++)
+		*c = (char) (*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+	if (out[0] == '[')		/* an address literal: no policy lookups */
+		out[0] = 0;
 }
 
 /* sess_free - the reaper's part */
@@ -383,12 +403,119 @@ journal(struct sess *s, const struct up *u, int host, const char *ptype,
 	return -1;
 }
 
-/* sess_arm - client inactivity timer */
+/*
+ * sess_arm - the old MTA's deadline.  Outside DATA it runs per command
+ * (Postfix's smtpd_timeout): client_timeout to send one whole command,
+ * however it trickles, and never past what is left of client_idle_limit,
+ * the time a session may spend waiting for commands in all.  In DATA,
+ * data_deadline: client_timeout, extended by each octet received at
+ * client_min_data_rate (Postfix's smtpd_min_data_rate) but never beyond
+ * client_timeout from now.  While the MX has the floor, client_timeout.
+ */
 static void
 sess_arm(struct sess *s)
 {
-	s->tmo.repeat = (double) proxy.cfg.client_timeout;
+	double now = ev_now(proxy.loop), t = (double) proxy.cfg.client_timeout;
+
+	if (s->fsm.state == FSM_DATA && s->wait == W_NONE && s->data_deadline > 0) {
+		t = s->data_deadline - now;
+	} else if (s->cmd_t0 > 0) {
+		t = s->cmd_t0 + (double) proxy.cfg.client_timeout - now;
+		if (proxy.cfg.client_idle_limit > 0) {
+			double left = (double) proxy.cfg.client_idle_limit - s->idle_used
+			    - (now - s->cmd_t0);
+
+			if (left < t)
+				t = left;
+		}
+	}
+	s->tmo.repeat = t > 0.001 ? t : 0.001;
 	ev_timer_again(proxy.loop, &s->tmo);
+}
+
+/* cmd_wait_begin - the old MTA has the floor: its next command's clock */
+static void
+cmd_wait_begin(struct sess *s)
+{
+	if (s->cmd_t0 > 0)
+		return;
+	s->cmd_t0 = ev_now(proxy.loop);
+	sess_arm(s);
+}
+
+/* cmd_wait_end - a whole command is in (or the floor passes) */
+static void
+cmd_wait_end(struct sess *s)
+{
+	if (s->cmd_t0 <= 0)
+		return;
+	s->idle_used += ev_now(proxy.loop) - s->cmd_t0;
+	s->cmd_t0 = 0;
+}
+
+/* data_begin - DATA: the message's clock starts */
+static void
+data_begin(struct sess *s)
+{
+	cmd_wait_end(s);
+	s->data_deadline = ev_now(proxy.loop) + (double) proxy.cfg.client_timeout;
+	sess_arm(s);
+}
+
+/* data_credit - n message octets arrived: they buy time at the minimum rate */
+static void
+data_credit(struct sess *s, size_t n)
+{
+	double now = ev_now(proxy.loop), cap = now + (double) proxy.cfg.client_timeout;
+
+	if (n == 0)
+		return;
+	if (proxy.cfg.client_min_data_rate > 0)
+		s->data_deadline += (double) n / (double) proxy.cfg.client_min_data_rate;
+	else
+		s->data_deadline = cap;
+	if (s->data_deadline > cap)
+		s->data_deadline = cap;
+	sess_arm(s);
+}
+
+/*
+ * Domains whose held transaction (TLS-Required: No) made another domain's
+ * recipients wait (452): for STARVE_TTL they are refused at RCPT instead
+ * of held, unless the old MTA's pipelined commands show the transaction
+ * holds that domain alone.  So whatever order the old MTA sends its
+ * recipients in, another domain's mail never waits behind a failing one.
+ */
+static struct starve {
+	char domain[RR_NAME_MAX];
+	double until;
+} starve[STARVE_SLOTS];
+static unsigned starve_next;
+
+/* starve_add - remember a domain that was held with others */
+static void
+starve_add(const char *domain)
+{
+	struct starve *e = &starve[starve_next++ % STARVE_SLOTS];
+
+	for (unsigned i = 0; i < STARVE_SLOTS; i++)
+		if (strcmp(starve[i].domain, domain) == 0) {
+			e = &starve[i];
+			break;
+		}
+	snprintf(e->domain, sizeof(e->domain), "%s", domain);
+	e->until = ev_now(proxy.loop) + STARVE_TTL;
+}
+
+/* starve_known - was this domain held with others lately? */
+static int
+starve_known(const char *domain)
+{
+	for (unsigned i = 0; i < STARVE_SLOTS; i++)
+		if (starve[i].until > ev_now(proxy.loop)
+		    && strcmp(starve[i].domain, domain) == 0)
+			return 1;
+	return 0;
 }
 
 /* sess_new - a redirected connection from the old MTA */
@@ -419,7 +546,7 @@ sess_new(int fd, const struct sockaddr_storage *peer,
 	fsm_init(&s->fsm, &proxy.fsmc, 0);
 	ev_init(&s->tmo, sess_on_timer);
 	s->tmo.data = s;
-	sess_arm(s);
+	cmd_wait_begin(s);
 	s->next = proxy.sessions;
 	if (s->next)
 		s->next->prev = s;
@@ -547,6 +674,10 @@ txn_clear(struct sess *s)
 	s->data_bytes = 0;
 	s->data_discard = 0;
 	s->data_fail[0] = 0;
+	s->data_deadline = 0;
+	if (s->hold_starved && s->plan)
+		starve_add(s->plan->domain);
+	s->hold_starved = 0;
 	s->hold = 0;
 	s->hold_fail[0] = 0;
 	buf_reset(&s->hold_rcpts);
@@ -584,6 +715,37 @@ quiet_rset(struct sess *s)
 	}
 }
 
+/*
+ * refuse_smuggling - a lone dot next to a bare CR or LF (smtp_eod_scan):
+ * some server would end the data there and take what follows for
+ * commands.  Where the old MTA thinks its data ends cannot be known, so
+ * nothing more of this stream is read: the reply, then the connection
+ * closes (as Postfix's smtpd_forbid_bare_newline = reject does).  The MX
+ * never saw the line end after the dot and never sees an end of data.
+ */
+static void
+refuse_smuggling(struct sess *s)
+{
+	if (s->up) {
+		up_abort(s->up);
+		s->up = NULL;
+	}
+	s->up_txn = 0;
+	if (!s->data_discard || !s->data_fail[0])
+		snprintf(s->data_fail, sizeof(s->data_fail), "554 5.5.2 Error: bare <CR> "
+		    "or <LF> next to the end-of-data dot (SMTP smuggling?); message not "
+		    "sent; closing the connection");
+	msg_warn("%s: a lone dot next to a bare <CR> or <LF> in the message from %s: "
+	    "transaction aborted, connection closed", s->id, s->client);
+	sayf(s, "%s", s->data_fail);
+	log_txn(s, "bounced", s->data_fail);
+	fsm_txn_end(&s->fsm);
+	txn_clear(s);
+	buf_reset(&s->c.in);		/* nothing after it is ever a command */
+	conn_pause(&s->c);
+	s->wait = W_CLOSE;
+}
+
 /* hold_data - keep the message of held recipients; at its end, its
  * TLS-Required header decides */
 static int
@@ -614,16 +776,14 @@ hold_data(struct sess *s)
 		buf_release(&s->held);
 	}
 	buf_consume(&s->c.in, used);
+	data_credit(s, used);
 	if (r == SMTP_EOD_MORE)
-		return buf_used(&s->c.in) > 0;
+		return 0;		/* all taken but what waits for more */
 	if (r == SMTP_EOD_BARE) {
-		buf_consume(&s->c.in, 1);
-		snprintf(s->data_fail, sizeof(s->data_fail), "554 5.5.2 Error: bare <LF> "
-		    "next to the end-of-data dot (SMTP smuggling?); message not sent");
-		msg_warn("%s: bare <LF> at end of data from %s; transaction aborted",
-		    s->id, s->client);
-		s->data_discard = 1;
-	} else if (!s->data_discard
+		refuse_smuggling(s);
+		return 0;
+	}
+	if (!s->data_discard
 	    && smtp_tls_required_no(buf_head(&s->held), buf_used(&s->held))) {
 		replay_start(s);
 		return 1;
@@ -668,24 +828,10 @@ relay_data(struct sess *s)
 		s->up = NULL;
 	}
 	buf_consume(&s->c.in, used);
+	data_credit(s, used);
 	if (r == SMTP_EOD_BARE) {
-		/* Complete the pattern on our side, never on the MX's. */
-		buf_consume(&s->c.in, 1);
-		if (s->up) {
-			up_abort(s->up);
-			s->up = NULL;
-		}
-		if (!s->data_discard)
-			snprintf(s->data_fail, sizeof(s->data_fail), "554 5.5.2 Error: "
-			    "bare <LF> next to the end-of-data dot (SMTP smuggling?); "
-			    "message not sent");
-		msg_warn("%s: bare <LF> at end of data from %s; transaction aborted",
-		    s->id, s->client);
-		sayf(s, "%s", s->data_fail);
-		log_txn(s, "bounced", s->data_fail);
-		txn_done(s);
-		s->up_txn = 0;
-		return 1;
+		refuse_smuggling(s);
+		return 0;
 	}
 	if (r == SMTP_EOD_END) {
 		if (s->data_discard || s->up == NULL) {
@@ -705,7 +851,7 @@ relay_data(struct sess *s)
 	}
 	if (s->up && up_pending(s->up) > DATA_HIGH_WATER)
 		conn_pause(&s->c);
-	return s->c.paused ? 0 : (buf_used(&s->c.in) > 0);
+	return 0;			/* all taken but what waits for more */
 }
 
 /* hold_rcpt - accept a RCPT whose delivery waits for the message */
@@ -724,6 +870,66 @@ hold_rcpt(struct sess *s)
 	fsm_rcpt_result(&s->fsm, 1);
 }
 
+/*
+ * group_shape - the old MTA's pipelined commands after this RCPT, as far
+ * as they are in: 1 when only RCPTs of the plan's domain follow, then
+ * DATA; -1 when a RCPT of another domain follows; 0 when it cannot be
+ * told (nothing complete buffered, or the group ends otherwise).
+ */
+static int
+group_shape(struct sess *s)
+{
+	const char *p = buf_head(&s->c.in);
+	size_t n = buf_used(&s->c.in), off = 0;
+
+	while (off < n) {
+		char line[SMTP_LINE_MAX + 1], dom[RR_NAME_MAX];
+		struct smtp_path path;
+		struct smtp_cmd c;
+		const char *why;
+		size_t ll, used;
+
+		if (smtp_getline(p + off, n - off, SMTP_LINE_MAX, &ll, &used) != SMTP_LINE_OK)
+			return 0;
+		memcpy(line, p + off, ll);
+		line[ll] = 0;
+		off += used;
+		if (smtp_cmd_parse(line, ll, &c) < 0)
+			return 0;
+		if (c.verb == SMTP_DATA)
+			return 1;
+		if (c.verb != SMTP_RCPT)
+			return 0;
+		((char *) c.args)[c.argslen] = 0;
+		if (smtp_path_parse(c.args, SMTP_KIND_RCPT, &path, &why) < 0)
+			continue;
+		rcpt_domain(&path, dom, sizeof(dom));
+		if (dom[0] && strcmp(dom, s->plan->domain) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* may_hold - hold a policy-failed recipient for TLS-Required: No only
+ * where no other domain's recipient would wait behind it */
+static int
+may_hold(struct sess *s)
+{
+	int shape = group_shape(s);
+
+	if (shape < 0) {
+		msg_info("%s: not holding <%s>: the transaction names another domain "
+		    "too; it gets its own policy's answer", s->id, s->rcpt.addr);
+		return 0;
+	}
+	if (shape == 0 && starve_known(s->plan->domain)) {
+		msg_info("%s: not holding <%s>: %s was held with another domain's "
+		    "recipients lately", s->id, s->rcpt.addr, s->plan->domain);
+		return 0;
+	}
+	return 1;
+}
+
 /* attempts_failed - every candidate failed: the old MTA hears why */
 static void
 attempts_failed(struct sess *s)
@@ -737,7 +943,8 @@ attempts_failed(struct sess *s)
 		    "could be tried", s->plan ? s->plan->domain : "the domain");
 	msg_info("%s: all MX hosts failed for %s: %s", s->id,
 	    s->plan ? s->plan->domain : "?", s->txn_fail);
-	if (s->pfail[0] && s->plan && proxy.cfg.tls_required_enable) {
+	if (s->pfail[0] && s->plan && proxy.cfg.tls_required_enable
+	    && may_hold(s)) {
 		/* A policy failure: only the message can waive it (RFC 8689),
 		 * and the message comes after DATA.  Hold the recipient. */
 		snprintf(s->hold_fail, sizeof(s->hold_fail), "%s", s->txn_fail);
@@ -1128,6 +1335,7 @@ adopt_plan(struct sess *s, struct plan *p)
 	if (s->up && !keep) {
 		up_quit(s->up);			/* policy or destination changed */
 		s->up = NULL;
+		s->up_txn = 0;
 	}
 	plan_free(s->plan);
 	s->plan = p;
@@ -1180,17 +1388,6 @@ on_plan(void *arg, struct plan *p)
 	sess_run(s);
 }
 
-/* rcpt_domain - the RCPT's domain, lower case; "" for <postmaster> */
-static void
-rcpt_domain(const struct smtp_path *p, char *out, size_t len)
-{
-	snprintf(out, len, "%s", smtp_path_domain(p));
-	for (char *c = out; *c; c++)
-		*c = (char) (*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-	if (out[0] == '[')		/* an address literal: no policy lookups */
-		out[0] = 0;
-}
-
 /* do_rcpt - a RCPT the fsm accepted: policy, upstream, MX */
 static void
 do_rcpt(struct sess *s)
@@ -1232,7 +1429,9 @@ do_rcpt(struct sess *s)
 		adopt_plan(s, p);
 		return;
 	}
-	s->res_second = s->plan_fresh && (s->up_txn || s->fsm.nrcpt_ok > 0);
+	/* A recipient already accepted owns the transaction; until then, a
+	 * new domain does (the MX transaction is redone if it must be). */
+	s->res_second = s->plan_fresh && s->fsm.nrcpt_ok > 0;
 	s->wait = W_POLICY;
 	s->policy_t0 = mono_ms();
 	if ((s->res = resolve_start(proxy.loop, dom, on_plan, s)) == NULL) {
@@ -1268,34 +1467,44 @@ handle_command(struct sess *s, const char *line, size_t len)
 		}
 		say(s, out.reply, out.replylen);
 		return;
-	case FSM_A_RCPT:
-		s->rcpt = out.path;
-		if (s->hold) {
+	case FSM_A_RCPT:{
 			char dom[RR_NAME_MAX];
+			int same;
 
+			s->rcpt = out.path;
 			rcpt_domain(&s->rcpt, dom, sizeof(dom));
-			if (dom[0] == 0 || strcmp(dom, s->plan->domain) == 0) {
-				hold_rcpt(s);
-			} else {
-				sayf(s, "452 4.5.3 Error: too many recipients (one destination "
-				    "domain per transaction; try again)");
-				fsm_rcpt_result(&s->fsm, 0);
+			same = s->plan && (dom[0] == 0 || strcmp(dom, s->plan->domain) == 0);
+			if (s->hold) {
+				if (same) {
+					hold_rcpt(s);
+				} else {
+					/* Its own policy decides, in a transaction of its own. */
+					s->hold_starved = 1;
+					sayf(s, "452 4.5.3 Error: too many recipients (one "
+					    "destination domain per transaction; try again)");
+					fsm_rcpt_result(&s->fsm, 0);
+				}
+				return;
 			}
+			/* A failure belongs to its domain: another domain, with no
+			 * recipient accepted yet, starts the transaction afresh. */
+			if (s->txn_fail[0] && !same && s->fsm.nrcpt_ok == 0)
+				s->txn_fail[0] = 0;
+			if (s->txn_fail[0]) {
+				sayf(s, "%s", s->txn_fail);
+				fsm_rcpt_result(&s->fsm, 0);
+				return;
+			}
+			do_rcpt(s);
 			return;
 		}
-		if (s->txn_fail[0]) {
-			sayf(s, "%s", s->txn_fail);
-			fsm_rcpt_result(&s->fsm, 0);
-			return;
-		}
-		do_rcpt(s);
-		return;
 	case FSM_A_DATA:
 		if (s->hold) {
 			/* The message decides (TLS-Required: No); take it first. */
 			sayf(s, "354 End data with <CR><LF>.<CR><LF>");
 			s->data_bytes = 0;
 			s->data_discard = 0;
+			data_begin(s);
 			return;
 		}
 		if (s->up == NULL) {
@@ -1337,8 +1546,16 @@ sess_run(struct sess *s)
 				break;
 			continue;
 		}
+		cmd_wait_begin(s);
 		if (buf_used(&s->c.in) == 0)
 			break;
+		if (conn_pending(&s->c) > REPLY_HIGH_WATER) {
+			/* The old MTA does not read its replies: take no more
+			 * commands until they are out (CONN_DRAIN). */
+			s->out_paused = 1;
+			conn_pause(&s->c);
+			break;
+		}
 		if (s->skipping_long) {
 			const char *nl = memchr(buf_head(&s->c.in), '\n', buf_used(&s->c.in));
 
@@ -1349,6 +1566,7 @@ sess_run(struct sess *s)
 			buf_consume(&s->c.in, (size_t) (nl - buf_head(&s->c.in)) + 1);
 			s->skipping_long = 0;
 			/* fsm counts the error and may end the session */
+			cmd_wait_end(s);
 			handle_command(s, "", SMTP_LINE_MAX + 1);
 			continue;
 		}
@@ -1360,6 +1578,7 @@ sess_run(struct sess *s)
 			s->skipping_long = 1;
 			continue;
 		}
+		cmd_wait_end(s);
 		handle_command(s, buf_head(&s->c.in), ll);
 		if (!s->c.closed && s->wait != W_TLS && s->wait != W_CLOSE)
 			buf_consume(&s->c.in, used);
@@ -1392,8 +1611,6 @@ sess_on_conn(struct conn *c, int ev, void *arg)
 		sess_close(s, 1);
 		return;
 	}
-	if (ev & CONN_READ)
-		sess_arm(s);
 	if (ev & CONN_TLS) {
 		char info[160];
 
@@ -1416,6 +1633,11 @@ sess_on_conn(struct conn *c, int ev, void *arg)
 			sess_close(s, 0);
 			return;
 		}
+		if (s->out_paused) {
+			s->out_paused = 0;
+			if (s->wait == W_NONE)
+				conn_resume(&s->c);
+		}
 		if (s->wait == W_NONE && s->fsm.state != FSM_DATA && buf_used(&s->c.in) == 0)
 			conn_trim(&s->c);
 	}
@@ -1437,23 +1659,114 @@ sess_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct sess *s = w->data;
 
+	int idle;
+
 	(void) loop;
 	(void) revents;
 	if (s->wait != W_NONE && s->wait != W_TLS && s->wait != W_CLOSE) {
 		sess_arm(s);			/* DNS or the MX has the floor */
 		return;
 	}
-	msg_info("%s: timeout after %s from %s", s->id,
-	    s->fsm.state == FSM_DATA ? "DATA" : fsm_state_str(s->fsm.state), s->client);
+	if (s->wait == W_NONE && s->fsm.state == FSM_DATA && s->c.paused
+	    && !s->out_paused) {
+		/* Paused for the MX (back-pressure): its own timeout runs. */
+		s->data_deadline = ev_now(proxy.loop) + (double) proxy.cfg.client_timeout;
+		sess_arm(s);
+		return;
+	}
+	idle = s->wait == W_NONE && s->fsm.state != FSM_DATA && s->cmd_t0 > 0
+	    && proxy.cfg.client_idle_limit > 0 && s->idle_used + ev_now(proxy.loop)
+	    - s->cmd_t0 >= (double) proxy.cfg.client_idle_limit - 0.001;
+	msg_info("%s: %s after %s from %s", s->id, idle ? "idle limit reached"
+	    : "timeout", s->fsm.state == FSM_DATA ? "DATA" : fsm_state_str(s->fsm.state),
+	    s->client);
 	if (s->wait == W_CLOSE || s->wait == W_TLS) {
 		sess_close(s, 1);
 		return;
 	}
-	sayf(s, "421 4.4.2 %s Error: timeout exceeded", proxy.hostname);
+	if (idle)
+		sayf(s, "421 4.4.2 %s Error: too much time without commands "
+		    "(client_idle_limit)", proxy.hostname);
+	else
+		sayf(s, "421 4.4.2 %s Error: timeout exceeded", proxy.hostname);
+	if (s->fsm.state == FSM_DATA && s->up) {
+		up_abort(s->up);		/* the MX never sees an end of data */
+		s->up = NULL;
+		s->up_txn = 0;
+	}
 	s->wait = W_CLOSE;
+	s->cmd_t0 = 0;
+	buf_reset(&s->c.in);
 	conn_pause(&s->c);
 	/* If the old MTA does not even read, the next expiry closes. */
 	sess_arm(s);
+}
+
+/* reply_fits - can this reply code answer what the MX was sent?  Only
+ * 354 opens the data phase; a 2xx to DATA, or a 3xx to anything else, is
+ * a protocol error, never relayed (the old MTA would take it for "sent") */
+static int
+reply_fits(enum sess_wait w, int code)
+{
+	if (code / 100 == 4 || code / 100 == 5)
+		return 1;
+	return w == W_DATA ? code == 354 : code / 100 == 2;
+}
+
+/* wait_cmd - what the MX was answering, for reasons */
+static const char *
+wait_cmd(enum sess_wait w)
+{
+	return w == W_MAIL ? "MAIL FROM" : w == W_RCPT || w == W_RCPT_SKIP
+	    ? "RCPT TO" : w == W_DATA ? "DATA" : w == W_DOT ? "end of data"
+	    : w == W_RSET ? "RSET" : "a command";
+}
+
+/* mx_protocol_error - a reply that cannot answer the command: the old MTA
+ * gets 451 4.5.0, the upstream is closed, the attempt is recorded */
+static void
+mx_protocol_error(struct sess *s, struct up *u)
+{
+	char l1[REASON_MAX], why[REASON_MAX];
+	enum sess_wait w = s->wait;
+
+	reply_text(&u->reply, l1, sizeof(l1));
+	snprintf(why, sizeof(why), "451 4.5.0 Error: protocol error: host %s "
+	    "answered %s with \"%.200s\"", u->peer, wait_cmd(w), l1);
+	msg_warn("%s: %s", s->id, why + 10);
+	(void) journal(s, u, s->cur_host, s->cur_ptype, NULL, "connection-failure",
+	    "smtp-protocol-error", "failed");
+	up_abort(u);
+	s->up = NULL;
+	s->up_txn = 0;
+	s->wait = W_NONE;
+	if (s->replay) {
+		replay_done(s, why, NULL);
+		return;
+	}
+	switch (w) {
+	case W_MAIL:
+	case W_RCPT:
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", why);
+		sayf(s, "%s", why);
+		fsm_rcpt_result(&s->fsm, 0);
+		break;
+	case W_DATA:
+	case W_DOT:
+		sayf(s, "%s", why);
+		log_txn(s, "deferred", why);
+		txn_done(s);
+		break;
+	case W_RSET:
+		if (s->pending) {
+			say(s, s->pending, strlen(s->pending));
+			free(s->pending);
+			s->pending = NULL;
+		}
+		break;
+	default:
+		break;
+	}
 }
 
 /* sess_on_up - events from the upstream connection */
@@ -1496,6 +1809,10 @@ sess_on_up(struct up *u, enum up_event ev, void *arg)
 			conn_resume(&s->c);
 		break;
 	case UP_REPLY:
+		if (!reply_fits(s->wait, u->reply.code)) {
+			mx_protocol_error(s, u);
+			break;
+		}
 		if (s->replay) {
 			replay_reply(s, u);
 			break;
@@ -1540,6 +1857,7 @@ sess_on_up(struct up *u, enum up_event ev, void *arg)
 				smtp_eod_init(&s->eod);
 				s->data_bytes = 0;
 				s->data_discard = 0;
+				data_begin(s);
 			} else {
 				log_txn(s, u->reply.code / 100 == 5 ? "bounced" : "deferred",
 				    reply_text(&u->reply, l1, sizeof(l1)));

@@ -59,7 +59,7 @@ smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd)
 	cmd->verb = SMTP_UNKNOWN;
 	cmd->args = line + len;
 	cmd->argslen = 0;
-	if (memchr(line, 0, len) != NULL) {
+	if (memchr(line, 0, len) != NULL || memchr(line, '\r', len) != NULL) {
 		cmd->verb = SMTP_BAD;
 		return -1;
 	}
@@ -123,11 +123,23 @@ smtp_path_parse(const char *args, int kind, struct smtp_path *path,
 			*why = "Syntax: missing '>'";
 			return -1;
 		}
+		if (c < 0x20 || c == 0x7f) {
+			/* Never forwarded: a CR here is a second command to a
+			 * server that ends lines at bare CR. */
+			*why = "Syntax: control character in address";
+			return SMTP_PATH_BADADDR;
+		}
 		if (inquote) {
 			if (c == '\\') {
-				if (p[1] == 0) {
+				unsigned char q = (unsigned char) p[1];
+
+				if (q == 0) {
 					*why = "Syntax: bad quoting in address";
 					return -1;
+				}
+				if (q < 0x20 || q == 0x7f) {
+					*why = "Syntax: control character in address";
+					return SMTP_PATH_BADADDR;
 				}
 				p++;
 				continue;
@@ -142,7 +154,7 @@ smtp_path_parse(const char *args, int kind, struct smtp_path *path,
 		}
 		if (c == '>')
 			break;
-		if (c == '<' || c == ' ' || c < 0x20 || c == 0x7f) {
+		if (c == '<' || c == ' ') {
 			*why = "Syntax: bad character in address";
 			return -1;
 		}
@@ -406,81 +418,80 @@ smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ehlo *e)
 void
 smtp_eod_init(struct smtp_eod *st)
 {
-	st->state = 0;
+	st->prev2 = '\r';		/* as if a CRLF came before the data */
+	st->prev = '\n';
+}
+
+/* is_eol - an octet that some server somewhere takes for a line end */
+static int
+is_eol(int c)
+{
+	return c == '\r' || c == '\n';
+}
+
+/* eod_keep - the octets before p[k] become the state; p[k..) is kept */
+static void
+eod_keep(struct smtp_eod *st, const char *p, size_t k)
+{
+	if (k >= 2) {
+		st->prev2 = (unsigned char) p[k - 2];
+		st->prev = (unsigned char) p[k - 1];
+	} else if (k == 1) {
+		st->prev2 = st->prev;
+		st->prev = (unsigned char) p[0];
+	}
 }
 
 /*
- * End-of-data states.  BOL: after CRLF (or at the start).  MID: inside a
- * line.  CR: after CR inside a line.  DOT: `.' right after CRLF.  DOTCR:
- * `.' CR after CRLF.  LF: after a bare LF.  LFDOT: `.' after a bare LF.
+ * smtp_eod_scan - find CRLF.CRLF; refuse a lone-dot line with a bare CR
+ * or LF on either side.  Only octets next to a `.' matter, so the scan
+ * jumps from dot to dot (base64 bodies have none at all).
  */
-enum { E_BOL, E_MID, E_CR, E_DOT, E_DOTCR, E_LF, E_LFDOT };
-
-/* smtp_eod_scan - find CRLF.CRLF, refuse lone-dot lines next to bare LF */
 int
 smtp_eod_scan(struct smtp_eod *st, const char *p, size_t n, size_t *used)
 {
-	int s = st->state;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char) p[i];
+	while (i < n) {
+		const char *d = memchr(p + i, '.', n - i);
+		size_t k;
+		int a, a2, b;
 
-		switch (s) {
-		case E_BOL:
-			s = c == '.' ? E_DOT : c == '\r' ? E_CR : c == '\n' ? E_LF : E_MID;
+		if (d == NULL)
 			break;
-		case E_MID:{
-				/* Fast path: jump to the next LF; only line ends matter.
-				 * In MID the octet before i is not CR (that is E_CR). */
-				const char *nl = memchr(p + i, '\n', n - i);
-				size_t j;
-
-				if (nl == NULL) {
-					s = p[n - 1] == '\r' ? E_CR : E_MID;
-					i = n - 1;
-					break;
-				}
-				j = (size_t) (nl - p);
-				s = (j > i && p[j - 1] == '\r') ? E_BOL : E_LF;
-				i = j;
-				break;
+		k = (size_t) (d - p);
+		a = k >= 1 ? (unsigned char) p[k - 1] : st->prev;
+		if (!is_eol(a)) {
+			i = k + 1;
+			continue;
+		}
+		if (k + 1 >= n) {		/* what follows the dot decides */
+			eod_keep(st, p, k);
+			*used = k;
+			return SMTP_EOD_MORE;
+		}
+		b = (unsigned char) p[k + 1];
+		if (!is_eol(b)) {
+			i = k + 1;
+			continue;
+		}
+		a2 = k >= 2 ? (unsigned char) p[k - 2] : k == 1 ? st->prev : st->prev2;
+		if (a == '\n' && a2 == '\r' && b == '\r') {
+			if (k + 2 >= n) {	/* CRLF . CR: is the CR bare? */
+				eod_keep(st, p, k);
+				*used = k;
+				return SMTP_EOD_MORE;
 			}
-		case E_CR:
-			s = c == '\n' ? E_BOL : c == '\r' ? E_CR : E_MID;
-			break;
-		case E_DOT:
-			if (c == '\r') {
-				s = E_DOTCR;
-			} else if (c == '\n') {		/* CRLF . LF */
-				st->state = E_MID;
-				*used = i;
-				return SMTP_EOD_BARE;
-			} else {
-				s = E_MID;
-			}
-			break;
-		case E_DOTCR:
-			if (c == '\n') {
-				st->state = E_BOL;
-				*used = i + 1;
+			if (p[k + 2] == '\n') {
+				smtp_eod_init(st);
+				*used = k + 3;
 				return SMTP_EOD_END;
 			}
-			s = c == '\r' ? E_CR : E_MID;
-			break;
-		case E_LF:
-			s = c == '.' ? E_LFDOT : c == '\r' ? E_CR : c == '\n' ? E_LF : E_MID;
-			break;
-		case E_LFDOT:
-			if (c == '\r' || c == '\n') {	/* LF . CR, LF . LF */
-				st->state = E_MID;
-				*used = i;
-				return SMTP_EOD_BARE;
-			}
-			s = E_MID;
-			break;
 		}
+		*used = k + 1;			/* the terminator after the dot stays */
+		return SMTP_EOD_BARE;
 	}
-	st->state = s;
+	eod_keep(st, p, n);
 	*used = n;
 	return SMTP_EOD_MORE;
 }

@@ -26,7 +26,14 @@
  *	smtp_cmd_parse() splits a command line into a verb and arguments.
  *	smtp_path_parse() parses `FROM:<path> params' (kind SMTP_MAIL) or
  *	`TO:<path> params' (SMTP_RCPT): the path, its domain, and up to
- *	SMTP_MAX_PARAMS ESMTP parameters.
+ *	SMTP_MAX_PARAMS ESMTP parameters.  It returns 0, -1 (syntax), or
+ *	SMTP_PATH_BADADDR when the address holds an octet RFC 5321 never
+ *	allows there: a control character, quoted or not (qtextSMTP and
+ *	quoted-pairSMTP are %d32-126); the caller answers 501 5.1.7 (MAIL)
+ *	or 501 5.1.3 (RCPT).  smtp_cmd_parse() refuses (SMTP_BAD) a line
+ *	with NUL or a CR in it: smtp_getline() strips the CR of CRLF, so any
+ *	CR left is bare, and a server that ends lines at bare CR would read
+ *	a second command there.
  *
  *	smtp_reply_feed() accumulates one reply line at a time and returns
  *	SMTP_REPLY_MORE, SMTP_REPLY_DONE, or SMTP_REPLY_BAD (not a reply
@@ -35,12 +42,19 @@
  *
  *	smtp_ehlo_parse() reads the extension keywords of an EHLO reply.
  *
- *	smtp_eod_scan() walks DATA bytes looking for the end of data.  It
- *	returns SMTP_EOD_MORE (used = n), SMTP_EOD_END (CRLF.CRLF; used
- *	counts through its final LF), or SMTP_EOD_BARE: a lone `.' line
- *	next to a bare LF, which some servers take for the end of data and
- *	others do not (SMTP smuggling); used then stops before the byte that
- *	completes the pattern, so it is never forwarded.
+ *	smtp_eod_scan() walks DATA bytes looking for the end of data.  One
+ *	rule covers every way a server may split lines (CRLF, bare LF, bare
+ *	CR): a `.' with CR or LF on both sides is the end of data only as
+ *	CR LF . CR LF; any other such dot (CR LF . LF, LF . CR LF, CR . CR LF,
+ *	CR LF . CR x, ...) is SMTP_EOD_BARE, smuggling: some server would end
+ *	the data there and read what follows as commands.  Bare CR and LF
+ *	elsewhere in a line pass as they are.  It returns SMTP_EOD_END
+ *	(used counts through the final LF), SMTP_EOD_BARE (used stops before
+ *	the octet after the dot, so no server ever sees that line end: the
+ *	caller forwards nothing more and ends the session), or SMTP_EOD_MORE:
+ *	used <= n octets are data that may be forwarded; the rest (at most
+ *	the `.' and a CR after it) cannot be judged until more arrives, and
+ *	must be passed again, first, with the next octets.
  *
  *	smtp_tls_required_no() says whether the header section of a message
  *	(DATA bytes as sent: CRLF or LF lines, dot-stuffed) has a
@@ -110,7 +124,7 @@ struct smtp_ehlo {
 };
 
 struct smtp_eod {
-	int state;
+	int prev2, prev;		/* the last two octets taken */
 };
 
 enum { SMTP_REPLY_MORE, SMTP_REPLY_DONE, SMTP_REPLY_BAD };
@@ -122,6 +136,7 @@ int smtp_getline(const char *p, size_t n, size_t max, size_t *linelen,
 int smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd);
 int smtp_path_parse(const char *args, int kind, struct smtp_path *path,
     const char **why);
+#define SMTP_PATH_BADADDR (-2)		/* the address itself is malformed */
 /* smtp_path_domain - the domain of a path, or "" (safe after copies) */
 static inline const char *
 smtp_path_domain(const struct smtp_path *p)

@@ -34,6 +34,7 @@ up_free(struct reap *r)
 {
 	struct up *u = (struct up *) ((char *) r - offsetof(struct up, reap));
 
+	SSL_CTX_free(u->p.tls_ctx);		/* ours: see up_start */
 	free(u);
 }
 
@@ -221,6 +222,12 @@ up_start(struct ev_loop *loop, const struct up_params *p, up_cb *cb, void *arg)
 		return NULL;
 	u->loop = loop;
 	u->p = *p;
+	/* A reload may replace the context before this MX even greets: the
+	 * upstream holds a reference of its own until it is freed. */
+	if (u->p.tls_ctx != NULL && SSL_CTX_up_ref(u->p.tls_ctx) != 1) {
+		free(u);
+		return NULL;
+	}
 	snprintf(u->helo, sizeof(u->helo), "%s", p->helo);
 	snprintf(u->sid, sizeof(u->sid), "%s", p->sid);
 	snprintf(u->mxname, sizeof(u->mxname), "%s", p->mxname ? p->mxname : "");

@@ -71,7 +71,9 @@ struct up_params {
 	uint32_t mark;			/* SO_MARK, 0: none */
 	long connect_timeout;
 	long timeout;
-	SSL_CTX *tls_ctx;		/* NULL: never STARTTLS */
+	SSL_CTX *tls_ctx;		/* NULL: never STARTTLS; up_start takes a
+					 * reference, so a reload may free the
+					 * caller's */
 	const char *sid;		/* session id, for logs */
 	enum route_level level;		/* what TLS this MX owes us */
 	const char *mxname;		/* MX host name, or NULL: banner's */

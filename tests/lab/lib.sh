@@ -98,6 +98,8 @@
 #	LAB_MXTLSD_EXTRA  extra lines appended to the generated mxtlsd.conf
 #	LAB_MXTLSD_SHUTDOWN_TIMEOUT  its `shutdown_timeout =`, seconds (default 10)
 #	ASAN_OPTIONS, UBSAN_OPTIONS  replace the lab's settings for mxtlsd
+#	LAB_LOCK_WAIT=N	wait up to N seconds for another lab run to end
+#			(default 0: fail at once)
 #	LAB_INLINE_IPTABLES=1  use the inline rules even when
 #			iptables/mxtls-iptables exists
 #
@@ -815,7 +817,7 @@ lab_world_up() {
 lab_up() {
 	local n p
 	exec 9>"$LAB_LOCK"
-	if ! flock -n 9; then
+	if ! flock -w "${LAB_LOCK_WAIT:-0}" 9; then
 		lab_setup_fail lock "another lab run holds $LAB_LOCK (its world is left alone)"; return 1
 	fi
 	LAB_UP_STARTED=1	# from here on, lab_down owns the namespaces

@@ -117,6 +117,18 @@ static const struct script scripts[] = {
 		{"RCPT TO:<c@d.example> NOTIFY=NEVER", R, "555 5.5.4", 0},
 		{"RCPT TO:<c@d.example>", FSM_A_RCPT, NULL, '+'},
 		{NULL, 0, NULL, 0}}},
+	{"control characters in envelope addresses refused", 1, 0, {
+		{"EHLO old.example", FSM_A_HELO, "250-", 0},
+		{"MAIL FROM:<\"x\rRCPT TO:<victim@v.example>\r\"@client.example>", R,
+		 "501 5.1.7", 0},
+		{"MAIL FROM:<\"x\x01y\"@client.example>", R, "501 5.1.7", 0},
+		{"MAIL FROM:<a@client.example>", FSM_A_MAILFROM, "250 ", 0},
+		{"RCPT TO:<\"x\rDATA\r\"@v.example>", R, "501 5.1.3", 0},
+		{"RCPT TO:<\"a\\\x7f\"@v.example>", R, "501 5.1.3", 0},
+		{"RCPT TO:<v@v.example>\rRCPT TO:<w@w.example>", R, "501 5.1.3", 0},
+		{"NOOP\rRCPT TO:<w@w.example>", R, "500 5.5.2 Error: bare <CR>", 0},
+		{"RCPT TO:<v@v.example>", FSM_A_RCPT, NULL, '+'},
+		{NULL, 0, NULL, 0}}},
 	{"HELO client may not use ESMTP parameters", 1, 0, {
 		{"HELO old.example", FSM_A_HELO, "250 ", 0},
 		{"MAIL FROM:<a@b.example> SIZE=10", R, "555 5.5.4", 0},

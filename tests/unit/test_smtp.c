@@ -83,6 +83,21 @@ commands(void)
 
 		T_CASE("command with NUL is bad", r < 0 && c.verb == SMTP_BAD, "verb=%d", c.verb);
 	}
+	{
+		/* smtp_getline() strips the CR of CRLF: any CR left is bare. */
+		static const char *bad[] = {"NOOP\rRCPT TO:<v@x.example>",
+		    "MAIL FROM:<\"x\rRCPT TO:<v@x.example>\r\"@c.example>",
+		    "RCPT TO:<a@b.example>\r", "\rQUIT", "EHLO a\rb"};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			struct smtp_cmd c;
+			char name[96];
+			int r = smtp_cmd_parse(bad[i], strlen(bad[i]), &c);
+
+			snprintf(name, sizeof(name), "command with a bare CR is bad (%zu)", i);
+			T_CASE(name, r < 0 && c.verb == SMTP_BAD, "verb=%d", c.verb);
+		}
+	}
 }
 
 struct pathcase {
@@ -121,6 +136,15 @@ static const struct pathcase paths[] = {
 	{"FROM:<a@b> KEYWAYTOOLONGKEYWAYTOOLONGKEYWAYTOOLONG=1", SMTP_KIND_MAIL, 0, NULL, NULL, 0},
 	{"TO:<a@b>", SMTP_KIND_MAIL, 0, NULL, NULL, 0},
 	{"FROM:<a\x01@b>", SMTP_KIND_MAIL, 0, NULL, NULL, 0},
+	{"FROM:<\"x\rRCPT TO:<victim@v.example>\r\"@client.example>", SMTP_KIND_MAIL, 0, NULL, NULL, 0},
+	{"TO:<\"x\rDATA\r\"@client.example>", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:<\"a\nb\"@client.example>", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:<\"a\\\rb\"@client.example>", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:<\"a\tb\"@client.example>", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:<\"a\x7f\"@client.example>", SMTP_KIND_RCPT, 0, NULL, NULL, 0},
+	{"TO:<\"a\\\"b\"@client.example>", SMTP_KIND_RCPT, 1, "\"a\\\"b\"@client.example", "client.example", 0},
+	{"FROM:<a@b> X=\r", SMTP_KIND_MAIL, 0, NULL, NULL, 0},
+	{"FROM:<a@b> X=1\rRCPT", SMTP_KIND_MAIL, 0, NULL, NULL, 0},
 	{"FROM:<\xc3\xa9@b.example> SMTPUTF8", SMTP_KIND_MAIL, 1, "\xc3\xa9@b.example", "b.example", 1},
 };
 
@@ -156,6 +180,11 @@ paths_test(void)
 		memcpy(big, "TO:<", 4);
 		memset(big + 4, 'a', 1000);
 		memcpy(big + 1004, "@x>", 4);
+		T_CASE("quoted CR is an address error (501 5.1.7/5.1.3)",
+		    smtp_path_parse("FROM:<\"x\rRCPT TO:<v@v.example>\r\"@c.example>",
+			SMTP_KIND_MAIL, &p, &why) == SMTP_PATH_BADADDR
+		    && smtp_path_parse("TO:<\"x\x01\"@c.example>", SMTP_KIND_RCPT, &p,
+			&why) == SMTP_PATH_BADADDR, "another code");
 		T_CASE("path over 512 octets refused",
 		    smtp_path_parse(big, SMTP_KIND_RCPT, &p, &why) < 0, "accepted");
 	}
@@ -253,10 +282,24 @@ static const struct eodcase eods[] = {
 	{"LF.LF smuggling", "a\n.\nMAIL FROM:<x>\r\n", SMTP_EOD_BARE, 3},
 	{"CRLF.LF smuggling", "a\r\n.\nRCPT TO:<x>\r\n", SMTP_EOD_BARE, 4},
 	{"LF.CRLF smuggling", "a\n.\r\nRCPT TO:<x>\r\n", SMTP_EOD_BARE, 3},
+	{"CR.CRLF smuggling", "a\r.\r\nMAIL FROM:<x>\r\n", SMTP_EOD_BARE, 3},
+	{"CRLF.CR smuggling", "a\r\n.\rMAIL FROM:<x>\r\n", SMTP_EOD_BARE, 4},
+	{"CR.CR smuggling", "a\r.\rMAIL FROM:<x>\r\n", SMTP_EOD_BARE, 3},
+	{"LF.CR smuggling", "a\n.\rMAIL FROM:<x>\r\n", SMTP_EOD_BARE, 3},
+	{"CRLF.CR CR smuggling", "a\r\n.\r\r\n", SMTP_EOD_BARE, 4},
+	{"CR at the start: CR.CRLF", "\r.\r\n", SMTP_EOD_BARE, 2},
+	{"LF at the start: LF.LF", "\n.\n", SMTP_EOD_BARE, 2},
+	{"leading dot then LF", ".\nMAIL FROM:<x>\r\n", SMTP_EOD_BARE, 1},
 	{"bare LF inside text is fine", "a\nb\r\n", SMTP_EOD_MORE, (size_t) -1},
 	{"bare CR inside text is fine", "a\rb\r\n", SMTP_EOD_MORE, (size_t) -1},
+	{"dot-text after bare CR is fine", "a\r.x\r\n", SMTP_EOD_MORE, (size_t) -1},
+	{"dot-stuffed after bare CR is fine", "a\r..\r\n", SMTP_EOD_MORE, (size_t) -1},
 	{"CR CR LF then dot", "a\r\r\n.\r\n", SMTP_EOD_END, 7},
+	{"LF CR LF then dot", "a\n\r\n.\r\n", SMTP_EOD_END, 7},
 	{"8-bit bytes", "\xff\xfe\r\n\x80.\r\n", SMTP_EOD_MORE, (size_t) -1},
+	{"a dot at the end waits", "a\r\n.", SMTP_EOD_MORE, 3},
+	{"CRLF.CR at the end waits", "a\r\n.\r", SMTP_EOD_MORE, 3},
+	{"a dot after text at the end is data", "a.", SMTP_EOD_MORE, (size_t) -1},
 };
 
 static void
@@ -264,14 +307,16 @@ eod(void)
 {
 	for (size_t i = 0; i < sizeof(eods) / sizeof(eods[0]); i++) {
 		struct smtp_eod st;
-		size_t n = strlen(eods[i].data), used = 0;
+		size_t n = strlen(eods[i].data), used = 0, uref = 0;
 		size_t want = eods[i].used == (size_t) -1 ? n : eods[i].used;
-		int r;
+		int r, ref;
 
 		smtp_eod_init(&st);
 		r = smtp_eod_scan(&st, eods[i].data, n, &used);
-		T_CASE(eods[i].name, r == eods[i].result && used == want,
-		    "r=%d used=%zu want r=%d used=%zu", r, used, eods[i].result, want);
+		ref = eod_ref(eods[i].data, n, &uref);
+		T_CASE(eods[i].name, r == eods[i].result && used == want && ref == r
+		    && uref == used, "r=%d used=%zu (reference r=%d used=%zu) want r=%d "
+		    "used=%zu", r, used, ref, uref, eods[i].result, want);
 	}
 	/* The terminator split at every position across two reads. */
 	{
@@ -280,52 +325,62 @@ eod(void)
 		int all = 1;
 
 		for (size_t cut = 0; cut <= n; cut++) {
-			struct smtp_eod st;
-			size_t u1 = 0, u2 = 0;
-			int r;
+			size_t used = 0;
+			int r = eod_chunked(msg, n, &cut, 1, &used);
 
-			smtp_eod_init(&st);
-			r = smtp_eod_scan(&st, msg, cut, &u1);
-			if (r == SMTP_EOD_END) {
-				all &= (u1 == n);
-				continue;
-			}
-			r = smtp_eod_scan(&st, msg + cut, n - cut, &u2);
-			all &= (r == SMTP_EOD_END && u1 + u2 == n);
+			all &= (r == SMTP_EOD_END && used == n);
 		}
 		T_CASE("terminator split at every offset", all, "a split was missed");
 	}
+	/* Every smuggling shape split at every position: never a byte of
+	 * the line end after the dot, and the same verdict. */
+	{
+		static const char *shapes[] = {"x\r\n.\nQUIT\r\n", "x\r.\r\nQUIT\r\n",
+		    "x\r\n.\rQUIT\r\n", "x\n.\r\nQUIT\r\n", "x\r.\rQUIT\r\n"};
+		int all = 1;
+
+		for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+			const char *msg = shapes[k];
+			size_t n = strlen(msg), uref = 0;
+			int want = eod_ref(msg, n, &uref);
+
+			for (size_t cut = 0; cut <= n; cut++) {
+				size_t used = 0;
+				int r = eod_chunked(msg, n, &cut, 1, &used);
+
+				all &= (want == SMTP_EOD_BARE && r == want && used == uref);
+			}
+		}
+		T_CASE("bare CR and LF shapes found at every split", all, "one was missed");
+	}
 	/* Byte by byte: the same verdict as in one piece. */
 	{
-		const char *msg = "x\r\n.\nQUIT\r\n";
-		struct smtp_eod st;
-		size_t used = 0, total = 0;
-		int r = SMTP_EOD_MORE;
+		const char *msg = "x\r\n.\rQUIT\r\n";
+		size_t n = strlen(msg), cuts[16], used = 0;
+		int r;
 
-		smtp_eod_init(&st);
-		for (size_t i = 0; i < strlen(msg) && r == SMTP_EOD_MORE; i++) {
-			r = smtp_eod_scan(&st, msg + i, 1, &used);
-			total += used;
-		}
-		T_CASE("smuggling found byte by byte", r == SMTP_EOD_BARE && total == 4,
-		    "r=%d total=%zu", r, total);
+		for (size_t i = 0; i < n; i++)
+			cuts[i] = i + 1;
+		r = eod_chunked(msg, n, cuts, (int) n, &used);
+		T_CASE("smuggling found byte by byte", r == SMTP_EOD_BARE && used == 4,
+		    "r=%d total=%zu", r, used);
 	}
 }
 
 /* differential - the fast scanner against the reference, random input
- * over the alphabet that matters, whole and split at a random point */
+ * over the alphabet that matters, whole and cut at random points */
 static void
 differential(void)
 {
-	static const char alpha[] = "\r\n.\r\n.ab\n";
+	static const char alpha[] = "\r\n.\r\n.ab\n\r.";
 	unsigned seed = 12345;
-	int bad = 0, runs = 200000;
+	int bad = 0, runs = 300000;
 	char buf[24];
 
 	for (int r = 0; r < runs && !bad; r++) {
-		size_t n, u1 = 0, u2 = 0, uref = 0, cut;
+		size_t n, u1 = 0, uref = 0, cuts[4];
 		struct smtp_eod st;
-		int a, b, want;
+		int a, want, ncuts;
 
 		seed = seed * 1103515245u + 12345u;
 		n = 1 + (seed >> 16) % sizeof(buf);
@@ -339,18 +394,18 @@ differential(void)
 		if (a != want || u1 != uref)
 			bad = r + 1;
 		seed = seed * 1103515245u + 12345u;
-		cut = (seed >> 16) % (n + 1);
-		smtp_eod_init(&st);
-		a = smtp_eod_scan(&st, buf, cut, &u1);
-		if (a == SMTP_EOD_MORE) {
-			b = smtp_eod_scan(&st, buf + cut, n - cut, &u2);
-			if (b != want || u1 + u2 != uref)
-				bad = r + 1;
-		} else if (a != want || u1 != uref) {
-			bad = r + 1;
+		ncuts = (int) ((seed >> 16) % 5);
+		for (int c = 0; c < ncuts; c++) {
+			seed = seed * 1103515245u + 12345u;
+			cuts[c] = (seed >> 16) % (n + 1);
+			if (c > 0 && cuts[c] < cuts[c - 1])
+				cuts[c] = cuts[c - 1];
 		}
+		a = eod_chunked(buf, n, cuts, ncuts, &u1);
+		if (a != want || u1 != uref)
+			bad = r + 1;
 	}
-	T_CASE("fast scanner equals the reference (200000 random messages, split too)",
+	T_CASE("fast scanner equals the reference (300000 random messages, cut too)",
 	    !bad, "differs on run %d", bad);
 }
 

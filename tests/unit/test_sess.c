@@ -1,0 +1,1110 @@
+/*
+ * test_sess.c - the session (proxy/sess.c) and the upstream client
+ * (proxy/up.c) driven end to end in one process: a scripted old MTA on
+ * one end of a socketpair, sess.c in the middle on a real libev loop, a
+ * scripted MX on a loopback listener.  Policy lookups are replaced at
+ * link time (resolve_start() below): fail.example's only MX fails its
+ * DANE lookups (a policy failure), every other domain has none; every MX
+ * host is the test's MX.
+ *
+ * The peers run in threads with blocking sockets and deadlines; the loop
+ * runs in the main thread until the old MTA's script ends.  The MX
+ * records every octet it receives, so a case can say that a smuggled
+ * command never reached it.
+ *
+ * Cases: the session after a smuggling refusal (bare LF and bare CR next
+ * to the dot, live and held), control characters in envelope addresses,
+ * replies to DATA and to the end of data that are not 354/2xx/4xx/5xx,
+ * the bounded reply queue, per-command and per-message deadlines,
+ * mixed-domain transactions in both recipient orders, and the upstream's
+ * TLS context kept alive across a reload.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <openssl/ssl.h>
+
+#include "../../lib/log.h"
+#include "../../policy/resolve.h"
+#include "../../report/journal.h"
+#include "../../proxy/config.h"
+#include "../../proxy/conn.h"
+#include "../../proxy/proxy.h"
+#include "../../proxy/sess.h"
+#include "../../proxy/tls.h"
+#include "t.h"
+
+struct proxy proxy;
+
+/* ---- policy, replaced at link time ---------------------------------- */
+
+int resolve_sts_enabled;
+
+struct resolve {
+	ev_timer t;
+	resolve_cb *cb;
+	void *arg;
+	char domain[256];
+};
+
+/* fake_plan - one MX host at 127.0.0.1 (the port is the original
+ * destination's); fail.example's fails its DANE lookups */
+static struct plan *
+fake_plan(const char *domain)
+{
+	struct plan *p = calloc(1, sizeof(*p));
+	struct plan_host *h = &p->hosts[0];
+	struct sockaddr_in *a = (struct sockaddr_in *) &h->addrs[0];
+
+	snprintf(p->domain, sizeof(p->domain), "%s", domain);
+	p->status = PLAN_OK;
+	p->mx_sec = DNS_SECURE;
+	p->nhosts = 1;
+	p->min_ttl = 300;
+	snprintf(h->name, sizeof(h->name), "mx.%.200s", domain);
+	snprintf(h->canon, sizeof(h->canon), "mx.%.200s", domain);
+	snprintf(h->base, sizeof(h->base), "mx.%.200s", domain);
+	h->pref = 10;
+	h->addr_sec = h->a_sec = h->aaaa_sec = DNS_SECURE;
+	h->a_done = h->aaaa_done = 1;
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	h->naddrs = 1;
+	if (strcmp(domain, "fail.example") == 0) {
+		h->tlsa_looked_up = 1;
+		h->tlsa_sec = DNS_BOGUS;
+		h->dane = DANE_FAIL;
+		h->rtype = "dnssec-invalid";
+		snprintf(h->why, sizeof(h->why), "TLSA lookup for mx.fail.example is bogus");
+		p->has_dane = 1;
+	}
+	return p;
+}
+
+static void
+fake_done(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct resolve *r = w->data;
+
+	(void) loop;
+	(void) revents;
+	r->cb(r->arg, fake_plan(r->domain));
+	free(r);
+}
+
+struct resolve *
+resolve_start(struct ev_loop *loop, const char *domain, resolve_cb *cb, void *arg)
+{
+	struct resolve *r = calloc(1, sizeof(*r));
+
+	r->cb = cb;
+	r->arg = arg;
+	snprintf(r->domain, sizeof(r->domain), "%s", domain);
+	ev_timer_init(&r->t, fake_done, 0.001, 0.);
+	r->t.data = r;
+	ev_timer_start(loop, &r->t);
+	return r;
+}
+
+void
+resolve_cancel(struct resolve *r)
+{
+	ev_timer_stop(proxy.loop, &r->t);
+	free(r);
+}
+
+/* ---- time and sockets ------------------------------------------------ */
+
+/* now_ms - monotonic milliseconds */
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
+}
+
+/* sleep_ms - nap */
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* wait_readable - poll for input until the deadline (ms from now) */
+static int
+wait_readable(int fd, int ms)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+
+	return poll(&p, 1, ms) > 0;
+}
+
+/* send_all - blocking write of everything */
+static int
+send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t) w;
+	}
+	return 0;
+}
+
+/* a line reader over a blocking socket, with a deadline per line */
+struct rd {
+	int fd;
+	char buf[65536];
+	size_t n;
+	int eof;
+};
+
+/* rd_line - one LF-ended line (without CR LF) into out; -1 at EOF or timeout */
+static int
+rd_line(struct rd *r, char *out, size_t len, int ms)
+{
+	double until = now_ms() + ms;
+
+	for (;;) {
+		char *nl = memchr(r->buf, '\n', r->n);
+
+		if (nl) {
+			size_t l = (size_t) (nl - r->buf), k = l;
+
+			if (k > 0 && r->buf[k - 1] == '\r')
+				k--;
+			if (k >= len)
+				k = len - 1;
+			memcpy(out, r->buf, k);
+			out[k] = 0;
+			memmove(r->buf, nl + 1, r->n - l - 1);
+			r->n -= l + 1;
+			return 0;
+		}
+		if (r->eof || r->n == sizeof(r->buf))
+			return -1;
+		{
+			int left = (int) (until - now_ms());
+			ssize_t got;
+
+			if (left <= 0 || !wait_readable(r->fd, left))
+				return -1;
+			got = recv(r->fd, r->buf + r->n, sizeof(r->buf) - r->n, 0);
+			if (got <= 0) {
+				r->eof = 1;
+				continue;
+			}
+			r->n += (size_t) got;
+		}
+	}
+}
+
+/* rd_reply - one whole reply; its code, or -1; its last line in last */
+static int
+rd_reply(struct rd *r, char *last, size_t len, int ms)
+{
+	char line[4096];
+
+	for (;;) {
+		if (rd_line(r, line, sizeof(line), ms) < 0)
+			return -1;
+		if (strlen(line) < 3)
+			return -1;
+		if (line[3] != '-') {
+			snprintf(last, len, "%.500s", line);
+			return atoi(line);
+		}
+	}
+}
+
+/* rd_eof - does the peer close within ms (reading and dropping input)? */
+static int
+rd_eof(struct rd *r, int ms)
+{
+	double until = now_ms() + ms;
+
+	r->n = 0;
+	while (!r->eof) {
+		int left = (int) (until - now_ms());
+		ssize_t got;
+
+		if (left <= 0 || !wait_readable(r->fd, left))
+			return 0;
+		got = recv(r->fd, r->buf, sizeof(r->buf), 0);
+		if (got <= 0)
+			r->eof = 1;
+	}
+	return 1;
+}
+
+/* ---- the scripted MX ------------------------------------------------- */
+
+enum mx_data_reply { MX_354, MX_DATA_250, MX_DOT_354 };
+
+struct mx {
+	int lfd;
+	unsigned short port;
+	pthread_t th;
+	atomic_int stop;
+	atomic_int accepted;		/* connections so far */
+	atomic_int greet_go;		/* greeting delayed until set */
+	int greet_wait;			/* wait for greet_go before the 220 */
+	int offer_starttls;		/* EHLO says STARTTLS; 220, then close */
+	enum mx_data_reply data_reply;
+	pthread_mutex_t mu;
+	char raw[1 << 20];		/* every octet received, all connections */
+	size_t nraw;
+	int msgs;			/* messages stored (250 after the dot) */
+	char rcpts[4096];		/* RCPT addresses accepted, space separated */
+};
+
+static struct mx mx;
+
+/* mx_log - keep what the MX received */
+static void
+mx_log(const char *p, size_t n)
+{
+	pthread_mutex_lock(&mx.mu);
+	if (n > sizeof(mx.raw) - mx.nraw)
+		n = sizeof(mx.raw) - mx.nraw;
+	memcpy(mx.raw + mx.nraw, p, n);
+	mx.nraw += n;
+	pthread_mutex_unlock(&mx.mu);
+}
+
+/* mx_saw - did any of it contain s? */
+static int
+mx_saw(const char *s)
+{
+	int r;
+
+	pthread_mutex_lock(&mx.mu);
+	r = memmem(mx.raw, mx.nraw, s, strlen(s)) != NULL;
+	pthread_mutex_unlock(&mx.mu);
+	return r;
+}
+
+/* mx_conn - one SMTP connection, a plain sink (CRLF lines) */
+static void
+mx_conn(int fd)
+{
+	struct rd *r = calloc(1, sizeof(*r));
+	char line[2048];
+	int in_data = 0;
+
+	r->fd = fd;
+	if (mx.greet_wait)
+		for (int i = 0; i < 500 && !mx.greet_go && !mx.stop; i++)
+			sleep_ms(10);
+	send_all(fd, "220 mx.test ESMTP\r\n", 19);
+	while (!mx.stop) {
+		size_t before = r->n;
+
+		(void) before;
+		if (rd_line(r, line, sizeof(line), 200) < 0) {
+			if (r->eof)
+				break;
+			continue;
+		}
+		mx_log(line, strlen(line));
+		mx_log("\n", 1);
+		if (in_data) {
+			if (strcmp(line, ".") == 0) {
+				in_data = 0;
+				if (mx.data_reply == MX_DOT_354) {
+					send_all(fd, "354 again?\r\n", 12);
+				} else {
+					send_all(fd, "250 2.0.0 queued\r\n", 18);
+					pthread_mutex_lock(&mx.mu);
+					mx.msgs++;
+					pthread_mutex_unlock(&mx.mu);
+				}
+			}
+			continue;
+		}
+		if (strncasecmp(line, "EHLO", 4) == 0) {
+			if (mx.offer_starttls)
+				send_all(fd, "250-mx.test\r\n250-STARTTLS\r\n250 PIPELINING\r\n", 43);
+			else
+				send_all(fd, "250-mx.test\r\n250-8BITMIME\r\n250 PIPELINING\r\n", 43);
+		} else if (strncasecmp(line, "STARTTLS", 8) == 0) {
+			send_all(fd, "220 go ahead\r\n", 14);
+			break;			/* no TLS here: the handshake fails */
+		} else if (strncasecmp(line, "MAIL", 4) == 0) {
+			send_all(fd, "250 2.1.0 ok\r\n", 14);
+		} else if (strncasecmp(line, "RCPT", 4) == 0) {
+			pthread_mutex_lock(&mx.mu);
+			if (strlen(mx.rcpts) + strlen(line) + 2 < sizeof(mx.rcpts)) {
+				strcat(mx.rcpts, line + 8);
+				strcat(mx.rcpts, " ");
+			}
+			pthread_mutex_unlock(&mx.mu);
+			send_all(fd, "250 2.1.5 ok\r\n", 14);
+		} else if (strncasecmp(line, "DATA", 4) == 0) {
+			if (mx.data_reply == MX_DATA_250) {
+				send_all(fd, "250 2.0.0 ok, whatever\r\n", 24);
+			} else {
+				send_all(fd, "354 go\r\n", 8);
+				in_data = 1;
+			}
+		} else if (strncasecmp(line, "QUIT", 4) == 0) {
+			send_all(fd, "221 bye\r\n", 9);
+			break;
+		} else {
+			send_all(fd, "250 ok\r\n", 8);
+		}
+	}
+	close(fd);
+	free(r);
+}
+
+/* mx_main - accept connections, one at a time, until told to stop */
+static void *
+mx_main(void *arg)
+{
+	(void) arg;
+	while (!mx.stop) {
+		int fd;
+
+		if (!wait_readable(mx.lfd, 50))
+			continue;
+		if ((fd = accept(mx.lfd, NULL, NULL)) < 0)
+			continue;
+		mx.accepted++;
+		mx_conn(fd);
+	}
+	return NULL;
+}
+
+/* mx_start - a fresh MX with these manners */
+static void
+mx_start(enum mx_data_reply dr, int offer_starttls, int greet_wait)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+
+	memset(&mx, 0, sizeof(mx));
+	pthread_mutex_init(&mx.mu, NULL);
+	mx.data_reply = dr;
+	mx.offer_starttls = offer_starttls;
+	mx.greet_wait = greet_wait;
+	mx.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(mx.lfd, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(mx.lfd, 16) < 0
+	    || getsockname(mx.lfd, (struct sockaddr *) &a, &al) < 0) {
+		perror("mx listen");
+		exit(2);
+	}
+	mx.port = ntohs(a.sin_port);
+	pthread_create(&mx.th, NULL, mx_main, NULL);
+}
+
+/* mx_stop - end the MX thread */
+static void
+mx_stop(void)
+{
+	mx.stop = 1;
+	pthread_join(mx.th, NULL);
+	close(mx.lfd);
+	pthread_mutex_destroy(&mx.mu);
+}
+
+/* ---- the scripted old MTA, and the loop ------------------------------ */
+
+struct client;
+typedef void client_fn(struct client *);
+
+struct client {
+	struct rd r;
+	client_fn *fn;
+	pthread_t th;
+	atomic_int done;
+	void (*tick)(void);		/* called by the loop every 10 ms */
+};
+
+/* cl_send - the old MTA writes */
+static void
+cl_send(struct client *c, const char *s)
+{
+	(void) send_all(c->r.fd, s, strlen(s));
+}
+
+/* cl_reply - the next reply's code (-1: none within 3 s) */
+static int
+cl_reply(struct client *c, char *last, size_t len)
+{
+	return rd_reply(&c->r, last, len, 3000);
+}
+
+/* cl_start - banner and EHLO */
+static int
+cl_start(struct client *c)
+{
+	char l[512];
+
+	if (cl_reply(c, l, sizeof(l)) != 220)
+		return -1;
+	cl_send(c, "EHLO old.example\r\n");
+	return cl_reply(c, l, sizeof(l)) == 250 ? 0 : -1;
+}
+
+static void *
+client_main(void *arg)
+{
+	struct client *c = arg;
+
+	c->fn(c);
+	c->done = 1;
+	return NULL;
+}
+
+static void
+on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client *c = w->data;
+
+	(void) revents;
+	if (c->tick)
+		c->tick();
+	if (c->done)
+		ev_break(loop, EVBREAK_ONE);
+}
+
+/* run_client - one session: the old MTA's script against sess.c; the
+ * loop runs until the script ends (at most 20 s) and the session is gone */
+static void
+run_client(client_fn *fn, void (*tick)(void))
+{
+	struct client *c = calloc(1, sizeof(*c));
+	struct sockaddr_storage peer, orig;
+	struct sockaddr_in *o = (struct sockaddr_in *) &orig;
+	int sv[2];
+	ev_timer t;
+	double until = now_ms() + 20000;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
+		perror("socketpair");
+		exit(2);
+	}
+	memset(&peer, 0, sizeof(peer));
+	((struct sockaddr_in *) &peer)->sin_family = AF_INET;
+	((struct sockaddr_in *) &peer)->sin_addr.s_addr = htonl(0xc0000201);
+	memset(&orig, 0, sizeof(orig));
+	o->sin_family = AF_INET;
+	o->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	o->sin_port = htons(mx.port);
+	(void) fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	c->r.fd = sv[1];
+	c->fn = fn;
+	c->tick = tick;
+	sess_new(sv[0], &peer, &orig);
+	pthread_create(&c->th, NULL, client_main, c);
+	ev_timer_init(&t, on_tick, 0.01, 0.01);
+	t.data = c;
+	ev_timer_start(proxy.loop, &t);
+	while (!c->done && now_ms() < until)
+		ev_run(proxy.loop, 0);
+	pthread_join(c->th, NULL);
+	close(sv[1]);
+	/* Let the session see the close and go. */
+	for (int i = 0; i < 100 && proxy.nsessions > 0; i++)
+		ev_run(proxy.loop, EVRUN_NOWAIT), sleep_ms(5);
+	for (int i = 0; i < 20; i++)
+		ev_run(proxy.loop, EVRUN_NOWAIT);
+	ev_timer_stop(proxy.loop, &t);
+	free(c);
+}
+
+/* ---- cases ----------------------------------------------------------- */
+
+static const char *smuggle_shapes[] = {
+	"\n.\n", "\r\n.\n", "\n.\r\n", "\r.\r\n", "\r\n.\r", "\r.\r",
+};
+static const char *cur_shape;
+static int got_final, got_eof, got_after;
+static char got_text[512];
+
+/* smuggle_client - a message with a lone dot next to a bare CR or LF,
+ * followed by a second transaction inside the same DATA stream */
+static void
+smuggle_client(struct client *c)
+{
+	char l[512], body[1024];
+
+	got_final = got_eof = got_after = -1;
+	if (cl_start(c) < 0)
+		return;
+	cl_send(c, "MAIL FROM:<s@old.example>\r\n");
+	if (cl_reply(c, l, sizeof(l)) != 250)
+		return;
+	cl_send(c, "RCPT TO:<r@nopolicy.example>\r\n");
+	if (cl_reply(c, l, sizeof(l)) != 250)
+		return;
+	cl_send(c, "DATA\r\n");
+	if (cl_reply(c, l, sizeof(l)) != 354)
+		return;
+	snprintf(body, sizeof(body), "Subject: x\r\n\r\nhello%sMAIL FROM:<evil@x.example>"
+	    "\r\nRCPT TO:<evil@nopolicy.example>\r\nDATA\r\nsmuggled\r\n.\r\nQUIT\r\n",
+	    cur_shape);
+	cl_send(c, body);
+	got_final = cl_reply(c, got_text, sizeof(got_text));
+	got_eof = rd_eof(&c->r, 2000);
+}
+
+/* held_smuggle_client - the same through the TLS-Required: No hold */
+static void
+held_smuggle_client(struct client *c)
+{
+	char l[512], body[1024];
+
+	got_final = got_eof = -1;
+	if (cl_start(c) < 0)
+		return;
+	cl_send(c, "MAIL FROM:<s@old.example>\r\nRCPT TO:<r@fail.example>\r\nDATA\r\n");
+	if (cl_reply(c, l, sizeof(l)) != 250 || cl_reply(c, l, sizeof(l)) != 250
+	    || cl_reply(c, l, sizeof(l)) != 354)
+		return;
+	snprintf(body, sizeof(body), "TLS-Required: No\r\nSubject: x\r\n\r\nhello%s"
+	    "MAIL FROM:<evil@x.example>\r\nRCPT TO:<evil@nopolicy.example>\r\nDATA\r\n"
+	    "smuggled\r\n.\r\nQUIT\r\n", cur_shape);
+	cl_send(c, body);
+	got_final = cl_reply(c, got_text, sizeof(got_text));
+	got_eof = rd_eof(&c->r, 2000);
+}
+
+static void
+smuggling(void)
+{
+	for (size_t i = 0; i < sizeof(smuggle_shapes) / sizeof(smuggle_shapes[0]); i++) {
+		char name[160], shown[32];
+		size_t w = 0;
+
+		for (const char *p = smuggle_shapes[i]; *p && w + 3 < sizeof(shown); p++)
+			w += (size_t) snprintf(shown + w, sizeof(shown) - w, "%s",
+			    *p == '\r' ? "CR" : *p == '\n' ? "LF" : ".");
+		cur_shape = smuggle_shapes[i];
+		mx_start(MX_354, 0, 0);
+		run_client(smuggle_client, NULL);
+		mx_stop();
+		snprintf(name, sizeof(name), "smuggling %s: refused, connection closed, "
+		    "nothing after it reaches the MX", shown);
+		T_CASE(name, got_final / 100 == 5 && got_eof == 1 && !mx_saw("evil")
+		    && !mx_saw("smuggled") && mx.msgs == 0, "final=%d (%s) eof=%d "
+		    "mx saw evil=%d smuggled=%d msgs=%d", got_final, got_text, got_eof,
+		    mx_saw("evil"), mx_saw("smuggled"), mx.msgs);
+
+		mx_start(MX_354, 0, 0);
+		run_client(held_smuggle_client, NULL);
+		mx_stop();
+		snprintf(name, sizeof(name), "smuggling %s while held (TLS-Required: No): "
+		    "refused, closed, nothing delivered", shown);
+		T_CASE(name, got_final / 100 == 5 && got_eof == 1 && !mx_saw("evil")
+		    && mx.msgs == 0, "final=%d (%s) eof=%d mx saw evil=%d msgs=%d",
+		    got_final, got_text, got_eof, mx_saw("evil"), mx.msgs);
+	}
+}
+
+static int ctl_mail, ctl_rcpt;
+
+/* ctl_client - CR inside quoted envelope addresses */
+static void
+ctl_client(struct client *c)
+{
+	char l[512];
+
+	ctl_mail = ctl_rcpt = -1;
+	if (cl_start(c) < 0)
+		return;
+	cl_send(c, "MAIL FROM:<\"x\rRCPT TO:<evil@nopolicy.example>\r\"@old.example>\r\n");
+	ctl_mail = cl_reply(c, l, sizeof(l));
+	if (ctl_mail != 250) {
+		cl_send(c, "MAIL FROM:<s@old.example>\r\n");
+		(void) cl_reply(c, l, sizeof(l));
+	}
+	cl_send(c, "RCPT TO:<\"y\rRCPT TO:<evil2@nopolicy.example>\r\"@nopolicy.example>\r\n");
+	ctl_rcpt = cl_reply(c, l, sizeof(l));
+	cl_send(c, "QUIT\r\n");
+	(void) cl_reply(c, l, sizeof(l));
+}
+
+static void
+envelope_controls(void)
+{
+	mx_start(MX_354, 0, 0);
+	run_client(ctl_client, NULL);
+	mx_stop();
+	T_CASE("CR in a quoted MAIL address: 501, never forwarded",
+	    ctl_mail == 501 && !mx_saw("evil"), "MAIL reply %d, mx saw evil=%d",
+	    ctl_mail, mx_saw("evil"));
+	T_CASE("CR in a quoted RCPT address: 501, never forwarded",
+	    ctl_rcpt == 501 && !mx_saw("evil2"), "RCPT reply %d, mx saw evil2=%d",
+	    ctl_rcpt, mx_saw("evil2"));
+}
+
+static int data_code, dot_code;
+
+/* data_client - one message; what DATA and the end of data got */
+static void
+data_client(struct client *c)
+{
+	char l[512];
+
+	data_code = dot_code = -1;
+	if (cl_start(c) < 0)
+		return;
+	cl_send(c, "MAIL FROM:<s@old.example>\r\nRCPT TO:<r@nopolicy.example>\r\nDATA\r\n");
+	if (cl_reply(c, l, sizeof(l)) != 250 || cl_reply(c, l, sizeof(l)) != 250)
+		return;
+	data_code = cl_reply(c, got_text, sizeof(got_text));
+	if (data_code != 354)
+		return;
+	cl_send(c, "Subject: x\r\n\r\nhello\r\n.\r\n");
+	dot_code = cl_reply(c, got_text, sizeof(got_text));
+	cl_send(c, "QUIT\r\n");
+	(void) cl_reply(c, l, sizeof(l));
+}
+
+static void
+odd_data_replies(void)
+{
+	mx_start(MX_DATA_250, 0, 0);
+	run_client(data_client, NULL);
+	mx_stop();
+	T_CASE("MX answers DATA with 250: the old MTA gets 451 4.5.0, never a 2xx",
+	    data_code == 451 && strstr(got_text, "4.5.0") != NULL, "DATA reply %d (%s)",
+	    data_code, got_text);
+	mx_start(MX_DOT_354, 0, 0);
+	run_client(data_client, NULL);
+	mx_stop();
+	T_CASE("MX answers the end of data with 354: 451 4.5.0", dot_code == 451
+	    && strstr(got_text, "4.5.0") != NULL, "end-of-data reply %d (%s)", dot_code,
+	    got_text);
+	mx_start(MX_354, 0, 0);
+	run_client(data_client, NULL);
+	mx_stop();
+	T_CASE("a normal MX still gets its message (control)", data_code == 354
+	    && dot_code == 250 && mx.msgs == 1, "DATA %d dot %d msgs %d", data_code,
+	    dot_code, mx.msgs);
+}
+
+static size_t flood_written, flood_replies;
+static int flood_quit;
+
+/* flood_client - pipeline NOOPs without reading for 3 s (at most 16 MiB),
+ * then read every reply and QUIT */
+static void
+flood_client(struct client *c)
+{
+	static const char noop[] = "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+	    "NOOP\r\nNOOP\r\n";
+	char l[512];
+	double until;
+	int fl;
+
+	flood_written = flood_replies = 0;
+	flood_quit = -1;
+	if (cl_start(c) < 0)
+		return;
+	fl = fcntl(c->r.fd, F_GETFL);
+	(void) fcntl(c->r.fd, F_SETFL, fl | O_NONBLOCK);
+	until = now_ms() + 3000;
+	while (now_ms() < until && flood_written < 16u << 20) {
+		ssize_t w = send(c->r.fd, noop, sizeof(noop) - 1, MSG_NOSIGNAL);
+
+		if (w > 0)
+			flood_written += (size_t) w;
+		else
+			sleep_ms(5);
+	}
+	/* A partial NOOP may be out: end it, then read everything. */
+	while (flood_written % 6 != 0) {
+		if (send(c->r.fd, "NOOP\r\n" + flood_written % 6, 1, MSG_NOSIGNAL) == 1)
+			flood_written++;
+		else
+			sleep_ms(5);
+	}
+	(void) fcntl(c->r.fd, F_SETFL, fl);
+	while (flood_replies < flood_written / 6 && cl_reply(c, l, sizeof(l)) == 250)
+		flood_replies++;
+	cl_send(c, "QUIT\r\n");
+	flood_quit = cl_reply(c, l, sizeof(l));
+}
+
+static void
+reply_queue(void)
+{
+	mx_start(MX_354, 0, 0);
+	run_client(flood_client, NULL);
+	mx_stop();
+	T_CASE("a client that never reads its replies is stopped (< 4 MiB taken in 3 s)",
+	    flood_written > 0 && flood_written < (4u << 20), "the session took %zu octets",
+	    flood_written);
+	T_CASE("... and once it reads, every reply is there and QUIT is answered",
+	    flood_replies == flood_written / 6 && flood_quit == 221, "%zu of %zu replies, "
+	    "QUIT %d", flood_replies, flood_written / 6, flood_quit);
+}
+
+static int tr_code;
+static double tr_ms;
+
+/* trickle_client - NOOP one octet every 250 ms */
+static void
+trickle_client(struct client *c)
+{
+	char l[512];
+	double t0;
+
+	tr_code = -1;
+	if (cl_start(c) < 0)
+		return;
+	t0 = now_ms();
+	for (const char *p = "NOOP\r\n"; *p; p++) {
+		char b[1] = {*p};
+
+		if (send(c->r.fd, b, 1, MSG_NOSIGNAL) != 1)
+			break;
+		if (wait_readable(c->r.fd, 250))
+			break;
+	}
+	tr_code = cl_reply(c, l, sizeof(l));
+	tr_ms = now_ms() - t0;
+}
+
+/* idle_client - a whole NOOP every 700 ms, for ever */
+static void
+idle_client(struct client *c)
+{
+	char l[512];
+	double t0;
+
+	tr_code = -1;
+	if (cl_start(c) < 0)
+		return;
+	t0 = now_ms();
+	for (int i = 0; i < 20; i++) {
+		int code;
+
+		sleep_ms(700);
+		cl_send(c, "NOOP\r\n");
+		if ((code = cl_reply(c, l, sizeof(l))) != 250) {
+			tr_code = code;
+			break;
+		}
+	}
+	tr_ms = now_ms() - t0;
+}
+
+static size_t dr_chunk;
+static int dr_pause;
+
+/* data_rate_client - a message body in chunks of dr_chunk every dr_pause ms
+ * for 4 s; tr_code: the first reply after the 354 */
+static void
+data_rate_client(struct client *c)
+{
+	char l[512], chunk[2048];
+	double t0, until;
+
+	tr_code = -1;
+	if (cl_start(c) < 0)
+		return;
+	cl_send(c, "MAIL FROM:<s@old.example>\r\nRCPT TO:<r@nopolicy.example>\r\nDATA\r\n");
+	if (cl_reply(c, l, sizeof(l)) != 250 || cl_reply(c, l, sizeof(l)) != 250
+	    || cl_reply(c, l, sizeof(l)) != 354)
+		return;
+	memset(chunk, 'x', sizeof(chunk));
+	chunk[dr_chunk - 2] = '\r';
+	chunk[dr_chunk - 1] = '\n';
+	t0 = now_ms();
+	until = t0 + 4000;
+	while (now_ms() < until) {
+		if (send(c->r.fd, chunk, dr_chunk, MSG_NOSIGNAL) != (ssize_t) dr_chunk)
+			break;
+		if (wait_readable(c->r.fd, dr_pause))
+			break;
+	}
+	if (!wait_readable(c->r.fd, 0))
+		cl_send(c, ".\r\n");
+	tr_code = cl_reply(c, got_text, sizeof(got_text));
+	tr_ms = now_ms() - t0;
+}
+
+static void
+deadlines(void)
+{
+	long ct = proxy.cfg.client_timeout, il = proxy.cfg.client_idle_limit;
+	long mr = proxy.cfg.client_min_data_rate;
+
+	proxy.cfg.client_timeout = 1;
+	mx_start(MX_354, 0, 0);
+	run_client(trickle_client, NULL);
+	mx_stop();
+	T_CASE("a command trickled over more than client_timeout: 421", tr_code == 421
+	    && tr_ms < 1600, "reply %d after %.0f ms", tr_code, tr_ms);
+
+	proxy.cfg.client_timeout = 2;
+	proxy.cfg.client_idle_limit = 2;
+	mx_start(MX_354, 0, 0);
+	run_client(idle_client, NULL);
+	mx_stop();
+	T_CASE("NOOPs within client_timeout, but past client_idle_limit in all: 421",
+	    tr_code == 421 && tr_ms > 1800 && tr_ms < 3500, "reply %d after %.0f ms",
+	    tr_code, tr_ms);
+
+	proxy.cfg.client_idle_limit = il;
+	proxy.cfg.client_timeout = 2;
+	proxy.cfg.client_min_data_rate = 1000;
+	dr_chunk = 12;
+	dr_pause = 200;			/* 60 octets/s */
+	mx_start(MX_354, 0, 0);
+	run_client(data_rate_client, NULL);
+	mx_stop();
+	T_CASE("a message trickled below client_min_data_rate: 421 in DATA",
+	    tr_code == 421 && tr_ms < 3500 && mx.msgs == 0, "reply %d after %.0f ms, "
+	    "%d stored", tr_code, tr_ms, mx.msgs);
+	dr_chunk = 1000;
+	dr_pause = 200;			/* 5000 octets/s */
+	mx_start(MX_354, 0, 0);
+	run_client(data_rate_client, NULL);
+	mx_stop();
+	T_CASE("a message above client_min_data_rate, longer than client_timeout: sent",
+	    tr_code == 250 && mx.msgs == 1, "reply %d (%s) after %.0f ms", tr_code,
+	    got_text, tr_ms);
+	proxy.cfg.client_timeout = ct;
+	proxy.cfg.client_min_data_rate = mr;
+}
+
+static int mix_codes[8], mix_n;
+
+/* mix_send - a pipelined transaction: MAIL, RCPTs, DATA, a message */
+static void
+mix_send(struct client *c, const char *r1, const char *r2, int pipelined)
+{
+	char l[512], buf[512];
+
+	mix_n = 0;
+	memset(mix_codes, 0xff, sizeof(mix_codes));
+	if (cl_start(c) < 0)
+		return;
+	if (pipelined) {
+		snprintf(buf, sizeof(buf), "MAIL FROM:<s@old.example>\r\nRCPT TO:<%s>\r\n"
+		    "RCPT TO:<%s>\r\nDATA\r\n", r1, r2);
+		cl_send(c, buf);
+		for (mix_n = 0; mix_n < 4; mix_n++)
+			mix_codes[mix_n] = cl_reply(c, l, sizeof(l));
+	} else {
+		const char *cmds[3] = {"MAIL FROM:<s@old.example>", r1, r2};
+
+		for (mix_n = 0; mix_n < 3; mix_n++) {
+			snprintf(buf, sizeof(buf), mix_n ? "RCPT TO:<%s>\r\n" : "%s\r\n",
+			    cmds[mix_n]);
+			cl_send(c, buf);
+			mix_codes[mix_n] = cl_reply(c, l, sizeof(l));
+		}
+		cl_send(c, "DATA\r\n");
+		mix_codes[mix_n++] = cl_reply(c, l, sizeof(l));
+	}
+	if (mix_codes[3] == 354) {
+		cl_send(c, "Subject: mixed\r\n\r\nhello\r\n.\r\n");
+		mix_codes[mix_n++] = cl_reply(c, l, sizeof(l));
+	} else {
+		mix_codes[mix_n++] = -1;
+	}
+	cl_send(c, "QUIT\r\n");
+	(void) cl_reply(c, l, sizeof(l));
+}
+
+static void mix_fail_first(struct client *c) { mix_send(c, "a@fail.example", "b@nopolicy.example", 1); }
+static void mix_ok_first(struct client *c) { mix_send(c, "b@nopolicy.example", "a@fail.example", 1); }
+static void mix_fail_first_slow(struct client *c) { mix_send(c, "a@fail.example", "b@nopolicy.example", 0); }
+
+static void
+mixed_domains(void)
+{
+	int hold = proxy.cfg.tls_required_enable;
+
+	for (int h = 1; h >= 0; h--) {
+		char name[200];
+
+		proxy.cfg.tls_required_enable = h;
+		mx_start(MX_354, 0, 0);
+		run_client(mix_fail_first, NULL);
+		mx_stop();
+		snprintf(name, sizeof(name), "mixed, failing domain first%s: it gets 4xx, the "
+		    "other domain's copy is sent", h ? " (hold on)" : " (hold off)");
+		T_CASE(name, mix_codes[1] / 100 == 4 && mix_codes[2] == 250
+		    && mix_codes[3] == 354 && mix_codes[4] == 250 && mx.msgs == 1
+		    && strstr(mx.rcpts, "b@nopolicy.example") && !strstr(mx.rcpts,
+			"fail.example"), "replies %d %d %d %d %d, mx msgs %d rcpts %s",
+		    mix_codes[0], mix_codes[1], mix_codes[2], mix_codes[3], mix_codes[4],
+		    mx.msgs, mx.rcpts);
+
+		mx_start(MX_354, 0, 0);
+		run_client(mix_ok_first, NULL);
+		mx_stop();
+		snprintf(name, sizeof(name), "mixed, failing domain second%s: it gets 4xx, "
+		    "the other domain's copy is sent", h ? " (hold on)" : " (hold off)");
+		T_CASE(name, mix_codes[1] == 250 && mix_codes[2] / 100 == 4
+		    && mix_codes[3] == 354 && mix_codes[4] == 250 && mx.msgs == 1,
+		    "replies %d %d %d %d %d, mx msgs %d rcpts %s", mix_codes[0],
+		    mix_codes[1], mix_codes[2], mix_codes[3], mix_codes[4], mx.msgs, mx.rcpts);
+	}
+	/* Not pipelined, failing domain first, hold on: the first time it is
+	 * held and the other waits (452); from then on it is not held. */
+	proxy.cfg.tls_required_enable = 1;
+	mx_start(MX_354, 0, 0);
+	run_client(mix_fail_first_slow, NULL);
+	T_CASE("not pipelined, failing first, first time: held, the other 452",
+	    mix_codes[1] == 250 && mix_codes[2] == 452 && mix_codes[4] / 100 == 4
+	    && mx.msgs == 0, "replies %d %d %d %d %d, mx msgs %d", mix_codes[0],
+	    mix_codes[1], mix_codes[2], mix_codes[3], mix_codes[4], mx.msgs);
+	run_client(mix_fail_first_slow, NULL);
+	mx_stop();
+	T_CASE("not pipelined, failing first, the retry: 4xx at RCPT, the other sent",
+	    mix_codes[1] / 100 == 4 && mix_codes[2] == 250 && mix_codes[4] == 250
+	    && mx.msgs == 1, "replies %d %d %d %d %d, mx msgs %d", mix_codes[0],
+	    mix_codes[1], mix_codes[2], mix_codes[3], mix_codes[4], mx.msgs);
+	proxy.cfg.tls_required_enable = hold;
+}
+
+static int ctx_index = -1;
+static atomic_int ctx_freed;
+static int ctx_freed_at_reload = -1, reloaded;
+
+/* ctx_gone - ex_data free callback: the context itself is freed */
+static void
+ctx_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void) parent;
+	(void) ad;
+	(void) idx;
+	(void) argl;
+	(void) argp;
+	if (ptr)
+		ctx_freed = 1;
+}
+
+/* reload_tick - once the MX accepted (greeting held back), "reload":
+ * replace proxy.client_ctx and free the old one, as main.c's on_hup does */
+static void
+reload_tick(void)
+{
+	char err[256];
+	SSL_CTX *nc;
+
+	if (reloaded || mx.accepted == 0)
+		return;
+	nc = tls_client_ctx("", err, sizeof(err));
+	SSL_CTX_free(proxy.client_ctx);
+	proxy.client_ctx = nc;
+	ctx_freed_at_reload = ctx_freed;
+	reloaded = 1;
+	mx.greet_go = 1;
+}
+
+static void
+reload_ctx(void)
+{
+	char err[256];
+	SSL_CTX *old = tls_client_ctx("", err, sizeof(err));
+
+	ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, ctx_gone);
+	SSL_CTX_set_ex_data(old, ctx_index, (void *) 1);
+	SSL_CTX_free(proxy.client_ctx);
+	proxy.client_ctx = old;
+	ctx_freed = 0;
+	mx_start(MX_354, 1, 1);
+	run_client(data_client, reload_tick);
+	mx_stop();
+	T_CASE("reload while an upstream waits for the greeting: its TLS context "
+	    "stays alive", reloaded && ctx_freed_at_reload == 0, "reloaded=%d, freed "
+	    "at reload=%d", reloaded, ctx_freed_at_reload);
+	T_CASE("... and is freed once that upstream is gone", ctx_freed == 1,
+	    "still allocated");
+	T_CASE("... and the message still went (STARTTLS failed, plaintext retry)",
+	    dot_code == 250 && mx.msgs == 1, "end-of-data %d msgs %d", dot_code, mx.msgs);
+}
+
+int
+main(void)
+{
+	char err[512], dir[] = "/tmp/test_sess.XXXXXX";
+
+	T_INIT("sess");
+	signal(SIGPIPE, SIG_IGN);
+	log_init("test_sess", getenv("TEST_SESS_LOG") != NULL, 1);
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 2;
+	}
+	cfg_defaults(&proxy.cfg);
+	static const char conf[] = "dns_resolver = forward:127.0.0.1\n"
+	    "myhostname = proxy.test\nclient_timeout = 5s\n";
+
+	if (cfg_parse(&proxy.cfg, "test", conf, sizeof(conf) - 1, err, sizeof(err)) < 0) {
+		fprintf(stderr, "config: %s\n", err);
+		return 2;
+	}
+	snprintf(proxy.hostname, sizeof(proxy.hostname), "proxy.test");
+	proxy.fsmc.hostname = proxy.hostname;
+	proxy.fsmc.offer_starttls = 0;
+	proxy.loop = EV_DEFAULT;
+	if ((proxy.client_ctx = tls_client_ctx("", err, sizeof(err))) == NULL) {
+		fprintf(stderr, "tls: %s\n", err);
+		return 2;
+	}
+	if ((proxy.journal = journal_open(dir, 0, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "journal: %s\n", err);
+		return 2;
+	}
+	conn_init_loop(proxy.loop);
+	reap_init(proxy.loop);
+
+	smuggling();
+	envelope_controls();
+	odd_data_replies();
+	reply_queue();
+	deadlines();
+	mixed_domains();
+	reload_ctx();
+
+	journal_close(proxy.journal);
+	SSL_CTX_free(proxy.client_ctx);
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+	}
+	return t_done();
+}

@@ -239,6 +239,17 @@ sayf(struct sess *s, const char *fmt, ...)
 	say(s, line, (size_t) n);
 }
 
+/* say_pending - the reply that waited for the MX's RSET */
+static void
+say_pending(struct sess *s)
+{
+	if (s->pending) {
+		say(s, s->pending, strlen(s->pending));
+		free(s->pending);
+		s->pending = NULL;
+	}
+}
+
 /* relay_reply - the MX's reply, every line, to the old MTA */
 static void
 relay_reply(struct sess *s, const struct smtp_reply *r)
@@ -1758,11 +1769,7 @@ mx_protocol_error(struct sess *s, struct up *u)
 		txn_done(s);
 		break;
 	case W_RSET:
-		if (s->pending) {
-			say(s, s->pending, strlen(s->pending));
-			free(s->pending);
-			s->pending = NULL;
-		}
+		say_pending(s);
 		break;
 	default:
 		break;
@@ -1878,11 +1885,7 @@ sess_on_up(struct up *u, enum up_event ev, void *arg)
 		case W_RSET:
 			s->up_txn = 0;
 			s->wait = W_NONE;
-			if (s->pending) {
-				say(s, s->pending, strlen(s->pending));
-				free(s->pending);
-				s->pending = NULL;
-			}
+			say_pending(s);
 			break;
 		default:
 			msg_warn("%s: unexpected reply from %s in state %s", s->id,
@@ -1936,11 +1939,7 @@ sess_on_up(struct up *u, enum up_event ev, void *arg)
 			break;
 		case W_RSET:
 			s->wait = W_NONE;
-			if (s->pending) {
-				say(s, s->pending, strlen(s->pending));
-				free(s->pending);
-				s->pending = NULL;
-			}
+			say_pending(s);
 			break;
 		default:
 			if (s->fsm.state == FSM_DATA) {

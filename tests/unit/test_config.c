@@ -32,6 +32,8 @@ static const struct bad bads[] = {
 	{"time unit", "client_timeout = 5y\n", 0, "client_timeout: \"5y\": unit must be s, m, h or d"},
 	{"time trailing", "client_timeout = 5ss\n", 0, "client_timeout: \"5ss\": expected a time"},
 	{"time zero", "client_timeout = 0\n", 0, "client_timeout: \"0\": must be from 1s"},
+	{"idle limit too long", "client_idle_limit = 8d\n", 0, "client_idle_limit: \"8d\": must be from"},
+	{"data rate negative", "client_min_data_rate = -1\n", 0, "client_min_data_rate: expected a number"},
 	{"time huge", "upstream_timeout = 999999999999d\n", 0, "upstream_timeout: \"999999999999d\": must be from"},
 	{"size unit", "message_size_limit = 10q\n", 0, "message_size_limit: \"10q\": unit must be k, m or g"},
 	{"size overflow", "message_size_limit = 18446744073709551615g\n", 0, "message_size_limit: \"18446744073709551615g\": too large"},
@@ -159,6 +161,9 @@ defaults(void)
 	cfg_endpoint_str(&c.listen[1], ep, sizeof(ep));
 	T_CASE("default listen v6", strcmp(ep, "[::1]:10025") == 0, "%s", ep);
 	T_CASE("default starttls offered", c.offer_client_starttls == 1, "no");
+	T_CASE("default client deadlines", c.client_idle_limit == 1800
+	    && c.client_min_data_rate == 500, "%ld %ld", c.client_idle_limit,
+	    c.client_min_data_rate);
 	T_CASE("default timeouts", c.client_timeout == 300 && c.upstream_timeout == 300
 	    && c.upstream_connect_timeout == 30, "wrong");
 	cfg_free(&c);

@@ -477,6 +477,22 @@ cl_start(struct client *c)
 	return cl_reply(c, l, sizeof(l)) == 250 ? 0 : -1;
 }
 
+/* cl_txn - banner, EHLO, then MAIL, one RCPT and DATA pipelined: 0 when
+ * they got 250, 250, 354 */
+static int
+cl_txn(struct client *c, const char *rcpt)
+{
+	char l[512], cmds[512];
+
+	if (cl_start(c) < 0)
+		return -1;
+	snprintf(cmds, sizeof(cmds), "MAIL FROM:<s@old.example>\r\nRCPT TO:<%s>\r\n"
+	    "DATA\r\n", rcpt);
+	cl_send(c, cmds);
+	return cl_reply(c, l, sizeof(l)) == 250 && cl_reply(c, l, sizeof(l)) == 250
+	    && cl_reply(c, l, sizeof(l)) == 354 ? 0 : -1;
+}
+
 static void *
 client_main(void *arg)
 {
@@ -558,19 +574,10 @@ static char got_text[512];
 static void
 smuggle_client(struct client *c)
 {
-	char l[512], body[1024];
+	char body[1024];
 
 	got_final = got_eof = got_after = -1;
-	if (cl_start(c) < 0)
-		return;
-	cl_send(c, "MAIL FROM:<s@old.example>\r\n");
-	if (cl_reply(c, l, sizeof(l)) != 250)
-		return;
-	cl_send(c, "RCPT TO:<r@nopolicy.example>\r\n");
-	if (cl_reply(c, l, sizeof(l)) != 250)
-		return;
-	cl_send(c, "DATA\r\n");
-	if (cl_reply(c, l, sizeof(l)) != 354)
+	if (cl_txn(c, "r@nopolicy.example") < 0)
 		return;
 	snprintf(body, sizeof(body), "Subject: x\r\n\r\nhello%sMAIL FROM:<evil@x.example>"
 	    "\r\nRCPT TO:<evil@nopolicy.example>\r\nDATA\r\nsmuggled\r\n.\r\nQUIT\r\n",
@@ -584,14 +591,10 @@ smuggle_client(struct client *c)
 static void
 held_smuggle_client(struct client *c)
 {
-	char l[512], body[1024];
+	char body[1024];
 
 	got_final = got_eof = -1;
-	if (cl_start(c) < 0)
-		return;
-	cl_send(c, "MAIL FROM:<s@old.example>\r\nRCPT TO:<r@fail.example>\r\nDATA\r\n");
-	if (cl_reply(c, l, sizeof(l)) != 250 || cl_reply(c, l, sizeof(l)) != 250
-	    || cl_reply(c, l, sizeof(l)) != 354)
+	if (cl_txn(c, "r@fail.example") < 0)
 		return;
 	snprintf(body, sizeof(body), "TLS-Required: No\r\nSubject: x\r\n\r\nhello%s"
 	    "MAIL FROM:<evil@x.example>\r\nRCPT TO:<evil@nopolicy.example>\r\nDATA\r\n"
@@ -831,15 +834,11 @@ static int dr_pause;
 static void
 data_rate_client(struct client *c)
 {
-	char l[512], chunk[2048];
+	char chunk[2048];
 	double t0, until;
 
 	tr_code = -1;
-	if (cl_start(c) < 0)
-		return;
-	cl_send(c, "MAIL FROM:<s@old.example>\r\nRCPT TO:<r@nopolicy.example>\r\nDATA\r\n");
-	if (cl_reply(c, l, sizeof(l)) != 250 || cl_reply(c, l, sizeof(l)) != 250
-	    || cl_reply(c, l, sizeof(l)) != 354)
+	if (cl_txn(c, "r@nopolicy.example") < 0)
 		return;
 	memset(chunk, 'x', sizeof(chunk));
 	chunk[dr_chunk - 2] = '\r';

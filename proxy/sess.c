@@ -37,6 +37,7 @@
 #define STARVE_TTL	3600.0		/* ... for this long (s) */
 #define REASON_MAX	1024
 #define HOLD_MAX_DEFAULT (10 * 1024 * 1024)	/* TLS-Required: No, held message */
+#define HOLD_TOTAL_MAX	(256 * 1024 * 1024)	/* ... all sessions together */
 
 enum sess_wait {
 	W_NONE,				/* taking commands (or DATA bytes) */
@@ -120,6 +121,7 @@ static void replay_start(struct sess *);
 static void replay_next(struct sess *);
 static void replay_done(struct sess *, const char *, const struct smtp_reply *);
 static void txn_done(struct sess *);
+static void held_drop(struct sess *);
 
 /* sess_wait_str - wait state for logs */
 const char *
@@ -171,6 +173,7 @@ sess_free(struct reap *r)
 
 	buf_free(&s->rcpts);
 	buf_free(&s->hold_rcpts);
+	held_drop(s);
 	buf_free(&s->held);
 	free(s->pending);
 	plan_free(s->plan);
@@ -497,6 +500,17 @@ data_credit(struct sess *s, size_t n)
  * holds that domain alone.  So whatever order the old MTA sends its
  * recipients in, another domain's mail never waits behind a failing one.
  */
+static size_t held_total;		/* octets held by all sessions */
+
+/* held_drop - forget the held message, and its share of held_total */
+static void
+held_drop(struct sess *s)
+{
+	held_total -= buf_used(&s->held);
+	buf_reset(&s->held);
+	buf_release(&s->held);
+}
+
 static struct starve {
 	char domain[RR_NAME_MAX];
 	double until;
@@ -693,8 +707,7 @@ txn_clear(struct sess *s)
 	s->hold_fail[0] = 0;
 	buf_reset(&s->hold_rcpts);
 	buf_release(&s->hold_rcpts);
-	buf_reset(&s->held);
-	buf_release(&s->held);
+	held_drop(s);
 	s->replay = 0;
 }
 
@@ -772,20 +785,24 @@ hold_data(struct sess *s)
 		snprintf(s->data_fail, sizeof(s->data_fail),
 		    "552 5.3.4 Message size exceeds fixed limit");
 	}
-	if (!s->data_discard && buf_used(&s->held) + used > HOLD_MAX_DEFAULT) {
-		/* Too big to hold: it gets the policy's answer, unread. */
+	if (!s->data_discard && (buf_used(&s->held) + used > HOLD_MAX_DEFAULT
+		|| held_total + used > HOLD_TOTAL_MAX)) {
+		/* Too big to hold (alone, or with all the others held now):
+		 * it gets the policy's answer, unread. */
 		s->data_discard = 1;
 		snprintf(s->data_fail, sizeof(s->data_fail), "%s", s->hold_fail);
 	}
-	if (!s->data_discard && buf_append(&s->held, buf_head(&s->c.in), used) < 0) {
-		s->data_discard = 1;
-		snprintf(s->data_fail, sizeof(s->data_fail),
-		    "451 4.3.0 Error: out of memory while receiving the message");
+	if (!s->data_discard) {
+		if (buf_append(&s->held, buf_head(&s->c.in), used) < 0) {
+			s->data_discard = 1;
+			snprintf(s->data_fail, sizeof(s->data_fail),
+			    "451 4.3.0 Error: out of memory while receiving the message");
+		} else {
+			held_total += used;
+		}
 	}
-	if (s->data_discard) {
-		buf_reset(&s->held);
-		buf_release(&s->held);
-	}
+	if (s->data_discard)
+		held_drop(s);
 	buf_consume(&s->c.in, used);
 	data_credit(s, used);
 	if (r == SMTP_EOD_MORE)

@@ -192,6 +192,7 @@ bench: deps-check
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/dane
 	@bash tests/bench/journal
 	@bash tests/bench/report
+	@bash tests/bench/eod
 
 # The TLSRPT figures alone: journal records/s (interval, always), and a
 # million-record day of aggregation (report/agg.c) on one core.

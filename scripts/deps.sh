@@ -39,17 +39,17 @@ exim) want=""; exim=1 ;;
 *) echo "usage: $0 [build|check|demo|exim]" >&2; exit 2 ;;
 esac
 
-# missing PKG... - the named packages that are not installed
+# missing_of PKG... - the named packages that are not installed
 missing_of() {
-	local p st out=""
-	for p in "$@"; do
-		st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-		case "$st" in
+	mo_out=""
+	for mo_p in "$@"; do
+		mo_st=$(dpkg-query -W -f='${Status}' "$mo_p" 2>/dev/null || true)
+		case "$mo_st" in
 		*"install ok installed"*) ;;
-		*) out="$out $p" ;;
+		*) mo_out="$mo_out $mo_p" ;;
 		esac
 	done
-	echo "$out"
+	echo "$mo_out"
 }
 
 # apt_install PKG... - install them, after `apt-get update` if need be
@@ -72,7 +72,6 @@ exim_ok() {
 # exim_unpack - fetch exim4-daemon-light's .deb (when there is none in the
 # cache), install the libraries it depends on, unpack it into $EXIM_DIR/root
 exim_unpack() {
-	local deb libs miss
 	mkdir -p "$EXIM_DIR/debs"
 	deb=$(ls -t "$EXIM_DIR/debs/$EXIM_DEB_PKG"_*.deb 2>/dev/null | head -n 1 || true)
 	if [ -z "$deb" ]; then

@@ -1091,7 +1091,12 @@ lab_journal_day() {
 # unshare -m) that adds Debian-exim with the uid and gid of nobody/nogroup;
 # the host's files are not changed.  Spool and log directories belong to
 # that user (remote deliveries run as it; root is in Debian's
-# FIXED_NEVER_USERS).
+# FIXED_NEVER_USERS).  The delivery that `exim -odi` starts is a re-executed
+# exim (exim_path) called by that user with -C, which Exim allows only
+# without root: its paniclog says "exim user lost privilege for using -C
+# option", and the delivery runs as Debian-exim, as a remote delivery does
+# anyway (Debian's trusted-configuration list, /etc/exim4/trusted_configs,
+# is not there to name the lab's file).
 #
 # lab_exim_up ROUTE...	Exim ready: unpacked (scripts/deps.sh exim when
 #			missing), $LAB_EXIM=$LAB_DIR/exim, exim.conf routing

@@ -19,8 +19,17 @@ SUBCOMMANDS
         Print one key of a JSON object (lists: one item per line; null: "null").
     compare SUBMITTED EML
         Strip the first header of EML when it is a "Received:" header written
-        by Postfix, turn CRLF into LF, and compare with SUBMITTED by sha256.
-        Exit 0 when identical; 1 with the first difference otherwise.
+        by Postfix (or by Exim), turn CRLF into LF, and compare with SUBMITTED
+        by sha256.  Exit 0 when identical; 1 with the first difference otherwise.
+    exim-transcript FILE
+        Read the SMTP dialogue of `exim -v` (FILE: its stderr, one or more
+        deliveries and queue runs) and print, for every RCPT, DATA and end
+        of data, the reply it got: "CONN TXN RCPT ADDRESS REPLY",
+        "CONN TXN DATA - REPLY" or "CONN TXN END - REPLY" (CONN: the connection's number in FILE, from
+        1; TXN: the MAIL transaction's number on that connection, from 1;
+        REPLY: the reply's text, its lines joined by spaces; "(none)" when
+        the connection ended first).  Pipelined commands (SMTP|>) are
+        matched with their replies in order.
     queue-json
         Read `postqueue -j` output on stdin; print one line per queued
         recipient: "QUEUE_ID QUEUE_NAME ADDRESS DELAY_REASON".
@@ -119,10 +128,10 @@ def compare(submitted, eml):
             if got[end:end + 1] not in (b" ", b"\t"):
                 break
         first = got[:end]
-        if b"(Postfix" in first:
+        if b"(Postfix" in first or b"(Exim " in first:
             got = got[end:]
         else:
-            print("first Received: header is not Postfix's: %r" % first[:200])
+            print("first Received: header is neither Postfix's nor Exim's: %r" % first[:200])
     got = got.replace(b"\r\n", b"\n")
     hw, hg = hashlib.sha256(want).hexdigest(), hashlib.sha256(got).hexdigest()
     if hw == hg:
@@ -136,6 +145,70 @@ def compare(submitted, eml):
           % (hw[:16], len(want), hg[:16], len(got), off, line,
              want[max(0, off - 20):off + 40], got[max(0, off - 20):off + 40]))
     return 1
+
+
+def exim_transcript(path):
+    """The RCPT and end-of-data replies of an `exim -v` transcript."""
+    out = []
+    conn = 0
+    txn = 0
+    pending = []        # commands sent, replies due: (kind, arg, txn)
+    reply = None        # the reply being read: [kind, arg, txn, lines]
+
+    def flush_reply():
+        nonlocal reply
+        if reply is not None:
+            kind, arg, t, lines = reply
+            if kind in ("RCPT", "DATA", "END"):
+                out.append("%d %d %s %s %s" % (conn, t, kind, arg, " ".join(lines)))
+            reply = None
+
+    def end_conn():
+        flush_reply()
+        for kind, arg, t in pending:
+            if kind in ("RCPT", "DATA", "END"):
+                out.append("%d %d %s %s (none)" % (conn, t, kind, arg))
+        del pending[:]
+
+    with open(path, errors="replace") as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            if line.startswith("Connecting to "):
+                end_conn()
+                conn += 1
+                txn = 0
+                pending.append(("GREETING", "-", 0))
+                continue
+            s = line.strip()
+            m = s[:6]
+            if m in ("SMTP|>", "SMTP>>", "SMTP+>"):
+                flush_reply()
+                cmd = s[6:].strip()
+                verb = cmd.split(" ", 1)[0].upper()
+                if cmd.startswith("("):
+                    continue            # (writing message)
+                if verb == "MAIL":
+                    txn += 1
+                    pending.append(("MAIL", "-", txn))
+                elif verb == "RCPT":
+                    a = cmd[cmd.find("<") + 1:cmd.rfind(">")] if "<" in cmd else cmd
+                    pending.append(("RCPT", a, txn))
+                elif cmd == ".":
+                    pending.append(("END", "-", txn))
+                else:
+                    pending.append((verb, "-", txn))
+            elif s.startswith("SMTP(close)") or s.startswith("SMTP(shutdown)"):
+                end_conn()
+            elif m == "SMTP<<":
+                flush_reply()
+                kind, arg, t = pending.pop(0) if pending else ("?", "-", txn)
+                reply = [kind, arg, t, [s[6:].strip()]]
+            elif reply is not None and raw.startswith("         ") and s:
+                reply[3].append(s)      # a continuation line of the reply
+            else:
+                flush_reply()
+    end_conn()
+    return out
 
 
 def main():
@@ -191,6 +264,10 @@ def main():
         return 0
     if cmd == "compare":
         return compare(a[0], a[1])
+    if cmd == "exim-transcript":
+        for x in exim_transcript(a[0]):
+            print(x)
+        return 0
     if cmd == "queue-json":
         for line in sys.stdin:
             line = line.strip()

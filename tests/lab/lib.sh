@@ -72,6 +72,12 @@
 #	  reports.lab.example -> virtual:	(local Maildirs, see above)
 #	  anything else      -> error:	(nothing ever leaves the lab)
 #
+#	Exim as a second old MTA (tests/lab/scenarios/exim.sh; lab_exim_up,
+#	lab_exim, see "Exim" below): Debian's exim4-daemon-light, unpacked by
+#	scripts/deps.sh exim (never installed: it conflicts with postfix), run
+#	in mxl-mta with -C $LAB_DIR/exim/exim.conf, no daemon; its port-25
+#	connections are redirected to mxtlsd by the same nat OUTPUT rule.
+#
 #	Everything the lab writes lives under one temp dir $LAB_DIR
 #	(/tmp/mxlab.XXXXXX): pki/, dns/, postfix/{etc,spool,data}, mail/SINK/,
 #	log/, run/, work/.  lab_down removes it unless LAB_KEEP=1.
@@ -102,6 +108,9 @@
 #			(default 0: fail at once)
 #	LAB_INLINE_IPTABLES=1  use the inline rules even when
 #			iptables/mxtls-iptables exists
+#	LAB_EXIM_BIN	the exim binary (default: the one scripts/deps.sh
+#			exim unpacks, /var/cache/mxtls-lab/exim/root/usr/sbin/exim4;
+#			MXTLS_LAB_CACHE moves /var/cache/mxtls-lab)
 #
 # DIAGNOSTICS
 #	lab_up returns non-zero after printing "FAIL: lab setup <step>: why";
@@ -1064,4 +1073,133 @@ lab_mailbox() { echo "$LAB_DIR/mailbox/$1"; }
 # lab_journal_day [EPOCH] - the journal file of the UTC day of EPOCH (now)
 lab_journal_day() {
 	echo "$LAB_DIR/journal/$(date -u -d "@${1:-$(date +%s)}" +%F).jsonl"
+}
+
+# ---- Exim as the old MTA (tests/lab/scenarios/exim.sh) ---------------------
+#
+# Debian's exim4-daemon-light conflicts with postfix, so it is never
+# installed: scripts/deps.sh exim downloads its .deb and unpacks it (once,
+# when missing) under /var/cache/mxtls-lab/exim/root.  It runs in mxl-mta as
+# root with its own configuration (-C $LAB_DIR/exim/exim.conf), spool
+# ($LAB_DIR/exim/spool) and logs ($LAB_DIR/exim/log/mainlog), and no daemon:
+# one process per submission (-odi: delivered before it returns) or queue
+# run (-qff).  Its connections to port 25 leave mxl-mta like Postfix's, so
+# the nat OUTPUT rule hands them to mxtlsd.
+#
+# Debian's binary has its user, Debian-exim, compiled in and looks it up
+# before it reads any configuration.  Where the host has no such user
+# (postfix is the host's MTA), each exim process sees a private copy of
+# /etc/passwd and /etc/group (bind mounts in a mount namespace of its own,
+# unshare -m) that adds Debian-exim with the uid and gid of nobody/nogroup;
+# the host's files are not changed.  Spool and log directories belong to
+# that user (remote deliveries run as it; root is in Debian's
+# FIXED_NEVER_USERS).  The delivery that `exim -odi` starts is a re-executed
+# exim (exim_path) called by that user with -C, which Exim allows only
+# without root: its paniclog says "exim user lost privilege for using -C
+# option", and the delivery runs as Debian-exim, as a remote delivery does
+# anyway (Debian's trusted-configuration list, /etc/exim4/trusted_configs,
+# is not there to name the lab's file).
+#
+# lab_exim_up ROUTE...	Exim ready: unpacked (scripts/deps.sh exim when
+#			missing), $LAB_EXIM=$LAB_DIR/exim, exim.conf routing
+#			each ROUTE "DOMAIN ADDRESS" (manualroute, no DNS: Exim
+#			never resolves) to ADDRESS port 25, the lab sender's
+#			domain mta.lab.example to :blackhole: (bounces vanish,
+#			but stay in the log), everything else unrouteable;
+#			retry rule F,1d,1m (exim -qff ignores it anyway),
+#			delay warnings off.  Status 0 when `exim -bV` accepts it.
+# lab_exim ARGS...	that exim (-C exim.conf) in mxl-mta
+# lab_exim_log		Exim's main log
+LAB_EXIM_BIN=${LAB_EXIM_BIN:-${MXTLS_LAB_CACHE:-/var/cache/mxtls-lab}/exim/root/usr/sbin/exim4}
+LAB_EXIM=
+LAB_EXIM_NSS=
+
+lab_exim_log() { echo "$LAB_EXIM/log/mainlog"; }
+
+lab_exim() {
+	if [ -n "$LAB_EXIM_NSS" ]; then
+		lab_in_mta unshare --mount --propagation private /bin/sh -c \
+			'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && shift 2 && exec "$@"' \
+			sh "$LAB_EXIM/passwd" "$LAB_EXIM/group" \
+			"$LAB_EXIM_BIN" -C "$LAB_EXIM/exim.conf" "$@" 9>&-
+	else
+		lab_in_mta "$LAB_EXIM_BIN" -C "$LAB_EXIM/exim.conf" "$@" 9>&-
+	fi
+}
+
+lab_exim_up() {
+	local d=$LAB_DIR/exim u uid gid r dom addr doms="" routes=""
+	if ! sh "$LAB_REPO/scripts/deps.sh" exim >>"$LAB_DIR/log/exim-deps.log" 2>&1 </dev/null 9>&-; then
+		lab_log "scripts/deps.sh exim failed:"; tail -n 5 "$LAB_DIR/log/exim-deps.log" >&2
+		return 1
+	fi
+	mkdir -p "$d/spool" "$d/log"
+	if u=$(getent passwd Debian-exim); then
+		LAB_EXIM_NSS=
+		uid=$(echo "$u" | cut -d: -f3)
+		gid=$(echo "$u" | cut -d: -f4)
+	else
+		LAB_EXIM_NSS=1
+		uid=$(id -u nobody) gid=$(getent group nogroup | cut -d: -f3)
+		[ -n "$uid" ] && [ -n "$gid" ] || { lab_log "no user nobody / group nogroup"; return 1; }
+		{ cat /etc/passwd; echo "Debian-exim:x:$uid:$gid:lab exim:/nonexistent:/usr/sbin/nologin"; } >"$d/passwd"
+		{ cat /etc/group; echo "Debian-exim:x:$gid:"; } >"$d/group"
+	fi
+	chown "$uid:$gid" "$d/spool" "$d/log"
+	for r in "$@"; do
+		read -r dom addr <<<"$r"
+		doms="$doms${doms:+ : }$dom"
+		routes="$routes${routes:+ ; }$dom $addr"
+	done
+	cat >"$d/exim.conf" <<CONF
+# Generated by tests/lab/lib.sh (lab_exim_up): Exim as the lab's old MTA.
+primary_hostname = mta.lab.example
+qualify_domain = mta.lab.example
+# the unpacked binary, which re-executes itself to deliver
+exim_path = $LAB_EXIM_BIN
+spool_directory = $d/spool
+log_file_path = $d/log/%slog
+keep_environment =
+host_lookup =
+rfc1413_hosts =
+disable_ipv6 = true
+# no delay warnings: any message from <> in the log is a bounce
+delay_warning = 0s
+log_selector = +millisec +deliver_time +received_recipients +smtp_confirmation \\
+	+outgoing_port +queue_time +delivery_size
+
+begin routers
+
+# every lab domain to its one address; Exim groups the recipients of
+# domains that share a host into one transaction (multi_domain)
+lab_routes:
+  driver = manualroute
+  domains = $doms
+  route_list = $routes
+  transport = remote_smtp
+  no_more
+
+lab_sender:
+  driver = redirect
+  domains = mta.lab.example
+  data = :blackhole:
+
+begin transports
+
+remote_smtp:
+  driver = smtp
+  hosts_try_dane =
+  hosts_try_fastopen =
+
+begin retry
+
+*	*	F,1d,1m
+CONF
+	LAB_EXIM=$d
+	if ! lab_exim -bV >"$LAB_DIR/log/exim-bV.log" 2>&1; then
+		lab_log "exim -bV -C $d/exim.conf failed:"; tail -n 5 "$LAB_DIR/log/exim-bV.log" >&2
+		LAB_EXIM=
+		return 1
+	fi
+	return 0
 }

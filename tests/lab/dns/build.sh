@@ -66,6 +66,10 @@
 #	  malformed.example	mx.malformed.example 192.0.2.43; TLSA 3 1 1 with a
 #				20-byte digest and 4 1 1 (unknown usage) -> all unusable
 #	  plain.example		mx.plain.example 192.0.2.44; no TLSA (secure NXDOMAIN)
+#	  shared-mx.example	(unsigned zone, no DS: insecure, no policy)
+#				MX 10 mx.one-bad.example, one-bad.example's MX
+#				host: two domains, one MX host, one of them
+#				failing its policy (tests/lab/scenarios/exim.sh)
 #	  rogue.example		A 192.0.2.99, nobody's MX (sink for re-routing tests)
 #	  lab.example		the first floor's domains, no TLSA anywhere:
 #				tls, tls6 -> MX mx1.lab.example; plain, plain6 -> mx2;
@@ -310,7 +314,7 @@ SIGNED_LEAVES="dane-ee.example. dane-ee-weird.example. dane-ta.example.
 dane-ta-wrongname.example. two-mx.example. one-bad.example. pkix-only.example.
 pkix-notls.example. bogus.example. cname.example. target-zone.example.
 malformed.example. plain.example. lab.example. sts.example."
-UNSIGNED_LEAVES="unsigned.example. sts-unsigned.example."
+UNSIGNED_LEAVES="unsigned.example. sts-unsigned.example. shared-mx.example."
 
 genkeys() {	# genkeys ZONE
 	local zone=$1 d
@@ -444,6 +448,13 @@ mx			A	192.0.2.37
 _25._tcp.mx		TLSA	3 1 1 $WRONG
 EOF
 } >"$(zf one-bad.example.)"
+
+# no policy, the same MX host as one-bad.example; TTL 1 like one-bad's
+{ soa shared-mx.example. 1
+cat <<EOF
+@			MX	10 mx.one-bad.example.
+EOF
+} >"$(zf shared-mx.example.)"
 
 { soa pkix-only.example. 60
 cat <<EOF

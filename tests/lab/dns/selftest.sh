@@ -176,6 +176,7 @@ for d in dane-ee dane-ee-weird dane-ta dane-ta-wrongname two-mx one-bad pkix-onl
 done
 t "two-mx second MX" two-mx.example MX secure "mx 20 mx2.two-mx.example."
 t "unsigned MX insecure" unsigned.example MX insecure "mx 10 mx.unsigned.example."
+t "shared-mx MX insecure, one-bad's host" shared-mx.example MX insecure "mx 10 mx.one-bad.example."
 t "rogue A secure" rogue.example A secure "a 192.0.2.99"
 t "rogue is nobody's MX (secure NODATA)" rogue.example MX secure rcode=NOERROR havedata=0
 

@@ -60,7 +60,7 @@ DESCRIPTION
 
 EXIT STATUS
     0 when the client did what it was asked (whatever the server said);
-    1 on a local error (cannot connect, bad arguments); 2 on usage errors.
+    1 on a local error (cannot connect); 2 on usage errors (an unknown case too).
 """
 
 import argparse
@@ -180,6 +180,16 @@ class Steps:
         return s
 
 
+def finish(o, res, err=None, local=False):
+    """finish - res["error"] = err, res to --json; the exit status (1 only
+    for a local error: the server's answers are for the caller to judge)"""
+    res["error"] = err
+    if o.json:
+        with open(o.json, "w") as f:
+            json.dump(res, f, indent=1)
+    return 1 if local else 0
+
+
 def cmd_cases(o):
     for k in BODY_CASES:
         print("%s\tbody\t%r" % (k, BODY_CASES[k]))
@@ -212,25 +222,18 @@ def cmd_smuggle(o):
     res = {"case": case, "steps": [], "legit": {"mail": [], "rcpt": [], "data": 0},
            "verdict": None, "refused": False, "extra": [], "probe": None, "error": None}
 
-    def done(err=None):
-        res["error"] = err
-        if o.json:
-            with open(o.json, "w") as f:
-                json.dump(res, f, indent=1)
-        return 1 if err and err.startswith("connect") else 0
-
     try:
         c = Conn(o.connect, o.timeout)
     except OSError as e:
-        return done("connect %s: %s" % (o.connect, e))
+        return finish(o, res, "connect %s: %s" % (o.connect, e), local=True)
     st = Steps(c, o.timeout)
     res["steps"] = st.steps
     s = st.step("(greeting)", None)
     if s["code"] != 220:
-        return done("greeting: %s %s" % (s["code"], s["error"] or s["reply"]))
+        return finish(o, res, "greeting: %s %s" % (s["code"], s["error"] or s["reply"]))
     s = st.step("EHLO client.example", b"EHLO client.example\r\n")
     if s["code"] != 250:
-        return done("EHLO: %s %s" % (s["code"], s["error"] or s["reply"]))
+        return finish(o, res, "EHLO: %s %s" % (s["code"], s["error"] or s["reply"]))
     body = None
     if case in BODY_CASES:
         body = (b"From: <%s>\r\nTo: <%s>\r\nSubject: smuggling %s\r\n\r\n"
@@ -287,25 +290,15 @@ def cmd_smuggle(o):
         if not c.closed:
             c.send(b"QUIT\r\n")
             c.reply(2)
-    return done()
+    return finish(o, res)
 
 
 def cmd_txn(o):
     res = {"steps": [], "closed": False, "error": None, "t0": now()}
-
-    def done(err=None):
-        res["error"] = err
-        res["closed"] = c.closed if c else None
-        if o.json:
-            with open(o.json, "w") as f:
-                json.dump(res, f, indent=1)
-        return 1 if err else 0
-
-    c = None
     try:
         c = Conn(o.connect, o.timeout)
     except OSError as e:
-        return done("connect %s: %s" % (o.connect, e))
+        return finish(o, res, "connect %s: %s" % (o.connect, e), local=True)
     st = Steps(c, o.timeout)
     res["steps"] = st.steps
     body = (b"From: <%s>\r\nTo: <%s>\r\nSubject: hostile MX test\r\n\r\n%s\r\n.\r\n"
@@ -319,24 +312,17 @@ def cmd_txn(o):
         if s["code"] is None or (want and s["code"] not in want):
             break
     if not c.closed:
-        s = st.step("QUIT", b"QUIT\r\n")
-    return done()
+        st.step("QUIT", b"QUIT\r\n")
+    res["closed"] = c.closed
+    return finish(o, res)
 
 
 def cmd_flood(o):
     res = {"sent": 0, "seconds": None, "end": None, "error": None}
-
-    def done(err=None):
-        res["error"] = err
-        if o.json:
-            with open(o.json, "w") as f:
-                json.dump(res, f, indent=1)
-        return 1 if err else 0
-
     try:
         c = Conn(o.connect, 10)
     except OSError as e:
-        return done("connect %s: %s" % (o.connect, e))
+        return finish(o, res, "connect %s: %s" % (o.connect, e), local=True)
     unit = o.line.encode() + b"\r\n"
     chunk = unit * (65536 // len(unit))
     c.sock.setblocking(False)
@@ -372,30 +358,22 @@ def cmd_flood(o):
         while now() < stop and not os.path.exists(os.path.join(o.ctl, "close")):
             time.sleep(0.05)
     c.sock.close()
-    return done()
+    return finish(o, res)
 
 
 def cmd_trickle(o):
     res = {"first": None, "replies": [], "eof": None, "sent": 0, "end": None, "error": None}
-
-    def done(err=None):
-        res["error"] = err
-        if o.json:
-            with open(o.json, "w") as f:
-                json.dump(res, f, indent=1)
-        return 1 if err else 0
-
     try:
         c = Conn(o.connect, 10)
     except OSError as e:
-        return done("connect %s: %s" % (o.connect, e))
+        return finish(o, res, "connect %s: %s" % (o.connect, e), local=True)
     code, text, err = c.reply(10)
     if code != 220:
-        return done("greeting: %s %s" % (code, err or text))
+        return finish(o, res, "greeting: %s %s" % (code, err or text))
     c.send(b"EHLO trickle.client.example\r\n")
     code, text, err = c.reply(10)
     if code != 250:
-        return done("EHLO: %s %s" % (code, err or text))
+        return finish(o, res, "EHLO: %s %s" % (code, err or text))
     data = o.line.encode("latin-1") + b"\r\n"
     t0 = now()
     end = t0 + o.time_limit
@@ -436,7 +414,7 @@ def cmd_trickle(o):
     print("trickle: %d octets sent, one per %gs, from %s: %s" % (
         res["sent"], o.interval, res["first"], why), flush=True)
     c.sock.close()
-    return done()
+    return finish(o, res)
 
 
 def main():

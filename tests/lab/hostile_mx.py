@@ -89,7 +89,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mxsink import fmt_addr, parse_listen, pidfile_and_signals, sni_cb  # noqa: E402
+from mxsink import fmt_addr, listen_sockets, pidfile_and_signals, server_tls_ctx  # noqa: E402
 
 MAX_CMD_LINE = 4096
 MAX_DATA_LINE = 65536
@@ -464,24 +464,8 @@ def main():
         ap.error("--cert and --key go together")
     if OPTS.at is None:
         OPTS.at = DEFAULT_AT[OPTS.mode]
-    TLS_CTX = None
-    if OPTS.cert:
-        TLS_CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        TLS_CTX.minimum_version = ssl.TLSVersion.TLSv1_2
-        TLS_CTX.load_cert_chain(OPTS.cert, OPTS.key)
-        TLS_CTX.sni_callback = sni_cb
-
-    socks = []
-    for spec in OPTS.listen:
-        fam, host, port = parse_listen(spec)
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if fam == socket.AF_INET6:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        s.bind((host, port))
-        s.listen(128)
-        socks.append(s)
-
+    TLS_CTX = server_tls_ctx(OPTS.cert, OPTS.key) if OPTS.cert else None
+    socks = listen_sockets(OPTS.listen)
     pidfile_and_signals(OPTS.pidfile, log)
     log("listening on %s mode=%s at=%s tls=%s", " ".join(OPTS.listen), OPTS.mode,
         OPTS.at, "yes" if OPTS.cert else "no")

@@ -25,6 +25,8 @@
 #		   192.0.2.44, 2001:db8::31, 192.0.2.99 = rogue.example,
 #		   192.0.2.50 ... 192.0.2.60 for MTA-STS), its mail in
 #		   $LAB_DIR/mail/ADDRESS (lab_sink_dir NAME)
+#		   hostile MX servers (tests/lab/hostile_mx.py) at 192.0.2.70
+#		   ... 192.0.2.80, added and removed by scenarios/hostile.sh
 #		   third floor (tests/lab/dns/https-up.sh): nginx at
 #		   198.51.100.80 and [2001:db8:53::80]:443, the MTA-STS policy
 #		   host of every mta-sts.DOMAIN of $LAB_DIR/dns/sts.tsv, serving

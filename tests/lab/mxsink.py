@@ -526,6 +526,33 @@ def sni_cb(sslsock, server_name, ctx):
     return None
 
 
+def server_tls_ctx(cert, key):
+    """server_tls_ctx - the lab servers' TLS context: TLS 1.2 or newer, the
+    client's SNI noted as sslsock.lab_sni (also used by rptsink.py and
+    hostile_mx.py)"""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    ctx.sni_callback = sni_cb
+    return ctx
+
+
+def listen_sockets(specs):
+    """listen_sockets - one bound, listening TCP socket per --listen spec
+    (IPv6 ones v6-only; also used by hostile_mx.py)"""
+    socks = []
+    for spec in specs:
+        fam, host, port = parse_listen(spec)
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if fam == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind((host, port))
+        s.listen(128)
+        socks.append(s)
+    return socks
+
+
 def main():
     global OPTS, STORE, TLS_CTX
     ap = argparse.ArgumentParser(description="lab MX sink")
@@ -543,24 +570,9 @@ def main():
     OPTS = ap.parse_args()
     if bool(OPTS.cert) != bool(OPTS.key):
         ap.error("--cert and --key go together")
-    TLS_CTX = None
-    if OPTS.cert:
-        TLS_CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        TLS_CTX.minimum_version = ssl.TLSVersion.TLSv1_2
-        TLS_CTX.load_cert_chain(OPTS.cert, OPTS.key)
-        TLS_CTX.sni_callback = sni_cb
+    TLS_CTX = server_tls_ctx(OPTS.cert, OPTS.key) if OPTS.cert else None
     STORE = Store(OPTS.maildir)
-
-    socks = []
-    for spec in OPTS.listen:
-        fam, host, port = parse_listen(spec)
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if fam == socket.AF_INET6:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        s.bind((host, port))
-        s.listen(128)
-        socks.append(s)
+    socks = listen_sockets(OPTS.listen)
 
     pidfile_and_signals(OPTS.pidfile, log)
     log("listening on %s mode=%s tls=%s maildir=%s", " ".join(OPTS.listen), OPTS.mode,

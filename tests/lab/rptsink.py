@@ -30,7 +30,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mxsink import parse_listen, pidfile_and_signals, sni_cb  # noqa: E402
+from mxsink import parse_listen, pidfile_and_signals, server_tls_ctx  # noqa: E402
 
 LOCK = threading.Lock()
 NEXT = [1]
@@ -170,10 +170,7 @@ def main():
         stem = f.split(".")[0]
         if stem.isdigit():
             NEXT[0] = max(NEXT[0], int(stem) + 1)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(OPTS.cert, OPTS.key)
-    ctx.sni_callback = sni_cb
+    ctx = server_tls_ctx(OPTS.cert, OPTS.key)
     servers = []
     for spec in OPTS.listen:
         fam, host, port = parse_listen(spec)

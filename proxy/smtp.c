@@ -315,6 +315,10 @@ smtp_reply_feed(struct smtp_reply *r, const char *line, size_t len)
 		return SMTP_REPLY_BAD;
 	if (len > 3 && line[3] != ' ' && line[3] != '-')
 		return SMTP_REPLY_BAD;
+	/* No server means NUL or a bare CR in a reply: a peer that sends
+	 * them is not speaking SMTP (other controls are made harmless). */
+	if (memchr(line, 0, len) != NULL || memchr(line, '\r', len) != NULL)
+		return SMTP_REPLY_BAD;
 	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	if (r->nlines > 0 && code != r->code)
 		return SMTP_REPLY_BAD;

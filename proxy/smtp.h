@@ -37,7 +37,8 @@
  *
  *	smtp_reply_feed() accumulates one reply line at a time and returns
  *	SMTP_REPLY_MORE, SMTP_REPLY_DONE, or SMTP_REPLY_BAD (not a reply
- *	line, code changed between lines, too many lines).  The reply keeps
+ *	line, code changed between lines, too many lines, a NUL or a bare CR
+ *	in the line).  The reply keeps
  *	its lines (without code) for relaying and logging.
  *
  *	smtp_ehlo_parse() reads the extension keywords of an EHLO reply.

@@ -247,6 +247,20 @@ replies(void)
 	T_CASE("code without separator is bad", feed_all(&r, nosep) == SMTP_REPLY_BAD, "accepted");
 	T_CASE("bare code is a reply", feed_all(&r, bare) == SMTP_REPLY_DONE && r.code == 354, "no");
 	T_CASE("1xx is bad", feed_all(&r, one_xx) == SMTP_REPLY_BAD, "accepted");
+	{
+		struct smtp_reply n;
+
+		smtp_reply_init(&n);
+		T_CASE("NUL in a reply is bad", smtp_reply_feed(&n, "250 o\0k", 7)
+		    == SMTP_REPLY_BAD, "accepted");
+		smtp_reply_init(&n);
+		T_CASE("bare CR in a reply is bad", smtp_reply_feed(&n, "250 ok\r250 more", 15)
+		    == SMTP_REPLY_BAD, "accepted");
+		smtp_reply_init(&n);
+		T_CASE("NUL in a later reply line is bad", smtp_reply_feed(&n, "250-a", 5)
+		    == SMTP_REPLY_MORE && smtp_reply_feed(&n, "250 \0", 5) == SMTP_REPLY_BAD,
+		    "accepted");
+	}
 	res = feed_all(&r, ctl);
 	T_CASE("control characters neutralised", res == SMTP_REPLY_DONE
 	    && strchr(r.text, 1) == NULL && strchr(r.text, 0x7f) == NULL, "text=%s", r.text);

@@ -493,13 +493,6 @@ data_credit(struct sess *s, size_t n)
 	sess_arm(s);
 }
 
-/*
- * Domains whose held transaction (TLS-Required: No) made another domain's
- * recipients wait (452): for STARVE_TTL they are refused at RCPT instead
- * of held, unless the old MTA's pipelined commands show the transaction
- * holds that domain alone.  So whatever order the old MTA sends its
- * recipients in, another domain's mail never waits behind a failing one.
- */
 static size_t held_total;		/* octets held by all sessions */
 
 /* held_drop - forget the held message, and its share of held_total */
@@ -511,6 +504,13 @@ held_drop(struct sess *s)
 	buf_release(&s->held);
 }
 
+/*
+ * Domains whose held transaction (TLS-Required: No) made another domain's
+ * recipients wait (452): for STARVE_TTL they are refused at RCPT instead
+ * of held, unless the old MTA's pipelined commands show the transaction
+ * holds that domain alone.  So whatever order the old MTA sends its
+ * recipients in, another domain's mail never waits behind a failing one.
+ */
 static struct starve {
 	char domain[RR_NAME_MAX];
 	double until;

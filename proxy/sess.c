@@ -1608,6 +1608,8 @@ sess_run(struct sess *s)
 		}
 		cmd_wait_end(s);
 		handle_command(s, buf_head(&s->c.in), ll);
+		if (!s->c.closed && s->wait != W_NONE)
+			sess_arm(s);		/* the floor passed: a full client_timeout */
 		if (!s->c.closed && s->wait != W_TLS && s->wait != W_CLOSE)
 			buf_consume(&s->c.in, used);
 		if (s->fsm.state == FSM_DATA && s->wait == W_NONE)
@@ -1686,7 +1688,6 @@ static void
 sess_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct sess *s = w->data;
-
 	int idle;
 
 	(void) loop;

@@ -61,7 +61,8 @@ UNIT_SRC_test_record = tests/unit/test_record.c report/record.c lib/buf.c
 UNIT_SRC_test_journal = tests/unit/test_journal.c report/journal.c report/record.c lib/buf.c lib/dirs.c
 UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c report/record.c lib/buf.c
 UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c
-UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/rr.c lib/tags.c
+UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c policy/rr.c lib/tags.c \
+	lib/dirs.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dane.c policy/plan.c \
 	policy/route.c policy/dns.c policy/sts.c lib/tags.c
 

@@ -358,14 +358,49 @@ sts_cache_fetched(struct sts_entry *e, const char *id,
 	e->expires = now + p->max_age;
 	e->last_attempt = now;
 	e->fail_until = 0;
+	e->fail_rtype = NULL;
+	e->fail_why[0] = 0;
 }
 
-/* sts_cache_failed - a fetch failed: do not retry for a while */
+/* sts_fail_type - the RFC 8460 type of a policy that could not be had */
+const char *
+sts_fail_type(const char *name)
+{
+	static const char *const types[] = {
+		"sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid"
+	};
+
+	for (size_t i = 0; name && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(name, types[i]) == 0)
+			return types[i];
+	return NULL;
+}
+
+/* sts_cache_set_failure - the failure an entry stands for, one line */
 void
-sts_cache_failed(struct sts_entry *e, time_t now, const struct sts_conf *conf)
+sts_cache_set_failure(struct sts_entry *e, const char *rtype, const char *why)
+{
+	size_t w = 0;
+
+	e->fail_rtype = sts_fail_type(rtype);
+	if (e->fail_rtype == NULL)
+		e->fail_rtype = sts_fail_type("sts-policy-fetch-error");
+	/* The reason goes into a cache file line and log lines: printable
+	 * ASCII only (a policy host's header may say anything). */
+	for (; why && why[w] && w < sizeof(e->fail_why) - 1; w++)
+		e->fail_why[w] = why[w] >= 0x20 && why[w] < 0x7f ? why[w] : '?';
+	e->fail_why[w] = 0;
+}
+
+/* sts_cache_failed - a fetch failed: do not retry for a while, and
+ * remember what failed */
+void
+sts_cache_failed(struct sts_entry *e, time_t now, const struct sts_conf *conf,
+    const char *rtype, const char *why)
 {
 	e->last_attempt = now;
 	e->fail_until = now + conf->negative_ttl;
+	sts_cache_set_failure(e, rtype, why);
 }
 
 /* sts_cache_extend - TXT seen with the same id: the policy lives on */
@@ -374,4 +409,18 @@ sts_cache_extend(struct sts_entry *e, time_t now)
 {
 	if (e->has_policy && now + e->policy.max_age > e->expires)
 		e->expires = now + e->policy.max_age;
+}
+
+/* sts_cache_failure - the failure a message served without a fetch
+ * reports: the last fetch's, while the published id is one whose policy
+ * the cache cannot supply */
+const char *
+sts_cache_failure(const struct sts_entry *e, enum sts_txt txt, const char *id,
+    time_t now)
+{
+	if (e == NULL || e->fail_rtype == NULL || txt != STS_TXT_FOUND)
+		return NULL;		/* no TXT record: no policy to miss */
+	if (sts_cache_applies(e, now) && id && strcmp(e->id, id) == 0)
+		return NULL;		/* the policy in hand is the published one */
+	return e->fail_rtype;
 }

@@ -14,7 +14,13 @@
  *	void sts_cache_fetched(struct sts_entry *e, const char *id,
  *		const struct sts_policy *p, time_t now);
  *	void sts_cache_failed(struct sts_entry *e, time_t now,
- *		const struct sts_conf *conf);
+ *		const struct sts_conf *conf, const char *rtype,
+ *		const char *why);
+ *	const char *sts_cache_failure(const struct sts_entry *e,
+ *		enum sts_txt txt, const char *id, time_t now);
+ *	void sts_cache_set_failure(struct sts_entry *e, const char *rtype,
+ *		const char *why);
+ *	const char *sts_fail_type(const char *name);
  *	int sts_cache_applies(const struct sts_entry *e, time_t now);
  *
  * DESCRIPTION
@@ -44,6 +50,19 @@
  *	A policy nearing the end of max_age (conf->refresh_before) asks for a
  *	FETCH in the background.  A failed fetch is not retried before
  *	conf->negative_ttl has passed, nor any fetch before conf->min_interval.
+ *
+ *	sts_cache_failed() records a failed fetch: the negative cache, and
+ *	the failure's RFC 8460 result type and reason, kept until the next
+ *	successful fetch (sts_cache_fetched()) or the next failure.
+ *	sts_cache_failure() is the failure a message reports when its lookup
+ *	did not fetch: the stored type while the TXT record is there
+ *	(STS_TXT_FOUND) and its id is not that of a cached policy that still
+ *	applies; NULL otherwise.  So every session made without the policy
+ *	during negative_ttl counts as that failure (RFC 8460 4.3.2.2), not
+ *	only the one whose fetch failed.  sts_cache_set_failure() sets the
+ *	type (sts_fail_type(): sts-policy-fetch-error, sts-policy-invalid or
+ *	sts-webpki-invalid; anything else is taken as the first) and the
+ *	reason (control and non-ASCII bytes become `?').
  *	Time is always an argument: these never read a clock.
  */
 #ifndef MXTLS_STS_H
@@ -57,6 +76,8 @@
 #define STS_NAME_MAX	256
 #define STS_BODY_MAX	65536
 #define STS_MAX_AGE	31557600L
+#define STS_WHY_MAX	512
+#define STS_NEGATIVE_TTL_MAX 86400L	/* the longest sts_negative_ttl */
 
 enum sts_mode { STS_MODE_NONE, STS_MODE_TESTING, STS_MODE_ENFORCE };
 
@@ -85,6 +106,8 @@ struct sts_entry {
 	time_t expires;			/* fetched (or extended) + max_age */
 	time_t last_attempt;		/* last fetch attempt */
 	time_t fail_until;		/* negative cache after a failure */
+	const char *fail_rtype;		/* its RFC 8460 result type, or NULL */
+	char fail_why[STS_WHY_MAX];	/* its reason (printable ASCII) */
 	struct sts_policy policy;
 };
 
@@ -99,7 +122,12 @@ enum sts_step sts_cache_step(const struct sts_entry *e, enum sts_txt txt,
 void sts_cache_fetched(struct sts_entry *e, const char *id,
     const struct sts_policy *p, time_t now);
 void sts_cache_failed(struct sts_entry *e, time_t now,
-    const struct sts_conf *conf);
+    const struct sts_conf *conf, const char *rtype, const char *why);
+const char *sts_cache_failure(const struct sts_entry *e, enum sts_txt txt,
+    const char *id, time_t now);
+void sts_cache_set_failure(struct sts_entry *e, const char *rtype,
+    const char *why);
+const char *sts_fail_type(const char *name);
 void sts_cache_extend(struct sts_entry *e, time_t now);
 int sts_cache_applies(const struct sts_entry *e, time_t now);
 const char *sts_mode_str(enum sts_mode m);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,19 +109,49 @@ stscache_drop(const char *domain)
 		msg_warn("sts cache: cannot remove %s: %m", path);
 }
 
+/* add - append to a file's text; *n < 0 once it did not fit */
+static void MSG_PRINTF(4, 5)
+add(char *buf, size_t len, int *n, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (*n < 0)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(buf + *n, len - (size_t) *n, fmt, ap);
+	va_end(ap);
+	*n = w < 0 || (size_t) w >= len - (size_t) *n ? -1 : *n + w;
+}
+
 /* stscache_format - the file's text */
 int
 stscache_format(const struct sts_entry *e, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "mxtls-sts 1\ndomain: %s\nid: %s\nfetched: %lld\n"
-	    "expires: %lld\n\nversion: STSv1\nmode: %s\n", e->domain, e->id,
-	    (long long) e->fetched, (long long) e->expires, sts_mode_str(e->policy.mode));
+	int n = 0;
 
-	for (int i = 0; i < e->policy.nmx && n > 0 && (size_t) n < len; i++)
-		n += snprintf(buf + n, len - (size_t) n, "mx: %s\n", e->policy.mx[i]);
-	if (n > 0 && (size_t) n < len)
-		n += snprintf(buf + n, len - (size_t) n, "max_age: %ld\n", e->policy.max_age);
-	return n > 0 && (size_t) n < len ? n : -1;
+	if (len == 0)
+		return -1;
+	add(buf, len, &n, "mxtls-sts 1\ndomain: %s\n", e->domain);
+	if (e->has_policy)
+		add(buf, len, &n, "id: %s\nfetched: %lld\nexpires: %lld\n", e->id,
+		    (long long) e->fetched, (long long) e->expires);
+	/* Only an entry with a failure has these lines: a policy alone is
+	 * written as before them, and older binaries read it. */
+	if (e->fail_rtype) {
+		add(buf, len, &n, "fail-until: %lld\nfail-type: %s\n",
+		    (long long) e->fail_until, e->fail_rtype);
+		if (e->fail_why[0])
+			add(buf, len, &n, "fail-why: %s\n", e->fail_why);
+	}
+	add(buf, len, &n, "\n");
+	if (e->has_policy) {
+		add(buf, len, &n, "version: STSv1\nmode: %s\n", sts_mode_str(e->policy.mode));
+		for (int i = 0; i < e->policy.nmx; i++)
+			add(buf, len, &n, "mx: %s\n", e->policy.mx[i]);
+		add(buf, len, &n, "max_age: %ld\n", e->policy.max_age);
+	}
+	return n;
 }
 
 /* num - a decimal field */
@@ -136,13 +167,25 @@ num(const char *s, long long *v)
 	return errno || *end ? -1 : 0;
 }
 
+/* header lines seen */
+#define H_MAGIC		1
+#define H_DOMAIN	2
+#define H_ID		4
+#define H_FETCHED	8
+#define H_EXPIRES	16
+#define H_POLICY	(H_ID | H_FETCHED | H_EXPIRES)
+#define H_FUNTIL	32
+#define H_FTYPE		64
+#define H_FWHY		128
+#define H_FAIL		(H_FTYPE | H_FWHY)
+
 /* stscache_parse - a cache file back into an entry */
 int
 stscache_parse(const char *text, size_t len, struct sts_entry *e, char *why,
     size_t whylen)
 {
-	char hdr[1024];
-	const char *sep;
+	char hdr[2048];
+	const char *sep, *ftype = NULL, *fwhy = NULL;
 	size_t hl;
 	char *save = NULL, *ln;
 	int have = 0;
@@ -166,24 +209,50 @@ stscache_parse(const char *text, size_t len, struct sts_entry *e, char *why,
 	hdr[hl] = 0;
 	for (ln = strtok_r(hdr, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
 		if (strcmp(ln, "mxtls-sts 1") == 0)
-			have |= 1;
+			have |= H_MAGIC;
 		else if (strncmp(ln, "domain: ", 8) == 0 && strlen(ln + 8) < sizeof(e->domain))
-			snprintf(e->domain, sizeof(e->domain), "%s", ln + 8), have |= 2;
+			snprintf(e->domain, sizeof(e->domain), "%s", ln + 8), have |= H_DOMAIN;
 		else if (strncmp(ln, "id: ", 4) == 0 && strlen(ln + 4) <= STS_ID_MAX
 		    && strlen(ln + 4) > 0)
-			snprintf(e->id, sizeof(e->id), "%s", ln + 4), have |= 4;
+			snprintf(e->id, sizeof(e->id), "%s", ln + 4), have |= H_ID;
 		else if (strncmp(ln, "fetched: ", 9) == 0 && num(ln + 9, &v) == 0)
-			e->fetched = (time_t) v, have |= 8;
+			e->fetched = (time_t) v, have |= H_FETCHED;
 		else if (strncmp(ln, "expires: ", 9) == 0 && num(ln + 9, &v) == 0)
-			e->expires = (time_t) v, have |= 16;
+			e->expires = (time_t) v, have |= H_EXPIRES;
+		else if (strncmp(ln, "fail-until: ", 12) == 0 && num(ln + 12, &v) == 0)
+			e->fail_until = (time_t) v, have |= H_FUNTIL;
+		else if (strncmp(ln, "fail-type: ", 11) == 0)
+			ftype = ln + 11, have |= H_FTYPE;
+		else if (strncmp(ln, "fail-why: ", 10) == 0)
+			fwhy = ln + 10, have |= H_FWHY;
 		else {
 			snprintf(why, whylen, "unknown header line");
 			return -1;
 		}
 	}
-	if (have != 31) {
+	/* A policy (id, fetched, expires: all or none), a failure
+	 * (fail-until; its type and reason came later), or both. */
+	if ((have & (H_MAGIC | H_DOMAIN)) != (H_MAGIC | H_DOMAIN)
+	    || ((have & H_POLICY) != 0 && (have & H_POLICY) != H_POLICY)
+	    || ((have & H_FAIL) && !(have & H_FUNTIL))
+	    || !(have & (H_POLICY | H_FUNTIL))) {
 		snprintf(why, whylen, "header incomplete");
 		return -1;
+	}
+	if (have & H_FUNTIL) {
+		/* Without a type: a failure of unknown kind, a fetch error. */
+		if (ftype && sts_fail_type(ftype) == NULL) {
+			snprintf(why, whylen, "unknown failure type");
+			return -1;
+		}
+		sts_cache_set_failure(e, ftype ? ftype : "sts-policy-fetch-error", fwhy);
+	}
+	if (!(have & H_POLICY)) {
+		if (len - hl - 2 != 0) {
+			snprintf(why, whylen, "policy without id, fetched and expires");
+			return -1;
+		}
+		return 0;
 	}
 	if (sts_policy_parse(sep + 2, len - hl - 2, &e->policy, why, whylen) < 0)
 		return -1;
@@ -203,7 +272,7 @@ stscache_save(const struct sts_entry *e)
 	int fd, n;
 	ssize_t w;
 
-	if (!cache_dir[0] || !e->has_policy)
+	if (!cache_dir[0] || !(e->has_policy || e->fail_rtype))
 		return 0;
 	if (file_of(e->domain, path, sizeof(path)) < 0
 	    || (n = stscache_format(e, text, sizeof(text))) < 0)
@@ -244,7 +313,7 @@ stscache_init(const char *dir, time_t now, char *err, size_t errlen)
 {
 	DIR *d;
 	struct dirent *de;
-	int loaded = 0;
+	int loaded = 0, failed = 0;
 
 	snprintf(cache_dir, sizeof(cache_dir), "%s", dir ? dir : "");
 	if (!cache_dir[0])
@@ -294,17 +363,30 @@ stscache_init(const char *dir, time_t now, char *err, size_t errlen)
 			unlink(path);
 			continue;
 		}
-		if (now >= e.expires) {
+		if (e.fail_until > now + STS_NEGATIVE_TTL_MAX) {
+			msg_warn("sts cache: %s: fail-until too far ahead; discarded", path);
+			unlink(path);
+			continue;
+		}
+		/* Kept while its policy applies or its failure holds back
+		 * fetches (and is reported for each session meanwhile). */
+		if (!sts_cache_applies(&e, now) && now >= e.fail_until) {
 			unlink(path);
 			continue;
 		}
 		if ((slot = stscache_add(e.domain)) == NULL)
 			break;
 		*slot = e;
-		loaded++;
+		if (sts_cache_applies(&e, now))
+			loaded++;
+		else
+			failed++;
 	}
 	closedir(d);
 	if (loaded)
 		msg_info("sts cache: %d policies loaded from %s", loaded, cache_dir);
+	if (failed)
+		msg_info("sts cache: %d failed policy fetches loaded from %s (no fetch before "
+		    "their sts_negative_ttl ends)", failed, cache_dir);
 	return 0;
 }

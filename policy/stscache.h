@@ -17,11 +17,26 @@
  * DESCRIPTION
  *	Entries live in a hash table keyed by domain (lower case).
  *	stscache_init() loads every file of dir (one per domain); a file that
- *	does not parse, or whose policy has expired, is removed with a log
- *	line, never fatal.  stscache_save() writes an entry atomically (a
- *	temporary file, fsync, rename).  stscache_format() and
- *	stscache_parse() are the pure file format: a header (`mxtls-sts 1',
- *	domain, id, fetched, expires) and the policy in canonical form.
+ *	does not parse is removed with a log line, never fatal; one whose
+ *	policy has expired and whose failure (below) no longer holds is
+ *	removed quietly.  stscache_save() writes an entry that has a policy
+ *	or a failure atomically (a temporary file, fsync, rename).
+ *	stscache_format() and stscache_parse() are the pure file format:
+ *
+ *		mxtls-sts 1
+ *		domain: D
+ *		id: ID			policy: all three or none
+ *		fetched: EPOCH
+ *		expires: EPOCH
+ *		fail-until: EPOCH	the last fetch failed (sts.h)
+ *		fail-type: TYPE		its RFC 8460 result type
+ *		fail-why: TEXT		its reason (when there is one)
+ *		(blank line)
+ *		the policy in canonical form, when there is one
+ *
+ *	An entry without a failure is written without the fail- lines, in
+ *	the form of the files written before they existed; a fail-until
+ *	without fail-type loads as sts-policy-fetch-error.
  *	An empty dir keeps the cache in memory only.
  */
 #ifndef MXTLS_STSCACHE_H

@@ -76,6 +76,20 @@ use_cached(struct stsget *g, const struct sts_entry *e)
 	}
 }
 
+/* use_failure - the failure the result reports: the last fetch's, when
+ * this lookup made none and the published policy is not the cached one */
+static void
+use_failure(struct stsget *g, const struct sts_entry *e, enum sts_txt txt,
+    const char *id)
+{
+	const char *rtype = sts_cache_failure(e, txt, id, now());
+
+	if (rtype) {
+		g->res.rtype = rtype;
+		snprintf(g->res.why, sizeof(g->res.why), "%s", e->fail_why);
+	}
+}
+
 /* inflight_done - the fetch (or the lookups before it) ended */
 static void
 inflight_done(struct inflight *in, int ok, const char *body, size_t len,
@@ -104,8 +118,12 @@ inflight_done(struct inflight *in, int ok, const char *body, size_t len,
 	} else {
 		if (e == NULL)
 			e = stscache_add(in->domain);
-		if (e)
-			sts_cache_failed(e, now(), &g_conf.rules);
+		if (e) {
+			/* Kept, on disk too: each session until the next fetch
+			 * reports this failure, after a restart as well. */
+			sts_cache_failed(e, now(), &g_conf.rules, rtype, why);
+			(void) stscache_save(e);
+		}
 		msg_warn("mta-sts: no new policy for %s: %s", in->domain, why);
 	}
 	for (int i = 0; i < in->nwaiters; i++) {
@@ -117,8 +135,8 @@ inflight_done(struct inflight *in, int ok, const char *body, size_t len,
 			g->res.from_cache = 0;	/* just fetched */
 		} else {
 			use_cached(g, e);	/* the old one, if it still applies */
-			g->res.rtype = rtype;
-			snprintf(g->res.why, sizeof(g->res.why), "%s", why);
+			g->res.rtype = e ? e->fail_rtype : rtype;
+			snprintf(g->res.why, sizeof(g->res.why), "%s", e ? e->fail_why : why);
 		}
 		deliver(g);
 	}
@@ -299,6 +317,7 @@ on_txt(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
 	case STS_DROP:
 		msg_info("mta-sts: %s withdrew its policy (mode none, TXT gone)", g->domain);
 		stscache_drop(g->domain);
+		e = NULL;
 		break;
 	case STS_FETCH:
 		if (sts_cache_applies(e, now()) && strcmp(e->id, id) == 0) {
@@ -312,6 +331,9 @@ on_txt(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
 		use_cached(g, e);
 		break;
 	}
+	/* No fetch for this message: inside sts_negative_ttl it is made
+	 * without the policy, as the one whose fetch failed was. */
+	use_failure(g, e, txt, id);
 	deliver(g);
 }
 

@@ -18,9 +18,14 @@
  *	cached policy at once.  The callback gets the policy that applies
  *	(or none) and, when something failed, the RFC 8460 result type and
  *	reason (sts-policy-fetch-error, sts-policy-invalid,
- *	sts-webpki-invalid), from the loop.  A timer refreshes policies
- *	that near max_age even when no mail flows.  The configuration is
- *	copied; stsget_reconfigure() replaces it (SIGHUP).
+ *	sts-webpki-invalid), from the loop.  A failed fetch is remembered
+ *	in the cache entry (memory and disk) with its type and reason: while
+ *	sts_negative_ttl holds no new fetch is made, and every result for
+ *	the domain whose TXT record names a policy the cache cannot supply
+ *	carries that failure again, not only the first (RFC 8460 4.3.2.2
+ *	counts each session made without the policy).  A timer refreshes
+ *	policies that near max_age even when no mail flows.  The
+ *	configuration is copied; stsget_reconfigure() replaces it (SIGHUP).
  */
 #ifndef MXTLS_STSGET_H
 #define MXTLS_STSGET_H
@@ -41,7 +46,7 @@ struct sts_result {
 	char id[STS_ID_MAX + 1];
 	struct sts_policy policy;
 	const char *rtype;		/* a failure to report, or NULL */
-	char why[512];
+	char why[STS_WHY_MAX];
 	int from_cache;
 	long txt_ttl;			/* TTL of the TXT answer, -1: none */
 };

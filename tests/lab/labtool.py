@@ -39,9 +39,14 @@ SUBCOMMANDS
         whose KEY equals VALUE for every KEY=VALUE given (numbers compared
         as text).  Lines that are not JSON objects (a torn last line) are
         skipped.  Exit 1 when none matched.
+    report-count DIR DOMAIN [RESULT]
+        Sum, over the RFC 8460 reports DIR/*.json.gz (mxtls-report build),
+        the policies of policy-domain DOMAIN: print "ok=N failed=N" and,
+        with RESULT, " RESULT=N" (its failed-session-count).
 """
 
 import glob
+import gzip
 import hashlib
 import json
 import os
@@ -297,6 +302,25 @@ def main():
                         print(json.dumps(r, sort_keys=True))
                         found += 1
         return 0 if found else 1
+    if cmd == "report-count":
+        rdir, domain = a[0], a[1]
+        result = a[2] if len(a) > 2 else None
+        n_ok = n_failed = n_result = 0
+        for f in sorted(glob.glob(os.path.join(rdir, "*.json.gz"))):
+            with gzip.open(f, "rb") as g:
+                rep = json.load(g)
+            for pol in rep.get("policies", []):
+                if pol.get("policy", {}).get("policy-domain") != domain:
+                    continue
+                summ = pol.get("summary", {})
+                n_ok += summ.get("total-successful-session-count", 0)
+                n_failed += summ.get("total-failure-session-count", 0)
+                for fd in pol.get("failure-details", []):
+                    if fd.get("result-type") == result:
+                        n_result += fd.get("failed-session-count", 0)
+        print("ok=%d failed=%d%s" % (n_ok, n_failed,
+                                     " %s=%d" % (result, n_result) if result else ""))
+        return 0
     print("labtool: unknown command %s" % cmd, file=sys.stderr)
     return 2
 

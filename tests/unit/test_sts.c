@@ -1,12 +1,16 @@
 /*
  * test_sts.c - MTA-STS (RFC 8461): the TXT record (3.1), the policy file
- * (3.2), mx patterns (4.1), and the cache rules (5, 5.1) with a fake clock.
+ * (3.2), mx patterns (4.1), the cache rules (5, 5.1) with a fake clock, the
+ * negative cache's failure as each later session reports it (RFC 8460
+ * 4.3.2.2), and the cache file format (stscache.c), old files included.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../policy/sts.h"
+#include "../../policy/stscache.h"
 #include "t.h"
 
 struct txtcase {
@@ -231,7 +235,7 @@ cache(void)
 	T_CASE("cache: extended policy outlives the first max_age",
 	    sts_cache_step(&e, STS_TXT_NONE, NULL, t + 604800 + 10, &conf) == STS_USE, "no");
 	/* failure: negative cache and rate limit */
-	sts_cache_failed(&e, t + 700000, &conf);
+	sts_cache_failed(&e, t + 700000, &conf, "sts-policy-fetch-error", "HTTP status 404");
 	T_CASE("cache: after a failed fetch, no refetch within negative_ttl (cached applies)",
 	    sts_cache_step(&e, STS_TXT_FOUND, "c", t + 700100, &conf) == STS_USE, "no");
 	T_CASE("cache: refetch after negative_ttl",
@@ -240,7 +244,7 @@ cache(void)
 		struct sts_entry f;
 
 		memset(&f, 0, sizeof(f));
-		sts_cache_failed(&f, t, &conf);
+		sts_cache_failed(&f, t, &conf, "sts-policy-fetch-error", "HTTP status 404");
 		T_CASE("cache: failed domain with no policy costs one fetch per interval",
 		    sts_cache_step(&f, STS_TXT_FOUND, "x", t + 10, &conf) == STS_NONE
 		    && sts_cache_step(&f, STS_TXT_FOUND, "x", t + 301, &conf) == STS_FETCH, "no");
@@ -274,6 +278,293 @@ cache(void)
 	}
 }
 
+/* dash - a string that may be NULL, "-" for NULL */
+static const char *
+dash(const char *s)
+{
+	return s ? s : "-";
+}
+
+/* failure - the failure a lookup reports, "-" for none */
+static const char *
+failure(const struct sts_entry *e, enum sts_txt txt, const char *id, time_t now)
+{
+	return dash(sts_cache_failure(e, txt, id, now));
+}
+
+/* negative - a failed fetch: every session inside negative_ttl reports it */
+static void
+negative(void)
+{
+	struct sts_conf conf = {86400, 300, 60};
+	struct sts_entry e, h;
+	struct sts_policy p;
+	char why[128];
+	const char *body = "version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 604800\n";
+	const char *invalid = "line 4: max_age is not a number of seconds";
+	time_t t = 1700000000;
+	int n = 0, steps = 0;
+
+	memset(&e, 0, sizeof(e));
+	sts_policy_parse(body, strlen(body), &p, why, sizeof(why));
+	sts_cache_failed(&e, t, &conf, "sts-policy-invalid", invalid);
+	T_CASE("negative: the entry keeps the failure's kind and reason",
+	    strcmp(dash(e.fail_rtype), "sts-policy-invalid") == 0
+	    && strcmp(e.fail_why, invalid) == 0 && e.fail_until == t + 300,
+	    "rtype=%s why=%s until=%+ld", dash(e.fail_rtype), e.fail_why,
+	    (long) (e.fail_until - t));
+	/* N sessions inside the window: N failures, no fetch */
+	for (int i = 0; i < 10; i++) {
+		time_t now = t + 1 + i * 29;
+
+		steps += sts_cache_step(&e, STS_TXT_FOUND, "x", now, &conf) == STS_NONE;
+		n += strcmp(failure(&e, STS_TXT_FOUND, "x", now), "sts-policy-invalid") == 0;
+	}
+	T_CASE("negative: 10 lookups inside negative_ttl, 10 without a fetch",
+	    steps == 10, "%d of 10", steps);
+	T_CASE("negative: 10 lookups inside negative_ttl, 10 report sts-policy-invalid",
+	    n == 10, "%d of 10", n);
+	T_CASE("negative: a new TXT id inside the window reports the failure too",
+	    strcmp(failure(&e, STS_TXT_FOUND, "y", t + 100), "sts-policy-invalid") == 0,
+	    "got %s", failure(&e, STS_TXT_FOUND, "y", t + 100));
+	T_CASE("negative: TXT record gone -> no policy, no failure",
+	    strcmp(failure(&e, STS_TXT_NONE, NULL, t + 100), "-") == 0,
+	    "got %s", failure(&e, STS_TXT_NONE, NULL, t + 100));
+	T_CASE("negative: TXT lookup failed -> no failure of the policy fetch",
+	    strcmp(failure(&e, STS_TXT_ERROR, NULL, t + 100), "-") == 0,
+	    "got %s", failure(&e, STS_TXT_ERROR, NULL, t + 100));
+	T_CASE("negative: after negative_ttl the next lookup fetches",
+	    sts_cache_step(&e, STS_TXT_FOUND, "x", t + 300, &conf) == STS_FETCH, "no");
+	sts_cache_failed(&e, t + 300, &conf, "sts-webpki-invalid", "certificate not valid");
+	T_CASE("negative: the next failure replaces kind and reason",
+	    strcmp(failure(&e, STS_TXT_FOUND, "x", t + 301), "sts-webpki-invalid") == 0
+	    && strcmp(e.fail_why, "certificate not valid") == 0, "got %s: %s",
+	    failure(&e, STS_TXT_FOUND, "x", t + 301), e.fail_why);
+	sts_cache_fetched(&e, "x", &p, t + 600);
+	T_CASE("negative: a fetched policy clears the failure",
+	    e.fail_rtype == NULL && e.fail_why[0] == 0
+	    && strcmp(failure(&e, STS_TXT_FOUND, "x", t + 601), "-") == 0,
+	    "rtype=%s why=%s", dash(e.fail_rtype), e.fail_why);
+
+	/* a cached policy that applies: only a newer id is "without the policy" */
+	memset(&h, 0, sizeof(h));
+	sts_cache_fetched(&h, "a", &p, t);
+	sts_cache_failed(&h, t + 10, &conf, "sts-policy-fetch-error", "HTTP status 404");
+	T_CASE("negative: failed refresh of the id in hand -> the policy, no failure",
+	    sts_cache_step(&h, STS_TXT_FOUND, "a", t + 20, &conf) == STS_EXTEND
+	    && strcmp(failure(&h, STS_TXT_FOUND, "a", t + 20), "-") == 0, "got %s",
+	    failure(&h, STS_TXT_FOUND, "a", t + 20));
+	T_CASE("negative: failed fetch of a newer id -> the cached policy, and the failure",
+	    sts_cache_step(&h, STS_TXT_FOUND, "b", t + 20, &conf) == STS_USE
+	    && strcmp(failure(&h, STS_TXT_FOUND, "b", t + 20), "sts-policy-fetch-error") == 0,
+	    "got %s", failure(&h, STS_TXT_FOUND, "b", t + 20));
+	T_CASE("negative: the cached policy expired -> the failure",
+	    strcmp(failure(&h, STS_TXT_FOUND, "a", t + 604800), "sts-policy-fetch-error") == 0,
+	    "got %s", failure(&h, STS_TXT_FOUND, "a", t + 604800));
+
+	/* what goes in: the three types, anything else a fetch error; one line */
+	memset(&h, 0, sizeof(h));
+	sts_cache_failed(&h, t, &conf, "sts-bogus", "a\nb\001c\377d");
+	T_CASE("negative: unknown type kept as sts-policy-fetch-error, reason made one line",
+	    strcmp(dash(h.fail_rtype), "sts-policy-fetch-error") == 0
+	    && strcmp(h.fail_why, "a?b?c?d") == 0, "rtype=%s why=%s",
+	    dash(h.fail_rtype), h.fail_why);
+	sts_cache_failed(&h, t, &conf, "sts-webpki-invalid", NULL);
+	T_CASE("negative: no reason given", strcmp(dash(h.fail_rtype), "sts-webpki-invalid") == 0
+	    && h.fail_why[0] == 0, "rtype=%s why=%s", dash(h.fail_rtype), h.fail_why);
+	T_CASE("negative: the result type names are the RFC 8460 ones",
+	    sts_fail_type("sts-policy-fetch-error") && sts_fail_type("sts-policy-invalid")
+	    && sts_fail_type("sts-webpki-invalid") && !sts_fail_type("success")
+	    && !sts_fail_type("") && !sts_fail_type(NULL), "no");
+	T_CASE("negative: no entry, no failure",
+	    strcmp(failure(NULL, STS_TXT_FOUND, "x", t), "-") == 0, "got something");
+}
+
+/* reload - format, then parse: what a restart makes of an entry */
+static int
+reload(const struct sts_entry *e, struct sts_entry *out, char *text, size_t len,
+    char *why, size_t whylen)
+{
+	int n = stscache_format(e, text, len);
+
+	why[0] = 0;
+	if (n < 0) {
+		snprintf(why, whylen, "format failed");
+		return -1;
+	}
+	return stscache_parse(text, (size_t) n, out, why, whylen);
+}
+
+/* cachefile - the cache file: negative entries, and files written before */
+static void
+cachefile(void)
+{
+	struct sts_conf conf = {86400, 300, 60};
+	struct sts_entry e, r;
+	struct sts_policy p;
+	char text[12288], why[256];
+	const char *body = "version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 604800\n";
+	const char *reason = "https://mta-sts.notfound.example: HTTP status 404 (redirects are not followed)";
+	time_t t = 1700000000;
+	int rc, n = 0;
+
+	sts_policy_parse(body, strlen(body), &p, why, sizeof(why));
+	memset(&e, 0, sizeof(e));
+	snprintf(e.domain, sizeof(e.domain), "notfound.example");
+	sts_cache_failed(&e, t, &conf, "sts-policy-fetch-error", reason);
+	rc = reload(&e, &r, text, sizeof(text), why, sizeof(why));
+	T_CASE("cache file: a negative entry is written and read back",
+	    rc == 0 && !r.has_policy && strcmp(r.domain, e.domain) == 0
+	    && r.fail_until == e.fail_until && strcmp(dash(r.fail_rtype), "sts-policy-fetch-error") == 0
+	    && strcmp(r.fail_why, reason) == 0, "rc=%d why=%s text=%s", rc, why, text);
+	/* a restart inside the window: the loaded entry goes on reporting */
+	for (int i = 0; i < 5; i++)
+		n += rc == 0 && sts_cache_step(&r, STS_TXT_FOUND, "x", t + 10 + i, &conf) == STS_NONE
+		    && strcmp(failure(&r, STS_TXT_FOUND, "x", t + 10 + i), "sts-policy-fetch-error") == 0;
+	T_CASE("cache file: after a restart, 5 lookups inside the window, 5 failures",
+	    n == 5, "%d of 5", n);
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.domain, sizeof(e.domain), "example.com");
+	sts_cache_fetched(&e, "id1", &p, t);
+	rc = stscache_format(&e, text, sizeof(text));
+	T_CASE("cache file: a policy without a failure keeps the version 1 form",
+	    rc > 0 && strncmp(text, "mxtls-sts 1\ndomain: example.com\nid: id1\nfetched: 1700000000\n"
+	    "expires: 1700604800\n\nversion: STSv1\n", 93) == 0 && !strstr(text, "fail"),
+	    "rc=%d text=%s", rc, text);
+	sts_cache_failed(&e, t + 5, &conf, "sts-webpki-invalid", "certificate not valid");
+	rc = reload(&e, &r, text, sizeof(text), why, sizeof(why));
+	T_CASE("cache file: a policy and a newer failure, both read back",
+	    rc == 0 && r.has_policy && strcmp(r.id, "id1") == 0 && r.policy.nmx == 1
+	    && strcmp(dash(r.fail_rtype), "sts-webpki-invalid") == 0
+	    && r.fail_until == t + 305 && strcmp(r.fail_why, "certificate not valid") == 0,
+	    "rc=%d why=%s text=%s", rc, why, text);
+
+	{
+		const char *old = "mxtls-sts 1\ndomain: example.com\nid: id1\nfetched: 1700000000\n"
+		    "expires: 1700604800\n\nversion: STSv1\nmode: enforce\nmx: a.example\nmax_age: 604800\n";
+
+		rc = stscache_parse(old, strlen(old), &r, why, sizeof(why));
+		T_CASE("cache file: a file written before failures were kept still loads",
+		    rc == 0 && r.has_policy && r.fail_rtype == NULL && r.fail_until == 0
+		    && strcmp(r.policy.mx[0], "a.example") == 0, "rc=%d why=%s", rc, why);
+	}
+	{
+		const char *kindless = "mxtls-sts 1\ndomain: example.com\nfail-until: 1700000300\n\n";
+
+		rc = stscache_parse(kindless, strlen(kindless), &r, why, sizeof(why));
+		T_CASE("cache file: a negative entry without a kind loads as sts-policy-fetch-error",
+		    rc == 0 && !r.has_policy && r.fail_until == 1700000300 && r.fail_rtype
+		    && strcmp(r.fail_rtype, "sts-policy-fetch-error") == 0, "rc=%d why=%s", rc, why);
+	}
+	{
+		static const struct {
+			const char *name, *text, *why;
+		} bad[] = {
+			{"cache file: neither policy nor failure refused",
+			 "mxtls-sts 1\ndomain: example.com\n\n", "header incomplete"},
+			{"cache file: unknown failure type refused",
+			 "mxtls-sts 1\ndomain: example.com\nfail-until: 5\nfail-type: success\n\n",
+			 "unknown failure type"},
+			{"cache file: a kind without fail-until refused",
+			 "mxtls-sts 1\ndomain: example.com\nfail-type: sts-policy-invalid\n\n",
+			 "header incomplete"},
+			{"cache file: a negative entry with a policy body refused",
+			 "mxtls-sts 1\ndomain: example.com\nfail-until: 5\n\nversion: STSv1\n",
+			 "policy without id"},
+			{"cache file: half a policy header refused",
+			 "mxtls-sts 1\ndomain: example.com\nid: a\nfail-until: 5\n\n", "header incomplete"},
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			why[0] = 0;
+			rc = stscache_parse(bad[i].text, strlen(bad[i].text), &r, why, sizeof(why));
+			T_CASE(bad[i].name, rc < 0 && strstr(why, bad[i].why), "rc=%d why=%s", rc, why);
+		}
+	}
+}
+
+/* put - a file of the cache directory */
+static void
+put(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* exists - is there such a file in the cache directory? */
+static int
+exists(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/* restart - stscache_init() over a directory with a negative entry in its
+ * window, one past it, and a policy file of the first format */
+static void
+restart(void)
+{
+	struct sts_conf conf = {86400, 300, 60};
+	char dir[] = "/tmp/test_sts.XXXXXX", text[4096], err[256], path[512];
+	struct sts_entry e;
+	const struct sts_entry *r;
+	time_t t = time(NULL);
+	int n = 0;
+
+	if (mkdtemp(dir) == NULL) {
+		T_CASE("restart: temporary directory", 0, "mkdtemp failed");
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	snprintf(e.domain, sizeof(e.domain), "broken.example");
+	sts_cache_failed(&e, t - 10, &conf, "sts-policy-invalid", "line 4: max_age is not a number of seconds");
+	if (stscache_format(&e, text, sizeof(text)) > 0)
+		put(dir, "broken.example", text);
+	memset(&e, 0, sizeof(e));
+	snprintf(e.domain, sizeof(e.domain), "gone.example");
+	sts_cache_failed(&e, t - 400, &conf, "sts-policy-fetch-error", "HTTP status 404");
+	if (stscache_format(&e, text, sizeof(text)) > 0)
+		put(dir, "gone.example", text);
+	snprintf(text, sizeof(text), "mxtls-sts 1\ndomain: old.example\nid: id1\nfetched: %lld\n"
+	    "expires: %lld\n\nversion: STSv1\nmode: enforce\nmx: a.example\nmax_age: 604800\n",
+	    (long long) t - 100, (long long) t - 100 + 604800);
+	put(dir, "old.example", text);
+	snprintf(text, sizeof(text), "mxtls-sts 1\ndomain: far.example\nfail-until: %lld\n\n",
+	    (long long) t + 10 * 86400);
+	put(dir, "far.example", text);
+
+	T_CASE("restart: the cache directory loads", stscache_init(dir, t, err, sizeof(err)) == 0,
+	    "%s", err);
+	r = stscache_get("broken.example");
+	for (int i = 0; i < 5 && r; i++)
+		n += sts_cache_step(r, STS_TXT_FOUND, "x", t + i, &conf) == STS_NONE
+		    && strcmp(failure(r, STS_TXT_FOUND, "x", t + i), "sts-policy-invalid") == 0;
+	T_CASE("restart: a negative entry inside its window: no fetch, 5 of 5 report it",
+	    r && n == 5 && strcmp(r->fail_why, "line 4: max_age is not a number of seconds") == 0,
+	    "entry %s, %d of 5, why=%s", r ? "loaded" : "missing", n, r ? r->fail_why : "-");
+	T_CASE("restart: a negative entry past its window is removed",
+	    stscache_get("gone.example") == NULL && !exists(dir, "gone.example"), "kept");
+	r = stscache_get("old.example");
+	T_CASE("restart: a policy file of the first format loads",
+	    r && r->has_policy && r->fail_rtype == NULL && sts_cache_applies(r, t), "not loaded");
+	T_CASE("restart: a fail-until beyond any sts_negative_ttl is discarded",
+	    stscache_get("far.example") == NULL && !exists(dir, "far.example"), "kept");
+	stscache_drop("broken.example");
+	stscache_drop("old.example");
+	snprintf(path, sizeof(path), "%s", dir);
+	rmdir(path);
+	(void) stscache_init("", t, err, sizeof(err));
+}
+
 int
 main(void)
 {
@@ -282,5 +573,8 @@ main(void)
 	policies();
 	patterns();
 	cache();
+	negative();
+	cachefile();
+	restart();
 	return t_done();
 }

@@ -27,7 +27,7 @@
 #                  with -setup).
 #   sts-restart    mxtlsd stopped and started: it loads the cache directory
 #                  ("sts cache: N policies loaded from DIR", N = the files
-#                  there) and delivers to enforce.sts.example by the cached
+#                  there that hold a policy) and delivers to enforce.sts.example by the cached
 #                  policy without a fetch (the policy host sees no request).
 
 # mxtlsd's minimum time between two fetches of one domain's policy (fixed
@@ -191,7 +191,8 @@ scenario_sts-restart() {
 		CK=
 	fi
 	fe1=$(sed -n 's/^fetched: \([0-9]*\)$/\1/p' "$LAB_DIR/sts/$d" 2>/dev/null)
-	n=$(find "$LAB_DIR/sts" -maxdepth 1 -type f ! -name '*.tmp.*' | wc -l)
+	# the files with a policy (those of failed fetches only hold a failure)
+	n=$(find "$LAB_DIR/sts" -maxdepth 1 -type f ! -name '*.tmp.*' -exec grep -l '^version: STSv1$' {} + | wc -l)
 	off=$(lab_log_size "$LAB_DIR/log/mxtlsd.log")
 	if lab_mxtlsd_stop && [ "$LAB_MXTLSD_STATUS" = 0 ]; then pass stopped
 	else fail stopped "mxtlsd did not exit with status 0 on SIGTERM (status ${LAB_MXTLSD_STATUS:-?})"; fi

@@ -18,7 +18,7 @@
 #     line, the policy host's access log, and the cache file
 #     $LAB_DIR/sts/DOMAIN (header, then exactly the policy served).
 #
-# Scenarios here (the rest: sts-policy.sh, sts-cache.sh):
+# Scenarios here (the rest: sts-policy.sh, sts-cache.sh, sts-negative.sh):
 #   sts-allbad     enforce, every MX fails (certificate for another name,
 #                  expired): 451 4.7.5, the message stays in Postfix's queue
 #                  (sts-idchange delivers it later: not dequeued here)

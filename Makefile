@@ -66,13 +66,15 @@ UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c policy/
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dane.c policy/plan.c \
 	policy/route.c policy/dns.c policy/sts.c lib/tags.c
 
-FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal
+FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c policy/rr.c
 FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c proxy/config.c policy/rr.c
 FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c lib/tags.c
 FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c policy/rr.c lib/tags.c
 FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c
 FUZZ_SRC_fuzz_journal = tests/fuzz/fuzz_journal.c report/record.c report/agg.c
+FUZZ_SRC_fuzz_stscache = tests/fuzz/fuzz_stscache.c policy/stscache.c policy/sts.c \
+	policy/rr.c lib/tags.c lib/dirs.c
 # Extra libraries per fuzzer (FUZZ_LIBS_name); the others need none.
 FUZZ_LIBS_fuzz_journal = $(shell pkg-config --libs libcjson zlib 2>/dev/null)
 FUZZ_SECONDS ?= 15

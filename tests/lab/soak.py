@@ -47,8 +47,9 @@ DESCRIPTION
       sigkill          mxtlsd was killed (SIGKILL) within 5 s after the MX
                        stored it (or at most 0.5 s before: the message was
                        in the MX's socket buffer), on a connection that
-                       was open before the kill, i.e. the killed mxtlsd's
-                       (the MX's 250 never reached Postfix), or
+                       was open before the kill, i.e. the killed mxtlsd's,
+                       and mxtlsd's log has no "status=sent (250 ... queued
+                       as N)" for it (the MX's 250 never reached Postfix), or
       shutdown-timeout a drain's shutdown_timeout closed sessions within
                        5 s after the MX stored it;
     anything else is unexplained.
@@ -415,11 +416,12 @@ def cmd_check(a):
             "%d messages: %s" % (len(sent_bad), "; ".join(sent_bad[:4])))
 
     # -- duplicates
-    shut = []
+    relayed = set()                              # (rcpt, N): mxtlsd logged the MX's 250
     try:
         for l in open(os.path.join(lab, "log", "mxtlsd.log"), errors="replace"):
-            if "shutdown_timeout: closing" in l:
-                shut.append(l)
+            mt = re.search(r" to=<(soak-[^>]+)>, relay=.* status=sent \(250 .*queued as (\d+)\)", l)
+            if mt:
+                relayed.add((mt.group(1).lower(), int(mt.group(2))))
     except OSError:
         pass
     shut_t = [e["t"] for e in ev if e["ev"] == "exit" and e.get("shutdown_timeout")]
@@ -438,7 +440,8 @@ def cmd_check(a):
             # copy that came over a connection of the mxtlsd it killed
             cl = [r for r in conns if r["sink"] == c["sink"] and c["n"] in r.get("msgs", [])]
             cstart = cl[0]["start"] if cl else None
-            cut = lambda k: (cstart is not None and cstart <= k
+            logged = (man[msgid]["rcpt"].lower(), c["n"]) in relayed
+            cut = lambda k: (cstart is not None and cstart <= k and not logged
                              and -0.5 <= k - c["time"] <= KILL_WINDOW)
             if (c["sink"], c["n"]) in rad:
                 expl["reset-after-dot"] += 1

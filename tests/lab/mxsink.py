@@ -3,10 +3,12 @@
 
 SYNOPSIS
     mxsink.py --listen ADDR:PORT [--listen [V6ADDR]:PORT ...]
-              [--cert FILE --key FILE] [--mode normal|reset-in-data|tempfail]
+              [--cert FILE --key FILE] [--mode normal|reset-in-data|tempfail|chaos]
               [--reset-after N] [--maildir DIR] [--name HOSTNAME]
               [--pidfile FILE] [--size-limit N] [--timeout SECONDS]
-              [--connlog FILE]
+              [--connlog FILE] [--chaos-seed N] [--chaos-rate P]
+              [--chaos-stall SECONDS] [--chaos-actions A,B,...]
+              [--chaos-slow MIN:MAX]
 
 DESCRIPTION
     Speaks ESMTP on every --listen address (one thread per connection) and
@@ -29,6 +31,40 @@ DESCRIPTION
                      shorter, close the connection with a TCP RST
                      (SO_LINGER 0); nothing is stored
       tempfail       reply "451 4.3.0" to the end of DATA; nothing is stored
+      chaos          (tests/lab/soak) behave as normal, except that, drawn
+                     at random (--chaos-seed, --chaos-rate P), a fault hits
+                     a connection or a transaction:
+                     - per connection, with probability P/2, one of
+                       greeting-4xx (421 instead of the greeting, close),
+                       stall-greeting (no greeting: sleep --chaos-stall
+                       seconds, then close), ehlo-4xx (421 to the first
+                       EHLO, close), stall-ehlo, starttls-4xx (454 to
+                       STARTTLS, the session goes on in plaintext);
+                     - per connection, with probability P, a delay that is
+                       no fault: slow-greeting or slow-tls (--chaos-slow,
+                       default 0.3:2 seconds before the greeting, or
+                       before the TLS handshake),
+                       so that upstreams sit before STARTTLS or in the
+                       handshake for a while;
+                     - per transaction (at MAIL), with probability P, one
+                       of mail-4xx, rcpt-4xx (the first RCPT), data-4xx
+                       (451 to DATA), eod-4xx (451 after the final dot,
+                       nothing stored), reset-mid-data (TCP RST after a
+                       random number of octets of DATA, nothing stored),
+                       reset-after-dot (the message IS stored, then TCP RST
+                       instead of the reply: the client may send it again,
+                       RFC 1047), stall-mail, stall-rcpt, stall-data (no
+                       354), stall-mid-data (stop reading), stall-eod (no
+                       reply to the final dot; nothing stored); a stall
+                       sleeps --chaos-stall seconds (longer than the
+                       client's timeout) and closes.
+                     --chaos-actions limits the draw to the actions named.
+                     SIGUSR1 turns the faults off (the sink behaves as
+                     normal from then on, also in open sessions), SIGUSR2
+                     on again.  Every fault applied is in the connlog.
+
+    SIGHUP reloads --cert/--key (new handshakes use the new files; a file
+    that does not load is logged and the old certificate kept).
 
     --connlog FILE appends one JSON line per connection when it ends (one
     write(2), O_APPEND): peer and local address (ADDR:PORT, [V6]:PORT),
@@ -51,6 +87,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import signal
 import socket
 import ssl
@@ -64,6 +101,15 @@ MAX_DATA_CHUNK = 65536       # longest piece of a DATA line handled at once
 MAX_RCPTS = 1000
 
 log_lock = threading.Lock()
+
+# mode chaos: what may happen (see the top), and whether it does now
+CONN_FAULTS = ["greeting-4xx", "stall-greeting", "ehlo-4xx", "stall-ehlo", "starttls-4xx"]
+CONN_DELAYS = ["slow-greeting", "slow-tls"]
+TXN_FAULTS = ["mail-4xx", "rcpt-4xx", "data-4xx", "eod-4xx", "reset-mid-data",
+              "reset-after-dot", "stall-mail", "stall-rcpt", "stall-data",
+              "stall-mid-data", "stall-eod"]
+CHAOS = {"on": True, "conns": 0}
+chaos_lock = threading.Lock()
 
 
 def log(fmt, *args):
@@ -137,6 +183,64 @@ class Session:
         self.c_rcpts = []
         self.c_msgs = []
         self.c_end = None
+        self.t_starttls = None
+        self.t_tls = None
+        self.c_chaos = []
+        self.conn_fault = None      # mode chaos: this connection's fault, delay,
+        self.conn_delay = None      # and the current transaction's fault
+        self.txn_fault = None
+        self.rcpt_seen = False
+        if OPTS.mode == "chaos":
+            with chaos_lock:
+                CHAOS["conns"] += 1
+                k = CHAOS["conns"]
+            self.rng = random.Random("%s:%s:%s:%d" % (OPTS.chaos_seed, OPTS.name, local, k))
+            self.conn_fault = self.draw(CONN_FAULTS, OPTS.chaos_rate / 2)
+            self.conn_delay = self.draw(CONN_DELAYS, OPTS.chaos_rate)
+
+    # ---- mode chaos --------------------------------------------------------
+
+    def draw(self, actions, p):
+        """draw - one of the allowed actions with probability p, else None"""
+        allowed = [a for a in actions if a in OPTS.chaos_allowed
+                   and (OPTS.cert or a not in ("starttls-4xx", "slow-tls"))]
+        if not allowed or self.rng.random() >= p:
+            return None
+        return self.rng.choice(allowed)
+
+    def chaos(self, action):
+        """chaos - is ACTION planned for now, and are faults on?"""
+        if action not in (self.conn_fault, self.conn_delay, self.txn_fault):
+            return False
+        if not CHAOS["on"]:
+            return False
+        return True
+
+    def note(self, action, **kw):
+        ent = {"action": action, "t": round(time.time(), 3)}
+        ent.update(kw)
+        self.c_chaos.append(ent)
+        log("%s chaos: %s%s", self.peer, action,
+            "".join(" %s=%s" % kv for kv in sorted(kw.items())))
+
+    def stall(self, action):
+        """stall - say nothing for --chaos-stall seconds, then close"""
+        self.note(action)
+        self.flush()
+        time.sleep(OPTS.chaos_stall)
+        raise Dropped("chaos %s: stalled %g s, closing" % (action, OPTS.chaos_stall))
+
+    def chaos_rst(self, action, **kw):
+        self.note(action, **kw)
+        self.out = []
+        self.rst()
+        raise Dropped("reset by mxsink (chaos %s)" % action)
+
+    def delay(self, action):
+        d = round(self.rng.uniform(*OPTS.chaos_slow), 3)
+        self.note(action, seconds=d)
+        self.flush()
+        time.sleep(d)
 
     def connlog(self):
         if not OPTS.connlog:
@@ -149,6 +253,9 @@ class Session:
             "ehlo_after_tls": self.c_ehlo_after_tls, "mails": self.c_mails,
             "rcpts": self.c_rcpts, "msgs": self.c_msgs, "end_reason": self.c_end,
         }
+        if OPTS.mode == "chaos":
+            rec.update({"t_starttls": self.t_starttls, "t_tls": self.t_tls,
+                        "chaos": self.c_chaos})
         line = (json.dumps(rec, sort_keys=True) + "\n").encode()
         fd = os.open(OPTS.connlog, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -233,8 +340,17 @@ class Session:
 
     def run(self):
         log("connect from %s to %s", self.peer, self.local)
-        self.reply("220 %s ESMTP mxsink" % OPTS.name)
         try:
+            if self.chaos("greeting-4xx"):
+                self.note("greeting-4xx")
+                self.reply("421 4.3.2 %s chaos: service not available, closing" % OPTS.name)
+                self.flush()
+                raise Dropped("chaos greeting-4xx")
+            if self.chaos("stall-greeting"):
+                self.stall("stall-greeting")
+            if self.chaos("slow-greeting"):
+                self.delay("slow-greeting")
+            self.reply("220 %s ESMTP mxsink" % OPTS.name)
             while True:
                 line, complete = self.readline(MAX_CMD_LINE)
                 if not complete:
@@ -272,10 +388,22 @@ class Session:
             except OSError as e:
                 log("connlog: %s", e)
 
+    def chaos_ehlo(self):
+        if self.c_ehlo or self.c_ehlo_after_tls:
+            return                  # only the first EHLO/HELO
+        if self.chaos("ehlo-4xx"):
+            self.note("ehlo-4xx")
+            self.reply("421 4.3.2 %s chaos: EHLO refused, closing" % OPTS.name)
+            self.flush()
+            raise Dropped("chaos ehlo-4xx")
+        if self.chaos("stall-ehlo"):
+            self.stall("stall-ehlo")
+
     def cmd_EHLO(self, arg):
         if not arg:
             self.reply("501 5.5.4 EHLO needs a name")
             return
+        self.chaos_ehlo()
         self.helo, self.helo_cmd = arg, "EHLO"
         self.mark_ehlo()
         self.reset_txn()
@@ -286,6 +414,7 @@ class Session:
         if not arg:
             self.reply("501 5.5.4 HELO needs a name")
             return
+        self.chaos_ehlo()
         self.helo, self.helo_cmd = arg, "HELO"
         self.mark_ehlo()
         self.reset_txn()
@@ -321,20 +450,28 @@ class Session:
         if arg:
             self.reply("501 5.5.4 Syntax: STARTTLS")
             return
+        if self.chaos("starttls-4xx"):
+            self.note("starttls-4xx")
+            self.reply("454 4.7.0 chaos: TLS not available now")
+            return
         self.reply("220 2.0.0 Ready to start TLS")
         self.flush()
         self.c_starttls = True
+        self.t_starttls = round(time.time(), 3)
+        if self.chaos("slow-tls"):
+            self.delay("slow-tls")
         pending = len(self.buf) - self.pos
         if pending:
             log("%s discarding %d octets of plaintext sent after STARTTLS", self.peer, pending)
         self.buf = bytearray()
         self.pos = 0
         try:
-            self.sock = TLS_CTX.wrap_socket(self.sock, server_side=True)
+            self.sock = TLS["ctx"].wrap_socket(self.sock, server_side=True)
         except (OSError, ssl.SSLError) as e:
             self.c_tls_error = str(e)
             raise Dropped("TLS handshake failed: %s" % e)
         self.tls = self.sock.version()
+        self.t_tls = round(time.time(), 3)
         self.cipher = self.sock.cipher()[0]
         self.sni = getattr(self.sock, "lab_sni", None)
         log("%s TLS established: %s %s sni=%s", self.peer, self.tls, self.cipher, self.sni)
@@ -367,6 +504,15 @@ class Session:
             self.reply("501 5.5.4 Syntax: MAIL FROM:<address>")
             return
         addr, params = p
+        if OPTS.mode == "chaos":
+            self.txn_fault = self.draw(TXN_FAULTS, OPTS.chaos_rate)
+            self.rcpt_seen = False
+            if self.chaos("mail-4xx"):
+                self.note("mail-4xx")
+                self.reply("451 4.3.0 chaos: MAIL deferred")
+                return
+            if self.chaos("stall-mail"):
+                self.stall("stall-mail")
         for prm in params:
             k, _, v = prm.partition("=")
             if k.upper() == "SIZE" and v.isdigit() and int(v) > OPTS.size_limit:
@@ -387,6 +533,13 @@ class Session:
         if len(self.rcpts) >= MAX_RCPTS:
             self.reply("452 4.5.3 Error: too many recipients")
             return
+        first, self.rcpt_seen = not self.rcpt_seen, True
+        if first and self.chaos("rcpt-4xx"):
+            self.note("rcpt-4xx")
+            self.reply("450 4.2.0 <%s> chaos: recipient deferred" % p[0])
+            return
+        if first and self.chaos("stall-rcpt"):
+            self.stall("stall-rcpt")
         self.rcpts.append(p[0])
         self.rcpt_params.append(p[1])
         self.c_rcpts.append(p[0])
@@ -399,6 +552,18 @@ class Session:
         if not self.rcpts:
             self.reply("554 5.5.1 Error: no valid recipients")
             return
+        if self.chaos("data-4xx"):
+            self.note("data-4xx")
+            self.reply("451 4.3.0 chaos: DATA deferred")
+            self.reset_txn()
+            return
+        if self.chaos("stall-data"):
+            self.stall("stall-data")
+        cut = OPTS.reset_after if OPTS.mode == "reset-in-data" else None
+        mid = None
+        if self.chaos("reset-mid-data") or self.chaos("stall-mid-data"):
+            mid = self.txn_fault
+            cut = self.rng.randint(1, 32768)
         self.reply("354 End data with <CR><LF>.<CR><LF>")
         self.flush()
         n = STORE.allocate()
@@ -425,7 +590,7 @@ class Session:
                     if complete:
                         prev_crlf = piece.endswith(b"\r\n")
                     bol = complete
-                    if OPTS.mode == "reset-in-data" and raw >= OPTS.reset_after:
+                    if cut is not None and raw >= cut:
                         break
             except Dropped as e:
                 f.close()
@@ -438,6 +603,19 @@ class Session:
             self.out = []
             self.rst()
             raise Dropped("reset by mxsink (mode reset-in-data)")
+        if mid is not None:
+            os.unlink(tmp_eml)
+            if mid == "reset-mid-data":
+                self.chaos_rst(mid, octets=raw, end_seen=ended)
+            self.stall(mid)
+        if self.chaos("eod-4xx") or self.chaos("stall-eod"):
+            os.unlink(tmp_eml)
+            if self.txn_fault == "stall-eod":
+                self.stall("stall-eod")
+            self.note("eod-4xx")
+            self.reply("451 4.3.0 chaos: message not accepted, try again later")
+            self.reset_txn()
+            return
         if OPTS.mode == "tempfail":
             os.unlink(tmp_eml)
             self.reply("451 4.3.0 Error: lab tempfail mode")
@@ -475,6 +653,8 @@ class Session:
         self.c_msgs.append(n)
         log("%s stored message %d: from=<%s> rcpts=%d size=%d tls=%s",
             self.peer, n, self.mail_from, len(self.rcpts), size, self.tls)
+        if self.chaos("reset-after-dot"):
+            self.chaos_rst("reset-after-dot", msg=n)
         self.reply("250 2.0.0 Ok: queued as %d" % n)
         self.reset_txn()
 
@@ -518,6 +698,28 @@ def pidfile_and_signals(pidfile, logf):
         os.rename(tmp, pidfile)
 
 
+def load_tls():
+    """load_tls - a server context from --cert/--key (again at SIGHUP)"""
+    return server_tls_ctx(OPTS.cert, OPTS.key)
+
+
+def on_hup(signum, frame):
+    if not OPTS.cert:
+        log("SIGHUP: no certificate to reload")
+        return
+    try:
+        TLS["ctx"] = load_tls()
+        log("SIGHUP: reloaded %s", OPTS.cert)
+    except (OSError, ssl.SSLError) as e:
+        log("SIGHUP: cannot load %s / %s: %s; keeping the old certificate",
+            OPTS.cert, OPTS.key, e)
+
+
+def on_usr(signum, frame):
+    CHAOS["on"] = signum == signal.SIGUSR2
+    log("chaos faults %s (signal %d)", "on" if CHAOS["on"] else "off", signum)
+
+
 def sni_cb(sslsock, server_name, ctx):
     try:
         sslsock.lab_sni = server_name
@@ -554,12 +756,13 @@ def listen_sockets(specs):
 
 
 def main():
-    global OPTS, STORE, TLS_CTX
+    global OPTS, STORE, TLS
     ap = argparse.ArgumentParser(description="lab MX sink")
     ap.add_argument("--listen", action="append", required=True)
     ap.add_argument("--cert")
     ap.add_argument("--key")
-    ap.add_argument("--mode", choices=["normal", "reset-in-data", "tempfail"], default="normal")
+    ap.add_argument("--mode", choices=["normal", "reset-in-data", "tempfail", "chaos"],
+                    default="normal")
     ap.add_argument("--reset-after", type=int, default=512)
     ap.add_argument("--maildir", default="./mail")
     ap.add_argument("--name", default="mx.lab.example")
@@ -567,16 +770,39 @@ def main():
     ap.add_argument("--size-limit", type=int, default=104857600)
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--connlog")
+    ap.add_argument("--chaos-seed", default="0")
+    ap.add_argument("--chaos-rate", type=float, default=0.2)
+    ap.add_argument("--chaos-stall", type=float, default=10.0)
+    ap.add_argument("--chaos-actions", default="")
+    ap.add_argument("--chaos-slow", default="0.3:2.0")
     OPTS = ap.parse_args()
     if bool(OPTS.cert) != bool(OPTS.key):
         ap.error("--cert and --key go together")
-    TLS_CTX = server_tls_ctx(OPTS.cert, OPTS.key) if OPTS.cert else None
+    known = CONN_FAULTS + CONN_DELAYS + TXN_FAULTS
+    OPTS.chaos_allowed = set(a for a in OPTS.chaos_actions.split(",") if a) or set(known)
+    if OPTS.chaos_allowed - set(known):
+        ap.error("unknown --chaos-actions: %s (known: %s)"
+                 % (",".join(sorted(OPTS.chaos_allowed - set(known))), ",".join(known)))
+    try:
+        OPTS.chaos_slow = tuple(float(x) for x in OPTS.chaos_slow.split(":"))
+        if len(OPTS.chaos_slow) != 2 or not 0 <= OPTS.chaos_slow[0] <= OPTS.chaos_slow[1]:
+            raise ValueError
+    except ValueError:
+        ap.error("--chaos-slow wants MIN:MAX seconds")
+    if not 0 <= OPTS.chaos_rate <= 1:
+        ap.error("--chaos-rate must be between 0 and 1")
+    TLS = {"ctx": load_tls() if OPTS.cert else None}
     STORE = Store(OPTS.maildir)
     socks = listen_sockets(OPTS.listen)
 
+    signal.signal(signal.SIGHUP, on_hup)
+    signal.signal(signal.SIGUSR1, on_usr)
+    signal.signal(signal.SIGUSR2, on_usr)
     pidfile_and_signals(OPTS.pidfile, log)
-    log("listening on %s mode=%s tls=%s maildir=%s", " ".join(OPTS.listen), OPTS.mode,
-        "yes" if OPTS.cert else "no", OPTS.maildir)
+    log("listening on %s mode=%s tls=%s maildir=%s%s", " ".join(OPTS.listen), OPTS.mode,
+        "yes" if OPTS.cert else "no", OPTS.maildir,
+        " chaos seed=%s rate=%g stall=%gs" % (OPTS.chaos_seed, OPTS.chaos_rate, OPTS.chaos_stall)
+        if OPTS.mode == "chaos" else "")
     for s in socks[1:]:
         threading.Thread(target=serve, args=(s,), daemon=True).start()
     serve(socks[0])

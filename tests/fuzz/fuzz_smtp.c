@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct smtp_reply r;
 	struct smtp_eod eod;
 	const char *p = (const char *) data;
-	size_t off = 0, used;
+	size_t off = 0;
 
 	fsm_init(&f, &conf, 0);
 	smtp_reply_init(&r);

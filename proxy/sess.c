@@ -98,6 +98,7 @@ struct sess {
 	char pfail[REASON_MAX];		/* first policy failure of the attempts */
 	const char *prtype;		/* ... its RFC 8460 result type */
 	char lfail[REASON_MAX];		/* last failure of the attempts */
+	int lfail_policy;		/* ... was a policy failure */
 	int cur_host;			/* the candidate being tried: plan index */
 	const char *cur_ptype;		/* ... and its policy type */
 	/* TLS-Required: No (RFC 8689): the message decides after a policy
@@ -962,7 +963,14 @@ may_hold(struct sess *s)
 static void
 attempts_failed(struct sess *s)
 {
-	if (s->pfail[0])
+	if (s->pfail[0] && s->lfail[0] && !s->lfail_policy) {
+		/* The policy failure is the reason; what went wrong with the
+		 * last host, which policy allowed, is said too. */
+		const char *sp = strchr(s->lfail + 4, ' ');
+
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "%.500s; then %.450s", s->pfail,
+		    sp ? sp + 1 : s->lfail);
+	} else if (s->pfail[0])
 		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", s->pfail);
 	else if (s->lfail[0])
 		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", s->lfail);
@@ -996,6 +1004,7 @@ attempt_failed(struct sess *s, const char *peer, const char *enh,
 	    rtype ? rtype : "connection", rcode && *rcode ? " reason=" : "",
 	    rcode && *rcode ? rcode : "", why);
 	snprintf(s->lfail, sizeof(s->lfail), "451 %s %s", enh, why);
+	s->lfail_policy = rtype != NULL;
 	if (rtype && !s->pfail[0]) {
 		snprintf(s->pfail, sizeof(s->pfail), "451 4.7.5 %s", why);
 		s->prtype = rtype;

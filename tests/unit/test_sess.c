@@ -86,7 +86,18 @@ fake_plan(const char *domain)
 	a->sin_family = AF_INET;
 	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	h->naddrs = 1;
-	if (strcmp(domain, "fail.example") == 0) {
+	if (strcmp(domain, "twomx.example") == 0) {
+		/* MX 10 fails DANE; MX 20 (no DANE) refuses connections */
+		struct plan_host *h2 = &p->hosts[1];
+		struct sockaddr_in *a2 = (struct sockaddr_in *) &h2->addrs[0];
+
+		*h2 = *h;
+		snprintf(h2->name, sizeof(h2->name), "mx2.twomx.example");
+		h2->pref = 20;
+		a2->sin_addr.s_addr = htonl(0x7f000002);
+		p->nhosts = 2;
+	}
+	if (strcmp(domain, "fail.example") == 0 || strcmp(domain, "twomx.example") == 0) {
 		h->tlsa_looked_up = 1;
 		h->tlsa_sec = DNS_BOGUS;
 		h->dane = DANE_FAIL;
@@ -903,6 +914,7 @@ deadlines(void)
 }
 
 static int mix_codes[8], mix_n;
+static char mix_text[1024];		/* the first RCPT's reply */
 
 /* mix_send - a pipelined transaction: MAIL, RCPTs, DATA, a message */
 static void
@@ -927,7 +939,8 @@ mix_send(struct client *c, const char *r1, const char *r2, int pipelined)
 			snprintf(buf, sizeof(buf), mix_n ? "RCPT TO:<%s>\r\n" : "%s\r\n",
 			    cmds[mix_n]);
 			cl_send(c, buf);
-			mix_codes[mix_n] = cl_reply(c, l, sizeof(l));
+			mix_codes[mix_n] = cl_reply(c, mix_n == 1 ? mix_text : l,
+			    mix_n == 1 ? sizeof(mix_text) : sizeof(l));
 		}
 		cl_send(c, "DATA\r\n");
 		mix_codes[mix_n++] = cl_reply(c, l, sizeof(l));
@@ -942,6 +955,7 @@ mix_send(struct client *c, const char *r1, const char *r2, int pipelined)
 	(void) cl_reply(c, l, sizeof(l));
 }
 
+static void mix_twomx(struct client *c) { mix_send(c, "a@twomx.example", "b@twomx.example", 0); }
 static void mix_fail_first(struct client *c) { mix_send(c, "a@fail.example", "b@nopolicy.example", 1); }
 static void mix_ok_first(struct client *c) { mix_send(c, "b@nopolicy.example", "a@fail.example", 1); }
 static void mix_fail_first_slow(struct client *c) { mix_send(c, "a@fail.example", "b@nopolicy.example", 0); }
@@ -977,6 +991,15 @@ mixed_domains(void)
 		    "replies %d %d %d %d %d, mx msgs %d rcpts %s", mix_codes[0],
 		    mix_codes[1], mix_codes[2], mix_codes[3], mix_codes[4], mx.msgs, mx.rcpts);
 	}
+	/* Two MX hosts: one fails its policy, the other cannot be reached. */
+	proxy.cfg.tls_required_enable = 0;
+	mx_start(MX_354, 0, 0);
+	run_client(mix_twomx, NULL);
+	mx_stop();
+	T_CASE("two MX hosts, a policy failure and a refused connection: the reply "
+	    "says both", mix_codes[1] == 451 && strstr(mix_text, "4.7.5")
+	    && strstr(mix_text, "bogus") && strstr(mix_text, "127.0.0.2"),
+	    "RCPT %d: %s", mix_codes[1], mix_text);
 	/* Not pipelined, failing domain first, hold on: the first time it is
 	 * held and the other waits (452); from then on it is not held. */
 	proxy.cfg.tls_required_enable = 1;

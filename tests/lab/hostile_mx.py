@@ -89,7 +89,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mxsink import fmt_addr, listen_sockets, pidfile_and_signals, server_tls_ctx  # noqa: E402
+from mxsink import fmt_addr, listen_sockets, log_as, pidfile_and_signals, server_tls_ctx  # noqa: E402
 
 MAX_CMD_LINE = 4096
 MAX_DATA_LINE = 65536
@@ -97,19 +97,13 @@ STAGES = ("greeting", "ehlo", "ehlo2", "mail", "rcpt", "data", "dot")
 DEFAULT_AT = {"endless": "ehlo", "longline": "greeting", "nul": "greeting",
               "silent": "greeting", "data250": "data", "lenient": None}
 
-log_lock = threading.Lock()
 conn_lock = threading.Lock()
 conn_count = [0]
 
 
 def log(fmt, *args):
     """log - one timestamped line to stderr"""
-    msg = fmt % args if args else fmt
-    t = time.time()
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
-    with log_lock:
-        sys.stderr.write("%s %s[%d]: %s\n" % (stamp, OPTS.name, os.getpid(), msg))
-        sys.stderr.flush()
+    log_as(OPTS.name, fmt, *args)
 
 
 def jlog(rec):

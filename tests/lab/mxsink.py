@@ -112,14 +112,20 @@ CHAOS = {"on": True, "conns": 0}
 chaos_lock = threading.Lock()
 
 
-def log(fmt, *args):
-    """log - one timestamped line to stderr"""
+def log_as(name, fmt, *args):
+    """log_as - one timestamped line to stderr, as server NAME (also used
+    by hostile_mx.py)"""
     msg = fmt % args if args else fmt
     t = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
     with log_lock:
-        sys.stderr.write("%s %s[%d]: %s\n" % (stamp, OPTS.name, os.getpid(), msg))
+        sys.stderr.write("%s %s[%d]: %s\n" % (stamp, name, os.getpid(), msg))
         sys.stderr.flush()
+
+
+def log(fmt, *args):
+    """log - one timestamped line to stderr"""
+    log_as(OPTS.name, fmt, *args)
 
 
 def parse_listen(spec):

@@ -6,7 +6,7 @@
  *		const struct sockaddr_storage *orig);
  *	void sess_drain_all(void);
  *	void sess_kill_all(void);
- *	const char *sess_wait_str(int w);
+ *	const char *sess_state_str(int w);
  *
  * DESCRIPTION
  *	sess_new() takes an accepted, redirected connection: the peer is the
@@ -16,6 +16,8 @@
  *	relays each reply, then relays the message bytes with back-pressure
  *	and the MX's final reply.  Any failure on our side is a 4xx with an
  *	enhanced status code and a reason: the old MTA keeps the message.
+ *
+ *	sess_state_str() names a wait state (sess_int.h) for logs.
  *
  *	sess_drain_all() (SIGTERM) closes idle sessions with 421 and lets
  *	the others finish their transaction first.  sess_kill_all() closes
@@ -30,6 +32,6 @@ void sess_new(int fd, const struct sockaddr_storage *peer,
     const struct sockaddr_storage *orig);
 void sess_drain_all(void);
 void sess_kill_all(void);
-const char *sess_wait_str(int w);
+const char *sess_state_str(int w);
 
 #endif

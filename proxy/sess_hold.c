@@ -1,0 +1,359 @@
+/*
+ * sess_hold.c - the TLS-Required: No hold (RFC 8689): recipients held
+ * after a policy failure, the message kept (10 MiB a session, 256 MiB in
+ * all), its header deciding, the replay with the policy waived; when a
+ * hold would make another domain wait, and the memory of domains that
+ * did.  See sess_int.h.
+ */
+#include "sess_int.h"
+
+static int starve_known(const char *domain);
+static int group_shape(struct sess *s);
+static void replay_start(struct sess *s);
+static void replay_rcpt(struct sess *s);
+
+static size_t held_total;		/* octets held by all sessions */
+
+/* sess_held_drop - forget the held message, and its share of held_total */
+void
+sess_held_drop(struct sess *s)
+{
+	held_total -= buf_used(&s->held);
+	buf_reset(&s->held);
+	buf_release(&s->held);
+}
+
+/*
+ * Domains whose held transaction (TLS-Required: No) made another domain's
+ * recipients wait (452): for STARVE_TTL they are refused at RCPT instead
+ * of held, unless the old MTA's pipelined commands show the transaction
+ * holds that domain alone.  So whatever order the old MTA sends its
+ * recipients in, another domain's mail never waits behind a failing one.
+ */
+static struct starve {
+	char domain[RR_NAME_MAX];
+	double until;
+} starve[STARVE_SLOTS];
+static unsigned starve_next;
+
+/* sess_starve_add - remember a domain that was held with others */
+void
+sess_starve_add(const char *domain)
+{
+	struct starve *e = &starve[starve_next++ % STARVE_SLOTS];
+
+	for (unsigned i = 0; i < STARVE_SLOTS; i++)
+		if (strcmp(starve[i].domain, domain) == 0) {
+			e = &starve[i];
+			break;
+		}
+	snprintf(e->domain, sizeof(e->domain), "%s", domain);
+	e->until = ev_now(proxy.loop) + STARVE_TTL;
+}
+
+/* starve_known - was this domain held with others lately? */
+static int
+starve_known(const char *domain)
+{
+	for (unsigned i = 0; i < STARVE_SLOTS; i++)
+		if (starve[i].until > ev_now(proxy.loop)
+		    && strcmp(starve[i].domain, domain) == 0)
+			return 1;
+	return 0;
+}
+
+/* sess_hold_data - keep the message of held recipients; at its end, its
+ * TLS-Required header decides */
+int
+sess_hold_data(struct sess *s)
+{
+	uint64_t limit = proxy.cfg.message_size_limit;
+	size_t used;
+	int r = smtp_eod_scan(&s->eod, buf_head(&s->c.in), buf_used(&s->c.in), &used);
+
+	s->data_bytes += used;
+	if (!s->data_discard && limit && s->data_bytes > limit + 5) {
+		s->data_discard = 1;
+		snprintf(s->data_fail, sizeof(s->data_fail),
+		    "552 5.3.4 Message size exceeds fixed limit");
+	}
+	if (!s->data_discard && (buf_used(&s->held) + used > HOLD_MAX_DEFAULT
+		|| held_total + used > HOLD_TOTAL_MAX)) {
+		/* Too big to hold (alone, or with all the others held now):
+		 * it gets the policy's answer, unread. */
+		s->data_discard = 1;
+		snprintf(s->data_fail, sizeof(s->data_fail), "%s", s->hold_fail);
+	}
+	if (!s->data_discard) {
+		if (buf_append(&s->held, buf_head(&s->c.in), used) < 0) {
+			s->data_discard = 1;
+			snprintf(s->data_fail, sizeof(s->data_fail),
+			    "451 4.3.0 Error: out of memory while receiving the message");
+		} else {
+			held_total += used;
+		}
+	}
+	if (s->data_discard)
+		sess_held_drop(s);
+	buf_consume(&s->c.in, used);
+	sess_data_credit(s, used);
+	if (r == SMTP_EOD_MORE)
+		return 0;		/* all taken but what waits for more */
+	if (r == SMTP_EOD_BARE) {
+		sess_refuse_smuggling(s);
+		return 0;
+	}
+	if (!s->data_discard
+	    && smtp_tls_required_no(buf_head(&s->held), buf_used(&s->held))) {
+		replay_start(s);
+		return 1;
+	}
+	if (!s->data_discard)
+		snprintf(s->data_fail, sizeof(s->data_fail), "%s", s->hold_fail);
+	sess_sayf(s, "%s", s->data_fail);
+	sess_log_txn(s, s->data_fail[0] == '5' ? "bounced" : "deferred", s->data_fail);
+	sess_txn_done(s);
+	return 1;
+}
+
+/* sess_hold_rcpt - accept a RCPT whose delivery waits for the message */
+void
+sess_hold_rcpt(struct sess *s)
+{
+	if (buf_append(&s->hold_rcpts, s->rcpt.addr, strlen(s->rcpt.addr) + 1) < 0) {
+		sess_sayf(s, "451 4.3.0 Error: out of memory");
+		fsm_rcpt_result(&s->fsm, 0);
+		return;
+	}
+	msg_info("%s: <%s>: held: %s; delivered only if the message says "
+	    "TLS-Required: No (RFC 8689)", s->id, s->rcpt.addr, s->hold_fail);
+	buf_printf(&s->rcpts, "%s<%s>", buf_used(&s->rcpts) ? "," : "", s->rcpt.addr);
+	sess_sayf(s, "250 2.1.5 Ok");
+	fsm_rcpt_result(&s->fsm, 1);
+}
+
+/*
+ * group_shape - the old MTA's pipelined commands after this RCPT, as far
+ * as they are in: 1 when only RCPTs of the plan's domain follow, then
+ * DATA; -1 when a RCPT of another domain follows; 0 when it cannot be
+ * told (nothing complete buffered, or the group ends otherwise).
+ */
+static int
+group_shape(struct sess *s)
+{
+	const char *p = buf_head(&s->c.in);
+	size_t n = buf_used(&s->c.in), off = 0;
+
+	while (off < n) {
+		char line[SMTP_LINE_MAX + 1], dom[RR_NAME_MAX];
+		struct smtp_path path;
+		struct smtp_cmd c;
+		const char *why;
+		size_t ll, used;
+
+		if (smtp_getline(p + off, n - off, SMTP_LINE_MAX, &ll, &used) != SMTP_LINE_OK)
+			return 0;
+		memcpy(line, p + off, ll);
+		line[ll] = 0;
+		off += used;
+		if (smtp_cmd_parse(line, ll, &c) < 0)
+			return 0;
+		if (c.verb == SMTP_DATA)
+			return 1;
+		if (c.verb != SMTP_RCPT)
+			return 0;
+		((char *) c.args)[c.argslen] = 0;
+		if (smtp_path_parse(c.args, SMTP_KIND_RCPT, &path, &why) < 0)
+			continue;
+		sess_rcpt_domain(&path, dom, sizeof(dom));
+		if (dom[0] && strcmp(dom, s->plan->domain) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* sess_may_hold - hold a policy-failed recipient for TLS-Required: No only
+ * where no other domain's recipient would wait behind it */
+int
+sess_may_hold(struct sess *s)
+{
+	int shape = group_shape(s);
+
+	if (shape < 0) {
+		msg_info("%s: not holding <%s>: the transaction names another domain "
+		    "too; it gets its own policy's answer", s->id, s->rcpt.addr);
+		return 0;
+	}
+	if (shape == 0 && starve_known(s->plan->domain)) {
+		msg_info("%s: not holding <%s>: %s was held with another domain's "
+		    "recipients lately", s->id, s->rcpt.addr, s->plan->domain);
+		return 0;
+	}
+	return 1;
+}
+
+/* replay_start - the held message says TLS-Required: No: deliver it over
+ * the best TLS the MX hosts offer, with the policy waived (RFC 8689 5) */
+static void
+replay_start(struct sess *s)
+{
+	msg_info("%s: the message says TLS-Required: No: delivering to %s without "
+	    "the policy that failed (%s)", s->id, s->plan->domain, s->hold_fail);
+	s->replay = 1;
+	s->icand = 0;
+	s->lfail[0] = 0;
+	sess_replay_next(s);
+}
+
+/* sess_replay_next - connect to the next MX host, opportunistic TLS */
+void
+sess_replay_next(struct sess *s)
+{
+	while (s->icand < s->route.ncands) {
+		const struct route_cand *c = &s->route.cands[s->icand++];
+		struct up_params p;
+
+		if (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6)
+			continue;
+		s->cur_host = c->host;
+		s->cur_ptype = sess_cand_ptype(s, c);
+		sess_up_params_for(s, c, &p);
+		p.level = ROUTE_MAY;
+		p.tlsa = NULL;
+		p.ntlsa = 0;
+		p.sts_mismatch = 0;
+		sess_enter(s, W_CONNECT);
+		if ((s->up = up_start(proxy.loop, &p, sess_on_up, s)) == NULL) {
+			sess_attempt_failed(s, "?", "4.3.0", NULL, NULL, "out of memory");
+			continue;
+		}
+		return;
+	}
+	sess_replay_done(s, s->lfail[0] ? s->lfail : s->hold_fail, NULL);
+}
+
+/* replay_rcpt - the next held recipient, then DATA */
+static void
+replay_rcpt(struct sess *s)
+{
+	char line[SMTP_PATH_MAX + 16];
+	int n;
+
+	if (s->replay_next < buf_used(&s->hold_rcpts)) {
+		const char *addr = buf_head(&s->hold_rcpts) + s->replay_next;
+
+		s->replay_next += strlen(addr) + 1;
+		n = snprintf(line, sizeof(line), "RCPT TO:<%s>", addr);
+		sess_enter(s, W_RCPT);
+		up_command(s->up, line, (size_t) n);
+		return;
+	}
+	if (s->replay_ok == 0) {
+		sess_replay_done(s, s->replay_fail, NULL);
+		return;
+	}
+	if (s->replay_fail[0]) {
+		/* All or nothing: the old MTA was told 250 for every one. */
+		char why[REASON_MAX + 80];
+
+		snprintf(why, sizeof(why), "451 4.3.0 Error: a recipient was refused "
+		    "(%s); message not sent", s->replay_fail);
+		sess_replay_done(s, why, NULL);
+		return;
+	}
+	sess_enter(s, W_DATA);
+	up_command(s->up, "DATA", 4);
+}
+
+/* sess_replay_mail - the held message's MAIL FROM */
+void
+sess_replay_mail(struct sess *s)
+{
+	char line[SMTP_PATH_MAX + 200];
+	int n;
+
+	if (s->fsm.smtputf8 && !s->up->ehlo.smtputf8) {
+		char why[REASON_MAX];
+
+		snprintf(why, sizeof(why), "550 5.6.7 SMTPUTF8 is required, but was "
+		    "not offered by host %s", s->up->peer);
+		sess_replay_done(s, why, NULL);
+		return;
+	}
+	n = sess_mail_line(s, line, sizeof(line));
+	sess_enter(s, W_MAIL);
+	up_command(s->up, line, (size_t) n);
+}
+
+/* sess_replay_reply - the MX answers the held message's commands */
+void
+sess_replay_reply(struct sess *s, struct up *u)
+{
+	char l1[REASON_MAX];
+
+	sess_reply_text(&u->reply, l1, sizeof(l1));
+	switch (s->wait) {
+	case W_MAIL:
+		if (u->reply.code / 100 != 2) {
+			sess_replay_done(s, l1, &u->reply);
+			return;
+		}
+		s->up_txn = 1;
+		s->replay_next = 0;
+		s->replay_ok = 0;
+		s->replay_fail[0] = 0;
+		replay_rcpt(s);
+		return;
+	case W_RCPT:
+		if (u->reply.code / 100 == 2)
+			s->replay_ok++;
+		else
+			snprintf(s->replay_fail, sizeof(s->replay_fail), "%s", l1);
+		replay_rcpt(s);
+		return;
+	case W_DATA:
+		if (u->reply.code != 354) {
+			sess_replay_done(s, l1, &u->reply);
+			return;
+		}
+		up_data_begin(u);
+		if (up_data_write(u, buf_head(&s->held), buf_used(&s->held)) < 0) {
+			sess_replay_done(s, "451 4.3.0 Error: out of memory while relaying "
+			    "the message", NULL);
+			return;
+		}
+		up_data_end(u);
+		sess_enter(s, W_DOT);
+		return;
+	case W_DOT:
+		sess_replay_done(s, l1, &u->reply);
+		return;
+	default:
+		msg_warn("%s: unexpected reply from %s in state %s", s->id, u->peer,
+		    sess_state_str(s->wait));
+		return;
+	}
+}
+
+/* sess_replay_done - the held message's outcome, to the old MTA */
+void
+sess_replay_done(struct sess *s, const char *text, const struct smtp_reply *r)
+{
+	char detail[REASON_MAX + 40];
+
+	if (r)
+		sess_relay_reply(s, r);
+	else
+		sess_sayf(s, "%s", text);
+	snprintf(detail, sizeof(detail), "%s; TLS-Required: No", text);
+	sess_log_txn(s, text[0] == '2' ? "sent" : text[0] == '5' ? "bounced" : "deferred",
+	    detail);
+	/* An upstream opened with the policy waived serves nothing else. */
+	if (s->up) {
+		up_quit(s->up);
+		s->up = NULL;
+	}
+	s->up_txn = 0;
+	sess_enter(s, W_NONE);
+	sess_txn_done(s);
+}

@@ -1,0 +1,169 @@
+/*
+ * sess_int.h - the session's private header: the struct, and one section
+ * per file of the session (sess.c, sess_route.c, sess_xfer.c,
+ * sess_hold.c, sess_record.c).  Nothing outside proxy/sess*.c includes it.
+ */
+#ifndef MXTLS_SESS_INT_H
+#define MXTLS_SESS_INT_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "../policy/resolve.h"
+#include "../policy/route.h"
+#include "../report/journal.h"
+#include "../report/record.h"
+#include "conn.h"
+#include "fsm.h"
+#include "proxy.h"
+#include "sess.h"
+#include "smtp.h"
+#include "tls.h"
+#include "up.h"
+
+#define DATA_HIGH_WATER	(256 * 1024)	/* pause the old MTA above this */
+#define REPLY_HIGH_WATER (64 * 1024)	/* no more commands while more is queued */
+#define STARVE_SLOTS	256		/* domains remembered as held with others */
+#define STARVE_TTL	3600.0		/* ... for this long (s) */
+#define REASON_MAX	1024
+#define HOLD_MAX_DEFAULT (10 * 1024 * 1024)	/* TLS-Required: No, held message */
+#define HOLD_TOTAL_MAX	(256 * 1024 * 1024)	/* ... all sessions together */
+
+enum sess_wait {
+	W_NONE,				/* taking commands (or DATA bytes) */
+	W_POLICY,			/* policy lookups for a RCPT's domain */
+	W_CONNECT,			/* upstream being set up for a RCPT */
+	W_MAIL,				/* MAIL sent to the MX */
+	W_RCPT,				/* RCPT sent to the MX */
+	W_RCPT_SKIP,			/* MAIL refused; its pipelined RCPT's reply is due */
+	W_DATA,				/* DATA sent to the MX */
+	W_DOT,				/* end of data sent, final reply due */
+	W_RSET,				/* RSET sent to the MX */
+	W_TLS,				/* 220 going out, then the handshake */
+	W_CLOSE,			/* last reply going out, then close */
+	W_NSTATES
+};
+
+struct sess {
+	struct conn c;
+	ev_timer tmo;
+	struct reap reap;
+	struct sess *prev, *next;
+	struct fsm fsm;
+	struct up *up;
+	char id[16];
+	char client[80];		/* [192.0.2.1]:40000 */
+	struct sockaddr_storage orig;
+	char origstr[80];
+	enum sess_wait wait;
+	int up_txn;			/* the MX has MAIL for this transaction */
+	int mail_pipelined;		/* the first RCPT went with MAIL */
+	char txn_fail[REASON_MAX];	/* reply for further RCPTs, or "" */
+	struct smtp_path rcpt;		/* the RCPT in flight */
+	struct buf rcpts;		/* accepted recipients, for the log */
+	char *pending;			/* reply to send when RSET is done */
+	/* message transfer */
+	struct smtp_eod eod;
+	uint64_t data_bytes;
+	int data_discard;
+	char data_fail[REASON_MAX];
+	int skipping_long;		/* dropping an over-long line */
+	int drain_after_txn;		/* SIGTERM arrived during a transaction */
+	/* deadlines (sess_arm) */
+	double cmd_t0;			/* ev_now: the wait for a command began; 0 */
+	double idle_used;		/* seconds spent waiting for commands */
+	double data_deadline;		/* ev_now: DATA must have progressed by */
+	int out_paused;			/* replies queued over REPLY_HIGH_WATER */
+	/* policy */
+	struct resolve *res;		/* lookups in flight */
+	int res_second;			/* ... for a second domain in a transaction */
+	struct plan *plan;		/* the policy domain's plan */
+	int plan_fresh;			/* looked up in this transaction */
+	double plan_until;		/* mono ms: its answers' TTLs run out */
+	char up_tlsa[1024];		/* the TLSA records the upstream was held to */
+	struct route route;		/* candidates from the plan */
+	int icand;			/* next candidate to try */
+	double policy_t0;		/* when the lookups started (monotonic) */
+	char relay[400];		/* the MX of this transaction, for the log */
+	char relay_tls[16];		/* its TLS version, or "none" */
+	char pfail[REASON_MAX];		/* first policy failure of the attempts */
+	const char *prtype;		/* ... its RFC 8460 result type */
+	char lfail[REASON_MAX];		/* last failure of the attempts */
+	int lfail_policy;		/* ... was a policy failure */
+	int cur_host;			/* the candidate being tried: plan index */
+	const char *cur_ptype;		/* ... and its policy type */
+	/* TLS-Required: No (RFC 8689): the message decides after a policy
+	 * failure; it is held, then delivered with the policy waived. */
+	int hold;			/* recipients accepted on hold */
+	int hold_starved;		/* ... and another domain got 452 */
+	char hold_fail[REASON_MAX];	/* the reply when it does not say No */
+	struct buf hold_rcpts;		/* NUL-ended recipient addresses */
+	struct buf held;		/* the message as the old MTA sent it */
+	int replay;			/* delivering the held message */
+	size_t replay_next;		/* offset of the next recipient to send */
+	int replay_ok;			/* recipients the MX accepted */
+	char replay_fail[REASON_MAX];	/* the last recipient refusal */
+};
+
+/* sess.c - lifecycle, command intake, replies, deadlines, drain */
+void sess_enter(struct sess *s, enum sess_wait w);
+void sess_rcpt_domain(const struct smtp_path *p, char *out, size_t len);
+void sess_say(struct sess *s, const char *text, size_t len);
+void sess_sayf(struct sess *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sess_say_pending(struct sess *s);
+void sess_data_begin(struct sess *s);
+void sess_data_credit(struct sess *s, size_t n);
+void sess_run(struct sess *s);
+
+/* sess_route.c - from a RCPT's domain to a connected upstream */
+void sess_up_params_for(struct sess *s, const struct route_cand *c,
+    struct up_params *p);
+void sess_attempt_failed(struct sess *s, const char *peer, const char *enh,
+    const char *rtype, const char *rcode, const char *why);
+void sess_next_attempt(struct sess *s);
+void sess_do_rcpt(struct sess *s);
+
+/* sess_xfer.c - MAIL/RCPT replay, the DATA relay, the transaction's end */
+void sess_relay_reply(struct sess *s, const struct smtp_reply *r);
+const char *sess_reply_text(const struct smtp_reply *r, char *buf, size_t len);
+int sess_mail_line(struct sess *s, char *line, size_t size);
+void sess_send_mail(struct sess *s);
+void sess_send_rcpt(struct sess *s);
+void sess_log_txn(struct sess *s, const char *status, const char *detail);
+void sess_txn_clear(struct sess *s);
+void sess_txn_done(struct sess *s);
+void sess_refuse_smuggling(struct sess *s);
+int sess_relay_data(struct sess *s);
+void sess_on_up(struct up *u, enum up_event ev, void *arg);
+
+/* sess_hold.c - the TLS-Required: No hold and its replay */
+void sess_held_drop(struct sess *s);
+void sess_starve_add(const char *domain);
+int sess_hold_data(struct sess *s);
+void sess_hold_rcpt(struct sess *s);
+int sess_may_hold(struct sess *s);
+void sess_replay_next(struct sess *s);
+void sess_replay_mail(struct sess *s);
+void sess_replay_reply(struct sess *s, struct up *u);
+void sess_replay_done(struct sess *s, const char *text,
+    const struct smtp_reply *r);
+
+/* sess_record.c - the attempt record for the journal */
+const char *sess_cand_ptype(const struct sess *s, const struct route_cand *c);
+const char *sess_ptype_of_rtype(const char *rtype);
+int sess_journal(struct sess *s, const struct up *u, int host,
+    const char *ptype, const struct sockaddr_storage *addr, const char *result,
+    const char *reason, const char *action);
+int sess_record_ready(struct sess *s, const struct up *u);
+void sess_record_fail(struct sess *s, const struct up *u);
+
+#endif

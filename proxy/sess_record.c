@@ -1,0 +1,193 @@
+/*
+ * sess_record.c - the attempt record of a session for the journal
+ * (report/record.h): the policy type of a candidate, the source address
+ * of a host never connected to, the record of an attempt that got
+ * through or failed.  See sess_int.h.
+ */
+#include "sess_int.h"
+
+static const char *ptype_of_level(enum route_level l);
+static void source_for(const struct sockaddr_storage *addr, char *buf,
+    size_t len);
+
+/* ptype_of_level - the RFC 8460 policy type behind a route level */
+static const char *
+ptype_of_level(enum route_level l)
+{
+	return l == ROUTE_DANE || l == ROUTE_ENCRYPT ? "tlsa"
+	    : l == ROUTE_STS || l == ROUTE_STS_TESTING ? "sts" : "no-policy-found";
+}
+
+/* sess_cand_ptype - the policy type of a route candidate: DANE, when its TLSA
+ * lookups failed (it is then never connected to under policy), else what
+ * its level says */
+const char *
+sess_cand_ptype(const struct sess *s, const struct route_cand *c)
+{
+	if (c->host >= 0 && s->plan->hosts[c->host].dane == DANE_FAIL)
+		return "tlsa";
+	return ptype_of_level(c->level);
+}
+
+/* sess_ptype_of_rtype - the policy type a result type belongs to */
+const char *
+sess_ptype_of_rtype(const char *rtype)
+{
+	if (rtype && strncmp(rtype, "sts-", 4) == 0)
+		return "sts";
+	if (rtype && (strcmp(rtype, "tlsa-invalid") == 0 || strcmp(rtype,
+		    "dnssec-invalid") == 0 || strcmp(rtype, "dane-required") == 0))
+		return "tlsa";
+	return "no-policy-found";
+}
+
+/* source_for - the address the kernel would send from towards addr (a
+ * host that policy ruled out was never connected to) */
+static void
+source_for(const struct sockaddr_storage *addr, char *buf, size_t len)
+{
+	struct sockaddr_storage to = *addr, ss;
+	socklen_t sl = sizeof(ss);
+	int fd;
+
+	if (addr->ss_family == AF_INET6 && ((struct sockaddr_in6 *) &to)->sin6_port == 0)
+		((struct sockaddr_in6 *) &to)->sin6_port = htons(25);
+	else if (addr->ss_family == AF_INET && ((struct sockaddr_in *) &to)->sin_port == 0)
+		((struct sockaddr_in *) &to)->sin_port = htons(25);
+	if ((fd = socket(addr->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	/* A UDP connect sends nothing: it only picks the route and source. */
+	if (proxy.cfg.upstream_mark)
+		(void) setsockopt(fd, SOL_SOCKET, SO_MARK, &proxy.cfg.upstream_mark,
+		    sizeof(proxy.cfg.upstream_mark));
+	if (connect(fd, (struct sockaddr *) &to, addr->ss_family == AF_INET6
+		? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) == 0
+	    && getsockname(fd, (struct sockaddr *) &ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &ss)->sin6_addr, buf,
+			    (socklen_t) len);
+		else if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *) &ss)->sin_addr, buf,
+			    (socklen_t) len);
+	}
+	close(fd);
+}
+
+/* sess_journal - one attempt record (report/record.h), before the old MTA
+ * hears anything of it; -1 when it could not be written */
+int
+sess_journal(struct sess *s, const struct up *u, int host, const char *ptype,
+    const struct sockaddr_storage *addr, const char *result, const char *reason,
+    const char *action)
+{
+	static double last_warn;
+	const struct plan *p = s->plan;
+	struct rec r;
+	char err[600];
+
+	memset(&r, 0, sizeof(r));
+	r.time = (long long) time(NULL);
+	snprintf(r.sid, sizeof(r.sid), "%s", s->id);
+	snprintf(r.domain, sizeof(r.domain), "%s", p ? p->domain : "");
+	snprintf(r.ptype, sizeof(r.ptype), "%s", ptype);
+	if (p && host >= 0 && strcmp(ptype, "tlsa") == 0) {
+		/* "3 1 1 ...; 2 0 1 ..." as one policy string each */
+		const char *t = p->hosts[host].tlsa_text;
+		size_t w = 0;
+
+		for (; *t && w + 2 < sizeof(r.policy); t++) {
+			if (t[0] == ';' && t[1] == ' ') {
+				r.policy[w++] = '\n';
+				t++;
+			} else {
+				r.policy[w++] = *t;
+			}
+		}
+		r.policy[w] = 0;
+	} else if (p && strcmp(ptype, "sts") == 0 && p->sts.has_policy) {
+		size_t w = 0;
+
+		snprintf(r.policy, sizeof(r.policy), "%s", p->sts.policy.text);
+		for (int i = 0; i < p->sts.policy.nmx && w < sizeof(r.mxpat); i++)
+			w += (size_t) snprintf(r.mxpat + w, sizeof(r.mxpat) - w, "%s\n",
+			    p->sts.policy.mx[i]);
+	}
+	if (p && host >= 0)
+		snprintf(r.mx, sizeof(r.mx), "%s", p->hosts[host].name);
+	else if (u && u->mxname[0])
+		snprintf(r.mx, sizeof(r.mx), "%s", u->mxname);
+	if (u) {
+		snprintf(r.ip, sizeof(r.ip), "%s", u->addrstr);
+		snprintf(r.helo, sizeof(r.helo), "%s", u->greet_name);
+		snprintf(r.src, sizeof(r.src), "%s", u->localstr);
+		r.sport = u->localport;
+	} else if (addr && (addr->ss_family == AF_INET6 || addr->ss_family == AF_INET)) {
+		if (addr->ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) addr)->sin6_addr,
+			    r.ip, sizeof(r.ip));
+		else
+			inet_ntop(AF_INET, &((const struct sockaddr_in *) addr)->sin_addr,
+			    r.ip, sizeof(r.ip));
+		source_for(addr, r.src, sizeof(r.src));
+	}
+	snprintf(r.result, sizeof(r.result), "%s", result);
+	snprintf(r.reason, sizeof(r.reason), "%s", reason ? reason : "");
+	snprintf(r.action, sizeof(r.action), "%s", action);
+	if (journal_append(proxy.journal, &r, err, sizeof(err)) == 0)
+		return 0;
+	proxy.journal_errors++;
+	/* Loud, but not a line per attempt while the disk is full. */
+	if (ev_now(proxy.loop) - last_warn >= 10.0) {
+		msg_warn("%s: journal: cannot record the attempt to %s for %s: %s%s "
+		    "(%ld records lost so far)", s->id, r.mx[0] ? r.mx : r.ip, r.domain,
+		    err, proxy.cfg.journal_required ? "; journal_required = yes: "
+		    "refusing mail" : "", proxy.journal_errors);
+		last_warn = ev_now(proxy.loop);
+	}
+	return -1;
+}
+
+/* sess_record_ready - the journal record of an attempt that got through */
+int
+sess_record_ready(struct sess *s, const struct up *u)
+{
+	const char *result = "success", *reason = "", *action = "delivered";
+	const char *ptype = s->cur_ptype;
+	const struct plan *p = s->plan;
+
+	if (p && p->sts.rtype && !p->sts.has_policy && strcmp(ptype, "no-policy-found") == 0) {
+		/* The domain publishes MTA-STS, but no policy could be had: each
+		 * session is an MTA-STS failure of that kind (RFC 8460 4.3.2.2),
+		 * whatever TLS it got. */
+		return sess_journal(s, u, s->cur_host, "sts", NULL, p->sts.rtype, p->sts.why,
+		    "delivered");
+	}
+	if (s->replay) {
+		/* The policy failure, waived by the message. */
+		result = s->prtype ? s->prtype : "validation-failure";
+		reason = "TLS-Required: No";
+		action = "delivered-anyway";
+	} else if (u->soft_rtype) {
+		result = u->soft_rtype;		/* MTA-STS testing */
+		action = "delivered-anyway";
+	} else if (!u->tls) {
+		/* Opportunistic, in plaintext: RFC 8460 counts it as a failure. */
+		result = u->no_starttls ? "validation-failure" : "starttls-not-supported";
+		reason = u->no_starttls ? "tls-handshake-failed" : "";
+	}
+	return sess_journal(s, u, s->cur_host, ptype, NULL, result, reason, action);
+}
+
+/* sess_record_fail - the journal record of a failed connection attempt */
+void
+sess_record_fail(struct sess *s, const struct up *u)
+{
+	if (u->rtype) {
+		(void) sess_journal(s, u, s->cur_host, s->cur_ptype, NULL, u->rtype, u->rcode,
+		    "refused");
+		return;
+	}
+	/* Not a TLS result: the journal keeps it, reports leave it out. */
+	(void) sess_journal(s, u, s->cur_host, s->cur_ptype, NULL, "connection-failure",
+	    u->why, "failed");
+}

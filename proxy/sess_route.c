@@ -1,0 +1,355 @@
+/*
+ * sess_route.c - from a RCPT's domain to a connected upstream: policy
+ * lookups, plan adoption, the candidates in order and failover, whether
+ * the open upstream still fits a fresh plan, the reply when every MX
+ * failed.  See sess_int.h.
+ */
+#include "sess_int.h"
+
+static void attempts_failed(struct sess *s);
+static double mono_ms(void);
+static void log_plan(struct sess *s, const struct plan *p);
+static void start_route(struct sess *s);
+static int up_fits(struct sess *s, const struct plan *p);
+static void adopt_plan(struct sess *s, struct plan *p);
+static void on_plan(void *arg, struct plan *p);
+
+/* sess_up_params_for - where and how to connect: one route candidate */
+void
+sess_up_params_for(struct sess *s, const struct route_cand *c,
+    struct up_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->addr = c->addr;
+	p->addrlen = c->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	    : sizeof(struct sockaddr_in);
+	p->helo = s->fsm.helo[0] ? s->fsm.helo : proxy.hostname;
+	p->mark = proxy.cfg.upstream_mark;
+	p->connect_timeout = proxy.cfg.upstream_connect_timeout;
+	p->timeout = proxy.cfg.upstream_timeout;
+	p->tls_ctx = proxy.client_ctx;
+	p->sid = s->id;
+	p->level = c->level;
+	p->sts_mismatch = c->sts_mismatch;
+	if (s->plan && s->plan->has_sts)
+		p->sts_id = s->plan->sts.id;
+	s->up_tlsa[0] = 0;
+	if (c->host >= 0 && s->plan) {
+		const struct plan_host *h = &s->plan->hosts[c->host];
+
+		snprintf(s->up_tlsa, sizeof(s->up_tlsa), "%s", h->tlsa_text);
+		p->mxname = h->name;
+		p->base = h->base;
+		p->orig_name = h->name;
+		p->tlsa = h->tlsa;
+		p->ntlsa = h->ntlsa;
+	}
+}
+
+/* attempts_failed - every candidate failed: the old MTA hears why */
+static void
+attempts_failed(struct sess *s)
+{
+	if (s->pfail[0] && s->lfail[0] && !s->lfail_policy) {
+		/* The policy failure is the reason; what went wrong with the
+		 * last host, which policy allowed, is said too. */
+		const char *sp = strchr(s->lfail + 4, ' ');
+
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "%.500s; then %.450s", s->pfail,
+		    sp ? sp + 1 : s->lfail);
+	} else if (s->pfail[0])
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", s->pfail);
+	else if (s->lfail[0])
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", s->lfail);
+	else
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "451 4.4.3 no MX host of %s "
+		    "could be tried", s->plan ? s->plan->domain : "the domain");
+	msg_info("%s: all MX hosts failed for %s: %s", s->id,
+	    s->plan ? s->plan->domain : "?", s->txn_fail);
+	if (s->pfail[0] && s->plan && proxy.cfg.tls_required_enable
+	    && sess_may_hold(s)) {
+		/* A policy failure: only the message can waive it (RFC 8689),
+		 * and the message comes after DATA.  Hold the recipient. */
+		snprintf(s->hold_fail, sizeof(s->hold_fail), "%s", s->txn_fail);
+		s->txn_fail[0] = 0;
+		s->hold = 1;
+		sess_hold_rcpt(s);
+		sess_enter(s, W_NONE);
+		return;
+	}
+	sess_sayf(s, "%s", s->txn_fail);
+	fsm_rcpt_result(&s->fsm, 0);
+	sess_enter(s, W_NONE);
+}
+
+/* sess_attempt_failed - one MX failed: remember why, for the final reply */
+void
+sess_attempt_failed(struct sess *s, const char *peer, const char *enh,
+    const char *rtype, const char *rcode, const char *why)
+{
+	msg_info("%s: attempt to %s failed: result=%s%s%s: %s", s->id, peer,
+	    rtype ? rtype : "connection", rcode && *rcode ? " reason=" : "",
+	    rcode && *rcode ? rcode : "", why);
+	snprintf(s->lfail, sizeof(s->lfail), "451 %s %s", enh, why);
+	s->lfail_policy = rtype != NULL;
+	if (rtype && !s->pfail[0]) {
+		snprintf(s->pfail, sizeof(s->pfail), "451 4.7.5 %s", why);
+		s->prtype = rtype;
+	}
+}
+
+/* sess_next_attempt - connect to the next candidate, or give up */
+void
+sess_next_attempt(struct sess *s)
+{
+	while (s->icand < s->route.ncands) {
+		const struct route_cand *c = &s->route.cands[s->icand++];
+		struct up_params p;
+
+		s->cur_host = c->host;
+		s->cur_ptype = sess_cand_ptype(s, c);
+		if (c->failed) {
+			const struct plan_host *h = &s->plan->hosts[c->host];
+
+			if (c->sts_skip) {
+				char why[RR_NAME_MAX * 2 + 80];
+
+				snprintf(why, sizeof(why), "MX host %s matches no mx pattern of "
+				    "the MTA-STS policy of %s", h->name, s->plan->domain);
+				(void) sess_journal(s, NULL, c->host, "sts", &c->addr,
+				    "validation-failure", "mx-pattern-mismatch", "refused");
+				sess_attempt_failed(s, h->name, "4.7.5", "validation-failure", NULL, why);
+			} else {
+				const char *rt = h->rtype ? h->rtype : "validation-failure";
+
+				(void) sess_journal(s, NULL, c->host, "tlsa", &c->addr, rt, "",
+				    "refused");
+				sess_attempt_failed(s, h->name, "4.7.5", rt, NULL, h->why);
+			}
+			continue;
+		}
+		sess_up_params_for(s, c, &p);
+		sess_enter(s, W_CONNECT);
+		if ((s->up = up_start(proxy.loop, &p, sess_on_up, s)) == NULL) {
+			sess_attempt_failed(s, "?", "4.3.0", NULL, NULL, "out of memory");
+			continue;
+		}
+		return;
+	}
+	attempts_failed(s);
+}
+
+/* mono_ms - a monotonic clock in milliseconds */
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
+}
+
+/* log_plan - what policy found, one line per MX host, and a summary */
+static void
+log_plan(struct sess *s, const struct plan *p)
+{
+	msg_info("%s: policy lookups for %s took %.3f ms: %s%s%s", s->id, p->domain,
+	    mono_ms() - s->policy_t0, p->status == PLAN_TEMPFAIL ? "tempfail"
+	    : p->status == PLAN_NULLMX ? "null MX" : p->status == PLAN_NODOMAIN
+	    ? "no such domain" : p->has_dane ? "dane" : p->has_sts ? "mta-sts"
+	    : "no policy", p->has_sts && !p->has_dane ? " " : "",
+	    p->has_sts && !p->has_dane ? sts_mode_str(p->sts.policy.mode) : "");
+	if (p->sts.has_policy)
+		msg_info("%s: mta-sts policy for %s: id %s, mode %s, mx %s%s%s%s", s->id,
+		    p->domain, p->sts.id, sts_mode_str(p->sts.policy.mode),
+		    p->sts.policy.nmx > 0 ? p->sts.policy.mx[0] : "-",
+		    p->sts.policy.nmx > 1 ? " ..." : "", p->sts.from_cache ? ", cached" : "",
+		    p->sts.rtype ? " (a newer one failed)" : "");
+	if (p->sts.rtype)
+		msg_info("%s: mta-sts for %s: result=%s: %s", s->id, p->domain,
+		    p->sts.rtype, p->sts.why);
+	if (p->status != PLAN_OK) {
+		msg_info("%s: policy for %s: %s", s->id, p->domain, p->why);
+		return;
+	}
+	for (int i = 0; i < p->nhosts; i++) {
+		const struct plan_host *h = &p->hosts[i];
+
+		msg_info("%s: policy for %s: MX %d %s%s%s (mx %s, address %s, tlsa %s)"
+		    " -> %s%s%s", s->id, p->domain, h->pref, h->name,
+		    strcmp(h->name, h->canon) ? " cname " : "",
+		    strcmp(h->name, h->canon) ? h->canon : "",
+		    dns_sec_str(p->mx_sec), dns_sec_str(h->addr_sec),
+		    h->tlsa_looked_up ? (h->tlsa_exists ? h->tlsa_text : "none")
+		    : "not looked up", dane_state_str(h->dane), h->why[0] ? ": " : "",
+		    h->why);
+	}
+}
+
+/* start_route - a plan is in: decide and start connecting */
+static void
+start_route(struct sess *s)
+{
+	route_build(s->plan, &s->orig, (enum mx_mismatch) proxy.cfg.mx_mismatch,
+	    proxy.cfg.strict_testing, &s->route);
+	s->icand = 0;
+	s->pfail[0] = s->lfail[0] = 0;
+	s->prtype = NULL;
+	if (s->route.verdict != ROUTE_TRY) {
+		if (s->route.rtype)
+			(void) sess_journal(s, NULL, -1, sess_ptype_of_rtype(s->route.rtype), NULL,
+			    s->route.rtype, "", "refused");
+		msg_info("%s: %s", s->id, s->route.reply);
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", s->route.reply);
+		sess_sayf(s, "%s", s->txn_fail);
+		fsm_rcpt_result(&s->fsm, 0);
+		sess_enter(s, W_NONE);
+		return;
+	}
+	if (s->route.rerouted)
+		msg_info("%s: %s is not an MX host of %s: rerouting to its MX hosts",
+		    s->id, s->origstr, s->plan->domain);
+	sess_next_attempt(s);
+}
+
+/* up_fits - would a fresh plan send this mail where the open upstream
+ * goes, at the same TLS level, under the same TLSA records and policy? */
+static int
+up_fits(struct sess *s, const struct plan *p)
+{
+	struct route rt;
+	const struct route_cand *c = NULL;
+	const struct up_params *up = &s->up->p;
+
+	route_build(p, &s->orig, (enum mx_mismatch) proxy.cfg.mx_mismatch,
+	    proxy.cfg.strict_testing, &rt);
+	if (rt.verdict != ROUTE_TRY)
+		return 0;
+	for (int i = 0; i < rt.ncands && c == NULL; i++)
+		if (!rt.cands[i].failed)
+			c = &rt.cands[i];
+	if (c == NULL || c->level != up->level || c->addr.ss_family != up->addr.ss_family
+	    || memcmp(&c->addr, &up->addr, up->addrlen) != 0)
+		return 0;
+	if (c->host >= 0 && strcmp(p->hosts[c->host].tlsa_text, s->up_tlsa) != 0)
+		return 0;
+	if (p->has_sts && strcmp(p->sts.id, s->up->sts_id) != 0)
+		return 0;
+	return 1;
+}
+
+/* adopt_plan - a fresh plan for this transaction: keep the open
+ * upstream when it still fits, else connect as the plan says */
+static void
+adopt_plan(struct sess *s, struct plan *p)
+{
+	int keep = s->up && up_fits(s, p);
+
+	if (s->up && !keep) {
+		up_quit(s->up);			/* policy or destination changed */
+		s->up = NULL;
+		s->up_txn = 0;
+	}
+	plan_free(s->plan);
+	s->plan = p;
+	s->plan_fresh = 1;
+	s->plan_until = p->status == PLAN_OK && p->min_ttl > 0
+	    ? mono_ms() + 1000.0 * (double) p->min_ttl : 0;
+	if (!keep)
+		start_route(s);
+	else if (s->up_txn)
+		sess_send_rcpt(s);
+	else
+		sess_send_mail(s);
+}
+
+/* on_plan - the policy lookups for a RCPT's domain are done */
+static void
+on_plan(void *arg, struct plan *p)
+{
+	struct sess *s = arg;
+
+	s->res = NULL;
+	log_plan(s, p);
+	if (s->res_second) {
+		/* A second domain in one transaction rides along only when
+		 * neither domain has a policy that could tell them apart. */
+		int same = p->status != PLAN_TEMPFAIL && !p->has_dane && !p->has_sts
+		    && s->plan && !s->plan->has_dane && !s->plan->has_sts;
+
+		plan_free(p);
+		s->res_second = 0;
+		sess_enter(s, W_NONE);
+		if (!same) {
+			sess_sayf(s, "452 4.5.3 Error: too many recipients (one destination "
+			    "domain per transaction; try again)");
+			fsm_rcpt_result(&s->fsm, 0);
+		} else if (s->up) {
+			if (s->up_txn)
+				sess_send_rcpt(s);
+			else
+				sess_send_mail(s);
+		} else {
+			sess_sayf(s, "%s", s->txn_fail[0] ? s->txn_fail
+			    : "451 4.4.2 Error: lost connection with the MX");
+			fsm_rcpt_result(&s->fsm, 0);
+		}
+		sess_run(s);
+		return;
+	}
+	adopt_plan(s, p);
+	sess_run(s);
+}
+
+/* sess_do_rcpt - a RCPT the fsm accepted: policy, upstream, MX */
+void
+sess_do_rcpt(struct sess *s)
+{
+	char dom[RR_NAME_MAX];
+
+	sess_rcpt_domain(&s->rcpt, dom, sizeof(dom));
+	if (dom[0] == 0 && s->plan)
+		snprintf(dom, sizeof(dom), "%s", s->plan->domain);
+	/* A plan serves later transactions only while every DNS answer in it
+	 * is within its TTL: no cache of ours outlives libunbound's. */
+	if (s->plan && !s->plan_fresh && strcmp(dom, s->plan->domain) == 0
+	    && mono_ms() < s->plan_until)
+		s->plan_fresh = 1;
+	if (s->plan && s->plan_fresh && strcmp(dom, s->plan->domain) == 0) {
+		if (s->up == NULL) {
+			s->icand = 0;
+			s->pfail[0] = s->lfail[0] = 0;
+			start_route(s);
+		} else if (!s->up_txn) {
+			sess_send_mail(s);
+		} else {
+			sess_send_rcpt(s);
+		}
+		return;
+	}
+	if (dom[0] == 0 || strcmp(proxy.cfg.dns_resolver, "none") == 0) {
+		/* No domain (<postmaster>), or no lookups at all: the original
+		 * destination, opportunistic. */
+		struct plan *p = calloc(1, sizeof(*p));
+
+		if (p == NULL) {
+			sess_sayf(s, "451 4.3.0 Error: out of memory");
+			fsm_rcpt_result(&s->fsm, 0);
+			return;
+		}
+		p->status = PLAN_NODOMAIN;
+		snprintf(p->domain, sizeof(p->domain), "%s", dom);
+		adopt_plan(s, p);
+		return;
+	}
+	/* A recipient already accepted owns the transaction; until then, a
+	 * new domain does (the MX transaction is redone if it must be). */
+	s->res_second = s->plan_fresh && s->fsm.nrcpt_ok > 0;
+	sess_enter(s, W_POLICY);
+	s->policy_t0 = mono_ms();
+	if ((s->res = resolve_start(proxy.loop, dom, on_plan, s)) == NULL) {
+		sess_enter(s, W_NONE);
+		sess_sayf(s, "451 4.3.0 Error: out of memory");
+		fsm_rcpt_result(&s->fsm, 0);
+	}
+}

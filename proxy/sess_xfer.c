@@ -1,0 +1,499 @@
+/*
+ * sess_xfer.c - MAIL and RCPT replayed to the MX, the DATA relay with
+ * back-pressure and the end-of-data rule, the MX's replies and their
+ * checks (only 354 opens DATA), the end of a transaction.  See
+ * sess_int.h.
+ */
+#include "sess_int.h"
+
+static void quiet_rset(struct sess *s);
+static int reply_fits(enum sess_wait w, int code);
+static const char *wait_cmd(enum sess_wait w);
+static void mx_protocol_error(struct sess *s, struct up *u);
+
+/* sess_relay_reply - the MX's reply, every line, to the old MTA */
+void
+sess_relay_reply(struct sess *s, const struct smtp_reply *r)
+{
+	const char *p = r->text, *end = r->text + r->textlen;
+	char line[SMTP_REPLY_MAX_TEXT + 8];
+
+	for (int i = 0; i < r->nlines; i++) {
+		const char *nl = memchr(p, '\n', (size_t) (end - p));
+		size_t tl = nl ? (size_t) (nl - p) : (size_t) (end - p);
+		int n;
+
+		n = snprintf(line, sizeof(line), "%03d%c%.*s\r\n", r->code,
+		    i == r->nlines - 1 ? ' ' : '-', (int) tl, p);
+		if (n > 0)
+			sess_say(s, line, (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1);
+		p = nl ? nl + 1 : end;
+	}
+}
+
+/* sess_reply_text - "code text" of an MX reply, one line, for reasons */
+const char *
+sess_reply_text(const struct smtp_reply *r, char *buf, size_t len)
+{
+	return smtp_reply_line1(r, buf, len);
+}
+
+/* sess_mail_line - MAIL FROM as the old MTA said it, adapted to the MX */
+int
+sess_mail_line(struct sess *s, char *line, size_t size)
+{
+	const struct smtp_ehlo *e = &s->up->ehlo;
+	int n = snprintf(line, size, "MAIL FROM:<%s>", s->fsm.mail.addr);
+
+	if (s->fsm.size && e->size)
+		n += snprintf(line + n, size - (size_t) n, " SIZE=%llu",
+		    (unsigned long long) s->fsm.size);
+	if (s->fsm.body_8bit && e->eightbitmime)
+		n += snprintf(line + n, size - (size_t) n, " BODY=8BITMIME");
+	if (s->fsm.body_7bit && e->eightbitmime)
+		n += snprintf(line + n, size - (size_t) n, " BODY=7BIT");
+	if (s->fsm.smtputf8)
+		n += snprintf(line + n, size - (size_t) n, " SMTPUTF8");
+	if (s->fsm.body_8bit && !e->eightbitmime)
+		msg_info("%s: %s does not offer 8BITMIME; sending 8-bit content as is",
+		    s->id, s->up->peer);
+	return n;
+}
+
+/* sess_send_mail - replay MAIL FROM, adapted to what the MX offers */
+void
+sess_send_mail(struct sess *s)
+{
+	const struct smtp_ehlo *e = &s->up->ehlo;
+	char line[SMTP_PATH_MAX + 200];
+	int n;
+
+	if (s->fsm.smtputf8 && !e->smtputf8) {
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "550 5.6.7 SMTPUTF8 is "
+		    "required, but was not offered by host %s", s->up->peer);
+		sess_sayf(s, "%s", s->txn_fail);
+		fsm_rcpt_result(&s->fsm, 0);
+		sess_enter(s, W_NONE);
+		return;
+	}
+	n = sess_mail_line(s, line, sizeof(line));
+	sess_enter(s, W_MAIL);
+	if (e->pipelining) {
+		/* MAIL and the first RCPT in one write: one round trip less. */
+		char rl[SMTP_PATH_MAX + 16];
+		int rn = snprintf(rl, sizeof(rl), "RCPT TO:<%s>", s->rcpt.addr);
+
+		s->mail_pipelined = 1;
+		up_command2(s->up, line, (size_t) n, rl, (size_t) rn);
+		return;
+	}
+	s->mail_pipelined = 0;
+	up_command(s->up, line, (size_t) n);
+}
+
+/* sess_send_rcpt - replay RCPT TO */
+void
+sess_send_rcpt(struct sess *s)
+{
+	char line[SMTP_PATH_MAX + 16];
+	int n = snprintf(line, sizeof(line), "RCPT TO:<%s>", s->rcpt.addr);
+
+	sess_enter(s, W_RCPT);
+	up_command(s->up, line, (size_t) n);
+}
+
+/* sess_log_txn - one line per transaction outcome */
+void
+sess_log_txn(struct sess *s, const char *status, const char *detail)
+{
+	msg_info("%s: from=<%s>, to=%.*s, relay=%s, tls=%s, size=%llu, status=%s (%s)",
+	    s->id, s->fsm.mail.addr, (int) buf_used(&s->rcpts),
+	    buf_used(&s->rcpts) ? buf_head(&s->rcpts) : "none",
+	    s->relay[0] ? s->relay : s->origstr, s->relay[0] ? s->relay_tls : "none",
+	    (unsigned long long) s->data_bytes, status, detail);
+}
+
+/* sess_txn_clear - forget our side of the transaction */
+void
+sess_txn_clear(struct sess *s)
+{
+	s->plan_fresh = 0;		/* the next transaction looks policy up again */
+	s->txn_fail[0] = 0;
+	buf_reset(&s->rcpts);
+	buf_release(&s->rcpts);
+	s->data_bytes = 0;
+	s->data_discard = 0;
+	s->data_fail[0] = 0;
+	s->data_deadline = 0;
+	if (s->hold_starved && s->plan)
+		sess_starve_add(s->plan->domain);
+	s->hold_starved = 0;
+	s->hold = 0;
+	s->hold_fail[0] = 0;
+	buf_reset(&s->hold_rcpts);
+	buf_release(&s->hold_rcpts);
+	sess_held_drop(s);
+	s->replay = 0;
+}
+
+/* sess_txn_done - the transaction ended; drain if asked */
+void
+sess_txn_done(struct sess *s)
+{
+	fsm_txn_end(&s->fsm);
+	sess_txn_clear(s);
+	conn_trim(&s->c);
+	if (s->up)
+		conn_trim(&s->up->c);
+	if (s->drain_after_txn) {
+		sess_sayf(s, "421 4.3.2 %s Service shutting down, closing transmission channel",
+		    proxy.hostname);
+		sess_enter(s, W_CLOSE);
+	}
+}
+
+/* quiet_rset - reset the MX after a failed DATA; nobody waits for it */
+static void
+quiet_rset(struct sess *s)
+{
+	free(s->pending);
+	s->pending = NULL;
+	if (s->up && s->up_txn) {
+		sess_enter(s, W_RSET);
+		up_command(s->up, "RSET", 4);
+	}
+}
+
+/*
+ * refuse_smuggling - a lone dot next to a bare CR or LF (smtp_eod_scan):
+ * some server would end the data there and take what follows for
+ * commands.  Where the old MTA thinks its data ends cannot be known, so
+ * nothing more of this stream is read: the reply, then the connection
+ * closes (as Postfix's smtpd_forbid_bare_newline = reject does).  The MX
+ * never saw the line end after the dot and never sees an end of data.
+ */
+void
+sess_refuse_smuggling(struct sess *s)
+{
+	if (s->up) {
+		up_abort(s->up);
+		s->up = NULL;
+	}
+	s->up_txn = 0;
+	if (!s->data_discard || !s->data_fail[0])
+		snprintf(s->data_fail, sizeof(s->data_fail), "554 5.5.2 Error: bare <CR> "
+		    "or <LF> next to the end-of-data dot (SMTP smuggling?); message not "
+		    "sent; closing the connection");
+	msg_warn("%s: a lone dot next to a bare <CR> or <LF> in the message from %s: "
+	    "transaction aborted, connection closed", s->id, s->client);
+	sess_sayf(s, "%s", s->data_fail);
+	sess_log_txn(s, "bounced", s->data_fail);
+	fsm_txn_end(&s->fsm);
+	sess_txn_clear(s);
+	buf_reset(&s->c.in);		/* nothing after it is ever a command */
+	conn_pause(&s->c);
+	sess_enter(s, W_CLOSE);
+}
+
+/* sess_relay_data - move message bytes from the old MTA to the MX */
+int
+sess_relay_data(struct sess *s)
+{
+	size_t n = buf_used(&s->c.in), used;
+	uint64_t limit = proxy.cfg.message_size_limit;
+	int r;
+
+	if (n == 0)
+		return 0;
+	if (s->hold)
+		return sess_hold_data(s);
+	r = smtp_eod_scan(&s->eod, buf_head(&s->c.in), n, &used);
+	s->data_bytes += used;
+	if (!s->data_discard && limit && s->data_bytes > limit + 5) {
+		s->data_discard = 1;
+		snprintf(s->data_fail, sizeof(s->data_fail),
+		    "552 5.3.4 Message size exceeds fixed limit");
+		if (s->up) {
+			up_abort(s->up);	/* the MX never sees an end of data */
+			s->up = NULL;
+		}
+	}
+	if (!s->data_discard && s->up
+	    && up_data_write(s->up, buf_head(&s->c.in), used) < 0) {
+		s->data_discard = 1;
+		snprintf(s->data_fail, sizeof(s->data_fail),
+		    "451 4.3.0 Error: out of memory while relaying the message");
+		up_abort(s->up);
+		s->up = NULL;
+	}
+	buf_consume(&s->c.in, used);
+	sess_data_credit(s, used);
+	if (r == SMTP_EOD_BARE) {
+		sess_refuse_smuggling(s);
+		return 0;
+	}
+	if (r == SMTP_EOD_END) {
+		if (s->data_discard || s->up == NULL) {
+			if (!s->data_fail[0])
+				snprintf(s->data_fail, sizeof(s->data_fail),
+				    "451 4.4.2 Error: lost connection with the MX");
+			sess_sayf(s, "%s", s->data_fail);
+			sess_log_txn(s, s->data_fail[0] == '5' ? "bounced" : "deferred",
+			    s->data_fail);
+			sess_txn_done(s);
+			s->up_txn = 0;
+			return 1;
+		}
+		up_data_end(s->up);
+		sess_enter(s, W_DOT);
+		return 1;
+	}
+	if (s->up && up_pending(s->up) > DATA_HIGH_WATER)
+		conn_pause(&s->c);
+	return 0;			/* all taken but what waits for more */
+}
+
+/* reply_fits - can this reply code answer what the MX was sent?  Only
+ * 354 opens the data phase; a 2xx to DATA, or a 3xx to anything else, is
+ * a protocol error, never relayed (the old MTA would take it for "sent") */
+static int
+reply_fits(enum sess_wait w, int code)
+{
+	if (code / 100 == 4 || code / 100 == 5)
+		return 1;
+	return w == W_DATA ? code == 354 : code / 100 == 2;
+}
+
+/* wait_cmd - what the MX was answering, for reasons */
+static const char *
+wait_cmd(enum sess_wait w)
+{
+	return w == W_MAIL ? "MAIL FROM" : w == W_RCPT || w == W_RCPT_SKIP
+	    ? "RCPT TO" : w == W_DATA ? "DATA" : w == W_DOT ? "end of data"
+	    : w == W_RSET ? "RSET" : "a command";
+}
+
+/* mx_protocol_error - a reply that cannot answer the command: the old MTA
+ * gets 451 4.5.0, the upstream is closed, the attempt is recorded */
+static void
+mx_protocol_error(struct sess *s, struct up *u)
+{
+	char l1[REASON_MAX], why[REASON_MAX];
+	enum sess_wait w = s->wait;
+
+	sess_reply_text(&u->reply, l1, sizeof(l1));
+	snprintf(why, sizeof(why), "451 4.5.0 Error: protocol error: host %s "
+	    "answered %s with \"%.200s\"", u->peer, wait_cmd(w), l1);
+	msg_warn("%s: %s", s->id, why + 10);
+	(void) sess_journal(s, u, s->cur_host, s->cur_ptype, NULL, "connection-failure",
+	    "smtp-protocol-error", "failed");
+	up_abort(u);
+	s->up = NULL;
+	s->up_txn = 0;
+	sess_enter(s, W_NONE);
+	if (s->replay) {
+		sess_replay_done(s, why, NULL);
+		return;
+	}
+	switch (w) {
+	case W_MAIL:
+	case W_RCPT:
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", why);
+		sess_sayf(s, "%s", why);
+		fsm_rcpt_result(&s->fsm, 0);
+		break;
+	case W_DATA:
+	case W_DOT:
+		sess_sayf(s, "%s", why);
+		sess_log_txn(s, "deferred", why);
+		sess_txn_done(s);
+		break;
+	case W_RSET:
+		sess_say_pending(s);
+		break;
+	default:
+		break;
+	}
+}
+
+/* sess_on_up - events from the upstream connection */
+void
+sess_on_up(struct up *u, enum up_event ev, void *arg)
+{
+	struct sess *s = arg;
+	char l1[REASON_MAX];
+
+	switch (ev) {
+	case UP_READY:
+		/* Remember the MX for the log: the upstream may be gone by then. */
+		snprintf(s->relay, sizeof(s->relay), "%s", u->peer);
+		snprintf(s->relay_tls, sizeof(s->relay_tls), "%s",
+		    u->tls && u->c.ssl ? SSL_get_version(u->c.ssl) : "none");
+		if (s->wait != W_CONNECT)
+			break;
+		if (sess_record_ready(s, u) < 0 && proxy.cfg.journal_required) {
+			up_quit(u);
+			s->up = NULL;
+			if (s->replay) {
+				sess_replay_done(s, "451 4.3.0 Error: the attempt could not be "
+				    "recorded (journal_required = yes)", NULL);
+				break;
+			}
+			snprintf(s->txn_fail, sizeof(s->txn_fail), "451 4.3.0 Error: the "
+			    "attempt could not be recorded (journal_required = yes)");
+			sess_sayf(s, "%s", s->txn_fail);
+			fsm_rcpt_result(&s->fsm, 0);
+			sess_enter(s, W_NONE);
+			break;
+		}
+		if (s->replay)
+			sess_replay_mail(s);
+		else
+			sess_send_mail(s);
+		break;
+	case UP_DRAIN:
+		if (s->c.paused && s->fsm.state == FSM_DATA && s->wait == W_NONE)
+			conn_resume(&s->c);
+		break;
+	case UP_REPLY:
+		if (!reply_fits(s->wait, u->reply.code)) {
+			mx_protocol_error(s, u);
+			break;
+		}
+		if (s->replay) {
+			sess_replay_reply(s, u);
+			break;
+		}
+		switch (s->wait) {
+		case W_MAIL:
+			if (u->reply.code / 100 == 2) {
+				s->up_txn = 1;
+				if (s->mail_pipelined)
+					sess_enter(s, W_RCPT);	/* its reply is next */
+				else
+					sess_send_rcpt(s);
+				return;
+			}
+			/* The MX refused the sender: every RCPT hears why. */
+			snprintf(s->txn_fail, sizeof(s->txn_fail), "%s",
+			    sess_reply_text(&u->reply, l1, sizeof(l1)));
+			sess_relay_reply(s, &u->reply);
+			fsm_rcpt_result(&s->fsm, 0);
+			if (s->mail_pipelined) {
+				sess_enter(s, W_RCPT_SKIP);	/* the RCPT's reply is still due */
+				return;
+			}
+			sess_enter(s, W_NONE);
+			break;
+		case W_RCPT_SKIP:
+			sess_enter(s, W_NONE);	/* (a 503, surely) nobody needs it */
+			break;
+		case W_RCPT:
+			sess_relay_reply(s, &u->reply);
+			fsm_rcpt_result(&s->fsm, u->reply.code / 100 == 2);
+			if (u->reply.code / 100 == 2)
+				buf_printf(&s->rcpts, "%s<%s>", buf_used(&s->rcpts) ? "," : "",
+				    s->rcpt.addr);
+			sess_enter(s, W_NONE);
+			break;
+		case W_DATA:
+			sess_relay_reply(s, &u->reply);
+			sess_enter(s, W_NONE);
+			if (u->reply.code == 354) {
+				up_data_begin(u);
+				smtp_eod_init(&s->eod);
+				s->data_bytes = 0;
+				s->data_discard = 0;
+				sess_data_begin(s);
+			} else {
+				sess_log_txn(s, u->reply.code / 100 == 5 ? "bounced" : "deferred",
+				    sess_reply_text(&u->reply, l1, sizeof(l1)));
+				fsm_txn_end(&s->fsm);
+				sess_txn_clear(s);
+				quiet_rset(s);
+			}
+			break;
+		case W_DOT:
+			sess_relay_reply(s, &u->reply);
+			sess_enter(s, W_NONE);
+			sess_log_txn(s, u->reply.code / 100 == 2 ? "sent"
+			    : u->reply.code / 100 == 4 ? "deferred" : "bounced",
+			    sess_reply_text(&u->reply, l1, sizeof(l1)));
+			s->up_txn = 0;
+			sess_txn_done(s);
+			break;
+		case W_RSET:
+			s->up_txn = 0;
+			sess_enter(s, W_NONE);
+			sess_say_pending(s);
+			break;
+		default:
+			msg_warn("%s: unexpected reply from %s in state %s", s->id,
+			    u->peer, sess_state_str(s->wait));
+			break;
+		}
+		break;
+	case UP_FAIL:
+		s->up = NULL;			/* the reaper has it */
+		s->up_txn = 0;
+		if (s->wait != W_CONNECT)
+			msg_info("%s: %s", s->id, u->why);
+		snprintf(l1, sizeof(l1), "451 %s %s", u->enh, u->why);
+		if (s->wait == W_CONNECT)
+			sess_record_fail(s, u);
+		if (s->replay) {
+			if (s->wait == W_CONNECT) {
+				sess_attempt_failed(s, u->peer, u->enh, NULL, NULL, u->why);
+				sess_replay_next(s);
+			} else {
+				sess_replay_done(s, l1, NULL);
+			}
+			break;
+		}
+		switch (s->wait) {
+		case W_CONNECT:
+			sess_attempt_failed(s, u->peer, u->enh, u->rtype, u->rcode, u->why);
+			sess_next_attempt(s);
+			break;
+		case W_RCPT_SKIP:
+			sess_enter(s, W_NONE);	/* the client has its answer already */
+			break;
+		case W_MAIL:
+		case W_RCPT:
+			snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", l1);
+			sess_sayf(s, "%s", l1);
+			fsm_rcpt_result(&s->fsm, 0);
+			sess_enter(s, W_NONE);
+			break;
+		case W_DATA:
+			sess_sayf(s, "%s", l1);
+			sess_log_txn(s, "deferred", l1);
+			sess_txn_done(s);
+			sess_enter(s, s->wait == W_CLOSE ? W_CLOSE : W_NONE);
+			break;
+		case W_DOT:
+			sess_sayf(s, "%s", l1);
+			sess_enter(s, W_NONE);
+			sess_log_txn(s, "deferred", l1);
+			sess_txn_done(s);
+			break;
+		case W_RSET:
+			sess_enter(s, W_NONE);
+			sess_say_pending(s);
+			break;
+		default:
+			if (s->fsm.state == FSM_DATA) {
+				s->data_discard = 1;
+				snprintf(s->data_fail, sizeof(s->data_fail), "%s", l1);
+				if (s->c.paused)
+					conn_resume(&s->c);
+			} else if (s->fsm.state == FSM_RCPT || s->fsm.state == FSM_MAIL) {
+				snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", l1);
+			}
+			break;
+		}
+		break;
+	}
+	if (!s->c.closed)
+		sess_run(s);
+}

@@ -234,6 +234,27 @@ do_rcpt(struct fsm *f, const struct smtp_cmd *c, struct fsm_out *out)
 	out->reply[0] = 0;
 }
 
+/* unparsed - the reply to a line smtp_cmd_parse() refused */
+static void
+unparsed(struct fsm *f, const char *buf, size_t len, const struct smtp_cmd *c,
+    struct fsm_out *out)
+{
+	if (c->verb == SMTP_BAD && memchr(buf, '\r', len) != NULL) {
+		/* A bare CR: a second command to a server that ends lines
+		 * there.  In MAIL and RCPT it is the address's. */
+		if (len >= 4 && strncasecmp(buf, "MAIL", 4) == 0)
+			error(f, out, "501 5.1.7 Syntax: control character in address");
+		else if (len >= 4 && strncasecmp(buf, "RCPT", 4) == 0)
+			error(f, out, "501 5.1.3 Syntax: control character in address");
+		else
+			error(f, out, "500 5.5.2 Error: bare <CR> in command");
+	} else if (c->verb == SMTP_BAD) {
+		error(f, out, "500 5.5.2 Error: bad syntax");
+	} else {
+		error(f, out, "500 5.5.2 Error: command not recognized");
+	}
+}
+
 /* fsm_command - one command line from the old MTA */
 void
 fsm_command(struct fsm *f, const char *line, size_t len, struct fsm_out *out)
@@ -250,19 +271,7 @@ fsm_command(struct fsm *f, const char *line, size_t len, struct fsm_out *out)
 	memcpy(buf, line, len);
 	buf[len] = 0;
 	if (smtp_cmd_parse(buf, len, &c) < 0) {
-		if (c.verb == SMTP_BAD && memchr(buf, '\r', len) != NULL) {
-			/* A bare CR: a second command to a server that ends
-			 * lines there.  In MAIL and RCPT it is the address's. */
-			if (len >= 4 && strncasecmp(buf, "MAIL", 4) == 0)
-				error(f, out, "501 5.1.7 Syntax: control character in address");
-			else if (len >= 4 && strncasecmp(buf, "RCPT", 4) == 0)
-				error(f, out, "501 5.1.3 Syntax: control character in address");
-			else
-				error(f, out, "500 5.5.2 Error: bare <CR> in command");
-		} else if (c.verb == SMTP_BAD)
-			error(f, out, "500 5.5.2 Error: bad syntax");
-		else
-			error(f, out, "500 5.5.2 Error: command not recognized");
+		unparsed(f, buf, len, &c, out);
 		return;
 	}
 	((char *) c.args)[c.argslen] = 0;

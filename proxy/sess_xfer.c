@@ -10,6 +10,9 @@ static void quiet_rset(struct sess *s);
 static int reply_fits(enum sess_wait w, int code);
 static const char *wait_cmd(enum sess_wait w);
 static void mx_protocol_error(struct sess *s, struct up *u);
+static void up_ready(struct sess *s, struct up *u);
+static int up_reply(struct sess *s, struct up *u);
+static void up_failed(struct sess *s, struct up *u);
 
 /* sess_relay_reply - the MX's reply, every line, to the old MTA */
 void
@@ -316,182 +319,208 @@ mx_protocol_error(struct sess *s, struct up *u)
 	}
 }
 
+/* up_ready - the upstream is ready: MAIL (or the held message's) */
+static void
+up_ready(struct sess *s, struct up *u)
+{
+	/* Remember the MX for the log: the upstream may be gone by then. */
+	snprintf(s->relay, sizeof(s->relay), "%s", u->peer);
+	snprintf(s->relay_tls, sizeof(s->relay_tls), "%s",
+	    u->tls && u->c.ssl ? SSL_get_version(u->c.ssl) : "none");
+	if (s->wait != W_CONNECT)
+		return;
+	if (sess_record_ready(s, u) < 0 && proxy.cfg.journal_required) {
+		up_quit(u);
+		s->up = NULL;
+		if (s->replay) {
+			sess_replay_done(s, "451 4.3.0 Error: the attempt could not be "
+			    "recorded (journal_required = yes)", NULL);
+			return;
+		}
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "451 4.3.0 Error: the "
+		    "attempt could not be recorded (journal_required = yes)");
+		sess_sayf(s, "%s", s->txn_fail);
+		fsm_rcpt_result(&s->fsm, 0);
+		sess_enter(s, W_NONE);
+		return;
+	}
+	if (s->replay)
+		sess_replay_mail(s);
+	else
+		sess_send_mail(s);
+}
+
+/* up_reply - the MX answered; 0 when the session must not run on */
+static int
+up_reply(struct sess *s, struct up *u)
+{
+	char l1[REASON_MAX];
+
+	if (!reply_fits(s->wait, u->reply.code)) {
+		mx_protocol_error(s, u);
+		return 1;
+	}
+	if (s->replay) {
+		sess_replay_reply(s, u);
+		return 1;
+	}
+	switch (s->wait) {
+	case W_MAIL:
+		if (u->reply.code / 100 == 2) {
+			s->up_txn = 1;
+			if (s->mail_pipelined)
+				sess_enter(s, W_RCPT);	/* its reply is next */
+			else
+				sess_send_rcpt(s);
+			return 0;
+		}
+		/* The MX refused the sender: every RCPT hears why. */
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s",
+		    sess_reply_text(&u->reply, l1, sizeof(l1)));
+		sess_relay_reply(s, &u->reply);
+		fsm_rcpt_result(&s->fsm, 0);
+		if (s->mail_pipelined) {
+			sess_enter(s, W_RCPT_SKIP);	/* the RCPT's reply is still due */
+			return 0;
+		}
+		sess_enter(s, W_NONE);
+		break;
+	case W_RCPT_SKIP:
+		sess_enter(s, W_NONE);	/* (a 503, surely) nobody needs it */
+		break;
+	case W_RCPT:
+		sess_relay_reply(s, &u->reply);
+		fsm_rcpt_result(&s->fsm, u->reply.code / 100 == 2);
+		if (u->reply.code / 100 == 2)
+			buf_printf(&s->rcpts, "%s<%s>", buf_used(&s->rcpts) ? "," : "",
+			    s->rcpt.addr);
+		sess_enter(s, W_NONE);
+		break;
+	case W_DATA:
+		sess_relay_reply(s, &u->reply);
+		sess_enter(s, W_NONE);
+		if (u->reply.code == 354) {
+			up_data_begin(u);
+			smtp_eod_init(&s->eod);
+			s->data_bytes = 0;
+			s->data_discard = 0;
+			sess_data_begin(s);
+		} else {
+			sess_log_txn(s, u->reply.code / 100 == 5 ? "bounced" : "deferred",
+			    sess_reply_text(&u->reply, l1, sizeof(l1)));
+			fsm_txn_end(&s->fsm);
+			sess_txn_clear(s);
+			quiet_rset(s);
+		}
+		break;
+	case W_DOT:
+		sess_relay_reply(s, &u->reply);
+		sess_enter(s, W_NONE);
+		sess_log_txn(s, u->reply.code / 100 == 2 ? "sent"
+		    : u->reply.code / 100 == 4 ? "deferred" : "bounced",
+		    sess_reply_text(&u->reply, l1, sizeof(l1)));
+		s->up_txn = 0;
+		sess_txn_done(s);
+		break;
+	case W_RSET:
+		s->up_txn = 0;
+		sess_enter(s, W_NONE);
+		sess_say_pending(s);
+		break;
+	default:
+		msg_warn("%s: unexpected reply from %s in state %s", s->id,
+		    u->peer, sess_state_str(s->wait));
+		break;
+	}
+	return 1;
+}
+
+/* up_failed - the upstream is gone (the reaper has it) */
+static void
+up_failed(struct sess *s, struct up *u)
+{
+	char l1[REASON_MAX];
+
+	s->up = NULL;			/* the reaper has it */
+	s->up_txn = 0;
+	if (s->wait != W_CONNECT)
+		msg_info("%s: %s", s->id, u->why);
+	snprintf(l1, sizeof(l1), "451 %s %s", u->enh, u->why);
+	if (s->wait == W_CONNECT)
+		sess_record_fail(s, u);
+	if (s->replay) {
+		if (s->wait == W_CONNECT) {
+			sess_attempt_failed(s, u->peer, u->enh, NULL, NULL, u->why);
+			sess_replay_next(s);
+		} else {
+			sess_replay_done(s, l1, NULL);
+		}
+		return;
+	}
+	switch (s->wait) {
+	case W_CONNECT:
+		sess_attempt_failed(s, u->peer, u->enh, u->rtype, u->rcode, u->why);
+		sess_next_attempt(s);
+		break;
+	case W_RCPT_SKIP:
+		sess_enter(s, W_NONE);	/* the client has its answer already */
+		break;
+	case W_MAIL:
+	case W_RCPT:
+		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", l1);
+		sess_sayf(s, "%s", l1);
+		fsm_rcpt_result(&s->fsm, 0);
+		sess_enter(s, W_NONE);
+		break;
+	case W_DATA:
+		sess_sayf(s, "%s", l1);
+		sess_log_txn(s, "deferred", l1);
+		sess_txn_done(s);
+		sess_enter(s, s->wait == W_CLOSE ? W_CLOSE : W_NONE);
+		break;
+	case W_DOT:
+		sess_sayf(s, "%s", l1);
+		sess_enter(s, W_NONE);
+		sess_log_txn(s, "deferred", l1);
+		sess_txn_done(s);
+		break;
+	case W_RSET:
+		sess_enter(s, W_NONE);
+		sess_say_pending(s);
+		break;
+	default:
+		if (s->fsm.state == FSM_DATA) {
+			s->data_discard = 1;
+			snprintf(s->data_fail, sizeof(s->data_fail), "%s", l1);
+			if (s->c.paused)
+				conn_resume(&s->c);
+		} else if (s->fsm.state == FSM_RCPT || s->fsm.state == FSM_MAIL) {
+			snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", l1);
+		}
+		break;
+	}
+}
+
 /* sess_on_up - events from the upstream connection */
 void
 sess_on_up(struct up *u, enum up_event ev, void *arg)
 {
 	struct sess *s = arg;
-	char l1[REASON_MAX];
 
 	switch (ev) {
 	case UP_READY:
-		/* Remember the MX for the log: the upstream may be gone by then. */
-		snprintf(s->relay, sizeof(s->relay), "%s", u->peer);
-		snprintf(s->relay_tls, sizeof(s->relay_tls), "%s",
-		    u->tls && u->c.ssl ? SSL_get_version(u->c.ssl) : "none");
-		if (s->wait != W_CONNECT)
-			break;
-		if (sess_record_ready(s, u) < 0 && proxy.cfg.journal_required) {
-			up_quit(u);
-			s->up = NULL;
-			if (s->replay) {
-				sess_replay_done(s, "451 4.3.0 Error: the attempt could not be "
-				    "recorded (journal_required = yes)", NULL);
-				break;
-			}
-			snprintf(s->txn_fail, sizeof(s->txn_fail), "451 4.3.0 Error: the "
-			    "attempt could not be recorded (journal_required = yes)");
-			sess_sayf(s, "%s", s->txn_fail);
-			fsm_rcpt_result(&s->fsm, 0);
-			sess_enter(s, W_NONE);
-			break;
-		}
-		if (s->replay)
-			sess_replay_mail(s);
-		else
-			sess_send_mail(s);
+		up_ready(s, u);
 		break;
 	case UP_DRAIN:
 		if (s->c.paused && s->fsm.state == FSM_DATA && s->wait == W_NONE)
 			conn_resume(&s->c);
 		break;
 	case UP_REPLY:
-		if (!reply_fits(s->wait, u->reply.code)) {
-			mx_protocol_error(s, u);
-			break;
-		}
-		if (s->replay) {
-			sess_replay_reply(s, u);
-			break;
-		}
-		switch (s->wait) {
-		case W_MAIL:
-			if (u->reply.code / 100 == 2) {
-				s->up_txn = 1;
-				if (s->mail_pipelined)
-					sess_enter(s, W_RCPT);	/* its reply is next */
-				else
-					sess_send_rcpt(s);
-				return;
-			}
-			/* The MX refused the sender: every RCPT hears why. */
-			snprintf(s->txn_fail, sizeof(s->txn_fail), "%s",
-			    sess_reply_text(&u->reply, l1, sizeof(l1)));
-			sess_relay_reply(s, &u->reply);
-			fsm_rcpt_result(&s->fsm, 0);
-			if (s->mail_pipelined) {
-				sess_enter(s, W_RCPT_SKIP);	/* the RCPT's reply is still due */
-				return;
-			}
-			sess_enter(s, W_NONE);
-			break;
-		case W_RCPT_SKIP:
-			sess_enter(s, W_NONE);	/* (a 503, surely) nobody needs it */
-			break;
-		case W_RCPT:
-			sess_relay_reply(s, &u->reply);
-			fsm_rcpt_result(&s->fsm, u->reply.code / 100 == 2);
-			if (u->reply.code / 100 == 2)
-				buf_printf(&s->rcpts, "%s<%s>", buf_used(&s->rcpts) ? "," : "",
-				    s->rcpt.addr);
-			sess_enter(s, W_NONE);
-			break;
-		case W_DATA:
-			sess_relay_reply(s, &u->reply);
-			sess_enter(s, W_NONE);
-			if (u->reply.code == 354) {
-				up_data_begin(u);
-				smtp_eod_init(&s->eod);
-				s->data_bytes = 0;
-				s->data_discard = 0;
-				sess_data_begin(s);
-			} else {
-				sess_log_txn(s, u->reply.code / 100 == 5 ? "bounced" : "deferred",
-				    sess_reply_text(&u->reply, l1, sizeof(l1)));
-				fsm_txn_end(&s->fsm);
-				sess_txn_clear(s);
-				quiet_rset(s);
-			}
-			break;
-		case W_DOT:
-			sess_relay_reply(s, &u->reply);
-			sess_enter(s, W_NONE);
-			sess_log_txn(s, u->reply.code / 100 == 2 ? "sent"
-			    : u->reply.code / 100 == 4 ? "deferred" : "bounced",
-			    sess_reply_text(&u->reply, l1, sizeof(l1)));
-			s->up_txn = 0;
-			sess_txn_done(s);
-			break;
-		case W_RSET:
-			s->up_txn = 0;
-			sess_enter(s, W_NONE);
-			sess_say_pending(s);
-			break;
-		default:
-			msg_warn("%s: unexpected reply from %s in state %s", s->id,
-			    u->peer, sess_state_str(s->wait));
-			break;
-		}
+		if (!up_reply(s, u))
+			return;
 		break;
 	case UP_FAIL:
-		s->up = NULL;			/* the reaper has it */
-		s->up_txn = 0;
-		if (s->wait != W_CONNECT)
-			msg_info("%s: %s", s->id, u->why);
-		snprintf(l1, sizeof(l1), "451 %s %s", u->enh, u->why);
-		if (s->wait == W_CONNECT)
-			sess_record_fail(s, u);
-		if (s->replay) {
-			if (s->wait == W_CONNECT) {
-				sess_attempt_failed(s, u->peer, u->enh, NULL, NULL, u->why);
-				sess_replay_next(s);
-			} else {
-				sess_replay_done(s, l1, NULL);
-			}
-			break;
-		}
-		switch (s->wait) {
-		case W_CONNECT:
-			sess_attempt_failed(s, u->peer, u->enh, u->rtype, u->rcode, u->why);
-			sess_next_attempt(s);
-			break;
-		case W_RCPT_SKIP:
-			sess_enter(s, W_NONE);	/* the client has its answer already */
-			break;
-		case W_MAIL:
-		case W_RCPT:
-			snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", l1);
-			sess_sayf(s, "%s", l1);
-			fsm_rcpt_result(&s->fsm, 0);
-			sess_enter(s, W_NONE);
-			break;
-		case W_DATA:
-			sess_sayf(s, "%s", l1);
-			sess_log_txn(s, "deferred", l1);
-			sess_txn_done(s);
-			sess_enter(s, s->wait == W_CLOSE ? W_CLOSE : W_NONE);
-			break;
-		case W_DOT:
-			sess_sayf(s, "%s", l1);
-			sess_enter(s, W_NONE);
-			sess_log_txn(s, "deferred", l1);
-			sess_txn_done(s);
-			break;
-		case W_RSET:
-			sess_enter(s, W_NONE);
-			sess_say_pending(s);
-			break;
-		default:
-			if (s->fsm.state == FSM_DATA) {
-				s->data_discard = 1;
-				snprintf(s->data_fail, sizeof(s->data_fail), "%s", l1);
-				if (s->c.paused)
-					conn_resume(&s->c);
-			} else if (s->fsm.state == FSM_RCPT || s->fsm.state == FSM_MAIL) {
-				snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", l1);
-			}
-			break;
-		}
+		up_failed(s, u);
 		break;
 	}
 	if (!s->c.closed)

@@ -90,6 +90,70 @@ param_key_char(unsigned char c)
 	return isalnum(c) || c == '-';
 }
 
+/* path_params - the ESMTP parameters after a path's `>' */
+static int
+path_params(const char *p, struct smtp_path *path, const char **why)
+{
+	while (*p) {
+		struct smtp_param *prm;
+		size_t kl = 0, vl = 0;
+
+		if (*p != ' ') {
+			*why = "Syntax: parameters must be separated by spaces";
+			return -1;
+		}
+		while (*p == ' ')
+			p++;
+		if (*p == 0)
+			break;
+		if (path->nparams >= SMTP_MAX_PARAMS) {
+			*why = "Too many parameters";
+			return -1;
+		}
+		prm = &path->params[path->nparams++];
+		while (param_key_char((unsigned char) p[kl]))
+			kl++;
+		if (kl == 0 || kl >= sizeof(prm->key)) {
+			*why = "Syntax: bad parameter name";
+			return -1;
+		}
+		memcpy(prm->key, p, kl);
+		prm->key[kl] = 0;
+		for (size_t k = 0; k < kl; k++)
+			prm->key[k] = (char) toupper((unsigned char) prm->key[k]);
+		p += kl;
+		if (*p == '=') {
+			p++;
+			while (p[vl] && p[vl] != ' ') {
+				unsigned char c = (unsigned char) p[vl];
+
+				if (c < 0x21 || c == '=' || c == 0x7f) {
+					*why = "Syntax: bad parameter value";
+					return -1;
+				}
+				vl++;
+			}
+			if (vl == 0 || vl >= sizeof(prm->value)) {
+				*why = "Syntax: bad parameter value";
+				return -1;
+			}
+			memcpy(prm->value, p, vl);
+			prm->value[vl] = 0;
+			prm->has_value = 1;
+			p += vl;
+		} else if (*p && *p != ' ') {
+			*why = "Syntax: bad parameter name";
+			return -1;
+		}
+		for (int j = 0; j < path->nparams - 1; j++)
+			if (strcmp(path->params[j].key, prm->key) == 0) {
+				*why = "Syntax: parameter given twice";
+				return -1;
+			}
+	}
+	return 0;
+}
+
 /* smtp_path_parse - `FROM:<a@b> K=V ...' or `TO:<a@b> ...' */
 int
 smtp_path_parse(const char *args, int kind, struct smtp_path *path,
@@ -187,64 +251,7 @@ smtp_path_parse(const char *args, int kind, struct smtp_path *path,
 		}
 	}
 	p++;					/* past '>' */
-	while (*p) {
-		struct smtp_param *prm;
-		size_t kl = 0, vl = 0;
-
-		if (*p != ' ') {
-			*why = "Syntax: parameters must be separated by spaces";
-			return -1;
-		}
-		while (*p == ' ')
-			p++;
-		if (*p == 0)
-			break;
-		if (path->nparams >= SMTP_MAX_PARAMS) {
-			*why = "Too many parameters";
-			return -1;
-		}
-		prm = &path->params[path->nparams++];
-		while (param_key_char((unsigned char) p[kl]))
-			kl++;
-		if (kl == 0 || kl >= sizeof(prm->key)) {
-			*why = "Syntax: bad parameter name";
-			return -1;
-		}
-		memcpy(prm->key, p, kl);
-		prm->key[kl] = 0;
-		for (size_t k = 0; k < kl; k++)
-			prm->key[k] = (char) toupper((unsigned char) prm->key[k]);
-		p += kl;
-		if (*p == '=') {
-			p++;
-			while (p[vl] && p[vl] != ' ') {
-				unsigned char c = (unsigned char) p[vl];
-
-				if (c < 0x21 || c == '=' || c == 0x7f) {
-					*why = "Syntax: bad parameter value";
-					return -1;
-				}
-				vl++;
-			}
-			if (vl == 0 || vl >= sizeof(prm->value)) {
-				*why = "Syntax: bad parameter value";
-				return -1;
-			}
-			memcpy(prm->value, p, vl);
-			prm->value[vl] = 0;
-			prm->has_value = 1;
-			p += vl;
-		} else if (*p && *p != ' ') {
-			*why = "Syntax: bad parameter name";
-			return -1;
-		}
-		for (int j = 0; j < path->nparams - 1; j++)
-			if (strcmp(path->params[j].key, prm->key) == 0) {
-				*why = "Syntax: parameter given twice";
-				return -1;
-			}
-	}
-	return 0;
+	return path_params(p, path, why);
 }
 
 /* smtp_param_find - a parameter by (upper case) name */

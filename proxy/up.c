@@ -28,6 +28,23 @@
 static void up_on_conn(struct conn *, int, void *);
 static void up_on_timer(struct ev_loop *, ev_timer *, int);
 
+/* up_state_str - a state's name, for logs and panics */
+const char *
+up_state_str(enum up_state st)
+{
+	static const char *const names[] = {
+		[UP_S_CONNECT] = "connect", [UP_S_BANNER] = "banner", [UP_S_EHLO] = "ehlo",
+		[UP_S_HELO] = "helo", [UP_S_STARTTLS] = "starttls",
+		[UP_S_HANDSHAKE] = "handshake", [UP_S_EHLO2] = "ehlo2", [UP_S_IDLE] = "idle",
+		[UP_S_WAIT] = "wait", [UP_S_DATA] = "data", [UP_S_DOT] = "dot",
+		[UP_S_QUIT] = "quit", [UP_S_DEAD] = "dead",
+	};
+
+	_Static_assert(sizeof(names) / sizeof(names[0]) == UP_S_NSTATES,
+	    "a name for every enum up_state");
+	return (unsigned) st < UP_S_NSTATES && names[st] ? names[st] : "?";
+}
+
 /* up_free - the reaper's part */
 static void
 up_free(struct reap *r)
@@ -718,7 +735,7 @@ int
 up_command2(struct up *u, const char *l1, size_t n1, const char *l2, size_t n2)
 {
 	if (u->st != UP_S_IDLE || !u->ehlo.pipelining)
-		msg_panic("%s: up_command2 in state %d", u->sid, u->st);
+		msg_panic("%s: up_command2 in state %s", u->sid, up_state_str(u->st));
 	u->st = UP_S_WAIT;
 	u->expect = 2;
 	u->phase = "sending MAIL FROM";
@@ -731,7 +748,7 @@ int
 up_command(struct up *u, const char *line, size_t len)
 {
 	if (u->st != UP_S_IDLE)
-		msg_panic("%s: up_command in state %d", u->sid, u->st);
+		msg_panic("%s: up_command in state %s", u->sid, up_state_str(u->st));
 	u->st = UP_S_WAIT;
 	u->expect = 1;
 	u->phase = strncasecmp(line, "MAIL", 4) == 0 ? "sending MAIL FROM"

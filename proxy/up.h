@@ -15,6 +15,7 @@ int up_command2(struct up *u, const char *l1, size_t n1, const char *l2,
  *	size_t up_pending(const struct up *u);
  *	void up_quit(struct up *u);
  *	void up_abort(struct up *u);
+ *	const char *up_state_str(enum up_state st);
  *
  * DESCRIPTION
  *	up_start() connects to p->addr (SO_MARK p->mark), reads the
@@ -88,7 +89,7 @@ struct up_params {
 enum up_state {
 	UP_S_CONNECT, UP_S_BANNER, UP_S_EHLO, UP_S_HELO, UP_S_STARTTLS,
 	UP_S_HANDSHAKE, UP_S_EHLO2, UP_S_IDLE, UP_S_WAIT, UP_S_DATA,
-	UP_S_DOT, UP_S_QUIT, UP_S_DEAD
+	UP_S_DOT, UP_S_QUIT, UP_S_DEAD, UP_S_NSTATES
 };
 
 struct up {
@@ -139,6 +140,7 @@ int up_data_write(struct up *u, const void *p, size_t n);
 void up_data_end(struct up *u);
 void up_quit(struct up *u);
 void up_abort(struct up *u);
+const char *up_state_str(enum up_state st);
 
 /* up_pending - message bytes queued towards the MX */
 static inline size_t

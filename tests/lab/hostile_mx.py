@@ -80,7 +80,6 @@ DESCRIPTION
 
 import argparse
 import hashlib
-import json
 import os
 import socket
 import ssl
@@ -89,7 +88,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mxsink import fmt_addr, listen_sockets, log_as, pidfile_and_signals, server_tls_ctx  # noqa: E402
+from mxsink import (append_json_line, fmt_addr, listen_sockets, log_as,  # noqa: E402
+                    pidfile_and_signals, server_tls_ctx)
 
 MAX_CMD_LINE = 4096
 MAX_DATA_LINE = 65536
@@ -111,12 +111,7 @@ def jlog(rec):
     if not OPTS.log:
         return
     rec["t"] = round(time.time(), 3)
-    line = (json.dumps(rec, sort_keys=True) + "\n").encode()
-    fd = os.open(OPTS.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+    append_json_line(OPTS.log, rec)
 
 
 class Dropped(Exception):

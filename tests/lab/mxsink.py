@@ -128,6 +128,18 @@ def log(fmt, *args):
     log_as(OPTS.name, fmt, *args)
 
 
+def append_json_line(path, rec):
+    """append_json_line - one JSON object as one line, in one write(2) with
+    O_APPEND, so concurrent writers never interleave (also used by
+    hostile_mx.py)"""
+    line = (json.dumps(rec, sort_keys=True) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
 def parse_listen(spec):
     """parse_listen - "1.2.3.4:25" or "[2001:db8::1]:25" -> (family, host, port)"""
     if spec.startswith("["):
@@ -262,12 +274,7 @@ class Session:
         if OPTS.mode == "chaos":
             rec.update({"t_starttls": self.t_starttls, "t_tls": self.t_tls,
                         "chaos": self.c_chaos})
-        line = (json.dumps(rec, sort_keys=True) + "\n").encode()
-        fd = os.open(OPTS.connlog, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+        append_json_line(OPTS.connlog, rec)
 
     # ---- I/O -------------------------------------------------------------
 

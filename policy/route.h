@@ -40,6 +40,17 @@
 
 enum mx_mismatch { MX_AUTO, MX_REROUTE, MX_PASS, MX_REFUSE };
 enum route_level { ROUTE_MAY, ROUTE_ENCRYPT, ROUTE_STS_TESTING, ROUTE_STS, ROUTE_DANE };
+
+/* What a level asks (Postfix's TLS_REQUIRED() and TLS_MUST_MATCH() are
+ * the model): TLS or no delivery; failures only noted (MTA-STS testing);
+ * plaintext allowed; an MTA-STS level; the peer authenticated or no
+ * delivery. */
+#define ROUTE_TLS_REQUIRED(l)	((l) == ROUTE_ENCRYPT || (l) == ROUTE_STS \
+				    || (l) == ROUTE_DANE)
+#define ROUTE_SOFT(l)		((l) == ROUTE_STS_TESTING)
+#define ROUTE_MAY_PLAIN(l)	((l) == ROUTE_MAY)
+#define ROUTE_IS_STS(l)		((l) == ROUTE_STS || (l) == ROUTE_STS_TESTING)
+#define ROUTE_MUST_MATCH(l)	((l) == ROUTE_STS || (l) == ROUTE_DANE)
 enum route_verdict { ROUTE_TRY, ROUTE_TEMPFAIL, ROUTE_REFUSE, ROUTE_NULLMX };
 
 struct route_cand {

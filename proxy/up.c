@@ -131,13 +131,6 @@ up_policy_fail(struct up *u, const char *rtype, const char *rcode,
 	up_fail(u, "4.7.5", "%s", why);
 }
 
-/* is_sts - an MTA-STS level */
-static int
-is_sts(const struct up *u)
-{
-	return u->p.level == ROUTE_STS || u->p.level == ROUTE_STS_TESTING;
-}
-
 /* soft_fail - MTA-STS testing: note what enforce would have refused */
 __attribute__((format(printf, 3, 4)))
 static void
@@ -366,7 +359,7 @@ tls_judge(struct up *u)
 	long verr;
 	char nb[48];
 
-	if (is_sts(u)) {
+	if (ROUTE_IS_STS(u->p.level)) {
 		const char *mode = u->p.level == ROUTE_STS ? "enforce" : "testing";
 
 		verr = SSL_get_verify_result(ssl);
@@ -384,7 +377,7 @@ tls_judge(struct up *u)
 			soft_fail(u, "validation-failure", "%s matches no mx pattern", u->mxname);
 			return 0;
 		}
-		if (u->p.level == ROUTE_STS_TESTING) {
+		if (ROUTE_SOFT(u->p.level)) {
 			soft_fail(u, dane_rtype_for_verify(verr, 0), "certificate of %s: %s",
 			    u->peer, X509_verify_cert_error_string(verr));
 			return 0;
@@ -465,8 +458,8 @@ got_reply(struct up *u)
 	case UP_S_EHLO:
 	case UP_S_EHLO2:
 		if (code / 100 != 2) {
-			if (u->st == UP_S_EHLO && code / 100 == 5 && (u->p.level == ROUTE_MAY
-				|| u->p.level == ROUTE_STS_TESTING)) {
+			if (u->st == UP_S_EHLO && code / 100 == 5
+			    && !ROUTE_TLS_REQUIRED(u->p.level)) {
 				char cmd[300];
 				int n = snprintf(cmd, sizeof(cmd), "HELO %s", u->helo);
 
@@ -479,9 +472,10 @@ got_reply(struct up *u)
 			return;
 		}
 		smtp_ehlo_parse(&u->reply, &u->ehlo);
-		if (u->st == UP_S_EHLO && !u->ehlo.starttls && u->p.level == ROUTE_STS_TESTING)
+		if (u->st == UP_S_EHLO && !u->ehlo.starttls && ROUTE_SOFT(u->p.level))
 			soft_fail(u, "starttls-not-supported", "STARTTLS not offered by %s", u->peer);
-		else if (u->st == UP_S_EHLO && !u->ehlo.starttls && u->p.level != ROUTE_MAY) {
+		else if (u->st == UP_S_EHLO && !u->ehlo.starttls
+		    && ROUTE_TLS_REQUIRED(u->p.level)) {
 			up_policy_fail(u, "starttls-not-supported", NULL, "TLS is required, "
 			    "but was not offered by host %s", u->peer);
 			return;
@@ -511,9 +505,9 @@ got_reply(struct up *u)
 		ready(u);
 		return;
 	case UP_S_STARTTLS:
-		if (code != 220 && u->p.level == ROUTE_STS_TESTING)
+		if (code != 220 && ROUTE_SOFT(u->p.level))
 			soft_fail(u, "starttls-not-supported", "%s refused STARTTLS", u->peer);
-		else if (code != 220 && u->p.level != ROUTE_MAY) {
+		else if (code != 220 && ROUTE_TLS_REQUIRED(u->p.level)) {
 			up_policy_fail(u, "starttls-not-supported", NULL, "TLS is required, "
 			    "but host %s refused STARTTLS: %s", u->peer,
 			    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
@@ -531,7 +525,7 @@ got_reply(struct up *u)
 		if (conn_starttls(&u->c, u->p.tls_ctx, 0, u->p.level == ROUTE_DANE
 			? u->base : u->mxname[0] ? u->mxname : NULL) < 0
 		    || (u->p.level == ROUTE_DANE && dane_setup(u) < 0)
-		    || (is_sts(u) && sts_setup(u) < 0)) {
+		    || (ROUTE_IS_STS(u->p.level) && sts_setup(u) < 0)) {
 			up_fail(u, "4.7.0", "TLS setup with %s: %s", u->peer, u->c.err);
 			return;
 		}
@@ -659,14 +653,14 @@ up_on_conn(struct conn *c, int ev, void *arg)
 	if (u->st == UP_S_DEAD)
 		return;
 	if (ev & CONN_ERROR) {
-		if (u->st == UP_S_HANDSHAKE && u->p.level == ROUTE_STS_TESTING
+		if (u->st == UP_S_HANDSHAKE && ROUTE_SOFT(u->p.level)
 		    && u->no_starttls == 0) {
 			soft_fail(u, "validation-failure", "TLS handshake with %s failed: %s",
 			    u->peer, u->c.err);
 			retry_plain(u, u->c.err);
 			return;
 		}
-		if (u->st == UP_S_HANDSHAKE && u->p.level != ROUTE_MAY) {
+		if (u->st == UP_S_HANDSHAKE && ROUTE_TLS_REQUIRED(u->p.level)) {
 			up_policy_fail(u, "validation-failure", NULL, "TLS handshake with %s "
 			    "failed: %s", u->peer, u->c.err);
 			return;
@@ -683,13 +677,13 @@ up_on_conn(struct conn *c, int ev, void *arg)
 		return;
 	}
 	if (ev & CONN_EOF) {
-		if (u->st == UP_S_HANDSHAKE && u->p.level == ROUTE_STS_TESTING
+		if (u->st == UP_S_HANDSHAKE && ROUTE_SOFT(u->p.level)
 		    && u->no_starttls == 0) {
 			soft_fail(u, "validation-failure", "TLS handshake with %s failed", u->peer);
 			retry_plain(u, "connection closed");
 			return;
 		}
-		if (u->st == UP_S_HANDSHAKE && u->p.level != ROUTE_MAY) {
+		if (u->st == UP_S_HANDSHAKE && ROUTE_TLS_REQUIRED(u->p.level)) {
 			up_policy_fail(u, "validation-failure", NULL, "TLS handshake with %s "
 			    "failed: connection closed", u->peer);
 			return;
@@ -722,7 +716,8 @@ up_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		up_dispose(u);
 		return;
 	}
-	if (u->st == UP_S_HANDSHAKE && u->no_starttls == 0 && u->p.level == ROUTE_MAY) {
+	if (u->st == UP_S_HANDSHAKE && u->no_starttls == 0
+	    && ROUTE_MAY_PLAIN(u->p.level)) {
 		retry_plain(u, "timeout");
 		return;
 	}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../lib/dirs.h"
+#include "../lib/file.h"
 #include "../lib/log.h"
 #include "stscache.h"
 
@@ -268,31 +269,16 @@ stscache_parse(const char *text, size_t len, struct sts_entry *e, char *why,
 int
 stscache_save(const struct sts_entry *e)
 {
-	char path[1400], tmp[1500], text[12288];
-	int fd, n;
-	ssize_t w;
+	char path[1400], text[12288], err[4400];
+	int n;
 
 	if (!cache_dir[0] || !(e->has_policy || e->fail_rtype))
 		return 0;
 	if (file_of(e->domain, path, sizeof(path)) < 0
 	    || (n = stscache_format(e, text, sizeof(text))) < 0)
 		return -1;
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long) getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		msg_warn("sts cache: cannot write %s: %m", tmp);
-		return -1;
-	}
-	w = write(fd, text, (size_t) n);
-	if (w != n || fsync(fd) < 0) {
-		msg_warn("sts cache: cannot write %s: %m", tmp);
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		msg_warn("sts cache: cannot rename %s: %m", tmp);
-		unlink(tmp);
+	if (file_replace(path, text, (size_t) n, 0644, err, sizeof(err)) < 0) {
+		msg_warn("sts cache: cannot write %s", err);
 		return -1;
 	}
 	return 0;

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "../lib/dirs.h"
+#include "../lib/file.h"
 #include "deliver.h"
 
 #define DELIVER_MAX_ARGS	64
@@ -323,26 +324,13 @@ make_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-/* sync_dir - make a rename in dir durable */
-static int
-sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* deliver_state_mark - record a successful delivery, atomically */
 int
 deliver_state_mark(const char *dir, const char *report_id, const char *uri,
     long long now, char *err, size_t errlen)
 {
-	char path[4096], tmp[4200], text[DELIVER_STATE_MAX];
-	int fd, n;
+	char path[4096], text[DELIVER_STATE_MAX];
+	int n;
 
 	if (state_path(path, sizeof(path), dir, report_id, uri) < 0
 	    || (n = state_text(text, sizeof(text), report_id, uri, now)) < 0) {
@@ -351,27 +339,7 @@ deliver_state_mark(const char *dir, const char *report_id, const char *uri,
 	}
 	if (make_dir(dir, err, errlen) < 0)
 		return -1;
-	snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	if (feed(fd, text, (size_t) n) < 0 || fsync(fd) < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	if (sync_dir(dir) < 0) {
-		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return file_replace(path, text, (size_t) n, 0600, err, errlen);
 }
 
 /* deliver_state_lock - one sending run at a time */

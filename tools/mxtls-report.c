@@ -36,6 +36,7 @@
 #include <ev.h>
 
 #include "../lib/buf.h"
+#include "../lib/file.h"
 #include "../lib/log.h"
 #include "../policy/dns.h"
 #include "../proxy/config.h"
@@ -410,28 +411,11 @@ static int
 write_file(const char *dir, const char *name, const struct buf *b, char *path,
     size_t plen)
 {
-	char tmp[4200];
-	int fd;
-	ssize_t w = 0;
-	size_t off = 0;
+	char err[4400];
 
 	snprintf(path, plen, "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		msg_warn("%s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	while (off < buf_used(b) && ((w = write(fd, buf_head(b) + off, buf_used(b) - off)) > 0
-	    || errno == EINTR))
-		off += w > 0 ? (size_t) w : 0;
-	if (off < buf_used(b) || fchmod(fd, 0644) < 0 || close(fd) < 0) {
-		msg_warn("%s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		msg_warn("%s: %s", path, strerror(errno));
-		unlink(tmp);
+	if (file_replace(path, buf_head(b), buf_used(b), 0644, err, sizeof(err)) < 0) {
+		msg_warn("%s", err);
 		return -1;
 	}
 	return 0;

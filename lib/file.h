@@ -1,0 +1,30 @@
+/*
+ * file.h - the one atomic file replace.
+ *
+ * SYNOPSIS
+ *	int file_replace(const char *path, const void *data, size_t len,
+ *		mode_t mode, char *err, size_t errlen);
+ *
+ * DESCRIPTION
+ *	file_replace() gives path the contents data[0..len) so that a reader
+ *	sees the old file or the new one, never a part, and so that the new
+ *	one survives a crash once it returns: a temporary file beside path
+ *	(path.tmp.XXXXXX: readers of a directory skip names with .tmp.),
+ *	written whole, given mode, fsync'd, closed, renamed
+ *	over path, and the directory fsync'd.  Used for the MTA-STS cache,
+ *	mxtls-report's send state and the reports it builds.
+ *
+ * DIAGNOSTICS
+ *	0, or -1 with `PATH: REASON' in err (PATH the file or directory that
+ *	failed); the temporary file is removed.
+ */
+#ifndef MXTLS_FILE_H
+#define MXTLS_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+int file_replace(const char *path, const void *data, size_t len, mode_t mode,
+    char *err, size_t errlen);
+
+#endif

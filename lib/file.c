@@ -37,7 +37,7 @@ sync_dir_of(const char *path, char *err, size_t errlen)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
-	int fd, rc = 0;
+	int fd;
 
 	if (slash == NULL)
 		snprintf(dir, sizeof(dir), ".");
@@ -46,14 +46,14 @@ sync_dir_of(const char *path, char *err, size_t errlen)
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int) (slash - path), path);
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0
-	    || (rc = fsync(fd)) < 0) {
+	    || fsync(fd) < 0) {
 		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	close(fd);
-	return rc;
+	return 0;
 }
 
 /* file_replace - path gets data, atomically and durably */

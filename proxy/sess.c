@@ -217,10 +217,14 @@ cmd_wait_end(struct sess *s)
 	s->cmd_t0 = 0;
 }
 
-/* sess_data_begin - DATA: the message's clock starts */
+/* sess_data_begin - DATA (live or held): the message's scan, counts and
+ * clock start */
 void
 sess_data_begin(struct sess *s)
 {
+	smtp_eod_init(&s->eod);
+	s->data_bytes = 0;
+	s->data_discard = 0;
 	cmd_wait_end(s);
 	s->data_deadline = ev_now(proxy.loop) + (double) proxy.cfg.client_timeout;
 	sess_arm(s);
@@ -343,8 +347,6 @@ handle_command(struct sess *s, const char *line, size_t len)
 		if (s->hold) {
 			/* The message decides (TLS-Required: No); take it first. */
 			sess_sayf(s, "354 End data with <CR><LF>.<CR><LF>");
-			s->data_bytes = 0;
-			s->data_discard = 0;
 			sess_data_begin(s);
 			return;
 		}
@@ -425,8 +427,6 @@ sess_run(struct sess *s)
 			sess_arm(s);		/* the floor passed: a full client_timeout */
 		if (!s->c.closed && s->wait != W_TLS && s->wait != W_CLOSE)
 			buf_consume(&s->c.in, used);
-		if (s->fsm.state == FSM_DATA && s->wait == W_NONE)
-			smtp_eod_init(&s->eod);
 	}
 	if (s->c.closed)
 		return;

@@ -183,7 +183,7 @@ sess_refuse_smuggling(struct sess *s)
 		s->up = NULL;
 	}
 	s->up_txn = 0;
-	if (!s->data_discard || !s->data_fail[0])
+	if (!s->data_discard)		/* else data_fail says why already */
 		snprintf(s->data_fail, sizeof(s->data_fail), "554 5.5.2 Error: bare <CR> "
 		    "or <LF> next to the end-of-data dot (SMTP smuggling?); message not "
 		    "sent; closing the connection");
@@ -401,9 +401,6 @@ up_reply(struct sess *s, struct up *u)
 		sess_enter(s, W_NONE);
 		if (u->reply.code == 354) {
 			up_data_begin(u);
-			smtp_eod_init(&s->eod);
-			s->data_bytes = 0;
-			s->data_discard = 0;
 			sess_data_begin(s);
 		} else {
 			sess_log_txn(s, u->reply.code / 100 == 5 ? "bounced" : "deferred",

@@ -85,12 +85,12 @@ sess_free(struct reap *r)
 {
 	struct sess *s = (struct sess *) ((char *) r - offsetof(struct sess, reap));
 
-	buf_free(&s->rcpts);
-	buf_free(&s->hold_rcpts);
+	buf_free(&s->txn.rcpts);
+	buf_free(&s->hold.rcpts);
 	sess_held_drop(s);
-	buf_free(&s->held);
-	free(s->pending);
-	plan_free(s->plan);
+	buf_free(&s->hold.msg);
+	free(s->txn.pending);
+	plan_free(s->rt.plan);
 	free(s);
 }
 
@@ -101,9 +101,9 @@ sess_close(struct sess *s, int abort_up)
 	if (s->c.closed && s->reap.queued)
 		return;
 	ev_timer_stop(proxy.loop, &s->tmo);
-	if (s->res) {
-		resolve_cancel(s->res);
-		s->res = NULL;
+	if (s->rt.res) {
+		resolve_cancel(s->rt.res);
+		s->rt.res = NULL;
 	}
 	if (s->up) {
 		if (abort_up)
@@ -160,10 +160,10 @@ sess_sayf(struct sess *s, const char *fmt, ...)
 void
 sess_say_pending(struct sess *s)
 {
-	if (s->pending) {
-		sess_say(s, s->pending, strlen(s->pending));
-		free(s->pending);
-		s->pending = NULL;
+	if (s->txn.pending) {
+		sess_say(s, s->txn.pending, strlen(s->txn.pending));
+		free(s->txn.pending);
+		s->txn.pending = NULL;
 	}
 }
 
@@ -222,9 +222,9 @@ cmd_wait_end(struct sess *s)
 void
 sess_data_begin(struct sess *s)
 {
-	smtp_eod_init(&s->eod);
-	s->data_bytes = 0;
-	s->data_discard = 0;
+	smtp_eod_init(&s->txn.eod);
+	s->txn.data_bytes = 0;
+	s->txn.data_discard = 0;
 	cmd_wait_end(s);
 	s->data_deadline = ev_now(proxy.loop) + (double) proxy.cfg.client_timeout;
 	sess_arm(s);
@@ -267,9 +267,9 @@ sess_new(int fd, const struct sockaddr_storage *peer,
 	addr_str(peer, s->client, sizeof(s->client));
 	s->orig = *orig;
 	addr_str(orig, s->origstr, sizeof(s->origstr));
-	buf_init(&s->rcpts);
-	buf_init(&s->hold_rcpts);
-	buf_init(&s->held);
+	buf_init(&s->txn.rcpts);
+	buf_init(&s->hold.rcpts);
+	buf_init(&s->hold.msg);
 	conn_init(&s->c, proxy.loop, fd, sess_on_conn, s);
 	s->c.in_max = 65536;
 	fsm_init(&s->fsm, &proxy.fsmc, 0);
@@ -303,9 +303,9 @@ handle_command(struct sess *s, const char *line, size_t len)
 		/* A transaction open at the MX (RSET, EHLO, or a MAIL after a
 		 * refused DATA) is reset there first; the reply waits for it. */
 		sess_txn_clear(s);
-		if (s->up && s->up_txn) {
-			free(s->pending);
-			s->pending = strdup(out.reply);
+		if (s->up && s->txn.mx_open) {
+			free(s->txn.pending);
+			s->txn.pending = strdup(out.reply);
 			sess_enter(s, W_RSET);
 			up_command(s->up, "RSET", 4);
 			return;
@@ -316,15 +316,15 @@ handle_command(struct sess *s, const char *line, size_t len)
 			char dom[RR_NAME_MAX];
 			int same;
 
-			s->rcpt = out.path;
-			sess_rcpt_domain(&s->rcpt, dom, sizeof(dom));
-			same = s->plan && (dom[0] == 0 || strcmp(dom, s->plan->domain) == 0);
-			if (s->hold) {
+			s->txn.rcpt = out.path;
+			sess_rcpt_domain(&s->txn.rcpt, dom, sizeof(dom));
+			same = s->rt.plan && (dom[0] == 0 || strcmp(dom, s->rt.plan->domain) == 0);
+			if (s->hold.on) {
 				if (same) {
 					sess_hold_rcpt(s);
 				} else {
 					/* Its own policy decides, in a transaction of its own. */
-					s->hold_starved = 1;
+					s->hold.starved = 1;
 					sess_sayf(s, "452 4.5.3 Error: too many recipients (one "
 					    "destination domain per transaction; try again)");
 					fsm_rcpt_result(&s->fsm, 0);
@@ -333,10 +333,10 @@ handle_command(struct sess *s, const char *line, size_t len)
 			}
 			/* A failure belongs to its domain: another domain, with no
 			 * recipient accepted yet, starts the transaction afresh. */
-			if (s->txn_fail[0] && !same && s->fsm.nrcpt_ok == 0)
-				s->txn_fail[0] = 0;
-			if (s->txn_fail[0]) {
-				sess_sayf(s, "%s", s->txn_fail);
+			if (s->txn.fail[0] && !same && s->fsm.nrcpt_ok == 0)
+				s->txn.fail[0] = 0;
+			if (s->txn.fail[0]) {
+				sess_sayf(s, "%s", s->txn.fail);
 				fsm_rcpt_result(&s->fsm, 0);
 				return;
 			}
@@ -344,14 +344,14 @@ handle_command(struct sess *s, const char *line, size_t len)
 			return;
 		}
 	case FSM_A_DATA:
-		if (s->hold) {
+		if (s->hold.on) {
 			/* The message decides (TLS-Required: No); take it first. */
 			sess_sayf(s, "354 End data with <CR><LF>.<CR><LF>");
 			sess_data_begin(s);
 			return;
 		}
 		if (s->up == NULL) {
-			sess_sayf(s, "%s", s->txn_fail[0] ? s->txn_fail
+			sess_sayf(s, "%s", s->txn.fail[0] ? s->txn.fail
 			    : "451 4.4.2 Error: lost connection with the MX");
 			sess_txn_done(s);
 			return;
@@ -534,7 +534,7 @@ sess_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (s->fsm.state == FSM_DATA && s->up) {
 		up_abort(s->up);		/* the MX never sees an end of data */
 		s->up = NULL;
-		s->up_txn = 0;
+		s->txn.mx_open = 0;
 	}
 	sess_enter(s, W_CLOSE);
 	s->cmd_t0 = 0;

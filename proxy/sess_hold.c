@@ -18,9 +18,9 @@ static size_t held_total;		/* octets held by all sessions */
 void
 sess_held_drop(struct sess *s)
 {
-	held_total -= buf_used(&s->held);
-	buf_reset(&s->held);
-	buf_release(&s->held);
+	held_total -= buf_used(&s->hold.msg);
+	buf_reset(&s->hold.msg);
+	buf_release(&s->hold.msg);
 }
 
 /*
@@ -69,31 +69,31 @@ sess_hold_data(struct sess *s)
 {
 	uint64_t limit = proxy.cfg.message_size_limit;
 	size_t used;
-	int r = smtp_eod_scan(&s->eod, buf_head(&s->c.in), buf_used(&s->c.in), &used);
+	int r = smtp_eod_scan(&s->txn.eod, buf_head(&s->c.in), buf_used(&s->c.in), &used);
 
-	s->data_bytes += used;
-	if (!s->data_discard && limit && s->data_bytes > limit + 5) {
-		s->data_discard = 1;
-		snprintf(s->data_fail, sizeof(s->data_fail),
+	s->txn.data_bytes += used;
+	if (!s->txn.data_discard && limit && s->txn.data_bytes > limit + 5) {
+		s->txn.data_discard = 1;
+		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
 		    "552 5.3.4 Message size exceeds fixed limit");
 	}
-	if (!s->data_discard && (buf_used(&s->held) + used > HOLD_MAX_DEFAULT
+	if (!s->txn.data_discard && (buf_used(&s->hold.msg) + used > HOLD_MAX_DEFAULT
 		|| held_total + used > HOLD_TOTAL_MAX)) {
 		/* Too big to hold (alone, or with all the others held now):
 		 * it gets the policy's answer, unread. */
-		s->data_discard = 1;
-		snprintf(s->data_fail, sizeof(s->data_fail), "%s", s->hold_fail);
+		s->txn.data_discard = 1;
+		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail), "%s", s->hold.fail);
 	}
-	if (!s->data_discard) {
-		if (buf_append(&s->held, buf_head(&s->c.in), used) < 0) {
-			s->data_discard = 1;
-			snprintf(s->data_fail, sizeof(s->data_fail),
+	if (!s->txn.data_discard) {
+		if (buf_append(&s->hold.msg, buf_head(&s->c.in), used) < 0) {
+			s->txn.data_discard = 1;
+			snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
 			    "451 4.3.0 Error: out of memory while receiving the message");
 		} else {
 			held_total += used;
 		}
 	}
-	if (s->data_discard)
+	if (s->txn.data_discard)
 		sess_held_drop(s);
 	buf_consume(&s->c.in, used);
 	sess_data_credit(s, used);
@@ -103,15 +103,15 @@ sess_hold_data(struct sess *s)
 		sess_refuse_smuggling(s);
 		return 0;
 	}
-	if (!s->data_discard
-	    && smtp_tls_required_no(buf_head(&s->held), buf_used(&s->held))) {
+	if (!s->txn.data_discard
+	    && smtp_tls_required_no(buf_head(&s->hold.msg), buf_used(&s->hold.msg))) {
 		replay_start(s);
 		return 1;
 	}
-	if (!s->data_discard)
-		snprintf(s->data_fail, sizeof(s->data_fail), "%s", s->hold_fail);
-	sess_sayf(s, "%s", s->data_fail);
-	sess_log_txn(s, s->data_fail[0] == '5' ? "bounced" : "deferred", s->data_fail);
+	if (!s->txn.data_discard)
+		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail), "%s", s->hold.fail);
+	sess_sayf(s, "%s", s->txn.data_fail);
+	sess_log_txn(s, s->txn.data_fail[0] == '5' ? "bounced" : "deferred", s->txn.data_fail);
 	sess_txn_done(s);
 	return 1;
 }
@@ -120,14 +120,14 @@ sess_hold_data(struct sess *s)
 void
 sess_hold_rcpt(struct sess *s)
 {
-	if (buf_append(&s->hold_rcpts, s->rcpt.addr, strlen(s->rcpt.addr) + 1) < 0) {
+	if (buf_append(&s->hold.rcpts, s->txn.rcpt.addr, strlen(s->txn.rcpt.addr) + 1) < 0) {
 		sess_sayf(s, "451 4.3.0 Error: out of memory");
 		fsm_rcpt_result(&s->fsm, 0);
 		return;
 	}
 	msg_info("%s: <%s>: held: %s; delivered only if the message says "
-	    "TLS-Required: No (RFC 8689)", s->id, s->rcpt.addr, s->hold_fail);
-	buf_printf(&s->rcpts, "%s<%s>", buf_used(&s->rcpts) ? "," : "", s->rcpt.addr);
+	    "TLS-Required: No (RFC 8689)", s->id, s->txn.rcpt.addr, s->hold.fail);
+	buf_printf(&s->txn.rcpts, "%s<%s>", buf_used(&s->txn.rcpts) ? "," : "", s->txn.rcpt.addr);
 	sess_sayf(s, "250 2.1.5 Ok");
 	fsm_rcpt_result(&s->fsm, 1);
 }
@@ -166,7 +166,7 @@ group_shape(struct sess *s)
 		if (smtp_path_parse(c.args, SMTP_KIND_RCPT, &path, &why) < 0)
 			continue;
 		sess_rcpt_domain(&path, dom, sizeof(dom));
-		if (dom[0] && strcmp(dom, s->plan->domain) != 0)
+		if (dom[0] && strcmp(dom, s->rt.plan->domain) != 0)
 			return -1;
 	}
 	return 0;
@@ -181,12 +181,12 @@ sess_may_hold(struct sess *s)
 
 	if (shape < 0) {
 		msg_info("%s: not holding <%s>: the transaction names another domain "
-		    "too; it gets its own policy's answer", s->id, s->rcpt.addr);
+		    "too; it gets its own policy's answer", s->id, s->txn.rcpt.addr);
 		return 0;
 	}
-	if (shape == 0 && starve_known(s->plan->domain)) {
+	if (shape == 0 && starve_known(s->rt.plan->domain)) {
 		msg_info("%s: not holding <%s>: %s was held with another domain's "
-		    "recipients lately", s->id, s->rcpt.addr, s->plan->domain);
+		    "recipients lately", s->id, s->txn.rcpt.addr, s->rt.plan->domain);
 		return 0;
 	}
 	return 1;
@@ -198,10 +198,10 @@ static void
 replay_start(struct sess *s)
 {
 	msg_info("%s: the message says TLS-Required: No: delivering to %s without "
-	    "the policy that failed (%s)", s->id, s->plan->domain, s->hold_fail);
-	s->replay = 1;
-	s->icand = 0;
-	s->lfail[0] = 0;
+	    "the policy that failed (%s)", s->id, s->rt.plan->domain, s->hold.fail);
+	s->hold.replay = 1;
+	s->rt.icand = 0;
+	s->rt.lfail[0] = 0;
 	sess_replay_next(s);
 }
 
@@ -209,14 +209,14 @@ replay_start(struct sess *s)
 void
 sess_replay_next(struct sess *s)
 {
-	while (s->icand < s->route.ncands) {
-		const struct route_cand *c = &s->route.cands[s->icand++];
+	while (s->rt.icand < s->rt.route.ncands) {
+		const struct route_cand *c = &s->rt.route.cands[s->rt.icand++];
 		struct up_params p;
 
 		if (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6)
 			continue;
-		s->cur_host = c->host;
-		s->cur_ptype = sess_cand_ptype(s, c);
+		s->rt.cur_host = c->host;
+		s->rt.cur_ptype = sess_cand_ptype(s, c);
 		sess_up_params_for(s, c, &p);
 		p.level = ROUTE_MAY;
 		p.tlsa = NULL;
@@ -229,7 +229,7 @@ sess_replay_next(struct sess *s)
 		}
 		return;
 	}
-	sess_replay_done(s, s->lfail[0] ? s->lfail : s->hold_fail, NULL);
+	sess_replay_done(s, s->rt.lfail[0] ? s->rt.lfail : s->hold.fail, NULL);
 }
 
 /* replay_rcpt - the next held recipient, then DATA */
@@ -239,25 +239,25 @@ replay_rcpt(struct sess *s)
 	char line[SMTP_PATH_MAX + 16];
 	int n;
 
-	if (s->replay_next < buf_used(&s->hold_rcpts)) {
-		const char *addr = buf_head(&s->hold_rcpts) + s->replay_next;
+	if (s->hold.next < buf_used(&s->hold.rcpts)) {
+		const char *addr = buf_head(&s->hold.rcpts) + s->hold.next;
 
-		s->replay_next += strlen(addr) + 1;
+		s->hold.next += strlen(addr) + 1;
 		n = snprintf(line, sizeof(line), "RCPT TO:<%s>", addr);
 		sess_enter(s, W_RCPT);
 		up_command(s->up, line, (size_t) n);
 		return;
 	}
-	if (s->replay_ok == 0) {
-		sess_replay_done(s, s->replay_fail, NULL);
+	if (s->hold.ok == 0) {
+		sess_replay_done(s, s->hold.rfail, NULL);
 		return;
 	}
-	if (s->replay_fail[0]) {
+	if (s->hold.rfail[0]) {
 		/* All or nothing: the old MTA was told 250 for every one. */
 		char why[REASON_MAX + 80];
 
 		snprintf(why, sizeof(why), "451 4.3.0 Error: a recipient was refused "
-		    "(%s); message not sent", s->replay_fail);
+		    "(%s); message not sent", s->hold.rfail);
 		sess_replay_done(s, why, NULL);
 		return;
 	}
@@ -298,17 +298,17 @@ sess_replay_reply(struct sess *s, struct up *u)
 			sess_replay_done(s, l1, &u->reply);
 			return;
 		}
-		s->up_txn = 1;
-		s->replay_next = 0;
-		s->replay_ok = 0;
-		s->replay_fail[0] = 0;
+		s->txn.mx_open = 1;
+		s->hold.next = 0;
+		s->hold.ok = 0;
+		s->hold.rfail[0] = 0;
 		replay_rcpt(s);
 		return;
 	case W_RCPT:
 		if (u->reply.code / 100 == 2)
-			s->replay_ok++;
+			s->hold.ok++;
 		else
-			snprintf(s->replay_fail, sizeof(s->replay_fail), "%s", l1);
+			snprintf(s->hold.rfail, sizeof(s->hold.rfail), "%s", l1);
 		replay_rcpt(s);
 		return;
 	case W_DATA:
@@ -317,7 +317,7 @@ sess_replay_reply(struct sess *s, struct up *u)
 			return;
 		}
 		up_data_begin(u);
-		if (up_data_write(u, buf_head(&s->held), buf_used(&s->held)) < 0) {
+		if (up_data_write(u, buf_head(&s->hold.msg), buf_used(&s->hold.msg)) < 0) {
 			sess_replay_done(s, "451 4.3.0 Error: out of memory while relaying "
 			    "the message", NULL);
 			return;
@@ -353,7 +353,7 @@ sess_replay_done(struct sess *s, const char *text, const struct smtp_reply *r)
 		up_quit(s->up);
 		s->up = NULL;
 	}
-	s->up_txn = 0;
+	s->txn.mx_open = 0;
 	sess_enter(s, W_NONE);
 	sess_txn_done(s);
 }

@@ -52,6 +52,56 @@ enum sess_wait {
 	W_NSTATES
 };
 
+/* sess_xfer.c: the transaction, as the MX sees it */
+struct sess_txn {
+	int mx_open;			/* the MX has MAIL for this transaction */
+	int mail_pipelined;		/* the first RCPT went with MAIL */
+	char fail[REASON_MAX];		/* reply for further RCPTs, or "" */
+	struct smtp_path rcpt;		/* the RCPT in flight */
+	struct buf rcpts;		/* accepted recipients, for the log */
+	char *pending;			/* reply to send when RSET is done */
+	struct smtp_eod eod;		/* the message: end-of-data scan */
+	uint64_t data_bytes;
+	int data_discard;
+	char data_fail[REASON_MAX];
+	char relay[400];		/* the MX of this transaction, for the log */
+	char relay_tls[16];		/* its TLS version, or "none" */
+};
+
+/* sess_route.c: the policy domain, its plan, the attempts */
+struct sess_route {
+	struct resolve *res;		/* lookups in flight */
+	int second;			/* ... for a second domain in a transaction */
+	struct plan *plan;		/* the policy domain's plan */
+	int fresh;			/* looked up in this transaction */
+	double until;			/* mono ms: its answers' TTLs run out */
+	double t0;			/* when the lookups started (monotonic) */
+	char up_tlsa[1024];		/* the TLSA records the upstream was held to */
+	struct route route;		/* candidates from the plan */
+	int icand;			/* next candidate to try */
+	char pfail[REASON_MAX];		/* first policy failure of the attempts */
+	const char *prtype;		/* ... its RFC 8460 result type */
+	char lfail[REASON_MAX];		/* last failure of the attempts */
+	int lfail_policy;		/* ... was a policy failure */
+	int cur_host;			/* the candidate being tried: plan index */
+	const char *cur_ptype;		/* ... and its policy type */
+};
+
+/* sess_hold.c: TLS-Required: No (RFC 8689): the message decides after a
+ * policy failure; it is held, then delivered with the policy waived. */
+struct sess_hold {
+	int on;				/* recipients accepted on hold */
+	int starved;			/* ... and another domain got 452 */
+	char fail[REASON_MAX];		/* the reply when it does not say No */
+	struct buf rcpts;		/* NUL-ended recipient addresses */
+	struct buf msg;			/* the message as the old MTA sent it */
+	int replay;			/* delivering the held message */
+	size_t next;			/* offset of the next recipient to send */
+	int ok;				/* recipients the MX accepted */
+	char rfail[REASON_MAX];		/* the last recipient refusal */
+};
+
+/* sess.c: the session */
 struct sess {
 	struct conn c;
 	ev_timer tmo;
@@ -64,17 +114,6 @@ struct sess {
 	struct sockaddr_storage orig;
 	char origstr[80];
 	enum sess_wait wait;
-	int up_txn;			/* the MX has MAIL for this transaction */
-	int mail_pipelined;		/* the first RCPT went with MAIL */
-	char txn_fail[REASON_MAX];	/* reply for further RCPTs, or "" */
-	struct smtp_path rcpt;		/* the RCPT in flight */
-	struct buf rcpts;		/* accepted recipients, for the log */
-	char *pending;			/* reply to send when RSET is done */
-	/* message transfer */
-	struct smtp_eod eod;
-	uint64_t data_bytes;
-	int data_discard;
-	char data_fail[REASON_MAX];
 	int skipping_long;		/* dropping an over-long line */
 	int drain_after_txn;		/* SIGTERM arrived during a transaction */
 	/* deadlines (sess_arm) */
@@ -82,35 +121,9 @@ struct sess {
 	double idle_used;		/* seconds spent waiting for commands */
 	double data_deadline;		/* ev_now: DATA must have progressed by */
 	int out_paused;			/* replies queued over REPLY_HIGH_WATER */
-	/* policy */
-	struct resolve *res;		/* lookups in flight */
-	int res_second;			/* ... for a second domain in a transaction */
-	struct plan *plan;		/* the policy domain's plan */
-	int plan_fresh;			/* looked up in this transaction */
-	double plan_until;		/* mono ms: its answers' TTLs run out */
-	char up_tlsa[1024];		/* the TLSA records the upstream was held to */
-	struct route route;		/* candidates from the plan */
-	int icand;			/* next candidate to try */
-	double policy_t0;		/* when the lookups started (monotonic) */
-	char relay[400];		/* the MX of this transaction, for the log */
-	char relay_tls[16];		/* its TLS version, or "none" */
-	char pfail[REASON_MAX];		/* first policy failure of the attempts */
-	const char *prtype;		/* ... its RFC 8460 result type */
-	char lfail[REASON_MAX];		/* last failure of the attempts */
-	int lfail_policy;		/* ... was a policy failure */
-	int cur_host;			/* the candidate being tried: plan index */
-	const char *cur_ptype;		/* ... and its policy type */
-	/* TLS-Required: No (RFC 8689): the message decides after a policy
-	 * failure; it is held, then delivered with the policy waived. */
-	int hold;			/* recipients accepted on hold */
-	int hold_starved;		/* ... and another domain got 452 */
-	char hold_fail[REASON_MAX];	/* the reply when it does not say No */
-	struct buf hold_rcpts;		/* NUL-ended recipient addresses */
-	struct buf held;		/* the message as the old MTA sent it */
-	int replay;			/* delivering the held message */
-	size_t replay_next;		/* offset of the next recipient to send */
-	int replay_ok;			/* recipients the MX accepted */
-	char replay_fail[REASON_MAX];	/* the last recipient refusal */
+	struct sess_txn txn;		/* sess_xfer.c */
+	struct sess_route rt;		/* sess_route.c */
+	struct sess_hold hold;		/* sess_hold.c */
 };
 
 /* sess.c - lifecycle, command intake, replies, deadlines, drain */

@@ -24,7 +24,7 @@ ptype_of_level(enum route_level l)
 const char *
 sess_cand_ptype(const struct sess *s, const struct route_cand *c)
 {
-	if (c->host >= 0 && s->plan->hosts[c->host].dane == DANE_FAIL)
+	if (c->host >= 0 && s->rt.plan->hosts[c->host].dane == DANE_FAIL)
 		return "tlsa";
 	return ptype_of_level(c->level);
 }
@@ -81,7 +81,7 @@ sess_journal(struct sess *s, const struct up *u, int host, const char *ptype,
     const char *action)
 {
 	static double last_warn;
-	const struct plan *p = s->plan;
+	const struct plan *p = s->rt.plan;
 	struct rec r;
 	char err[600];
 
@@ -152,19 +152,19 @@ int
 sess_record_ready(struct sess *s, const struct up *u)
 {
 	const char *result = "success", *reason = "", *action = "delivered";
-	const char *ptype = s->cur_ptype;
-	const struct plan *p = s->plan;
+	const char *ptype = s->rt.cur_ptype;
+	const struct plan *p = s->rt.plan;
 
 	if (p && p->sts.rtype && !p->sts.has_policy && strcmp(ptype, "no-policy-found") == 0) {
 		/* The domain publishes MTA-STS, but no policy could be had: each
 		 * session is an MTA-STS failure of that kind (RFC 8460 4.3.2.2),
 		 * whatever TLS it got. */
-		return sess_journal(s, u, s->cur_host, "sts", NULL, p->sts.rtype, p->sts.why,
+		return sess_journal(s, u, s->rt.cur_host, "sts", NULL, p->sts.rtype, p->sts.why,
 		    "delivered");
 	}
-	if (s->replay) {
+	if (s->hold.replay) {
 		/* The policy failure, waived by the message. */
-		result = s->prtype ? s->prtype : "validation-failure";
+		result = s->rt.prtype ? s->rt.prtype : "validation-failure";
 		reason = "TLS-Required: No";
 		action = "delivered-anyway";
 	} else if (u->soft_rtype) {
@@ -175,7 +175,7 @@ sess_record_ready(struct sess *s, const struct up *u)
 		result = u->no_starttls ? "validation-failure" : "starttls-not-supported";
 		reason = u->no_starttls ? "tls-handshake-failed" : "";
 	}
-	return sess_journal(s, u, s->cur_host, ptype, NULL, result, reason, action);
+	return sess_journal(s, u, s->rt.cur_host, ptype, NULL, result, reason, action);
 }
 
 /* sess_record_fail - the journal record of a failed connection attempt */
@@ -183,11 +183,11 @@ void
 sess_record_fail(struct sess *s, const struct up *u)
 {
 	if (u->rtype) {
-		(void) sess_journal(s, u, s->cur_host, s->cur_ptype, NULL, u->rtype, u->rcode,
+		(void) sess_journal(s, u, s->rt.cur_host, s->rt.cur_ptype, NULL, u->rtype, u->rcode,
 		    "refused");
 		return;
 	}
 	/* Not a TLS result: the journal keeps it, reports leave it out. */
-	(void) sess_journal(s, u, s->cur_host, s->cur_ptype, NULL, "connection-failure",
+	(void) sess_journal(s, u, s->rt.cur_host, s->rt.cur_ptype, NULL, "connection-failure",
 	    u->why, "failed");
 }

@@ -31,13 +31,13 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 	p->sid = s->id;
 	p->level = c->level;
 	p->sts_mismatch = c->sts_mismatch;
-	if (s->plan && s->plan->has_sts)
-		p->sts_id = s->plan->sts.id;
-	s->up_tlsa[0] = 0;
-	if (c->host >= 0 && s->plan) {
-		const struct plan_host *h = &s->plan->hosts[c->host];
+	if (s->rt.plan && s->rt.plan->has_sts)
+		p->sts_id = s->rt.plan->sts.id;
+	s->rt.up_tlsa[0] = 0;
+	if (c->host >= 0 && s->rt.plan) {
+		const struct plan_host *h = &s->rt.plan->hosts[c->host];
 
-		snprintf(s->up_tlsa, sizeof(s->up_tlsa), "%s", h->tlsa_text);
+		snprintf(s->rt.up_tlsa, sizeof(s->rt.up_tlsa), "%s", h->tlsa_text);
 		p->mxname = h->name;
 		p->base = h->base;
 		p->orig_name = h->name;
@@ -50,34 +50,34 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 static void
 attempts_failed(struct sess *s)
 {
-	if (s->pfail[0] && s->lfail[0] && !s->lfail_policy) {
+	if (s->rt.pfail[0] && s->rt.lfail[0] && !s->rt.lfail_policy) {
 		/* The policy failure is the reason; what went wrong with the
 		 * last host, which policy allowed, is said too. */
-		const char *sp = strchr(s->lfail + 4, ' ');
+		const char *sp = strchr(s->rt.lfail + 4, ' ');
 
-		snprintf(s->txn_fail, sizeof(s->txn_fail), "%.500s; then %.450s", s->pfail,
-		    sp ? sp + 1 : s->lfail);
-	} else if (s->pfail[0])
-		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", s->pfail);
-	else if (s->lfail[0])
-		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", s->lfail);
+		snprintf(s->txn.fail, sizeof(s->txn.fail), "%.500s; then %.450s", s->rt.pfail,
+		    sp ? sp + 1 : s->rt.lfail);
+	} else if (s->rt.pfail[0])
+		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", s->rt.pfail);
+	else if (s->rt.lfail[0])
+		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", s->rt.lfail);
 	else
-		snprintf(s->txn_fail, sizeof(s->txn_fail), "451 4.4.3 no MX host of %s "
-		    "could be tried", s->plan ? s->plan->domain : "the domain");
+		snprintf(s->txn.fail, sizeof(s->txn.fail), "451 4.4.3 no MX host of %s "
+		    "could be tried", s->rt.plan ? s->rt.plan->domain : "the domain");
 	msg_info("%s: all MX hosts failed for %s: %s", s->id,
-	    s->plan ? s->plan->domain : "?", s->txn_fail);
-	if (s->pfail[0] && s->plan && proxy.cfg.tls_required_enable
+	    s->rt.plan ? s->rt.plan->domain : "?", s->txn.fail);
+	if (s->rt.pfail[0] && s->rt.plan && proxy.cfg.tls_required_enable
 	    && sess_may_hold(s)) {
 		/* A policy failure: only the message can waive it (RFC 8689),
 		 * and the message comes after DATA.  Hold the recipient. */
-		snprintf(s->hold_fail, sizeof(s->hold_fail), "%s", s->txn_fail);
-		s->txn_fail[0] = 0;
-		s->hold = 1;
+		snprintf(s->hold.fail, sizeof(s->hold.fail), "%s", s->txn.fail);
+		s->txn.fail[0] = 0;
+		s->hold.on = 1;
 		sess_hold_rcpt(s);
 		sess_enter(s, W_NONE);
 		return;
 	}
-	sess_sayf(s, "%s", s->txn_fail);
+	sess_sayf(s, "%s", s->txn.fail);
 	fsm_rcpt_result(&s->fsm, 0);
 	sess_enter(s, W_NONE);
 }
@@ -90,11 +90,11 @@ sess_attempt_failed(struct sess *s, const char *peer, const char *enh,
 	msg_info("%s: attempt to %s failed: result=%s%s%s: %s", s->id, peer,
 	    rtype ? rtype : "connection", rcode && *rcode ? " reason=" : "",
 	    rcode && *rcode ? rcode : "", why);
-	snprintf(s->lfail, sizeof(s->lfail), "451 %s %s", enh, why);
-	s->lfail_policy = rtype != NULL;
-	if (rtype && !s->pfail[0]) {
-		snprintf(s->pfail, sizeof(s->pfail), "451 4.7.5 %s", why);
-		s->prtype = rtype;
+	snprintf(s->rt.lfail, sizeof(s->rt.lfail), "451 %s %s", enh, why);
+	s->rt.lfail_policy = rtype != NULL;
+	if (rtype && !s->rt.pfail[0]) {
+		snprintf(s->rt.pfail, sizeof(s->rt.pfail), "451 4.7.5 %s", why);
+		s->rt.prtype = rtype;
 	}
 }
 
@@ -102,20 +102,20 @@ sess_attempt_failed(struct sess *s, const char *peer, const char *enh,
 void
 sess_next_attempt(struct sess *s)
 {
-	while (s->icand < s->route.ncands) {
-		const struct route_cand *c = &s->route.cands[s->icand++];
+	while (s->rt.icand < s->rt.route.ncands) {
+		const struct route_cand *c = &s->rt.route.cands[s->rt.icand++];
 		struct up_params p;
 
-		s->cur_host = c->host;
-		s->cur_ptype = sess_cand_ptype(s, c);
+		s->rt.cur_host = c->host;
+		s->rt.cur_ptype = sess_cand_ptype(s, c);
 		if (c->failed) {
-			const struct plan_host *h = &s->plan->hosts[c->host];
+			const struct plan_host *h = &s->rt.plan->hosts[c->host];
 
 			if (c->sts_skip) {
 				char why[RR_NAME_MAX * 2 + 80];
 
 				snprintf(why, sizeof(why), "MX host %s matches no mx pattern of "
-				    "the MTA-STS policy of %s", h->name, s->plan->domain);
+				    "the MTA-STS policy of %s", h->name, s->rt.plan->domain);
 				(void) sess_journal(s, NULL, c->host, "sts", &c->addr,
 				    "validation-failure", "mx-pattern-mismatch", "refused");
 				sess_attempt_failed(s, h->name, "4.7.5", "validation-failure", NULL, why);
@@ -154,7 +154,7 @@ static void
 log_plan(struct sess *s, const struct plan *p)
 {
 	msg_info("%s: policy lookups for %s took %.3f ms: %s%s%s", s->id, p->domain,
-	    mono_ms() - s->policy_t0, p->status == PLAN_TEMPFAIL ? "tempfail"
+	    mono_ms() - s->rt.t0, p->status == PLAN_TEMPFAIL ? "tempfail"
 	    : p->status == PLAN_NULLMX ? "null MX" : p->status == PLAN_NODOMAIN
 	    ? "no such domain" : p->has_dane ? "dane" : p->has_sts ? "mta-sts"
 	    : "no policy", p->has_sts && !p->has_dane ? " " : "",
@@ -190,25 +190,25 @@ log_plan(struct sess *s, const struct plan *p)
 static void
 start_route(struct sess *s)
 {
-	route_build(s->plan, &s->orig, (enum mx_mismatch) proxy.cfg.mx_mismatch,
-	    proxy.cfg.strict_testing, &s->route);
-	s->icand = 0;
-	s->pfail[0] = s->lfail[0] = 0;
-	s->prtype = NULL;
-	if (s->route.verdict != ROUTE_TRY) {
-		if (s->route.rtype)
-			(void) sess_journal(s, NULL, -1, sess_ptype_of_rtype(s->route.rtype), NULL,
-			    s->route.rtype, "", "refused");
-		msg_info("%s: %s", s->id, s->route.reply);
-		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", s->route.reply);
-		sess_sayf(s, "%s", s->txn_fail);
+	route_build(s->rt.plan, &s->orig, (enum mx_mismatch) proxy.cfg.mx_mismatch,
+	    proxy.cfg.strict_testing, &s->rt.route);
+	s->rt.icand = 0;
+	s->rt.pfail[0] = s->rt.lfail[0] = 0;
+	s->rt.prtype = NULL;
+	if (s->rt.route.verdict != ROUTE_TRY) {
+		if (s->rt.route.rtype)
+			(void) sess_journal(s, NULL, -1, sess_ptype_of_rtype(s->rt.route.rtype), NULL,
+			    s->rt.route.rtype, "", "refused");
+		msg_info("%s: %s", s->id, s->rt.route.reply);
+		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", s->rt.route.reply);
+		sess_sayf(s, "%s", s->txn.fail);
 		fsm_rcpt_result(&s->fsm, 0);
 		sess_enter(s, W_NONE);
 		return;
 	}
-	if (s->route.rerouted)
+	if (s->rt.route.rerouted)
 		msg_info("%s: %s is not an MX host of %s: rerouting to its MX hosts",
-		    s->id, s->origstr, s->plan->domain);
+		    s->id, s->origstr, s->rt.plan->domain);
 	sess_next_attempt(s);
 }
 
@@ -231,7 +231,7 @@ up_fits(struct sess *s, const struct plan *p)
 	if (c == NULL || c->level != up->level || c->addr.ss_family != up->addr.ss_family
 	    || memcmp(&c->addr, &up->addr, up->addrlen) != 0)
 		return 0;
-	if (c->host >= 0 && strcmp(p->hosts[c->host].tlsa_text, s->up_tlsa) != 0)
+	if (c->host >= 0 && strcmp(p->hosts[c->host].tlsa_text, s->rt.up_tlsa) != 0)
 		return 0;
 	if (p->has_sts && strcmp(p->sts.id, s->up->sts_id) != 0)
 		return 0;
@@ -248,16 +248,16 @@ adopt_plan(struct sess *s, struct plan *p)
 	if (s->up && !keep) {
 		up_quit(s->up);			/* policy or destination changed */
 		s->up = NULL;
-		s->up_txn = 0;
+		s->txn.mx_open = 0;
 	}
-	plan_free(s->plan);
-	s->plan = p;
-	s->plan_fresh = 1;
-	s->plan_until = p->status == PLAN_OK && p->min_ttl > 0
+	plan_free(s->rt.plan);
+	s->rt.plan = p;
+	s->rt.fresh = 1;
+	s->rt.until = p->status == PLAN_OK && p->min_ttl > 0
 	    ? mono_ms() + 1000.0 * (double) p->min_ttl : 0;
 	if (!keep)
 		start_route(s);
-	else if (s->up_txn)
+	else if (s->txn.mx_open)
 		sess_send_rcpt(s);
 	else
 		sess_send_mail(s);
@@ -269,28 +269,28 @@ on_plan(void *arg, struct plan *p)
 {
 	struct sess *s = arg;
 
-	s->res = NULL;
+	s->rt.res = NULL;
 	log_plan(s, p);
-	if (s->res_second) {
+	if (s->rt.second) {
 		/* A second domain in one transaction rides along only when
 		 * neither domain has a policy that could tell them apart. */
 		int same = p->status != PLAN_TEMPFAIL && !p->has_dane && !p->has_sts
-		    && s->plan && !s->plan->has_dane && !s->plan->has_sts;
+		    && s->rt.plan && !s->rt.plan->has_dane && !s->rt.plan->has_sts;
 
 		plan_free(p);
-		s->res_second = 0;
+		s->rt.second = 0;
 		sess_enter(s, W_NONE);
 		if (!same) {
 			sess_sayf(s, "452 4.5.3 Error: too many recipients (one destination "
 			    "domain per transaction; try again)");
 			fsm_rcpt_result(&s->fsm, 0);
 		} else if (s->up) {
-			if (s->up_txn)
+			if (s->txn.mx_open)
 				sess_send_rcpt(s);
 			else
 				sess_send_mail(s);
 		} else {
-			sess_sayf(s, "%s", s->txn_fail[0] ? s->txn_fail
+			sess_sayf(s, "%s", s->txn.fail[0] ? s->txn.fail
 			    : "451 4.4.2 Error: lost connection with the MX");
 			fsm_rcpt_result(&s->fsm, 0);
 		}
@@ -307,20 +307,20 @@ sess_do_rcpt(struct sess *s)
 {
 	char dom[RR_NAME_MAX];
 
-	sess_rcpt_domain(&s->rcpt, dom, sizeof(dom));
-	if (dom[0] == 0 && s->plan)
-		snprintf(dom, sizeof(dom), "%s", s->plan->domain);
+	sess_rcpt_domain(&s->txn.rcpt, dom, sizeof(dom));
+	if (dom[0] == 0 && s->rt.plan)
+		snprintf(dom, sizeof(dom), "%s", s->rt.plan->domain);
 	/* A plan serves later transactions only while every DNS answer in it
 	 * is within its TTL: no cache of ours outlives libunbound's. */
-	if (s->plan && !s->plan_fresh && strcmp(dom, s->plan->domain) == 0
-	    && mono_ms() < s->plan_until)
-		s->plan_fresh = 1;
-	if (s->plan && s->plan_fresh && strcmp(dom, s->plan->domain) == 0) {
+	if (s->rt.plan && !s->rt.fresh && strcmp(dom, s->rt.plan->domain) == 0
+	    && mono_ms() < s->rt.until)
+		s->rt.fresh = 1;
+	if (s->rt.plan && s->rt.fresh && strcmp(dom, s->rt.plan->domain) == 0) {
 		if (s->up == NULL) {
-			s->icand = 0;
-			s->pfail[0] = s->lfail[0] = 0;
+			s->rt.icand = 0;
+			s->rt.pfail[0] = s->rt.lfail[0] = 0;
 			start_route(s);
-		} else if (!s->up_txn) {
+		} else if (!s->txn.mx_open) {
 			sess_send_mail(s);
 		} else {
 			sess_send_rcpt(s);
@@ -344,10 +344,10 @@ sess_do_rcpt(struct sess *s)
 	}
 	/* A recipient already accepted owns the transaction; until then, a
 	 * new domain does (the MX transaction is redone if it must be). */
-	s->res_second = s->plan_fresh && s->fsm.nrcpt_ok > 0;
+	s->rt.second = s->rt.fresh && s->fsm.nrcpt_ok > 0;
 	sess_enter(s, W_POLICY);
-	s->policy_t0 = mono_ms();
-	if ((s->res = resolve_start(proxy.loop, dom, on_plan, s)) == NULL) {
+	s->rt.t0 = mono_ms();
+	if ((s->rt.res = resolve_start(proxy.loop, dom, on_plan, s)) == NULL) {
 		sess_enter(s, W_NONE);
 		sess_sayf(s, "451 4.3.0 Error: out of memory");
 		fsm_rcpt_result(&s->fsm, 0);

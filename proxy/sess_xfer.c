@@ -72,9 +72,9 @@ sess_send_mail(struct sess *s)
 	int n;
 
 	if (s->fsm.smtputf8 && !e->smtputf8) {
-		snprintf(s->txn_fail, sizeof(s->txn_fail), "550 5.6.7 SMTPUTF8 is "
+		snprintf(s->txn.fail, sizeof(s->txn.fail), "550 5.6.7 SMTPUTF8 is "
 		    "required, but was not offered by host %s", s->up->peer);
-		sess_sayf(s, "%s", s->txn_fail);
+		sess_sayf(s, "%s", s->txn.fail);
 		fsm_rcpt_result(&s->fsm, 0);
 		sess_enter(s, W_NONE);
 		return;
@@ -84,13 +84,13 @@ sess_send_mail(struct sess *s)
 	if (e->pipelining) {
 		/* MAIL and the first RCPT in one write: one round trip less. */
 		char rl[SMTP_PATH_MAX + 16];
-		int rn = snprintf(rl, sizeof(rl), "RCPT TO:<%s>", s->rcpt.addr);
+		int rn = snprintf(rl, sizeof(rl), "RCPT TO:<%s>", s->txn.rcpt.addr);
 
-		s->mail_pipelined = 1;
+		s->txn.mail_pipelined = 1;
 		up_command2(s->up, line, (size_t) n, rl, (size_t) rn);
 		return;
 	}
-	s->mail_pipelined = 0;
+	s->txn.mail_pipelined = 0;
 	up_command(s->up, line, (size_t) n);
 }
 
@@ -99,7 +99,7 @@ void
 sess_send_rcpt(struct sess *s)
 {
 	char line[SMTP_PATH_MAX + 16];
-	int n = snprintf(line, sizeof(line), "RCPT TO:<%s>", s->rcpt.addr);
+	int n = snprintf(line, sizeof(line), "RCPT TO:<%s>", s->txn.rcpt.addr);
 
 	sess_enter(s, W_RCPT);
 	up_command(s->up, line, (size_t) n);
@@ -110,33 +110,33 @@ void
 sess_log_txn(struct sess *s, const char *status, const char *detail)
 {
 	msg_info("%s: from=<%s>, to=%.*s, relay=%s, tls=%s, size=%llu, status=%s (%s)",
-	    s->id, s->fsm.mail.addr, (int) buf_used(&s->rcpts),
-	    buf_used(&s->rcpts) ? buf_head(&s->rcpts) : "none",
-	    s->relay[0] ? s->relay : s->origstr, s->relay[0] ? s->relay_tls : "none",
-	    (unsigned long long) s->data_bytes, status, detail);
+	    s->id, s->fsm.mail.addr, (int) buf_used(&s->txn.rcpts),
+	    buf_used(&s->txn.rcpts) ? buf_head(&s->txn.rcpts) : "none",
+	    s->txn.relay[0] ? s->txn.relay : s->origstr, s->txn.relay[0] ? s->txn.relay_tls : "none",
+	    (unsigned long long) s->txn.data_bytes, status, detail);
 }
 
 /* sess_txn_clear - forget our side of the transaction */
 void
 sess_txn_clear(struct sess *s)
 {
-	s->plan_fresh = 0;		/* the next transaction looks policy up again */
-	s->txn_fail[0] = 0;
-	buf_reset(&s->rcpts);
-	buf_release(&s->rcpts);
-	s->data_bytes = 0;
-	s->data_discard = 0;
-	s->data_fail[0] = 0;
+	s->rt.fresh = 0;		/* the next transaction looks policy up again */
+	s->txn.fail[0] = 0;
+	buf_reset(&s->txn.rcpts);
+	buf_release(&s->txn.rcpts);
+	s->txn.data_bytes = 0;
+	s->txn.data_discard = 0;
+	s->txn.data_fail[0] = 0;
 	s->data_deadline = 0;
-	if (s->hold_starved && s->plan)
-		sess_starve_add(s->plan->domain);
-	s->hold_starved = 0;
-	s->hold = 0;
-	s->hold_fail[0] = 0;
-	buf_reset(&s->hold_rcpts);
-	buf_release(&s->hold_rcpts);
+	if (s->hold.starved && s->rt.plan)
+		sess_starve_add(s->rt.plan->domain);
+	s->hold.starved = 0;
+	s->hold.on = 0;
+	s->hold.fail[0] = 0;
+	buf_reset(&s->hold.rcpts);
+	buf_release(&s->hold.rcpts);
 	sess_held_drop(s);
-	s->replay = 0;
+	s->hold.replay = 0;
 }
 
 /* sess_txn_done - the transaction ended; drain if asked */
@@ -159,9 +159,9 @@ sess_txn_done(struct sess *s)
 static void
 quiet_rset(struct sess *s)
 {
-	free(s->pending);
-	s->pending = NULL;
-	if (s->up && s->up_txn) {
+	free(s->txn.pending);
+	s->txn.pending = NULL;
+	if (s->up && s->txn.mx_open) {
 		sess_enter(s, W_RSET);
 		up_command(s->up, "RSET", 4);
 	}
@@ -182,15 +182,15 @@ sess_refuse_smuggling(struct sess *s)
 		up_abort(s->up);
 		s->up = NULL;
 	}
-	s->up_txn = 0;
-	if (!s->data_discard)		/* else data_fail says why already */
-		snprintf(s->data_fail, sizeof(s->data_fail), "554 5.5.2 Error: bare <CR> "
+	s->txn.mx_open = 0;
+	if (!s->txn.data_discard)		/* else data_fail says why already */
+		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail), "554 5.5.2 Error: bare <CR> "
 		    "or <LF> next to the end-of-data dot (SMTP smuggling?); message not "
 		    "sent; closing the connection");
 	msg_warn("%s: a lone dot next to a bare <CR> or <LF> in the message from %s: "
 	    "transaction aborted, connection closed", s->id, s->client);
-	sess_sayf(s, "%s", s->data_fail);
-	sess_log_txn(s, "bounced", s->data_fail);
+	sess_sayf(s, "%s", s->txn.data_fail);
+	sess_log_txn(s, "bounced", s->txn.data_fail);
 	fsm_txn_end(&s->fsm);
 	sess_txn_clear(s);
 	buf_reset(&s->c.in);		/* nothing after it is ever a command */
@@ -208,23 +208,23 @@ sess_relay_data(struct sess *s)
 
 	if (n == 0)
 		return 0;
-	if (s->hold)
+	if (s->hold.on)
 		return sess_hold_data(s);
-	r = smtp_eod_scan(&s->eod, buf_head(&s->c.in), n, &used);
-	s->data_bytes += used;
-	if (!s->data_discard && limit && s->data_bytes > limit + 5) {
-		s->data_discard = 1;
-		snprintf(s->data_fail, sizeof(s->data_fail),
+	r = smtp_eod_scan(&s->txn.eod, buf_head(&s->c.in), n, &used);
+	s->txn.data_bytes += used;
+	if (!s->txn.data_discard && limit && s->txn.data_bytes > limit + 5) {
+		s->txn.data_discard = 1;
+		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
 		    "552 5.3.4 Message size exceeds fixed limit");
 		if (s->up) {
 			up_abort(s->up);	/* the MX never sees an end of data */
 			s->up = NULL;
 		}
 	}
-	if (!s->data_discard && s->up
+	if (!s->txn.data_discard && s->up
 	    && up_data_write(s->up, buf_head(&s->c.in), used) < 0) {
-		s->data_discard = 1;
-		snprintf(s->data_fail, sizeof(s->data_fail),
+		s->txn.data_discard = 1;
+		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
 		    "451 4.3.0 Error: out of memory while relaying the message");
 		up_abort(s->up);
 		s->up = NULL;
@@ -236,15 +236,15 @@ sess_relay_data(struct sess *s)
 		return 0;
 	}
 	if (r == SMTP_EOD_END) {
-		if (s->data_discard || s->up == NULL) {
-			if (!s->data_fail[0])
-				snprintf(s->data_fail, sizeof(s->data_fail),
+		if (s->txn.data_discard || s->up == NULL) {
+			if (!s->txn.data_fail[0])
+				snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
 				    "451 4.4.2 Error: lost connection with the MX");
-			sess_sayf(s, "%s", s->data_fail);
-			sess_log_txn(s, s->data_fail[0] == '5' ? "bounced" : "deferred",
-			    s->data_fail);
+			sess_sayf(s, "%s", s->txn.data_fail);
+			sess_log_txn(s, s->txn.data_fail[0] == '5' ? "bounced" : "deferred",
+			    s->txn.data_fail);
 			sess_txn_done(s);
-			s->up_txn = 0;
+			s->txn.mx_open = 0;
 			return 1;
 		}
 		up_data_end(s->up);
@@ -288,20 +288,20 @@ mx_protocol_error(struct sess *s, struct up *u)
 	snprintf(why, sizeof(why), "451 4.5.0 Error: protocol error: host %s "
 	    "answered %s with \"%.200s\"", u->peer, wait_cmd(w), l1);
 	msg_warn("%s: %s", s->id, why + 10);
-	(void) sess_journal(s, u, s->cur_host, s->cur_ptype, NULL, "connection-failure",
+	(void) sess_journal(s, u, s->rt.cur_host, s->rt.cur_ptype, NULL, "connection-failure",
 	    "smtp-protocol-error", "failed");
 	up_abort(u);
 	s->up = NULL;
-	s->up_txn = 0;
+	s->txn.mx_open = 0;
 	sess_enter(s, W_NONE);
-	if (s->replay) {
+	if (s->hold.replay) {
 		sess_replay_done(s, why, NULL);
 		return;
 	}
 	switch (w) {
 	case W_MAIL:
 	case W_RCPT:
-		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", why);
+		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", why);
 		sess_sayf(s, "%s", why);
 		fsm_rcpt_result(&s->fsm, 0);
 		break;
@@ -324,27 +324,27 @@ static void
 up_ready(struct sess *s, struct up *u)
 {
 	/* Remember the MX for the log: the upstream may be gone by then. */
-	snprintf(s->relay, sizeof(s->relay), "%s", u->peer);
-	snprintf(s->relay_tls, sizeof(s->relay_tls), "%s",
+	snprintf(s->txn.relay, sizeof(s->txn.relay), "%s", u->peer);
+	snprintf(s->txn.relay_tls, sizeof(s->txn.relay_tls), "%s",
 	    u->tls && u->c.ssl ? SSL_get_version(u->c.ssl) : "none");
 	if (s->wait != W_CONNECT)
 		return;
 	if (sess_record_ready(s, u) < 0 && proxy.cfg.journal_required) {
 		up_quit(u);
 		s->up = NULL;
-		if (s->replay) {
+		if (s->hold.replay) {
 			sess_replay_done(s, "451 4.3.0 Error: the attempt could not be "
 			    "recorded (journal_required = yes)", NULL);
 			return;
 		}
-		snprintf(s->txn_fail, sizeof(s->txn_fail), "451 4.3.0 Error: the "
+		snprintf(s->txn.fail, sizeof(s->txn.fail), "451 4.3.0 Error: the "
 		    "attempt could not be recorded (journal_required = yes)");
-		sess_sayf(s, "%s", s->txn_fail);
+		sess_sayf(s, "%s", s->txn.fail);
 		fsm_rcpt_result(&s->fsm, 0);
 		sess_enter(s, W_NONE);
 		return;
 	}
-	if (s->replay)
+	if (s->hold.replay)
 		sess_replay_mail(s);
 	else
 		sess_send_mail(s);
@@ -360,26 +360,26 @@ up_reply(struct sess *s, struct up *u)
 		mx_protocol_error(s, u);
 		return 1;
 	}
-	if (s->replay) {
+	if (s->hold.replay) {
 		sess_replay_reply(s, u);
 		return 1;
 	}
 	switch (s->wait) {
 	case W_MAIL:
 		if (u->reply.code / 100 == 2) {
-			s->up_txn = 1;
-			if (s->mail_pipelined)
+			s->txn.mx_open = 1;
+			if (s->txn.mail_pipelined)
 				sess_enter(s, W_RCPT);	/* its reply is next */
 			else
 				sess_send_rcpt(s);
 			return 0;
 		}
 		/* The MX refused the sender: every RCPT hears why. */
-		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s",
+		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s",
 		    sess_reply_text(&u->reply, l1, sizeof(l1)));
 		sess_relay_reply(s, &u->reply);
 		fsm_rcpt_result(&s->fsm, 0);
-		if (s->mail_pipelined) {
+		if (s->txn.mail_pipelined) {
 			sess_enter(s, W_RCPT_SKIP);	/* the RCPT's reply is still due */
 			return 0;
 		}
@@ -392,8 +392,8 @@ up_reply(struct sess *s, struct up *u)
 		sess_relay_reply(s, &u->reply);
 		fsm_rcpt_result(&s->fsm, u->reply.code / 100 == 2);
 		if (u->reply.code / 100 == 2)
-			buf_printf(&s->rcpts, "%s<%s>", buf_used(&s->rcpts) ? "," : "",
-			    s->rcpt.addr);
+			buf_printf(&s->txn.rcpts, "%s<%s>", buf_used(&s->txn.rcpts) ? "," : "",
+			    s->txn.rcpt.addr);
 		sess_enter(s, W_NONE);
 		break;
 	case W_DATA:
@@ -416,11 +416,11 @@ up_reply(struct sess *s, struct up *u)
 		sess_log_txn(s, u->reply.code / 100 == 2 ? "sent"
 		    : u->reply.code / 100 == 4 ? "deferred" : "bounced",
 		    sess_reply_text(&u->reply, l1, sizeof(l1)));
-		s->up_txn = 0;
+		s->txn.mx_open = 0;
 		sess_txn_done(s);
 		break;
 	case W_RSET:
-		s->up_txn = 0;
+		s->txn.mx_open = 0;
 		sess_enter(s, W_NONE);
 		sess_say_pending(s);
 		break;
@@ -439,13 +439,13 @@ up_failed(struct sess *s, struct up *u)
 	char l1[REASON_MAX];
 
 	s->up = NULL;			/* the reaper has it */
-	s->up_txn = 0;
+	s->txn.mx_open = 0;
 	if (s->wait != W_CONNECT)
 		msg_info("%s: %s", s->id, u->why);
 	snprintf(l1, sizeof(l1), "451 %s %s", u->enh, u->why);
 	if (s->wait == W_CONNECT)
 		sess_record_fail(s, u);
-	if (s->replay) {
+	if (s->hold.replay) {
 		if (s->wait == W_CONNECT) {
 			sess_attempt_failed(s, u->peer, u->enh, NULL, NULL, u->why);
 			sess_replay_next(s);
@@ -464,7 +464,7 @@ up_failed(struct sess *s, struct up *u)
 		break;
 	case W_MAIL:
 	case W_RCPT:
-		snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", l1);
+		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", l1);
 		sess_sayf(s, "%s", l1);
 		fsm_rcpt_result(&s->fsm, 0);
 		sess_enter(s, W_NONE);
@@ -487,12 +487,12 @@ up_failed(struct sess *s, struct up *u)
 		break;
 	default:
 		if (s->fsm.state == FSM_DATA) {
-			s->data_discard = 1;
-			snprintf(s->data_fail, sizeof(s->data_fail), "%s", l1);
+			s->txn.data_discard = 1;
+			snprintf(s->txn.data_fail, sizeof(s->txn.data_fail), "%s", l1);
 			if (s->c.paused)
 				conn_resume(&s->c);
 		} else if (s->fsm.state == FSM_RCPT || s->fsm.state == FSM_MAIL) {
-			snprintf(s->txn_fail, sizeof(s->txn_fail), "%s", l1);
+			snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", l1);
 		}
 		break;
 	}

@@ -356,8 +356,7 @@ handle_command(struct sess *s, const char *line, size_t len)
 			sess_txn_done(s);
 			return;
 		}
-		sess_enter(s, W_DATA);
-		up_command(s->up, "DATA", 4);
+		sess_send_data(s);
 		return;
 	case FSM_A_STARTTLS:
 		sess_say(s, out.reply, out.replylen);

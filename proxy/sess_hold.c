@@ -10,7 +10,6 @@
 static int starve_known(const char *domain);
 static int group_shape(struct sess *s);
 static void replay_start(struct sess *s);
-static void replay_rcpt(struct sess *s);
 
 static size_t held_total;		/* octets held by all sessions */
 
@@ -193,167 +192,57 @@ sess_may_hold(struct sess *s)
 }
 
 /* replay_start - the held message says TLS-Required: No: deliver it over
- * the best TLS the MX hosts offer, with the policy waived (RFC 8689 5) */
+ * the best TLS the MX hosts offer, with the policy waived (RFC 8689 5),
+ * through the same transfer as a live message (sess_xfer.c) */
 static void
 replay_start(struct sess *s)
 {
 	msg_info("%s: the message says TLS-Required: No: delivering to %s without "
 	    "the policy that failed (%s)", s->id, s->rt.plan->domain, s->hold.fail);
 	s->hold.replay = 1;
+	s->hold.next = 0;
+	s->hold.ok = 0;
+	s->hold.rfail[0] = 0;
 	s->rt.icand = 0;
 	s->rt.lfail[0] = 0;
-	sess_replay_next(s);
+	sess_next_attempt(s);
 }
 
-/* sess_replay_next - connect to the next MX host, opportunistic TLS */
+/* sess_hold_rcpt_next - the next held recipient to the MX, then DATA; or
+ * the outcome, when the MX refused some (all or nothing: the old MTA was
+ * told 250 for every one) */
 void
-sess_replay_next(struct sess *s)
+sess_hold_rcpt_next(struct sess *s)
 {
-	while (s->rt.icand < s->rt.route.ncands) {
-		const struct route_cand *c = &s->rt.route.cands[s->rt.icand++];
-		struct up_params p;
-
-		if (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6)
-			continue;
-		s->rt.cur_host = c->host;
-		s->rt.cur_ptype = sess_cand_ptype(s, c);
-		sess_up_params_for(s, c, &p);
-		p.level = ROUTE_MAY;
-		p.tlsa = NULL;
-		p.ntlsa = 0;
-		p.sts_mismatch = 0;
-		sess_enter(s, W_CONNECT);
-		if ((s->up = up_start(proxy.loop, &p, sess_on_up, s)) == NULL) {
-			sess_attempt_failed(s, "?", "4.3.0", NULL, NULL, "out of memory");
-			continue;
-		}
-		return;
-	}
-	sess_replay_done(s, s->rt.lfail[0] ? s->rt.lfail : s->hold.fail, NULL);
-}
-
-/* replay_rcpt - the next held recipient, then DATA */
-static void
-replay_rcpt(struct sess *s)
-{
-	char line[SMTP_PATH_MAX + 16];
-	int n;
-
 	if (s->hold.next < buf_used(&s->hold.rcpts)) {
 		const char *addr = buf_head(&s->hold.rcpts) + s->hold.next;
 
 		s->hold.next += strlen(addr) + 1;
-		n = snprintf(line, sizeof(line), "RCPT TO:<%s>", addr);
-		sess_enter(s, W_RCPT);
-		up_command(s->up, line, (size_t) n);
+		sess_send_rcpt(s, addr);
 		return;
 	}
 	if (s->hold.ok == 0) {
-		sess_replay_done(s, s->hold.rfail, NULL);
+		sess_xfer_finish(s, s->hold.rfail, NULL);
 		return;
 	}
 	if (s->hold.rfail[0]) {
-		/* All or nothing: the old MTA was told 250 for every one. */
 		char why[REASON_MAX + 80];
 
 		snprintf(why, sizeof(why), "451 4.3.0 Error: a recipient was refused "
 		    "(%s); message not sent", s->hold.rfail);
-		sess_replay_done(s, why, NULL);
+		sess_xfer_finish(s, why, NULL);
 		return;
 	}
-	sess_enter(s, W_DATA);
-	up_command(s->up, "DATA", 4);
+	sess_send_data(s);
 }
 
-/* sess_replay_mail - the held message's MAIL FROM */
+/* sess_hold_rcpt_result - the MX answered a held recipient */
 void
-sess_replay_mail(struct sess *s)
+sess_hold_rcpt_result(struct sess *s, const struct smtp_reply *r)
 {
-	char line[SMTP_PATH_MAX + 200];
-	int n;
-
-	if (s->fsm.smtputf8 && !s->up->ehlo.smtputf8) {
-		char why[REASON_MAX];
-
-		snprintf(why, sizeof(why), "550 5.6.7 SMTPUTF8 is required, but was "
-		    "not offered by host %s", s->up->peer);
-		sess_replay_done(s, why, NULL);
-		return;
-	}
-	n = sess_mail_line(s, line, sizeof(line));
-	sess_enter(s, W_MAIL);
-	up_command(s->up, line, (size_t) n);
-}
-
-/* sess_replay_reply - the MX answers the held message's commands */
-void
-sess_replay_reply(struct sess *s, struct up *u)
-{
-	char l1[REASON_MAX];
-
-	sess_reply_text(&u->reply, l1, sizeof(l1));
-	switch (s->wait) {
-	case W_MAIL:
-		if (u->reply.code / 100 != 2) {
-			sess_replay_done(s, l1, &u->reply);
-			return;
-		}
-		s->txn.mx_open = 1;
-		s->hold.next = 0;
-		s->hold.ok = 0;
-		s->hold.rfail[0] = 0;
-		replay_rcpt(s);
-		return;
-	case W_RCPT:
-		if (u->reply.code / 100 == 2)
-			s->hold.ok++;
-		else
-			snprintf(s->hold.rfail, sizeof(s->hold.rfail), "%s", l1);
-		replay_rcpt(s);
-		return;
-	case W_DATA:
-		if (u->reply.code != 354) {
-			sess_replay_done(s, l1, &u->reply);
-			return;
-		}
-		up_data_begin(u);
-		if (up_data_write(u, buf_head(&s->hold.msg), buf_used(&s->hold.msg)) < 0) {
-			sess_replay_done(s, "451 4.3.0 Error: out of memory while relaying "
-			    "the message", NULL);
-			return;
-		}
-		up_data_end(u);
-		sess_enter(s, W_DOT);
-		return;
-	case W_DOT:
-		sess_replay_done(s, l1, &u->reply);
-		return;
-	default:
-		msg_warn("%s: unexpected reply from %s in state %s", s->id, u->peer,
-		    sess_state_str(s->wait));
-		return;
-	}
-}
-
-/* sess_replay_done - the held message's outcome, to the old MTA */
-void
-sess_replay_done(struct sess *s, const char *text, const struct smtp_reply *r)
-{
-	char detail[REASON_MAX + 40];
-
-	if (r)
-		sess_relay_reply(s, r);
+	if (r->code / 100 == 2)
+		s->hold.ok++;
 	else
-		sess_sayf(s, "%s", text);
-	snprintf(detail, sizeof(detail), "%s; TLS-Required: No", text);
-	sess_log_txn(s, text[0] == '2' ? "sent" : text[0] == '5' ? "bounced" : "deferred",
-	    detail);
-	/* An upstream opened with the policy waived serves nothing else. */
-	if (s->up) {
-		up_quit(s->up);
-		s->up = NULL;
-	}
-	s->txn.mx_open = 0;
-	sess_enter(s, W_NONE);
-	sess_txn_done(s);
+		sess_reply_text(r, s->hold.rfail, sizeof(s->hold.rfail));
+	sess_hold_rcpt_next(s);
 }

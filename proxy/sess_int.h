@@ -150,7 +150,9 @@ void sess_relay_reply(struct sess *s, const struct smtp_reply *r);
 const char *sess_reply_text(const struct smtp_reply *r, char *buf, size_t len);
 int sess_mail_line(struct sess *s, char *line, size_t size);
 void sess_send_mail(struct sess *s);
-void sess_send_rcpt(struct sess *s);
+void sess_send_rcpt(struct sess *s, const char *addr);
+void sess_send_data(struct sess *s);
+void sess_xfer_finish(struct sess *s, const char *text, const struct smtp_reply *r);
 void sess_log_txn(struct sess *s, const char *status, const char *detail);
 void sess_txn_clear(struct sess *s);
 void sess_txn_done(struct sess *s);
@@ -164,11 +166,8 @@ void sess_starve_add(const char *domain);
 int sess_hold_data(struct sess *s);
 void sess_hold_rcpt(struct sess *s);
 int sess_may_hold(struct sess *s);
-void sess_replay_next(struct sess *s);
-void sess_replay_mail(struct sess *s);
-void sess_replay_reply(struct sess *s, struct up *u);
-void sess_replay_done(struct sess *s, const char *text,
-    const struct smtp_reply *r);
+void sess_hold_rcpt_next(struct sess *s);
+void sess_hold_rcpt_result(struct sess *s, const struct smtp_reply *r);
 
 /* sess_record.c - the attempt record for the journal */
 const char *sess_cand_ptype(const struct sess *s, const struct route_cand *c);

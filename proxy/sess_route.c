@@ -108,7 +108,7 @@ sess_next_attempt(struct sess *s)
 
 		s->rt.cur_host = c->host;
 		s->rt.cur_ptype = sess_cand_ptype(s, c);
-		if (c->failed) {
+		if (c->failed && !s->hold.replay) {
 			const struct plan_host *h = &s->rt.plan->hosts[c->host];
 
 			if (c->sts_skip) {
@@ -128,7 +128,17 @@ sess_next_attempt(struct sess *s)
 			}
 			continue;
 		}
+		if (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6)
+			continue;	/* (a failed host without an address) */
 		sess_up_params_for(s, c, &p);
+		if (s->hold.replay) {
+			/* TLS-Required: No: the best TLS the MX offers, every
+			 * host, the policy waived (RFC 8689 5) */
+			p.level = ROUTE_MAY;
+			p.tlsa = NULL;
+			p.ntlsa = 0;
+			p.sts_mismatch = 0;
+		}
 		sess_enter(s, W_CONNECT);
 		if ((s->up = up_start(proxy.loop, &p, sess_on_up, s)) == NULL) {
 			sess_attempt_failed(s, "?", "4.3.0", NULL, NULL, "out of memory");
@@ -136,7 +146,10 @@ sess_next_attempt(struct sess *s)
 		}
 		return;
 	}
-	attempts_failed(s);
+	if (s->hold.replay)
+		sess_xfer_finish(s, s->rt.lfail[0] ? s->rt.lfail : s->hold.fail, NULL);
+	else
+		attempts_failed(s);
 }
 
 /* mono_ms - a monotonic clock in milliseconds */
@@ -258,7 +271,7 @@ adopt_plan(struct sess *s, struct plan *p)
 	if (!keep)
 		start_route(s);
 	else if (s->txn.mx_open)
-		sess_send_rcpt(s);
+		sess_send_rcpt(s, s->txn.rcpt.addr);
 	else
 		sess_send_mail(s);
 }
@@ -286,7 +299,7 @@ on_plan(void *arg, struct plan *p)
 			fsm_rcpt_result(&s->fsm, 0);
 		} else if (s->up) {
 			if (s->txn.mx_open)
-				sess_send_rcpt(s);
+				sess_send_rcpt(s, s->txn.rcpt.addr);
 			else
 				sess_send_mail(s);
 		} else {
@@ -323,7 +336,7 @@ sess_do_rcpt(struct sess *s)
 		} else if (!s->txn.mx_open) {
 			sess_send_mail(s);
 		} else {
-			sess_send_rcpt(s);
+			sess_send_rcpt(s, s->txn.rcpt.addr);
 		}
 		return;
 	}

@@ -3,10 +3,23 @@
  * back-pressure and the end-of-data rule, the MX's replies and their
  * checks (only 354 opens DATA), the end of a transaction.  See
  * sess_int.h.
+ *
+ * One transfer, two sources.  A live transaction takes its recipients
+ * and message octets from the old MTA as they come, and each MX reply is
+ * relayed at once.  A held message (TLS-Required: No, sess_hold.c) takes
+ * them from the hold: the same MAIL, RCPT, DATA and end-of-data steps,
+ * the same reply checks, but the old MTA, which has its 250s already,
+ * hears only the outcome.  Where the two differ is said in three places:
+ * txn_refused() (before DATA), rcpt_result() and data_open().
  */
 #include "sess_int.h"
 
 static void quiet_rset(struct sess *s);
+static void txn_refused(struct sess *s, const char *text, const struct smtp_reply *r);
+static void rcpt_result(struct sess *s, const struct smtp_reply *r);
+static void data_open(struct sess *s, struct up *u);
+static int data_write(struct sess *s, const void *p, size_t n);
+static void data_end(struct sess *s);
 static int reply_fits(enum sess_wait w, int code);
 static const char *wait_cmd(enum sess_wait w);
 static void mx_protocol_error(struct sess *s, struct up *u);
@@ -72,16 +85,18 @@ sess_send_mail(struct sess *s)
 	int n;
 
 	if (s->fsm.smtputf8 && !e->smtputf8) {
-		snprintf(s->txn.fail, sizeof(s->txn.fail), "550 5.6.7 SMTPUTF8 is "
-		    "required, but was not offered by host %s", s->up->peer);
-		sess_sayf(s, "%s", s->txn.fail);
-		fsm_rcpt_result(&s->fsm, 0);
-		sess_enter(s, W_NONE);
+		char why[REASON_MAX];
+
+		snprintf(why, sizeof(why), "550 5.6.7 SMTPUTF8 is required, but was "
+		    "not offered by host %s", s->up->peer);
+		txn_refused(s, why, NULL);
 		return;
 	}
 	n = sess_mail_line(s, line, sizeof(line));
 	sess_enter(s, W_MAIL);
-	if (e->pipelining) {
+	/* A held message's recipients go one by one: its MX's refusal of
+	 * MAIL is then its one outcome, relayed whole. */
+	if (e->pipelining && !s->hold.replay) {
 		/* MAIL and the first RCPT in one write: one round trip less. */
 		char rl[SMTP_PATH_MAX + 16];
 		int rn = snprintf(rl, sizeof(rl), "RCPT TO:<%s>", s->txn.rcpt.addr);
@@ -94,15 +109,138 @@ sess_send_mail(struct sess *s)
 	up_command(s->up, line, (size_t) n);
 }
 
-/* sess_send_rcpt - replay RCPT TO */
+/* sess_send_rcpt - replay RCPT TO (the old MTA's in flight, or a held one) */
 void
-sess_send_rcpt(struct sess *s)
+sess_send_rcpt(struct sess *s, const char *addr)
 {
 	char line[SMTP_PATH_MAX + 16];
-	int n = snprintf(line, sizeof(line), "RCPT TO:<%s>", s->txn.rcpt.addr);
+	int n = snprintf(line, sizeof(line), "RCPT TO:<%s>", addr);
 
 	sess_enter(s, W_RCPT);
 	up_command(s->up, line, (size_t) n);
+}
+
+/* sess_send_data - DATA to the MX */
+void
+sess_send_data(struct sess *s)
+{
+	sess_enter(s, W_DATA);
+	up_command(s->up, "DATA", 4);
+}
+
+/* txn_refused - the transaction failed before DATA.  Live: the RCPT in
+ * flight hears text (or the MX's reply r) and so does every later one;
+ * held: that is the message's outcome */
+static void
+txn_refused(struct sess *s, const char *text, const struct smtp_reply *r)
+{
+	if (s->hold.replay) {
+		sess_xfer_finish(s, text, r);
+		return;
+	}
+	snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", text);
+	if (r)
+		sess_relay_reply(s, r);
+	else
+		sess_sayf(s, "%s", text);
+	fsm_rcpt_result(&s->fsm, 0);
+	sess_enter(s, W_NONE);
+}
+
+/* rcpt_result - the MX answered a RCPT.  Live: the old MTA hears it and
+ * sends its next command; held: the next held recipient, or DATA */
+static void
+rcpt_result(struct sess *s, const struct smtp_reply *r)
+{
+	int ok = r->code / 100 == 2;
+
+	if (s->hold.replay) {
+		sess_hold_rcpt_result(s, r);
+		return;
+	}
+	sess_relay_reply(s, r);
+	fsm_rcpt_result(&s->fsm, ok);
+	if (ok)
+		buf_printf(&s->txn.rcpts, "%s<%s>", buf_used(&s->txn.rcpts) ? "," : "",
+		    s->txn.rcpt.addr);
+	sess_enter(s, W_NONE);
+}
+
+/* data_open - the MX said 354.  Live: so does the old MTA, and its
+ * octets follow (sess_relay_data); held: the held message, all of it */
+static void
+data_open(struct sess *s, struct up *u)
+{
+	up_data_begin(u);
+	if (s->hold.replay) {
+		(void) data_write(s, buf_head(&s->hold.msg), buf_used(&s->hold.msg));
+		data_end(s);
+		return;
+	}
+	sess_relay_reply(s, &u->reply);
+	sess_enter(s, W_NONE);
+	sess_data_begin(s);
+}
+
+/* data_write - message octets to the MX; -1 when the MX is given up
+ * (data_fail says why) */
+static int
+data_write(struct sess *s, const void *p, size_t n)
+{
+	if (s->txn.data_discard || s->up == NULL)
+		return 0;
+	if (up_data_write(s->up, p, n) < 0) {
+		s->txn.data_discard = 1;
+		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
+		    "451 4.3.0 Error: out of memory while relaying the message");
+		up_abort(s->up);
+		s->up = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* data_end - the end of data is in: the final dot goes to the MX, or the
+ * message that could not be sent gets its reply */
+static void
+data_end(struct sess *s)
+{
+	if (s->txn.data_discard || s->up == NULL) {
+		if (!s->txn.data_fail[0])
+			snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
+			    "451 4.4.2 Error: lost connection with the MX");
+		sess_xfer_finish(s, s->txn.data_fail, NULL);
+		return;
+	}
+	up_data_end(s->up);
+	sess_enter(s, W_DOT);
+}
+
+/* sess_xfer_finish - the transaction's outcome (text, or the MX's reply
+ * r), to the old MTA and the log; the MX has no transaction open */
+void
+sess_xfer_finish(struct sess *s, const char *text, const struct smtp_reply *r)
+{
+	char detail[REASON_MAX + 40];
+
+	if (r)
+		sess_relay_reply(s, r);
+	else
+		sess_sayf(s, "%s", text);
+	sess_enter(s, W_NONE);
+	if (s->hold.replay) {
+		snprintf(detail, sizeof(detail), "%s; TLS-Required: No", text);
+		text = detail;
+		/* An upstream opened with the policy waived serves nothing else. */
+		if (s->up) {
+			up_quit(s->up);
+			s->up = NULL;
+		}
+	}
+	sess_log_txn(s, text[0] == '2' ? "sent" : text[0] == '5' ? "bounced" : "deferred",
+	    text);
+	s->txn.mx_open = 0;
+	sess_txn_done(s);
 }
 
 /* sess_log_txn - one line per transaction outcome */
@@ -221,14 +359,7 @@ sess_relay_data(struct sess *s)
 			s->up = NULL;
 		}
 	}
-	if (!s->txn.data_discard && s->up
-	    && up_data_write(s->up, buf_head(&s->c.in), used) < 0) {
-		s->txn.data_discard = 1;
-		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
-		    "451 4.3.0 Error: out of memory while relaying the message");
-		up_abort(s->up);
-		s->up = NULL;
-	}
+	(void) data_write(s, buf_head(&s->c.in), used);
 	buf_consume(&s->c.in, used);
 	sess_data_credit(s, used);
 	if (r == SMTP_EOD_BARE) {
@@ -236,19 +367,7 @@ sess_relay_data(struct sess *s)
 		return 0;
 	}
 	if (r == SMTP_EOD_END) {
-		if (s->txn.data_discard || s->up == NULL) {
-			if (!s->txn.data_fail[0])
-				snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
-				    "451 4.4.2 Error: lost connection with the MX");
-			sess_sayf(s, "%s", s->txn.data_fail);
-			sess_log_txn(s, s->txn.data_fail[0] == '5' ? "bounced" : "deferred",
-			    s->txn.data_fail);
-			sess_txn_done(s);
-			s->txn.mx_open = 0;
-			return 1;
-		}
-		up_data_end(s->up);
-		sess_enter(s, W_DOT);
+		data_end(s);
 		return 1;
 	}
 	if (s->up && up_pending(s->up) > DATA_HIGH_WATER)
@@ -294,22 +413,14 @@ mx_protocol_error(struct sess *s, struct up *u)
 	s->up = NULL;
 	s->txn.mx_open = 0;
 	sess_enter(s, W_NONE);
-	if (s->hold.replay) {
-		sess_replay_done(s, why, NULL);
-		return;
-	}
 	switch (w) {
 	case W_MAIL:
 	case W_RCPT:
-		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", why);
-		sess_sayf(s, "%s", why);
-		fsm_rcpt_result(&s->fsm, 0);
+		txn_refused(s, why, NULL);
 		break;
 	case W_DATA:
 	case W_DOT:
-		sess_sayf(s, "%s", why);
-		sess_log_txn(s, "deferred", why);
-		sess_txn_done(s);
+		sess_xfer_finish(s, why, NULL);
 		break;
 	case W_RSET:
 		sess_say_pending(s);
@@ -332,22 +443,11 @@ up_ready(struct sess *s, struct up *u)
 	if (sess_record_ready(s, u) < 0 && proxy.cfg.journal_required) {
 		up_quit(u);
 		s->up = NULL;
-		if (s->hold.replay) {
-			sess_replay_done(s, "451 4.3.0 Error: the attempt could not be "
-			    "recorded (journal_required = yes)", NULL);
-			return;
-		}
-		snprintf(s->txn.fail, sizeof(s->txn.fail), "451 4.3.0 Error: the "
-		    "attempt could not be recorded (journal_required = yes)");
-		sess_sayf(s, "%s", s->txn.fail);
-		fsm_rcpt_result(&s->fsm, 0);
-		sess_enter(s, W_NONE);
+		txn_refused(s, "451 4.3.0 Error: the attempt could not be recorded "
+		    "(journal_required = yes)", NULL);
 		return;
 	}
-	if (s->hold.replay)
-		sess_replay_mail(s);
-	else
-		sess_send_mail(s);
+	sess_send_mail(s);
 }
 
 /* up_reply - the MX answered; 0 when the session must not run on */
@@ -360,49 +460,39 @@ up_reply(struct sess *s, struct up *u)
 		mx_protocol_error(s, u);
 		return 1;
 	}
-	if (s->hold.replay) {
-		sess_replay_reply(s, u);
-		return 1;
-	}
 	switch (s->wait) {
 	case W_MAIL:
 		if (u->reply.code / 100 == 2) {
 			s->txn.mx_open = 1;
 			if (s->txn.mail_pipelined)
 				sess_enter(s, W_RCPT);	/* its reply is next */
+			else if (s->hold.replay)
+				sess_hold_rcpt_next(s);
 			else
-				sess_send_rcpt(s);
+				sess_send_rcpt(s, s->txn.rcpt.addr);
 			return 0;
 		}
 		/* The MX refused the sender: every RCPT hears why. */
-		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s",
-		    sess_reply_text(&u->reply, l1, sizeof(l1)));
-		sess_relay_reply(s, &u->reply);
-		fsm_rcpt_result(&s->fsm, 0);
+		txn_refused(s, sess_reply_text(&u->reply, l1, sizeof(l1)), &u->reply);
 		if (s->txn.mail_pipelined) {
 			sess_enter(s, W_RCPT_SKIP);	/* the RCPT's reply is still due */
 			return 0;
 		}
-		sess_enter(s, W_NONE);
 		break;
 	case W_RCPT_SKIP:
 		sess_enter(s, W_NONE);	/* (a 503, surely) nobody needs it */
 		break;
 	case W_RCPT:
-		sess_relay_reply(s, &u->reply);
-		fsm_rcpt_result(&s->fsm, u->reply.code / 100 == 2);
-		if (u->reply.code / 100 == 2)
-			buf_printf(&s->txn.rcpts, "%s<%s>", buf_used(&s->txn.rcpts) ? "," : "",
-			    s->txn.rcpt.addr);
-		sess_enter(s, W_NONE);
+		rcpt_result(s, &u->reply);
 		break;
 	case W_DATA:
-		sess_relay_reply(s, &u->reply);
-		sess_enter(s, W_NONE);
 		if (u->reply.code == 354) {
-			up_data_begin(u);
-			sess_data_begin(s);
+			data_open(s, u);
+		} else if (s->hold.replay) {
+			sess_xfer_finish(s, sess_reply_text(&u->reply, l1, sizeof(l1)), &u->reply);
 		} else {
+			sess_relay_reply(s, &u->reply);
+			sess_enter(s, W_NONE);
 			sess_log_txn(s, u->reply.code / 100 == 5 ? "bounced" : "deferred",
 			    sess_reply_text(&u->reply, l1, sizeof(l1)));
 			fsm_txn_end(&s->fsm);
@@ -411,13 +501,7 @@ up_reply(struct sess *s, struct up *u)
 		}
 		break;
 	case W_DOT:
-		sess_relay_reply(s, &u->reply);
-		sess_enter(s, W_NONE);
-		sess_log_txn(s, u->reply.code / 100 == 2 ? "sent"
-		    : u->reply.code / 100 == 4 ? "deferred" : "bounced",
-		    sess_reply_text(&u->reply, l1, sizeof(l1)));
-		s->txn.mx_open = 0;
-		sess_txn_done(s);
+		sess_xfer_finish(s, sess_reply_text(&u->reply, l1, sizeof(l1)), &u->reply);
 		break;
 	case W_RSET:
 		s->txn.mx_open = 0;
@@ -445,18 +529,11 @@ up_failed(struct sess *s, struct up *u)
 	snprintf(l1, sizeof(l1), "451 %s %s", u->enh, u->why);
 	if (s->wait == W_CONNECT)
 		sess_record_fail(s, u);
-	if (s->hold.replay) {
-		if (s->wait == W_CONNECT) {
-			sess_attempt_failed(s, u->peer, u->enh, NULL, NULL, u->why);
-			sess_replay_next(s);
-		} else {
-			sess_replay_done(s, l1, NULL);
-		}
-		return;
-	}
 	switch (s->wait) {
 	case W_CONNECT:
-		sess_attempt_failed(s, u->peer, u->enh, u->rtype, u->rcode, u->why);
+		/* A held message's policy is waived: no failure is the policy's. */
+		sess_attempt_failed(s, u->peer, u->enh, s->hold.replay ? NULL : u->rtype,
+		    s->hold.replay ? NULL : u->rcode, u->why);
 		sess_next_attempt(s);
 		break;
 	case W_RCPT_SKIP:
@@ -464,22 +541,11 @@ up_failed(struct sess *s, struct up *u)
 		break;
 	case W_MAIL:
 	case W_RCPT:
-		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", l1);
-		sess_sayf(s, "%s", l1);
-		fsm_rcpt_result(&s->fsm, 0);
-		sess_enter(s, W_NONE);
+		txn_refused(s, l1, NULL);
 		break;
 	case W_DATA:
-		sess_sayf(s, "%s", l1);
-		sess_log_txn(s, "deferred", l1);
-		sess_txn_done(s);
-		sess_enter(s, s->wait == W_CLOSE ? W_CLOSE : W_NONE);
-		break;
 	case W_DOT:
-		sess_sayf(s, "%s", l1);
-		sess_enter(s, W_NONE);
-		sess_log_txn(s, "deferred", l1);
-		sess_txn_done(s);
+		sess_xfer_finish(s, l1, NULL);
 		break;
 	case W_RSET:
 		sess_enter(s, W_NONE);

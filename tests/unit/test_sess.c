@@ -279,6 +279,17 @@ rd_eof(struct rd *r, int ms)
 
 enum mx_data_reply { MX_354, MX_DATA_250, MX_DOT_354 };
 
+/* what the MX says where it does not just accept (NULL: it accepts) */
+struct mx_manners {
+	const char *greeting;		/* for the first connection */
+	const char *mail;		/* to MAIL */
+	const char *rcpt_refuse;	/* RCPT lines containing this get 550 */
+	const char *data;		/* to DATA */
+	const char *dot;		/* to the end of data */
+};
+
+static struct mx_manners mx_next;	/* taken (and cleared) by mx_start */
+
 struct mx {
 	int lfd;
 	unsigned short port;
@@ -294,6 +305,7 @@ struct mx {
 	size_t nraw;
 	int msgs;			/* messages stored (250 after the dot) */
 	char rcpts[4096];		/* RCPT addresses accepted, space separated */
+	struct mx_manners m;
 };
 
 static struct mx mx;
@@ -334,6 +346,12 @@ mx_conn(int fd)
 	if (mx.greet_wait)
 		for (int i = 0; i < 500 && !mx.greet_go && !mx.stop; i++)
 			sleep_ms(10);
+	if (mx.m.greeting && mx.accepted == 1) {
+		send_all(fd, mx.m.greeting, strlen(mx.m.greeting));
+		close(fd);
+		free(r);
+		return;
+	}
 	send_all(fd, "220 mx.test ESMTP\r\n", 19);
 	while (!mx.stop) {
 		size_t before = r->n;
@@ -351,6 +369,8 @@ mx_conn(int fd)
 				in_data = 0;
 				if (mx.data_reply == MX_DOT_354) {
 					send_all(fd, "354 again?\r\n", 12);
+				} else if (mx.m.dot) {
+					send_all(fd, mx.m.dot, strlen(mx.m.dot));
 				} else {
 					send_all(fd, "250 2.0.0 queued\r\n", 18);
 					pthread_mutex_lock(&mx.mu);
@@ -369,7 +389,13 @@ mx_conn(int fd)
 			send_all(fd, "220 go ahead\r\n", 14);
 			break;			/* no TLS here: the handshake fails */
 		} else if (strncasecmp(line, "MAIL", 4) == 0) {
-			send_all(fd, "250 2.1.0 ok\r\n", 14);
+			if (mx.m.mail)
+				send_all(fd, mx.m.mail, strlen(mx.m.mail));
+			else
+				send_all(fd, "250 2.1.0 ok\r\n", 14);
+		} else if (strncasecmp(line, "RCPT", 4) == 0 && mx.m.rcpt_refuse
+		    && strstr(line, mx.m.rcpt_refuse)) {
+			send_all(fd, "550 5.1.1 no such user\r\n", 24);
 		} else if (strncasecmp(line, "RCPT", 4) == 0) {
 			pthread_mutex_lock(&mx.mu);
 			if (strlen(mx.rcpts) + strlen(line) + 2 < sizeof(mx.rcpts)) {
@@ -381,6 +407,8 @@ mx_conn(int fd)
 		} else if (strncasecmp(line, "DATA", 4) == 0) {
 			if (mx.data_reply == MX_DATA_250) {
 				send_all(fd, "250 2.0.0 ok, whatever\r\n", 24);
+			} else if (mx.m.data) {
+				send_all(fd, mx.m.data, strlen(mx.m.data));
 			} else {
 				send_all(fd, "354 go\r\n", 8);
 				in_data = 1;
@@ -426,6 +454,8 @@ mx_start(enum mx_data_reply dr, int offer_starttls, int greet_wait)
 	mx.data_reply = dr;
 	mx.offer_starttls = offer_starttls;
 	mx.greet_wait = greet_wait;
+	mx.m = mx_next;
+	memset(&mx_next, 0, sizeof(mx_next));
 	mx.lfd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
@@ -1076,6 +1106,123 @@ reload_ctx(void)
 	    dot_code == 250 && mx.msgs == 1, "end-of-data %d msgs %d", dot_code, mx.msgs);
 }
 
+/* ---- the hold and its replay ------------------------------------------ */
+
+static const char *held_rcpts[4];	/* the recipients, NULL-ended */
+static const char *held_header;		/* "TLS-Required: No\r\n", or "" */
+static int held_rcpt_codes[4], held_final;
+static char held_text[512];
+
+/* held_client - a transaction to fail.example (its DANE lookups fail, so
+ * its recipients are held), the message with or without the header */
+static void
+held_client(struct client *c)
+{
+	char l[512], cmds[1024], body[512];
+	size_t n;
+	int i;
+
+	held_final = -1;
+	for (i = 0; i < 4; i++)
+		held_rcpt_codes[i] = -1;
+	if (cl_start(c) < 0)
+		return;
+	n = (size_t) snprintf(cmds, sizeof(cmds), "MAIL FROM:<s@old.example>\r\n");
+	for (i = 0; held_rcpts[i]; i++)
+		n += (size_t) snprintf(cmds + n, sizeof(cmds) - n, "RCPT TO:<%s>\r\n",
+		    held_rcpts[i]);
+	snprintf(cmds + n, sizeof(cmds) - n, "DATA\r\n");
+	cl_send(c, cmds);
+	if (cl_reply(c, l, sizeof(l)) != 250)
+		return;
+	for (i = 0; held_rcpts[i]; i++)
+		held_rcpt_codes[i] = cl_reply(c, l, sizeof(l));
+	if (cl_reply(c, l, sizeof(l)) != 354)
+		return;
+	snprintf(body, sizeof(body), "%sSubject: held\r\n\r\nheld body\r\n.\r\n",
+	    held_header);
+	cl_send(c, body);
+	held_final = cl_reply(c, held_text, sizeof(held_text));
+	cl_send(c, "QUIT\r\n");
+	(void) cl_reply(c, l, sizeof(l));
+}
+
+/* held_case - one held transaction against an MX with these manners */
+static void
+held_case(const char *name, struct mx_manners m, const char *header,
+    int want_final, const char *want_text, int want_msgs, const char *mx_must,
+    const char *mx_never)
+{
+	int rcpts_ok = 1;
+
+	held_header = header;
+	mx_next = m;
+	mx_start(MX_354, 0, 0);
+	run_client(held_client, NULL);
+	mx_stop();
+	for (int i = 0; held_rcpts[i]; i++)
+		rcpts_ok &= held_rcpt_codes[i] == 250;
+	T_CASE(name, rcpts_ok && held_final == want_final
+	    && (want_text == NULL || strstr(held_text, want_text) != NULL)
+	    && mx.msgs == want_msgs && (mx_must == NULL || mx_saw(mx_must))
+	    && (mx_never == NULL || !mx_saw(mx_never)),
+	    "rcpt replies %d %d, final %d (%s), msgs %d, mx saw %s: %d, %s: %d",
+	    held_rcpt_codes[0], held_rcpt_codes[1], held_final, held_text, mx.msgs,
+	    mx_must ? mx_must : "-", mx_must ? mx_saw(mx_must) : 0,
+	    mx_never ? mx_never : "-", mx_never ? mx_saw(mx_never) : 0);
+}
+
+/* hold_replay - the held message goes through the same transfer as a live
+ * one: each step's refusal, protocol error and lost MX ends it with the
+ * right reply, and the old MTA hears only the outcome */
+static void
+hold_replay(void)
+{
+	static const struct mx_manners plain;
+	struct mx_manners m;
+	const char *no = "TLS-Required: No\r\n";
+
+	held_rcpts[0] = "a@fail.example";
+	held_rcpts[1] = "b@fail.example";
+	held_rcpts[2] = NULL;
+	held_case("held, TLS-Required: No: delivered to every held recipient, with "
+	    "the policy waived", plain, no, 250, NULL, 1, "b@fail.example", NULL);
+	held_case("held, no TLS-Required header: the policy's 451, the MX never "
+	    "hears of it", plain, "", 451, "4.7.5", 0, NULL, "MAIL FROM");
+	m = plain;
+	m.rcpt_refuse = "b@";
+	held_case("held: the MX refuses one recipient: 451 for the message, all or "
+	    "nothing, DATA never sent", m, no, 451, "a recipient was refused", 0,
+	    "a@fail.example", "DATA");
+	m.rcpt_refuse = "@fail";
+	held_case("held: the MX refuses every recipient: its refusal", m, no, 550,
+	    "5.1.1", 0, NULL, "DATA");
+	m = plain;
+	m.mail = "451 4.3.0 sender later\r\n";
+	held_case("held: the MX refuses MAIL: its reply, no RCPT sent", m, no, 451,
+	    "sender later", 0, NULL, "RCPT TO");
+	m = plain;
+	m.data = "554 5.7.1 no data today\r\n";
+	held_case("held: the MX refuses DATA: its reply", m, no, 554, "no data today",
+	    0, "RCPT TO", "held body");
+	m = plain;
+	m.dot = "452 4.3.1 full\r\n";
+	held_case("held: the MX refuses the message at its end: its reply", m, no, 452,
+	    "full", 0, "held body", NULL);
+	m = plain;
+	m.data = "250 2.0.0 sure\r\n";
+	held_case("held: 250 to DATA is a protocol error: 451 4.5.0, nothing sent", m,
+	    no, 451, "4.5.0", 0, NULL, "held body");
+	m = plain;
+	m.greeting = "421 4.3.2 busy\r\n";
+	held_case("held: the only MX turns the replay away: the old MTA hears that "
+	    "failure", m, no, 451, "busy", 0, NULL, NULL);
+	held_rcpts[0] = "a@twomx.example";
+	held_rcpts[1] = NULL;
+	held_case("held: MX 10 turns the replay away, MX 20 refuses connections: the "
+	    "last failure", m, no, 451, "127.0.0.2", 0, NULL, NULL);
+}
+
 int
 main(void)
 {
@@ -1118,6 +1265,7 @@ main(void)
 	deadlines();
 	mixed_domains();
 	reload_ctx();
+	hold_replay();
 
 	journal_close(proxy.journal);
 	SSL_CTX_free(proxy.client_ctx);

@@ -11,10 +11,12 @@
 
 #include "file.h"
 
-/* write_all - every octet, through EINTR and short writes */
-static int
-write_all(int fd, const char *p, size_t n)
+/* file_write_all - every octet, through EINTR and short writes */
+int
+file_write_all(int fd, const void *data, size_t n)
 {
+	const char *p = data;
+
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
 
@@ -72,7 +74,7 @@ file_replace(const char *path, const void *data, size_t len, mode_t mode,
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	if (file_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);

@@ -4,6 +4,7 @@
  * SYNOPSIS
  *	int file_replace(const char *path, const void *data, size_t len,
  *		mode_t mode, char *err, size_t errlen);
+ *	int file_write_all(int fd, const void *data, size_t n);
  *
  * DESCRIPTION
  *	file_replace() gives path the contents data[0..len) so that a reader
@@ -13,6 +14,9 @@
  *	written whole, given mode, fsync'd, closed, renamed
  *	over path, and the directory fsync'd.  Used for the MTA-STS cache,
  *	mxtls-report's send state and the reports it builds.
+ *
+ *	file_write_all() writes data[0..n) to fd, through EINTR and short
+ *	writes: 0, or -1 with errno (EIO for a write that wrote nothing).
  *
  * DIAGNOSTICS
  *	0, or -1 with `PATH: REASON' in err (PATH the file or directory that
@@ -26,5 +30,6 @@
 
 int file_replace(const char *path, const void *data, size_t len, mode_t mode,
     char *err, size_t errlen);
+int file_write_all(int fd, const void *data, size_t n);
 
 #endif

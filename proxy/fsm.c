@@ -255,6 +255,39 @@ unparsed(struct fsm *f, const char *buf, size_t len, const struct smtp_cmd *c,
 	}
 }
 
+/* The commands whose answer is always the same: a reply, or (error) one
+ * that counts towards too many errors. */
+static const struct fixed {
+	enum smtp_verb verb;
+	int error;
+	const char *text;
+} fixed[] = {
+	{SMTP_NOOP, 0, "250 2.0.0 Ok"},
+	{SMTP_VRFY, 0, "252 2.0.0 Cannot VRFY user, but will accept message and "
+	    "attempt delivery"},
+	{SMTP_HELP, 0, "214 2.0.0 See RFC 5321"},
+	{SMTP_EXPN, 1, "502 5.5.1 Error: EXPN is not available"},
+	{SMTP_BDAT, 1, "502 5.5.1 Error: command not implemented"},
+	{SMTP_AUTH, 1, "502 5.5.1 Error: command not implemented"},
+	{SMTP_ETRN, 1, "502 5.5.1 Error: command not implemented"},
+};
+
+/* fixed_reply - the fixed answer to verb; any other is not recognized */
+static void
+fixed_reply(struct fsm *f, enum smtp_verb verb, struct fsm_out *out)
+{
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		if (fixed[i].verb != verb)
+			continue;
+		if (fixed[i].error)
+			error(f, out, "%s", fixed[i].text);
+		else
+			reply(out, FSM_A_REPLY, "%s", fixed[i].text);
+		return;
+	}
+	error(f, out, "500 5.5.2 Error: command not recognized");
+}
+
 /* fsm_command - one command line from the old MTA */
 void
 fsm_command(struct fsm *f, const char *line, size_t len, struct fsm_out *out)
@@ -327,33 +360,14 @@ fsm_command(struct fsm *f, const char *line, size_t len, struct fsm_out *out)
 			f->state = FSM_IDLE;
 		reply(out, FSM_A_RSET, "250 2.0.0 Ok");
 		return;
-	case SMTP_NOOP:
-		reply(out, FSM_A_REPLY, "250 2.0.0 Ok");
-		return;
 	case SMTP_QUIT:
 		f->state = FSM_QUIT;
 		reply(out, FSM_A_QUIT, "221 2.0.0 Bye");
 		return;
-	case SMTP_VRFY:
-		reply(out, FSM_A_REPLY, "252 2.0.0 Cannot VRFY user, but will accept "
-		    "message and attempt delivery");
+	default:
+		fixed_reply(f, c.verb, out);
 		return;
-	case SMTP_EXPN:
-		error(f, out, "502 5.5.1 Error: EXPN is not available");
-		return;
-	case SMTP_HELP:
-		reply(out, FSM_A_REPLY, "214 2.0.0 See RFC 5321");
-		return;
-	case SMTP_BDAT:
-	case SMTP_AUTH:
-	case SMTP_ETRN:
-		error(f, out, "502 5.5.1 Error: command not implemented");
-		return;
-	case SMTP_UNKNOWN:
-	case SMTP_BAD:
-		break;
 	}
-	error(f, out, "500 5.5.2 Error: command not recognized");
 }
 
 /* fsm_rcpt_result - the MX's verdict on the last FSM_RCPT */

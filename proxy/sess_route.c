@@ -19,28 +19,27 @@ void
 sess_up_params_for(struct sess *s, const struct route_cand *c,
     struct up_params *p)
 {
-	memset(p, 0, sizeof(*p));
-	p->addr = c->addr;
-	p->addrlen = c->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-	    : sizeof(struct sockaddr_in);
-	p->helo = s->fsm.helo[0] ? s->fsm.helo : proxy.hostname;
-	p->mark = proxy.cfg.upstream_mark;
-	p->connect_timeout = proxy.cfg.upstream_connect_timeout;
-	p->timeout = proxy.cfg.upstream_timeout;
-	p->tls_ctx = proxy.client_ctx;
-	p->sid = s->id;
-	p->level = c->level;
-	p->sts_mismatch = c->sts_mismatch;
-	if (s->rt.plan && s->rt.plan->has_sts)
-		p->sts_id = s->rt.plan->sts.id;
+	*p = (struct up_params) {
+		.addr = c->addr,
+		.addrlen = c->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+		    : sizeof(struct sockaddr_in),
+		.helo = s->fsm.helo[0] ? s->fsm.helo : proxy.hostname,
+		.mark = proxy.cfg.upstream_mark,
+		.connect_timeout = proxy.cfg.upstream_connect_timeout,
+		.timeout = proxy.cfg.upstream_timeout,
+		.tls_ctx = proxy.client_ctx,
+		.sid = s->id,
+		.level = c->level,
+		.sts_mismatch = c->sts_mismatch,
+		.sts_id = s->rt.plan && s->rt.plan->has_sts ? s->rt.plan->sts.id : NULL,
+	};
 	s->rt.up_tlsa[0] = 0;
 	if (c->host >= 0 && s->rt.plan) {
 		const struct plan_host *h = &s->rt.plan->hosts[c->host];
 
 		snprintf(s->rt.up_tlsa, sizeof(s->rt.up_tlsa), "%s", h->tlsa_text);
-		p->mxname = h->name;
+		p->mxname = p->orig_name = h->name;
 		p->base = h->base;
-		p->orig_name = h->name;
 		p->tlsa = h->tlsa;
 		p->ntlsa = h->ntlsa;
 	}

@@ -22,6 +22,7 @@ static int data_write(struct sess *s, const void *p, size_t n);
 static void data_end(struct sess *s);
 static int reply_fits(enum sess_wait w, int code);
 static const char *wait_cmd(enum sess_wait w);
+static void mx_gone(struct sess *s, enum sess_wait w, const char *text);
 static void mx_protocol_error(struct sess *s, struct up *u);
 static void up_ready(struct sess *s, struct up *u);
 static int up_reply(struct sess *s, struct up *u);
@@ -413,19 +414,29 @@ mx_protocol_error(struct sess *s, struct up *u)
 	s->up = NULL;
 	s->txn.mx_open = 0;
 	sess_enter(s, W_NONE);
+	mx_gone(s, w, why);
+}
+
+/* mx_gone - the upstream is gone while the MX's answer to w was due:
+ * what the old MTA waits for is text */
+static void
+mx_gone(struct sess *s, enum sess_wait w, const char *text)
+{
 	switch (w) {
 	case W_MAIL:
 	case W_RCPT:
-		txn_refused(s, why, NULL);
+		txn_refused(s, text, NULL);
 		break;
 	case W_DATA:
 	case W_DOT:
-		sess_xfer_finish(s, why, NULL);
+		sess_xfer_finish(s, text, NULL);
 		break;
 	case W_RSET:
+		sess_enter(s, W_NONE);
 		sess_say_pending(s);
 		break;
-	default:
+	default:			/* W_RCPT_SKIP: it has its answer already */
+		sess_enter(s, W_NONE);
 		break;
 	}
 }
@@ -537,19 +548,12 @@ up_failed(struct sess *s, struct up *u)
 		sess_next_attempt(s);
 		break;
 	case W_RCPT_SKIP:
-		sess_enter(s, W_NONE);	/* the client has its answer already */
-		break;
 	case W_MAIL:
 	case W_RCPT:
-		txn_refused(s, l1, NULL);
-		break;
 	case W_DATA:
 	case W_DOT:
-		sess_xfer_finish(s, l1, NULL);
-		break;
 	case W_RSET:
-		sess_enter(s, W_NONE);
-		sess_say_pending(s);
+		mx_gone(s, s->wait, l1);
 		break;
 	default:
 		if (s->fsm.state == FSM_DATA) {

@@ -5,6 +5,7 @@
  * allocates, logs, or reads a clock.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -370,6 +371,31 @@ smtp_reply_line1(const struct smtp_reply *r, char *buf, size_t len)
 	return buf;
 }
 
+/* The EHLO keywords we use: each sets its flag; SIZE (off -1) its limit too. */
+static const struct ehlo_kw {
+	const char *name;
+	int off;
+} ehlo_kws[] = {
+	{"STARTTLS", offsetof(struct smtp_ehlo, starttls)},
+	{"PIPELINING", offsetof(struct smtp_ehlo, pipelining)},
+	{"8BITMIME", offsetof(struct smtp_ehlo, eightbitmime)},
+	{"SMTPUTF8", offsetof(struct smtp_ehlo, smtputf8)},
+	{"ENHANCEDSTATUSCODES", offsetof(struct smtp_ehlo, enhanced)},
+	{"CHUNKING", offsetof(struct smtp_ehlo, chunking)},
+	{"DSN", offsetof(struct smtp_ehlo, dsn)},
+	{"SIZE", -1},
+};
+
+/* ehlo_kw_find - the keyword p[0..kl) (any case), or NULL */
+static const struct ehlo_kw *
+ehlo_kw_find(const char *p, size_t kl)
+{
+	for (size_t i = 0; i < sizeof(ehlo_kws) / sizeof(ehlo_kws[0]); i++)
+		if (strlen(ehlo_kws[i].name) == kl && strncasecmp(p, ehlo_kws[i].name, kl) == 0)
+			return &ehlo_kws[i];
+	return NULL;
+}
+
 /* smtp_ehlo_parse - extension keywords of an EHLO reply */
 void
 smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ehlo *e)
@@ -392,22 +418,11 @@ smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ehlo *e)
 			e->name[n] = 0;
 			first = 0;
 		} else {
-#define KW(s) (kl == sizeof(s) - 1 && strncasecmp(p, s, kl) == 0)
-			if (KW("STARTTLS"))
-				e->starttls = 1;
-			else if (KW("PIPELINING"))
-				e->pipelining = 1;
-			else if (KW("8BITMIME"))
-				e->eightbitmime = 1;
-			else if (KW("SMTPUTF8"))
-				e->smtputf8 = 1;
-			else if (KW("ENHANCEDSTATUSCODES"))
-				e->enhanced = 1;
-			else if (KW("CHUNKING"))
-				e->chunking = 1;
-			else if (KW("DSN"))
-				e->dsn = 1;
-			else if (KW("SIZE")) {
+			const struct ehlo_kw *k = ehlo_kw_find(p, kl);
+
+			if (k && k->off >= 0)
+				*(int *) ((char *) e + k->off) = 1;
+			else if (k) {
 				const char *v = p + kl;
 				uint64_t s = 0;
 
@@ -419,7 +434,6 @@ smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ehlo *e)
 					s = s * 10 + (uint64_t) (*v++ - '0');
 				e->size_limit = s;
 			}
-#undef KW
 		}
 		p = nl ? nl + 1 : end;
 	}

@@ -127,23 +127,6 @@ child(char **argv, int in, int fail)
 	_exit(127);
 }
 
-/* feed - write the message; a closed pipe is noted, not fatal */
-static int
-feed(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		len -= (size_t) w;
-	}
-	return 0;
-}
-
 /* reap - wait for the command and describe how it ended */
 static int
 reap(pid_t pid, const char *cmd, int fed, int fed_errno, char *err, size_t errlen)
@@ -212,7 +195,7 @@ deliver_command(const char *cmd, const void *msg, size_t len, char *err, size_t 
 	memset(&ign, 0, sizeof(ign));
 	ign.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &ign, &old);
-	fed = feed(in[1], msg, len);
+	fed = file_write_all(in[1], msg, len);	/* a closed pipe: noted */
 	fed_errno = errno;
 	close(in[1]);
 	in[1] = -1;

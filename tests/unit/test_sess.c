@@ -16,8 +16,11 @@
  * to the dot, live and held), control characters in envelope addresses,
  * replies to DATA and to the end of data that are not 354/2xx/4xx/5xx,
  * the bounded reply queue, per-command and per-message deadlines,
- * mixed-domain transactions in both recipient orders, and the upstream's
- * TLS context kept alive across a reload.
+ * mixed-domain transactions in both recipient orders, the upstream's
+ * TLS context kept alive across a reload, the TLS-Required: No hold and
+ * its replay failing at each step, the MX failing at each step of a live
+ * transaction (the reply and the one attempt record), pipelined batches,
+ * and drain.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -96,6 +99,15 @@ fake_plan(const char *domain)
 		h2->pref = 20;
 		a2->sin_addr.s_addr = htonl(0x7f000002);
 		p->nhosts = 2;
+	}
+	if (strcmp(domain, "sts.example") == 0) {
+		/* MTA-STS enforce, mx.sts.example: TLS required, PKIX */
+		p->has_sts = p->sts.has_policy = 1;
+		snprintf(p->sts.id, sizeof(p->sts.id), "test1");
+		p->sts.policy.mode = STS_MODE_ENFORCE;
+		p->sts.policy.max_age = 86400;
+		p->sts.policy.nmx = 1;
+		snprintf(p->sts.policy.mx[0], sizeof(p->sts.policy.mx[0]), "mx.sts.example");
 	}
 	if (strcmp(domain, "fail.example") == 0 || strcmp(domain, "twomx.example") == 0) {
 		h->tlsa_looked_up = 1;
@@ -281,7 +293,9 @@ enum mx_data_reply { MX_354, MX_DATA_250, MX_DOT_354 };
 
 /* what the MX says where it does not just accept (NULL: it accepts) */
 struct mx_manners {
-	const char *greeting;		/* for the first connection */
+	const char *greeting;		/* instead of 220, then close */
+	const char *ehlo;		/* to EHLO and HELO */
+	int close_in_data;		/* close at the first message line */
 	const char *mail;		/* to MAIL */
 	const char *rcpt_refuse;	/* RCPT lines containing this get 550 */
 	const char *data;		/* to DATA */
@@ -346,7 +360,7 @@ mx_conn(int fd)
 	if (mx.greet_wait)
 		for (int i = 0; i < 500 && !mx.greet_go && !mx.stop; i++)
 			sleep_ms(10);
-	if (mx.m.greeting && mx.accepted == 1) {
+	if (mx.m.greeting) {
 		send_all(fd, mx.m.greeting, strlen(mx.m.greeting));
 		close(fd);
 		free(r);
@@ -365,6 +379,8 @@ mx_conn(int fd)
 		mx_log(line, strlen(line));
 		mx_log("\n", 1);
 		if (in_data) {
+			if (mx.m.close_in_data)
+				break;
 			if (strcmp(line, ".") == 0) {
 				in_data = 0;
 				if (mx.data_reply == MX_DOT_354) {
@@ -380,7 +396,10 @@ mx_conn(int fd)
 			}
 			continue;
 		}
-		if (strncasecmp(line, "EHLO", 4) == 0) {
+		if (mx.m.ehlo && (strncasecmp(line, "EHLO", 4) == 0
+			    || strncasecmp(line, "HELO", 4) == 0)) {
+			send_all(fd, mx.m.ehlo, strlen(mx.m.ehlo));
+		} else if (strncasecmp(line, "EHLO", 4) == 0) {
 			if (mx.offer_starttls)
 				send_all(fd, "250-mx.test\r\n250-STARTTLS\r\n250 PIPELINING\r\n", 43);
 			else
@@ -1106,6 +1125,250 @@ reload_ctx(void)
 	    dot_code == 250 && mx.msgs == 1, "end-of-data %d msgs %d", dot_code, mx.msgs);
 }
 
+/* ---- the MX failing at each step ------------------------------------- */
+
+static char jdir[64];			/* the journal's directory */
+
+/* journal_last - how many attempt records so far; the last one in out */
+static int
+journal_last(char *out, size_t len)
+{
+	char path[128], line[4096];
+	time_t now = time(NULL);
+	struct tm tm;
+	FILE *f;
+	int n = 0;
+
+	out[0] = 0;
+	gmtime_r(&now, &tm);
+	snprintf(path, sizeof(path), "%s/%04d-%02d-%02d.jsonl", jdir, tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		snprintf(out, len, "%s", line);
+	}
+	fclose(f);
+	return n;
+}
+
+static const char *step_rcpt;		/* the recipient of step_client */
+static int step_codes[4];		/* MAIL, RCPT, DATA, end of data */
+static char step_text[512];		/* the first refusal's text, or the last reply's */
+
+/* step_client - one message, MAIL, RCPT and DATA pipelined; the replies */
+static void
+step_client(struct client *c)
+{
+	char l[512], cmds[512];
+
+	for (int i = 0; i < 4; i++)
+		step_codes[i] = -1;
+	step_text[0] = 0;
+	if (cl_start(c) < 0)
+		return;
+	snprintf(cmds, sizeof(cmds), "MAIL FROM:<s@old.example>\r\nRCPT TO:<%s>\r\n"
+	    "DATA\r\n", step_rcpt);
+	cl_send(c, cmds);
+	for (int i = 0; i < 3; i++) {
+		if ((step_codes[i] = cl_reply(c, l, sizeof(l))) < 0)
+			return;
+		if (step_codes[i] / 100 > 3 && step_text[0] == 0)
+			snprintf(step_text, sizeof(step_text), "%s", l);
+	}
+	if (step_codes[2] != 354)
+		return;
+	cl_send(c, "Subject: step\r\n\r\nbody\r\n.\r\n");
+	step_codes[3] = cl_reply(c, step_text, sizeof(step_text));
+	cl_send(c, "QUIT\r\n");
+	(void) cl_reply(c, l, sizeof(l));
+}
+
+struct step_case {
+	const char *name;
+	const char *rcpt;
+	struct mx_manners m;
+	int offer_starttls;
+	int down;			/* nothing listens at the MX's address */
+	int codes[4];			/* what the old MTA hears; -1: nothing */
+	const char *text;		/* in the last reply it hears */
+	const char *result;		/* in the one new attempt record */
+};
+
+/* mx_steps - the MX fails at each step: the old MTA hears the right 4xx
+ * or the MX's own reply, and the attempt is journaled once, as it ended */
+static void
+mx_steps(void)
+{
+	static const struct step_case cases[] = {
+		{"connection refused: 451 at RCPT, a connection-failure record",
+		    "r@nopolicy.example", {0}, 0, 1, {250, 451, 554, -1}, "4.4.1",
+		    "\"result-type\":\"connection-failure\""},
+		{"greeting 421: 451 at RCPT, a connection-failure record",
+		    "r@nopolicy.example", {.greeting = "421 4.3.2 busy\r\n"}, 0, 0,
+		    {250, 451, 554, -1}, "busy", "\"result-type\":\"connection-failure\""},
+		{"EHLO and HELO refused: 451 at RCPT, a connection-failure record",
+		    "r@nopolicy.example", {.ehlo = "554 5.7.1 go away\r\n"}, 0, 0,
+		    {250, 451, 554, -1}, "go away", "\"result-type\":\"connection-failure\""},
+		{"MTA-STS enforce, no STARTTLS offered: held, then 451 4.7.5, "
+		    "starttls-not-supported", "r@sts.example", {0}, 0, 0,
+		    {250, 250, 354, 451}, "4.7.5",
+		    "\"result-type\":\"starttls-not-supported\""},
+		{"MTA-STS enforce, the handshake fails: held, then 451 4.7.5, "
+		    "validation-failure", "r@sts.example", {0}, 1, 0, {250, 250, 354, 451},
+		    "4.7.5", "\"result-type\":\"validation-failure\""},
+		{"no policy, the handshake fails: plaintext retry, delivered, one record",
+		    "r@nopolicy.example", {0}, 1, 0, {250, 250, 354, 250}, "queued",
+		    "\"action\":\"delivered\""},
+		{"MAIL refused: its reply at RCPT, the attempt recorded as it went",
+		    "r@nopolicy.example", {.mail = "451 4.3.0 sender later\r\n"}, 0, 0,
+		    {250, 451, 554, -1}, "sender later", "\"result-type\":\"starttls-not-supported\""},
+		{"RCPT refused: its reply", "refuse@nopolicy.example",
+		    {.rcpt_refuse = "refuse@"}, 0, 0, {250, 550, 554, -1}, "5.1.1",
+		    "\"result-type\":\"starttls-not-supported\""},
+		{"DATA refused: its reply", "r@nopolicy.example",
+		    {.data = "451 4.3.1 no room\r\n"}, 0, 0, {250, 250, 451, -1}, "no room",
+		    "\"result-type\":\"starttls-not-supported\""},
+		{"end of data refused: its reply", "r@nopolicy.example",
+		    {.dot = "452 4.3.1 full\r\n"}, 0, 0, {250, 250, 354, 452}, "full",
+		    "\"result-type\":\"starttls-not-supported\""},
+		{"the MX goes away in the message: 451 4.4.2", "r@nopolicy.example",
+		    {.close_in_data = 1}, 0, 0, {250, 250, 354, 451}, "4.4.2",
+		    "\"result-type\":\"starttls-not-supported\""},
+		{"all well (plaintext, no STARTTLS offered): 250, one record",
+		    "r@nopolicy.example", {0}, 0, 0,
+		    {250, 250, 354, 250}, "queued", "\"result-type\":\"starttls-not-supported\""},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct step_case *k = &cases[i];
+		char name[200], rec[4096];
+		int before = journal_last(rec, sizeof(rec)), after, codes_ok = 1;
+
+		step_rcpt = k->rcpt;
+		mx_next = k->m;
+		mx_start(MX_354, k->offer_starttls, 0);
+		if (k->down)
+			close(mx.lfd);		/* the port stays ours, refused */
+		run_client(step_client, NULL);
+		if (k->down)
+			mx.lfd = socket(AF_INET, SOCK_STREAM, 0);
+		mx_stop();
+		after = journal_last(rec, sizeof(rec));
+		for (int j = 0; j < 4; j++)
+			codes_ok &= step_codes[j] == k->codes[j];
+		snprintf(name, sizeof(name), "mx step: %s", k->name);
+		T_CASE(name, codes_ok && strstr(step_text, k->text) != NULL
+		    && after == before + 1 && strstr(rec, k->result) != NULL,
+		    "replies %d %d %d %d (%s), records %d -> %d, last %.300s", step_codes[0],
+		    step_codes[1], step_codes[2], step_codes[3], step_text, before, after, rec);
+	}
+}
+
+/* ---- pipelined batches and drain -------------------------------------- */
+
+static int batch_codes[12], batch_n;
+static atomic_int want_drain, drained;
+
+/* batch_client - two transactions, the second pipelined behind the first's
+ * end of data, with a RSET and a NOOP in the batch */
+static void
+batch_client(struct client *c)
+{
+	char l[512];
+
+	batch_n = 0;
+	if (cl_txn(c, "a@nopolicy.example") < 0)
+		return;
+	cl_send(c, "Subject: 1\r\n\r\none\r\n.\r\nRSET\r\nNOOP\r\n"
+	    "MAIL FROM:<s@old.example>\r\nRCPT TO:<b@nopolicy.example>\r\n"
+	    "RCPT TO:<c@nopolicy.example>\r\nDATA\r\n");
+	for (int i = 0; i < 7; i++)
+		batch_codes[batch_n++] = cl_reply(c, l, sizeof(l));
+	cl_send(c, "Subject: 2\r\n\r\ntwo\r\n.\r\nQUIT\r\n");
+	batch_codes[batch_n++] = cl_reply(c, l, sizeof(l));
+	batch_codes[batch_n++] = cl_reply(c, l, sizeof(l));
+}
+
+/* drain_client - SIGTERM (sess_drain_all) arrives in the middle of a
+ * message: it is finished, then 421, then the connection closes */
+static void
+drain_client(struct client *c)
+{
+	char l[512];
+
+	batch_n = 0;
+	if (cl_txn(c, "a@nopolicy.example") < 0)
+		return;
+	cl_send(c, "Subject: 1\r\n\r\nfirst half\r\n");
+	want_drain = 1;
+	for (int i = 0; i < 300 && !drained; i++)
+		sleep_ms(10);
+	cl_send(c, "second half\r\n.\r\n");
+	batch_codes[batch_n++] = cl_reply(c, l, sizeof(l));
+	batch_codes[batch_n++] = cl_reply(c, l, sizeof(l));
+	batch_codes[batch_n++] = rd_eof(&c->r, 2000);
+}
+
+/* idle_drain_client - SIGTERM while the session waits for a command */
+static void
+idle_drain_client(struct client *c)
+{
+	char l[512];
+
+	batch_n = 0;
+	if (cl_start(c) < 0)
+		return;
+	want_drain = 1;
+	batch_codes[batch_n++] = cl_reply(c, l, sizeof(l));
+	batch_codes[batch_n++] = rd_eof(&c->r, 2000);
+}
+
+/* drain_tick - the loop's side of drain_client */
+static void
+drain_tick(void)
+{
+	if (want_drain && !drained) {
+		sess_drain_all();
+		drained = 1;
+	}
+}
+
+static void
+batches_and_drain(void)
+{
+	static const int want[] = {250, 250, 250, 250, 250, 250, 354, 250, 221};
+
+	mx_start(MX_354, 0, 0);
+	run_client(batch_client, NULL);
+	mx_stop();
+	T_CASE("pipelined: a second transaction behind the end of data, with RSET "
+	    "and NOOP: every reply in order, both messages sent",
+	    batch_n == 9 && memcmp(batch_codes, want, sizeof(want)) == 0 && mx.msgs == 2
+	    && strstr(mx.rcpts, "<c@nopolicy.example>") != NULL,
+	    "%d replies: %d %d %d %d %d %d %d %d %d, msgs %d", batch_n, batch_codes[0],
+	    batch_codes[1], batch_codes[2], batch_codes[3], batch_codes[4], batch_codes[5],
+	    batch_codes[6], batch_codes[7], batch_codes[8], mx.msgs);
+
+	want_drain = drained = 0;
+	mx_start(MX_354, 0, 0);
+	run_client(drain_client, drain_tick);
+	mx_stop();
+	T_CASE("drain in the middle of a message: it is sent, then 421 and close",
+	    drained && batch_n == 3 && batch_codes[0] == 250 && batch_codes[1] == 421
+	    && batch_codes[2] == 1 && mx.msgs == 1, "drained %d, %d %d eof %d, msgs %d",
+	    (int) drained, batch_codes[0], batch_codes[1], batch_codes[2], mx.msgs);
+
+	want_drain = drained = 0;
+	mx_start(MX_354, 0, 0);
+	run_client(idle_drain_client, drain_tick);
+	mx_stop();
+	T_CASE("drain of an idle session: 421 at once, then close", drained
+	    && batch_n == 2 && batch_codes[0] == 421 && batch_codes[1] == 1,
+	    "drained %d, %d eof %d", (int) drained, batch_codes[0], batch_codes[1]);
+}
+
 /* ---- the hold and its replay ------------------------------------------ */
 
 static const char *held_rcpts[4];	/* the recipients, NULL-ended */
@@ -1235,6 +1498,7 @@ main(void)
 		perror("mkdtemp");
 		return 2;
 	}
+	snprintf(jdir, sizeof(jdir), "%s", dir);
 	cfg_defaults(&proxy.cfg);
 	static const char conf[] = "dns_resolver = forward:127.0.0.1\n"
 	    "myhostname = proxy.test\nclient_timeout = 5s\n";
@@ -1266,6 +1530,8 @@ main(void)
 	mixed_domains();
 	reload_ctx();
 	hold_replay();
+	mx_steps();
+	batches_and_drain();
 
 	journal_close(proxy.journal);
 	SSL_CTX_free(proxy.client_ctx);

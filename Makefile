@@ -39,8 +39,9 @@ LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c
 PROXY_CORE = proxy/config.c proxy/smtp.c proxy/fsm.c
 POLICY_CORE = policy/rr.c policy/dane.c policy/plan.c policy/route.c policy/sts.c
 POLICY_IO = policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
-PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/sess.c proxy/sess_route.c \
-	proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c proxy/listen.c
+PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/sess.c \
+	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
+	proxy/listen.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 	report/record.c report/journal.c proxy/main.c
 
@@ -55,7 +56,7 @@ UNIT_SRC_test_file = tests/unit/test_file.c lib/file.c
 # The session end to end in one process; policy lookups replaced by the test.
 UNIT_SRC_test_sess = tests/unit/test_sess.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c \
 	proxy/config.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
-	proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
+	proxy/up_tls.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
 	proxy/sess_record.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c policy/dns.c report/record.c report/journal.c
 UNIT_SRC_test_mime = tests/unit/test_mime.c report/mime.c lib/buf.c

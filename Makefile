@@ -39,8 +39,9 @@ LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c
 PROXY_CORE = proxy/config.c proxy/smtp.c proxy/fsm.c
 POLICY_CORE = policy/rr.c policy/dane.c policy/plan.c policy/route.c policy/sts.c
 POLICY_IO = policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
-PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/sess.c proxy/sess_route.c \
-	proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c proxy/listen.c
+PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/sess.c \
+	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
+	proxy/listen.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 	report/record.c report/journal.c proxy/main.c
 
@@ -50,14 +51,17 @@ UNIT_SRC_test_config = tests/unit/test_config.c proxy/config.c policy/rr.c
 UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
-UNIT_TESTS += test_mime test_deliver test_sess test_file
+UNIT_TESTS += test_mime test_deliver test_sess test_file test_up
 UNIT_SRC_test_file = tests/unit/test_file.c lib/file.c
 # The session end to end in one process; policy lookups replaced by the test.
-UNIT_SRC_test_sess = tests/unit/test_sess.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c \
+UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c \
 	proxy/config.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
-	proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
+	proxy/up_tls.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
 	proxy/sess_record.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c policy/dns.c report/record.c report/journal.c
+# The upstream client against a scripted MX in one process.
+UNIT_SRC_test_up = tests/unit/test_up.c tests/unit/fakemx.c lib/buf.c proxy/smtp.c \
+	proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c policy/rr.c policy/dane.c
 UNIT_SRC_test_mime = tests/unit/test_mime.c report/mime.c lib/buf.c
 UNIT_SRC_test_deliver = tests/unit/test_deliver.c report/deliver.c lib/buf.c lib/dirs.c lib/file.c
 UNIT_SRC_test_record = tests/unit/test_record.c report/record.c lib/buf.c

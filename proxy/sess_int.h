@@ -158,7 +158,8 @@ void sess_txn_clear(struct sess *s);
 void sess_txn_done(struct sess *s);
 void sess_refuse_smuggling(struct sess *s);
 int sess_relay_data(struct sess *s);
-void sess_on_up(struct up *u, enum up_event ev, void *arg);
+void sess_on_up(struct up *u, enum up_event ev, const struct up_info *ui,
+    const struct smtp_reply *r, void *arg);
 
 /* sess_hold.c - the TLS-Required: No hold and its replay */
 void sess_held_drop(struct sess *s);
@@ -172,10 +173,10 @@ void sess_hold_rcpt_result(struct sess *s, const struct smtp_reply *r);
 /* sess_record.c - the attempt record for the journal */
 const char *sess_cand_ptype(const struct sess *s, const struct route_cand *c);
 const char *sess_ptype_of_rtype(const char *rtype);
-int sess_journal(struct sess *s, const struct up *u, int host,
+int sess_journal(struct sess *s, const struct up_info *u, int host,
     const char *ptype, const struct sockaddr_storage *addr, const char *result,
     const char *reason, const char *action);
-int sess_record_ready(struct sess *s, const struct up *u);
-void sess_record_fail(struct sess *s, const struct up *u);
+int sess_record_ready(struct sess *s, const struct up_info *u);
+void sess_record_fail(struct sess *s, const struct up_info *u);
 
 #endif

@@ -76,7 +76,7 @@ source_for(const struct sockaddr_storage *addr, char *buf, size_t len)
 /* sess_journal - one attempt record (report/record.h), before the old MTA
  * hears anything of it; -1 when it could not be written */
 int
-sess_journal(struct sess *s, const struct up *u, int host, const char *ptype,
+sess_journal(struct sess *s, const struct up_info *u, int host, const char *ptype,
     const struct sockaddr_storage *addr, const char *result, const char *reason,
     const char *action)
 {
@@ -117,9 +117,9 @@ sess_journal(struct sess *s, const struct up *u, int host, const char *ptype,
 	else if (u && u->mxname[0])
 		snprintf(r.mx, sizeof(r.mx), "%s", u->mxname);
 	if (u) {
-		snprintf(r.ip, sizeof(r.ip), "%s", u->addrstr);
+		snprintf(r.ip, sizeof(r.ip), "%s", u->addr);
 		snprintf(r.helo, sizeof(r.helo), "%s", u->greet_name);
-		snprintf(r.src, sizeof(r.src), "%s", u->localstr);
+		snprintf(r.src, sizeof(r.src), "%s", u->local);
 		r.sport = u->localport;
 	} else if (addr && (addr->ss_family == AF_INET6 || addr->ss_family == AF_INET)) {
 		if (addr->ss_family == AF_INET6)
@@ -149,7 +149,7 @@ sess_journal(struct sess *s, const struct up *u, int host, const char *ptype,
 
 /* sess_record_ready - the journal record of an attempt that got through */
 int
-sess_record_ready(struct sess *s, const struct up *u)
+sess_record_ready(struct sess *s, const struct up_info *u)
 {
 	const char *result = "success", *reason = "", *action = "delivered";
 	const char *ptype = s->rt.cur_ptype;
@@ -172,15 +172,15 @@ sess_record_ready(struct sess *s, const struct up *u)
 		action = "delivered-anyway";
 	} else if (!u->tls) {
 		/* Opportunistic, in plaintext: RFC 8460 counts it as a failure. */
-		result = u->no_starttls ? "validation-failure" : "starttls-not-supported";
-		reason = u->no_starttls ? "tls-handshake-failed" : "";
+		result = u->plain_retry ? "validation-failure" : "starttls-not-supported";
+		reason = u->plain_retry ? "tls-handshake-failed" : "";
 	}
 	return sess_journal(s, u, s->rt.cur_host, ptype, NULL, result, reason, action);
 }
 
 /* sess_record_fail - the journal record of a failed connection attempt */
 void
-sess_record_fail(struct sess *s, const struct up *u)
+sess_record_fail(struct sess *s, const struct up_info *u)
 {
 	if (u->rtype) {
 		(void) sess_journal(s, u, s->rt.cur_host, s->rt.cur_ptype, NULL, u->rtype, u->rcode,

@@ -231,7 +231,7 @@ up_fits(struct sess *s, const struct plan *p)
 {
 	struct route rt;
 	const struct route_cand *c = NULL;
-	const struct up_params *up = &s->up->p;
+	const struct up_info *up = up_info(s->up);
 
 	route_build(p, &s->orig, (enum mx_mismatch) proxy.cfg.mx_mismatch,
 	    proxy.cfg.strict_testing, &rt);
@@ -240,12 +240,12 @@ up_fits(struct sess *s, const struct plan *p)
 	for (int i = 0; i < rt.ncands && c == NULL; i++)
 		if (!rt.cands[i].failed)
 			c = &rt.cands[i];
-	if (c == NULL || c->level != up->level || c->addr.ss_family != up->addr.ss_family
-	    || memcmp(&c->addr, &up->addr, up->addrlen) != 0)
+	if (c == NULL || c->level != up->level || c->addr.ss_family != up->sa.ss_family
+	    || memcmp(&c->addr, &up->sa, up->salen) != 0)
 		return 0;
 	if (c->host >= 0 && strcmp(p->hosts[c->host].tlsa_text, s->rt.up_tlsa) != 0)
 		return 0;
-	if (p->has_sts && strcmp(p->sts.id, s->up->sts_id) != 0)
+	if (p->has_sts && strcmp(p->sts.id, up->sts_id) != 0)
 		return 0;
 	return 1;
 }

@@ -17,16 +17,19 @@
 static void quiet_rset(struct sess *s);
 static void txn_refused(struct sess *s, const char *text, const struct smtp_reply *r);
 static void rcpt_result(struct sess *s, const struct smtp_reply *r);
-static void data_open(struct sess *s, struct up *u);
+static void data_open(struct sess *s, struct up *u,
+    const struct smtp_reply *r);
 static int data_write(struct sess *s, const void *p, size_t n);
 static void data_end(struct sess *s);
 static int reply_fits(enum sess_wait w, int code);
 static const char *wait_cmd(enum sess_wait w);
 static void mx_gone(struct sess *s, enum sess_wait w, const char *text);
-static void mx_protocol_error(struct sess *s, struct up *u);
-static void up_ready(struct sess *s, struct up *u);
-static int up_reply(struct sess *s, struct up *u);
-static void up_failed(struct sess *s, struct up *u);
+static void mx_protocol_error(struct sess *s, struct up *u,
+    const struct up_info *ui, const struct smtp_reply *r);
+static void up_ready(struct sess *s, struct up *u, const struct up_info *ui);
+static int up_reply(struct sess *s, struct up *u, const struct up_info *ui,
+    const struct smtp_reply *r);
+static void up_failed(struct sess *s, const struct up_info *ui);
 
 /* sess_relay_reply - the MX's reply, every line, to the old MTA */
 void
@@ -59,7 +62,7 @@ sess_reply_text(const struct smtp_reply *r, char *buf, size_t len)
 int
 sess_mail_line(struct sess *s, char *line, size_t size)
 {
-	const struct smtp_ehlo *e = &s->up->ehlo;
+	const struct smtp_ehlo *e = &up_info(s->up)->ehlo;
 	int n = snprintf(line, size, "MAIL FROM:<%s>", s->fsm.mail.addr);
 
 	if (s->fsm.size && e->size)
@@ -73,7 +76,7 @@ sess_mail_line(struct sess *s, char *line, size_t size)
 		n += snprintf(line + n, size - (size_t) n, " SMTPUTF8");
 	if (s->fsm.body_8bit && !e->eightbitmime)
 		msg_info("%s: %s does not offer 8BITMIME; sending 8-bit content as is",
-		    s->id, s->up->peer);
+		    s->id, up_info(s->up)->peer);
 	return n;
 }
 
@@ -81,7 +84,7 @@ sess_mail_line(struct sess *s, char *line, size_t size)
 void
 sess_send_mail(struct sess *s)
 {
-	const struct smtp_ehlo *e = &s->up->ehlo;
+	const struct smtp_ehlo *e = &up_info(s->up)->ehlo;
 	char line[SMTP_PATH_MAX + 200];
 	int n;
 
@@ -89,7 +92,7 @@ sess_send_mail(struct sess *s)
 		char why[REASON_MAX];
 
 		snprintf(why, sizeof(why), "550 5.6.7 SMTPUTF8 is required, but was "
-		    "not offered by host %s", s->up->peer);
+		    "not offered by host %s", up_info(s->up)->peer);
 		txn_refused(s, why, NULL);
 		return;
 	}
@@ -170,7 +173,7 @@ rcpt_result(struct sess *s, const struct smtp_reply *r)
 /* data_open - the MX said 354.  Live: so does the old MTA, and its
  * octets follow (sess_relay_data); held: the held message, all of it */
 static void
-data_open(struct sess *s, struct up *u)
+data_open(struct sess *s, struct up *u, const struct smtp_reply *r)
 {
 	up_data_begin(u);
 	if (s->hold.replay) {
@@ -178,7 +181,7 @@ data_open(struct sess *s, struct up *u)
 		data_end(s);
 		return;
 	}
-	sess_relay_reply(s, &u->reply);
+	sess_relay_reply(s, r);
 	sess_enter(s, W_NONE);
 	sess_data_begin(s);
 }
@@ -286,7 +289,7 @@ sess_txn_done(struct sess *s)
 	sess_txn_clear(s);
 	conn_trim(&s->c);
 	if (s->up)
-		conn_trim(&s->up->c);
+		up_trim(s->up);
 	if (s->drain_after_txn) {
 		sess_sayf(s, "421 4.3.2 %s Service shutting down, closing transmission channel",
 		    proxy.hostname);
@@ -399,16 +402,17 @@ wait_cmd(enum sess_wait w)
 /* mx_protocol_error - a reply that cannot answer the command: the old MTA
  * gets 451 4.5.0, the upstream is closed, the attempt is recorded */
 static void
-mx_protocol_error(struct sess *s, struct up *u)
+mx_protocol_error(struct sess *s, struct up *u, const struct up_info *ui,
+    const struct smtp_reply *r)
 {
 	char l1[REASON_MAX], why[REASON_MAX];
 	enum sess_wait w = s->wait;
 
-	sess_reply_text(&u->reply, l1, sizeof(l1));
+	sess_reply_text(r, l1, sizeof(l1));
 	snprintf(why, sizeof(why), "451 4.5.0 Error: protocol error: host %s "
-	    "answered %s with \"%.200s\"", u->peer, wait_cmd(w), l1);
+	    "answered %s with \"%.200s\"", ui->peer, wait_cmd(w), l1);
 	msg_warn("%s: %s", s->id, why + 10);
-	(void) sess_journal(s, u, s->rt.cur_host, s->rt.cur_ptype, NULL, "connection-failure",
+	(void) sess_journal(s, ui, s->rt.cur_host, s->rt.cur_ptype, NULL, "connection-failure",
 	    "smtp-protocol-error", "failed");
 	up_abort(u);
 	s->up = NULL;
@@ -443,15 +447,14 @@ mx_gone(struct sess *s, enum sess_wait w, const char *text)
 
 /* up_ready - the upstream is ready: MAIL (or the held message's) */
 static void
-up_ready(struct sess *s, struct up *u)
+up_ready(struct sess *s, struct up *u, const struct up_info *ui)
 {
 	/* Remember the MX for the log: the upstream may be gone by then. */
-	snprintf(s->txn.relay, sizeof(s->txn.relay), "%s", u->peer);
-	snprintf(s->txn.relay_tls, sizeof(s->txn.relay_tls), "%s",
-	    u->tls && u->c.ssl ? SSL_get_version(u->c.ssl) : "none");
+	snprintf(s->txn.relay, sizeof(s->txn.relay), "%s", ui->peer);
+	snprintf(s->txn.relay_tls, sizeof(s->txn.relay_tls), "%s", ui->tls_version);
 	if (s->wait != W_CONNECT)
 		return;
-	if (sess_record_ready(s, u) < 0 && proxy.cfg.journal_required) {
+	if (sess_record_ready(s, ui) < 0 && proxy.cfg.journal_required) {
 		up_quit(u);
 		s->up = NULL;
 		txn_refused(s, "451 4.3.0 Error: the attempt could not be recorded "
@@ -463,17 +466,18 @@ up_ready(struct sess *s, struct up *u)
 
 /* up_reply - the MX answered; 0 when the session must not run on */
 static int
-up_reply(struct sess *s, struct up *u)
+up_reply(struct sess *s, struct up *u, const struct up_info *ui,
+    const struct smtp_reply *r)
 {
 	char l1[REASON_MAX];
 
-	if (!reply_fits(s->wait, u->reply.code)) {
-		mx_protocol_error(s, u);
+	if (!reply_fits(s->wait, r->code)) {
+		mx_protocol_error(s, u, ui, r);
 		return 1;
 	}
 	switch (s->wait) {
 	case W_MAIL:
-		if (u->reply.code / 100 == 2) {
+		if (r->code / 100 == 2) {
 			s->txn.mx_open = 1;
 			if (s->txn.mail_pipelined)
 				sess_enter(s, W_RCPT);	/* its reply is next */
@@ -484,7 +488,7 @@ up_reply(struct sess *s, struct up *u)
 			return 0;
 		}
 		/* The MX refused the sender: every RCPT hears why. */
-		txn_refused(s, sess_reply_text(&u->reply, l1, sizeof(l1)), &u->reply);
+		txn_refused(s, sess_reply_text(r, l1, sizeof(l1)), r);
 		if (s->txn.mail_pipelined) {
 			sess_enter(s, W_RCPT_SKIP);	/* the RCPT's reply is still due */
 			return 0;
@@ -494,25 +498,25 @@ up_reply(struct sess *s, struct up *u)
 		sess_enter(s, W_NONE);	/* (a 503, surely) nobody needs it */
 		break;
 	case W_RCPT:
-		rcpt_result(s, &u->reply);
+		rcpt_result(s, r);
 		break;
 	case W_DATA:
-		if (u->reply.code == 354) {
-			data_open(s, u);
+		if (r->code == 354) {
+			data_open(s, u, r);
 		} else if (s->hold.replay) {
-			sess_xfer_finish(s, sess_reply_text(&u->reply, l1, sizeof(l1)), &u->reply);
+			sess_xfer_finish(s, sess_reply_text(r, l1, sizeof(l1)), r);
 		} else {
-			sess_relay_reply(s, &u->reply);
+			sess_relay_reply(s, r);
 			sess_enter(s, W_NONE);
-			sess_log_txn(s, u->reply.code / 100 == 5 ? "bounced" : "deferred",
-			    sess_reply_text(&u->reply, l1, sizeof(l1)));
+			sess_log_txn(s, r->code / 100 == 5 ? "bounced" : "deferred",
+			    sess_reply_text(r, l1, sizeof(l1)));
 			fsm_txn_end(&s->fsm);
 			sess_txn_clear(s);
 			quiet_rset(s);
 		}
 		break;
 	case W_DOT:
-		sess_xfer_finish(s, sess_reply_text(&u->reply, l1, sizeof(l1)), &u->reply);
+		sess_xfer_finish(s, sess_reply_text(r, l1, sizeof(l1)), r);
 		break;
 	case W_RSET:
 		s->txn.mx_open = 0;
@@ -521,7 +525,7 @@ up_reply(struct sess *s, struct up *u)
 		break;
 	default:
 		msg_warn("%s: unexpected reply from %s in state %s", s->id,
-		    u->peer, sess_state_str(s->wait));
+		    ui->peer, sess_state_str(s->wait));
 		break;
 	}
 	return 1;
@@ -529,7 +533,7 @@ up_reply(struct sess *s, struct up *u)
 
 /* up_failed - the upstream is gone (the reaper has it) */
 static void
-up_failed(struct sess *s, struct up *u)
+up_failed(struct sess *s, const struct up_info *u)
 {
 	char l1[REASON_MAX];
 
@@ -570,24 +574,25 @@ up_failed(struct sess *s, struct up *u)
 
 /* sess_on_up - events from the upstream connection */
 void
-sess_on_up(struct up *u, enum up_event ev, void *arg)
+sess_on_up(struct up *u, enum up_event ev, const struct up_info *ui,
+    const struct smtp_reply *r, void *arg)
 {
 	struct sess *s = arg;
 
 	switch (ev) {
 	case UP_READY:
-		up_ready(s, u);
+		up_ready(s, u, ui);
 		break;
 	case UP_DRAIN:
 		if (s->c.paused && s->fsm.state == FSM_DATA && s->wait == W_NONE)
 			conn_resume(&s->c);
 		break;
 	case UP_REPLY:
-		if (!up_reply(s, u))
+		if (!up_reply(s, u, ui, r))
 			return;
 		break;
 	case UP_FAIL:
-		up_failed(s, u);
+		up_failed(s, ui);
 		break;
 	}
 	if (!s->c.closed)

@@ -1,5 +1,8 @@
 /*
- * up.c - the upstream SMTP client.  See up.h.
+ * up.c - the upstream SMTP client: the connection, the SMTP dialogue
+ * (greeting, EHLO or HELO, STARTTLS, EHLO again, then the session's
+ * commands and message bytes), timeouts and failures.  The TLS judgement
+ * is up_tls.c's.  See up.h and up_int.h.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,18 +18,31 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/x509v3.h>
-
 #include "../lib/log.h"
-#include "../policy/dane.h"
-#include "tls.h"
-#include "up.h"
+#include "up_int.h"
 
 #define UP_QUIT_TIMEOUT	10.0
 #define UP_LINE_MAX	2048
 
 static void up_on_conn(struct conn *, int, void *);
 static void up_on_timer(struct ev_loop *, ev_timer *, int);
+static void up_free(struct reap *r);
+static void up_dispose(struct up *u);
+static void fail_connect(struct up *u);
+static void arm(struct up *u, double secs);
+static int send_line(struct up *u, const char *line, size_t len);
+static int open_socket(struct up *u);
+static void set_peer(struct up *u, const char *name);
+static void ready(struct up *u);
+static void send_ehlo(struct up *u, enum up_state st);
+static void got_banner(struct up *u);
+static void got_ehlo(struct up *u);
+static void got_helo(struct up *u);
+static void got_starttls(struct up *u);
+static void got_answer(struct up *u);
+static void got_reply(struct up *u);
+static void read_replies(struct up *u);
+static void local_addr(struct up *u);
 
 /* up_state_str - a state's name, for logs and panics */
 const char *
@@ -66,8 +82,7 @@ up_dispose(struct up *u)
 }
 
 /* up_fail - report a failure once, then dispose */
-__attribute__((format(printf, 3, 4)))
-static void
+void
 up_fail(struct up *u, const char *enh, const char *fmt, ...)
 {
 	va_list ap;
@@ -75,77 +90,25 @@ up_fail(struct up *u, const char *enh, const char *fmt, ...)
 	if (u->st == UP_S_DEAD)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(u->why, sizeof(u->why), fmt, ap);
+	vsnprintf(u->i.why, sizeof(u->i.why), fmt, ap);
 	va_end(ap);
-	u->enh = enh;
+	u->i.enh = enh;
 	if (u->st == UP_S_QUIT) {		/* nobody is waiting any more */
 		up_dispose(u);
 		return;
 	}
 	up_dispose(u);
-	u->cb(u, UP_FAIL, u->arg);
+	u->cb(u, UP_FAIL, &u->i, NULL, u->arg);
 }
 
-/* x509_err_name - the verify error's name, for reports */
-static const char *
-x509_err_name(long e, char *buf, size_t len)
-{
-	static const struct {
-		long e;
-		const char *n;
-	} names[] = {
-		{X509_V_ERR_DANE_NO_MATCH, "X509_V_ERR_DANE_NO_MATCH"},
-		{X509_V_ERR_HOSTNAME_MISMATCH, "X509_V_ERR_HOSTNAME_MISMATCH"},
-		{X509_V_ERR_CERT_HAS_EXPIRED, "X509_V_ERR_CERT_HAS_EXPIRED"},
-		{X509_V_ERR_CERT_NOT_YET_VALID, "X509_V_ERR_CERT_NOT_YET_VALID"},
-		{X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, "X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT"},
-		{X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, "X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN"},
-		{X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY"},
-		{X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, "X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE"},
-		{X509_V_ERR_CERT_UNTRUSTED, "X509_V_ERR_CERT_UNTRUSTED"},
-		{X509_V_ERR_CERT_SIGNATURE_FAILURE, "X509_V_ERR_CERT_SIGNATURE_FAILURE"},
-		{X509_V_ERR_INVALID_CA, "X509_V_ERR_INVALID_CA"},
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].e == e)
-			return names[i].n;
-	snprintf(buf, len, "X509_V_ERR_%ld", e);
-	return buf;
-}
-
-/* up_policy_fail - a failure that policy forbids working around */
-__attribute__((format(printf, 4, 5)))
+/* fail_connect - no connection: why is in u->i.why already */
 static void
-up_policy_fail(struct up *u, const char *rtype, const char *rcode,
-    const char *fmt, ...)
+fail_connect(struct up *u)
 {
-	char why[sizeof(u->why)];
-	va_list ap;
+	char why[sizeof(u->i.why)];
 
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	u->rtype = rtype;
-	snprintf(u->rcode, sizeof(u->rcode), "%s", rcode ? rcode : "");
-	up_fail(u, "4.7.5", "%s", why);
-}
-
-/* soft_fail - MTA-STS testing: note what enforce would have refused */
-__attribute__((format(printf, 3, 4)))
-static void
-soft_fail(struct up *u, const char *rtype, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (u->soft_rtype)
-		return;				/* the first one counts */
-	u->soft_rtype = rtype;
-	va_start(ap, fmt);
-	vsnprintf(u->soft_why, sizeof(u->soft_why), fmt, ap);
-	va_end(ap);
-	msg_info("%s: MTA-STS testing (policy id %s): %s: %s; delivering anyway",
-	    u->sid, u->sts_id, rtype, u->soft_why);
+	memcpy(why, u->i.why, sizeof(why));
+	up_fail(u, "4.4.1", "%s", why);
 }
 
 /* arm - (re)start the per-step timer */
@@ -175,12 +138,12 @@ open_socket(struct up *u)
 	int one = 1;
 
 	if (fd < 0) {
-		snprintf(u->why, sizeof(u->why), "socket: %s", strerror(errno));
+		snprintf(u->i.why, sizeof(u->i.why), "socket: %s", strerror(errno));
 		return -1;
 	}
 	if (u->p.mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &u->p.mark,
 		sizeof(u->p.mark)) < 0) {
-		snprintf(u->why, sizeof(u->why), "cannot set SO_MARK 0x%x: %s",
+		snprintf(u->i.why, sizeof(u->i.why), "cannot set SO_MARK 0x%x: %s",
 		    (unsigned) u->p.mark, strerror(errno));
 		close(fd);
 		return -1;
@@ -188,7 +151,7 @@ open_socket(struct up *u)
 	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (struct sockaddr *) &u->p.addr, u->p.addrlen) < 0
 	    && errno != EINPROGRESS) {
-		snprintf(u->why, sizeof(u->why), "connect to %s: %s", u->peer,
+		snprintf(u->i.why, sizeof(u->i.why), "connect to %s: %s", u->i.peer,
 		    strerror(errno));
 		close(fd);
 		return -1;
@@ -211,15 +174,15 @@ set_peer(struct up *u, const char *name)
 	if (u->p.addr.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const void *) &u->p.addr;
 
-		inet_ntop(AF_INET6, &s6->sin6_addr, u->addrstr, sizeof(u->addrstr));
+		inet_ntop(AF_INET6, &s6->sin6_addr, u->i.addr, sizeof(u->i.addr));
 		port = ntohs(s6->sin6_port);
 	} else {
 		const struct sockaddr_in *s4 = (const void *) &u->p.addr;
 
-		inet_ntop(AF_INET, &s4->sin_addr, u->addrstr, sizeof(u->addrstr));
+		inet_ntop(AF_INET, &s4->sin_addr, u->i.addr, sizeof(u->i.addr));
 		port = ntohs(s4->sin_port);
 	}
-	snprintf(u->peer, sizeof(u->peer), "%s[%s]:%u", name, u->addrstr, port);
+	snprintf(u->i.peer, sizeof(u->i.peer), "%s[%s]:%u", name, u->i.addr, port);
 }
 
 /* up_start - connect to an MX host */
@@ -240,16 +203,20 @@ up_start(struct ev_loop *loop, const struct up_params *p, up_cb *cb, void *arg)
 	}
 	snprintf(u->helo, sizeof(u->helo), "%s", p->helo);
 	snprintf(u->sid, sizeof(u->sid), "%s", p->sid);
-	snprintf(u->mxname, sizeof(u->mxname), "%s", p->mxname ? p->mxname : "");
-	snprintf(u->base, sizeof(u->base), "%s", p->base ? p->base : u->mxname);
+	snprintf(u->i.mxname, sizeof(u->i.mxname), "%s", p->mxname ? p->mxname : "");
+	snprintf(u->base, sizeof(u->base), "%s", p->base ? p->base : u->i.mxname);
 	snprintf(u->orig_name, sizeof(u->orig_name), "%s", p->orig_name ? p->orig_name : "");
 	u->p.helo = u->helo;
 	u->p.sid = u->sid;
-	u->p.mxname = u->mxname;
+	u->p.mxname = u->i.mxname;
 	u->p.base = u->base;
 	u->p.orig_name = u->orig_name;
-	snprintf(u->sts_id, sizeof(u->sts_id), "%s", p->sts_id ? p->sts_id : "");
-	u->p.sts_id = u->sts_id;
+	snprintf(u->i.sts_id, sizeof(u->i.sts_id), "%s", p->sts_id ? p->sts_id : "");
+	u->p.sts_id = u->i.sts_id;
+	u->i.tls_version = "none";
+	u->i.level = p->level;
+	u->i.sa = p->addr;
+	u->i.salen = p->addrlen;
 	u->cb = cb;
 	u->arg = arg;
 	u->c.fd = -1;
@@ -257,7 +224,7 @@ up_start(struct ev_loop *loop, const struct up_params *p, up_cb *cb, void *arg)
 	smtp_reply_init(&u->reply);
 	ev_init(&u->tmo, up_on_timer);
 	u->tmo.data = u;
-	set_peer(u, u->mxname[0] ? u->mxname : "unknown");
+	set_peer(u, u->i.mxname[0] ? u->i.mxname : "unknown");
 	if (open_socket(u) < 0) {
 		/* Report from the loop, never from inside the caller's call. */
 		u->early_fail = 1;
@@ -272,21 +239,22 @@ ready(struct up *u)
 {
 	u->st = UP_S_IDLE;
 	ev_timer_stop(u->loop, &u->tmo);
-	u->cb(u, UP_READY, u->arg);
+	u->cb(u, UP_READY, &u->i, NULL, u->arg);
 }
 
-/* retry_plain - opportunistic: TLS failed, try again without it */
-static void
-retry_plain(struct up *u, const char *why)
+/* up_retry_plain - TLS failed: connect again, never to say STARTTLS */
+void
+up_retry_plain(struct up *u, const char *why)
 {
 	msg_warn("%s: TLS handshake failed with %s: %s; retrying without TLS",
-	    u->sid, u->peer, why);
+	    u->sid, u->i.peer, why);
 	ev_timer_stop(u->loop, &u->tmo);
 	conn_close(&u->c);
-	u->no_starttls = 1;
-	u->tls = 0;
+	u->i.plain_retry = 1;
+	u->i.tls = 0;
+	u->i.tls_version = "none";
 	if (open_socket(u) < 0)
-		up_fail(u, "4.4.1", "%s", u->why);
+		fail_connect(u);
 }
 
 /* send_ehlo - EHLO with the old MTA's name (before and after TLS) */
@@ -301,267 +269,169 @@ send_ehlo(struct up *u, enum up_state st)
 	send_line(u, cmd, (size_t) n);
 }
 
-/* dane_setup - TLSA records and reference names into the new SSL */
-static int
-dane_setup(struct up *u)
+/* got_banner - the greeting: 220, whose first word names the MX (SNI and
+ * logs, when policy gave no name) */
+static void
+got_banner(struct up *u)
 {
-	SSL *ssl = u->c.ssl;
-	int added = 0;
+	const char *t = u->reply.text;
+	size_t n = strcspn(t, " \n");
+	char l1[600];
 
-	if (SSL_dane_enable(ssl, u->base) <= 0) {
-		tls_errstr(u->c.err, sizeof(u->c.err), "SSL_dane_enable");
-		return -1;
+	if (u->reply.code != 220) {
+		up_fail(u, "4.4.0", "host %s refused to talk to me: %s", u->i.peer,
+		    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
+		return;
 	}
-	(void) SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
-	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	/* DANE-TA names: the base domain, and the MX name before CNAMEs. */
-	if (u->orig_name[0] && strcmp(u->orig_name, u->base) != 0)
-		(void) SSL_add1_host(ssl, u->orig_name);
-	for (int i = 0; i < u->p.ntlsa; i++) {
-		const struct plan_tlsa *t = &u->p.tlsa[i];
-		int r = SSL_dane_tlsa_add(ssl, t->usage, t->selector, t->mtype,
-		    t->data, t->len);
-
-		if (r > 0)
-			added++;
-		else
-			msg_warn("%s: TLSA %u %u %u for %s not accepted by OpenSSL",
-			    u->sid, t->usage, t->selector, t->mtype, u->base);
+	if (smtp_valid_hostname(t, n) && n < sizeof(u->i.greet_name)) {
+		memcpy(u->i.greet_name, t, n);
+		u->i.greet_name[n] = 0;
 	}
-	if (added == 0) {
-		snprintf(u->c.err, sizeof(u->c.err), "no usable TLSA record for %s", u->base);
-		return -1;
+	if (!u->i.mxname[0] && smtp_valid_hostname(t, n) && n < sizeof(u->i.mxname)) {
+		memcpy(u->i.mxname, t, n);
+		u->i.mxname[n] = 0;
+		set_peer(u, u->i.mxname);
 	}
-	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);	/* judged after the handshake */
-	return 0;
+	send_ehlo(u, UP_S_EHLO);
 }
 
-/* sts_setup - MTA-STS: PKIX, and the certificate must name the MX host */
-static int
-sts_setup(struct up *u)
+/* got_ehlo - the reply to EHLO: before TLS, STARTTLS when offered and
+ * allowed; HELO when refused and the level allows plaintext */
+static void
+got_ehlo(struct up *u)
 {
-	SSL *ssl = u->c.ssl;
+	int code = u->reply.code, first = u->st == UP_S_EHLO;
+	char l1[600];
 
-	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	if (SSL_set1_host(ssl, u->mxname) != 1) {
-		tls_errstr(u->c.err, sizeof(u->c.err), "SSL_set1_host");
-		return -1;
+	if (code / 100 != 2) {
+		if (first && code / 100 == 5 && !ROUTE_TLS_REQUIRED(u->p.level)) {
+			char cmd[300];
+			int n = snprintf(cmd, sizeof(cmd), "HELO %s", u->helo);
+
+			u->st = UP_S_HELO;
+			send_line(u, cmd, (size_t) n);
+			return;
+		}
+		up_fail(u, "4.4.0", "host %s refused EHLO: %s", u->i.peer,
+		    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
+		return;
 	}
-	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);	/* judged after the handshake */
-	return 0;
+	smtp_ehlo_parse(&u->reply, &u->i.ehlo);
+	if (!first) {
+		ready(u);
+		return;
+	}
+	if (!u->i.ehlo.starttls && up_tls_unoffered(u, NULL) < 0)
+		return;
+	if (u->i.ehlo.starttls && u->p.tls_ctx && u->i.plain_retry <= 0) {
+		u->st = UP_S_STARTTLS;
+		u->phase = "sending STARTTLS";
+		send_line(u, "STARTTLS", 8);
+		return;
+	}
+	msg_info("%s: no STARTTLS with %s: %s; sending in plaintext", u->sid,
+	    u->i.peer, !u->i.ehlo.starttls ? "not offered"
+	    : "TLS handshake failed before");
+	ready(u);
 }
 
-/* tls_judge - after the handshake: does this TLS session meet the level? */
-static int
-tls_judge(struct up *u)
+/* got_helo - the reply to HELO: plaintext, no extensions */
+static void
+got_helo(struct up *u)
 {
-	SSL *ssl = u->c.ssl;
-	long verr;
-	char nb[48];
+	char l1[600];
 
-	if (ROUTE_IS_STS(u->p.level)) {
-		const char *mode = u->p.level == ROUTE_STS ? "enforce" : "testing";
-
-		verr = SSL_get_verify_result(ssl);
-		if (verr == X509_V_OK && !u->p.sts_mismatch) {
-			u->verified = 1;
-			snprintf(u->match, sizeof(u->match), "MTA-STS %s, policy id %s", mode,
-			    u->sts_id);
-			msg_info("%s: Verified TLS connection established to %s: %s (%s)",
-			    u->sid, u->peer, u->tlsinfo, u->match);
-			return 0;
-		}
-		msg_info("%s: Untrusted TLS connection established to %s: %s (MTA-STS %s, "
-		    "policy id %s)", u->sid, u->peer, u->tlsinfo, mode, u->sts_id);
-		if (verr == X509_V_OK) {
-			soft_fail(u, "validation-failure", "%s matches no mx pattern", u->mxname);
-			return 0;
-		}
-		if (ROUTE_SOFT(u->p.level)) {
-			soft_fail(u, dane_rtype_for_verify(verr, 0), "certificate of %s: %s",
-			    u->peer, X509_verify_cert_error_string(verr));
-			return 0;
-		}
-		up_policy_fail(u, dane_rtype_for_verify(verr, 0), x509_err_name(verr, nb, sizeof(nb)),
-		    "MTA-STS: certificate of %s not valid: %s", u->peer,
-		    X509_verify_cert_error_string(verr));
-		return -1;
+	if (u->reply.code / 100 != 2) {
+		up_fail(u, "4.4.0", "host %s refused HELO: %s", u->i.peer,
+		    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
+		return;
 	}
-	if (u->p.level != ROUTE_DANE) {
-		msg_info("%s: %s TLS connection established to %s: %s", u->sid,
-		    u->p.level == ROUTE_ENCRYPT ? "Untrusted" : "Anonymous", u->peer,
-		    u->tlsinfo);
-		return 0;
-	}
-	verr = SSL_get_verify_result(ssl);
-	if (verr == X509_V_OK && SSL_get0_dane_authority(ssl, NULL, NULL) >= 0) {
-		uint8_t usage = 0, sel = 0, mt = 0;
-
-		(void) SSL_get0_dane_tlsa(ssl, &usage, &sel, &mt, NULL, NULL);
-		snprintf(u->match, sizeof(u->match), "%s %s %s", dane_usage_str(usage),
-		    dane_selector_str(sel), dane_mtype_str(mt));
-		u->verified = 1;
-		msg_info("%s: Verified TLS connection established to %s: %s (%s matched)",
-		    u->sid, u->peer, u->tlsinfo, u->match);
-		return 0;
-	}
-	if (verr == X509_V_OK)
-		verr = X509_V_ERR_DANE_NO_MATCH;
-	msg_info("%s: Untrusted TLS connection established to %s: %s", u->sid,
-	    u->peer, u->tlsinfo);
-	if (verr == X509_V_ERR_DANE_NO_MATCH)
-		up_policy_fail(u, dane_rtype_for_verify(verr, 1), x509_err_name(verr, nb, sizeof(nb)),
-		    "TLSA record mismatch for %s", u->peer);
-	else if (verr == X509_V_ERR_HOSTNAME_MISMATCH)
-		up_policy_fail(u, dane_rtype_for_verify(verr, 1), x509_err_name(verr, nb, sizeof(nb)),
-		    "certificate name mismatch for %s (DANE-TA, names %s%s%s)", u->peer,
-		    u->base, u->orig_name[0] && strcmp(u->orig_name, u->base) ? ", " : "",
-		    u->orig_name[0] && strcmp(u->orig_name, u->base) ? u->orig_name : "");
-	else
-		up_policy_fail(u, dane_rtype_for_verify(verr, 1), x509_err_name(verr, nb, sizeof(nb)),
-		    "DANE certificate verification failed for %s: %s", u->peer,
-		    X509_verify_cert_error_string(verr));
-	return -1;
+	memset(&u->i.ehlo, 0, sizeof(u->i.ehlo));
+	msg_info("%s: no STARTTLS with %s: EHLO refused; sending in plaintext",
+	    u->sid, u->i.peer);
+	ready(u);
 }
 
-/* got_reply - one whole reply from the MX */
+/* got_starttls - the reply to STARTTLS: 220 starts the handshake */
+static void
+got_starttls(struct up *u)
+{
+	char l1[600];
+
+	if (u->reply.code != 220) {
+		smtp_reply_line1(&u->reply, l1, sizeof(l1));
+		if (up_tls_unoffered(u, l1) < 0)
+			return;
+		msg_info("%s: no STARTTLS with %s: %s; sending in plaintext",
+		    u->sid, u->i.peer, l1);
+		ready(u);
+		return;
+	}
+	/* Whatever follows the 220 in plaintext is dropped. */
+	buf_reset(&u->c.in);
+	if (up_tls_start(u) < 0) {
+		up_fail(u, "4.7.0", "TLS setup with %s: %s", u->i.peer, u->c.err);
+		return;
+	}
+	u->st = UP_S_HANDSHAKE;
+	u->phase = "performing the TLS handshake";
+	arm(u, (double) u->p.timeout);
+}
+
+/* got_answer - a reply to the session's command, or to the end of data */
+static void
+got_answer(struct up *u)
+{
+	if (u->st == UP_S_WAIT && u->expect > 1) {
+		u->expect--;		/* a pipelined command is still due */
+		u->phase = "sending RCPT TO";
+		arm(u, (double) u->p.timeout);
+	} else {
+		u->expect = 0;
+		u->st = UP_S_IDLE;
+		ev_timer_stop(u->loop, &u->tmo);
+	}
+	u->cb(u, UP_REPLY, &u->i, &u->reply, u->arg);
+}
+
+/* got_reply - one whole reply from the MX, to the state it answers */
 static void
 got_reply(struct up *u)
 {
 	char l1[600];
-	int code = u->reply.code;
 
 	switch (u->st) {
 	case UP_S_BANNER:
-		if (code != 220) {
-			up_fail(u, "4.4.0", "host %s refused to talk to me: %s", u->peer,
-			    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
-			return;
-		}
-		{
-			/* The greeting's first word names the MX: SNI and logs. */
-			const char *t = u->reply.text;
-			size_t n = strcspn(t, " \n");
-
-			if (smtp_valid_hostname(t, n) && n < sizeof(u->greet_name)) {
-				memcpy(u->greet_name, t, n);
-				u->greet_name[n] = 0;
-			}
-			if (!u->p.mxname[0] && smtp_valid_hostname(t, n) && n < 256) {
-				memcpy(u->mxname, t, n);
-				u->mxname[n] = 0;
-				set_peer(u, u->mxname);
-			}
-		}
-		send_ehlo(u, UP_S_EHLO);
+		got_banner(u);
 		return;
 	case UP_S_EHLO:
 	case UP_S_EHLO2:
-		if (code / 100 != 2) {
-			if (u->st == UP_S_EHLO && code / 100 == 5
-			    && !ROUTE_TLS_REQUIRED(u->p.level)) {
-				char cmd[300];
-				int n = snprintf(cmd, sizeof(cmd), "HELO %s", u->helo);
-
-				u->st = UP_S_HELO;
-				send_line(u, cmd, (size_t) n);
-				return;
-			}
-			up_fail(u, "4.4.0", "host %s refused EHLO: %s", u->peer,
-			    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
-			return;
-		}
-		smtp_ehlo_parse(&u->reply, &u->ehlo);
-		if (u->st == UP_S_EHLO && !u->ehlo.starttls && ROUTE_SOFT(u->p.level))
-			soft_fail(u, "starttls-not-supported", "STARTTLS not offered by %s", u->peer);
-		else if (u->st == UP_S_EHLO && !u->ehlo.starttls
-		    && ROUTE_TLS_REQUIRED(u->p.level)) {
-			up_policy_fail(u, "starttls-not-supported", NULL, "TLS is required, "
-			    "but was not offered by host %s", u->peer);
-			return;
-		}
-		if (u->st == UP_S_EHLO && u->ehlo.starttls && u->p.tls_ctx
-		    && u->no_starttls <= 0) {
-			u->st = UP_S_STARTTLS;
-			u->phase = "sending STARTTLS";
-			send_line(u, "STARTTLS", 8);
-			return;
-		}
-		if (u->st == UP_S_EHLO)
-			msg_info("%s: no STARTTLS with %s: %s; sending in plaintext",
-			    u->sid, u->peer, !u->ehlo.starttls ? "not offered"
-			    : "TLS handshake failed before");
-		ready(u);
+		got_ehlo(u);
 		return;
 	case UP_S_HELO:
-		if (code / 100 != 2) {
-			up_fail(u, "4.4.0", "host %s refused HELO: %s", u->peer,
-			    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
-			return;
-		}
-		memset(&u->ehlo, 0, sizeof(u->ehlo));
-		msg_info("%s: no STARTTLS with %s: EHLO refused; sending in plaintext",
-		    u->sid, u->peer);
-		ready(u);
+		got_helo(u);
 		return;
 	case UP_S_STARTTLS:
-		if (code != 220 && ROUTE_SOFT(u->p.level))
-			soft_fail(u, "starttls-not-supported", "%s refused STARTTLS", u->peer);
-		else if (code != 220 && ROUTE_TLS_REQUIRED(u->p.level)) {
-			up_policy_fail(u, "starttls-not-supported", NULL, "TLS is required, "
-			    "but host %s refused STARTTLS: %s", u->peer,
-			    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
-			return;
-		}
-		if (code != 220) {
-			msg_info("%s: no STARTTLS with %s: %s; sending in plaintext",
-			    u->sid, u->peer, smtp_reply_line1(&u->reply, l1, sizeof(l1)));
-			ready(u);
-			return;
-		}
-		/* Whatever follows the 220 in plaintext is dropped. */
-		buf_reset(&u->c.in);
-		/* SNI: the TLSA base domain under DANE, else the MX's name. */
-		if (conn_starttls(&u->c, u->p.tls_ctx, 0, u->p.level == ROUTE_DANE
-			? u->base : u->mxname[0] ? u->mxname : NULL) < 0
-		    || (u->p.level == ROUTE_DANE && dane_setup(u) < 0)
-		    || (ROUTE_IS_STS(u->p.level) && sts_setup(u) < 0)) {
-			up_fail(u, "4.7.0", "TLS setup with %s: %s", u->peer, u->c.err);
-			return;
-		}
-		u->st = UP_S_HANDSHAKE;
-		u->phase = "performing the TLS handshake";
-		arm(u, (double) u->p.timeout);
+		got_starttls(u);
 		return;
 	case UP_S_WAIT:
-		if (u->expect > 1) {		/* a pipelined command is still due */
-			u->expect--;
-			u->phase = "sending RCPT TO";
-			arm(u, (double) u->p.timeout);
-			u->cb(u, UP_REPLY, u->arg);
-			return;
-		}
-		/* FALLTHROUGH */
 	case UP_S_DOT:
-		u->expect = 0;
-		u->st = UP_S_IDLE;
-		ev_timer_stop(u->loop, &u->tmo);
-		u->cb(u, UP_REPLY, u->arg);
+		got_answer(u);
 		return;
 	case UP_S_QUIT:
 		up_dispose(u);
 		return;
 	case UP_S_DATA:
 		up_fail(u, "4.4.2", "host %s said during message transfer: %s",
-		    u->peer, smtp_reply_line1(&u->reply, l1, sizeof(l1)));
+		    u->i.peer, smtp_reply_line1(&u->reply, l1, sizeof(l1)));
 		return;
 	case UP_S_IDLE:
 		/* An unsolicited reply: a 421 before the MX hangs up. */
-		up_fail(u, "4.4.2", "host %s said: %s", u->peer,
+		up_fail(u, "4.4.2", "host %s said: %s", u->i.peer,
 		    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
 		return;
 	default:
-		up_fail(u, "4.4.0", "unexpected reply from %s: %s", u->peer,
+		up_fail(u, "4.4.0", "unexpected reply from %s: %s", u->i.peer,
 		    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
 		return;
 	}
@@ -581,13 +451,13 @@ read_replies(struct up *u)
 			return;
 		if (r == SMTP_LINE_LONG) {
 			up_fail(u, "4.4.0", "malformed reply from %s: line too long while %s",
-			    u->peer, u->phase);
+			    u->i.peer, u->phase);
 			return;
 		}
 		r = smtp_reply_feed(&u->reply, buf_head(&u->c.in), ll);
 		buf_consume(&u->c.in, used);
 		if (r == SMTP_REPLY_BAD) {
-			up_fail(u, "4.4.0", "malformed reply from %s while %s", u->peer,
+			up_fail(u, "4.4.0", "malformed reply from %s while %s", u->i.peer,
 			    u->phase);
 			return;
 		}
@@ -614,13 +484,13 @@ local_addr(struct up *u)
 	if (ss.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const void *) &ss;
 
-		inet_ntop(AF_INET6, &s6->sin6_addr, u->localstr, sizeof(u->localstr));
-		u->localport = ntohs(s6->sin6_port);
+		inet_ntop(AF_INET6, &s6->sin6_addr, u->i.local, sizeof(u->i.local));
+		u->i.localport = ntohs(s6->sin6_port);
 	} else if (ss.ss_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const void *) &ss;
 
-		inet_ntop(AF_INET, &s4->sin_addr, u->localstr, sizeof(u->localstr));
-		u->localport = ntohs(s4->sin_port);
+		inet_ntop(AF_INET, &s4->sin_addr, u->i.local, sizeof(u->i.local));
+		u->i.localport = ntohs(s4->sin_port);
 	}
 }
 
@@ -637,64 +507,32 @@ up_on_conn(struct conn *c, int ev, void *arg)
 		u->phase = "receiving the initial server greeting";
 		arm(u, (double) u->p.timeout);
 	}
-	if (ev & CONN_TLS) {
-		u->tls = 1;
-		tls_describe(u->c.ssl, u->tlsinfo, sizeof(u->tlsinfo));
-		if (tls_judge(u) < 0)
-			return;
+	if ((ev & CONN_TLS) && up_tls_judge(u) == 0)
 		send_ehlo(u, UP_S_EHLO2);
-	}
+	if (u->st == UP_S_DEAD)
+		return;
 	if (ev & CONN_READ)
 		read_replies(u);
 	if (u->st == UP_S_DEAD)
 		return;
 	if ((ev & CONN_DRAIN) && u->st == UP_S_DATA)
-		u->cb(u, UP_DRAIN, u->arg);
+		u->cb(u, UP_DRAIN, &u->i, NULL, u->arg);
 	if (u->st == UP_S_DEAD)
 		return;
+	if ((ev & (CONN_ERROR | CONN_EOF)) && u->st == UP_S_HANDSHAKE
+	    && up_tls_broken(u, ev & CONN_ERROR ? u->c.err : NULL))
+		return;
 	if (ev & CONN_ERROR) {
-		if (u->st == UP_S_HANDSHAKE && ROUTE_SOFT(u->p.level)
-		    && u->no_starttls == 0) {
-			soft_fail(u, "validation-failure", "TLS handshake with %s failed: %s",
-			    u->peer, u->c.err);
-			retry_plain(u, u->c.err);
-			return;
-		}
-		if (u->st == UP_S_HANDSHAKE && ROUTE_TLS_REQUIRED(u->p.level)) {
-			up_policy_fail(u, "validation-failure", NULL, "TLS handshake with %s "
-			    "failed: %s", u->peer, u->c.err);
-			return;
-		}
-		if (u->st == UP_S_HANDSHAKE && u->no_starttls == 0) {
-			retry_plain(u, u->c.err);
-			return;
-		}
 		if (u->st == UP_S_CONNECT)
-			up_fail(u, "4.4.1", "connect to %s: %s", u->peer, u->c.err);
+			up_fail(u, "4.4.1", "connect to %s: %s", u->i.peer, u->c.err);
 		else
 			up_fail(u, "4.4.2", "lost connection with %s while %s: %s",
-			    u->peer, u->phase, u->c.err);
+			    u->i.peer, u->phase, u->c.err);
 		return;
 	}
-	if (ev & CONN_EOF) {
-		if (u->st == UP_S_HANDSHAKE && ROUTE_SOFT(u->p.level)
-		    && u->no_starttls == 0) {
-			soft_fail(u, "validation-failure", "TLS handshake with %s failed", u->peer);
-			retry_plain(u, "connection closed");
-			return;
-		}
-		if (u->st == UP_S_HANDSHAKE && ROUTE_TLS_REQUIRED(u->p.level)) {
-			up_policy_fail(u, "validation-failure", NULL, "TLS handshake with %s "
-			    "failed: connection closed", u->peer);
-			return;
-		}
-		if (u->st == UP_S_HANDSHAKE && u->no_starttls == 0) {
-			retry_plain(u, "connection closed");
-			return;
-		}
-		up_fail(u, "4.4.2", "lost connection with %s while %s", u->peer,
+	if (ev & CONN_EOF)
+		up_fail(u, "4.4.2", "lost connection with %s while %s", u->i.peer,
 		    u->phase);
-	}
 }
 
 /* up_on_timer - the step took too long (or a deferred connect failure) */
@@ -706,30 +544,27 @@ up_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void) loop;
 	(void) revents;
 	if (u->early_fail) {
-		char why[sizeof(u->why)];
-
-		memcpy(why, u->why, sizeof(why));
-		up_fail(u, "4.4.1", "%s", why);
+		fail_connect(u);
 		return;
 	}
 	if (u->st == UP_S_QUIT) {
 		up_dispose(u);
 		return;
 	}
-	if (u->st == UP_S_HANDSHAKE && u->no_starttls == 0
+	if (u->st == UP_S_HANDSHAKE && u->i.plain_retry == 0
 	    && ROUTE_MAY_PLAIN(u->p.level)) {
-		retry_plain(u, "timeout");
+		up_retry_plain(u, "timeout");
 		return;
 	}
 	up_fail(u, u->st == UP_S_CONNECT ? "4.4.1" : "4.4.2",
-	    "conversation with %s timed out while %s", u->peer, u->phase);
+	    "conversation with %s timed out while %s", u->i.peer, u->phase);
 }
 
 /* up_command2 - two commands in one write (PIPELINING), two replies */
 int
 up_command2(struct up *u, const char *l1, size_t n1, const char *l2, size_t n2)
 {
-	if (u->st != UP_S_IDLE || !u->ehlo.pipelining)
+	if (u->st != UP_S_IDLE || !u->i.ehlo.pipelining)
 		msg_panic("%s: up_command2 in state %s", u->sid, up_state_str(u->st));
 	u->st = UP_S_WAIT;
 	u->expect = 2;
@@ -798,6 +633,27 @@ up_quit(struct up *u)
 	u->st = UP_S_QUIT;
 	conn_write(&u->c, "QUIT\r\n", 6);
 	arm(u, UP_QUIT_TIMEOUT);
+}
+
+/* up_info - what the caller may know of the connection */
+const struct up_info *
+up_info(const struct up *u)
+{
+	return &u->i;
+}
+
+/* up_pending - message bytes queued towards the MX */
+size_t
+up_pending(const struct up *u)
+{
+	return conn_pending(&u->c);
+}
+
+/* up_trim - between transactions: free the idle buffers' memory */
+void
+up_trim(struct up *u)
+{
+	conn_trim(&u->c);
 }
 
 /* up_abort - close now; no more callbacks */

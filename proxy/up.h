@@ -4,34 +4,40 @@
  * SYNOPSIS
  *	struct up *up_start(struct ev_loop *loop, const struct up_params *p,
  *		up_cb *cb, void *arg);
+ *	typedef void up_cb(struct up *u, enum up_event ev,
+ *		const struct up_info *ui, const struct smtp_reply *r, void *arg);
+ *	const struct up_info *up_info(const struct up *u);
  *	int up_command(struct up *u, const char *line, size_t len);
  *	int up_command2(struct up *u, const char *l1, size_t n1,
  *		const char *l2, size_t n2);
-int up_command2(struct up *u, const char *l1, size_t n1, const char *l2,
-    size_t n2);
  *	void up_data_begin(struct up *u);
  *	int up_data_write(struct up *u, const void *p, size_t n);
  *	void up_data_end(struct up *u);
  *	size_t up_pending(const struct up *u);
+ *	void up_trim(struct up *u);
  *	void up_quit(struct up *u);
  *	void up_abort(struct up *u);
- *	const char *up_state_str(enum up_state st);
  *
  * DESCRIPTION
  *	up_start() connects to p->addr (SO_MARK p->mark), reads the
  *	greeting, says EHLO (HELO when EHLO is refused), does STARTTLS when
  *	the MX offers it, says EHLO again, and then reports UP_READY.  At
  *	the opportunistic level a failed TLS handshake is retried once
- *	without STARTTLS, as Postfix does at its `may' level.
+ *	without STARTTLS, as Postfix does at its `may' level.  struct up is
+ *	opaque: what the caller may know of the connection is in the
+ *	struct up_info that every event carries (up_info() gives the same
+ *	between events); it stays valid, and changes only inside up.c,
+ *	until the object is the reaper's.
  *
  *	up_command() sends one command line (CRLF added) and reports the
- *	reply with UP_REPLY (u->reply).  up_command2() sends two in one write
+ *	reply with UP_REPLY (r).  up_command2() sends two in one write
  *	(only when the MX offers PIPELINING, RFC 2920) and reports each
  *	reply in turn.  up_data_begin() switches to raw
  *	message bytes: up_data_write() queues them as they are (the caller
  *	sends the final `.' too), up_pending() says how many wait (for
  *	back-pressure; UP_DRAIN when the queue is empty again), and
- *	up_data_end() waits for the final reply (UP_REPLY).
+ *	up_data_end() waits for the final reply (UP_REPLY).  up_trim()
+ *	frees the idle connection's buffer memory between transactions.
  *
  *	The TLS level comes from policy: at ROUTE_MAY, STARTTLS when
  *	offered; at ROUTE_ENCRYPT, TLS is required; at ROUTE_DANE, TLS is
@@ -40,12 +46,13 @@ int up_command2(struct up *u, const char *l1, size_t n1, const char *l2,
  *	ignores names and dates).  Verification runs during the handshake
  *	and is judged after it, so every failure is named.
  *
- *	Any failure is reported once as UP_FAIL, with u->why (a Postfix-
+ *	Any failure is reported once as UP_FAIL, with ui->why (a Postfix-
  *	shaped reason: `lost connection with mx[192.0.2.1]:25 while sending
- *	message body'), u->enh (the enhanced status code to give the old
- *	MTA) and, for policy failures, u->rtype (the RFC 8460 result type)
- *	and u->rcode (the OpenSSL verify error name).  After UP_FAIL, and after up_quit() or up_abort(), the object
- *	belongs to the reaper: the caller forgets its pointer.
+ *	message body'), ui->enh (the enhanced status code to give the old
+ *	MTA) and, for policy failures, ui->rtype (the RFC 8460 result type)
+ *	and ui->rcode (the OpenSSL verify error name).  After UP_FAIL, and
+ *	after up_quit() or up_abort(), the object belongs to the reaper: the
+ *	caller forgets its pointer (and ui's) once the callback returns.
  */
 #ifndef MXTLS_UP_H
 #define MXTLS_UP_H
@@ -54,16 +61,45 @@ int up_command2(struct up *u, const char *l1, size_t n1, const char *l2,
 #include <sys/socket.h>
 
 #include <ev.h>
+#include <openssl/ssl.h>
 
 #include "../policy/plan.h"
 #include "../policy/route.h"
-#include "conn.h"
 #include "smtp.h"
 
 enum up_event { UP_READY, UP_REPLY, UP_DRAIN, UP_FAIL };
 
 struct up;
-typedef void up_cb(struct up *u, enum up_event ev, void *arg);
+
+/* What the session learns of an upstream: from every event, or up_info(). */
+struct up_info {
+	char peer[384];			/* name[192.0.2.25]:25 */
+	char mxname[256];		/* the MX's name: policy's or greeting's */
+	char addr[64];			/* 192.0.2.25 */
+	char local[64];			/* our source address, once connected */
+	int localport;
+	char greet_name[256];		/* first word of the MX's greeting */
+	struct smtp_ehlo ehlo;		/* what the last EHLO offered */
+	int tls;			/* TLS is up */
+	const char *tls_version;	/* `TLSv1.3', or `none' */
+	char tlsinfo[160];		/* `TLSv1.3 with cipher ...' */
+	int verified;			/* TLS authenticated by policy */
+	char match[128];		/* `DANE-EE(3) SPKI(1) SHA2-256(1)' */
+	int plain_retry;		/* TLS failed: retried without STARTTLS */
+	const char *soft_rtype;		/* MTA-STS testing: what would have failed */
+	const char *rtype;		/* RFC 8460 result type of a failure */
+	char rcode[64];			/* failure reason code */
+	char why[768];			/* a failure's reason */
+	const char *enh;		/* ... and enhanced status code */
+	/* where it goes, and held to what (p's, as given to up_start) */
+	enum route_level level;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	char sts_id[40];		/* MTA-STS policy id, or "" */
+};
+
+typedef void up_cb(struct up *u, enum up_event ev, const struct up_info *ui,
+    const struct smtp_reply *r, void *arg);
 
 struct up_params {
 	struct sockaddr_storage addr;
@@ -86,67 +122,18 @@ struct up_params {
 	int sts_mismatch;		/* testing: the MX matches no pattern */
 };
 
-enum up_state {
-	UP_S_CONNECT, UP_S_BANNER, UP_S_EHLO, UP_S_HELO, UP_S_STARTTLS,
-	UP_S_HANDSHAKE, UP_S_EHLO2, UP_S_IDLE, UP_S_WAIT, UP_S_DATA,
-	UP_S_DOT, UP_S_QUIT, UP_S_DEAD, UP_S_NSTATES
-};
-
-struct up {
-	struct conn c;
-	ev_timer tmo;
-	struct reap reap;
-	struct ev_loop *loop;
-	struct up_params p;
-	char helo[256];
-	char sid[32];
-	enum up_state st;
-	const char *phase;		/* for failure reasons */
-	int no_starttls;		/* retry without TLS */
-	int early_fail;			/* connect failed at once */
-	int expect;			/* replies still due to commands sent */
-	char mxname[256];		/* the MX's name: policy's or greeting's */
-	char base[256];			/* TLSA base domain */
-	char orig_name[256];
-	int verified;			/* TLS authenticated by policy */
-	char match[128];		/* `DANE-EE(3) SPKI(1) SHA2-256(1)' */
-	const char *rtype;		/* RFC 8460 result type of a failure */
-	char rcode[64];			/* failure reason code */
-	const char *soft_rtype;		/* MTA-STS testing: what would have failed */
-	char soft_why[512];
-	char sts_id[40];
-	int tls;			/* TLS is up */
-	char tlsinfo[160];		/* `TLSv1.3 with cipher ...' */
-	char addrstr[64];		/* 192.0.2.25 */
-	char localstr[64];		/* our source address, once connected */
-	int localport;
-	char greet_name[256];		/* first word of the MX's greeting */
-	char peer[384];			/* name[192.0.2.25]:25 */
-	struct smtp_reply reply;
-	struct smtp_ehlo ehlo;
-	char why[768];
-	const char *enh;
-	up_cb *cb;
-	void *arg;
-};
-
 struct up *up_start(struct ev_loop *loop, const struct up_params *p,
     up_cb *cb, void *arg);
+const struct up_info *up_info(const struct up *u);
 int up_command(struct up *u, const char *line, size_t len);
 int up_command2(struct up *u, const char *l1, size_t n1, const char *l2,
     size_t n2);
 void up_data_begin(struct up *u);
 int up_data_write(struct up *u, const void *p, size_t n);
 void up_data_end(struct up *u);
+size_t up_pending(const struct up *u);
+void up_trim(struct up *u);
 void up_quit(struct up *u);
 void up_abort(struct up *u);
-const char *up_state_str(enum up_state st);
-
-/* up_pending - message bytes queued towards the MX */
-static inline size_t
-up_pending(const struct up *u)
-{
-	return conn_pending(&u->c);
-}
 
 #endif

@@ -51,6 +51,7 @@
 #include "../../proxy/proxy.h"
 #include "../../proxy/sess.h"
 #include "../../proxy/tls.h"
+#include "fakemx.h"
 #include "t.h"
 
 struct proxy proxy;
@@ -150,141 +151,6 @@ resolve_cancel(struct resolve *r)
 {
 	ev_timer_stop(proxy.loop, &r->t);
 	free(r);
-}
-
-/* ---- time and sockets ------------------------------------------------ */
-
-/* now_ms - monotonic milliseconds */
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
-}
-
-/* sleep_ms - nap */
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-/* wait_readable - poll for input until the deadline (ms from now) */
-static int
-wait_readable(int fd, int ms)
-{
-	struct pollfd p = {fd, POLLIN, 0};
-
-	return poll(&p, 1, ms) > 0;
-}
-
-/* send_all - blocking write of everything */
-static int
-send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t) w;
-	}
-	return 0;
-}
-
-/* a line reader over a blocking socket, with a deadline per line */
-struct rd {
-	int fd;
-	char buf[65536];
-	size_t n;
-	int eof;
-};
-
-/* rd_line - one LF-ended line (without CR LF) into out; -1 at EOF or timeout */
-static int
-rd_line(struct rd *r, char *out, size_t len, int ms)
-{
-	double until = now_ms() + ms;
-
-	for (;;) {
-		char *nl = memchr(r->buf, '\n', r->n);
-
-		if (nl) {
-			size_t l = (size_t) (nl - r->buf), k = l;
-
-			if (k > 0 && r->buf[k - 1] == '\r')
-				k--;
-			if (k >= len)
-				k = len - 1;
-			memcpy(out, r->buf, k);
-			out[k] = 0;
-			memmove(r->buf, nl + 1, r->n - l - 1);
-			r->n -= l + 1;
-			return 0;
-		}
-		if (r->eof || r->n == sizeof(r->buf))
-			return -1;
-		{
-			int left = (int) (until - now_ms());
-			ssize_t got;
-
-			if (left <= 0 || !wait_readable(r->fd, left))
-				return -1;
-			got = recv(r->fd, r->buf + r->n, sizeof(r->buf) - r->n, 0);
-			if (got <= 0) {
-				r->eof = 1;
-				continue;
-			}
-			r->n += (size_t) got;
-		}
-	}
-}
-
-/* rd_reply - one whole reply; its code, or -1; its last line in last */
-static int
-rd_reply(struct rd *r, char *last, size_t len, int ms)
-{
-	char line[4096];
-
-	for (;;) {
-		if (rd_line(r, line, sizeof(line), ms) < 0)
-			return -1;
-		if (strlen(line) < 3)
-			return -1;
-		if (line[3] != '-') {
-			snprintf(last, len, "%.500s", line);
-			return atoi(line);
-		}
-	}
-}
-
-/* rd_eof - does the peer close within ms (reading and dropping input)? */
-static int
-rd_eof(struct rd *r, int ms)
-{
-	double until = now_ms() + ms;
-
-	r->n = 0;
-	while (!r->eof) {
-		int left = (int) (until - now_ms());
-		ssize_t got;
-
-		if (left <= 0 || !wait_readable(r->fd, left))
-			return 0;
-		got = recv(r->fd, r->buf, sizeof(r->buf), 0);
-		if (got <= 0)
-			r->eof = 1;
-	}
-	return 1;
 }
 
 /* ---- the scripted MX ------------------------------------------------- */
@@ -465,9 +331,6 @@ mx_main(void *arg)
 static void
 mx_start(enum mx_data_reply dr, int offer_starttls, int greet_wait)
 {
-	struct sockaddr_in a;
-	socklen_t al = sizeof(a);
-
 	memset(&mx, 0, sizeof(mx));
 	pthread_mutex_init(&mx.mu, NULL);
 	mx.data_reply = dr;
@@ -475,16 +338,7 @@ mx_start(enum mx_data_reply dr, int offer_starttls, int greet_wait)
 	mx.greet_wait = greet_wait;
 	mx.m = mx_next;
 	memset(&mx_next, 0, sizeof(mx_next));
-	mx.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(mx.lfd, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(mx.lfd, 16) < 0
-	    || getsockname(mx.lfd, (struct sockaddr *) &a, &al) < 0) {
-		perror("mx listen");
-		exit(2);
-	}
-	mx.port = ntohs(a.sin_port);
+	mx.lfd = loopback_listen(&mx.port);
 	pthread_create(&mx.th, NULL, mx_main, NULL);
 }
 

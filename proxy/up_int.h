@@ -1,0 +1,79 @@
+/*
+ * up_int.h - the upstream client's private header: the struct, and one
+ * section per file of the client (up.c: the SMTP dialogue; up_tls.c:
+ * the TLS judgement).  Nothing outside proxy/up*.c includes it.
+ *
+ * SYNOPSIS
+ *	const char *up_state_str(enum up_state st);
+ *	void up_fail(struct up *u, const char *enh, const char *fmt, ...);
+ *	void up_retry_plain(struct up *u, const char *why);
+ *
+ *	int up_tls_start(struct up *u);
+ *	int up_tls_judge(struct up *u);
+ *	int up_tls_unoffered(struct up *u, const char *refusal);
+ *	int up_tls_broken(struct up *u, const char *err);
+ *
+ * DESCRIPTION
+ *	up_fail() reports a failure once (UP_FAIL) and hands the object to
+ *	the reaper.  up_retry_plain() closes and connects again, never to
+ *	offer STARTTLS (the opportunistic retry).
+ *
+ *	up_tls_start() starts the handshake after STARTTLS's 220: SNI, and
+ *	under DANE or MTA-STS the reference identities (the verdict waits
+ *	for the end of the handshake); -1 with the reason in u->c.err.
+ *	up_tls_judge() judges the finished handshake against the level:
+ *	verified or not, the log line, and for a failure UP_FAIL (-1).
+ *	up_tls_unoffered() is what the level says when the MX does not
+ *	offer STARTTLS (refusal NULL) or refuses it (refusal: the reply's
+ *	first line): 0 to go on in plaintext (noted as a soft failure under
+ *	MTA-STS testing), -1 after UP_FAIL.  up_tls_broken() is what it
+ *	says when the handshake failed (err, or NULL when the connection
+ *	closed): a retry in plaintext or UP_FAIL (1), or 0 when the level
+ *	has no word on it and the caller reports a lost connection.
+ */
+#ifndef MXTLS_UP_INT_H
+#define MXTLS_UP_INT_H
+
+#include "conn.h"
+#include "up.h"
+
+enum up_state {
+	UP_S_CONNECT, UP_S_BANNER, UP_S_EHLO, UP_S_HELO, UP_S_STARTTLS,
+	UP_S_HANDSHAKE, UP_S_EHLO2, UP_S_IDLE, UP_S_WAIT, UP_S_DATA,
+	UP_S_DOT, UP_S_QUIT, UP_S_DEAD, UP_S_NSTATES
+};
+
+struct up {
+	struct conn c;
+	ev_timer tmo;
+	struct reap reap;
+	struct ev_loop *loop;
+	struct up_params p;		/* its strings point into this struct */
+	char helo[256];
+	char sid[32];
+	enum up_state st;
+	const char *phase;		/* for failure reasons */
+	int early_fail;			/* connect failed at once */
+	int expect;			/* replies still due to commands sent */
+	char base[256];			/* TLSA base domain */
+	char orig_name[256];
+	char soft_why[512];		/* MTA-STS testing: why it would fail */
+	struct smtp_reply reply;
+	struct up_info i;		/* what the caller may know */
+	up_cb *cb;
+	void *arg;
+};
+
+/* up.c - the SMTP dialogue */
+const char *up_state_str(enum up_state st);
+void up_fail(struct up *u, const char *enh, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void up_retry_plain(struct up *u, const char *why);
+
+/* up_tls.c - the TLS judgement */
+int up_tls_start(struct up *u);
+int up_tls_judge(struct up *u);
+int up_tls_unoffered(struct up *u, const char *refusal);
+int up_tls_broken(struct up *u, const char *err);
+
+#endif

@@ -664,7 +664,7 @@ flood_client(struct client *c)
 	}
 	/* A partial NOOP may be out: end it, then read everything. */
 	while (flood_written % 6 != 0) {
-		if (send(c->r.fd, "NOOP\r\n" + flood_written % 6, 1, MSG_NOSIGNAL) == 1)
+		if (send(c->r.fd, &"NOOP\r\n"[flood_written % 6], 1, MSG_NOSIGNAL) == 1)
 			flood_written++;
 		else
 			sleep_ms(5);

@@ -62,7 +62,7 @@ UNIT_SRC_test_mime = tests/unit/test_mime.c report/mime.c lib/buf.c
 UNIT_SRC_test_deliver = tests/unit/test_deliver.c report/deliver.c lib/buf.c lib/dirs.c lib/file.c
 UNIT_SRC_test_record = tests/unit/test_record.c report/record.c lib/buf.c
 UNIT_SRC_test_journal = tests/unit/test_journal.c report/journal.c report/record.c lib/buf.c lib/dirs.c
-UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c report/record.c lib/buf.c
+UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c report/render.c report/record.c lib/buf.c
 UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c
 UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c policy/rr.c lib/tags.c \
 	lib/dirs.c lib/file.c
@@ -75,7 +75,8 @@ FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c proxy/config.c policy/rr.c
 FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c lib/tags.c
 FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c policy/rr.c lib/tags.c
 FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c
-FUZZ_SRC_fuzz_journal = tests/fuzz/fuzz_journal.c report/record.c report/agg.c
+FUZZ_SRC_fuzz_journal = tests/fuzz/fuzz_journal.c report/record.c report/agg.c \
+	report/render.c
 FUZZ_SRC_fuzz_stscache = tests/fuzz/fuzz_stscache.c policy/stscache.c policy/sts.c \
 	policy/rr.c lib/tags.c lib/dirs.c lib/file.c
 # Extra libraries per fuzzer (FUZZ_LIBS_name); the others need none.
@@ -122,7 +123,7 @@ build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
 # mxtls-report: TLSRPT from the journal (tools/); mxtlsd's link is separate.
 MXTLS_REPORT_SRC = $(LIB_SRC) proxy/config.c policy/rr.c policy/dns.c report/record.c \
 	report/journal.c \
-	report/tlsrpt.c report/agg.c report/mime.c report/deliver.c tools/discover.c \
+	report/tlsrpt.c report/agg.c report/render.c report/mime.c report/deliver.c tools/discover.c \
 	tools/mxtls-report.c
 
 mxtls-report: $(MXTLS_REPORT_SRC:%.c=build/%.o)

@@ -46,7 +46,8 @@
  *	order (by name, then by count); call it once after the last add
  *	(pointers from agg_get() are valid until the next agg_add()).
  *
- *	agg_render() writes the report as RFC 8460 4 JSON (cJSON): the
+ *	agg.c counts; render.c writes a report out.  agg_render() writes
+ *	the report as RFC 8460 4 JSON (cJSON): the
  *	organization-name, date-range (the whole UTC day, start
  *	YYYY-MM-DDT00:00:00Z, end YYYY-MM-DDT23:59:59Z), contact-info,
  *	report-id and policies[] with policy, summary and failure-details.

@@ -21,10 +21,12 @@
  *	between non-empty labels, at most 253 characters); a record whose
  *	domain is not counts as naming no domain (0).  This also keeps
  *	`/' and `!' out of agg_filename().  A record whose policy type is
- *	not tlsa, sts or no-policy-found is not counted either (0): RFC 8460
- *	knows no other, and a report must not carry it.  Result type
- *	`connection-failure' is not counted (agg.h).  An empty result type
- *	is a failure like any other that is not `success'.
+ *	not tlsa, sts or no-policy-found, or whose result type is not a word
+ *	of rtype.h, is not counted either (0): RFC 8460 knows no other, and
+ *	a report must not carry it (a journal line with such a word never
+ *	gets here: record.c refuses it).  Result type `connection-failure'
+ *	is not counted (agg.h).  Within the program the types are enums
+ *	(rtype.h); only the order below goes by their words.
  *
  *	Policy strings are a list (LF-separated, empty items dropped).  For
  *	tlsa they are a set: sorted and without duplicates, since DNS gives
@@ -39,8 +41,9 @@
  *	rule.
  *
  * ORDER (agg_finish)
- *	Reports by domain.  Policies by policy-domain, policy-type, mx-host
- *	list, policy strings.  Failure details by result type, then by
+ *	Reports by domain.  Policies by policy-domain, policy-type (its
+ *	word), mx-host list, policy strings.  Failure details by result type
+ *	(its word), then by
  *	failed-session-count (largest first), then by sending IP, receiving
  *	MX host name, HELO, receiving IP and reason code.  Each is a total
  *	order over distinct keys, so the result does not depend on the
@@ -88,8 +91,10 @@ struct agg {
 struct key {
 	int rep, pol;			/* the parent entries */
 	const char *domain;		/* report domain and policy-domain */
-	const char *ptype, *policy, *mxhost;
-	const char *result, *src, *mx, *helo, *ip, *reason;
+	enum ptype ptype;
+	const char *policy, *mxhost;
+	enum rtype result;		/* RTYPE_SUCCESS: no failure detail */
+	const char *src, *mx, *helo, *ip, *reason;
 };
 
 /* hash_str - mix one NUL-terminated field into h, 8 bytes at a time */
@@ -131,7 +136,7 @@ hash_pol(const struct key *k)
 {
 	uint64_t h = hash_int(2, k->rep);
 
-	h = hash_str(h, k->ptype);
+	h = hash_int(h, (int) k->ptype);
 	h = hash_str(h, k->policy);
 	h = hash_str(h, k->domain);
 	return hash_str(h, k->mxhost);
@@ -142,7 +147,7 @@ hash_fail(const struct key *k)
 {
 	uint64_t h = hash_int(hash_int(3, k->rep), k->pol);
 
-	h = hash_str(h, k->result);
+	h = hash_int(h, (int) k->result);
 	h = hash_str(h, k->src);
 	h = hash_str(h, k->mx);
 	h = hash_str(h, k->helo);
@@ -156,7 +161,7 @@ pol_key(const struct agg_policy *p, int rep, struct key *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->rep = rep;
-	k->ptype = p->ptype;
+	k->ptype = p->type;
 	k->policy = p->policy;
 	k->domain = p->domain;
 	k->mxhost = p->mxhost;
@@ -168,7 +173,7 @@ fail_key(const struct agg_fail *f, int rep, int pol, struct key *k)
 	memset(k, 0, sizeof(*k));
 	k->rep = rep;
 	k->pol = pol;
-	k->result = f->result;
+	k->result = f->type;
 	k->src = f->src;
 	k->mx = f->mx;
 	k->helo = f->helo;
@@ -188,7 +193,7 @@ eq_pol(const struct agg *a, const struct slot *s, const struct key *k)
 {
 	const struct agg_policy *p = &a->reps[s->rep].pols[s->pol];
 
-	return s->rep == k->rep && strcmp(p->ptype, k->ptype) == 0
+	return s->rep == k->rep && p->type == k->ptype
 	    && strcmp(p->domain, k->domain) == 0 && strcmp(p->mxhost, k->mxhost) == 0
 	    && strcmp(p->policy, k->policy) == 0;
 }
@@ -198,7 +203,7 @@ eq_fail(const struct agg *a, const struct slot *s, const struct key *k)
 {
 	const struct agg_fail *f = &a->reps[s->rep].pols[s->pol].fails[s->fail];
 
-	return s->rep == k->rep && s->pol == k->pol && strcmp(f->result, k->result) == 0
+	return s->rep == k->rep && s->pol == k->pol && f->type == k->result
 	    && strcmp(f->src, k->src) == 0 && strcmp(f->ip, k->ip) == 0
 	    && strcmp(f->mx, k->mx) == 0 && strcmp(f->helo, k->helo) == 0
 	    && strcmp(f->reason, k->reason) == 0;
@@ -361,7 +366,8 @@ get_pol(struct agg *a, const struct key *k)
 		free(p->policy);
 		return -1;
 	}
-	memcpy(p->ptype, k->ptype, strlen(k->ptype) + 1);
+	p->type = k->ptype;
+	p->ptype = ptype_str(k->ptype);
 	memcpy(p->domain, k->domain, strlen(k->domain) + 1);
 	idx_take(&a->ipols, s, h, k->rep, r->npols++, -1);
 	return s->pol;
@@ -383,7 +389,8 @@ get_fail(struct agg *a, const struct key *k)
 		return -1;
 	f = &p->fails[p->nfails];
 	memset(f, 0, sizeof(*f));
-	memcpy(f->result, k->result, strlen(k->result) + 1);
+	f->type = k->result;
+	f->result = rtype_str(k->result);
 	memcpy(f->src, k->src, strlen(k->src) + 1);
 	memcpy(f->mx, k->mx, strlen(k->mx) + 1);
 	memcpy(f->helo, k->helo, strlen(k->helo) + 1);
@@ -462,14 +469,6 @@ name_ok(const char *s)
 	return 1;
 }
 
-/* ptype_ok - a policy type RFC 8460 knows */
-static int
-ptype_ok(const char *t)
-{
-	return strcmp(t, "tlsa") == 0 || strcmp(t, "sts") == 0
-	    || strcmp(t, "no-policy-found") == 0;
-}
-
 struct item {
 	const char *p;
 	size_t n;
@@ -526,7 +525,7 @@ count_into(struct agg *a, struct key *k, int *ids)
 	ids[0] = k->rep;
 	ids[1] = k->pol;
 	ids[2] = -1;
-	if (k->result && (ids[2] = get_fail(a, k)) < 0)
+	if (k->result != RTYPE_SUCCESS && (ids[2] = get_fail(a, k)) < 0)
 		return -1;
 	return 0;
 }
@@ -573,26 +572,29 @@ struct norm {
 static int
 rec_key(const struct rec *r, long long day, struct norm *n, struct key *k)
 {
-	if (r->time < day || r->time - day >= 86400 || !ptype_ok(r->ptype)
-	    || strcmp(r->result, "connection-failure") == 0)
+	enum ptype pt;
+	enum rtype rt;
+
+	if (r->time < day || r->time - day >= 86400 || ptype_parse(r->ptype, &pt) < 0
+	    || rtype_parse(r->result, &rt) < 0 || !rtype_is_reported(rt))
 		return 0;
 	name_norm(r->domain, n->dom, sizeof(n->dom));
 	if (!name_ok(n->dom))
 		return 0;
 	name_norm(r->mx, n->mx, sizeof(n->mx));
-	if (strcmp(r->ptype, "no-policy-found") == 0)
+	if (pt == PTYPE_NO_POLICY_FOUND)
 		n->pol[0] = 0;
 	else
-		list_canon(r->policy, n->pol, sizeof(n->pol), strcmp(r->ptype, "tlsa") == 0);
-	list_canon(strcmp(r->ptype, "sts") == 0 ? r->mxpat : n->mx, n->mxl, sizeof(n->mxl), 0);
+		list_canon(r->policy, n->pol, sizeof(n->pol), pt == PTYPE_TLSA);
+	list_canon(pt == PTYPE_STS ? r->mxpat : n->mx, n->mxl, sizeof(n->mxl), 0);
 
 	memset(k, 0, sizeof(*k));
 	k->domain = n->dom;
-	k->ptype = r->ptype;
+	k->ptype = pt;
 	k->policy = n->pol;
 	k->mxhost = n->mxl;
-	if (strcmp(r->result, "success") != 0) {
-		k->result = r->result;
+	k->result = rt;
+	if (rt != RTYPE_SUCCESS) {
 		k->src = r->src;
 		k->mx = n->mx;
 		k->helo = r->helo;
@@ -621,7 +623,7 @@ agg_add(struct agg *a, const struct rec *r)
 	 * DANE results also go to the MX host's own report (RFC 8460 3),
 	 * where the MX host is the policy-domain and the mx-host both.
 	 */
-	per_host = strcmp(r->ptype, "tlsa") == 0 && name_ok(n.mx) && strcmp(n.mx, n.dom) != 0;
+	per_host = k.ptype == PTYPE_TLSA && name_ok(n.mx) && strcmp(n.mx, n.dom) != 0;
 	if (per_host) {
 		hk = k;
 		hk.domain = n.mx;

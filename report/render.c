@@ -86,7 +86,7 @@ render_pol(const struct agg_policy *p)
 
 	if (o == NULL || (po = cJSON_AddObjectToObject(o, "policy")) == NULL
 	    || rec_json_str(po, "policy-type", p->ptype) < 0
-	    || (strcmp(p->ptype, "no-policy-found") != 0
+	    || (p->type != PTYPE_NO_POLICY_FOUND
 		&& rec_json_lines(po, "policy-string", p->policy) < 0)
 	    || rec_json_str(po, "policy-domain", p->domain) < 0
 	    || (*p->mxhost && rec_json_lines(po, "mx-host", p->mxhost) < 0)

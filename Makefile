@@ -61,7 +61,7 @@ UNIT_SRC_test_sess = tests/unit/test_sess.c lib/buf.c lib/tags.c lib/dirs.c lib/
 UNIT_SRC_test_mime = tests/unit/test_mime.c report/mime.c lib/buf.c
 UNIT_SRC_test_deliver = tests/unit/test_deliver.c report/deliver.c lib/buf.c lib/dirs.c lib/file.c
 UNIT_SRC_test_record = tests/unit/test_record.c report/record.c report/rtype.c lib/buf.c
-UNIT_SRC_test_rtype = tests/unit/test_rtype.c report/rtype.c
+UNIT_SRC_test_rtype = tests/unit/test_rtype.c report/rtype.c report/record.c lib/buf.c
 UNIT_SRC_test_journal = tests/unit/test_journal.c report/journal.c report/record.c \
 	report/rtype.c lib/buf.c lib/dirs.c
 UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c report/render.c report/record.c \

@@ -1,10 +1,14 @@
 /*
  * test_rtype.c - result types, policy types and actions: every value
- * round-trips through its word; anything but the exact word is refused.
+ * round-trips through its word; anything but the exact word is refused,
+ * by the parsers and in a journal line (record.c).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../../lib/buf.h"
+#include "../../report/record.h"
 #include "../../report/rtype.h"
 #include "t.h"
 
@@ -145,12 +149,77 @@ test_hostile(void)
 	}
 }
 
+/* line_with - a good journal line with one key's word replaced; 0 when
+ * the line could be made */
+static int
+line_with(const char *key, const char *word, struct buf *out)
+{
+	struct rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.time = 1763769600LL;
+	snprintf(r.sid, sizeof(r.sid), "4F2A10");
+	snprintf(r.domain, sizeof(r.domain), "dane.example");
+	snprintf(r.mx, sizeof(r.mx), "mx1.dane.example");
+	snprintf(r.ptype, sizeof(r.ptype), "%s", strcmp(key, "policy-type") ? "tlsa" : word);
+	snprintf(r.result, sizeof(r.result), "%s", strcmp(key, "result-type") ? "success" : word);
+	snprintf(r.action, sizeof(r.action), "%s", strcmp(key, "action") ? "delivered" : word);
+	buf_reset(out);
+	return rec_to_json(&r, out);
+}
+
+/* test_journal_words - a journal line names only words rtype.h knows */
+static void
+test_journal_words(void)
+{
+	static const char *const keys[] = {"policy-type", "result-type", "action"};
+	struct buf line, day;
+	struct journal_stats st;
+	struct rec back;
+	const char *why;
+	int good = 0;
+
+	buf_init(&line);
+	buf_init(&day);
+	for (size_t i = 0; i < NELEM(rtypes); i++)
+		good += line_with("result-type", rtypes[i].word, &line) == 0
+		    && rec_from_json(buf_head(&line), buf_used(&line) - 1, &back, &why) == 0
+		    && strcmp(back.result, rtypes[i].word) == 0;
+	for (size_t i = 0; i < NELEM(ptypes); i++)
+		good += line_with("policy-type", ptypes[i].word, &line) == 0
+		    && rec_from_json(buf_head(&line), buf_used(&line) - 1, &back, &why) == 0;
+	for (size_t i = 0; i < NELEM(ractions); i++)
+		good += line_with("action", ractions[i].word, &line) == 0
+		    && rec_from_json(buf_head(&line), buf_used(&line) - 1, &back, &why) == 0;
+	T_CASE("journal: every word read back",
+	    good == (int) (NELEM(rtypes) + NELEM(ptypes) + NELEM(ractions)), "good=%d", good);
+	(void) line_with("", "", &line);
+	buf_append(&day, buf_head(&line), buf_used(&line));
+	for (size_t k = 0; k < NELEM(keys); k++)
+		for (size_t i = 0; i < NELEM(hostile); i++) {
+			char name[128];
+			int rc = line_with(keys[k], hostile[i], &line);
+
+			snprintf(name, sizeof(name), "journal: %s word %zu refused", keys[k], i);
+			T_CASE(name, rc == 0 && rec_from_json(buf_head(&line), buf_used(&line) - 1,
+			    &back, &why) < 0, "taken: %s", hostile[i]);
+			buf_append(&day, buf_head(&line), buf_used(&line));
+		}
+	journal_replay(buf_head(&day), buf_used(&day), NULL, NULL, &st);
+	T_CASE("journal: an unknown word makes a bad line, as any other", st.good == 1
+	    && st.bad == (long) (NELEM(keys) * NELEM(hostile)) && !st.torn, "good=%ld bad=%ld",
+	    st.good, st.bad);
+	buf_free(&line);
+	buf_free(&day);
+}
+
 int
 main(void)
 {
-	T_INIT("test_rtype");
+	T_INIT("rtype");
 	test_rtypes();
 	test_ptypes_ractions();
 	test_hostile();
+	test_journal_words();
 	return t_done();
 }

@@ -117,7 +117,7 @@ x509_err_name(long e, char *buf, size_t len)
 /* up_policy_fail - a failure that policy forbids working around */
 __attribute__((format(printf, 4, 5)))
 static void
-up_policy_fail(struct up *u, const char *rtype, const char *rcode,
+up_policy_fail(struct up *u, enum rtype rtype, const char *rcode,
     const char *fmt, ...)
 {
 	char why[sizeof(u->why)];
@@ -134,18 +134,18 @@ up_policy_fail(struct up *u, const char *rtype, const char *rcode,
 /* soft_fail - MTA-STS testing: note what enforce would have refused */
 __attribute__((format(printf, 3, 4)))
 static void
-soft_fail(struct up *u, const char *rtype, const char *fmt, ...)
+soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (u->soft_rtype)
+	if (u->soft_rtype != RTYPE_NONE)
 		return;				/* the first one counts */
 	u->soft_rtype = rtype;
 	va_start(ap, fmt);
 	vsnprintf(u->soft_why, sizeof(u->soft_why), fmt, ap);
 	va_end(ap);
 	msg_info("%s: MTA-STS testing (policy id %s): %s: %s; delivering anyway",
-	    u->sid, u->sts_id, rtype, u->soft_why);
+	    u->sid, u->sts_id, rtype_str(rtype), u->soft_why);
 }
 
 /* arm - (re)start the per-step timer */
@@ -374,7 +374,7 @@ tls_judge(struct up *u)
 		msg_info("%s: Untrusted TLS connection established to %s: %s (MTA-STS %s, "
 		    "policy id %s)", u->sid, u->peer, u->tlsinfo, mode, u->sts_id);
 		if (verr == X509_V_OK) {
-			soft_fail(u, "validation-failure", "%s matches no mx pattern", u->mxname);
+			soft_fail(u, RTYPE_VALIDATION_FAILURE, "%s matches no mx pattern", u->mxname);
 			return 0;
 		}
 		if (ROUTE_SOFT(u->p.level)) {
@@ -473,10 +473,10 @@ got_reply(struct up *u)
 		}
 		smtp_ehlo_parse(&u->reply, &u->ehlo);
 		if (u->st == UP_S_EHLO && !u->ehlo.starttls && ROUTE_SOFT(u->p.level))
-			soft_fail(u, "starttls-not-supported", "STARTTLS not offered by %s", u->peer);
+			soft_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, "STARTTLS not offered by %s", u->peer);
 		else if (u->st == UP_S_EHLO && !u->ehlo.starttls
 		    && ROUTE_TLS_REQUIRED(u->p.level)) {
-			up_policy_fail(u, "starttls-not-supported", NULL, "TLS is required, "
+			up_policy_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, NULL, "TLS is required, "
 			    "but was not offered by host %s", u->peer);
 			return;
 		}
@@ -506,9 +506,9 @@ got_reply(struct up *u)
 		return;
 	case UP_S_STARTTLS:
 		if (code != 220 && ROUTE_SOFT(u->p.level))
-			soft_fail(u, "starttls-not-supported", "%s refused STARTTLS", u->peer);
+			soft_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, "%s refused STARTTLS", u->peer);
 		else if (code != 220 && ROUTE_TLS_REQUIRED(u->p.level)) {
-			up_policy_fail(u, "starttls-not-supported", NULL, "TLS is required, "
+			up_policy_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, NULL, "TLS is required, "
 			    "but host %s refused STARTTLS: %s", u->peer,
 			    smtp_reply_line1(&u->reply, l1, sizeof(l1)));
 			return;
@@ -655,13 +655,13 @@ up_on_conn(struct conn *c, int ev, void *arg)
 	if (ev & CONN_ERROR) {
 		if (u->st == UP_S_HANDSHAKE && ROUTE_SOFT(u->p.level)
 		    && u->no_starttls == 0) {
-			soft_fail(u, "validation-failure", "TLS handshake with %s failed: %s",
+			soft_fail(u, RTYPE_VALIDATION_FAILURE, "TLS handshake with %s failed: %s",
 			    u->peer, u->c.err);
 			retry_plain(u, u->c.err);
 			return;
 		}
 		if (u->st == UP_S_HANDSHAKE && ROUTE_TLS_REQUIRED(u->p.level)) {
-			up_policy_fail(u, "validation-failure", NULL, "TLS handshake with %s "
+			up_policy_fail(u, RTYPE_VALIDATION_FAILURE, NULL, "TLS handshake with %s "
 			    "failed: %s", u->peer, u->c.err);
 			return;
 		}
@@ -679,12 +679,12 @@ up_on_conn(struct conn *c, int ev, void *arg)
 	if (ev & CONN_EOF) {
 		if (u->st == UP_S_HANDSHAKE && ROUTE_SOFT(u->p.level)
 		    && u->no_starttls == 0) {
-			soft_fail(u, "validation-failure", "TLS handshake with %s failed", u->peer);
+			soft_fail(u, RTYPE_VALIDATION_FAILURE, "TLS handshake with %s failed", u->peer);
 			retry_plain(u, "connection closed");
 			return;
 		}
 		if (u->st == UP_S_HANDSHAKE && ROUTE_TLS_REQUIRED(u->p.level)) {
-			up_policy_fail(u, "validation-failure", NULL, "TLS handshake with %s "
+			up_policy_fail(u, RTYPE_VALIDATION_FAILURE, NULL, "TLS handshake with %s "
 			    "failed: connection closed", u->peer);
 			return;
 		}

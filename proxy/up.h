@@ -110,9 +110,9 @@ struct up {
 	char orig_name[256];
 	int verified;			/* TLS authenticated by policy */
 	char match[128];		/* `DANE-EE(3) SPKI(1) SHA2-256(1)' */
-	const char *rtype;		/* RFC 8460 result type of a failure */
+	enum rtype rtype;		/* RFC 8460 result type of a failure */
 	char rcode[64];			/* failure reason code */
-	const char *soft_rtype;		/* MTA-STS testing: what would have failed */
+	enum rtype soft_rtype;		/* MTA-STS testing: what would have failed */
 	char soft_why[512];
 	char sts_id[40];
 	int tls;			/* TLS is up */

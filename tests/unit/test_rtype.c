@@ -71,11 +71,11 @@ test_rtypes(void)
 
 		seen[rtypes[i].t]++;
 		t = RTYPE_NONE;
-		snprintf(name, sizeof(name), "rtype %s round trip", rtypes[i].word);
+		snprintf(name, sizeof(name), "result type %s round trip", rtypes[i].word);
 		T_CASE(name, w && strcmp(w, rtypes[i].word) == 0
 		    && rtype_parse(rtypes[i].word, &t) == 0 && t == rtypes[i].t,
 		    "word=%s t=%d", w ? w : "-", (int) t);
-		snprintf(name, sizeof(name), "rtype %s predicates", rtypes[i].word);
+		snprintf(name, sizeof(name), "result type %s predicates", rtypes[i].word);
 		T_CASE(name, rtype_is_sts(rtypes[i].t) == rtypes[i].sts
 		    && rtype_is_dane(rtypes[i].t) == rtypes[i].dane
 		    && rtype_is_reported(rtypes[i].t) == rtypes[i].reported, "sts=%d dane=%d rep=%d",
@@ -84,11 +84,11 @@ test_rtypes(void)
 	}
 	for (int i = RTYPE_NONE + 1; i < RTYPE_COUNT; i++)
 		if (seen[i] != 1)
-			T_CASE("rtype table covers the enum", 0, "value %d seen %d times", i, seen[i]);
-	T_CASE("rtype none has no word and no predicate", rtype_str(RTYPE_NONE) == NULL
+			T_CASE("every result type listed", 0, "value %d seen %d times", i, seen[i]);
+	T_CASE("RTYPE_NONE has no word and no predicate", rtype_str(RTYPE_NONE) == NULL
 	    && !rtype_is_sts(RTYPE_NONE) && !rtype_is_dane(RTYPE_NONE)
 	    && !rtype_is_reported(RTYPE_NONE), "no");
-	T_CASE("rtype out of range has no word", rtype_str(RTYPE_COUNT) == NULL
+	T_CASE("a result type out of range has no word", rtype_str(RTYPE_COUNT) == NULL
 	    && rtype_str((enum rtype) -1) == NULL, "no");
 }
 
@@ -101,7 +101,7 @@ test_ptypes_ractions(void)
 		const char *w = ptype_str((enum ptype) ptypes[i].v);
 		char name[96];
 
-		snprintf(name, sizeof(name), "ptype %s round trip", ptypes[i].word);
+		snprintf(name, sizeof(name), "policy type %s round trip", ptypes[i].word);
 		T_CASE(name, w && strcmp(w, ptypes[i].word) == 0
 		    && ptype_parse(ptypes[i].word, &p) == 0 && (int) p == ptypes[i].v, "t=%d", (int) p);
 	}
@@ -110,7 +110,7 @@ test_ptypes_ractions(void)
 		const char *w = raction_str((enum raction) ractions[i].v);
 		char name[96];
 
-		snprintf(name, sizeof(name), "raction %s round trip", ractions[i].word);
+		snprintf(name, sizeof(name), "action %s round trip", ractions[i].word);
 		T_CASE(name, w && strcmp(w, ractions[i].word) == 0
 		    && raction_parse(ractions[i].word, &a) == 0 && (int) a == ractions[i].v, "a=%d",
 		    (int) a);

@@ -43,10 +43,10 @@ PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/sess.c \
 	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
 	proxy/listen.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
-	report/record.c report/journal.c proxy/main.c
+	report/rtype.c report/record.c report/journal.c proxy/main.c
 
 UNIT_TESTS = test_config test_smtp test_fsm test_buf test_dane test_sts test_tlsrpt \
-	test_record test_agg test_journal
+	test_record test_agg test_journal test_rtype
 UNIT_SRC_test_config = tests/unit/test_config.c proxy/config.c policy/rr.c
 UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c policy/rr.c
 UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c policy/rr.c
@@ -58,30 +58,35 @@ UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/ta
 	proxy/config.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
 	proxy/up_tls.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
 	proxy/sess_record.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
-	policy/sts.c policy/dns.c report/record.c report/journal.c
+	policy/sts.c policy/dns.c report/rtype.c report/record.c report/journal.c
 # The upstream client against a scripted MX in one process.
 UNIT_SRC_test_up = tests/unit/test_up.c tests/unit/fakemx.c lib/buf.c proxy/smtp.c \
-	proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c policy/rr.c policy/dane.c
+	proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c policy/rr.c policy/dane.c \
+	report/rtype.c
 UNIT_SRC_test_mime = tests/unit/test_mime.c report/mime.c lib/buf.c
 UNIT_SRC_test_deliver = tests/unit/test_deliver.c report/deliver.c lib/buf.c lib/dirs.c lib/file.c
-UNIT_SRC_test_record = tests/unit/test_record.c report/record.c lib/buf.c
-UNIT_SRC_test_journal = tests/unit/test_journal.c report/journal.c report/record.c lib/buf.c lib/dirs.c
-UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c report/record.c lib/buf.c
+UNIT_SRC_test_record = tests/unit/test_record.c report/record.c report/rtype.c lib/buf.c
+UNIT_SRC_test_rtype = tests/unit/test_rtype.c report/rtype.c report/record.c lib/buf.c
+UNIT_SRC_test_journal = tests/unit/test_journal.c report/journal.c report/record.c \
+	report/rtype.c lib/buf.c lib/dirs.c
+UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c report/render.c report/record.c \
+	report/rtype.c lib/buf.c
 UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c
 UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c policy/rr.c lib/tags.c \
-	lib/dirs.c lib/file.c
+	lib/dirs.c lib/file.c report/rtype.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dane.c policy/plan.c \
-	policy/route.c policy/dns.c policy/sts.c lib/tags.c
+	policy/route.c policy/dns.c policy/sts.c lib/tags.c report/rtype.c
 
 FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c policy/rr.c
 FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c proxy/config.c policy/rr.c
 FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c lib/tags.c
-FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c policy/rr.c lib/tags.c
-FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c
-FUZZ_SRC_fuzz_journal = tests/fuzz/fuzz_journal.c report/record.c report/agg.c
+FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c policy/rr.c lib/tags.c report/rtype.c
+FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c report/rtype.c
+FUZZ_SRC_fuzz_journal = tests/fuzz/fuzz_journal.c report/record.c report/agg.c \
+	report/render.c report/rtype.c
 FUZZ_SRC_fuzz_stscache = tests/fuzz/fuzz_stscache.c policy/stscache.c policy/sts.c \
-	policy/rr.c lib/tags.c lib/dirs.c lib/file.c
+	policy/rr.c lib/tags.c lib/dirs.c lib/file.c report/rtype.c
 # Extra libraries per fuzzer (FUZZ_LIBS_name); the others need none.
 FUZZ_LIBS_fuzz_journal = $(shell pkg-config --libs libcjson zlib 2>/dev/null)
 FUZZ_SECONDS ?= 15
@@ -125,8 +130,8 @@ build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
 
 # mxtls-report: TLSRPT from the journal (tools/); mxtlsd's link is separate.
 MXTLS_REPORT_SRC = $(LIB_SRC) proxy/config.c policy/rr.c policy/dns.c report/record.c \
-	report/journal.c \
-	report/tlsrpt.c report/agg.c report/mime.c report/deliver.c tools/discover.c \
+	report/journal.c report/rtype.c \
+	report/tlsrpt.c report/agg.c report/render.c report/mime.c report/deliver.c tools/discover.c \
 	tools/mxtls-report.c
 
 mxtls-report: $(MXTLS_REPORT_SRC:%.c=build/%.o)

@@ -31,19 +31,19 @@ dane_usable(const struct rr_tlsa *t)
 
 /* dane_host_state - what DANE asks of one MX host */
 enum dane_state
-dane_host_state(const struct dane_in *in, const char **rtype, const char **why)
+dane_host_state(const struct dane_in *in, enum rtype *rtype, const char **why)
 {
-	*rtype = NULL;
+	*rtype = RTYPE_NONE;
 	*why = NULL;
 	if (in->mx_sec == DNS_BOGUS) {
-		*rtype = "dnssec-invalid";
+		*rtype = RTYPE_DNSSEC_INVALID;
 		*why = "MX lookup failed DNSSEC validation";
 		return DANE_FAIL;
 	}
 	if (in->mx_sec != DNS_SECURE)
 		return DANE_NONE;
 	if (in->addr_sec == DNS_BOGUS) {
-		*rtype = "dnssec-invalid";
+		*rtype = RTYPE_DNSSEC_INVALID;
 		*why = "address lookup failed DNSSEC validation";
 		return DANE_FAIL;
 	}
@@ -53,11 +53,11 @@ dane_host_state(const struct dane_in *in, const char **rtype, const char **why)
 		return DANE_NONE;
 	switch (in->tlsa_sec) {
 	case DNS_BOGUS:
-		*rtype = "dnssec-invalid";
+		*rtype = RTYPE_DNSSEC_INVALID;
 		*why = "TLSA lookup failed DNSSEC validation";
 		return DANE_FAIL;
 	case DNS_INDETERMINATE:
-		*rtype = "dnssec-invalid";
+		*rtype = RTYPE_DNSSEC_INVALID;
 		*why = "TLSA lookup failed";
 		return DANE_FAIL;
 	case DNS_INSECURE:
@@ -71,26 +71,26 @@ dane_host_state(const struct dane_in *in, const char **rtype, const char **why)
 }
 
 /* dane_rtype_for_verify - OpenSSL verify error to RFC 8460 result type */
-const char *
+enum rtype
 dane_rtype_for_verify(long e, int dane)
 {
 	switch (e) {
 	case X509_V_ERR_HOSTNAME_MISMATCH:
-		return "certificate-host-mismatch";
+		return RTYPE_CERTIFICATE_HOST_MISMATCH;
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 	case X509_V_ERR_CERT_NOT_YET_VALID:
-		return "certificate-expired";
+		return RTYPE_CERTIFICATE_EXPIRED;
 	case X509_V_ERR_DANE_NO_MATCH:
-		return "tlsa-invalid";
+		return RTYPE_TLSA_INVALID;
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
 	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
 	case X509_V_ERR_CERT_UNTRUSTED:
-		return dane ? "tlsa-invalid" : "certificate-not-trusted";
+		return dane ? RTYPE_TLSA_INVALID : RTYPE_CERTIFICATE_NOT_TRUSTED;
 	default:
-		return "validation-failure";
+		return RTYPE_VALIDATION_FAILURE;
 	}
 }
 

@@ -3,10 +3,10 @@
  *
  * SYNOPSIS
  *	enum dane_state dane_host_state(const struct dane_in *in,
- *		const char **rtype, const char **why);
+ *		enum rtype *rtype, const char **why);
  *	int dane_usable(const struct rr_tlsa *t);
  *	const char *dane_state_str(enum dane_state s);
- *	const char *dane_rtype_for_verify(long verify_error, int dane);
+ *	enum rtype dane_rtype_for_verify(long verify_error, int dane);
  *	const char *dane_usage_str(int u), *dane_selector_str(int s),
  *		*dane_mtype_str(int m);
  *
@@ -35,6 +35,7 @@
 
 #include "dns.h"
 #include "rr.h"
+#include "../report/rtype.h"
 
 enum dane_state { DANE_NONE, DANE_AUTH, DANE_UNAUTH, DANE_FAIL };
 
@@ -47,11 +48,11 @@ struct dane_in {
 	int nusable;			/* of them, usable and well-formed */
 };
 
-enum dane_state dane_host_state(const struct dane_in *in, const char **rtype,
+enum dane_state dane_host_state(const struct dane_in *in, enum rtype *rtype,
     const char **why);
 int dane_usable(const struct rr_tlsa *t);
 const char *dane_state_str(enum dane_state s);
-const char *dane_rtype_for_verify(long verify_error, int dane);
+enum rtype dane_rtype_for_verify(long verify_error, int dane);
 const char *dane_usage_str(int u);
 const char *dane_selector_str(int s);
 const char *dane_mtype_str(int m);

@@ -157,25 +157,25 @@ finish(struct fetch *f, CURLcode rc)
 	    || rc == CURLE_SSL_ISSUER_ERROR) {
 		snprintf(why, sizeof(why), "https://%s: certificate not valid: %s", f->host,
 		    f->err[0] ? f->err : curl_easy_strerror(rc));
-		f->cb(f->arg, 0, NULL, 0, "sts-webpki-invalid", why);
+		f->cb(f->arg, 0, NULL, 0, RTYPE_STS_WEBPKI_INVALID, why);
 	} else if (f->too_big) {
 		snprintf(why, sizeof(why), "https://%s: policy larger than 64 KiB", f->host);
-		f->cb(f->arg, 0, NULL, 0, "sts-policy-fetch-error", why);
+		f->cb(f->arg, 0, NULL, 0, RTYPE_STS_POLICY_FETCH_ERROR, why);
 	} else if (rc != CURLE_OK) {
 		snprintf(why, sizeof(why), "https://%s: %s", f->host,
 		    f->err[0] ? f->err : curl_easy_strerror(rc));
-		f->cb(f->arg, 0, NULL, 0, "sts-policy-fetch-error", why);
+		f->cb(f->arg, 0, NULL, 0, RTYPE_STS_POLICY_FETCH_ERROR, why);
 	} else if (status != 200) {
 		snprintf(why, sizeof(why), "https://%s: HTTP status %ld (redirects are "
 		    "not followed)", f->host, status);
-		f->cb(f->arg, 0, NULL, 0, "sts-policy-fetch-error", why);
+		f->cb(f->arg, 0, NULL, 0, RTYPE_STS_POLICY_FETCH_ERROR, why);
 	} else if (ctype == NULL || strncasecmp(ctype, "text/plain", 10) != 0
 	    || (ctype[10] != 0 && ctype[10] != ';' && ctype[10] != ' ')) {
 		snprintf(why, sizeof(why), "https://%s: Content-Type is %s, not text/plain",
 		    f->host, ctype ? ctype : "missing");
-		f->cb(f->arg, 0, NULL, 0, "sts-policy-fetch-error", why);
+		f->cb(f->arg, 0, NULL, 0, RTYPE_STS_POLICY_FETCH_ERROR, why);
 	} else {
-		f->cb(f->arg, 1, f->body ? f->body : "", f->len, NULL, NULL);
+		f->cb(f->arg, 1, f->body ? f->body : "", f->len, RTYPE_NONE, NULL);
 	}
 	fetch_free(f);
 }

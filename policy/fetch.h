@@ -28,6 +28,8 @@
 
 #include <ev.h>
 
+#include "../report/rtype.h"
+
 #define FETCH_MAX	65536
 
 struct fetch_req {
@@ -41,7 +43,7 @@ struct fetch_req {
 
 struct fetch;
 typedef void fetch_cb(void *arg, int ok, const char *body, size_t len,
-    const char *rtype, const char *why);
+    enum rtype rtype, const char *why);
 
 int fetch_init(struct ev_loop *loop, char *err, size_t errlen);
 struct fetch *fetch_start(const struct fetch_req *req, fetch_cb *cb, void *arg);

@@ -29,7 +29,8 @@ plan_finish(struct plan *p)
 	for (int i = 0; i < p->nhosts; i++) {
 		struct plan_host *h = &p->hosts[i];
 		struct dane_in in;
-		const char *rtype, *why;
+		enum rtype rtype;
+		const char *why;
 
 		h->addr_sec = combine(h->a_sec, h->aaaa_sec);
 		/* An address family that failed but another that worked is

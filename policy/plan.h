@@ -57,7 +57,7 @@ struct plan_host {
 	int nmalformed;			/* logged, unusable */
 	char tlsa_text[1024];		/* every record, presentation form */
 	enum dane_state dane;
-	const char *rtype;		/* RFC 8460 result type when DANE_FAIL */
+	enum rtype rtype;		/* RFC 8460 result type when DANE_FAIL */
 	char why[768];
 };
 
@@ -72,7 +72,7 @@ struct plan {
 	struct sts_result sts;		/* the MTA-STS policy that applies */
 	int has_sts;			/* sts.has_policy and mode is not none */
 	long min_ttl;			/* the shortest TTL of its answers, -1: none */
-	const char *rtype;		/* for PLAN_TEMPFAIL */
+	enum rtype rtype;		/* for PLAN_TEMPFAIL, or RTYPE_NONE */
 	char why[768];
 };
 

@@ -94,7 +94,7 @@ finish(struct resolve *r)
 
 /* tempfail - the whole plan fails temporarily */
 static void
-tempfail(struct resolve *r, const char *rtype, const char *fmt, const char *a, const char *b)
+tempfail(struct resolve *r, enum rtype rtype, const char *fmt, const char *a, const char *b)
 {
 	r->pl->status = PLAN_TEMPFAIL;
 	r->pl->rtype = rtype;
@@ -132,12 +132,12 @@ got_mx(struct resolve *r, enum dns_sec sec, const struct ub_result *u, const cha
 
 	p->mx_sec = sec;
 	if (sec == DNS_BOGUS) {
-		tempfail(r, "dnssec-invalid", "MX lookup for %s failed DNSSEC validation: %s",
+		tempfail(r, RTYPE_DNSSEC_INVALID, "MX lookup for %s failed DNSSEC validation: %s",
 		    p->domain, why);
 		return;
 	}
 	if (sec == DNS_INDETERMINATE) {
-		tempfail(r, NULL, "MX lookup for %s failed: %s", p->domain, why);
+		tempfail(r, RTYPE_NONE, "MX lookup for %s failed: %s", p->domain, why);
 		return;
 	}
 	if (u->nxdomain) {
@@ -171,7 +171,7 @@ got_mx(struct resolve *r, enum dns_sec sec, const struct ub_result *u, const cha
 			add_host(r, host, pref);
 		}
 		if (p->nhosts == 0) {
-			tempfail(r, NULL, "no usable MX host for %s%s", p->domain, "");
+			tempfail(r, RTYPE_NONE, "no usable MX host for %s%s", p->domain, "");
 			return;
 		}
 	}
@@ -369,7 +369,7 @@ on_guard(struct ev_loop *loop, ev_timer *w, int revents)
 	(void) loop;
 	(void) revents;
 	if (r->pl->status == PLAN_OK)
-		tempfail(r, NULL, "DNS lookups for %s timed out%s", r->pl->domain, "");
+		tempfail(r, RTYPE_NONE, "DNS lookups for %s timed out%s", r->pl->domain, "");
 	finish(r);
 }
 
@@ -402,7 +402,7 @@ resolve_start(struct ev_loop *loop, const char *domain, resolve_cb *cb, void *ar
 			r->sts_pending = 0;
 	}
 	if (r->pending == 0) {
-		tempfail(r, NULL, "cannot look up MX for %s%s", domain, "");
+		tempfail(r, RTYPE_NONE, "cannot look up MX for %s%s", domain, "");
 		ev_timer_stop(loop, &r->guard);
 		ev_timer_set(&r->guard, 0., 0.);
 		ev_timer_start(loop, &r->guard);	/* report from the loop */

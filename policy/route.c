@@ -122,7 +122,7 @@ route_build(const struct plan *p, const struct sockaddr_storage *orig,
 		rt->verdict = ROUTE_TEMPFAIL;
 		rt->rtype = p->rtype;
 		snprintf(rt->reply, sizeof(rt->reply), "451 %s %s",
-		    p->rtype ? "4.7.5" : "4.4.3", p->why);
+		    p->rtype != RTYPE_NONE ? "4.7.5" : "4.4.3", p->why);
 		return;
 	case PLAN_NULLMX:
 		rt->verdict = ROUTE_NULLMX;

@@ -65,7 +65,7 @@ struct route_cand {
 struct route {
 	enum route_verdict verdict;
 	char reply[1024];		/* for TEMPFAIL, REFUSE, NULLMX */
-	const char *rtype;		/* RFC 8460 result type, or NULL */
+	enum rtype rtype;		/* RFC 8460 result type, or RTYPE_NONE */
 	int rerouted;			/* orig was not an MX address */
 	struct route_cand cands[ROUTE_MAX];
 	int ncands;

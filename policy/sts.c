@@ -358,33 +358,27 @@ sts_cache_fetched(struct sts_entry *e, const char *id,
 	e->expires = now + p->max_age;
 	e->last_attempt = now;
 	e->fail_until = 0;
-	e->fail_rtype = NULL;
+	e->fail_rtype = RTYPE_NONE;
 	e->fail_why[0] = 0;
 }
 
-/* sts_fail_type - the RFC 8460 type of a policy that could not be had */
-const char *
+/* sts_fail_type - the RFC 8460 type of a policy that could not be had,
+ * from its word; RTYPE_NONE when the word is not one of those */
+enum rtype
 sts_fail_type(const char *name)
 {
-	static const char *const types[] = {
-		"sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid"
-	};
+	enum rtype t;
 
-	for (size_t i = 0; name && i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcmp(name, types[i]) == 0)
-			return types[i];
-	return NULL;
+	return rtype_parse(name, &t) == 0 && rtype_is_sts(t) ? t : RTYPE_NONE;
 }
 
 /* sts_cache_set_failure - the failure an entry stands for, one line */
 void
-sts_cache_set_failure(struct sts_entry *e, const char *rtype, const char *why)
+sts_cache_set_failure(struct sts_entry *e, enum rtype rtype, const char *why)
 {
 	size_t w = 0;
 
-	e->fail_rtype = sts_fail_type(rtype);
-	if (e->fail_rtype == NULL)
-		e->fail_rtype = sts_fail_type("sts-policy-fetch-error");
+	e->fail_rtype = rtype_is_sts(rtype) ? rtype : RTYPE_STS_POLICY_FETCH_ERROR;
 	/* The reason goes into a cache file line and log lines: printable
 	 * ASCII only (a policy host's header may say anything). */
 	for (; why && why[w] && w < sizeof(e->fail_why) - 1; w++)
@@ -396,7 +390,7 @@ sts_cache_set_failure(struct sts_entry *e, const char *rtype, const char *why)
  * remember what failed */
 void
 sts_cache_failed(struct sts_entry *e, time_t now, const struct sts_conf *conf,
-    const char *rtype, const char *why)
+    enum rtype rtype, const char *why)
 {
 	e->last_attempt = now;
 	e->fail_until = now + conf->negative_ttl;
@@ -414,13 +408,13 @@ sts_cache_extend(struct sts_entry *e, time_t now)
 /* sts_cache_failure - the failure a message served without a fetch
  * reports: the last fetch's, while the published id is one whose policy
  * the cache cannot supply */
-const char *
+enum rtype
 sts_cache_failure(const struct sts_entry *e, enum sts_txt txt, const char *id,
     time_t now)
 {
-	if (e == NULL || e->fail_rtype == NULL || txt != STS_TXT_FOUND)
-		return NULL;		/* no TXT record: no policy to miss */
+	if (e == NULL || e->fail_rtype == RTYPE_NONE || txt != STS_TXT_FOUND)
+		return RTYPE_NONE;	/* no TXT record: no policy to miss */
 	if (sts_cache_applies(e, now) && id && strcmp(e->id, id) == 0)
-		return NULL;		/* the policy in hand is the published one */
+		return RTYPE_NONE;	/* the policy in hand is the published one */
 	return e->fail_rtype;
 }

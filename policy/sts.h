@@ -14,13 +14,13 @@
  *	void sts_cache_fetched(struct sts_entry *e, const char *id,
  *		const struct sts_policy *p, time_t now);
  *	void sts_cache_failed(struct sts_entry *e, time_t now,
- *		const struct sts_conf *conf, const char *rtype,
+ *		const struct sts_conf *conf, enum rtype rtype,
  *		const char *why);
- *	const char *sts_cache_failure(const struct sts_entry *e,
+ *	enum rtype sts_cache_failure(const struct sts_entry *e,
  *		enum sts_txt txt, const char *id, time_t now);
- *	void sts_cache_set_failure(struct sts_entry *e, const char *rtype,
+ *	void sts_cache_set_failure(struct sts_entry *e, enum rtype rtype,
  *		const char *why);
- *	const char *sts_fail_type(const char *name);
+ *	enum rtype sts_fail_type(const char *name);
  *	int sts_cache_applies(const struct sts_entry *e, time_t now);
  *
  * DESCRIPTION
@@ -57,12 +57,14 @@
  *	sts_cache_failure() is the failure a message reports when its lookup
  *	did not fetch: the stored type while the TXT record is there
  *	(STS_TXT_FOUND) and its id is not that of a cached policy that still
- *	applies; NULL otherwise.  So every session made without the policy
+ *	applies; RTYPE_NONE otherwise.  So every session made without the policy
  *	during negative_ttl counts as that failure (RFC 8460 4.3.2.2), not
  *	only the one whose fetch failed.  sts_cache_set_failure() sets the
- *	type (sts_fail_type(): sts-policy-fetch-error, sts-policy-invalid or
+ *	type (sts-policy-fetch-error, sts-policy-invalid or
  *	sts-webpki-invalid; anything else is taken as the first) and the
- *	reason (control and non-ASCII bytes become `?').
+ *	reason (control and non-ASCII bytes become `?').  sts_fail_type()
+ *	reads one of those three words (the cache file's fail-type), and
+ *	is RTYPE_NONE for any other.
  *	Time is always an argument: these never read a clock.
  */
 #ifndef MXTLS_STS_H
@@ -70,6 +72,8 @@
 
 #include <stddef.h>
 #include <time.h>
+
+#include "../report/rtype.h"
 
 #define STS_ID_MAX	32
 #define STS_MAX_MX	32
@@ -106,7 +110,7 @@ struct sts_entry {
 	time_t expires;			/* fetched (or extended) + max_age */
 	time_t last_attempt;		/* last fetch attempt */
 	time_t fail_until;		/* negative cache after a failure */
-	const char *fail_rtype;		/* its RFC 8460 result type, or NULL */
+	enum rtype fail_rtype;		/* its RFC 8460 result type, or RTYPE_NONE */
 	char fail_why[STS_WHY_MAX];	/* its reason (printable ASCII) */
 	struct sts_policy policy;
 };
@@ -122,12 +126,12 @@ enum sts_step sts_cache_step(const struct sts_entry *e, enum sts_txt txt,
 void sts_cache_fetched(struct sts_entry *e, const char *id,
     const struct sts_policy *p, time_t now);
 void sts_cache_failed(struct sts_entry *e, time_t now,
-    const struct sts_conf *conf, const char *rtype, const char *why);
-const char *sts_cache_failure(const struct sts_entry *e, enum sts_txt txt,
+    const struct sts_conf *conf, enum rtype rtype, const char *why);
+enum rtype sts_cache_failure(const struct sts_entry *e, enum sts_txt txt,
     const char *id, time_t now);
-void sts_cache_set_failure(struct sts_entry *e, const char *rtype,
+void sts_cache_set_failure(struct sts_entry *e, enum rtype rtype,
     const char *why);
-const char *sts_fail_type(const char *name);
+enum rtype sts_fail_type(const char *name);
 void sts_cache_extend(struct sts_entry *e, time_t now);
 int sts_cache_applies(const struct sts_entry *e, time_t now);
 const char *sts_mode_str(enum sts_mode m);

@@ -139,9 +139,9 @@ stscache_format(const struct sts_entry *e, char *buf, size_t len)
 		    (long long) e->fetched, (long long) e->expires);
 	/* Only an entry with a failure has these lines: a policy alone is
 	 * written as before them, and older binaries read it. */
-	if (e->fail_rtype) {
+	if (e->fail_rtype != RTYPE_NONE) {
 		add(buf, len, &n, "fail-until: %lld\nfail-type: %s\n",
-		    (long long) e->fail_until, e->fail_rtype);
+		    (long long) e->fail_until, rtype_str(e->fail_rtype));
 		if (e->fail_why[0])
 			add(buf, len, &n, "fail-why: %s\n", e->fail_why);
 	}
@@ -242,11 +242,12 @@ stscache_parse(const char *text, size_t len, struct sts_entry *e, char *why,
 	}
 	if (have & H_FUNTIL) {
 		/* Without a type: a failure of unknown kind, a fetch error. */
-		if (ftype && sts_fail_type(ftype) == NULL) {
+		if (ftype && sts_fail_type(ftype) == RTYPE_NONE) {
 			snprintf(why, whylen, "unknown failure type");
 			return -1;
 		}
-		sts_cache_set_failure(e, ftype ? ftype : "sts-policy-fetch-error", fwhy);
+		sts_cache_set_failure(e, ftype ? sts_fail_type(ftype) : RTYPE_STS_POLICY_FETCH_ERROR,
+		    fwhy);
 	}
 	if (!(have & H_POLICY)) {
 		if (len - hl - 2 != 0) {
@@ -272,7 +273,7 @@ stscache_save(const struct sts_entry *e)
 	char path[1400], text[12288], err[4400];
 	int n;
 
-	if (!cache_dir[0] || !(e->has_policy || e->fail_rtype))
+	if (!cache_dir[0] || !(e->has_policy || e->fail_rtype != RTYPE_NONE))
 		return 0;
 	if (file_of(e->domain, path, sizeof(path)) < 0
 	    || (n = stscache_format(e, text, sizeof(text))) < 0)

@@ -82,9 +82,9 @@ static void
 use_failure(struct stsget *g, const struct sts_entry *e, enum sts_txt txt,
     const char *id)
 {
-	const char *rtype = sts_cache_failure(e, txt, id, now());
+	enum rtype rtype = sts_cache_failure(e, txt, id, now());
 
-	if (rtype) {
+	if (rtype != RTYPE_NONE) {
 		g->res.rtype = rtype;
 		snprintf(g->res.why, sizeof(g->res.why), "%s", e->fail_why);
 	}
@@ -93,7 +93,7 @@ use_failure(struct stsget *g, const struct sts_entry *e, enum sts_txt txt,
 /* inflight_done - the fetch (or the lookups before it) ended */
 static void
 inflight_done(struct inflight *in, int ok, const char *body, size_t len,
-    const char *rtype, const char *why)
+    enum rtype rtype, const char *why)
 {
 	struct sts_entry *e = stscache_get(in->domain);
 	struct sts_policy p;
@@ -101,7 +101,7 @@ inflight_done(struct inflight *in, int ok, const char *body, size_t len,
 
 	if (ok && sts_policy_parse(body, len, &p, pwhy, sizeof(pwhy)) < 0) {
 		ok = 0;
-		rtype = "sts-policy-invalid";
+		rtype = RTYPE_STS_POLICY_INVALID;
 		why = pwhy;
 		msg_warn("mta-sts: policy of %s is invalid: %s", in->domain, pwhy);
 	}
@@ -151,7 +151,7 @@ inflight_done(struct inflight *in, int ok, const char *body, size_t len,
 
 /* on_fetched - the HTTPS fetch finished */
 static void
-on_fetched(void *arg, int ok, const char *body, size_t len, const char *rtype,
+on_fetched(void *arg, int ok, const char *body, size_t len, enum rtype rtype,
     const char *why)
 {
 	struct inflight *in = arg;
@@ -193,7 +193,7 @@ on_host(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
 		char w[STS_NAME_MAX + 64];
 
 		snprintf(w, sizeof(w), "mta-sts.%s has no address", in->domain);
-		inflight_done(in, 0, NULL, 0, "sts-policy-fetch-error", w);
+		inflight_done(in, 0, NULL, 0, RTYPE_STS_POLICY_FETCH_ERROR, w);
 		return;
 	}
 	{
@@ -208,7 +208,7 @@ on_host(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
 		req.ca_file = g_conf.ca_file;
 		req.timeout = g_conf.fetch_timeout;
 		if ((in->fetch = fetch_start(&req, on_fetched, in)) == NULL)
-			inflight_done(in, 0, NULL, 0, "sts-policy-fetch-error",
+			inflight_done(in, 0, NULL, 0, RTYPE_STS_POLICY_FETCH_ERROR,
 			    "cannot start the HTTPS fetch");
 	}
 }

@@ -45,7 +45,7 @@ struct sts_result {
 	int has_policy;
 	char id[STS_ID_MAX + 1];
 	struct sts_policy policy;
-	const char *rtype;		/* a failure to report, or NULL */
+	enum rtype rtype;		/* a failure to report, or RTYPE_NONE */
 	char why[STS_WHY_MAX];
 	int from_cache;
 	long txt_ttl;			/* TTL of the TXT answer, -1: none */

@@ -21,6 +21,7 @@
 #include "../policy/route.h"
 #include "../report/journal.h"
 #include "../report/record.h"
+#include "../report/rtype.h"
 #include "conn.h"
 #include "fsm.h"
 #include "proxy.h"
@@ -80,11 +81,11 @@ struct sess_route {
 	struct route route;		/* candidates from the plan */
 	int icand;			/* next candidate to try */
 	char pfail[REASON_MAX];		/* first policy failure of the attempts */
-	const char *prtype;		/* ... its RFC 8460 result type */
+	enum rtype prtype;		/* ... its RFC 8460 result type */
 	char lfail[REASON_MAX];		/* last failure of the attempts */
 	int lfail_policy;		/* ... was a policy failure */
 	int cur_host;			/* the candidate being tried: plan index */
-	const char *cur_ptype;		/* ... and its policy type */
+	enum ptype cur_ptype;		/* ... and its policy type */
 };
 
 /* sess_hold.c: TLS-Required: No (RFC 8689): the message decides after a
@@ -141,7 +142,7 @@ void sess_run(struct sess *s);
 void sess_up_params_for(struct sess *s, const struct route_cand *c,
     struct up_params *p);
 void sess_attempt_failed(struct sess *s, const char *peer, const char *enh,
-    const char *rtype, const char *rcode, const char *why);
+    enum rtype rtype, const char *rcode, const char *why);
 void sess_next_attempt(struct sess *s);
 void sess_do_rcpt(struct sess *s);
 
@@ -171,11 +172,11 @@ void sess_hold_rcpt_next(struct sess *s);
 void sess_hold_rcpt_result(struct sess *s, const struct smtp_reply *r);
 
 /* sess_record.c - the attempt record for the journal */
-const char *sess_cand_ptype(const struct sess *s, const struct route_cand *c);
-const char *sess_ptype_of_rtype(const char *rtype);
+enum ptype sess_cand_ptype(const struct sess *s, const struct route_cand *c);
+enum ptype sess_ptype_of_rtype(enum rtype rtype);
 int sess_journal(struct sess *s, const struct up_info *u, int host,
-    const char *ptype, const struct sockaddr_storage *addr, const char *result,
-    const char *reason, const char *action);
+    enum ptype ptype, const struct sockaddr_storage *addr, enum rtype result,
+    const char *reason, enum raction action);
 int sess_record_ready(struct sess *s, const struct up_info *u);
 void sess_record_fail(struct sess *s, const struct up_info *u);
 

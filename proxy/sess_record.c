@@ -6,39 +6,38 @@
  */
 #include "sess_int.h"
 
-static const char *ptype_of_level(enum route_level l);
+static enum ptype ptype_of_level(enum route_level l);
 static void source_for(const struct sockaddr_storage *addr, char *buf,
     size_t len);
 
 /* ptype_of_level - the RFC 8460 policy type behind a route level */
-static const char *
+static enum ptype
 ptype_of_level(enum route_level l)
 {
-	return l == ROUTE_DANE || l == ROUTE_ENCRYPT ? "tlsa"
-	    : l == ROUTE_STS || l == ROUTE_STS_TESTING ? "sts" : "no-policy-found";
+	return l == ROUTE_DANE || l == ROUTE_ENCRYPT ? PTYPE_TLSA
+	    : l == ROUTE_STS || l == ROUTE_STS_TESTING ? PTYPE_STS : PTYPE_NO_POLICY_FOUND;
 }
 
 /* sess_cand_ptype - the policy type of a route candidate: DANE, when its TLSA
  * lookups failed (it is then never connected to under policy), else what
  * its level says */
-const char *
+enum ptype
 sess_cand_ptype(const struct sess *s, const struct route_cand *c)
 {
 	if (c->host >= 0 && s->rt.plan->hosts[c->host].dane == DANE_FAIL)
-		return "tlsa";
+		return PTYPE_TLSA;
 	return ptype_of_level(c->level);
 }
 
 /* sess_ptype_of_rtype - the policy type a result type belongs to */
-const char *
-sess_ptype_of_rtype(const char *rtype)
+enum ptype
+sess_ptype_of_rtype(enum rtype rtype)
 {
-	if (rtype && strncmp(rtype, "sts-", 4) == 0)
-		return "sts";
-	if (rtype && (strcmp(rtype, "tlsa-invalid") == 0 || strcmp(rtype,
-		    "dnssec-invalid") == 0 || strcmp(rtype, "dane-required") == 0))
-		return "tlsa";
-	return "no-policy-found";
+	if (rtype_is_sts(rtype))
+		return PTYPE_STS;
+	if (rtype_is_dane(rtype))
+		return PTYPE_TLSA;
+	return PTYPE_NO_POLICY_FOUND;
 }
 
 /* source_for - the address the kernel would send from towards addr (a
@@ -76,9 +75,9 @@ source_for(const struct sockaddr_storage *addr, char *buf, size_t len)
 /* sess_journal - one attempt record (report/record.h), before the old MTA
  * hears anything of it; -1 when it could not be written */
 int
-sess_journal(struct sess *s, const struct up_info *u, int host, const char *ptype,
-    const struct sockaddr_storage *addr, const char *result, const char *reason,
-    const char *action)
+sess_journal(struct sess *s, const struct up_info *u, int host, enum ptype ptype,
+    const struct sockaddr_storage *addr, enum rtype result, const char *reason,
+    enum raction action)
 {
 	static double last_warn;
 	const struct plan *p = s->rt.plan;
@@ -89,8 +88,8 @@ sess_journal(struct sess *s, const struct up_info *u, int host, const char *ptyp
 	r.time = (long long) time(NULL);
 	snprintf(r.sid, sizeof(r.sid), "%s", s->id);
 	snprintf(r.domain, sizeof(r.domain), "%s", p ? p->domain : "");
-	snprintf(r.ptype, sizeof(r.ptype), "%s", ptype);
-	if (p && host >= 0 && strcmp(ptype, "tlsa") == 0) {
+	snprintf(r.ptype, sizeof(r.ptype), "%s", ptype_str(ptype));
+	if (p && host >= 0 && ptype == PTYPE_TLSA) {
 		/* "3 1 1 ...; 2 0 1 ..." as one policy string each */
 		const char *t = p->hosts[host].tlsa_text;
 		size_t w = 0;
@@ -104,7 +103,7 @@ sess_journal(struct sess *s, const struct up_info *u, int host, const char *ptyp
 			}
 		}
 		r.policy[w] = 0;
-	} else if (p && strcmp(ptype, "sts") == 0 && p->sts.has_policy) {
+	} else if (p && ptype == PTYPE_STS && p->sts.has_policy) {
 		size_t w = 0;
 
 		snprintf(r.policy, sizeof(r.policy), "%s", p->sts.policy.text);
@@ -130,9 +129,9 @@ sess_journal(struct sess *s, const struct up_info *u, int host, const char *ptyp
 			    r.ip, sizeof(r.ip));
 		source_for(addr, r.src, sizeof(r.src));
 	}
-	snprintf(r.result, sizeof(r.result), "%s", result);
+	snprintf(r.result, sizeof(r.result), "%s", rtype_str(result));
 	snprintf(r.reason, sizeof(r.reason), "%s", reason ? reason : "");
-	snprintf(r.action, sizeof(r.action), "%s", action);
+	snprintf(r.action, sizeof(r.action), "%s", raction_str(action));
 	if (journal_append(proxy.journal, &r, err, sizeof(err)) == 0)
 		return 0;
 	proxy.journal_errors++;
@@ -151,28 +150,30 @@ sess_journal(struct sess *s, const struct up_info *u, int host, const char *ptyp
 int
 sess_record_ready(struct sess *s, const struct up_info *u)
 {
-	const char *result = "success", *reason = "", *action = "delivered";
-	const char *ptype = s->rt.cur_ptype;
+	enum rtype result = RTYPE_SUCCESS;
+	enum raction action = RACTION_DELIVERED;
+	const char *reason = "";
+	enum ptype ptype = s->rt.cur_ptype;
 	const struct plan *p = s->rt.plan;
 
-	if (p && p->sts.rtype && !p->sts.has_policy && strcmp(ptype, "no-policy-found") == 0) {
+	if (p && p->sts.rtype != RTYPE_NONE && !p->sts.has_policy && ptype == PTYPE_NO_POLICY_FOUND) {
 		/* The domain publishes MTA-STS, but no policy could be had: each
 		 * session is an MTA-STS failure of that kind (RFC 8460 4.3.2.2),
 		 * whatever TLS it got. */
-		return sess_journal(s, u, s->rt.cur_host, "sts", NULL, p->sts.rtype, p->sts.why,
-		    "delivered");
+		return sess_journal(s, u, s->rt.cur_host, PTYPE_STS, NULL, p->sts.rtype, p->sts.why,
+		    RACTION_DELIVERED);
 	}
 	if (s->hold.replay) {
 		/* The policy failure, waived by the message. */
-		result = s->rt.prtype ? s->rt.prtype : "validation-failure";
+		result = s->rt.prtype != RTYPE_NONE ? s->rt.prtype : RTYPE_VALIDATION_FAILURE;
 		reason = "TLS-Required: No";
-		action = "delivered-anyway";
-	} else if (u->soft_rtype) {
+		action = RACTION_DELIVERED_ANYWAY;
+	} else if (u->soft_rtype != RTYPE_NONE) {
 		result = u->soft_rtype;		/* MTA-STS testing */
-		action = "delivered-anyway";
+		action = RACTION_DELIVERED_ANYWAY;
 	} else if (!u->tls) {
 		/* Opportunistic, in plaintext: RFC 8460 counts it as a failure. */
-		result = u->plain_retry ? "validation-failure" : "starttls-not-supported";
+		result = u->plain_retry ? RTYPE_VALIDATION_FAILURE : RTYPE_STARTTLS_NOT_SUPPORTED;
 		reason = u->plain_retry ? "tls-handshake-failed" : "";
 	}
 	return sess_journal(s, u, s->rt.cur_host, ptype, NULL, result, reason, action);
@@ -182,12 +183,12 @@ sess_record_ready(struct sess *s, const struct up_info *u)
 void
 sess_record_fail(struct sess *s, const struct up_info *u)
 {
-	if (u->rtype) {
+	if (u->rtype != RTYPE_NONE) {
 		(void) sess_journal(s, u, s->rt.cur_host, s->rt.cur_ptype, NULL, u->rtype, u->rcode,
-		    "refused");
+		    RACTION_REFUSED);
 		return;
 	}
 	/* Not a TLS result: the journal keeps it, reports leave it out. */
-	(void) sess_journal(s, u, s->rt.cur_host, s->rt.cur_ptype, NULL, "connection-failure",
-	    u->why, "failed");
+	(void) sess_journal(s, u, s->rt.cur_host, s->rt.cur_ptype, NULL, RTYPE_CONNECTION_FAILURE,
+	    u->why, RACTION_FAILED);
 }

@@ -84,14 +84,14 @@ attempts_failed(struct sess *s)
 /* sess_attempt_failed - one MX failed: remember why, for the final reply */
 void
 sess_attempt_failed(struct sess *s, const char *peer, const char *enh,
-    const char *rtype, const char *rcode, const char *why)
+    enum rtype rtype, const char *rcode, const char *why)
 {
 	msg_info("%s: attempt to %s failed: result=%s%s%s: %s", s->id, peer,
-	    rtype ? rtype : "connection", rcode && *rcode ? " reason=" : "",
+	    rtype != RTYPE_NONE ? rtype_str(rtype) : "connection", rcode && *rcode ? " reason=" : "",
 	    rcode && *rcode ? rcode : "", why);
 	snprintf(s->rt.lfail, sizeof(s->rt.lfail), "451 %s %s", enh, why);
-	s->rt.lfail_policy = rtype != NULL;
-	if (rtype && !s->rt.pfail[0]) {
+	s->rt.lfail_policy = rtype != RTYPE_NONE;
+	if (rtype != RTYPE_NONE && !s->rt.pfail[0]) {
 		snprintf(s->rt.pfail, sizeof(s->rt.pfail), "451 4.7.5 %s", why);
 		s->rt.prtype = rtype;
 	}
@@ -115,14 +115,14 @@ sess_next_attempt(struct sess *s)
 
 				snprintf(why, sizeof(why), "MX host %s matches no mx pattern of "
 				    "the MTA-STS policy of %s", h->name, s->rt.plan->domain);
-				(void) sess_journal(s, NULL, c->host, "sts", &c->addr,
-				    "validation-failure", "mx-pattern-mismatch", "refused");
-				sess_attempt_failed(s, h->name, "4.7.5", "validation-failure", NULL, why);
+				(void) sess_journal(s, NULL, c->host, PTYPE_STS, &c->addr,
+				    RTYPE_VALIDATION_FAILURE, "mx-pattern-mismatch", RACTION_REFUSED);
+				sess_attempt_failed(s, h->name, "4.7.5", RTYPE_VALIDATION_FAILURE, NULL, why);
 			} else {
-				const char *rt = h->rtype ? h->rtype : "validation-failure";
+				enum rtype rt = h->rtype != RTYPE_NONE ? h->rtype : RTYPE_VALIDATION_FAILURE;
 
-				(void) sess_journal(s, NULL, c->host, "tlsa", &c->addr, rt, "",
-				    "refused");
+				(void) sess_journal(s, NULL, c->host, PTYPE_TLSA, &c->addr, rt, "",
+				    RACTION_REFUSED);
 				sess_attempt_failed(s, h->name, "4.7.5", rt, NULL, h->why);
 			}
 			continue;
@@ -140,7 +140,7 @@ sess_next_attempt(struct sess *s)
 		}
 		sess_enter(s, W_CONNECT);
 		if ((s->up = up_start(proxy.loop, &p, sess_on_up, s)) == NULL) {
-			sess_attempt_failed(s, "?", "4.3.0", NULL, NULL, "out of memory");
+			sess_attempt_failed(s, "?", "4.3.0", RTYPE_NONE, NULL, "out of memory");
 			continue;
 		}
 		return;
@@ -176,10 +176,10 @@ log_plan(struct sess *s, const struct plan *p)
 		    p->domain, p->sts.id, sts_mode_str(p->sts.policy.mode),
 		    p->sts.policy.nmx > 0 ? p->sts.policy.mx[0] : "-",
 		    p->sts.policy.nmx > 1 ? " ..." : "", p->sts.from_cache ? ", cached" : "",
-		    p->sts.rtype ? " (a newer one failed)" : "");
-	if (p->sts.rtype)
+		    p->sts.rtype != RTYPE_NONE ? " (a newer one failed)" : "");
+	if (p->sts.rtype != RTYPE_NONE)
 		msg_info("%s: mta-sts for %s: result=%s: %s", s->id, p->domain,
-		    p->sts.rtype, p->sts.why);
+		    rtype_str(p->sts.rtype), p->sts.why);
 	if (p->status != PLAN_OK) {
 		msg_info("%s: policy for %s: %s", s->id, p->domain, p->why);
 		return;
@@ -206,11 +206,11 @@ start_route(struct sess *s)
 	    proxy.cfg.strict_testing, &s->rt.route);
 	s->rt.icand = 0;
 	s->rt.pfail[0] = s->rt.lfail[0] = 0;
-	s->rt.prtype = NULL;
+	s->rt.prtype = RTYPE_NONE;
 	if (s->rt.route.verdict != ROUTE_TRY) {
-		if (s->rt.route.rtype)
+		if (s->rt.route.rtype != RTYPE_NONE)
 			(void) sess_journal(s, NULL, -1, sess_ptype_of_rtype(s->rt.route.rtype), NULL,
-			    s->rt.route.rtype, "", "refused");
+			    s->rt.route.rtype, "", RACTION_REFUSED);
 		msg_info("%s: %s", s->id, s->rt.route.reply);
 		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", s->rt.route.reply);
 		sess_sayf(s, "%s", s->txn.fail);

@@ -412,8 +412,8 @@ mx_protocol_error(struct sess *s, struct up *u, const struct up_info *ui,
 	snprintf(why, sizeof(why), "451 4.5.0 Error: protocol error: host %s "
 	    "answered %s with \"%.200s\"", ui->peer, wait_cmd(w), l1);
 	msg_warn("%s: %s", s->id, why + 10);
-	(void) sess_journal(s, ui, s->rt.cur_host, s->rt.cur_ptype, NULL, "connection-failure",
-	    "smtp-protocol-error", "failed");
+	(void) sess_journal(s, ui, s->rt.cur_host, s->rt.cur_ptype, NULL,
+	    RTYPE_CONNECTION_FAILURE, "smtp-protocol-error", RACTION_FAILED);
 	up_abort(u);
 	s->up = NULL;
 	s->txn.mx_open = 0;
@@ -547,7 +547,7 @@ up_failed(struct sess *s, const struct up_info *u)
 	switch (s->wait) {
 	case W_CONNECT:
 		/* A held message's policy is waived: no failure is the policy's. */
-		sess_attempt_failed(s, u->peer, u->enh, s->hold.replay ? NULL : u->rtype,
+		sess_attempt_failed(s, u->peer, u->enh, s->hold.replay ? RTYPE_NONE : u->rtype,
 		    s->hold.replay ? NULL : u->rcode, u->why);
 		sess_next_attempt(s);
 		break;

@@ -65,6 +65,7 @@
 
 #include "../policy/plan.h"
 #include "../policy/route.h"
+#include "../report/rtype.h"
 #include "smtp.h"
 
 enum up_event { UP_READY, UP_REPLY, UP_DRAIN, UP_FAIL };
@@ -86,8 +87,8 @@ struct up_info {
 	int verified;			/* TLS authenticated by policy */
 	char match[128];		/* `DANE-EE(3) SPKI(1) SHA2-256(1)' */
 	int plain_retry;		/* TLS failed: retried without STARTTLS */
-	const char *soft_rtype;		/* MTA-STS testing: what would have failed */
-	const char *rtype;		/* RFC 8460 result type of a failure */
+	enum rtype soft_rtype;		/* MTA-STS testing: what would have failed */
+	enum rtype rtype;		/* RFC 8460 result type of a failure */
 	char rcode[64];			/* failure reason code */
 	char why[768];			/* a failure's reason */
 	const char *enh;		/* ... and enhanced status code */

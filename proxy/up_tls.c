@@ -21,9 +21,9 @@
 #include "up_int.h"
 
 static const char *x509_err_name(long e, char *buf, size_t len);
-static void policy_fail(struct up *u, const char *rtype, long verr,
+static void policy_fail(struct up *u, enum rtype rtype, long verr,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void soft_fail(struct up *u, const char *rtype, const char *fmt, ...)
+static void soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int dane_setup(struct up *u);
 static int sts_setup(struct up *u);
@@ -61,7 +61,7 @@ x509_err_name(long e, char *buf, size_t len)
 /* policy_fail - a failure that policy forbids working around (verr: the
  * verify error, or X509_V_OK when there is none to name) */
 static void
-policy_fail(struct up *u, const char *rtype, long verr, const char *fmt, ...)
+policy_fail(struct up *u, enum rtype rtype, long verr, const char *fmt, ...)
 {
 	char why[sizeof(u->i.why)], nb[48];
 	va_list ap;
@@ -77,18 +77,18 @@ policy_fail(struct up *u, const char *rtype, long verr, const char *fmt, ...)
 
 /* soft_fail - MTA-STS testing: note what enforce would have refused */
 static void
-soft_fail(struct up *u, const char *rtype, const char *fmt, ...)
+soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (u->i.soft_rtype)
+	if (u->i.soft_rtype != RTYPE_NONE)
 		return;				/* the first one counts */
 	u->i.soft_rtype = rtype;
 	va_start(ap, fmt);
 	vsnprintf(u->soft_why, sizeof(u->soft_why), fmt, ap);
 	va_end(ap);
 	msg_info("%s: MTA-STS testing (policy id %s): %s: %s; delivering anyway",
-	    u->sid, u->i.sts_id, rtype, u->soft_why);
+	    u->sid, u->i.sts_id, rtype_str(rtype), u->soft_why);
 }
 
 /* dane_setup - TLSA records and reference names into the new SSL */
@@ -176,7 +176,7 @@ judge_sts(struct up *u)
 	msg_info("%s: Untrusted TLS connection established to %s: %s (MTA-STS %s, "
 	    "policy id %s)", u->sid, u->i.peer, u->i.tlsinfo, mode, u->i.sts_id);
 	if (verr == X509_V_OK) {
-		soft_fail(u, "validation-failure", "%s matches no mx pattern", u->i.mxname);
+		soft_fail(u, RTYPE_VALIDATION_FAILURE, "%s matches no mx pattern", u->i.mxname);
 		return 0;
 	}
 	if (ROUTE_SOFT(u->p.level)) {
@@ -252,19 +252,19 @@ up_tls_unoffered(struct up *u, const char *refusal)
 {
 	if (ROUTE_SOFT(u->p.level)) {
 		if (refusal)
-			soft_fail(u, "starttls-not-supported", "%s refused STARTTLS", u->i.peer);
+			soft_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, "%s refused STARTTLS", u->i.peer);
 		else
-			soft_fail(u, "starttls-not-supported", "STARTTLS not offered by %s",
+			soft_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, "STARTTLS not offered by %s",
 			    u->i.peer);
 		return 0;
 	}
 	if (!ROUTE_TLS_REQUIRED(u->p.level))
 		return 0;
 	if (refusal)
-		policy_fail(u, "starttls-not-supported", X509_V_OK, "TLS is required, but "
+		policy_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, X509_V_OK, "TLS is required, but "
 		    "host %s refused STARTTLS: %s", u->i.peer, refusal);
 	else
-		policy_fail(u, "starttls-not-supported", X509_V_OK, "TLS is required, but "
+		policy_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, X509_V_OK, "TLS is required, but "
 		    "was not offered by host %s", u->i.peer);
 	return -1;
 }
@@ -278,16 +278,16 @@ up_tls_broken(struct up *u, const char *err)
 
 	if (ROUTE_SOFT(u->p.level) && !u->i.plain_retry) {
 		if (err)
-			soft_fail(u, "validation-failure", "TLS handshake with %s failed: %s",
+			soft_fail(u, RTYPE_VALIDATION_FAILURE, "TLS handshake with %s failed: %s",
 			    u->i.peer, err);
 		else
-			soft_fail(u, "validation-failure", "TLS handshake with %s failed",
+			soft_fail(u, RTYPE_VALIDATION_FAILURE, "TLS handshake with %s failed",
 			    u->i.peer);
 		up_retry_plain(u, detail);
 		return 1;
 	}
 	if (ROUTE_TLS_REQUIRED(u->p.level)) {
-		policy_fail(u, "validation-failure", X509_V_OK, "TLS handshake with %s "
+		policy_fail(u, RTYPE_VALIDATION_FAILURE, X509_V_OK, "TLS handshake with %s "
 		    "failed: %s", u->i.peer, detail);
 		return 1;
 	}

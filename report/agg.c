@@ -1,7 +1,8 @@
 /*
- * agg.c - one UTC day of attempt records into RFC 8460 reports, pure.
- * See agg.h for the interface; this comment records the choices that
- * the header leaves open.
+ * agg.c - one UTC day of attempt records into RFC 8460 reports, pure:
+ * the counting (render.c writes a report out).  See agg.h for the
+ * interface; this comment records the choices that the header leaves
+ * open.
  *
  * LOOKUP
  *	Reports live in one array, each report's policies in an array of
@@ -20,10 +21,12 @@
  *	between non-empty labels, at most 253 characters); a record whose
  *	domain is not counts as naming no domain (0).  This also keeps
  *	`/' and `!' out of agg_filename().  A record whose policy type is
- *	not tlsa, sts or no-policy-found is not counted either (0): RFC 8460
- *	knows no other, and a report must not carry it.  Result type
- *	`connection-failure' is not counted (agg.h).  An empty result type
- *	is a failure like any other that is not `success'.
+ *	not tlsa, sts or no-policy-found, or whose result type is not a word
+ *	of rtype.h, is not counted either (0): RFC 8460 knows no other, and
+ *	a report must not carry it (a journal line with such a word never
+ *	gets here: record.c refuses it).  Result type `connection-failure'
+ *	is not counted (agg.h).  Within the program the types are enums
+ *	(rtype.h); only the order below goes by their words.
  *
  *	Policy strings are a list (LF-separated, empty items dropped).  For
  *	tlsa they are a set: sorted and without duplicates, since DNS gives
@@ -38,52 +41,26 @@
  *	rule.
  *
  * ORDER (agg_finish)
- *	Reports by domain.  Policies by policy-domain, policy-type, mx-host
- *	list, policy strings.  Failure details by result type, then by
+ *	Reports by domain.  Policies by policy-domain, policy-type (its
+ *	word), mx-host list, policy strings.  Failure details by result type
+ *	(its word), then by
  *	failed-session-count (largest first), then by sending IP, receiving
  *	MX host name, HELO, receiving IP and reason code.  Each is a total
  *	order over distinct keys, so the result does not depend on the
  *	order of the adds.  Entries left empty by an agg_add() that ran out
  *	of memory half-way are dropped here.
  *
- * JSON (agg_render)
- *	Unformatted JSON, appended to out.  Counts are JSON integers.
- *	`failure-details' is omitted when a policy had no failures (as
- *	large senders do); `policy-string' is omitted for no-policy-found;
- *	`mx-host' is omitted when the list is empty (a failure before any
- *	MX host was known).  `receiving-mx-helo', `receiving-ip' and
- *	`failure-reason-code' are omitted when empty, and so are
- *	`sending-mta-ip' and `receiving-mx-hostname', which are empty only
- *	for a failure before any MX host was known (a DNSSEC failure of the
- *	MX lookup: no host, no address to send from).  `additional-
- *	information' is never written: RFC 8460 4.3 makes it a URI, and we
- *	have none to point at.  A NULL org, contact or submitter is "".
- *	Bytes that are not UTF-8 (a HELO is whatever the MX said) are
- *	written as `?', so that the report stays valid JSON text (RFC 8259).
- *
- * FILE NAME (agg_filename)
- *	begin is day, end is day + 86399: the same whole-day interval as
- *	date-range, in the epoch seconds of the RFC 8460 5.1 example.  A
- *	`/' or `!' (or a byte outside printable ASCII) in the submitter is
- *	written as `_'.
- *
  * DIAGNOSTICS
  *	None logged (pure).  agg_add() returns -1 only when memory runs
- *	out, leaving the counts as they were; agg_render() and agg_gzip()
- *	return -1 when memory runs out (or zlib fails), leaving out as it
- *	was.
+ *	out, leaving the counts as they were.
  *
  * SEE ALSO
+ *	render.c, the JSON, the report-id, the file name and gzip.
  *	RFC 8460 (SMTP TLS Reporting) sections 4 and 5.1.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <cjson/cJSON.h>
-#include <zlib.h>
 
 #include "agg.h"
 
@@ -114,8 +91,10 @@ struct agg {
 struct key {
 	int rep, pol;			/* the parent entries */
 	const char *domain;		/* report domain and policy-domain */
-	const char *ptype, *policy, *mxhost;
-	const char *result, *src, *mx, *helo, *ip, *reason;
+	enum ptype ptype;
+	const char *policy, *mxhost;
+	enum rtype result;		/* RTYPE_SUCCESS: no failure detail */
+	const char *src, *mx, *helo, *ip, *reason;
 };
 
 /* hash_str - mix one NUL-terminated field into h, 8 bytes at a time */
@@ -157,7 +136,7 @@ hash_pol(const struct key *k)
 {
 	uint64_t h = hash_int(2, k->rep);
 
-	h = hash_str(h, k->ptype);
+	h = hash_int(h, (int) k->ptype);
 	h = hash_str(h, k->policy);
 	h = hash_str(h, k->domain);
 	return hash_str(h, k->mxhost);
@@ -168,7 +147,7 @@ hash_fail(const struct key *k)
 {
 	uint64_t h = hash_int(hash_int(3, k->rep), k->pol);
 
-	h = hash_str(h, k->result);
+	h = hash_int(h, (int) k->result);
 	h = hash_str(h, k->src);
 	h = hash_str(h, k->mx);
 	h = hash_str(h, k->helo);
@@ -182,7 +161,7 @@ pol_key(const struct agg_policy *p, int rep, struct key *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->rep = rep;
-	k->ptype = p->ptype;
+	k->ptype = p->type;
 	k->policy = p->policy;
 	k->domain = p->domain;
 	k->mxhost = p->mxhost;
@@ -194,7 +173,7 @@ fail_key(const struct agg_fail *f, int rep, int pol, struct key *k)
 	memset(k, 0, sizeof(*k));
 	k->rep = rep;
 	k->pol = pol;
-	k->result = f->result;
+	k->result = f->type;
 	k->src = f->src;
 	k->mx = f->mx;
 	k->helo = f->helo;
@@ -214,7 +193,7 @@ eq_pol(const struct agg *a, const struct slot *s, const struct key *k)
 {
 	const struct agg_policy *p = &a->reps[s->rep].pols[s->pol];
 
-	return s->rep == k->rep && strcmp(p->ptype, k->ptype) == 0
+	return s->rep == k->rep && p->type == k->ptype
 	    && strcmp(p->domain, k->domain) == 0 && strcmp(p->mxhost, k->mxhost) == 0
 	    && strcmp(p->policy, k->policy) == 0;
 }
@@ -224,7 +203,7 @@ eq_fail(const struct agg *a, const struct slot *s, const struct key *k)
 {
 	const struct agg_fail *f = &a->reps[s->rep].pols[s->pol].fails[s->fail];
 
-	return s->rep == k->rep && s->pol == k->pol && strcmp(f->result, k->result) == 0
+	return s->rep == k->rep && s->pol == k->pol && f->type == k->result
 	    && strcmp(f->src, k->src) == 0 && strcmp(f->ip, k->ip) == 0
 	    && strcmp(f->mx, k->mx) == 0 && strcmp(f->helo, k->helo) == 0
 	    && strcmp(f->reason, k->reason) == 0;
@@ -275,6 +254,30 @@ idx_find(const struct agg *a, const struct index *x, uint64_t h,
 	}
 }
 
+/* idx_lookup - with room for one more, the slot of the key: 1 when it
+ * holds the key, 0 when it is the free slot for it; -1: no memory */
+static int
+idx_lookup(const struct agg *a, struct index *x, uint64_t h,
+    int (*eq)(const struct agg *, const struct slot *, const struct key *),
+    const struct key *k, struct slot **s)
+{
+	if (idx_room(x) < 0)
+		return -1;
+	*s = idx_find(a, x, h, eq, k);
+	return (*s)->rep >= 0;
+}
+
+/* idx_take - fill the free slot s with an entry's positions */
+static void
+idx_take(struct index *x, struct slot *s, uint64_t h, int rep, int pol, int fail)
+{
+	s->h = h;
+	s->rep = rep;
+	s->pol = pol;
+	s->fail = fail;
+	x->used++;
+}
+
 /* idx_put - index an entry known to be absent; -1: no memory */
 static int
 idx_put(struct index *x, uint64_t h, int rep, int pol, int fail)
@@ -286,11 +289,7 @@ idx_put(struct index *x, uint64_t h, int rep, int pol, int fail)
 	m = x->cap - 1;
 	for (i = h & m; x->s[i].rep >= 0; i = (i + 1) & m)
 		;
-	x->s[i].h = h;
-	x->s[i].rep = rep;
-	x->s[i].pol = pol;
-	x->s[i].fail = fail;
-	x->used++;
+	idx_take(x, &x->s[i], h, rep, pol, fail);
 	return 0;
 }
 
@@ -326,12 +325,10 @@ get_rep(struct agg *a, const struct key *k)
 	uint64_t h = hash_rep(k);
 	struct slot *s;
 	struct agg_report *r;
+	int found = idx_lookup(a, &a->ireps, h, eq_rep, k, &s);
 
-	if (idx_room(&a->ireps) < 0)
-		return -1;
-	s = idx_find(a, &a->ireps, h, eq_rep, k);
-	if (s->rep >= 0)
-		return s->rep;
+	if (found != 0)
+		return found < 0 ? -1 : s->rep;
 	if (a->nreps == a->capreps) {
 		int ncap = a->capreps ? a->capreps * 2 : 64;
 		void *p;
@@ -345,9 +342,7 @@ get_rep(struct agg *a, const struct key *k)
 	memset(r, 0, sizeof(*r));
 	memcpy(r->domain, k->domain, strlen(k->domain) + 1);
 	r->per_host = 1;			/* until a record of its own */
-	s->h = h;
-	s->rep = a->nreps++;
-	a->ireps.used++;
+	idx_take(&a->ireps, s, h, a->nreps++, -1, -1);
 	return s->rep;
 }
 
@@ -359,12 +354,10 @@ get_pol(struct agg *a, const struct key *k)
 	struct agg_report *r = &a->reps[k->rep];
 	struct agg_policy *p;
 	struct slot *s;
+	int found = idx_lookup(a, &a->ipols, h, eq_pol, k, &s);
 
-	if (idx_room(&a->ipols) < 0)
-		return -1;
-	s = idx_find(a, &a->ipols, h, eq_pol, k);
-	if (s->rep >= 0)
-		return s->pol;
+	if (found != 0)
+		return found < 0 ? -1 : s->pol;
 	if (grow_pow2((void **) &r->pols, r->npols, sizeof(*p)) < 0)
 		return -1;
 	p = &r->pols[r->npols];
@@ -373,12 +366,10 @@ get_pol(struct agg *a, const struct key *k)
 		free(p->policy);
 		return -1;
 	}
-	memcpy(p->ptype, k->ptype, strlen(k->ptype) + 1);
+	p->type = k->ptype;
+	p->ptype = ptype_str(k->ptype);
 	memcpy(p->domain, k->domain, strlen(k->domain) + 1);
-	s->h = h;
-	s->rep = k->rep;
-	s->pol = r->npols++;
-	a->ipols.used++;
+	idx_take(&a->ipols, s, h, k->rep, r->npols++, -1);
 	return s->pol;
 }
 
@@ -390,27 +381,22 @@ get_fail(struct agg *a, const struct key *k)
 	struct agg_policy *p = &a->reps[k->rep].pols[k->pol];
 	struct agg_fail *f;
 	struct slot *s;
+	int found = idx_lookup(a, &a->ifails, h, eq_fail, k, &s);
 
-	if (idx_room(&a->ifails) < 0)
-		return -1;
-	s = idx_find(a, &a->ifails, h, eq_fail, k);
-	if (s->rep >= 0)
-		return s->fail;
+	if (found != 0)
+		return found < 0 ? -1 : s->fail;
 	if (grow_pow2((void **) &p->fails, p->nfails, sizeof(*f)) < 0)
 		return -1;
 	f = &p->fails[p->nfails];
 	memset(f, 0, sizeof(*f));
-	memcpy(f->result, k->result, strlen(k->result) + 1);
+	f->type = k->result;
+	f->result = rtype_str(k->result);
 	memcpy(f->src, k->src, strlen(k->src) + 1);
 	memcpy(f->mx, k->mx, strlen(k->mx) + 1);
 	memcpy(f->helo, k->helo, strlen(k->helo) + 1);
 	memcpy(f->ip, k->ip, strlen(k->ip) + 1);
 	memcpy(f->reason, k->reason, strlen(k->reason) + 1);
-	s->h = h;
-	s->rep = k->rep;
-	s->pol = k->pol;
-	s->fail = p->nfails++;
-	a->ifails.used++;
+	idx_take(&a->ifails, s, h, k->rep, k->pol, p->nfails++);
 	return s->fail;
 }
 
@@ -483,14 +469,6 @@ name_ok(const char *s)
 	return 1;
 }
 
-/* ptype_ok - a policy type RFC 8460 knows */
-static int
-ptype_ok(const char *t)
-{
-	return strcmp(t, "tlsa") == 0 || strcmp(t, "sts") == 0
-	    || strcmp(t, "no-policy-found") == 0;
-}
-
 struct item {
 	const char *p;
 	size_t n;
@@ -547,7 +525,7 @@ count_into(struct agg *a, struct key *k, int *ids)
 	ids[0] = k->rep;
 	ids[1] = k->pol;
 	ids[2] = -1;
-	if (k->result && (ids[2] = get_fail(a, k)) < 0)
+	if (k->result != RTYPE_SUCCESS && (ids[2] = get_fail(a, k)) < 0)
 		return -1;
 	return 0;
 }
@@ -594,26 +572,29 @@ struct norm {
 static int
 rec_key(const struct rec *r, long long day, struct norm *n, struct key *k)
 {
-	if (r->time < day || r->time - day >= 86400 || !ptype_ok(r->ptype)
-	    || strcmp(r->result, "connection-failure") == 0)
+	enum ptype pt;
+	enum rtype rt;
+
+	if (r->time < day || r->time - day >= 86400 || ptype_parse(r->ptype, &pt) < 0
+	    || rtype_parse(r->result, &rt) < 0 || !rtype_is_reported(rt))
 		return 0;
 	name_norm(r->domain, n->dom, sizeof(n->dom));
 	if (!name_ok(n->dom))
 		return 0;
 	name_norm(r->mx, n->mx, sizeof(n->mx));
-	if (strcmp(r->ptype, "no-policy-found") == 0)
+	if (pt == PTYPE_NO_POLICY_FOUND)
 		n->pol[0] = 0;
 	else
-		list_canon(r->policy, n->pol, sizeof(n->pol), strcmp(r->ptype, "tlsa") == 0);
-	list_canon(strcmp(r->ptype, "sts") == 0 ? r->mxpat : n->mx, n->mxl, sizeof(n->mxl), 0);
+		list_canon(r->policy, n->pol, sizeof(n->pol), pt == PTYPE_TLSA);
+	list_canon(pt == PTYPE_STS ? r->mxpat : n->mx, n->mxl, sizeof(n->mxl), 0);
 
 	memset(k, 0, sizeof(*k));
 	k->domain = n->dom;
-	k->ptype = r->ptype;
+	k->ptype = pt;
 	k->policy = n->pol;
 	k->mxhost = n->mxl;
-	if (strcmp(r->result, "success") != 0) {
-		k->result = r->result;
+	k->result = rt;
+	if (rt != RTYPE_SUCCESS) {
 		k->src = r->src;
 		k->mx = n->mx;
 		k->helo = r->helo;
@@ -642,7 +623,7 @@ agg_add(struct agg *a, const struct rec *r)
 	 * DANE results also go to the MX host's own report (RFC 8460 3),
 	 * where the MX host is the policy-domain and the mx-host both.
 	 */
-	per_host = strcmp(r->ptype, "tlsa") == 0 && name_ok(n.mx) && strcmp(n.mx, n.dom) != 0;
+	per_host = k.ptype == PTYPE_TLSA && name_ok(n.mx) && strcmp(n.mx, n.dom) != 0;
 	if (per_host) {
 		hk = k;
 		hk.domain = n.mx;
@@ -793,189 +774,4 @@ agg_free(struct agg *a)
 	free(a->ipols.s);
 	free(a->ifails.s);
 	free(a);
-}
-
-/* day_tm - the calendar date of a day; 0, or -1 when it has none */
-static int
-day_tm(long long day, struct tm *tm)
-{
-	time_t t = (time_t) day;
-
-	return gmtime_r(&t, tm) ? 0 : -1;
-}
-
-/* add_opt - a string member, left out when empty */
-static int
-add_opt(cJSON *o, const char *key, const char *s)
-{
-	return *s == 0 ? 0 : rec_json_str(o, key, s);
-}
-
-/* render_fail - one failure-details item */
-static cJSON *
-render_fail(const struct agg_fail *f)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o == NULL || rec_json_str(o, "result-type", f->result) < 0
-	    || add_opt(o, "sending-mta-ip", f->src) < 0
-	    || add_opt(o, "receiving-mx-hostname", f->mx) < 0
-	    || add_opt(o, "receiving-mx-helo", f->helo) < 0
-	    || add_opt(o, "receiving-ip", f->ip) < 0
-	    || !cJSON_AddNumberToObject(o, "failed-session-count", (double) f->count)
-	    || add_opt(o, "failure-reason-code", f->reason) < 0) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
-/* render_pol - one policies[] item */
-static cJSON *
-render_pol(const struct agg_policy *p)
-{
-	cJSON *o = cJSON_CreateObject(), *po, *sum, *fd, *f;
-
-	if (o == NULL || (po = cJSON_AddObjectToObject(o, "policy")) == NULL
-	    || rec_json_str(po, "policy-type", p->ptype) < 0
-	    || (strcmp(p->ptype, "no-policy-found") != 0
-		&& rec_json_lines(po, "policy-string", p->policy) < 0)
-	    || rec_json_str(po, "policy-domain", p->domain) < 0
-	    || (*p->mxhost && rec_json_lines(po, "mx-host", p->mxhost) < 0)
-	    || (sum = cJSON_AddObjectToObject(o, "summary")) == NULL
-	    || !cJSON_AddNumberToObject(sum, "total-successful-session-count", (double) p->ok)
-	    || !cJSON_AddNumberToObject(sum, "total-failure-session-count", (double) p->failed))
-		goto fail;
-	if (p->nfails > 0) {
-		if ((fd = cJSON_AddArrayToObject(o, "failure-details")) == NULL)
-			goto fail;
-		for (int i = 0; i < p->nfails; i++)
-			if ((f = render_fail(&p->fails[i])) == NULL || !cJSON_AddItemToArray(fd, f)) {
-				cJSON_Delete(f);
-				goto fail;
-			}
-	}
-	return o;
-fail:
-	cJSON_Delete(o);
-	return NULL;
-}
-
-/* agg_render - RFC 8460 4 JSON of one report, appended to out */
-int
-agg_render(const struct agg_report *r, long long day, const struct report_meta *m,
-    struct buf *out)
-{
-	static const struct report_meta none;
-	const char *sub;
-	cJSON *o = cJSON_CreateObject(), *dr, *pa, *p;
-	char start[32], end[32], *id = NULL, *text = NULL;
-	size_t idlen;
-	struct tm tm;
-	int rc = -1;
-
-	if (m == NULL)
-		m = &none;
-	sub = m->submitter ? m->submitter : "";
-	idlen = strlen(sub) + sizeof(r->domain) + 32;
-	if (o == NULL || day_tm(day, &tm) < 0 || (id = malloc(idlen)) == NULL)
-		goto out;
-	strftime(start, sizeof(start), "%Y-%m-%dT00:00:00Z", &tm);
-	strftime(end, sizeof(end), "%Y-%m-%dT23:59:59Z", &tm);
-	agg_report_id(r, day, sub, id, idlen);
-	if (rec_json_str(o, "organization-name", m->org ? m->org : "") < 0
-	    || (dr = cJSON_AddObjectToObject(o, "date-range")) == NULL
-	    || !cJSON_AddStringToObject(dr, "start-datetime", start)
-	    || !cJSON_AddStringToObject(dr, "end-datetime", end)
-	    || rec_json_str(o, "contact-info", m->contact ? m->contact : "") < 0
-	    || rec_json_str(o, "report-id", id) < 0
-	    || (pa = cJSON_AddArrayToObject(o, "policies")) == NULL)
-		goto out;
-	for (int i = 0; i < r->npols; i++)
-		if ((p = render_pol(&r->pols[i])) == NULL || !cJSON_AddItemToArray(pa, p)) {
-			cJSON_Delete(p);
-			goto out;
-		}
-	if ((text = cJSON_PrintUnformatted(o)) != NULL && buf_puts(out, text) == 0)
-		rc = 0;
-out:
-	free(text);
-	free(id);
-	cJSON_Delete(o);
-	return rc;
-}
-
-/* agg_report_id - YYYY.MM.DDT00.00.00Z+domain@submitter */
-void
-agg_report_id(const struct agg_report *r, long long day, const char *submitter,
-    char *buf, size_t len)
-{
-	struct tm tm;
-	char date[32];
-
-	if (len == 0)
-		return;
-	if (day_tm(day, &tm) < 0)
-		memset(&tm, 0, sizeof(tm));
-	strftime(date, sizeof(date), "%Y.%m.%dT00.00.00Z", &tm);
-	snprintf(buf, len, "%s+%s@%s", date, r->domain, submitter ? submitter : "");
-}
-
-/* agg_filename - submitter!domain!begin!end.json.gz (RFC 8460 5.1) */
-void
-agg_filename(const struct agg_report *r, long long day, const char *submitter,
-    char *buf, size_t len)
-{
-	size_t n = 0;
-
-	if (len == 0)
-		return;
-	for (const char *s = submitter ? submitter : ""; *s && n + 1 < len; s++, n++) {
-		unsigned char c = (unsigned char) *s;
-
-		buf[n] = c <= ' ' || c >= 0x7f || c == '/' || c == '!' ? '_' : (char) c;
-	}
-	buf[n] = 0;
-	snprintf(buf + n, len - n, "!%s!%lld!%lld.json.gz", r->domain, day, day + 86399);
-}
-
-/* agg_gzip - gzip (RFC 1952) of in, appended to out */
-int
-agg_gzip(const char *in, size_t len, struct buf *out)
-{
-	const size_t step = (size_t) 1 << 30;	/* what one uInt surely holds */
-	size_t keep = buf_used(out);
-	z_stream z;
-	int zr;
-
-	memset(&z, 0, sizeof(z));
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-	    Z_DEFAULT_STRATEGY) != Z_OK)
-		return -1;
-	z.next_in = (Bytef *) (uintptr_t) in;
-	for (;;) {
-		size_t room;
-
-		if (z.avail_in == 0 && len > 0) {
-			z.avail_in = (uInt) (len < step ? len : step);
-			len -= z.avail_in;
-		}
-		if (buf_reserve(out, z.avail_in / 2 + 4096) < 0) {
-			zr = Z_MEM_ERROR;
-			break;
-		}
-		room = out->cap - out->len < step ? out->cap - out->len : step;
-		z.next_out = (Bytef *) out->data + out->len;
-		z.avail_out = (uInt) room;
-		zr = deflate(&z, len > 0 ? Z_NO_FLUSH : Z_FINISH);
-		out->len += room - z.avail_out;
-		if (zr != Z_OK && zr != Z_BUF_ERROR)
-			break;
-	}
-	deflateEnd(&z);
-	if (zr != Z_STREAM_END) {
-		out->len = out->off + keep;
-		return -1;
-	}
-	return 0;
 }

@@ -27,7 +27,9 @@
  *	record; the caller keeps such a report only when the host does).
  *	It returns 1 when counted, 0 when the record is not usable here: its
  *	time is outside the day, its domain is empty or not a host name, its
- *	policy type is unknown, or its result type is `connection-failure'
+ *	policy type or result type is not a word of rtype.h (nor is its
+ *	action, coming from a journal line), or its result type is
+ *	`connection-failure'
  *	(a TCP-level failure before any TLS: journaled, but not a TLS session
  *	in the sense of RFC 8460, so not reported); -1 when out of memory.
  *	When an MX host is also a recipient domain that day, its DANE results
@@ -46,7 +48,8 @@
  *	order (by name, then by count); call it once after the last add
  *	(pointers from agg_get() are valid until the next agg_add()).
  *
- *	agg_render() writes the report as RFC 8460 4 JSON (cJSON): the
+ *	agg.c counts; render.c writes a report out.  agg_render() writes
+ *	the report as RFC 8460 4 JSON (cJSON): the
  *	organization-name, date-range (the whole UTC day, start
  *	YYYY-MM-DDT00:00:00Z, end YYYY-MM-DDT23:59:59Z), contact-info,
  *	report-id and policies[] with policy, summary and failure-details.
@@ -64,9 +67,11 @@
 
 #include "../lib/buf.h"
 #include "record.h"
+#include "rtype.h"
 
 struct agg_fail {
-	char result[40];
+	enum rtype type;
+	const char *result;		/* its word: rtype_str(type) */
 	char src[64];
 	char mx[REC_NAME];
 	char helo[REC_NAME];
@@ -76,7 +81,8 @@ struct agg_fail {
 };
 
 struct agg_policy {
-	char ptype[20];			/* tlsa | sts | no-policy-found */
+	enum ptype type;
+	const char *ptype;		/* its word: ptype_str(type) */
 	char *policy;			/* policy strings, LF-separated */
 	char *mxhost;			/* mx-host list, LF-separated */
 	char domain[REC_NAME];		/* policy-domain */

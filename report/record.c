@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "record.h"
+#include "rtype.h"
 
 static const struct {
 	const char *key;
@@ -142,6 +143,19 @@ out:
 	return rc;
 }
 
+/* rec_words_ok - the policy type, result type and action are words of
+ * rtype.h, exactly */
+static int
+rec_words_ok(const struct rec *r)
+{
+	enum ptype p;
+	enum rtype t;
+	enum raction a;
+
+	return ptype_parse(r->ptype, &p) == 0 && rtype_parse(r->result, &t) == 0
+	    && raction_parse(r->action, &a) == 0;
+}
+
 /* rec_from_json - one journal line back into a record */
 int
 rec_from_json(const char *line, size_t len, struct rec *r, const char **why)
@@ -186,6 +200,10 @@ rec_from_json(const char *line, size_t len, struct rec *r, const char **why)
 			goto out;
 		}
 		memcpy((char *) r + strs[i].off, v->valuestring, strlen(v->valuestring) + 1);
+	}
+	if (!rec_words_ok(r)) {
+		*why = "an unknown policy type, result type or action";
+		goto out;
 	}
 	for (size_t i = 0; i < NLISTS; i++) {
 		char *dst = (char *) r + lists[i].off;

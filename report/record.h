@@ -30,7 +30,8 @@ int rec_json_str(struct cJSON *o, const char *key, const char *s);
  *	such string member; the report renderer
  *	(agg.c) uses both.
  *	rec_from_json() reads one back; anything missing, mistyped or too
- *	long is refused with a reason.  journal_replay() walks a day's file:
+ *	long is refused with a reason, and so is a policy type, result type
+ *	or action that is not exactly a word of rtype.h.  journal_replay() walks a day's file:
  *	each whole line is parsed and handed to fn; a corrupt line is counted
  *	and skipped; a last line without LF (a crash cut it) is counted as
  *	torn and skipped.  Never fatal.

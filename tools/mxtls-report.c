@@ -261,11 +261,11 @@ policy_types(const struct agg_report *r, char *buf, size_t len)
 
 	buf[0] = 0;
 	for (int i = 0; i < r->npols; i++) {
-		const char *t = r->pols[i].ptype;
+		const char *t = ptype_str(r->pols[i].type);
 		int seen = 0;
 
 		for (int k = 0; k < i && !seen; k++)
-			seen = strcmp(r->pols[k].ptype, t) == 0;
+			seen = r->pols[k].type == r->pols[i].type;
 		if (!seen && w + strlen(t) + 2 < len)
 			w += (size_t) snprintf(buf + w, len - w, "%s%s", w ? "," : "", t);
 	}
@@ -276,7 +276,7 @@ static void
 print_failures(const struct agg_report *r, int width)
 {
 	struct {
-		const char *result;
+		enum rtype type;
 		long count;
 	} by[64];
 	int n = 0;
@@ -287,18 +287,18 @@ print_failures(const struct agg_report *r, int width)
 			const struct agg_fail *af = r->pols[i].fails + f;
 			int k;
 
-			for (k = 0; k < n && strcmp(by[k].result, af->result) != 0; k++)
+			for (k = 0; k < n && by[k].type != af->type; k++)
 				;
 			if (k == n && n == (int) (sizeof(by) / sizeof(by[0])))
 				continue;
 			if (k == n) {
-				by[n].result = af->result;
+				by[n].type = af->type;
 				by[n++].count = 0;
 			}
 			by[k].count += af->count;
 		}
 	for (int k = 0; k < n; k++)
-		printf("  %-*s%10ld\n", width + 51, clean(by[k].result, cb, sizeof(cb)),
+		printf("  %-*s%10ld\n", width + 51, clean(rtype_str(by[k].type), cb, sizeof(cb)),
 		    by[k].count);
 }
 

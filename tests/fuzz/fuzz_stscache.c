@@ -34,8 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strcmp(a.domain, b.domain) != 0 || a.has_policy != b.has_policy
 	    || strcmp(a.id, b.id) != 0 || a.fetched != b.fetched
 	    || a.expires != b.expires || a.fail_until != b.fail_until
-	    || (a.fail_rtype == NULL) != (b.fail_rtype == NULL)
-	    || (a.fail_rtype && strcmp(a.fail_rtype, b.fail_rtype) != 0)
+	    || a.fail_rtype != b.fail_rtype
 	    || strcmp(a.fail_why, b.fail_why) != 0
 	    || a.policy.mode != b.policy.mode || a.policy.max_age != b.policy.max_age
 	    || a.policy.nmx != b.policy.nmx)

@@ -161,22 +161,24 @@ static void
 rules_test(void)
 {
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		const char *rtype, *why;
-		enum dane_state st = dane_host_state(&rules[i].in, &rtype, &why);
+		enum rtype rt;
+		const char *why;
+		enum dane_state st = dane_host_state(&rules[i].in, &rt, &why);
+		const char *rtype = rtype_str(rt);
 		int ok = st == rules[i].want && ((rules[i].rtype == NULL && rtype == NULL)
 		    || (rules[i].rtype && rtype && strcmp(rtype, rules[i].rtype) == 0));
 
 		T_CASE(rules[i].name, ok, "state=%s rtype=%s", dane_state_str(st), rtype ? rtype : "-");
 	}
-	T_CASE("verify: name mismatch", strcmp(dane_rtype_for_verify(X509_V_ERR_HOSTNAME_MISMATCH, 1),
+	T_CASE("verify: name mismatch", strcmp(rtype_str(dane_rtype_for_verify(X509_V_ERR_HOSTNAME_MISMATCH, 1)),
 	    "certificate-host-mismatch") == 0, "wrong");
-	T_CASE("verify: expired", strcmp(dane_rtype_for_verify(X509_V_ERR_CERT_HAS_EXPIRED, 0),
+	T_CASE("verify: expired", strcmp(rtype_str(dane_rtype_for_verify(X509_V_ERR_CERT_HAS_EXPIRED, 0)),
 	    "certificate-expired") == 0, "wrong");
-	T_CASE("verify: no TLSA match", strcmp(dane_rtype_for_verify(X509_V_ERR_DANE_NO_MATCH, 1),
+	T_CASE("verify: no TLSA match", strcmp(rtype_str(dane_rtype_for_verify(X509_V_ERR_DANE_NO_MATCH, 1)),
 	    "tlsa-invalid") == 0, "wrong");
-	T_CASE("verify: untrusted without DANE", strcmp(dane_rtype_for_verify(
-	    X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 0), "certificate-not-trusted") == 0, "wrong");
-	T_CASE("verify: other", strcmp(dane_rtype_for_verify(X509_V_ERR_CERT_SIGNATURE_FAILURE, 1),
+	T_CASE("verify: untrusted without DANE", strcmp(rtype_str(dane_rtype_for_verify(
+	    X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 0)), "certificate-not-trusted") == 0, "wrong");
+	T_CASE("verify: other", strcmp(rtype_str(dane_rtype_for_verify(X509_V_ERR_CERT_SIGNATURE_FAILURE, 1)),
 	    "validation-failure") == 0, "wrong");
 	T_CASE("log names", strcmp(dane_usage_str(3), "DANE-EE(3)") == 0
 	    && strcmp(dane_selector_str(1), "SPKI(1)") == 0
@@ -262,12 +264,12 @@ routes(void)
 
 	p = calloc(1, sizeof(*p));
 	p->status = PLAN_TEMPFAIL;
-	p->rtype = "dnssec-invalid";
+	p->rtype = RTYPE_DNSSEC_INVALID;
 	snprintf(p->why, sizeof(p->why), "MX lookup failed DNSSEC validation");
 	route_build(p, &rogue, MX_AUTO, 0, &rt);
 	T_CASE("bogus MX: tempfail 4.7.5, never a downgrade", rt.verdict == ROUTE_TEMPFAIL
 	    && strncmp(rt.reply, "451 4.7.5", 9) == 0 && rt.ncands == 0, "%s", rt.reply);
-	p->rtype = NULL;
+	p->rtype = RTYPE_NONE;
 	route_build(p, &rogue, MX_AUTO, 0, &rt);
 	T_CASE("DNS failure: tempfail 4.4.3", rt.verdict == ROUTE_TEMPFAIL
 	    && strncmp(rt.reply, "451 4.4.3", 9) == 0, "%s", rt.reply);

@@ -114,7 +114,7 @@ fake_plan(const char *domain)
 		h->tlsa_looked_up = 1;
 		h->tlsa_sec = DNS_BOGUS;
 		h->dane = DANE_FAIL;
-		h->rtype = "dnssec-invalid";
+		h->rtype = RTYPE_DNSSEC_INVALID;
 		snprintf(h->why, sizeof(h->why), "TLSA lookup for mx.fail.example is bogus");
 		p->has_dane = 1;
 	}

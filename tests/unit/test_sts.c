@@ -235,7 +235,7 @@ cache(void)
 	T_CASE("cache: extended policy outlives the first max_age",
 	    sts_cache_step(&e, STS_TXT_NONE, NULL, t + 604800 + 10, &conf) == STS_USE, "no");
 	/* failure: negative cache and rate limit */
-	sts_cache_failed(&e, t + 700000, &conf, "sts-policy-fetch-error", "HTTP status 404");
+	sts_cache_failed(&e, t + 700000, &conf, RTYPE_STS_POLICY_FETCH_ERROR, "HTTP status 404");
 	T_CASE("cache: after a failed fetch, no refetch within negative_ttl (cached applies)",
 	    sts_cache_step(&e, STS_TXT_FOUND, "c", t + 700100, &conf) == STS_USE, "no");
 	T_CASE("cache: refetch after negative_ttl",
@@ -244,7 +244,7 @@ cache(void)
 		struct sts_entry f;
 
 		memset(&f, 0, sizeof(f));
-		sts_cache_failed(&f, t, &conf, "sts-policy-fetch-error", "HTTP status 404");
+		sts_cache_failed(&f, t, &conf, RTYPE_STS_POLICY_FETCH_ERROR, "HTTP status 404");
 		T_CASE("cache: failed domain with no policy costs one fetch per interval",
 		    sts_cache_step(&f, STS_TXT_FOUND, "x", t + 10, &conf) == STS_NONE
 		    && sts_cache_step(&f, STS_TXT_FOUND, "x", t + 301, &conf) == STS_FETCH, "no");
@@ -289,7 +289,7 @@ dash(const char *s)
 static const char *
 failure(const struct sts_entry *e, enum sts_txt txt, const char *id, time_t now)
 {
-	return dash(sts_cache_failure(e, txt, id, now));
+	return dash(rtype_str(sts_cache_failure(e, txt, id, now)));
 }
 
 /* negative - a failed fetch: every session inside negative_ttl reports it */
@@ -307,11 +307,11 @@ negative(void)
 
 	memset(&e, 0, sizeof(e));
 	sts_policy_parse(body, strlen(body), &p, why, sizeof(why));
-	sts_cache_failed(&e, t, &conf, "sts-policy-invalid", invalid);
+	sts_cache_failed(&e, t, &conf, RTYPE_STS_POLICY_INVALID, invalid);
 	T_CASE("negative: the entry keeps the failure's kind and reason",
-	    strcmp(dash(e.fail_rtype), "sts-policy-invalid") == 0
+	    strcmp(dash(rtype_str(e.fail_rtype)), "sts-policy-invalid") == 0
 	    && strcmp(e.fail_why, invalid) == 0 && e.fail_until == t + 300,
-	    "rtype=%s why=%s until=%+ld", dash(e.fail_rtype), e.fail_why,
+	    "rtype=%s why=%s until=%+ld", dash(rtype_str(e.fail_rtype)), e.fail_why,
 	    (long) (e.fail_until - t));
 	/* N sessions inside the window: N failures, no fetch */
 	for (int i = 0; i < 10; i++) {
@@ -335,21 +335,21 @@ negative(void)
 	    "got %s", failure(&e, STS_TXT_ERROR, NULL, t + 100));
 	T_CASE("negative: after negative_ttl the next lookup fetches",
 	    sts_cache_step(&e, STS_TXT_FOUND, "x", t + 300, &conf) == STS_FETCH, "no");
-	sts_cache_failed(&e, t + 300, &conf, "sts-webpki-invalid", "certificate not valid");
+	sts_cache_failed(&e, t + 300, &conf, RTYPE_STS_WEBPKI_INVALID, "certificate not valid");
 	T_CASE("negative: the next failure replaces kind and reason",
 	    strcmp(failure(&e, STS_TXT_FOUND, "x", t + 301), "sts-webpki-invalid") == 0
 	    && strcmp(e.fail_why, "certificate not valid") == 0, "got %s: %s",
 	    failure(&e, STS_TXT_FOUND, "x", t + 301), e.fail_why);
 	sts_cache_fetched(&e, "x", &p, t + 600);
 	T_CASE("negative: a fetched policy clears the failure",
-	    e.fail_rtype == NULL && e.fail_why[0] == 0
+	    e.fail_rtype == RTYPE_NONE && e.fail_why[0] == 0
 	    && strcmp(failure(&e, STS_TXT_FOUND, "x", t + 601), "-") == 0,
-	    "rtype=%s why=%s", dash(e.fail_rtype), e.fail_why);
+	    "rtype=%s why=%s", dash(rtype_str(e.fail_rtype)), e.fail_why);
 
 	/* a cached policy that applies: only a newer id is "without the policy" */
 	memset(&h, 0, sizeof(h));
 	sts_cache_fetched(&h, "a", &p, t);
-	sts_cache_failed(&h, t + 10, &conf, "sts-policy-fetch-error", "HTTP status 404");
+	sts_cache_failed(&h, t + 10, &conf, RTYPE_STS_POLICY_FETCH_ERROR, "HTTP status 404");
 	T_CASE("negative: failed refresh of the id in hand -> the policy, no failure",
 	    sts_cache_step(&h, STS_TXT_FOUND, "a", t + 20, &conf) == STS_EXTEND
 	    && strcmp(failure(&h, STS_TXT_FOUND, "a", t + 20), "-") == 0, "got %s",
@@ -364,14 +364,14 @@ negative(void)
 
 	/* what goes in: the three types, anything else a fetch error; one line */
 	memset(&h, 0, sizeof(h));
-	sts_cache_failed(&h, t, &conf, "sts-bogus", "a\nb\001c\377d");
+	sts_cache_failed(&h, t, &conf, RTYPE_TLSA_INVALID, "a\nb\001c\377d");
 	T_CASE("negative: unknown type kept as sts-policy-fetch-error, reason made one line",
-	    strcmp(dash(h.fail_rtype), "sts-policy-fetch-error") == 0
+	    strcmp(dash(rtype_str(h.fail_rtype)), "sts-policy-fetch-error") == 0
 	    && strcmp(h.fail_why, "a?b?c?d") == 0, "rtype=%s why=%s",
-	    dash(h.fail_rtype), h.fail_why);
-	sts_cache_failed(&h, t, &conf, "sts-webpki-invalid", NULL);
-	T_CASE("negative: no reason given", strcmp(dash(h.fail_rtype), "sts-webpki-invalid") == 0
-	    && h.fail_why[0] == 0, "rtype=%s why=%s", dash(h.fail_rtype), h.fail_why);
+	    dash(rtype_str(h.fail_rtype)), h.fail_why);
+	sts_cache_failed(&h, t, &conf, RTYPE_STS_WEBPKI_INVALID, NULL);
+	T_CASE("negative: no reason given", strcmp(dash(rtype_str(h.fail_rtype)), "sts-webpki-invalid") == 0
+	    && h.fail_why[0] == 0, "rtype=%s why=%s", dash(rtype_str(h.fail_rtype)), h.fail_why);
 	T_CASE("negative: the result type names are the RFC 8460 ones",
 	    sts_fail_type("sts-policy-fetch-error") && sts_fail_type("sts-policy-invalid")
 	    && sts_fail_type("sts-webpki-invalid") && !sts_fail_type("success")
@@ -411,11 +411,11 @@ cachefile(void)
 	sts_policy_parse(body, strlen(body), &p, why, sizeof(why));
 	memset(&e, 0, sizeof(e));
 	snprintf(e.domain, sizeof(e.domain), "notfound.example");
-	sts_cache_failed(&e, t, &conf, "sts-policy-fetch-error", reason);
+	sts_cache_failed(&e, t, &conf, RTYPE_STS_POLICY_FETCH_ERROR, reason);
 	rc = reload(&e, &r, text, sizeof(text), why, sizeof(why));
 	T_CASE("cache file: a negative entry is written and read back",
 	    rc == 0 && !r.has_policy && strcmp(r.domain, e.domain) == 0
-	    && r.fail_until == e.fail_until && strcmp(dash(r.fail_rtype), "sts-policy-fetch-error") == 0
+	    && r.fail_until == e.fail_until && strcmp(dash(rtype_str(r.fail_rtype)), "sts-policy-fetch-error") == 0
 	    && strcmp(r.fail_why, reason) == 0, "rc=%d why=%s text=%s", rc, why, text);
 	/* a restart inside the window: the loaded entry goes on reporting */
 	for (int i = 0; i < 5; i++)
@@ -432,11 +432,11 @@ cachefile(void)
 	    rc > 0 && strncmp(text, "mxtls-sts 1\ndomain: example.com\nid: id1\nfetched: 1700000000\n"
 	    "expires: 1700604800\n\nversion: STSv1\n", 93) == 0 && !strstr(text, "fail"),
 	    "rc=%d text=%s", rc, text);
-	sts_cache_failed(&e, t + 5, &conf, "sts-webpki-invalid", "certificate not valid");
+	sts_cache_failed(&e, t + 5, &conf, RTYPE_STS_WEBPKI_INVALID, "certificate not valid");
 	rc = reload(&e, &r, text, sizeof(text), why, sizeof(why));
 	T_CASE("cache file: a policy and a newer failure, both read back",
 	    rc == 0 && r.has_policy && strcmp(r.id, "id1") == 0 && r.policy.nmx == 1
-	    && strcmp(dash(r.fail_rtype), "sts-webpki-invalid") == 0
+	    && strcmp(dash(rtype_str(r.fail_rtype)), "sts-webpki-invalid") == 0
 	    && r.fail_until == t + 305 && strcmp(r.fail_why, "certificate not valid") == 0,
 	    "rc=%d why=%s text=%s", rc, why, text);
 
@@ -446,7 +446,7 @@ cachefile(void)
 
 		rc = stscache_parse(old, strlen(old), &r, why, sizeof(why));
 		T_CASE("cache file: a file written before failures were kept still loads",
-		    rc == 0 && r.has_policy && r.fail_rtype == NULL && r.fail_until == 0
+		    rc == 0 && r.has_policy && r.fail_rtype == RTYPE_NONE && r.fail_until == 0
 		    && strcmp(r.policy.mx[0], "a.example") == 0, "rc=%d why=%s", rc, why);
 	}
 	{
@@ -454,8 +454,8 @@ cachefile(void)
 
 		rc = stscache_parse(kindless, strlen(kindless), &r, why, sizeof(why));
 		T_CASE("cache file: a negative entry without a kind loads as sts-policy-fetch-error",
-		    rc == 0 && !r.has_policy && r.fail_until == 1700000300 && r.fail_rtype
-		    && strcmp(r.fail_rtype, "sts-policy-fetch-error") == 0, "rc=%d why=%s", rc, why);
+		    rc == 0 && !r.has_policy && r.fail_until == 1700000300 && r.fail_rtype != RTYPE_NONE
+		    && strcmp(rtype_str(r.fail_rtype), "sts-policy-fetch-error") == 0, "rc=%d why=%s", rc, why);
 	}
 	{
 		static const struct {
@@ -526,12 +526,12 @@ restart(void)
 	}
 	memset(&e, 0, sizeof(e));
 	snprintf(e.domain, sizeof(e.domain), "broken.example");
-	sts_cache_failed(&e, t - 10, &conf, "sts-policy-invalid", "line 4: max_age is not a number of seconds");
+	sts_cache_failed(&e, t - 10, &conf, RTYPE_STS_POLICY_INVALID, "line 4: max_age is not a number of seconds");
 	if (stscache_format(&e, text, sizeof(text)) > 0)
 		put(dir, "broken.example", text);
 	memset(&e, 0, sizeof(e));
 	snprintf(e.domain, sizeof(e.domain), "gone.example");
-	sts_cache_failed(&e, t - 400, &conf, "sts-policy-fetch-error", "HTTP status 404");
+	sts_cache_failed(&e, t - 400, &conf, RTYPE_STS_POLICY_FETCH_ERROR, "HTTP status 404");
 	if (stscache_format(&e, text, sizeof(text)) > 0)
 		put(dir, "gone.example", text);
 	snprintf(text, sizeof(text), "mxtls-sts 1\ndomain: old.example\nid: id1\nfetched: %lld\n"
@@ -555,7 +555,7 @@ restart(void)
 	    stscache_get("gone.example") == NULL && !exists(dir, "gone.example"), "kept");
 	r = stscache_get("old.example");
 	T_CASE("restart: a policy file of the first format loads",
-	    r && r->has_policy && r->fail_rtype == NULL && sts_cache_applies(r, t), "not loaded");
+	    r && r->has_policy && r->fail_rtype == RTYPE_NONE && sts_cache_applies(r, t), "not loaded");
 	T_CASE("restart: a fail-until beyond any sts_negative_ttl is discarded",
 	    stscache_get("far.example") == NULL && !exists(dir, "far.example"), "kept");
 	stscache_drop("broken.example");

@@ -363,6 +363,7 @@ check(const struct tcase *tc, const struct run *rn, unsigned short port, char *b
 {
 	const struct want *w = &tc->w;
 	const struct up_info *ui = &rn->last;
+	const char *rtype = rtype_str(ui->rtype);	/* NULL: none */
 	char peer[64];
 
 	buf[0] = 0;
@@ -374,9 +375,9 @@ check(const struct tcase *tc, const struct run *rn, unsigned short port, char *b
 		snprintf(buf, len, "enh %s, want %s", ui->enh ? ui->enh : "none", w->enh);
 	else if (w->why && strstr(ui->why, w->why) == NULL)
 		snprintf(buf, len, "why \"%.500s\", want \"%.200s\"", ui->why, w->why);
-	else if ((w->rtype == NULL) != (ui->rtype == NULL)
-	    || (w->rtype && strcmp(w->rtype, ui->rtype) != 0))
-		snprintf(buf, len, "rtype %s, want %s", ui->rtype ? ui->rtype : "none",
+	else if ((w->rtype == NULL) != (rtype == NULL)
+	    || (w->rtype && strcmp(w->rtype, rtype) != 0))
+		snprintf(buf, len, "rtype %s, want %s", rtype ? rtype : "none",
 		    w->rtype ? w->rtype : "none");
 	else if (ui->tls != w->tls || ui->verified != w->verified
 	    || ui->plain_retry != w->plain_retry)

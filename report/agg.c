@@ -58,6 +58,7 @@
  *	render.c, the JSON, the report-id, the file name and gzip.
  *	RFC 8460 (SMTP TLS Reporting) sections 4 and 5.1.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,17 +319,26 @@ grow_pow2(void **arr, int n, size_t size)
 	return 0;
 }
 
-/* get_rep - the report for k->domain, created when new; -1: no memory */
-static int
-get_rep(struct agg *a, const struct key *k)
+/* new_elem - element n of an array whose size follows n, zeroed; NULL
+ * when there is no memory (the array is as it was) */
+static void *
+new_elem(void **arr, int n, size_t size)
 {
-	uint64_t h = hash_rep(k);
-	struct slot *s;
-	struct agg_report *r;
-	int found = idx_lookup(a, &a->ireps, h, eq_rep, k, &s);
+	char *e;
 
-	if (found != 0)
-		return found < 0 ? -1 : s->rep;
+	if (grow_pow2(arr, n, size) < 0)
+		return NULL;
+	e = (char *) *arr + (size_t) n * size;
+	memset(e, 0, size);
+	return e;
+}
+
+/* make_rep - a new report for k->domain: its position; -1: no memory */
+static int
+make_rep(struct agg *a, const struct key *k)
+{
+	struct agg_report *r;
+
 	if (a->nreps == a->capreps) {
 		int ncap = a->capreps ? a->capreps * 2 : 64;
 		void *p;
@@ -342,26 +352,18 @@ get_rep(struct agg *a, const struct key *k)
 	memset(r, 0, sizeof(*r));
 	memcpy(r->domain, k->domain, strlen(k->domain) + 1);
 	r->per_host = 1;			/* until a record of its own */
-	idx_take(&a->ireps, s, h, a->nreps++, -1, -1);
-	return s->rep;
+	return a->nreps++;
 }
 
-/* get_pol - the policy for the key in report k->rep, created when new */
+/* make_pol - a new policy for the key in report k->rep */
 static int
-get_pol(struct agg *a, const struct key *k)
+make_pol(struct agg *a, const struct key *k)
 {
-	uint64_t h = hash_pol(k);
 	struct agg_report *r = &a->reps[k->rep];
 	struct agg_policy *p;
-	struct slot *s;
-	int found = idx_lookup(a, &a->ipols, h, eq_pol, k, &s);
 
-	if (found != 0)
-		return found < 0 ? -1 : s->pol;
-	if (grow_pow2((void **) &r->pols, r->npols, sizeof(*p)) < 0)
+	if ((p = new_elem((void **) &r->pols, r->npols, sizeof(*p))) == NULL)
 		return -1;
-	p = &r->pols[r->npols];
-	memset(p, 0, sizeof(*p));
 	if ((p->policy = strdup(k->policy)) == NULL || (p->mxhost = strdup(k->mxhost)) == NULL) {
 		free(p->policy);
 		return -1;
@@ -369,26 +371,18 @@ get_pol(struct agg *a, const struct key *k)
 	p->type = k->ptype;
 	p->ptype = ptype_str(k->ptype);
 	memcpy(p->domain, k->domain, strlen(k->domain) + 1);
-	idx_take(&a->ipols, s, h, k->rep, r->npols++, -1);
-	return s->pol;
+	return r->npols++;
 }
 
-/* get_fail - the failure detail for the key in policy k->pol */
+/* make_fail - a new failure detail for the key in policy k->pol */
 static int
-get_fail(struct agg *a, const struct key *k)
+make_fail(struct agg *a, const struct key *k)
 {
-	uint64_t h = hash_fail(k);
 	struct agg_policy *p = &a->reps[k->rep].pols[k->pol];
 	struct agg_fail *f;
-	struct slot *s;
-	int found = idx_lookup(a, &a->ifails, h, eq_fail, k, &s);
 
-	if (found != 0)
-		return found < 0 ? -1 : s->fail;
-	if (grow_pow2((void **) &p->fails, p->nfails, sizeof(*f)) < 0)
+	if ((f = new_elem((void **) &p->fails, p->nfails, sizeof(*f))) == NULL)
 		return -1;
-	f = &p->fails[p->nfails];
-	memset(f, 0, sizeof(*f));
 	f->type = k->result;
 	f->result = rtype_str(k->result);
 	memcpy(f->src, k->src, strlen(k->src) + 1);
@@ -396,8 +390,42 @@ get_fail(struct agg *a, const struct key *k)
 	memcpy(f->helo, k->helo, strlen(k->helo) + 1);
 	memcpy(f->ip, k->ip, strlen(k->ip) + 1);
 	memcpy(f->reason, k->reason, strlen(k->reason) + 1);
-	idx_take(&a->ifails, s, h, k->rep, k->pol, p->nfails++);
-	return s->fail;
+	return p->nfails++;
+}
+
+/* The three levels of entries, each with its index: reports by domain,
+ * the policies of a report, the failure details of a policy. */
+enum level { L_REP, L_POL, L_FAIL };
+
+static const struct kind {
+	uint64_t (*hash)(const struct key *);
+	int (*eq)(const struct agg *, const struct slot *, const struct key *);
+	int (*make)(struct agg *, const struct key *);
+	size_t index;			/* offsetof(struct agg, the index) */
+} kinds[] = {
+	[L_REP] = {hash_rep, eq_rep, make_rep, offsetof(struct agg, ireps)},
+	[L_POL] = {hash_pol, eq_pol, make_pol, offsetof(struct agg, ipols)},
+	[L_FAIL] = {hash_fail, eq_fail, make_fail, offsetof(struct agg, ifails)},
+};
+
+/* get - the position of the level-l entry for key k (its parents in
+ * k->rep, k->pol), made and indexed when new; -1: no memory */
+static int
+get(struct agg *a, enum level l, const struct key *k)
+{
+	const struct kind *kd = &kinds[l];
+	struct index *x = (struct index *) (void *) ((char *) a + kd->index);
+	uint64_t h = kd->hash(k);
+	struct slot *s;
+	int found = idx_lookup(a, x, h, kd->eq, k, &s), n;
+
+	if (found != 0)
+		return found < 0 ? -1 : l == L_REP ? s->rep : l == L_POL ? s->pol : s->fail;
+	if ((n = kd->make(a, k)) < 0)
+		return -1;
+	idx_take(x, s, h, l == L_REP ? n : k->rep, l == L_POL ? n : l == L_FAIL ? k->pol : -1,
+	    l == L_FAIL ? n : -1);
+	return n;
 }
 
 /* reindex - rebuild the indexes after agg_finish() moved entries */
@@ -520,12 +548,12 @@ list_canon(const char *in, char *out, size_t size, int as_set)
 static int
 count_into(struct agg *a, struct key *k, int *ids)
 {
-	if ((k->rep = get_rep(a, k)) < 0 || (k->pol = get_pol(a, k)) < 0)
+	if ((k->rep = get(a, L_REP, k)) < 0 || (k->pol = get(a, L_POL, k)) < 0)
 		return -1;
 	ids[0] = k->rep;
 	ids[1] = k->pol;
 	ids[2] = -1;
-	if (k->result != RTYPE_SUCCESS && (ids[2] = get_fail(a, k)) < 0)
+	if (k->result != RTYPE_SUCCESS && (ids[2] = get(a, L_FAIL, k)) < 0)
 		return -1;
 	return 0;
 }

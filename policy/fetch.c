@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "../lib/addr.h"
 #include "../lib/log.h"
 #include "fetch.h"
 
@@ -231,17 +232,10 @@ fetch_start(const struct fetch_req *req, fetch_cb *cb, void *arg)
 	snprintf(f->host, sizeof(f->host), "%s", req->host);
 	n = snprintf(entry, sizeof(entry), "%s:443:", req->host);
 	for (int i = 0; i < req->naddrs && n < (int) sizeof(entry) - 60; i++) {
-		char a[INET6_ADDRSTRLEN];
+		char a[ADDR_STRLEN];
 
-		if (req->addrs[i].ss_family == AF_INET6) {
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) &req->addrs[i])->sin6_addr,
-			    a, sizeof(a));
-			n += snprintf(entry + n, sizeof(entry) - (size_t) n, "%s[%s]", i ? "," : "", a);
-		} else {
-			inet_ntop(AF_INET, &((const struct sockaddr_in *) &req->addrs[i])->sin_addr,
-			    a, sizeof(a));
-			n += snprintf(entry + n, sizeof(entry) - (size_t) n, "%s%s", i ? "," : "", a);
-		}
+		addr_host_str(&req->addrs[i], a, sizeof(a));
+		n += snprintf(entry + n, sizeof(entry) - (size_t) n, "%s%s", i ? "," : "", a);
 	}
 	snprintf(url, sizeof(url), "https://%s%s", req->host, req->path);
 	if ((f->easy = curl_easy_init()) == NULL

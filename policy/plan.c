@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/addr.h"
 #include "plan.h"
 
 /* combine - the weaker of two DNSSEC states */
@@ -62,21 +63,6 @@ plan_finish(struct plan *p)
 	p->has_sts = p->sts.has_policy && p->sts.policy.mode != STS_MODE_NONE;
 }
 
-/* same_ip - equal addresses, ports ignored */
-static int
-same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *) a)->sin_addr.s_addr
-		    == ((const struct sockaddr_in *) b)->sin_addr.s_addr;
-	if (a->ss_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *) a)->sin6_addr,
-		    &((const struct sockaddr_in6 *) b)->sin6_addr, 16) == 0;
-	return 0;
-}
-
 /* plan_host_of_addr - which host has this address, or -1 */
 int
 plan_host_of_addr(const struct plan *p, const struct sockaddr_storage *a,
@@ -84,7 +70,7 @@ plan_host_of_addr(const struct plan *p, const struct sockaddr_storage *a,
 {
 	for (int i = 0; i < p->nhosts; i++)
 		for (int j = 0; j < p->hosts[i].naddrs; j++)
-			if (same_ip(&p->hosts[i].addrs[j], a)) {
+			if (addr_same_ip(&p->hosts[i].addrs[j], a)) {
 				if (addr_index)
 					*addr_index = j;
 				return i;

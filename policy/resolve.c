@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/addr.h"
 #include "../lib/log.h"
 #include "resolve.h"
 
@@ -202,26 +203,10 @@ got_addr(struct resolve *r, struct rq *q, enum dns_sec sec, const struct ub_resu
 		h->aaaa_done = 1;
 	}
 	if (u && sec != DNS_BOGUS && u->havedata) {
-		for (int i = 0; u->data[i] && h->naddrs < PLAN_MAX_ADDRS; i++) {
-			struct sockaddr_storage *ss = &h->addrs[h->naddrs];
-
-			memset(ss, 0, sizeof(*ss));
-			if (q->type == T_A && u->len[i] == 4) {
-				struct sockaddr_in *s4 = (struct sockaddr_in *) ss;
-
-				s4->sin_family = AF_INET;
-				s4->sin_port = htons(25);
-				memcpy(&s4->sin_addr, u->data[i], 4);
+		for (int i = 0; u->data[i] && h->naddrs < PLAN_MAX_ADDRS; i++)
+			if (addr_from_rdata(&h->addrs[h->naddrs], q->type == T_A ? AF_INET
+				: AF_INET6, u->data[i], (size_t) u->len[i], 25) == 0)
 				h->naddrs++;
-			} else if (q->type == T_AAAA && u->len[i] == 16) {
-				struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
-
-				s6->sin6_family = AF_INET6;
-				s6->sin6_port = htons(25);
-				memcpy(&s6->sin6_addr, u->data[i], 16);
-				h->naddrs++;
-			}
-		}
 		/* CNAME expansion (RFC 7672 2.2.2): the canonical name counts
 		 * only when the whole chain validated. */
 		if (u->canonname && sec == DNS_SECURE && q->type == T_A) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../lib/addr.h"
 #include "../lib/log.h"
 #include "dns.h"
 #include "fetch.h"
@@ -169,20 +170,10 @@ on_host(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
 	(void) why;
 	in->pending--;
 	if (u && sec != DNS_BOGUS && sec != DNS_INDETERMINATE && u->havedata)
-		for (int i = 0; u->data[i] && in->naddrs < 8; i++) {
-			struct sockaddr_storage *ss = &in->addrs[in->naddrs];
-
-			memset(ss, 0, sizeof(*ss));
-			if (u->qtype == T_A && u->len[i] == 4) {
-				((struct sockaddr_in *) ss)->sin_family = AF_INET;
-				memcpy(&((struct sockaddr_in *) ss)->sin_addr, u->data[i], 4);
+		for (int i = 0; u->data[i] && in->naddrs < 8; i++)
+			if (addr_from_rdata(&in->addrs[in->naddrs], u->qtype == T_A ? AF_INET
+				: AF_INET6, u->data[i], (size_t) u->len[i], 0) == 0)
 				in->naddrs++;
-			} else if (u->qtype == T_AAAA && u->len[i] == 16) {
-				((struct sockaddr_in6 *) ss)->sin6_family = AF_INET6;
-				memcpy(&((struct sockaddr_in6 *) ss)->sin6_addr, u->data[i], 16);
-				in->naddrs++;
-			}
-		}
 	if (u && u->qtype == T_A)
 		in->qa = NULL;
 	else

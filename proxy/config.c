@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/addr.h"
 #include "../policy/rr.h"
 #include "config.h"
 
@@ -103,84 +104,23 @@ cfg_err(char *err, size_t errlen, const char *file, int line,
 int
 cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep)
 {
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *port;
-	size_t hlen;
-	char *end;
-	long p;
-
 	memset(ep, 0, sizeof(*ep));
 	if (strncmp(s, "tproxy:", 7) == 0) {
 		ep->tproxy = 1;
 		s += 7;
 	}
-	if (*s == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (rb == NULL || rb[1] != ':')
-			return -1;
-		hlen = (size_t) (rb - s - 1);
-		if (hlen == 0 || hlen >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, hlen);
-		host[hlen] = 0;
-		port = rb + 2;
-	} else {
-		const char *colon = strrchr(s, ':');
-
-		if (colon == NULL || strchr(s, ':') != colon)
-			return -1;
-		hlen = (size_t) (colon - s);
-		if (hlen == 0 || hlen >= sizeof(host))
-			return -1;
-		memcpy(host, s, hlen);
-		host[hlen] = 0;
-		port = colon + 1;
-	}
-	if (!isdigit((unsigned char) *port))
-		return -1;
-	errno = 0;
-	p = strtol(port, &end, 10);
-	if (errno || *end || p < 1 || p > 65535)
-		return -1;
-	if (strchr(host, ':')) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ep->addr;
-
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t) p);
-		ep->addrlen = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *) &ep->addr;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -1;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t) p);
-		ep->addrlen = sizeof(*sin);
-	}
-	return 0;
+	return addr_parse(s, &ep->addr, &ep->addrlen);
 }
 
 /* cfg_endpoint_str - the text form of an endpoint */
 void
 cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len)
 {
-	char host[INET6_ADDRSTRLEN];
-	const char *pfx = ep->tproxy ? "tproxy:" : "";
+	char host[ADDR_STRLEN];
 
-	if (ep->addr.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *) &ep->addr;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		snprintf(buf, len, "%s[%s]:%u", pfx, host, ntohs(s6->sin6_port));
-	} else {
-		const struct sockaddr_in *s4 = (const void *) &ep->addr;
-
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		snprintf(buf, len, "%s%s:%u", pfx, host, ntohs(s4->sin_port));
-	}
+	addr_host_str(&ep->addr, host, sizeof(host));
+	snprintf(buf, len, "%s%s:%u", ep->tproxy ? "tproxy:" : "", host,
+	    addr_port(&ep->addr));
 }
 
 /* valid_hostname - a host name, or empty */

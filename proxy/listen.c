@@ -2,7 +2,6 @@
  * listen.c - listening sockets and the original destination.
  * See listen.h.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/addr.h"
 #include "../lib/log.h"
 #include "listen.h"
 #include "proxy.h"
@@ -85,34 +85,6 @@ lsn_open(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-/* same_addr - equal address and port */
-static int
-same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *) a, *y = (const void *) b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *) a, *y = (const void *) b;
-
-		return x->sin6_port == y->sin6_port
-		    && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-	}
-	return 0;
-}
-
-/* port_of - the port of an address */
-static unsigned
-port_of(const struct sockaddr_storage *a)
-{
-	return a->ss_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *) a)->sin6_port)
-	    : ntohs(((const struct sockaddr_in *) a)->sin_port);
-}
-
 /* lsn_orig_dst - where the old MTA meant to connect */
 int
 lsn_orig_dst(int fd, int tproxy, struct sockaddr_storage *dst)
@@ -136,12 +108,12 @@ lsn_is_redirected(const struct sockaddr_storage *dst,
     const struct sockaddr_storage *local, int tproxy,
     const struct sockaddr_storage *listen_addr)
 {
-	if (same_addr(dst, local) && !tproxy)
+	if (addr_same(dst, local) && !tproxy)
 		return 0;			/* REDIRECT changes the destination */
-	if (same_addr(dst, listen_addr))
+	if (addr_same(dst, listen_addr))
 		return 0;
 	/* TPROXY keeps the destination: traffic for our own port is not. */
-	if (port_of(dst) == port_of(listen_addr))
+	if (addr_port(dst) == addr_port(listen_addr))
 		return 0;
 	return 1;
 }
@@ -167,7 +139,7 @@ lsn_accept(struct ev_loop *loop, ev_io *w, int revents)
 	for (int burst = 0; burst < 64; burst++) {
 		struct sockaddr_storage peer, local, dst;
 		socklen_t plen = sizeof(peer), llen = sizeof(local);
-		char ps[INET6_ADDRSTRLEN] = "?", ds[INET6_ADDRSTRLEN] = "?";
+		char ps[ADDR_STRLEN], ds[ADDR_STRLEN];
 		int fd = accept4(w->fd, (struct sockaddr *) &peer, &plen,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -189,10 +161,7 @@ lsn_accept(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			return;
 		}
-		if (peer.ss_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &peer)->sin6_addr, ps, sizeof(ps));
-		else
-			inet_ntop(AF_INET, &((struct sockaddr_in *) &peer)->sin_addr, ps, sizeof(ps));
+		addr_str(&peer, ps, sizeof(ps));
 		if (getsockname(fd, (struct sockaddr *) &local, &llen) < 0
 		    || lsn_orig_dst(fd, l->ep.tproxy, &dst) < 0) {
 			msg_warn("refused connection from [%s] to %s: no original "
@@ -201,13 +170,10 @@ lsn_accept(struct ev_loop *loop, ev_io *w, int revents)
 			    "this is not an open relay\r\n");
 			continue;
 		}
-		if (dst.ss_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &dst)->sin6_addr, ds, sizeof(ds));
-		else
-			inet_ntop(AF_INET, &((struct sockaddr_in *) &dst)->sin_addr, ds, sizeof(ds));
+		addr_str(&dst, ds, sizeof(ds));
 		if (!lsn_is_redirected(&dst, &local, l->ep.tproxy, &l->ep.addr)) {
 			msg_warn("refused connection from [%s] to [%s]:%u: not "
-			    "redirected; mxtlsd is not an open relay", ps, ds, port_of(&dst));
+			    "redirected; mxtlsd is not an open relay", ps, ds, addr_port(&dst));
 			refuse(fd, "554 5.7.1 Error: not a redirected connection; "
 			    "this is not an open relay\r\n");
 			continue;

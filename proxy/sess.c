@@ -11,7 +11,6 @@
  */
 #include "sess_int.h"
 
-static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 static void sess_free(struct reap *r);
 static void sess_close(struct sess *s, int abort_up);
 static void sess_arm(struct sess *s);
@@ -45,27 +44,6 @@ sess_enter(struct sess *s, enum sess_wait w)
 	if (s->wait != w)
 		msg_debug("%s: %s -> %s", s->id, sess_state_str(s->wait), sess_state_str(w));
 	s->wait = w;
-}
-
-/* addr_str - [addr]:port */
-static void
-addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *) ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
-		port = ntohs(s6->sin6_port);
-	} else if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *) ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
-		port = ntohs(s4->sin_port);
-	}
-	snprintf(buf, len, "[%s]:%u", a, port);
 }
 
 /* sess_rcpt_domain - the RCPT's domain, lower case; "" for <postmaster> */
@@ -264,9 +242,9 @@ sess_new(int fd, const struct sockaddr_storage *peer,
 	}
 	snprintf(s->id, sizeof(s->id), "%05lX%05lX",
 	    (unsigned long) time(NULL) & 0xfffff, ++counter & 0xfffff);
-	addr_str(peer, s->client, sizeof(s->client));
+	addr_port_str(peer, s->client, sizeof(s->client));
 	s->orig = *orig;
-	addr_str(orig, s->origstr, sizeof(s->origstr));
+	addr_port_str(orig, s->origstr, sizeof(s->origstr));
 	buf_init(&s->txn.rcpts);
 	buf_init(&s->hold.rcpts);
 	buf_init(&s->hold.msg);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/addr.h"
 #include "../lib/log.h"
 #include "../policy/resolve.h"
 #include "../policy/route.h"

@@ -61,14 +61,9 @@ source_for(const struct sockaddr_storage *addr, char *buf, size_t len)
 		    sizeof(proxy.cfg.upstream_mark));
 	if (connect(fd, (struct sockaddr *) &to, addr->ss_family == AF_INET6
 		? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) == 0
-	    && getsockname(fd, (struct sockaddr *) &ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &ss)->sin6_addr, buf,
-			    (socklen_t) len);
-		else if (ss.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *) &ss)->sin_addr, buf,
-			    (socklen_t) len);
-	}
+	    && getsockname(fd, (struct sockaddr *) &ss, &sl) == 0
+	    && (ss.ss_family == AF_INET6 || ss.ss_family == AF_INET))
+		addr_str(&ss, buf, len);
 	close(fd);
 }
 
@@ -121,12 +116,7 @@ sess_journal(struct sess *s, const struct up_info *u, int host, enum ptype ptype
 		snprintf(r.src, sizeof(r.src), "%s", u->local);
 		r.sport = u->localport;
 	} else if (addr && (addr->ss_family == AF_INET6 || addr->ss_family == AF_INET)) {
-		if (addr->ss_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) addr)->sin6_addr,
-			    r.ip, sizeof(r.ip));
-		else
-			inet_ntop(AF_INET, &((const struct sockaddr_in *) addr)->sin_addr,
-			    r.ip, sizeof(r.ip));
+		addr_str(addr, r.ip, sizeof(r.ip));
 		source_for(addr, r.src, sizeof(r.src));
 	}
 	snprintf(r.result, sizeof(r.result), "%s", rtype_str(result));

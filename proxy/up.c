@@ -4,7 +4,6 @@
  * commands and message bytes), timeouts and failures.  The TLS judgement
  * is up_tls.c's.  See up.h and up_int.h.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -18,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/addr.h"
 #include "../lib/log.h"
 #include "up_int.h"
 
@@ -169,20 +169,9 @@ open_socket(struct up *u)
 static void
 set_peer(struct up *u, const char *name)
 {
-	unsigned port;
-
-	if (u->p.addr.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *) &u->p.addr;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, u->i.addr, sizeof(u->i.addr));
-		port = ntohs(s6->sin6_port);
-	} else {
-		const struct sockaddr_in *s4 = (const void *) &u->p.addr;
-
-		inet_ntop(AF_INET, &s4->sin_addr, u->i.addr, sizeof(u->i.addr));
-		port = ntohs(s4->sin_port);
-	}
-	snprintf(u->i.peer, sizeof(u->i.peer), "%s[%s]:%u", name, u->i.addr, port);
+	addr_str(&u->p.addr, u->i.addr, sizeof(u->i.addr));
+	snprintf(u->i.peer, sizeof(u->i.peer), "%s[%s]:%u", name, u->i.addr,
+	    addr_port(&u->p.addr));
 }
 
 /* up_start - connect to an MX host */
@@ -479,19 +468,11 @@ local_addr(struct up *u)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
-	if (getsockname(u->c.fd, (struct sockaddr *) &ss, &len) < 0)
+	if (getsockname(u->c.fd, (struct sockaddr *) &ss, &len) < 0
+	    || (ss.ss_family != AF_INET6 && ss.ss_family != AF_INET))
 		return;
-	if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *) &ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, u->i.local, sizeof(u->i.local));
-		u->i.localport = ntohs(s6->sin6_port);
-	} else if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *) &ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, u->i.local, sizeof(u->i.local));
-		u->i.localport = ntohs(s4->sin_port);
-	}
+	addr_str(&ss, u->i.local, sizeof(u->i.local));
+	u->i.localport = addr_port(&ss);
 }
 
 /* up_on_conn - events from the connection */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../lib/addr.h"
 #include "../lib/log.h"
 #include "../policy/dns.h"
 #include "discover.h"
@@ -134,19 +135,18 @@ static void
 add_addrs(struct dhost *h, int type, const struct ub_result *u)
 {
 	for (int i = 0; u->data[i]; i++) {
-		char a[INET6_ADDRSTRLEN];
+		struct sockaddr_storage ss;
+		char a[ADDR_STRLEN];
 		size_t used = strlen(h->addrs);
 
-		if (type == T_A && u->len[i] == 4)
-			inet_ntop(AF_INET, u->data[i], a, sizeof(a));
-		else if (type == T_AAAA && u->len[i] == 16)
-			inet_ntop(AF_INET6, u->data[i], a, sizeof(a));
-		else
+		if (addr_from_rdata(&ss, type == T_A ? AF_INET : AF_INET6, u->data[i],
+			(size_t) u->len[i], 0) < 0)
 			continue;
-		if (used + strlen(a) + 4 >= sizeof(h->addrs))
+		addr_host_str(&ss, a, sizeof(a));	/* IPv6 in brackets */
+		/* Room for `,[ADDR]' and the NUL, brackets or not. */
+		if (used + strlen(a) + (a[0] == '[' ? 2 : 4) >= sizeof(h->addrs))
 			break;
-		snprintf(h->addrs + used, sizeof(h->addrs) - used, type == T_AAAA
-		    ? "%s[%s]" : "%s%s", h->naddr ? "," : "", a);
+		snprintf(h->addrs + used, sizeof(h->addrs) - used, "%s%s", h->naddr ? "," : "", a);
 		h->naddr++;
 	}
 }

@@ -35,7 +35,7 @@ ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 	$(WARN) -D_GNU_SOURCE $(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
-LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c
+LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c
 PROXY_CORE = proxy/config.c proxy/smtp.c proxy/fsm.c
 POLICY_CORE = policy/rr.c policy/dane.c policy/plan.c policy/route.c policy/sts.c
 POLICY_IO = policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
@@ -47,48 +47,50 @@ MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 
 UNIT_TESTS = test_config test_smtp test_fsm test_buf test_dane test_sts test_tlsrpt \
 	test_record test_agg test_journal test_rtype
-UNIT_SRC_test_config = tests/unit/test_config.c proxy/config.c policy/rr.c lib/addr.c
-UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c policy/rr.c
-UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c policy/rr.c
+UNIT_SRC_test_config = tests/unit/test_config.c proxy/config.c lib/dname.c lib/addr.c
+UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c lib/dname.c
+UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c lib/dname.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
-UNIT_TESTS += test_mime test_deliver test_sess test_file test_up test_addr
+UNIT_TESTS += test_mime test_deliver test_sess test_file test_up test_addr test_dname
 UNIT_SRC_test_addr = tests/unit/test_addr.c lib/addr.c
+UNIT_SRC_test_dname = tests/unit/test_dname.c lib/dname.c
 UNIT_SRC_test_file = tests/unit/test_file.c lib/file.c
 # The session end to end in one process; policy lookups replaced by the test.
 UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c \
-	lib/addr.c \
+	lib/addr.c lib/dname.c \
 	proxy/config.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
 	proxy/up_tls.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
 	proxy/sess_record.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c policy/dns.c report/rtype.c report/record.c report/journal.c
 # The upstream client against a scripted MX in one process.
-UNIT_SRC_test_up = tests/unit/test_up.c tests/unit/fakemx.c lib/buf.c lib/addr.c proxy/smtp.c \
+UNIT_SRC_test_up = tests/unit/test_up.c tests/unit/fakemx.c lib/buf.c lib/addr.c lib/dname.c \
+	proxy/smtp.c \
 	proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c policy/rr.c policy/dane.c \
 	report/rtype.c
-UNIT_SRC_test_mime = tests/unit/test_mime.c report/mime.c lib/buf.c
+UNIT_SRC_test_mime = tests/unit/test_mime.c report/mime.c lib/buf.c lib/dname.c
 UNIT_SRC_test_deliver = tests/unit/test_deliver.c report/deliver.c lib/buf.c lib/dirs.c lib/file.c
 UNIT_SRC_test_record = tests/unit/test_record.c report/record.c report/rtype.c lib/buf.c
 UNIT_SRC_test_rtype = tests/unit/test_rtype.c report/rtype.c report/record.c lib/buf.c
 UNIT_SRC_test_journal = tests/unit/test_journal.c report/journal.c report/record.c \
 	report/rtype.c lib/buf.c lib/dirs.c
 UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c report/render.c report/record.c \
-	report/rtype.c lib/buf.c
+	report/rtype.c lib/buf.c lib/dname.c
 UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c
-UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c policy/rr.c lib/tags.c \
+UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c lib/dname.c lib/tags.c \
 	lib/dirs.c lib/file.c report/rtype.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dane.c policy/plan.c \
-	policy/route.c policy/dns.c policy/sts.c lib/tags.c report/rtype.c lib/addr.c
+	policy/route.c policy/dns.c policy/sts.c lib/tags.c report/rtype.c lib/addr.c lib/dname.c
 
 FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache
-FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c policy/rr.c
-FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c proxy/config.c policy/rr.c lib/addr.c
+FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c lib/dname.c
+FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c proxy/config.c lib/dname.c lib/addr.c
 FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c lib/tags.c
-FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c policy/rr.c lib/tags.c report/rtype.c
-FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c report/rtype.c
-FUZZ_SRC_fuzz_journal = tests/fuzz/fuzz_journal.c report/record.c report/agg.c \
+FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c lib/dname.c lib/tags.c report/rtype.c
+FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c report/rtype.c lib/dname.c
+FUZZ_SRC_fuzz_journal = tests/fuzz/fuzz_journal.c report/record.c report/agg.c lib/dname.c \
 	report/render.c report/rtype.c
 FUZZ_SRC_fuzz_stscache = tests/fuzz/fuzz_stscache.c policy/stscache.c policy/sts.c \
-	policy/rr.c lib/tags.c lib/dirs.c lib/file.c report/rtype.c
+	lib/dname.c lib/tags.c lib/dirs.c lib/file.c report/rtype.c
 # Extra libraries per fuzzer (FUZZ_LIBS_name); the others need none.
 FUZZ_LIBS_fuzz_journal = $(shell pkg-config --libs libcjson zlib 2>/dev/null)
 FUZZ_SECONDS ?= 15
@@ -131,7 +133,7 @@ build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
 	@sh tests/check-linkorder $@
 
 # mxtls-report: TLSRPT from the journal (tools/); mxtlsd's link is separate.
-MXTLS_REPORT_SRC = $(LIB_SRC) proxy/config.c policy/rr.c policy/dns.c report/record.c \
+MXTLS_REPORT_SRC = $(LIB_SRC) proxy/config.c policy/dns.c report/record.c \
 	report/journal.c report/rtype.c \
 	report/tlsrpt.c report/agg.c report/render.c report/mime.c report/deliver.c tools/discover.c \
 	tools/mxtls-report.c

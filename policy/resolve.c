@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../lib/addr.h"
+#include "../lib/dname.h"
 #include "../lib/log.h"
 #include "resolve.h"
 
@@ -211,15 +212,9 @@ got_addr(struct resolve *r, struct rq *q, enum dns_sec sec, const struct ub_resu
 		 * only when the whole chain validated. */
 		if (u->canonname && sec == DNS_SECURE && q->type == T_A) {
 			char c[RR_NAME_MAX];
-			size_t n;
 
-			snprintf(c, sizeof(c), "%s", u->canonname);
-			n = strlen(c);
-			if (n > 1 && c[n - 1] == '.')
-				c[n - 1] = 0;
-			for (char *s = c; *s; s++)
-				*s = (char) (*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
-			if (rr_name_ok(c) && strcmp(c, h->name) != 0) {
+			dname_norm(c, sizeof(c), u->canonname);
+			if (dname_dns_ok(c, strlen(c)) && strcmp(c, h->name) != 0) {
 				snprintf(h->canon, sizeof(h->canon), "%s", c);
 				snprintf(h->base, sizeof(h->base), "%s", c);
 			}
@@ -374,9 +369,7 @@ resolve_start(struct ev_loop *loop, const char *domain, resolve_cb *cb, void *ar
 	r->loop = loop;
 	r->cb = cb;
 	r->arg = arg;
-	snprintf(r->pl->domain, sizeof(r->pl->domain), "%s", domain);
-	for (char *s = r->pl->domain; *s; s++)
-		*s = (char) (*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
+	(void) dname_lower(r->pl->domain, sizeof(r->pl->domain), domain, strlen(domain));
 	ev_timer_init(&r->guard, on_guard, RESOLVE_TIMEOUT, 0.);
 	r->guard.data = r;
 	ev_timer_start(loop, &r->guard);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../lib/dname.h"
 #include "rr.h"
 
 /* rr_name - one uncompressed wire-format name */
@@ -36,16 +37,17 @@ rr_name(const unsigned char *p, size_t len, size_t *off, char *out, size_t outle
 			unsigned char c = p[o + i];
 
 			if (!isalnum(c) && c != '-' && c != '_')
-				return -1;
-			out[w++] = (char) tolower(c);
+				return -1;	/* a dot or NUL inside a label, too */
+			out[w++] = (char) c;
 		}
 		o += l;
 	}
 	if (w == 0)
 		out[w++] = '.';
 	out[w] = 0;
-	if (strcmp(out, ".") != 0 && !rr_name_ok(out))
+	if (strcmp(out, ".") != 0 && !dname_dns_ok(out, w))
 		return -1;			/* e.g. a hyphen at a label's end */
+	(void) dname_lower(out, outlen, out, w);
 	*off = o;
 	return 0;
 }
@@ -157,28 +159,3 @@ rr_tlsa_raw_text(const unsigned char *rd, size_t len, char *out, size_t outlen)
 		snprintf(out, outlen, "\\# 2 %02X%02X", rd[0], rd[1]);
 }
 
-/* rr_name_ok - a host name: LDH labels (and `_'), no empty label, no
- * hyphen at either end of a label, at most 253 octets */
-int
-rr_name_ok(const char *name)
-{
-	size_t n = strlen(name), lab = 0;
-
-	if (n == 0 || n > 253 || name[0] == '.' || name[n - 1] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char) name[i];
-
-		if (c == '.') {
-			if (lab == 0 || name[i - 1] == '-')
-				return 0;
-			lab = 0;
-		} else if (isalnum(c) || c == '_' || (c == '-' && lab > 0)) {
-			if (++lab > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return name[n - 1] != '-';
-}

@@ -11,14 +11,14 @@
  *	void rr_tlsa_text(const struct rr_tlsa *t, char *out, size_t outlen);
  *	void rr_tlsa_raw_text(const unsigned char *rd, size_t len, char *out,
  *		size_t outlen);
- *	int rr_name_ok(const char *name);
  *
  * DESCRIPTION
  *	rr_name() reads an uncompressed wire-format name at *off (a
  *	compression pointer is an error: libunbound's rdata has none), and
  *	writes it in presentation form, lower case, without the final dot
- *	(the root is ".").  Labels with octets outside LDH and `_' are
- *	refused: host names in MX and CNAME targets must be host names.
+ *	(the root is ".").  Any other name must pass dname_dns_ok()
+ *	(lib/dname.h): host names in MX and CNAME targets must be host names,
+ *	`_' allowed.
  *
  *	rr_mx() decodes MX rdata.  rr_tlsa() decodes TLSA rdata strictly:
  *	usage 0-3, selector 0-1, matching type 0-2 and a data length that
@@ -29,8 +29,6 @@
  *	rr_tlsa_raw_text() does the same for rdata that may not parse (the
  *	three numbers as published), and RFC 3597's `\# 2 0301' for rdata
  *	shorter than three octets.
- *	rr_name_ok() is the one host-name check of mxtls (configuration,
- *	greetings, MX names, MTA-STS patterns).
  *
  * DIAGNOSTICS
  *	Every length is checked as `len - off < need'; nothing is read
@@ -59,6 +57,5 @@ int rr_tlsa(const unsigned char *rd, size_t len, struct rr_tlsa *t,
 void rr_tlsa_text(const struct rr_tlsa *t, char *out, size_t outlen);
 void rr_tlsa_raw_text(const unsigned char *rd, size_t len, char *out,
     size_t outlen);
-int rr_name_ok(const char *name);
 
 #endif

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../lib/dname.h"
 #include "../lib/tags.h"
-#include "rr.h"
 #include "sts.h"
 
 /* sts_mode_str - for logs and reports */
@@ -107,19 +107,11 @@ sts_txt_parse(const char *const *txt, const size_t *len, int n,
 static int
 valid_pattern(const char *s, size_t n)
 {
-	char name[STS_NAME_MAX];
-
 	if (n >= 2 && s[0] == '*' && s[1] == '.') {
 		s += 2;
 		n -= 2;
 	}
-	if (n > 0 && s[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= sizeof(name))
-		return 0;
-	memcpy(name, s, n);
-	name[n] = 0;
-	return rr_name_ok(name);
+	return dname_dns_ok(s, dname_trim_dot(s, n));
 }
 
 /* sts_policy_parse - the policy file */
@@ -248,11 +240,8 @@ sts_policy_parse(const char *body, size_t len, struct sts_policy *p,
 				snprintf(why, whylen, "line %d: more than %d mx patterns", line, STS_MAX_MX);
 				return -1;
 			}
-			if (ln[ve - 1] == '.')
-				pl--;
-			for (size_t k = 0; k < pl; k++)
-				p->mx[p->nmx][k] = (char) tolower((unsigned char) ln[vs + k]);
-			p->mx[p->nmx][pl] = 0;
+			(void) dname_lower(p->mx[p->nmx], sizeof(p->mx[0]), ln + vs,
+			    dname_trim_dot(ln + vs, pl));
 			p->nmx++;
 		}
 		/* unknown keys are ignored (RFC 8461 3.2) */
@@ -280,10 +269,8 @@ sts_policy_parse(const char *body, size_t len, struct sts_policy *p,
 int
 sts_pattern_match(const char *pattern, const char *host)
 {
-	size_t hl = strlen(host);
+	size_t hl = dname_trim_dot(host, strlen(host));
 
-	if (hl > 0 && host[hl - 1] == '.')
-		hl--;
 	if (pattern[0] == '*' && pattern[1] == '.') {
 		const char *dot = memchr(host, '.', hl);
 		size_t sl = strlen(pattern + 2);

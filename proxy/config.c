@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "../lib/addr.h"
-#include "../policy/rr.h"
+#include "../lib/dname.h"
 #include "config.h"
 
 enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
@@ -127,7 +127,7 @@ cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len)
 static int
 valid_hostname(const char *s)
 {
-	return s[0] == 0 || rr_name_ok(s);
+	return s[0] == 0 || dname_host_ok(s, strlen(s));
 }
 
 /* parse_ulong - digits only, overflow checked */

@@ -50,9 +50,9 @@ sess_enter(struct sess *s, enum sess_wait w)
 void
 sess_rcpt_domain(const struct smtp_path *p, char *out, size_t len)
 {
-	snprintf(out, len, "%s", smtp_path_domain(p));
-	for (char *c = out; *c; c++)
-		*c = (char) (*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+	const char *d = smtp_path_domain(p);
+
+	(void) dname_lower(out, len, d, strlen(d));
 	if (out[0] == '[')		/* an address literal: no policy lookups */
 		out[0] = 0;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../lib/addr.h"
+#include "../lib/dname.h"
 #include "../lib/log.h"
 #include "../policy/resolve.h"
 #include "../policy/route.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../policy/rr.h"
+#include "../lib/dname.h"
 #include "smtp.h"
 
 /* smtp_getline - one LF-ended line, bounded */
@@ -521,17 +521,12 @@ smtp_eod_scan(struct smtp_eod *st, const char *p, size_t n, size_t *used)
 	return SMTP_EOD_MORE;
 }
 
-/* smtp_valid_hostname - a host name (rr_name_ok) given by length */
+/* smtp_valid_hostname - the name an MX greets with: a host name as the
+ * DNS may hold it (dname_dns_ok) */
 int
 smtp_valid_hostname(const char *s, size_t n)
 {
-	char name[256];
-
-	if (n == 0 || n >= sizeof(name) || memchr(s, 0, n))
-		return 0;
-	memcpy(name, s, n);
-	name[n] = 0;
-	return rr_name_ok(name);
+	return dname_dns_ok(s, n);
 }
 
 /* field_value_is_no - a field value (unfolded) that is `No' */

@@ -16,15 +16,16 @@
  *
  * GROUPING
  *	Domain names (the report domain, policy-domain, the MX host) are
- *	compared and reported in lower case, without a trailing dot.  A
- *	report domain must be a host name (letters, digits, `-', `_', dots
- *	between non-empty labels, at most 253 characters); a record whose
- *	domain is not counts as naming no domain (0).  This also keeps
- *	`/' and `!' out of agg_filename().  A record whose policy type is
- *	not tlsa, sts or no-policy-found, or whose result type is not a word
- *	of rtype.h, is not counted either (0): RFC 8460 knows no other, and
- *	a report must not carry it (a journal line with such a word never
- *	gets here: record.c refuses it).  Result type `connection-failure'
+ *	compared and reported in lower case, without a trailing dot
+ *	(dname_norm()).  A report domain must be a host name as the DNS may
+ *	hold it (dname_dns_ok(): letters, digits, `-' not at a label's end,
+ *	`_', dots between non-empty labels of at most 63 characters, at most
+ *	253); a record whose domain is not counts as naming no domain (0).
+ *	This also keeps `/' and `!' out of agg_filename().  A record whose
+ *	policy type is not tlsa, sts or no-policy-found, or whose result
+ *	type is not a word of rtype.h, is not counted either (0): RFC 8460
+ *	knows no other, and a report must not carry it (a journal line with
+ *	such a word never gets here: record.c refuses it).  Result type `connection-failure'
  *	is not counted (agg.h).  Within the program the types are enums
  *	(rtype.h); only the order below goes by their words.
  *
@@ -63,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/dname.h"
 #include "agg.h"
 
 #define LIST_BUF	(REC_LIST + 2)	/* a canonical list: input + LF + NUL */
@@ -459,44 +461,6 @@ reindex(struct agg *a)
 	return 0;
 }
 
-/* name_norm - a domain name in lower case without the trailing dot */
-static void
-name_norm(const char *in, char *out, size_t size)
-{
-	size_t n = 0;
-
-	for (; in[n] && n + 1 < size; n++)
-		out[n] = in[n] >= 'A' && in[n] <= 'Z' ? (char) (in[n] - 'A' + 'a') : in[n];
-	if (n > 0 && out[n - 1] == '.')
-		n--;
-	out[n] = 0;
-}
-
-/* name_ok - a normalised host name we may use as a report domain */
-static int
-name_ok(const char *s)
-{
-	size_t n = strlen(s), label = 0;
-
-	if (n == 0 || n > 253)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char) s[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-' || c == '_') {
-			if (++label > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 struct item {
 	const char *p;
 	size_t n;
@@ -606,10 +570,10 @@ rec_key(const struct rec *r, long long day, struct norm *n, struct key *k)
 	if (r->time < day || r->time - day >= 86400 || ptype_parse(r->ptype, &pt) < 0
 	    || rtype_parse(r->result, &rt) < 0 || !rtype_is_reported(rt))
 		return 0;
-	name_norm(r->domain, n->dom, sizeof(n->dom));
-	if (!name_ok(n->dom))
+	dname_norm(n->dom, sizeof(n->dom), r->domain);
+	if (!dname_dns_ok(n->dom, strlen(n->dom)))
 		return 0;
-	name_norm(r->mx, n->mx, sizeof(n->mx));
+	dname_norm(n->mx, sizeof(n->mx), r->mx);
 	if (pt == PTYPE_NO_POLICY_FOUND)
 		n->pol[0] = 0;
 	else
@@ -651,7 +615,8 @@ agg_add(struct agg *a, const struct rec *r)
 	 * DANE results also go to the MX host's own report (RFC 8460 3),
 	 * where the MX host is the policy-domain and the mx-host both.
 	 */
-	per_host = k.ptype == PTYPE_TLSA && name_ok(n.mx) && strcmp(n.mx, n.dom) != 0;
+	per_host = k.ptype == PTYPE_TLSA && dname_dns_ok(n.mx, strlen(n.mx))
+	    && strcmp(n.mx, n.dom) != 0;
 	if (per_host) {
 		hk = k;
 		hk.domain = n.mx;

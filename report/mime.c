@@ -8,12 +8,12 @@
 
 #include <openssl/evp.h>
 
+#include "../lib/dname.h"
 #include "mime.h"
 
 #define MIME_B64_IN	57		/* 57 octets make a 76-character line */
 #define MIME_LINE_MAX	998
 #define MIME_ADDR_MAX	254
-#define MIME_HOST_MAX	253
 
 /* is_atext - RFC 5322 atext */
 static int
@@ -32,32 +32,6 @@ printable(const char *s)
 		if ((unsigned char) *s < 0x20 || (unsigned char) *s > 0x7e)
 			return 0;
 	return 1;
-}
-
-/* host_ok - LDH labels separated by dots, no trailing dot */
-static int
-host_ok(const char *h, size_t n)
-{
-	size_t label = 0;
-
-	if (n == 0 || n > MIME_HOST_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = h[i];
-
-		if (c == '.') {
-			if (label == 0 || h[i - 1] == '-')
-				return 0;
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		    || (c >= '0' && c <= '9') || (c == '-' && label > 0)) {
-			if (++label > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return label > 0 && h[n - 1] != '-';
 }
 
 /* dot_atom_ok - atext runs separated by single dots */
@@ -85,7 +59,7 @@ addr_ok_n(const char *a, size_t n)
 
 	if (n > MIME_ADDR_MAX || at == NULL || memchr(at + 1, '@', n - (size_t) (at + 1 - a)))
 		return 0;
-	return dot_atom_ok(a, (size_t) (at - a)) && host_ok(at + 1, n - (size_t) (at + 1 - a));
+	return dot_atom_ok(a, (size_t) (at - a)) && dname_host_ok(at + 1, n - (size_t) (at + 1 - a));
 }
 
 /* mime_addr_ok - an addr-spec we are willing to put in a header */
@@ -181,9 +155,9 @@ check(const struct mime_msg *m)
 		return "bad Date";
 	if (m->msgid == NULL || !printable(m->msgid) || !msgid_ok(m->msgid))
 		return "bad Message-ID";
-	if (m->domain == NULL || !host_ok(m->domain, strlen(m->domain)))
+	if (m->domain == NULL || !dname_host_ok(m->domain, strlen(m->domain)))
 		return "bad report domain";
-	if (m->submitter == NULL || !host_ok(m->submitter, strlen(m->submitter)))
+	if (m->submitter == NULL || !dname_host_ok(m->submitter, strlen(m->submitter)))
 		return "bad submitter";
 	if (m->report_id == NULL || !token_ok(m->report_id))
 		return "bad report id";

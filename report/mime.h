@@ -34,7 +34,8 @@
  *	998 octets.
  *
  *	mime_addr_ok() accepts local@domain: a dot-atom local part (RFC
- *	5322 atext) and a host name of LDH labels; at most 254 octets.
+ *	5322 atext) and a host name of LDH labels (dname_host_ok()); at
+ *	most 254 octets.
  *
  *	mime_mailto() turns a mailto: URI (RFC 6068, as published in a
  *	TLSRPT rua) into the address: the `mailto:' prefix (any case) and

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "../lib/addr.h"
+#include "../lib/dname.h"
 #include "../lib/log.h"
 #include "../policy/dns.h"
 #include "discover.h"
@@ -103,10 +104,8 @@ url_host(const char *url, char *host, size_t len, int *port)
 			return -1;
 		*port = (int) p;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!((host[i] >= 'a' && host[i] <= 'z') || (host[i] >= 'A' && host[i] <= 'Z')
-		    || (host[i] >= '0' && host[i] <= '9') || host[i] == '-' || host[i] == '.'))
-			return -1;
+	if (!dname_host_ok(host, dname_trim_dot(host, n)))
+		return -1;			/* also IPv4 literals pass */
 	{
 		struct in_addr v4;
 

@@ -1,11 +1,14 @@
 /*
  * fuzz_rr.c - libFuzzer target for rdata decoding (names, MX, TLSA) and
- * TLSA presentation.  Nothing may read outside the input.
+ * TLSA presentation, and the name checks of lib/dname.c on the raw input
+ * (a host name is a DNS name; lower-casing keeps a name a name).  Nothing
+ * may read outside the input.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../lib/dname.h"
 #include "../../policy/dane.h"
 #include "../../policy/rr.h"
 
@@ -23,7 +26,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(copy, data, size);
 	if (rr_name(copy, size, &off, out, sizeof(out)) == 0) {
-		if (off > size || strlen(out) >= sizeof(out) || !(rr_name_ok(out) || strcmp(out, ".") == 0))
+		if (off > size || strlen(out) >= sizeof(out)
+		    || !(dname_dns_ok(out, strlen(out)) || strcmp(out, ".") == 0))
+			abort();
+	}
+	if (dname_host_ok((const char *) copy, size) && !dname_dns_ok((const char *) copy, size))
+		abort();
+	if (size < sizeof(out)) {
+		size_t n = dname_lower(out, sizeof(out), (const char *) copy, size);
+
+		if (n != size || dname_dns_ok(out, n) != dname_dns_ok((const char *) copy, size))
 			abort();
 	}
 	(void) rr_mx(copy, size, &pref, out, sizeof(out));

@@ -67,6 +67,16 @@ addr_port(const struct sockaddr_storage *ss)
 	return 0;
 }
 
+/* addr_set_port - the port, given in host order */
+void
+addr_set_port(struct sockaddr_storage *ss, unsigned port)
+{
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *) ss)->sin6_port = htons((uint16_t) port);
+	else if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *) ss)->sin_port = htons((uint16_t) port);
+}
+
 /* addr_same_ip - equal family and address, ports ignored */
 int
 addr_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -100,19 +110,17 @@ addr_from_rdata(struct sockaddr_storage *ss, int family, const void *rd,
 		struct sockaddr_in *s4 = (struct sockaddr_in *) ss;
 
 		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t) port);
 		memcpy(&s4->sin_addr, rd, 4);
-		return 0;
-	}
-	if (family == AF_INET6 && len == 16) {
+	} else if (family == AF_INET6 && len == 16) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
 
 		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t) port);
 		memcpy(&s6->sin6_addr, rd, 16);
-		return 0;
+	} else {
+		return -1;
 	}
-	return -1;
+	addr_set_port(ss, port);
+	return 0;
 }
 
 /* addr_parse - ADDR:PORT or [ADDR]:PORT */

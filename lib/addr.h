@@ -9,6 +9,7 @@
  *	void addr_port_str(const struct sockaddr_storage *ss, char *buf,
  *		size_t len);
  *	unsigned addr_port(const struct sockaddr_storage *ss);
+ *	void addr_set_port(struct sockaddr_storage *ss, unsigned port);
  *	int addr_same(const struct sockaddr_storage *a,
  *		const struct sockaddr_storage *b);
  *	int addr_same_ip(const struct sockaddr_storage *a,
@@ -30,7 +31,8 @@
  *	resolve lists and the configuration's endpoints use it.
  *	addr_port_str() writes `[192.0.2.1]:25', `[2001:db8::1]:25'.  Each
  *	writes at most len - 1 octets and a NUL (ADDR_STRLEN is enough for
- *	any of them); addr_port() is the port in host order.
+ *	any of them); addr_port() is the port in host order (0 for another
+ *	family), addr_set_port() sets it (nothing for another family).
  *
  *	addr_same() is true when family, address and port are equal;
  *	addr_same_ip() ignores the port.
@@ -57,6 +59,7 @@ void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 void addr_host_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 void addr_port_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 unsigned addr_port(const struct sockaddr_storage *ss);
+void addr_set_port(struct sockaddr_storage *ss, unsigned port);
 int addr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 int addr_same_ip(const struct sockaddr_storage *a,
     const struct sockaddr_storage *b);

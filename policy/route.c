@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../lib/addr.h"
 #include "route.h"
 #include "sts.h"
 
@@ -87,24 +88,15 @@ add_host(struct route *rt, const struct plan *p, int i, int first)
 		}
 }
 
-/* with_port - orig's port on a plan address (the lab uses 25 anyway) */
+/* set_ports - orig's port on a plan address (the lab uses 25 anyway) */
 static void
 set_ports(struct route *rt, const struct sockaddr_storage *orig)
 {
-	unsigned short port = orig->ss_family == AF_INET6
-	    ? ((const struct sockaddr_in6 *) orig)->sin6_port
-	    : ((const struct sockaddr_in *) orig)->sin_port;
+	unsigned port = addr_port(orig);
 
-	for (int i = 0; i < rt->ncands; i++) {
-		struct sockaddr_storage *a = &rt->cands[i].addr;
-
-		if (rt->cands[i].host < 0)
-			continue;
-		if (a->ss_family == AF_INET6)
-			((struct sockaddr_in6 *) a)->sin6_port = port;
-		else if (a->ss_family == AF_INET)
-			((struct sockaddr_in *) a)->sin_port = port;
-	}
+	for (int i = 0; i < rt->ncands; i++)
+		if (rt->cands[i].host >= 0)
+			addr_set_port(&rt->cands[i].addr, port);
 }
 
 /* route_build - the combined decision */

@@ -49,10 +49,8 @@ source_for(const struct sockaddr_storage *addr, char *buf, size_t len)
 	socklen_t sl = sizeof(ss);
 	int fd;
 
-	if (addr->ss_family == AF_INET6 && ((struct sockaddr_in6 *) &to)->sin6_port == 0)
-		((struct sockaddr_in6 *) &to)->sin6_port = htons(25);
-	else if (addr->ss_family == AF_INET && ((struct sockaddr_in *) &to)->sin_port == 0)
-		((struct sockaddr_in *) &to)->sin_port = htons(25);
+	if (addr_port(&to) == 0)
+		addr_set_port(&to, 25);
 	if ((fd = socket(addr->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return;
 	/* A UDP connect sends nothing: it only picks the route and source. */

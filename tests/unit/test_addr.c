@@ -1,8 +1,9 @@
 /*
  * test_addr.c - lib/addr.c: the three text forms of IPv4, IPv6 and
  * v4-mapped addresses (bare, URL host, [addr]:port), ports at both ends of
- * their range, comparison with and without the port, sockaddrs from A and
- * AAAA rdata, and the ADDR:PORT parser round-tripping the URL-host form.
+ * their range (read and set), comparison with and without the port,
+ * sockaddrs from A and AAAA rdata, and the ADDR:PORT parser
+ * round-tripping the URL-host form.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -127,6 +128,8 @@ odd_and_short(void)
 	    && addr_port(&un) == 0, "%s", b);
 	addr_host_str(&un, b, sizeof(b));
 	T_CASE("another family as host is ?", strcmp(b, "?") == 0, "%s", b);
+	addr_set_port(&un, 25);
+	T_CASE("another family takes no port", addr_port(&un) == 0, "%u", addr_port(&un));
 	T_CASE("another family equals nothing", !addr_same(&un, &un) && !addr_same_ip(&un, &un),
 	    "equal");
 	addr_port_str(&v6, small, sizeof(small));
@@ -151,6 +154,12 @@ compare(void)
 	T_CASE("same v6", addr_same(&x, &x2) && addr_same_ip(&x, &x2), "differ");
 	T_CASE("v6 other port", !addr_same(&x, &xp) && addr_same_ip(&x, &xp), "wrong");
 	T_CASE("v6 other address", !addr_same(&x, &y) && !addr_same_ip(&x, &y), "equal");
+	addr_set_port(&ap, 25);
+	addr_set_port(&xp, 25);
+	T_CASE("set port v4", addr_same(&a, &ap) && memcmp(&a, &ap, sizeof(a)) == 0, "differ");
+	T_CASE("set port v6", addr_same(&x, &xp) && memcmp(&x, &xp, sizeof(x)) == 0, "differ");
+	addr_set_port(&ap, 65535);
+	T_CASE("set port 65535", addr_port(&ap) == 65535, "%u", addr_port(&ap));
 }
 
 /* rdata - A and AAAA rdata to sockaddrs */

@@ -53,6 +53,11 @@ static const struct bad bads[] = {
 	    "more than 16"},
 	{"hostname bad", "myhostname = mx_1..example\n", 0, "myhostname: \"mx_1..example\" is not a valid host name"},
 	{"hostname dash", "myhostname = -mx.example\n", 0, "is not a valid host name"},
+	/* what we say in EHLO is a host name (RFC 5321 Domain): no `_' */
+	{"hostname underscore", "myhostname = mx_1.example\n", 0, "is not a valid host name"},
+	{"hostname trailing dot", "myhostname = mx.example.\n", 0, "is not a valid host name"},
+	{"submitter underscore", "report_submitter = mx_1.example\n", 0,
+	    "report_submitter: \"mx_1.example\" is not a valid host name"},
 	{"duplicate", "max_sessions = 5\n\nmax_sessions = 6\n", 0, "t.cf:3: max_sessions: already set at line 1"},
 	{"NUL byte", "max_sessions = 5\0\n", 18, "t.cf:1: NUL byte"},
 	{"control char", "max_sessions = 5\x01\n", 0, "t.cf:1: control character"},

@@ -28,25 +28,26 @@ route_level_str(enum route_level l)
 	return "may";
 }
 
-/* add - one candidate */
-static void
+/* add - one candidate, or NULL when the list is full */
+static struct route_cand *
 add(struct route *rt, const struct sockaddr_storage *a, int host,
     enum route_level level, int failed)
 {
-	if (rt->ncands >= ROUTE_MAX)
-		return;
-	rt->cands[rt->ncands].addr = *a;
-	rt->cands[rt->ncands].host = host;
-	rt->cands[rt->ncands].level = level;
-	rt->cands[rt->ncands].failed = failed;
-	rt->ncands++;
-}
+	struct route_cand *c;
 
-static int strict;			/* strict_testing of the current build */
+	if (rt->ncands >= ROUTE_MAX)
+		return NULL;
+	c = &rt->cands[rt->ncands++];
+	c->addr = *a;
+	c->host = host;
+	c->level = level;
+	c->failed = failed;
+	return c;
+}
 
 /* level_of - what DANE, else MTA-STS, asks of a host */
 static enum route_level
-level_of(const struct plan *p, const struct plan_host *h)
+level_of(const struct plan *p, const struct plan_host *h, int strict)
 {
 	if (h->dane == DANE_AUTH)
 		return ROUTE_DANE;
@@ -60,35 +61,33 @@ level_of(const struct plan *p, const struct plan_host *h)
 
 /* add_host - every address of a host, starting at first */
 static void
-add_host(struct route *rt, const struct plan *p, int i, int first)
+add_host(struct route *rt, const struct plan *p, int i, int first, int strict)
 {
 	const struct plan_host *h = &p->hosts[i];
-	enum route_level level = level_of(p, h);
+	enum route_level level = level_of(p, h, strict);
 	int mismatch = (level == ROUTE_STS || level == ROUTE_STS_TESTING)
 	    && !sts_mx_match(&p->sts.policy, h->name);
+	struct route_cand *c;
 
 	if (h->dane == DANE_FAIL || (mismatch && level == ROUTE_STS)) {
 		/* One entry, never connected to, so the failure is reported. */
 		struct sockaddr_storage none;
 
 		memset(&none, 0, sizeof(none));
-		add(rt, h->naddrs > 0 ? &h->addrs[first >= 0 ? first : 0] : &none, i,
+		c = add(rt, h->naddrs > 0 ? &h->addrs[first >= 0 ? first : 0] : &none, i,
 		    level, 1);
-		rt->cands[rt->ncands - 1].sts_skip = h->dane != DANE_FAIL;
+		if (c)
+			c->sts_skip = h->dane != DANE_FAIL;
 		return;
 	}
-	if (first >= 0) {
-		add(rt, &h->addrs[first], i, level, 0);
-		rt->cands[rt->ncands - 1].sts_mismatch = mismatch;
-	}
+	if (first >= 0 && (c = add(rt, &h->addrs[first], i, level, 0)) != NULL)
+		c->sts_mismatch = mismatch;
 	for (int j = 0; j < h->naddrs; j++)
-		if (j != first) {
-			add(rt, &h->addrs[j], i, level, 0);
-			rt->cands[rt->ncands - 1].sts_mismatch = mismatch;
-		}
+		if (j != first && (c = add(rt, &h->addrs[j], i, level, 0)) != NULL)
+			c->sts_mismatch = mismatch;
 }
 
-/* set_ports - orig's port on a plan address (the lab uses 25 anyway) */
+/* set_ports - orig's port on every plan address (the lab uses 25 anyway) */
 static void
 set_ports(struct route *rt, const struct sockaddr_storage *orig)
 {
@@ -107,7 +106,6 @@ route_build(const struct plan *p, const struct sockaddr_storage *orig,
 	int ai = -1, h;
 
 	memset(rt, 0, sizeof(*rt));
-	strict = strict_testing;
 	rt->verdict = ROUTE_TRY;
 	switch (p->status) {
 	case PLAN_TEMPFAIL:
@@ -128,10 +126,10 @@ route_build(const struct plan *p, const struct sockaddr_storage *orig,
 	}
 	h = plan_host_of_addr(p, orig, &ai);
 	if (h >= 0) {
-		add_host(rt, p, h, ai);
+		add_host(rt, p, h, ai, strict_testing);
 		for (int i = 0; i < p->nhosts; i++)
 			if (i != h)
-				add_host(rt, p, i, -1);
+				add_host(rt, p, i, -1, strict_testing);
 		set_ports(rt, orig);
 		return;
 	}
@@ -150,7 +148,7 @@ route_build(const struct plan *p, const struct sockaddr_storage *orig,
 		return;
 	default:
 		for (int i = 0; i < p->nhosts; i++)
-			add_host(rt, p, i, -1);
+			add_host(rt, p, i, -1, strict_testing);
 		set_ports(rt, orig);
 		if (rt->ncands == 0) {
 			rt->verdict = ROUTE_TEMPFAIL;

@@ -8,10 +8,11 @@
  *	const char *route_level_str(enum route_level l);
  *
  * DESCRIPTION
- *	route_build() is the combined decision, pure.  The old MTA connected
- *	to orig.  When orig is an address of one of the domain's MX hosts,
- *	that host is tried first, then the others in preference order.
- *	When it is not, mode decides: MX_REROUTE tries the validated MX
+ *	route_build() is the combined decision, pure: everything it uses is
+ *	an argument, and it keeps nothing from one call to the next.  The
+ *	old MTA connected to orig.  When orig is an address of one of the
+ *	domain's MX hosts, that host is tried first, then the others in
+ *	preference order.  When it is not, mode decides: MX_REROUTE tries the validated MX
  *	hosts instead, MX_PASS keeps orig (opportunistic, no DANE: it is not
  *	a validated MX host), MX_REFUSE fails; MX_AUTO reroutes when the
  *	domain has DANE and passes otherwise.  A domain that does not exist
@@ -25,7 +26,8 @@
  *	enforced policy, hosts that match no mx pattern are listed with
  *	sts_skip set and not connected to.  Hosts whose DANE
  *	lookups failed are listed with `failed' set: they are reported, not
- *	connected to.
+ *	connected to.  At most ROUTE_MAX candidates are listed; those past
+ *	it are dropped, and the flags of the ones listed stay their own.
  *
  *	rt->verdict is ROUTE_TRY (try rt->cands in order), ROUTE_TEMPFAIL,
  *	ROUTE_REFUSE (temporary too), or ROUTE_NULLMX (permanent), with

@@ -19,7 +19,7 @@
 #include "dane.h"
 #include "dns.h"
 #include "rr.h"
-#include "stsget.h"
+#include "sts.h"
 
 #define PLAN_MAX_HOSTS	10
 #define PLAN_MAX_ADDRS	8

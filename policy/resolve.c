@@ -11,7 +11,9 @@
 #include "../lib/addr.h"
 #include "../lib/dname.h"
 #include "../lib/log.h"
+#include "dns.h"
 #include "resolve.h"
+#include "stsget.h"
 
 #define T_A	1
 #define T_MX	15

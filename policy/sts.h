@@ -66,6 +66,12 @@
  *	reads one of those three words (the cache file's fail-type), and
  *	is RTYPE_NONE for any other.
  *	Time is always an argument: these never read a clock.
+ *
+ *	struct sts_result is what a lookup of a domain's policy (stsget.h)
+ *	comes back with and a plan (plan.h) keeps: the policy that applies,
+ *	if any, its id, whether it came from the cache, the TXT answer's
+ *	TTL, and the failure to report (an RFC 8460 result type and reason)
+ *	when the policy could not be had.
  */
 #ifndef MXTLS_STS_H
 #define MXTLS_STS_H
@@ -113,6 +119,16 @@ struct sts_entry {
 	enum rtype fail_rtype;		/* its RFC 8460 result type, or RTYPE_NONE */
 	char fail_why[STS_WHY_MAX];	/* its reason (printable ASCII) */
 	struct sts_policy policy;
+};
+
+struct sts_result {
+	int has_policy;
+	char id[STS_ID_MAX + 1];
+	struct sts_policy policy;
+	enum rtype rtype;		/* a failure to report, or RTYPE_NONE */
+	char why[STS_WHY_MAX];
+	int from_cache;
+	long txt_ttl;			/* TTL of the TXT answer, -1: none */
 };
 
 int sts_txt_parse(const char *const *txt, const size_t *len, int n,

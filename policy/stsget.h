@@ -16,7 +16,7 @@
  *	fetch for a domain already in flight is shared.  A refresh of a
  *	policy that still applies runs in the background: the asker gets the
  *	cached policy at once.  The callback gets the policy that applies
- *	(or none) and, when something failed, the RFC 8460 result type and
+ *	(or none; struct sts_result, sts.h) and, when something failed, the RFC 8460 result type and
  *	reason (sts-policy-fetch-error, sts-policy-invalid,
  *	sts-webpki-invalid), from the loop.  A failed fetch is remembered
  *	in the cache entry (memory and disk) with its type and reason: while
@@ -39,16 +39,6 @@ struct stsget_conf {
 	const char *ca_file;
 	long fetch_timeout;
 	struct sts_conf rules;
-};
-
-struct sts_result {
-	int has_policy;
-	char id[STS_ID_MAX + 1];
-	struct sts_policy policy;
-	enum rtype rtype;		/* a failure to report, or RTYPE_NONE */
-	char why[STS_WHY_MAX];
-	int from_cache;
-	long txt_ttl;			/* TTL of the TXT answer, -1: none */
 };
 
 struct stsget;

@@ -37,7 +37,8 @@ ASAN_LDFLAGS = -fsanitize=address,undefined
 
 LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c
 PROXY_CORE = proxy/config.c proxy/smtp.c proxy/fsm.c
-POLICY_CORE = policy/rr.c policy/dane.c policy/plan.c policy/route.c policy/sts.c
+POLICY_CORE = policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
+	policy/sts.c
 POLICY_IO = policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
 PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/sess.c \
 	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
@@ -61,7 +62,7 @@ UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/ta
 	proxy/config.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
 	proxy/up_tls.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
 	proxy/sess_record.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
-	policy/sts.c policy/dns.c report/rtype.c report/record.c report/journal.c
+	policy/sts.c policy/dnssec.c report/rtype.c report/record.c report/journal.c
 # The upstream client against a scripted MX in one process.
 UNIT_SRC_test_up = tests/unit/test_up.c tests/unit/fakemx.c lib/buf.c lib/addr.c lib/dname.c \
 	proxy/smtp.c \
@@ -78,8 +79,8 @@ UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c report/render.c report/re
 UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c
 UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c lib/dname.c lib/tags.c \
 	lib/dirs.c lib/file.c report/rtype.c
-UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dane.c policy/plan.c \
-	policy/route.c policy/dns.c policy/sts.c lib/tags.c report/rtype.c lib/addr.c lib/dname.c
+UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dnssec.c policy/dane.c \
+	policy/plan.c policy/route.c policy/sts.c lib/tags.c report/rtype.c lib/addr.c lib/dname.c
 
 FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c lib/dname.c
@@ -134,7 +135,7 @@ build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
 
 # mxtls-report: TLSRPT from the journal (tools/); mxtlsd's link is separate.
 MXTLS_REPORT_SRC = $(LIB_SRC) proxy/config.c policy/dns.c report/record.c \
-	report/journal.c report/rtype.c \
+	policy/dnssec.c report/journal.c report/rtype.c \
 	report/tlsrpt.c report/agg.c report/render.c report/mime.c report/deliver.c tools/discover.c \
 	tools/mxtls-report.c
 

@@ -33,7 +33,7 @@
 #ifndef MXTLS_DANE_H
 #define MXTLS_DANE_H
 
-#include "dns.h"
+#include "dnssec.h"
 #include "rr.h"
 #include "../report/rtype.h"
 

@@ -25,34 +25,18 @@ static struct ub_ctx *ctx;
 static struct ev_loop *dns_loop;
 static ev_io dns_w;
 
-/* dns_sec_str - for logs */
-const char *
-dns_sec_str(enum dns_sec s)
+/* sec_of - the DNSSEC state of libunbound's answer (dnssec.h decides) */
+static enum dns_sec
+sec_of(int err, const struct ub_result *r)
 {
-	switch (s) {
-	case DNS_SECURE:
-		return "secure";
-	case DNS_INSECURE:
-		return "insecure";
-	case DNS_BOGUS:
-		return "bogus";
-	case DNS_INDETERMINATE:
-		return "indeterminate";
-	}
-	return "?";
-}
+	struct dns_status st;
 
-/* dns_sec_of - the DNSSEC state of an answer */
-enum dns_sec
-dns_sec_of(int err, const struct ub_result *r)
-{
-	if (err != 0 || r == NULL)
-		return DNS_INDETERMINATE;
-	if (r->bogus)
-		return DNS_BOGUS;
-	if (r->rcode != 0 && r->rcode != 3)	/* not NOERROR or NXDOMAIN */
-		return DNS_INDETERMINATE;
-	return r->secure ? DNS_SECURE : DNS_INSECURE;
+	if (r == NULL)
+		return dns_sec_of(err, NULL);
+	st.bogus = r->bogus;
+	st.secure = r->secure;
+	st.rcode = r->rcode;
+	return dns_sec_of(err, &st);
 }
 
 /* dns_on_fd - answers are waiting in libunbound's pipe */
@@ -79,7 +63,7 @@ static void
 dns_done(void *arg, int err, struct ub_result *r)
 {
 	struct dns_q *q = arg;
-	enum dns_sec sec = dns_sec_of(err, r);
+	enum dns_sec sec = sec_of(err, r);
 	char why[256] = "";
 
 	q->done = 1;

@@ -8,8 +8,6 @@
  *		void *arg);
  *	void dns_cancel(struct dns_q *q);
  *	void dns_shutdown(void);
- *	enum dns_sec dns_sec_of(int err, const struct ub_result *r);
- *	const char *dns_sec_str(enum dns_sec s);
  *
  * DESCRIPTION
  *	dns_init() makes the libunbound context: full recursion from the
@@ -24,11 +22,11 @@
  *	ub_result (freed after the callback returns).  dns_cancel() stops a
  *	lookup whose asker went away; its callback is never called.
  *
- *	dns_sec_of() is the pure classification: DNS_BOGUS when validation
- *	failed, DNS_INDETERMINATE on a lookup error or SERVFAIL, DNS_SECURE
- *	when validated (answers and authenticated denials alike), else
- *	DNS_INSECURE.  libunbound caches answers within their TTLs; mxtls
- *	keeps no second cache.
+ *	The DNSSEC state is dnssec.h's dns_sec_of() of the answer (pure):
+ *	DNS_BOGUS when validation failed, DNS_INDETERMINATE on a lookup
+ *	error or SERVFAIL, DNS_SECURE when validated (answers and
+ *	authenticated denials alike), else DNS_INSECURE.  libunbound caches
+ *	answers within their TTLs; mxtls keeps no second cache.
  *
  * DIAGNOSTICS
  *	dns_init() returns -1 with a reason naming the option or file.
@@ -41,7 +39,7 @@
 #include <ev.h>
 #include <unbound.h>
 
-enum dns_sec { DNS_SECURE, DNS_INSECURE, DNS_BOGUS, DNS_INDETERMINATE };
+#include "dnssec.h"
 
 struct dns_conf {
 	const char *trust_anchor;	/* file, or "" */
@@ -58,7 +56,5 @@ int dns_init(struct ev_loop *loop, const struct dns_conf *conf, char *err,
 struct dns_q *dns_query(const char *name, int type, dns_cb *cb, void *arg);
 void dns_cancel(struct dns_q *q);
 void dns_shutdown(void);
-enum dns_sec dns_sec_of(int err, const struct ub_result *r);
-const char *dns_sec_str(enum dns_sec s);
 
 #endif

@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 
 #include "dane.h"
-#include "dns.h"
+#include "dnssec.h"
 #include "rr.h"
 #include "sts.h"
 

@@ -23,6 +23,8 @@
 #ifndef MXTLS_RESOLVE_H
 #define MXTLS_RESOLVE_H
 
+#include <ev.h>
+
 #include "plan.h"
 
 #define RESOLVE_TIMEOUT 60.0

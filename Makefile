@@ -79,8 +79,12 @@ UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c report/render.c report/re
 UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c
 UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c lib/dname.c lib/tags.c \
 	lib/dirs.c lib/file.c report/rtype.c
-UNIT_SRC_test_dane = tests/unit/test_dane.c policy/rr.c policy/dnssec.c policy/dane.c \
-	policy/plan.c policy/route.c policy/sts.c lib/tags.c report/rtype.c lib/addr.c lib/dname.c
+UNIT_SRC_test_dane = tests/unit/test_dane.c policy/dnssec.c policy/dane.c report/rtype.c
+UNIT_TESTS += test_rr test_plan test_route
+UNIT_SRC_test_rr = tests/unit/test_rr.c policy/rr.c policy/dane.c lib/dname.c
+UNIT_SRC_test_plan = tests/unit/test_plan.c policy/plan.c policy/dane.c policy/dnssec.c lib/addr.c
+UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/plan.c policy/dane.c \
+	policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c report/rtype.c lib/addr.c lib/dname.c
 
 FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c lib/dname.c

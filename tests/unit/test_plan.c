@@ -49,29 +49,24 @@ plans(void)
 	plan_free(p);
 }
 
+/* ip - an IPv4 or IPv6 address (by its form) and port */
 static struct sockaddr_storage
-v6(const char *a, int port)
+ip(const char *a, int port)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in6 *s = (struct sockaddr_in6 *) &ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *) &ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &ss;
 
 	memset(&ss, 0, sizeof(ss));
-	s->sin6_family = AF_INET6;
-	s->sin6_port = htons((unsigned short) port);
-	inet_pton(AF_INET6, a, &s->sin6_addr);
-	return ss;
-}
-
-static struct sockaddr_storage
-v4(const char *a, int port)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *s = (struct sockaddr_in *) &ss;
-
-	memset(&ss, 0, sizeof(ss));
-	s->sin_family = AF_INET;
-	s->sin_port = htons((unsigned short) port);
-	inet_pton(AF_INET, a, &s->sin_addr);
+	if (strchr(a, ':')) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((unsigned short) port);
+		inet_pton(AF_INET6, a, &s6->sin6_addr);
+	} else {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((unsigned short) port);
+		inet_pton(AF_INET, a, &s4->sin_addr);
+	}
 	return ss;
 }
 
@@ -84,31 +79,31 @@ host_of(void)
 	int ai = -7, h;
 
 	p->nhosts = 2;
-	p->hosts[0].addrs[0] = v4("192.0.2.1", 25);
+	p->hosts[0].addrs[0] = ip("192.0.2.1", 25);
 	p->hosts[0].naddrs = 1;
-	p->hosts[1].addrs[0] = v4("192.0.2.2", 25);
-	p->hosts[1].addrs[1] = v6("2001:db8::2", 25);
+	p->hosts[1].addrs[0] = ip("192.0.2.2", 25);
+	p->hosts[1].addrs[1] = ip("2001:db8::2", 25);
 	p->hosts[1].naddrs = 2;
-	a = v4("192.0.2.2", 2525);
+	a = ip("192.0.2.2", 2525);
 	h = plan_host_of_addr(p, &a, &ai);
 	T_CASE("address of a host, the port ignored", h == 1 && ai == 0, "h=%d ai=%d", h, ai);
-	a = v6("2001:db8::2", 25);
+	a = ip("2001:db8::2", 25);
 	h = plan_host_of_addr(p, &a, &ai);
 	T_CASE("IPv6 address, its index", h == 1 && ai == 1, "h=%d ai=%d", h, ai);
 	ai = -7;
-	a = v6("::ffff:192.0.2.1", 25);
+	a = ip("::ffff:192.0.2.1", 25);
 	h = plan_host_of_addr(p, &a, &ai);
 	T_CASE("a v4-mapped IPv6 address is not the IPv4 one", h == -1 && ai == -7, "h=%d ai=%d",
 	    h, ai);
-	a = v6("2001:db8::3", 25);
+	a = ip("2001:db8::3", 25);
 	T_CASE("another IPv6 address: none", plan_host_of_addr(p, &a, NULL) == -1, "found");
 	memset(&a, 0, sizeof(a));
 	a.ss_family = AF_UNIX;
 	T_CASE("an address of another family: none", plan_host_of_addr(p, &a, NULL) == -1, "found");
-	a = v4("192.0.2.1", 25);
+	a = ip("192.0.2.1", 25);
 	T_CASE("no index asked for", plan_host_of_addr(p, &a, NULL) == 0, "not found");
 	p->hosts[1].naddrs = 0;
-	a = v4("192.0.2.2", 25);
+	a = ip("192.0.2.2", 25);
 	T_CASE("addresses past naddrs are not looked at", plan_host_of_addr(p, &a, NULL) == -1,
 	    "found");
 	plan_free(p);

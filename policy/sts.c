@@ -114,13 +114,207 @@ valid_pattern(const char *s, size_t n)
 	return dname_dns_ok(s, dname_trim_dot(s, n));
 }
 
+/* word_is - is the n octets at v exactly the word w? */
+static int
+word_is(const char *v, size_t n, const char *w)
+{
+	return n == strlen(w) && memcmp(v, w, n) == 0;
+}
+
+/* key_version - `version: STSv1' */
+static const char *
+key_version(struct sts_policy *p, const char *v, size_t n)
+{
+	(void) p;
+	return word_is(v, n, "STSv1") ? NULL : "version is not STSv1";
+}
+
+/* key_mode - `mode: enforce|testing|none', the names sts_mode_str gives */
+static const char *
+key_mode(struct sts_policy *p, const char *v, size_t n)
+{
+	static const enum sts_mode modes[] = {
+		STS_MODE_ENFORCE, STS_MODE_TESTING, STS_MODE_NONE
+	};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (word_is(v, n, sts_mode_str(modes[i]))) {
+			p->mode = modes[i];
+			return NULL;
+		}
+	return "mode is not enforce, testing or none";
+}
+
+/* key_max_age - `max_age: SECONDS', at most STS_MAX_AGE */
+static const char *
+key_max_age(struct sts_policy *p, const char *v, size_t n)
+{
+	long age = 0;
+
+	_Static_assert(STS_MAX_AGE == 31557600L, "the reason below says 31557600");
+
+	if (n == 0 || n > 10)
+		return "max_age is not a number of seconds";
+	for (size_t k = 0; k < n; k++) {
+		if (!isdigit((unsigned char) v[k]))
+			return "max_age is not a number of seconds";
+		age = age * 10 + (v[k] - '0');
+	}
+	if (age > STS_MAX_AGE)
+		return "max_age above 31557600";
+	p->max_age = age;
+	return NULL;
+}
+
+/* key_mx - one more `mx: PATTERN', lower case, without a trailing dot */
+static const char *
+key_mx(struct sts_policy *p, const char *v, size_t n)
+{
+	_Static_assert(STS_MAX_MX == 32, "the reason below says 32");
+	if (!valid_pattern(v, n))
+		return "bad mx pattern";
+	if (p->nmx >= STS_MAX_MX)
+		return "more than 32 mx patterns";
+	(void) dname_lower(p->mx[p->nmx], sizeof(p->mx[0]), v, dname_trim_dot(v, n));
+	p->nmx++;
+	return NULL;
+}
+
+/* The keys of section 3.2.  A single one is also required (mx is
+ * required unless the mode is none: policy_complete checks it).  A
+ * handler takes a value or says what is wrong with it. */
+static const struct policy_key {
+	const char *name;
+	int single;
+	const char *(*take)(struct sts_policy *p, const char *v, size_t n);
+} policy_keys[] = {
+	{"version", 1, key_version},
+	{"mode", 1, key_mode},
+	{"max_age", 1, key_max_age},
+	{"mx", 0, key_mx},
+};
+
+#define NKEYS	(sizeof(policy_keys) / sizeof(policy_keys[0]))
+
+struct pline {				/* one `key: value' line */
+	int no;				/* its number, from 1 */
+	const char *text;		/* the line, trailing white space cut */
+	size_t len;
+	char key[32];
+	const char *val;		/* the value, leading white space cut */
+	size_t vlen;
+};
+
+/* policy_line - the line at *pos, and *pos past it: 1 with a key and a
+ * value, 0 when there is none to take (an empty line, or a key too long
+ * to be one of ours), -1 when the line is malformed */
+static int
+policy_line(const char *body, size_t len, size_t *pos, struct pline *l,
+    char *why, size_t whylen)
+{
+	const char *ln = body + *pos;
+	const char *nl = memchr(ln, '\n', len - *pos);
+	size_t n = nl ? (size_t) (nl - ln) : len - *pos;
+	size_t ke, vs, ve;
+
+	*pos += n + (nl ? 1 : 0);
+	if (n > 0 && ln[n - 1] == '\r')
+		n--;
+	if (memchr(ln, '\r', n)) {
+		snprintf(why, whylen, "line %d: bare CR", l->no);
+		return -1;
+	}
+	ve = n;
+	while (ve > 0 && is_ws(ln[ve - 1]))
+		ve--;
+	if (ve == 0)
+		return 0;			/* empty line: tolerated */
+	for (ke = 0; ke < ve && ln[ke] != ':'; ke++)
+		if (!isalnum((unsigned char) ln[ke]) && ln[ke] != '_') {
+			snprintf(why, whylen, "line %d: bad key", l->no);
+			return -1;
+		}
+	if (ke == ve || ke == 0) {
+		snprintf(why, whylen, "line %d: expected key: value", l->no);
+		return -1;
+	}
+	if (ke >= sizeof(l->key))
+		return 0;			/* an unknown key, surely; ignored */
+	memcpy(l->key, ln, ke);
+	l->key[ke] = 0;
+	for (vs = ke + 1; vs < ve && is_ws(ln[vs]); vs++)
+		;
+	l->text = ln;
+	l->len = ve;
+	l->val = ln + vs;
+	l->vlen = ve - vs;
+	return 1;
+}
+
+/* keep_line - the line into p->text (for reports), while it fits */
+static void
+keep_line(struct sts_policy *p, size_t *tl, const struct pline *l)
+{
+	if (*tl + (l->len + 1) < sizeof(p->text)) {
+		memcpy(p->text + *tl, l->text, l->len);
+		*tl += l->len;
+		p->text[(*tl)++] = '\n';
+		p->text[*tl] = 0;
+	}
+}
+
+/* policy_key - a known key's value into p; unknown keys are ignored
+ * (RFC 8461 3.2) */
+static int
+policy_key(struct sts_policy *p, const struct pline *l, unsigned *seen,
+    char *why, size_t whylen)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct policy_key *k = &policy_keys[i];
+		const char *bad;
+
+		if (strcmp(l->key, k->name) != 0)
+			continue;
+		if (k->single && (*seen & (1u << i))) {
+			snprintf(why, whylen, "line %d: %s given twice", l->no, k->name);
+			return -1;
+		}
+		if ((bad = k->take(p, l->val, l->vlen)) != NULL) {
+			snprintf(why, whylen, "line %d: %s", l->no, bad);
+			return -1;
+		}
+		*seen |= 1u << i;
+		return 0;
+	}
+	return 0;
+}
+
+/* policy_complete - the fields every policy needs were there */
+static int
+policy_complete(const struct sts_policy *p, unsigned seen, char *why,
+    size_t whylen)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (policy_keys[i].single && !(seen & (1u << i))) {
+			snprintf(why, whylen, "no %s field", policy_keys[i].name);
+			return -1;
+		}
+	if (p->nmx == 0 && p->mode != STS_MODE_NONE) {
+		snprintf(why, whylen, "no mx field");
+		return -1;
+	}
+	return 0;
+}
+
 /* sts_policy_parse - the policy file */
 int
 sts_policy_parse(const char *body, size_t len, struct sts_policy *p,
     char *why, size_t whylen)
 {
+	struct pline l;
 	size_t pos = 0, tl = 0;
-	int line = 0, have_version = 0, have_mode = 0, have_age = 0;
+	unsigned seen = 0;
+	int r;
 
 	memset(p, 0, sizeof(*p));
 	if (len > STS_BODY_MAX) {
@@ -131,138 +325,20 @@ sts_policy_parse(const char *body, size_t len, struct sts_policy *p,
 		snprintf(why, whylen, "NUL byte in the policy");
 		return -1;
 	}
-	while (pos < len) {
-		const char *ln = body + pos;
-		const char *nl = memchr(ln, '\n', len - pos);
-		size_t n = nl ? (size_t) (nl - ln) : len - pos;
-		size_t ke, vs, ve;
-		char key[32];
-
-		line++;
-		pos += n + (nl ? 1 : 0);
-		if (n > 0 && ln[n - 1] == '\r')
-			n--;
-		if (memchr(ln, '\r', n)) {
-			snprintf(why, whylen, "line %d: bare CR", line);
+	for (l.no = 1; pos < len; l.no++) {
+		if ((r = policy_line(body, len, &pos, &l, why, whylen)) < 0)
 			return -1;
-		}
-		ve = n;
-		while (ve > 0 && is_ws(ln[ve - 1]))
-			ve--;
-		if (ve == 0)
-			continue;		/* empty line: tolerated */
-		for (ke = 0; ke < ve && ln[ke] != ':'; ke++)
-			if (!isalnum((unsigned char) ln[ke]) && ln[ke] != '_') {
-				snprintf(why, whylen, "line %d: bad key", line);
-				return -1;
-			}
-		if (ke == ve || ke == 0) {
-			snprintf(why, whylen, "line %d: expected key: value", line);
-			return -1;
-		}
-		if (ke >= sizeof(key)) {
-			/* an unknown key, surely; ignored */
+		if (r == 0)
 			continue;
-		}
-		memcpy(key, ln, ke);
-		key[ke] = 0;
-		vs = ke + 1;
-		while (vs < ve && is_ws(ln[vs]))
-			vs++;
-		if (tl + (ve + 1) < sizeof(p->text)) {
-			memcpy(p->text + tl, ln, ve);
-			tl += ve;
-			p->text[tl++] = '\n';
-			p->text[tl] = 0;
-		}
-		if (line == 1 && strcmp(key, "version") != 0) {
+		keep_line(p, &tl, &l);
+		if (l.no == 1 && strcmp(l.key, "version") != 0) {
 			snprintf(why, whylen, "line 1: version must come first");
 			return -1;
 		}
-		if (strcmp(key, "version") == 0) {
-			if (have_version) {
-				snprintf(why, whylen, "line %d: version given twice", line);
-				return -1;
-			}
-			if (ve - vs != 5 || memcmp(ln + vs, "STSv1", 5) != 0) {
-				snprintf(why, whylen, "line %d: version is not STSv1", line);
-				return -1;
-			}
-			have_version = 1;
-		} else if (strcmp(key, "mode") == 0) {
-			if (have_mode) {
-				snprintf(why, whylen, "line %d: mode given twice", line);
-				return -1;
-			}
-			if (ve - vs == 7 && memcmp(ln + vs, "enforce", 7) == 0)
-				p->mode = STS_MODE_ENFORCE;
-			else if (ve - vs == 7 && memcmp(ln + vs, "testing", 7) == 0)
-				p->mode = STS_MODE_TESTING;
-			else if (ve - vs == 4 && memcmp(ln + vs, "none", 4) == 0)
-				p->mode = STS_MODE_NONE;
-			else {
-				snprintf(why, whylen, "line %d: mode is not enforce, testing or none", line);
-				return -1;
-			}
-			have_mode = 1;
-		} else if (strcmp(key, "max_age") == 0) {
-			long v = 0;
-
-			if (have_age) {
-				snprintf(why, whylen, "line %d: max_age given twice", line);
-				return -1;
-			}
-			if (vs == ve || ve - vs > 10) {
-				snprintf(why, whylen, "line %d: max_age is not a number of seconds", line);
-				return -1;
-			}
-			for (size_t k = vs; k < ve; k++) {
-				if (!isdigit((unsigned char) ln[k])) {
-					snprintf(why, whylen, "line %d: max_age is not a number of seconds", line);
-					return -1;
-				}
-				v = v * 10 + (ln[k] - '0');
-			}
-			if (v > STS_MAX_AGE) {
-				snprintf(why, whylen, "line %d: max_age above 31557600", line);
-				return -1;
-			}
-			p->max_age = v;
-			have_age = 1;
-		} else if (strcmp(key, "mx") == 0) {
-			size_t pl = ve - vs;
-
-			if (!valid_pattern(ln + vs, pl)) {
-				snprintf(why, whylen, "line %d: bad mx pattern", line);
-				return -1;
-			}
-			if (p->nmx >= STS_MAX_MX) {
-				snprintf(why, whylen, "line %d: more than %d mx patterns", line, STS_MAX_MX);
-				return -1;
-			}
-			(void) dname_lower(p->mx[p->nmx], sizeof(p->mx[0]), ln + vs,
-			    dname_trim_dot(ln + vs, pl));
-			p->nmx++;
-		}
-		/* unknown keys are ignored (RFC 8461 3.2) */
+		if (policy_key(p, &l, &seen, why, whylen) < 0)
+			return -1;
 	}
-	if (!have_version) {
-		snprintf(why, whylen, "no version field");
-		return -1;
-	}
-	if (!have_mode) {
-		snprintf(why, whylen, "no mode field");
-		return -1;
-	}
-	if (!have_age) {
-		snprintf(why, whylen, "no max_age field");
-		return -1;
-	}
-	if (p->nmx == 0 && p->mode != STS_MODE_NONE) {
-		snprintf(why, whylen, "no mx field");
-		return -1;
-	}
-	return 0;
+	return policy_complete(p, seen, why, whylen);
 }
 
 /* sts_pattern_match - exact, or `*.' matching exactly one label */

@@ -65,8 +65,7 @@ add_host(struct route *rt, const struct plan *p, int i, int first, int strict)
 {
 	const struct plan_host *h = &p->hosts[i];
 	enum route_level level = level_of(p, h, strict);
-	int mismatch = (level == ROUTE_STS || level == ROUTE_STS_TESTING)
-	    && !sts_mx_match(&p->sts.policy, h->name);
+	int mismatch = ROUTE_IS_STS(level) && !sts_mx_match(&p->sts.policy, h->name);
 	struct route_cand *c;
 
 	if (h->dane == DANE_FAIL || (mismatch && level == ROUTE_STS)) {

@@ -26,9 +26,9 @@ rr_name(const unsigned char *p, size_t len, size_t *off, char *out, size_t outle
 			break;
 		if (l > 63 || len - o < l)
 			return -1;		/* also catches 0xc0 pointers */
-		total += l + 1;
-		if (total > 253)
-			return -1;
+		total += l + 1;		/* its length octet and the label */
+		if (total > 254)
+			return -1;	/* 255 octets on the wire with the root: 253 as text */
 		if (w + l + 2 > outlen)
 			return -1;
 		if (w > 0)

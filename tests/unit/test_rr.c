@@ -89,6 +89,25 @@ names_hostile(void)
 	r = rr_name(w, n, &off, out, sizeof(out));
 	T_CASE("252-octet name decodes", r == 0 && strlen(out) == 252 && off == n,
 	    "r=%d len=%zu", r, strlen(out));
+	/* ... one of 61: 253, the most a name can be (255 on the wire) */
+	n = wire_name(w, sizeof(w), 3, 63);
+	w[n - 1] = 61;
+	memset(w + n, 'b', 61);
+	w[n + 61] = 0;
+	n += 62;
+	off = 0;
+	r = rr_name(w, n, &off, out, sizeof(out));
+	T_CASE("253-octet name (255 on the wire) decodes", r == 0 && strlen(out) == 253
+	    && off == n, "r=%d len=%zu", r, strlen(out));
+	/* ... one of 62: 254 as text, 256 on the wire */
+	n = wire_name(w, sizeof(w), 3, 63);
+	w[n - 1] = 62;
+	memset(w + n, 'b', 62);
+	w[n + 62] = 0;
+	n += 63;
+	off = 0;
+	T_CASE("254-octet name (256 on the wire) refused", rr_name(w, n, &off, out,
+	    sizeof(out)) < 0 && off == 0, "accepted, off=%zu", off);
 	n = wire_name(w, sizeof(w), 4, 63);
 	off = 0;
 	T_CASE("255-octet name refused, offset untouched", rr_name(w, n, &off, out,

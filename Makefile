@@ -35,8 +35,8 @@ ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 	$(WARN) -D_GNU_SOURCE $(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
-LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c
-PROXY_CORE = proxy/config.c proxy/smtp.c proxy/fsm.c
+LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/conf.c
+PROXY_CORE = proxy/smtp.c proxy/fsm.c
 POLICY_CORE = policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c
 POLICY_IO = policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
@@ -48,7 +48,7 @@ MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 
 UNIT_TESTS = test_config test_smtp test_fsm test_buf test_dane test_sts test_tlsrpt \
 	test_record test_agg test_journal test_rtype
-UNIT_SRC_test_config = tests/unit/test_config.c proxy/config.c lib/dname.c lib/addr.c
+UNIT_SRC_test_config = tests/unit/test_config.c lib/conf.c lib/dname.c lib/addr.c
 UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c lib/dname.c
 UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c lib/dname.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
@@ -59,7 +59,7 @@ UNIT_SRC_test_file = tests/unit/test_file.c lib/file.c
 # The session end to end in one process; policy lookups replaced by the test.
 UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c \
 	lib/addr.c lib/dname.c \
-	proxy/config.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
+	lib/conf.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
 	proxy/up_tls.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
 	proxy/sess_record.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c policy/dnssec.c report/rtype.c report/record.c report/journal.c
@@ -88,7 +88,7 @@ UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/plan.c polic
 
 FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c lib/dname.c
-FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c proxy/config.c lib/dname.c lib/addr.c
+FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c lib/conf.c lib/dname.c lib/addr.c
 FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c lib/tags.c
 FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c lib/dname.c lib/tags.c report/rtype.c
 FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c report/rtype.c lib/dname.c
@@ -138,7 +138,7 @@ build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
 	@sh tests/check-linkorder $@
 
 # mxtls-report: TLSRPT from the journal (tools/); mxtlsd's link is separate.
-MXTLS_REPORT_SRC = $(LIB_SRC) proxy/config.c policy/dns.c report/record.c \
+MXTLS_REPORT_SRC = $(LIB_SRC) policy/dns.c report/record.c \
 	policy/dnssec.c report/journal.c report/rtype.c \
 	report/tlsrpt.c report/agg.c report/render.c report/mime.c report/deliver.c tools/discover.c \
 	tools/mxtls-report.c

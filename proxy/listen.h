@@ -33,7 +33,7 @@
 
 #include <ev.h>
 
-#include "config.h"
+#include "../lib/conf.h"
 
 int lsn_open(const struct config *cfg, char *err, size_t errlen);
 void lsn_start(struct ev_loop *loop);

@@ -42,7 +42,7 @@
 #include "../policy/resolve.h"
 #include "../policy/stsget.h"
 #include "../report/journal.h"
-#include "config.h"
+#include "../lib/conf.h"
 #include "conn.h"
 #include "listen.h"
 #include "proxy.h"

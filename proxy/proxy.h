@@ -14,7 +14,7 @@
 #include <ev.h>
 #include <openssl/ssl.h>
 
-#include "config.h"
+#include "../lib/conf.h"
 #include "fsm.h"
 
 struct sess;

@@ -39,7 +39,7 @@
 #include "../lib/file.h"
 #include "../lib/log.h"
 #include "../policy/dns.h"
-#include "../proxy/config.h"
+#include "../lib/conf.h"
 #include "../report/agg.h"
 #include "../report/deliver.h"
 #include "../report/journal.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../proxy/config.h"
+#include "../../lib/conf.h"
 #include "t.h"
 
 struct bad {

@@ -46,7 +46,7 @@
 #include "../../lib/log.h"
 #include "../../policy/resolve.h"
 #include "../../report/journal.h"
-#include "../../proxy/config.h"
+#include "../../lib/conf.h"
 #include "../../proxy/conn.h"
 #include "../../proxy/proxy.h"
 #include "../../proxy/sess.h"

@@ -1,5 +1,6 @@
 /*
- * config.h - mxtlsd configuration: keys, defaults, parser, printer.
+ * conf.h - mxtls.conf, shared by mxtlsd and mxtls-report: keys, defaults,
+ *	parser, printer.
  *
  * SYNOPSIS
  *	void cfg_defaults(struct config *c);
@@ -29,8 +30,8 @@
  *	The struct is then left with defaults plus whatever parsed before
  *	the error; callers discard it.
  */
-#ifndef MXTLS_CONFIG_H
-#define MXTLS_CONFIG_H
+#ifndef MXTLS_CONF_H
+#define MXTLS_CONF_H
 
 #include <stdint.h>
 #include <stdio.h>

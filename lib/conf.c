@@ -1,5 +1,5 @@
 /*
- * config.c - mxtlsd configuration parser.  See config.h.
+ * conf.c - the configuration file of mxtlsd and mxtls-report.  See conf.h.
  *
  * The keys live in one table: name, type, where the value goes, the
  * default as text, and bounds.  Defaults are set by parsing the default
@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../lib/addr.h"
-#include "../lib/dname.h"
-#include "config.h"
+#include "addr.h"
+#include "conf.h"
+#include "dname.h"
 
 enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
 	T_RESOLVER, T_CHOICE };

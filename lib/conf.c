@@ -22,7 +22,7 @@
 #include "dname.h"
 
 enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
-	T_RESOLVER, T_CHOICE };
+	T_RESOLVER, T_CHOICE, T_NTYPES };
 
 struct cfg_key {
 	const char *name;
@@ -30,13 +30,18 @@ struct cfg_key {
 	size_t off;
 	const char *def;
 	long min, max;
-	const char *const *choices;	/* T_CHOICE: the words, NULL-ended */
+	const struct cfg_word *words;	/* T_CHOICE: name <-> value */
 };
 
-/* Values of mx_mismatch, in the order of enum mx_mismatch. */
-static const char *const mismatch_names[] = {"auto", "reroute", "pass", "refuse", NULL};
-/* Values of journal_fsync, in the order of enum journal_fsync. */
-static const char *const fsync_names[] = {"interval", "always", NULL};
+/* The words of mx_mismatch and journal_fsync, and what each means. */
+const struct cfg_word cfg_mx_mismatch_words[] = {
+	{"auto", MX_AUTO}, {"reroute", MX_REROUTE}, {"pass", MX_PASS},
+	{"refuse", MX_REFUSE}, {NULL, 0}
+};
+const struct cfg_word cfg_journal_fsync_words[] = {
+	{"interval", JOURNAL_FSYNC_INTERVAL}, {"always", JOURNAL_FSYNC_ALWAYS},
+	{NULL, 0}
+};
 
 #define O(f) offsetof(struct config, f)
 
@@ -59,7 +64,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"dns_resolver", T_RESOLVER, O(dns_resolver), "recursive", 0, 0, NULL},
 	{"dns_trust_anchor_file", T_STR, O(dns_trust_anchor_file), "/usr/share/dns/root.key", 0, 0, NULL},
 	{"dns_root_hints_file", T_STR, O(dns_root_hints_file), "", 0, 0, NULL},
-	{"mx_mismatch", T_CHOICE, O(mx_mismatch), "auto", 0, 0, mismatch_names},
+	{"mx_mismatch", T_CHOICE, O(mx_mismatch), "auto", 0, 0, cfg_mx_mismatch_words},
 	{"tls_ca_file", T_STR, O(tls_ca_file), "/etc/ssl/certs/ca-certificates.crt", 0, 0, NULL},
 	{"sts_cache_dir", T_STR, O(sts_cache_dir), "/var/lib/mxtls/sts", 0, 0, NULL},
 	{"strict_testing", T_BOOL, O(strict_testing), "no", 0, 0, NULL},
@@ -68,7 +73,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"sts_refresh_before", T_TIME, O(sts_refresh_before), "1d", 0, 31557600, NULL},
 	{"tls_required_enable", T_BOOL, O(tls_required_enable), "yes", 0, 0, NULL},
 	{"journal_dir", T_STR, O(journal_dir), "/var/lib/mxtls/journal", 0, 0, NULL},
-	{"journal_fsync", T_CHOICE, O(journal_fsync), "interval", 0, 0, fsync_names},
+	{"journal_fsync", T_CHOICE, O(journal_fsync), "interval", 0, 0, cfg_journal_fsync_words},
 	{"journal_flush_interval", T_TIME, O(journal_flush_interval), "1s", 1, 3600, NULL},
 	{"journal_required", T_BOOL, O(journal_required), "no", 0, 0, NULL},
 	{"journal_keep_days", T_LONG, O(journal_keep_days), "31", 1, 36500, NULL},
@@ -82,6 +87,14 @@ static const struct cfg_key cfg_keys[] = {
 };
 
 #define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+/* Where a value comes from, and where its error goes. */
+struct where {
+	const char *file;
+	int line;
+	char *err;
+	size_t errlen;
+};
 
 /* cfg_err - format an error message */
 static int
@@ -130,7 +143,7 @@ valid_hostname(const char *s)
 	return s[0] == 0 || dname_host_ok(s, strlen(s));
 }
 
-/* parse_ulong - digits only, overflow checked */
+/* parse_u64 - digits only, overflow checked */
 static int
 parse_u64(const char *s, int base, uint64_t *out, const char **end)
 {
@@ -162,204 +175,305 @@ parse_u64(const char *s, int base, uint64_t *out, const char **end)
 	return 0;
 }
 
+/* bad - an error about the value of key k */
+static int
+bad(const struct where *w, const struct cfg_key *k, const char *fmt,
+    const char *arg)
+{
+	return cfg_err(w->err, w->errlen, w->file, w->line, k->name, fmt, arg);
+}
+
+/* set_listen - one or more endpoints, no two the same */
+static int
+set_listen(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	char tmp[CFG_MAX_LINE];
+	char *save = NULL, *tok;
+	int n = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s", val);
+	for (tok = strtok_r(tmp, " \t,", &save); tok;
+	    tok = strtok_r(NULL, " \t,", &save)) {
+		if (n >= CFG_MAX_LISTEN)
+			return bad(w, k, "more than 16 addresses%s", NULL);
+		if (cfg_parse_endpoint(tok, &c->listen[n]) < 0)
+			return bad(w, k, "bad address \"%s\": expected ADDR:PORT, "
+			    "[ADDR6]:PORT or tproxy:ADDR:PORT", tok);
+		for (int i = 0; i < n; i++)
+			if (c->listen[i].addrlen == c->listen[n].addrlen
+			    && memcmp(&c->listen[i].addr, &c->listen[n].addr,
+				c->listen[n].addrlen) == 0)
+				return bad(w, k, "address \"%s\" listed twice", tok);
+		n++;
+	}
+	if (n == 0)
+		return bad(w, k, "at least one address is required%s", NULL);
+	c->nlisten = n;
+	return 0;
+}
+
+/* set_choice - one of the key's words */
+static int
+set_choice(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	char words[200] = "", why[CFG_MAX_LINE + 260];
+	const struct cfg_word *cw;
+
+	for (cw = k->words; cw->name; cw++)
+		if (strcmp(val, cw->name) == 0) {
+			*(int *) ((char *) c + k->off) = cw->value;
+			return 0;
+		}
+	for (cw = k->words; cw->name; cw++)
+		snprintf(words + strlen(words), sizeof(words) - strlen(words), "%s%s",
+		    cw == k->words ? "" : cw[1].name ? ", " : " or ", cw->name);
+	snprintf(why, sizeof(why), "\"%s\": expected %s", val, words);
+	return bad(w, k, "%s", why);
+}
+
+/* store_str - a copy of val in the key's string */
+static int
+store_str(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	char **dst = (char **) ((char *) c + k->off);
+	char *copy = strdup(val);
+
+	if (copy == NULL)
+		return bad(w, k, "out of memory%s", NULL);
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+/* set_resolver - recursive, none, or forward:ADDR[@PORT][,...] */
+static int
+set_resolver(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	char tmp[CFG_MAX_LINE];
+	char *save = NULL, *tok;
+	int n = 0;
+
+	if (strcmp(val, "recursive") == 0 || strcmp(val, "none") == 0)
+		return store_str(c, k, val, w);
+	if (strncmp(val, "forward:", 8) != 0)
+		return bad(w, k, "\"%s\": expected recursive, forward:ADDR[,ADDR...] "
+		    "or none", val);
+	snprintf(tmp, sizeof(tmp), "%s", val + 8);
+	for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned char a[16];
+		char host[64];
+		char *at;
+
+		snprintf(host, sizeof(host), "%s", tok);
+		if ((at = strchr(host, '@')) != NULL)	/* ADDR@PORT, as unbound */
+			*at = 0;
+		if (inet_pton(AF_INET, host, a) != 1 && inet_pton(AF_INET6, host, a) != 1)
+			return bad(w, k, "\"%s\" is not an IP address", tok);
+		n++;
+	}
+	if (n == 0)
+		return bad(w, k, "forward: needs at least one address%s", NULL);
+	return store_str(c, k, val, w);
+}
+
+/* set_host - a host name, or empty */
+static int
+set_host(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	if (!valid_hostname(val))
+		return bad(w, k, "\"%s\" is not a valid host name", val);
+	return store_str(c, k, val, w);
+}
+
+/* set_bool - yes or no */
+static int
+set_bool(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	int *dst = (int *) ((char *) c + k->off);
+
+	if (strcmp(val, "yes") == 0)
+		*dst = 1;
+	else if (strcmp(val, "no") == 0)
+		*dst = 0;
+	else
+		return bad(w, k, "\"%s\": expected yes or no", val);
+	return 0;
+}
+
+/* set_long - a decimal number within the key's bounds */
+static int
+set_long(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	uint64_t v;
+	const char *end;
+	char why[64];
+
+	if (parse_u64(val, 10, &v, &end) < 0 || *end
+	    || v < (uint64_t) k->min || v > (uint64_t) k->max) {
+		snprintf(why, sizeof(why), "expected a number from %ld to %ld",
+		    k->min, k->max);
+		return bad(w, k, "%s", why);
+	}
+	*(long *) ((char *) c + k->off) = (long) v;
+	return 0;
+}
+
+/* A number with an optional one-letter unit, and what to say when it is
+ * not one. */
+struct unit {
+	char letter;
+	uint64_t mul;
+};
+
+struct scaled {
+	const struct unit *units;	/* ends with letter 0 */
+	const char *not_number;		/* "%s": the value */
+	const char *bad_unit;
+	const char *trailing;
+};
+
+static const struct unit time_units[] = {
+	{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {0, 0}
+};
+static const struct unit size_units[] = {
+	{'k', 1024}, {'K', 1024}, {'m', 1024 * 1024}, {'M', 1024 * 1024},
+	{'g', 1024 * 1024 * 1024}, {'G', 1024 * 1024 * 1024}, {0, 0}
+};
+static const struct scaled time_value = {time_units,
+	"\"%s\": expected a time such as 300s, 5m, 1h or 1d",
+	"\"%s\": unit must be s, m, h or d",
+	"\"%s\": expected a time such as 300s, 5m, 1h or 1d"};
+static const struct scaled size_value = {size_units,
+	"\"%s\": expected a size in bytes (k, m, g suffixes allowed)",
+	"\"%s\": unit must be k, m or g",
+	"\"%s\": expected a size in bytes"};
+
+/* parse_scaled - digits, then at most one unit letter: v and its unit */
+static int
+parse_scaled(const char *val, const struct scaled *sc, const struct cfg_key *k,
+    const struct where *w, uint64_t *v, uint64_t *mul)
+{
+	const struct unit *u;
+	const char *end;
+
+	*mul = 1;
+	if (parse_u64(val, 10, v, &end) < 0)
+		return bad(w, k, sc->not_number, val);
+	if (*end == 0)
+		return 0;
+	for (u = sc->units; u->letter && u->letter != *end; u++)
+		;
+	if (u->letter == 0)
+		return bad(w, k, sc->bad_unit, val);
+	if (end[1])
+		return bad(w, k, sc->trailing, val);
+	*mul = u->mul;
+	return 0;
+}
+
+/* set_time - seconds, with s, m, h or d, within the key's bounds */
+static int
+set_time(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	uint64_t v, mul;
+	char why[96];
+
+	if (parse_scaled(val, &time_value, k, w, &v, &mul) < 0)
+		return -1;
+	if (v > (uint64_t) k->max / mul || v * mul < (uint64_t) k->min) {
+		snprintf(why, sizeof(why), "\"%.20s\": must be from %lds to %lds",
+		    val, k->min, k->max);
+		return bad(w, k, "%s", why);
+	}
+	*(long *) ((char *) c + k->off) = (long) (v * mul);
+	return 0;
+}
+
+/* set_size - bytes, with k, m or g */
+static int
+set_size(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	uint64_t v, mul;
+
+	if (parse_scaled(val, &size_value, k, w, &v, &mul) < 0)
+		return -1;
+	if (v > (UINT64_MAX >> 2) / mul)
+		return bad(w, k, "\"%s\": too large", val);
+	*(uint64_t *) ((char *) c + k->off) = v * mul;
+	return 0;
+}
+
+/* set_mark - a 32-bit number, decimal or 0x hex */
+static int
+set_mark(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	uint64_t v;
+	const char *end;
+
+	if (strncmp(val, "0x", 2) == 0 || strncmp(val, "0X", 2) == 0) {
+		if (parse_u64(val + 2, 16, &v, &end) < 0 || *end)
+			v = UINT64_MAX;
+	} else if (parse_u64(val, 10, &v, &end) < 0 || *end) {
+		v = UINT64_MAX;
+	}
+	if (v > 0xffffffffu)
+		return bad(w, k, "\"%s\": expected a 32-bit number (decimal or 0x hex)", val);
+	*(uint32_t *) ((char *) c + k->off) = (uint32_t) v;
+	return 0;
+}
+
+/* How each type of value is parsed, and whether the field is a string of
+ * its own (cfg_free() frees it). */
+static const struct cfg_kind {
+	int (*set)(struct config *, const struct cfg_key *, const char *,
+	    const struct where *);
+	int owns_str;
+} kinds[] = {
+	[T_LISTEN] = {set_listen, 0},
+	[T_STR] = {store_str, 1},
+	[T_HOST] = {set_host, 1},
+	[T_LONG] = {set_long, 0},
+	[T_TIME] = {set_time, 0},
+	[T_SIZE] = {set_size, 0},
+	[T_BOOL] = {set_bool, 0},
+	[T_MARK] = {set_mark, 0},
+	[T_RESOLVER] = {set_resolver, 1},
+	[T_CHOICE] = {set_choice, 0},
+};
+
+_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == T_NTYPES,
+    "every type of value has its entry in kinds[]");
+
 /* set_value - parse one value into the struct */
 static int
 set_value(struct config *c, const struct cfg_key *k, const char *val,
     const char *file, int line, char *err, size_t errlen)
 {
-	void *dst = (char *) c + k->off;
-	uint64_t v;
-	const char *end;
+	const struct where w = {file, line, err, errlen};
 
-	switch (k->type) {
-	case T_LISTEN:{
-			char tmp[CFG_MAX_LINE];
-			char *save = NULL, *tok;
-			int n = 0;
+	if (k->type >= T_NTYPES || kinds[k->type].set == NULL)
+		return bad(&w, k, "internal error%s", NULL);
+	return kinds[k->type].set(c, k, val, &w);
+}
 
-			snprintf(tmp, sizeof(tmp), "%s", val);
-			for (tok = strtok_r(tmp, " \t,", &save); tok;
-			    tok = strtok_r(NULL, " \t,", &save)) {
-				if (n >= CFG_MAX_LISTEN)
-					return cfg_err(err, errlen, file, line, k->name,
-					    "more than 16 addresses%s", NULL);
-				if (cfg_parse_endpoint(tok, &c->listen[n]) < 0)
-					return cfg_err(err, errlen, file, line, k->name,
-					    "bad address \"%s\": expected ADDR:PORT, [ADDR6]:PORT"
-					    " or tproxy:ADDR:PORT", tok);
-				for (int i = 0; i < n; i++)
-					if (c->listen[i].addrlen == c->listen[n].addrlen
-					    && memcmp(&c->listen[i].addr, &c->listen[n].addr,
-						c->listen[n].addrlen) == 0)
-						return cfg_err(err, errlen, file, line, k->name,
-						    "address \"%s\" listed twice", tok);
-				n++;
-			}
-			if (n == 0)
-				return cfg_err(err, errlen, file, line, k->name,
-				    "at least one address is required%s", NULL);
-			c->nlisten = n;
-			return 0;
-		}
-	case T_CHOICE:{
-			char words[200] = "";
-
-			for (int i = 0; k->choices[i]; i++)
-				if (strcmp(val, k->choices[i]) == 0) {
-					*(int *) dst = i;
-					return 0;
-				}
-			for (int i = 0; k->choices[i]; i++)
-				snprintf(words + strlen(words), sizeof(words) - strlen(words),
-				    "%s%s", i == 0 ? "" : k->choices[i + 1] ? ", " : " or ",
-				    k->choices[i]);
-			{
-				char why[CFG_MAX_LINE + 260];
-
-				snprintf(why, sizeof(why), "\"%s\": expected %s", val, words);
-				return cfg_err(err, errlen, file, line, k->name, "%s", why);
-			}
-		}
-	case T_RESOLVER:
-		if (strcmp(val, "recursive") != 0 && strcmp(val, "none") != 0) {
-			char tmp[CFG_MAX_LINE];
-			char *save = NULL, *tok;
-			int n = 0;
-
-			if (strncmp(val, "forward:", 8) != 0)
-				return cfg_err(err, errlen, file, line, k->name,
-				    "\"%s\": expected recursive, forward:ADDR[,ADDR...] or none", val);
-			snprintf(tmp, sizeof(tmp), "%s", val + 8);
-			for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-				unsigned char a[16];
-				char host[64];
-				char *at;
-
-				snprintf(host, sizeof(host), "%s", tok);
-				if ((at = strchr(host, '@')) != NULL)	/* ADDR@PORT, as unbound */
-					*at = 0;
-				if (inet_pton(AF_INET, host, a) != 1 && inet_pton(AF_INET6, host, a) != 1)
-					return cfg_err(err, errlen, file, line, k->name,
-					    "\"%s\" is not an IP address", tok);
-				n++;
-			}
-			if (n == 0)
-				return cfg_err(err, errlen, file, line, k->name,
-				    "forward: needs at least one address%s", NULL);
-		}
-		{
-			char *copy = strdup(val);
-
-			if (copy == NULL)
-				return cfg_err(err, errlen, file, line, k->name, "out of memory%s", NULL);
-			free(*(char **) dst);
-			*(char **) dst = copy;
-		}
-		return 0;
-	case T_HOST:
-		if (!valid_hostname(val))
-			return cfg_err(err, errlen, file, line, k->name,
-			    "\"%s\" is not a valid host name", val);
-		/* FALLTHROUGH */
-	case T_STR:{
-			char *s = strdup(val);
-
-			if (s == NULL)
-				return cfg_err(err, errlen, file, line, k->name,
-				    "out of memory%s", NULL);
-			free(*(char **) dst);
-			*(char **) dst = s;
-			return 0;
-		}
-	case T_BOOL:
-		if (strcmp(val, "yes") == 0)
-			*(int *) dst = 1;
-		else if (strcmp(val, "no") == 0)
-			*(int *) dst = 0;
-		else
-			return cfg_err(err, errlen, file, line, k->name,
-			    "\"%s\": expected yes or no", val);
-		return 0;
-	case T_LONG:
-		if (parse_u64(val, 10, &v, &end) < 0 || *end
-		    || v < (uint64_t) k->min || v > (uint64_t) k->max) {
-			char why[64];
-
-			snprintf(why, sizeof(why), "expected a number from %ld to %ld",
-			    k->min, k->max);
-			return cfg_err(err, errlen, file, line, k->name, "%s", why);
-		}
-		*(long *) dst = (long) v;
-		return 0;
-	case T_TIME:{
-			uint64_t mul = 1;
-
-			if (parse_u64(val, 10, &v, &end) < 0)
-				return cfg_err(err, errlen, file, line, k->name,
-				    "\"%s\": expected a time such as 300s, 5m, 1h or 1d", val);
-			if (*end) {
-				switch (*end) {
-				case 's': mul = 1; break;
-				case 'm': mul = 60; break;
-				case 'h': mul = 3600; break;
-				case 'd': mul = 86400; break;
-				default:
-					return cfg_err(err, errlen, file, line, k->name,
-					    "\"%s\": unit must be s, m, h or d", val);
-				}
-				if (end[1])
-					return cfg_err(err, errlen, file, line, k->name,
-					    "\"%s\": expected a time such as 300s, 5m, 1h or 1d", val);
-			}
-			if (v > (uint64_t) k->max / mul || v * mul < (uint64_t) k->min) {
-				char why[96];
-
-				snprintf(why, sizeof(why), "\"%.20s\": must be from %lds to %lds",
-				    val, k->min, k->max);
-				return cfg_err(err, errlen, file, line, k->name, "%s", why);
-			}
-			*(long *) dst = (long) (v * mul);
-			return 0;
-		}
-	case T_SIZE:{
-			uint64_t mul = 1;
-
-			if (parse_u64(val, 10, &v, &end) < 0)
-				return cfg_err(err, errlen, file, line, k->name,
-				    "\"%s\": expected a size in bytes (k, m, g suffixes allowed)", val);
-			if (*end) {
-				switch (*end) {
-				case 'k': case 'K': mul = 1024; break;
-				case 'm': case 'M': mul = 1024 * 1024; break;
-				case 'g': case 'G': mul = 1024 * 1024 * 1024; break;
-				default:
-					return cfg_err(err, errlen, file, line, k->name,
-					    "\"%s\": unit must be k, m or g", val);
-				}
-				if (end[1])
-					return cfg_err(err, errlen, file, line, k->name,
-					    "\"%s\": expected a size in bytes", val);
-			}
-			if (v > (UINT64_MAX >> 2) / mul)
-				return cfg_err(err, errlen, file, line, k->name,
-				    "\"%s\": too large", val);
-			*(uint64_t *) dst = v * mul;
-			return 0;
-		}
-	case T_MARK:
-		if (strncmp(val, "0x", 2) == 0 || strncmp(val, "0X", 2) == 0) {
-			if (parse_u64(val + 2, 16, &v, &end) < 0 || *end)
-				v = UINT64_MAX;
-		} else if (parse_u64(val, 10, &v, &end) < 0 || *end) {
-			v = UINT64_MAX;
-		}
-		if (v > 0xffffffffu)
-			return cfg_err(err, errlen, file, line, k->name,
-			    "\"%s\": expected a 32-bit number (decimal or 0x hex)", val);
-		*(uint32_t *) dst = (uint32_t) v;
-		return 0;
-	}
-	return cfg_err(err, errlen, file, line, k->name, "internal error%s", NULL);
+/* cfg_word_str - the word of a value, or NULL */
+const char *
+cfg_word_str(const struct cfg_word *words, int value)
+{
+	for (; words->name; words++)
+		if (words->value == value)
+			return words->name;
+	return NULL;
 }
 
 /* cfg_defaults - every key at its default */
@@ -380,8 +494,7 @@ void
 cfg_free(struct config *c)
 {
 	for (size_t i = 0; i < NKEYS; i++)
-		if (cfg_keys[i].type == T_STR || cfg_keys[i].type == T_HOST
-		    || cfg_keys[i].type == T_RESOLVER) {
+		if (kinds[cfg_keys[i].type].owns_str) {
 			char **p = (char **) ((char *) c + cfg_keys[i].off);
 
 			free(*p);
@@ -556,6 +669,7 @@ cfg_print(const struct config *c, FILE *fp)
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
 		const void *src = (const char *) c + k->off;
+		const char *word;
 
 		fprintf(fp, "%s =", k->name);
 		switch (k->type) {
@@ -568,7 +682,8 @@ cfg_print(const struct config *c, FILE *fp)
 			}
 			break;
 		case T_CHOICE:
-			fprintf(fp, " %s", k->choices[*(const int *) src]);
+			word = cfg_word_str(k->words, *(const int *) src);
+			fprintf(fp, " %s", word ? word : "?");
 			break;
 		case T_STR:
 		case T_HOST:
@@ -590,6 +705,8 @@ cfg_print(const struct config *c, FILE *fp)
 			break;
 		case T_MARK:
 			fprintf(fp, " 0x%x", (unsigned) *(const uint32_t *) src);
+			break;
+		case T_NTYPES:
 			break;
 		}
 		fputc('\n', fp);

@@ -13,6 +13,9 @@
  *	int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);
  *	void cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf,
  *		size_t len);
+ *	const char *cfg_word_str(const struct cfg_word *words, int value);
+ *	extern const struct cfg_word cfg_mx_mismatch_words[];
+ *	extern const struct cfg_word cfg_journal_fsync_words[];
  *
  * DESCRIPTION
  *	The file is `key = value' lines in the style of Postfix's main.cf:
@@ -23,6 +26,11 @@
  *	cfg_load() reads a file (at most CFG_MAX_FILE bytes) and parses it.
  *	cfg_print() writes every key with its effective value, in the same
  *	syntax, so that its output parses back to the same configuration.
+ *
+ *	A word-valued key (mx_mismatch, journal_fsync) maps its words to
+ *	values through a table of struct cfg_word, ended by a NULL name;
+ *	cfg_word_str() is the word of a value (NULL when none has it).  The
+ *	enums of those values are here, where the words are.
  *
  * DIAGNOSTICS
  *	cfg_parse() and cfg_load() return 0 on success, and -1 with a
@@ -89,7 +97,18 @@ struct config {
 	long report_http_timeout;
 };
 
+/* mx_mismatch: what to do when the original destination is not a
+ * validated MX host (policy/route.h). */
+enum mx_mismatch { MX_AUTO, MX_REROUTE, MX_PASS, MX_REFUSE };
 enum journal_fsync { JOURNAL_FSYNC_INTERVAL, JOURNAL_FSYNC_ALWAYS };
+
+struct cfg_word {
+	const char *name;
+	int value;
+};
+
+extern const struct cfg_word cfg_mx_mismatch_words[];
+extern const struct cfg_word cfg_journal_fsync_words[];
 
 void cfg_defaults(struct config *c);
 int cfg_parse(struct config *c, const char *file, const char *text,
@@ -99,5 +118,6 @@ void cfg_print(const struct config *c, FILE *fp);
 void cfg_free(struct config *c);
 int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);
 void cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len);
+const char *cfg_word_str(const struct cfg_word *words, int value);
 
 #endif

@@ -36,11 +36,11 @@
 #ifndef MXTLS_ROUTE_H
 #define MXTLS_ROUTE_H
 
+#include "../lib/conf.h"		/* enum mx_mismatch */
 #include "plan.h"
 
 #define ROUTE_MAX 16
 
-enum mx_mismatch { MX_AUTO, MX_REROUTE, MX_PASS, MX_REFUSE };
 enum route_level { ROUTE_MAY, ROUTE_ENCRYPT, ROUTE_STS_TESTING, ROUTE_STS, ROUTE_DANE };
 
 /* What a level asks (Postfix's TLS_REQUIRED() and TLS_MUST_MATCH() are

@@ -1,5 +1,6 @@
 /*
- * conf.c - the configuration file of mxtlsd and mxtls-report.  See conf.h.
+ * conf.c - the configuration of mxtlsd and mxtls-report, pure: text in,
+ *	struct out, and printed back.  See conf.h; conf_load.c reads files.
  *
  * The keys live in one table: name, type, where the value goes, the
  * default as text, and bounds.  Defaults are set by parsing the default
@@ -8,14 +9,11 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "conf.h"
@@ -627,39 +625,6 @@ cfg_parse(struct config *c, const char *file, const char *text, size_t len,
 		return cfg_err(err, errlen, file, seen_line(seen, "client_tls_cert_file", lineno),
 		    "client_tls_cert_file", "must be set when client_tls_key_file is%s", NULL);
 	return 0;
-}
-
-/* cfg_load - read and parse a file */
-int
-cfg_load(struct config *c, const char *file, char *err, size_t errlen)
-{
-	struct stat st;
-	char *text;
-	ssize_t n;
-	size_t got = 0;
-	int fd, rc;
-
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-		return cfg_err(err, errlen, file, 0, NULL, "cannot open: %s", strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return cfg_err(err, errlen, file, 0, NULL, "not a regular file%s", NULL);
-	}
-	if (st.st_size > CFG_MAX_FILE) {
-		close(fd);
-		return cfg_err(err, errlen, file, 0, NULL, "larger than 1 MiB%s", NULL);
-	}
-	if ((text = malloc((size_t) st.st_size + 1)) == NULL) {
-		close(fd);
-		return cfg_err(err, errlen, file, 0, NULL, "out of memory%s", NULL);
-	}
-	while (got < (size_t) st.st_size
-	    && (n = read(fd, text + got, (size_t) st.st_size - got)) > 0)
-		got += (size_t) n;
-	close(fd);
-	rc = cfg_parse(c, file, text, got, err, errlen);
-	free(text);
-	return rc;
 }
 
 /* cfg_print - every key with its effective value */

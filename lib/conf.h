@@ -8,6 +8,9 @@
  *		size_t len, char *err, size_t errlen);
  *	int cfg_load(struct config *c, const char *file, char *err,
  *		size_t errlen);
+ *	int cfg_read(struct config *c, const char *file, int given,
+ *		char *err, size_t errlen);
+ *	void cfg_hostname(const struct config *c, char *buf, size_t len);
  *	void cfg_print(const struct config *c, FILE *fp);
  *	void cfg_free(struct config *c);
  *	int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);
@@ -24,6 +27,12 @@
  *	the previous one.  Every key has a default (cfg_defaults()); the
  *	file overrides them.  cfg_parse() is pure: text in, struct out.
  *	cfg_load() reads a file (at most CFG_MAX_FILE bytes) and parses it.
+ *	cfg_read() is how both programs start: the defaults, then the file
+ *	(CFG_DEFAULT_FILE unless one was given); a default file that does
+ *	not exist means all defaults, a given one is an error.
+ *	cfg_hostname() is the name mxtlsd greets with and mxtls-report
+ *	submits under: myhostname, or `mxtls.' and the system's host name
+ *	(never the system's own: an MTA on this host would see a loop).
  *	cfg_print() writes every key with its effective value, in the same
  *	syntax, so that its output parses back to the same configuration.
  *
@@ -33,8 +42,8 @@
  *	enums of those values are here, where the words are.
  *
  * DIAGNOSTICS
- *	cfg_parse() and cfg_load() return 0 on success, and -1 with a
- *	message `FILE:LINE: key: reason' (or `FILE: reason') in err.
+ *	cfg_parse(), cfg_load() and cfg_read() return 0 on success, and -1
+ *	with a message `FILE:LINE: key: reason' (or `FILE: reason') in err.
  *	The struct is then left with defaults plus whatever parsed before
  *	the error; callers discard it.
  */
@@ -48,6 +57,7 @@
 #define CFG_MAX_LISTEN	16
 #define CFG_MAX_FILE	(1024 * 1024)
 #define CFG_MAX_LINE	4096
+#define CFG_DEFAULT_FILE "/etc/mxtls/mxtls.conf"
 
 struct cfg_endpoint {
 	struct sockaddr_storage addr;
@@ -114,6 +124,9 @@ void cfg_defaults(struct config *c);
 int cfg_parse(struct config *c, const char *file, const char *text,
     size_t len, char *err, size_t errlen);
 int cfg_load(struct config *c, const char *file, char *err, size_t errlen);
+int cfg_read(struct config *c, const char *file, int given, char *err,
+    size_t errlen);
+void cfg_hostname(const struct config *c, char *buf, size_t len);
 void cfg_print(const struct config *c, FILE *fp);
 void cfg_free(struct config *c);
 int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);

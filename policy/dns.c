@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/conf.h"
 #include "../lib/log.h"
 #include "dns.h"
 
@@ -92,6 +93,17 @@ dns_on_kick(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!q->cancelled)
 		q->cb(q->arg, DNS_INDETERMINATE, NULL, "resolver unavailable");
 	dns_free_q(q);
+}
+
+/* dns_conf_of - the resolver settings of a configuration; -1: none */
+int
+dns_conf_of(const struct config *c, struct dns_conf *dc)
+{
+	dc->trust_anchor = c->dns_trust_anchor_file;
+	dc->root_hints = c->dns_root_hints_file;
+	dc->forward = strncmp(c->dns_resolver, "forward:", 8) == 0
+	    ? c->dns_resolver + 8 : "";
+	return strcmp(c->dns_resolver, "none") == 0 ? -1 : 0;
 }
 
 /* dns_init - the resolver context */

@@ -2,6 +2,7 @@
  * dns.h - asynchronous DNS with DNSSEC status (libunbound in libev).
  *
  * SYNOPSIS
+ *	int dns_conf_of(const struct config *c, struct dns_conf *dc);
  *	int dns_init(struct ev_loop *loop, const struct dns_conf *conf,
  *		char *err, size_t errlen);
  *	struct dns_q *dns_query(const char *name, int type, dns_cb *cb,
@@ -10,6 +11,11 @@
  *	void dns_shutdown(void);
  *
  * DESCRIPTION
+ *	dns_conf_of() is the resolver mxtls.conf asks for (dns_resolver,
+ *	dns_trust_anchor_file, dns_root_hints_file), the same for mxtlsd and
+ *	mxtls-report; dc points into c.  It returns -1 for dns_resolver =
+ *	none: no resolver at all.
+ *
  *	dns_init() makes the libunbound context: full recursion from the
  *	root hints (conf->root_hints, or libunbound's built-in ones), or
  *	forwarding to conf->forward (a validating resolver), validation with
@@ -41,6 +47,8 @@
 
 #include "dnssec.h"
 
+struct config;
+
 struct dns_conf {
 	const char *trust_anchor;	/* file, or "" */
 	const char *root_hints;		/* file, or "" */
@@ -51,6 +59,7 @@ struct dns_q;
 typedef void dns_cb(void *arg, enum dns_sec sec, const struct ub_result *r,
     const char *why);
 
+int dns_conf_of(const struct config *c, struct dns_conf *dc);
 int dns_init(struct ev_loop *loop, const struct dns_conf *conf, char *err,
     size_t errlen);
 struct dns_q *dns_query(const char *name, int type, dns_cb *cb, void *arg);

@@ -47,7 +47,6 @@
 #include "../report/record.h"
 #include "discover.h"
 
-#define DEF_CONFIG	"/etc/mxtls/mxtls.conf"
 #define DAY		86400LL
 #define EX_USAGE_RC	2
 #define DISC_TIMEOUT	60.0
@@ -147,18 +146,10 @@ day_str(long long day, char *buf, size_t len)
 static void
 set_ident(const struct config *c, struct ident *id)
 {
-	char sys[256] = "";
-
 	if (c->report_submitter[0])
 		snprintf(id->submitter, sizeof(id->submitter), "%s", c->report_submitter);
-	else if (c->myhostname[0])
-		snprintf(id->submitter, sizeof(id->submitter), "%s", c->myhostname);
-	else {
-		if (gethostname(sys, sizeof(sys) - 1) < 0 || sys[0] == 0)
-			snprintf(sys, sizeof(sys), "localhost");
-		sys[sizeof(sys) - 1] = 0;
-		snprintf(id->submitter, sizeof(id->submitter), "%s", sys);
-	}
+	else
+		cfg_hostname(c, id->submitter, sizeof(id->submitter));	/* as mxtlsd's */
 	snprintf(id->org, sizeof(id->org), "%s", c->report_organization[0]
 	    ? c->report_organization : id->submitter);
 	if (c->report_contact[0])
@@ -365,14 +356,10 @@ setup_dns(struct run *run, char *err, size_t errlen)
 {
 	struct dns_conf dc;
 
-	if (strcmp(run->cfg.dns_resolver, "none") == 0) {
+	if (dns_conf_of(&run->cfg, &dc) < 0) {
 		snprintf(err, errlen, "dns_resolver = none: TLSRPT records cannot be discovered");
 		return -1;
 	}
-	dc.trust_anchor = run->cfg.dns_trust_anchor_file;
-	dc.root_hints = run->cfg.dns_root_hints_file;
-	dc.forward = strncmp(run->cfg.dns_resolver, "forward:", 8) == 0
-	    ? run->cfg.dns_resolver + 8 : "";
 	if (dns_init(run->loop, &dc, err, errlen) < 0)
 		return -1;
 	run->dns_ok = 1;
@@ -710,19 +697,6 @@ cmd_send(struct run *run)
 	return rc;
 }
 
-/* load_config - as mxtlsd: a missing default file means defaults */
-static void
-load_config(struct config *c, const char *file, int given)
-{
-	char err[1024];
-
-	cfg_defaults(c);
-	if (!given && access(file, F_OK) < 0 && errno == ENOENT)
-		return;
-	if (cfg_load(c, file, err, sizeof(err)) < 0)
-		msg_fatal("%s", err);
-}
-
 /* parse_args - options and the command */
 static void
 parse_args(int argc, char **argv, struct run *run, const char **config, int *given)
@@ -804,12 +778,14 @@ int
 main(int argc, char **argv)
 {
 	struct run run;
-	const char *config = DEF_CONFIG;
+	const char *config = CFG_DEFAULT_FILE;
+	char err[1024];
 	int given = 0, rc;
 
 	memset(&run, 0, sizeof(run));
 	parse_args(argc, argv, &run, &config, &given);
-	load_config(&run.cfg, config, given);
+	if (cfg_read(&run.cfg, config, given, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
 	set_ident(&run.cfg, &run.id);
 	run.loop = EV_DEFAULT;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)

@@ -44,7 +44,14 @@ struct resolve {
 
 static void on_answer(void *, enum dns_sec, const struct ub_result *, const char *);
 
-int resolve_sts_enabled;
+static struct resolve_conf resolve_conf;	/* resolve_init()'s */
+
+/* resolve_init - what every later resolve_start() looks up */
+void
+resolve_init(const struct resolve_conf *conf)
+{
+	resolve_conf = *conf;
+}
 
 /* lookup - start one query */
 static void
@@ -376,7 +383,7 @@ resolve_start(struct ev_loop *loop, const char *domain, resolve_cb *cb, void *ar
 	r->guard.data = r;
 	ev_timer_start(loop, &r->guard);
 	lookup(r, r->pl->domain, T_MX, -1, 0);
-	if (resolve_sts_enabled) {
+	if (resolve_conf.sts) {
 		r->sts_pending = 1;
 		if ((r->sts = stsget_start(r->pl->domain, on_sts, r)) == NULL)
 			r->sts_pending = 0;

@@ -2,8 +2,9 @@
  * resolve.h - collect the DNS answers for a recipient domain's plan.
  *
  * SYNOPSIS
- *	struct resolve *resolve_start(const char *domain, resolve_cb *cb,
- *		void *arg);
+ *	void resolve_init(const struct resolve_conf *conf);
+ *	struct resolve *resolve_start(struct ev_loop *loop,
+ *		const char *domain, resolve_cb *cb, void *arg);
  *	void resolve_cancel(struct resolve *r);
  *
  * DESCRIPTION
@@ -13,11 +14,12 @@
  *	address records are secure, the TLSA RRset at _25._tcp of the
  *	CNAME-expanded name and, when that is securely absent and the name
  *	was an alias, at _25._tcp of the original name (RFC 7672 2.2.2).
- *	With resolve_sts_enabled, the MTA-STS policy (stsget.h) is looked up
- *	at the same time and lands in plan->sts.  Lookups run in parallel.  When all are in, cb gets the finished
- *	plan (plan_finish()) and owns it from then on (plan_free()); the
- *	resolve object is gone after cb returns.  resolve_cancel() stops early; cb is not
- *	called.  A guard timer (RESOLVE_TIMEOUT) turns a hung lookup into
+ *	With conf->sts (resolve_init()'s, set once stsget_init() has
+ *	succeeded), the MTA-STS policy (stsget.h) is looked up at the same
+ *	time and lands in plan->sts.  Lookups run in parallel.  When all
+ *	are in, cb gets the finished plan (plan_finish()) and owns it from
+ *	then on (plan_free()); the resolve object is gone after cb returns.
+ *	resolve_cancel() stops early; cb is not called.  A guard timer (RESOLVE_TIMEOUT) turns a hung lookup into
  *	a temporary failure.
  */
 #ifndef MXTLS_RESOLVE_H
@@ -36,8 +38,10 @@ struct resolve *resolve_start(struct ev_loop *loop, const char *domain,
     resolve_cb *cb, void *arg);
 void resolve_cancel(struct resolve *r);
 
-extern int resolve_sts_enabled;		/* look up MTA-STS too */
+struct resolve_conf {
+	int sts;			/* look up MTA-STS too */
+};
 
-extern int resolve_sts_enabled;		/* look up MTA-STS too */
+void resolve_init(const struct resolve_conf *conf);
 
 #endif

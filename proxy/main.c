@@ -49,14 +49,18 @@
 #include "sess.h"
 #include "tls.h"
 
-#define DEFAULT_CONFIG	"/etc/mxtls/mxtls.conf"
-
 struct proxy proxy;
 
-static const char *config_file = DEFAULT_CONFIG;
+static const char *config_file = CFG_DEFAULT_FILE;
 static int config_given;
+static struct resolve_conf resolve_conf;	/* .sts once stsget_init() worked */
 static ev_signal sig_term, sig_int, sig_hup;
 static ev_timer drain_timer, journal_timer;
+static ev_check drain_w;
+
+struct opts {				/* the command line */
+	int foreground, to_syslog, print, verbose;
+};
 
 /* usage - and exit */
 static _Noreturn void
@@ -66,33 +70,11 @@ usage(void)
 	exit(2);
 }
 
-/* load_config - defaults, then the file */
-static int
-load_config(struct config *c, char *err, size_t errlen)
-{
-	cfg_defaults(c);
-	if (!config_given && access(config_file, F_OK) < 0 && errno == ENOENT)
-		return 0;
-	return cfg_load(c, config_file, err, errlen);
-}
-
-/* set_hostname - myhostname, or the system's name */
+/* set_hostname - myhostname, or mxtls. and the system's name */
 static void
 set_hostname(void)
 {
-	if (proxy.cfg.myhostname[0]) {
-		snprintf(proxy.hostname, sizeof(proxy.hostname), "%s", proxy.cfg.myhostname);
-	} else {
-		/* Never the system's own name: an old MTA on this host that sees
-		 * its own name in our greeting bounces the mail as a loop. */
-		char sys[200] = "";
-
-		if (gethostname(sys, sizeof(sys) - 1) < 0 || sys[0] == 0)
-			snprintf(sys, sizeof(sys), "localhost");
-		sys[sizeof(sys) - 1] = 0;
-		snprintf(proxy.hostname, sizeof(proxy.hostname), "mxtls.%s", sys);
-	}
-	proxy.hostname[sizeof(proxy.hostname) - 1] = 0;
+	cfg_hostname(&proxy.cfg, proxy.hostname, sizeof(proxy.hostname));
 	proxy.fsmc.hostname = proxy.hostname;
 	proxy.fsmc.size_limit = proxy.cfg.message_size_limit;
 	proxy.fsmc.offer_starttls = proxy.cfg.offer_client_starttls;
@@ -288,7 +270,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void) loop;
 	(void) w;
 	(void) revents;
-	if (load_config(&nc, err, sizeof(err)) < 0) {
+	if (cfg_read(&nc, config_file, config_given, err, sizeof(err)) < 0) {
 		msg_warn("reload: %s; keeping the running configuration", err);
 		cfg_free(&nc);
 		return;
@@ -324,7 +306,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		SSL_CTX_free(proxy.client_ctx);	/* sessions hold references */
 		proxy.client_ctx = cctx;
 	}
-	if (resolve_sts_enabled) {
+	if (resolve_conf.sts) {
 		struct stsget_conf sc;
 
 		sts_conf_of(&nc, &sc);
@@ -351,13 +333,11 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	msg_info("reloaded %s", config_file);
 }
 
-/* main - start mxtlsd */
-int
-main(int argc, char **argv)
+/* options - the command line */
+static void
+options(int argc, char **argv, struct opts *o)
 {
-	int foreground = 0, to_syslog = 0, print = 0, verbose = 0, ch;
-	char err[512];
-	ev_check drain_w;
+	int ch;
 
 	while ((ch = getopt(argc, argv, "c:fnSv")) != -1) {
 		switch (ch) {
@@ -366,16 +346,16 @@ main(int argc, char **argv)
 			config_given = 1;
 			break;
 		case 'f':
-			foreground = 1;
+			o->foreground = 1;
 			break;
 		case 'n':
-			print = 1;
+			o->print = 1;
 			break;
 		case 'S':
-			to_syslog = 1;
+			o->to_syslog = 1;
 			break;
 		case 'v':
-			verbose = 1;
+			o->verbose = 1;
 			break;
 		default:
 			usage();
@@ -383,69 +363,76 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	log_init("mxtlsd", print || (foreground && !to_syslog), verbose);
-	if (load_config(&proxy.cfg, err, sizeof(err)) < 0)
-		msg_fatal("%s", err);
-	set_hostname();
-	if (print) {
-		/* the effective values: the host name as it will be used */
-		free(proxy.cfg.myhostname);
-		proxy.cfg.myhostname = strdup(proxy.hostname);
-		cfg_print(&proxy.cfg, stdout);
-		return 0;
+}
+
+/* raise_fd_limit - each session can hold two descriptors */
+static void
+raise_fd_limit(void)
+{
+	rlim_t want = (rlim_t) (2 * proxy.cfg.max_sessions + 64);
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+	(void) setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < want)
+		msg_warn("descriptor limit %ld is below what max_sessions = %ld "
+		    "needs (%ld)", (long) rl.rlim_cur, proxy.cfg.max_sessions,
+		    (long) want);
+}
+
+/* start_lookups - DNS, and MTA-STS on it; without DNS, no policies */
+static void
+start_lookups(void)
+{
+	struct dns_conf dc;
+	struct stsget_conf sc;
+	char err[512];
+
+	if (dns_conf_of(&proxy.cfg, &dc) < 0) {
+		msg_warn("dns_resolver = none: no DANE or MTA-STS lookups; every "
+		    "domain gets opportunistic TLS");
+	} else {
+		if (dns_init(proxy.loop, &dc, err, sizeof(err)) < 0)
+			msg_fatal("%s", err);
+		sts_conf_of(&proxy.cfg, &sc);
+		if (stsget_init(proxy.loop, &sc, err, sizeof(err)) < 0)
+			msg_fatal("%s", err);
+		resolve_conf.sts = 1;
 	}
+	resolve_init(&resolve_conf);
+}
+
+/* start_up - as root: TLS, listeners, lookups, the journal; then the drop */
+static void
+start_up(int foreground)
+{
+	char err[512];
+
 	signal(SIGPIPE, SIG_IGN);
 	if ((proxy.server_ctx = make_server_ctx(&proxy.cfg, proxy.hostname, err,
 		    sizeof(err))) == NULL)
 		msg_fatal("%s", err);
 	if ((proxy.client_ctx = tls_client_ctx(proxy.cfg.tls_ca_file, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
-	{
-		struct rlimit rl;
-
-		/* Each session can hold two descriptors. */
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0
-		    && rl.rlim_cur < (rlim_t) (2 * proxy.cfg.max_sessions + 64)) {
-			rlim_t want = (rlim_t) (2 * proxy.cfg.max_sessions + 64);
-
-			rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
-			(void) setrlimit(RLIMIT_NOFILE, &rl);
-			if (rl.rlim_cur < want)
-				msg_warn("descriptor limit %ld is below what max_sessions = %ld "
-				    "needs (%ld)", (long) rl.rlim_cur, proxy.cfg.max_sessions,
-				    (long) want);
-		}
-	}
+	raise_fd_limit();
 	if (lsn_open(&proxy.cfg, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	if (!foreground && daemon(0, 0) < 0)
 		msg_fatal("daemon: %m");
 	proxy.loop = EV_DEFAULT;
-	{
-		struct dns_conf dc;
-
-		dc.trust_anchor = proxy.cfg.dns_trust_anchor_file;
-		dc.root_hints = proxy.cfg.dns_root_hints_file;
-		dc.forward = strncmp(proxy.cfg.dns_resolver, "forward:", 8) == 0
-		    ? proxy.cfg.dns_resolver + 8 : "";
-		if (strcmp(proxy.cfg.dns_resolver, "none") == 0)
-			msg_warn("dns_resolver = none: no DANE or MTA-STS lookups; every "
-			    "domain gets opportunistic TLS");
-		else if (dns_init(proxy.loop, &dc, err, sizeof(err)) < 0)
-			msg_fatal("%s", err);
-		else {
-			struct stsget_conf sc;
-
-			sts_conf_of(&proxy.cfg, &sc);
-			if (stsget_init(proxy.loop, &sc, err, sizeof(err)) < 0)
-				msg_fatal("%s", err);
-			resolve_sts_enabled = 1;
-		}
-	}
+	start_lookups();
 	if ((proxy.journal = journal_open(proxy.cfg.journal_dir,
 		    proxy.cfg.journal_fsync == JOURNAL_FSYNC_ALWAYS, err, sizeof(err))) == NULL)
 		msg_fatal("%s: %s", config_file, err);
 	drop_privileges();
+}
+
+/* run - the watchers, then the loop until the drain ends it */
+static void
+run(void)
+{
 	conn_init_loop(proxy.loop);
 	ev_timer_init(&journal_timer, on_journal_timer, 0., 0.);
 	ev_timer_start(proxy.loop, &journal_timer);
@@ -462,17 +449,47 @@ main(int argc, char **argv)
 	msg_info("mxtlsd started, hostname %s, max_sessions %ld", proxy.hostname,
 	    proxy.cfg.max_sessions);
 	ev_run(proxy.loop, 0);
+}
+
+/* shut_down - after the loop: the journal synced, then the rest */
+static void
+shut_down(void)
+{
 	journal_close(proxy.journal);		/* synced: nothing written is lost */
 	proxy.journal = NULL;
 	if (proxy.journal_errors)
 		msg_warn("%ld attempt records could not be written to the journal",
 		    proxy.journal_errors);
 	msg_info("mxtlsd stopped");
-	if (resolve_sts_enabled)
+	if (resolve_conf.sts)
 		fetch_shutdown();
 	dns_shutdown();
 	SSL_CTX_free(proxy.server_ctx);
 	SSL_CTX_free(proxy.client_ctx);
 	cfg_free(&proxy.cfg);
+}
+
+/* main - start mxtlsd */
+int
+main(int argc, char **argv)
+{
+	struct opts o = {0, 0, 0, 0};
+	char err[512];
+
+	options(argc, argv, &o);
+	log_init("mxtlsd", o.print || (o.foreground && !o.to_syslog), o.verbose);
+	if (cfg_read(&proxy.cfg, config_file, config_given, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	set_hostname();
+	if (o.print) {
+		/* the effective values: the host name as it will be used */
+		free(proxy.cfg.myhostname);
+		proxy.cfg.myhostname = strdup(proxy.hostname);
+		cfg_print(&proxy.cfg, stdout);
+		return 0;
+	}
+	start_up(o.foreground);
+	run();
+	shut_down();
 	return 0;
 }

@@ -58,8 +58,6 @@ struct proxy proxy;
 
 /* ---- policy, replaced at link time ---------------------------------- */
 
-int resolve_sts_enabled;
-
 struct resolve {
 	ev_timer t;
 	resolve_cb *cb;

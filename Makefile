@@ -141,7 +141,7 @@ build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
 MXTLS_REPORT_SRC = $(LIB_SRC) policy/dns.c report/record.c \
 	policy/dnssec.c report/journal.c report/rtype.c \
 	report/tlsrpt.c report/agg.c report/render.c report/mime.c report/deliver.c tools/discover.c \
-	tools/mxtls-report.c
+	tools/mxtls-report.c tools/report_summary.c tools/report_build.c tools/report_send.c
 
 mxtls-report: $(MXTLS_REPORT_SRC:%.c=build/%.o)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lz

@@ -1,0 +1,122 @@
+/*
+ * report_summary.c - mxtls-report summary: a day's reports as a table.
+ *	See report_int.h.
+ *
+ * DESCRIPTION
+ *	One line per report (policy domain, or MX host for DANE results)
+ *	with its sessions, successes and failures, the failures summed by
+ *	result type under it, and the journal's health above.  It needs no
+ *	DNS.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../report/agg.h"
+#include "../report/record.h"
+#include "report_int.h"
+
+/* policy_types - the report's distinct policy types, comma-separated */
+static void
+policy_types(const struct agg_report *r, char *buf, size_t len)
+{
+	size_t w = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < r->npols; i++) {
+		const char *t = ptype_str(r->pols[i].type);
+		int seen = 0;
+
+		for (int k = 0; k < i && !seen; k++)
+			seen = r->pols[k].type == r->pols[i].type;
+		if (!seen && w + strlen(t) + 2 < len)
+			w += (size_t) snprintf(buf + w, len - w, "%s%s", w ? "," : "", t);
+	}
+}
+
+/* print_failures - the report's failures, summed by result type */
+static void
+print_failures(const struct agg_report *r, int width)
+{
+	struct {
+		enum rtype type;
+		long count;
+	} by[64];
+	int n = 0;
+	char cb[64];
+
+	for (int i = 0; i < r->npols; i++)
+		for (int f = 0; f < r->pols[i].nfails; f++) {
+			const struct agg_fail *af = r->pols[i].fails + f;
+			int k;
+
+			for (k = 0; k < n && by[k].type != af->type; k++)
+				;
+			if (k == n && n == (int) (sizeof(by) / sizeof(by[0])))
+				continue;
+			if (k == n) {
+				by[n].type = af->type;
+				by[n++].count = 0;
+			}
+			by[k].count += af->count;
+		}
+	for (int k = 0; k < n; k++)
+		printf("  %-*s%10ld\n", width + 51, rpt_clean(rtype_str(by[k].type), cb, sizeof(cb)),
+		    by[k].count);
+}
+
+/* print_health - what the journal looked like */
+static void
+print_health(const struct day_data *dd)
+{
+	if (dd->missing) {
+		printf("journal: %s: no such file\n", dd->path);
+		return;
+	}
+	printf("journal: %s: %ld lines, %ld records, %ld corrupt line%s skipped, %s, "
+	    "%ld record%s outside the day\n", dd->path, dd->st.lines, dd->st.good,
+	    dd->st.bad, dd->st.bad == 1 ? "" : "s",
+	    dd->st.torn ? "torn last line skipped" : "no torn last line",
+	    dd->outside, dd->outside == 1 ? "" : "s");
+}
+
+/* rpt_summary - the table */
+int
+rpt_summary(struct run *run)
+{
+	struct day_data dd;
+	char ds[40], nb[REC_NAME], types[128];
+	long tot_s = 0, tot_ok = 0, tot_f = 0;
+	int width = 13;
+
+	rpt_load_day(run, run->day, &dd);
+	rpt_day_str(run->day, ds, sizeof(ds));
+	printf("TLS sessions of %s (UTC), submitter %s\n", ds, run->id.submitter);
+	print_health(&dd);
+	for (int i = 0; i < agg_count(dd.agg); i++) {
+		int l = (int) strlen(agg_get(dd.agg, i)->domain);
+
+		width = l > width ? (l < 80 ? l : 80) : width;
+	}
+	printf("\n%-*s %-8s %-20s %10s %10s %10s\n", width, "POLICY DOMAIN", "REPORT",
+	    "POLICY TYPE", "SESSIONS", "SUCCESSES", "FAILURES");
+	for (int i = 0; i < agg_count(dd.agg); i++) {
+		const struct agg_report *r = agg_get(dd.agg, i);
+
+		policy_types(r, types, sizeof(types));
+		printf("%-*s %-8s %-20s %10ld %10ld %10ld\n", width, rpt_clean(r->domain, nb,
+		    sizeof(nb)), r->per_host ? "mx-host" : "domain", types, r->ok + r->failed,
+		    r->ok, r->failed);
+		print_failures(r, width);
+		if (!r->per_host) {
+			tot_s += r->ok + r->failed;
+			tot_ok += r->ok;
+			tot_f += r->failed;
+		}
+	}
+	if (agg_count(dd.agg) == 0)
+		printf("(no sessions)\n");
+	printf("%-*s %-8s %-20s %10ld %10ld %10ld\n", width, "total", "", "",
+	    tot_s, tot_ok, tot_f);
+	agg_free(dd.agg);
+	return 0;
+}

@@ -65,6 +65,13 @@ static const struct bad bads[] = {
 	{"continuation first", "  max_sessions = 5\n", 0, "t.cf:1: continuation line without"},
 	{"cert without key", "client_tls_cert_file = /x.pem\n", 0, "client_tls_key_file: must be set"},
 	{"key without cert", "client_tls_key_file = /x.pem\n", 0, "client_tls_cert_file: must be set"},
+	{"mx_mismatch unknown word", "\nmx_mismatch = bounce\n", 0,
+	    "t.cf:2: mx_mismatch: \"bounce\": expected auto, reroute, pass or refuse"},
+	{"mx_mismatch word case", "mx_mismatch = Reroute\n", 0,
+	    "t.cf:1: mx_mismatch: \"Reroute\": expected auto"},
+	{"mx_mismatch a number", "mx_mismatch = 1\n", 0, "t.cf:1: mx_mismatch: \"1\": expected"},
+	{"journal_fsync unknown word", "journal_fsync = never\n", 0,
+	    "t.cf:1: journal_fsync: \"never\": expected interval or always"},
 };
 
 static void
@@ -174,6 +181,119 @@ defaults(void)
 	cfg_free(&c);
 }
 
+/* Every word of every word-valued key, with the value it stands for. */
+static const struct word_case {
+	const char *key;
+	const struct cfg_word *table;
+	const char *word;
+	int value;
+} word_cases[] = {
+	{"mx_mismatch", cfg_mx_mismatch_words, "auto", MX_AUTO},
+	{"mx_mismatch", cfg_mx_mismatch_words, "reroute", MX_REROUTE},
+	{"mx_mismatch", cfg_mx_mismatch_words, "pass", MX_PASS},
+	{"mx_mismatch", cfg_mx_mismatch_words, "refuse", MX_REFUSE},
+	{"journal_fsync", cfg_journal_fsync_words, "interval", JOURNAL_FSYNC_INTERVAL},
+	{"journal_fsync", cfg_journal_fsync_words, "always", JOURNAL_FSYNC_ALWAYS},
+};
+
+#define NWORD_CASES (sizeof(word_cases) / sizeof(word_cases[0]))
+
+/* word_value - the field of a word-valued key */
+static int
+word_value(const struct config *c, const char *key)
+{
+	return strcmp(key, "mx_mismatch") == 0 ? c->mx_mismatch : c->journal_fsync;
+}
+
+/* word_listed - a table entry is one of word_cases */
+static int
+word_listed(const struct cfg_word *table, const struct cfg_word *w)
+{
+	for (size_t i = 0; i < NWORD_CASES; i++)
+		if (word_cases[i].table == table && strcmp(word_cases[i].word, w->name) == 0
+		    && word_cases[i].value == w->value)
+			return 1;
+	return 0;
+}
+
+static void
+words(void)
+{
+	const struct cfg_word *tables[] = {cfg_mx_mismatch_words, cfg_journal_fsync_words};
+	size_t ntable = 0;
+
+	for (size_t i = 0; i < NWORD_CASES; i++) {
+		const struct word_case *wc = &word_cases[i];
+		char text[128], line[128], name[160], err[512] = "";
+		char *out = NULL;
+		size_t outlen = 0;
+		FILE *fp;
+		struct config c;
+		int rc;
+
+		snprintf(text, sizeof(text), "%s = %s\n", wc->key, wc->word);
+		cfg_defaults(&c);
+		rc = cfg_parse(&c, "w.cf", text, strlen(text), err, sizeof(err));
+		snprintf(name, sizeof(name), "%s = %s parses to its value", wc->key, wc->word);
+		T_CASE(name, rc == 0 && word_value(&c, wc->key) == wc->value,
+		    "rc=%d err=%s value=%d want %d", rc, err, word_value(&c, wc->key), wc->value);
+		fp = open_memstream(&out, &outlen);
+		cfg_print(&c, fp);		/* what mxtlsd -n prints */
+		fclose(fp);
+		snprintf(line, sizeof(line), "\n%s = %s\n", wc->key, wc->word);
+		snprintf(name, sizeof(name), "%s = %s prints back the same", wc->key, wc->word);
+		T_CASE(name, out && strstr(out, line) != NULL, "no line \"%s\"", line + 1);
+		snprintf(name, sizeof(name), "%s: cfg_word_str(%d) is %s", wc->key, wc->value,
+		    wc->word);
+		T_CASE(name, cfg_word_str(wc->table, wc->value)
+		    && strcmp(cfg_word_str(wc->table, wc->value), wc->word) == 0, "%s",
+		    cfg_word_str(wc->table, wc->value));
+		free(out);
+		cfg_free(&c);
+	}
+	/* ... and the tables hold no word the cases above do not pin. */
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (const struct cfg_word *w = tables[t]; w->name; w++) {
+			char name[160];
+
+			snprintf(name, sizeof(name), "table word %s has its case", w->name);
+			T_CASE(name, word_listed(tables[t], w), "word %s=%d not tested",
+			    w->name, w->value);
+			ntable++;
+		}
+	T_CASE("every word of every table tested", ntable == NWORD_CASES, "%zu words, %zu cases",
+	    ntable, NWORD_CASES);
+	T_CASE("cfg_word_str of no word is NULL", cfg_word_str(cfg_mx_mismatch_words, 99) == NULL,
+	    "not NULL");
+}
+
+/* read_and_name - cfg_read's missing default file, and the default host name */
+static void
+read_and_name(void)
+{
+	struct config c;
+	char err[512] = "", host[256];
+	int rc;
+
+	rc = cfg_read(&c, "/nonexistent/mxtls.conf", 0, err, sizeof(err));
+	T_CASE("missing default file: defaults", rc == 0 && c.max_sessions == 1000,
+	    "rc=%d err=%s", rc, err);
+	cfg_hostname(&c, host, sizeof(host));
+	T_CASE("default host name is mxtls.<host>", strncmp(host, "mxtls.", 6) == 0
+	    && host[6] != 0, "%s", host);
+	cfg_free(&c);
+	rc = cfg_read(&c, "/nonexistent/mxtls.conf", 1, err, sizeof(err));
+	T_CASE("missing given file: an error", rc == -1
+	    && strstr(err, "/nonexistent/mxtls.conf: cannot open"), "rc=%d err=%s", rc, err);
+	cfg_free(&c);
+	cfg_defaults(&c);
+	free(c.myhostname);
+	c.myhostname = strdup("mx.example.net");
+	cfg_hostname(&c, host, sizeof(host));
+	T_CASE("myhostname is the host name", strcmp(host, "mx.example.net") == 0, "%s", host);
+	cfg_free(&c);
+}
+
 static void
 hostile(void)
 {
@@ -221,6 +341,8 @@ main(void)
 	bad_files();
 	good_file();
 	defaults();
+	words();
+	read_and_name();
 	hostile();
 	return t_done();
 }

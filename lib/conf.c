@@ -2,9 +2,11 @@
  * conf.c - the configuration of mxtlsd and mxtls-report, pure: text in,
  *	struct out, and printed back.  See conf.h; conf_load.c reads files.
  *
- * The keys live in one table: name, type, where the value goes, the
- * default as text, and bounds.  Defaults are set by parsing the default
- * text, so defaults, the file and `mxtlsd -n' share one code path.
+ * The keys live in one table (cfg_keys): name, type, where the value
+ * goes, the default as text, and bounds or, for a word-valued key, its
+ * words.  Each type of value has one setter (kinds[], indexed by the
+ * type).  Defaults are set by parsing the default text, so defaults, the
+ * file and `mxtlsd -n' share one code path.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -181,6 +183,13 @@ bad(const struct where *w, const struct cfg_key *k, const char *fmt,
 	return cfg_err(w->err, w->errlen, w->file, w->line, k->name, fmt, arg);
 }
 
+/* field - where the value of key k goes */
+static void *
+field(struct config *c, const struct cfg_key *k)
+{
+	return (char *) c + k->off;
+}
+
 /* set_listen - one or more endpoints, no two the same */
 static int
 set_listen(struct config *c, const struct cfg_key *k, const char *val,
@@ -221,7 +230,7 @@ set_choice(struct config *c, const struct cfg_key *k, const char *val,
 
 	for (cw = k->words; cw->name; cw++)
 		if (strcmp(val, cw->name) == 0) {
-			*(int *) ((char *) c + k->off) = cw->value;
+			*(int *) field(c, k) = cw->value;
 			return 0;
 		}
 	for (cw = k->words; cw->name; cw++)
@@ -236,7 +245,7 @@ static int
 store_str(struct config *c, const struct cfg_key *k, const char *val,
     const struct where *w)
 {
-	char **dst = (char **) ((char *) c + k->off);
+	char **dst = field(c, k);
 	char *copy = strdup(val);
 
 	if (copy == NULL)
@@ -293,7 +302,7 @@ static int
 set_bool(struct config *c, const struct cfg_key *k, const char *val,
     const struct where *w)
 {
-	int *dst = (int *) ((char *) c + k->off);
+	int *dst = field(c, k);
 
 	if (strcmp(val, "yes") == 0)
 		*dst = 1;
@@ -319,7 +328,7 @@ set_long(struct config *c, const struct cfg_key *k, const char *val,
 		    k->min, k->max);
 		return bad(w, k, "%s", why);
 	}
-	*(long *) ((char *) c + k->off) = (long) v;
+	*(long *) field(c, k) = (long) v;
 	return 0;
 }
 
@@ -391,7 +400,7 @@ set_time(struct config *c, const struct cfg_key *k, const char *val,
 		    val, k->min, k->max);
 		return bad(w, k, "%s", why);
 	}
-	*(long *) ((char *) c + k->off) = (long) (v * mul);
+	*(long *) field(c, k) = (long) (v * mul);
 	return 0;
 }
 
@@ -406,7 +415,7 @@ set_size(struct config *c, const struct cfg_key *k, const char *val,
 		return -1;
 	if (v > (UINT64_MAX >> 2) / mul)
 		return bad(w, k, "\"%s\": too large", val);
-	*(uint64_t *) ((char *) c + k->off) = v * mul;
+	*(uint64_t *) field(c, k) = v * mul;
 	return 0;
 }
 
@@ -426,7 +435,7 @@ set_mark(struct config *c, const struct cfg_key *k, const char *val,
 	}
 	if (v > 0xffffffffu)
 		return bad(w, k, "\"%s\": expected a 32-bit number (decimal or 0x hex)", val);
-	*(uint32_t *) ((char *) c + k->off) = (uint32_t) v;
+	*(uint32_t *) field(c, k) = (uint32_t) v;
 	return 0;
 }
 
@@ -493,7 +502,7 @@ cfg_free(struct config *c)
 {
 	for (size_t i = 0; i < NKEYS; i++)
 		if (kinds[cfg_keys[i].type].owns_str) {
-			char **p = (char **) ((char *) c + cfg_keys[i].off);
+			char **p = field(c, &cfg_keys[i]);
 
 			free(*p);
 			*p = NULL;

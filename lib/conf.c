@@ -10,7 +10,6 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>

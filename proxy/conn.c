@@ -19,8 +19,7 @@
 
 #define CONN_READ_CHUNK	65536
 
-static void conn_on_read(struct ev_loop *, ev_io *, int);
-static void conn_on_write(struct ev_loop *, ev_io *, int);
+static void conn_on_io(struct ev_loop *, ev_io *, int);
 
 /* conn_init - take over a connected (or connecting) non-blocking socket */
 void
@@ -34,8 +33,8 @@ conn_init(struct conn *c, struct ev_loop *loop, int fd, conn_cb *cb, void *arg)
 	c->in_max = 65536;
 	buf_init(&c->in);
 	buf_init(&c->out);
-	ev_io_init(&c->rio, conn_on_read, fd, EV_READ);
-	ev_io_init(&c->wio, conn_on_write, fd, EV_WRITE);
+	ev_io_init(&c->rio, conn_on_io, fd, EV_READ);
+	ev_io_init(&c->wio, conn_on_io, fd, EV_WRITE);
 	c->rio.data = c;
 	c->wio.data = c;
 	ev_io_start(loop, &c->rio);
@@ -281,68 +280,63 @@ do_write(struct conn *c)
 		notify(c, CONN_DRAIN);
 }
 
-/* conn_on_read - the socket is readable */
+/* connected - a non-blocking connect finished: how */
 static void
-conn_on_read(struct ev_loop *loop, ev_io *w, int revents)
+connected(struct conn *c)
 {
-	struct conn *c = w->data;
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
 
-	(void) loop;
-	(void) revents;
-	if (c->closed)
-		return;
-	if (c->handshaking) {
-		do_handshake(c);
+	c->connecting = 0;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		soerr = errno;
+	if (soerr) {
+		fail(c, strerror(soerr), 0);
 		return;
 	}
-	if (c->write_wants_read) {
-		c->write_wants_read = 0;
-		do_write(c);
-		if (c->closed)
-			return;
-	}
-	do_read(c);
+	ev_io_stop(c->loop, &c->wio);
+	want_read(c);
+	if (buf_used(&c->out))
+		ev_io_start(c->loop, &c->wio);
+	notify(c, CONN_CONNECTED);
 }
 
-/* conn_on_write - the socket is writable */
+/*
+ * conn_on_io - the socket is readable (rio) or writable (wio).  A TLS
+ * read may need the socket writable and a write readable (OpenSSL's
+ * WANT_WRITE / WANT_READ): the other side's work is done first then.
+ */
 static void
-conn_on_write(struct ev_loop *loop, ev_io *w, int revents)
+conn_on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = w->data;
+	int writable = w == &c->wio;
 
 	(void) loop;
 	(void) revents;
 	if (c->closed)
 		return;
-	if (c->connecting) {
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-
-		c->connecting = 0;
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-			soerr = errno;
-		if (soerr) {
-			fail(c, strerror(soerr), 0);
-			return;
-		}
-		ev_io_stop(c->loop, &c->wio);
-		want_read(c);
-		if (buf_used(&c->out))
-			ev_io_start(c->loop, &c->wio);
-		notify(c, CONN_CONNECTED);
+	if (writable && c->connecting) {
+		connected(c);
 		return;
 	}
 	if (c->handshaking) {
 		do_handshake(c);
 		return;
 	}
-	if (c->read_wants_write) {
+	if (writable && c->read_wants_write) {
 		c->read_wants_write = 0;
 		do_read(c);
-		if (c->closed)
-			return;
+	} else if (!writable && c->write_wants_read) {
+		c->write_wants_read = 0;
+		do_write(c);
 	}
-	do_write(c);
+	if (c->closed)
+		return;
+	if (writable)
+		do_write(c);
+	else
+		do_read(c);
 }
 
 /*

@@ -7,7 +7,7 @@
 #
 # DESCRIPTION
 #	Builds the lab world (lib.sh lab_up: Postfix is there but unused),
-#	then tests/lab/burst.py, in mxl-mta, sends CRASH_TOTAL (300) messages,
+#	then tests/lab/py/burst.py, in mxl-mta, sends CRASH_TOTAL (300) messages,
 #	CRASH_CONC (16) sessions at a time, each in a session of its own, half
 #	to tls.lab.example (192.0.2.25, no policy) and half to dane-ee.example
 #	(192.0.2.31, DANE-EE); iptables hands them to mxtlsd.  When a third
@@ -69,7 +69,7 @@ fi
 
 RES=$LAB_DIR/work/burst.jsonl
 : >"$RES"
-lab_in_mta "$LAB_PY" "$LAB_HERE/burst.py" --target 192.0.2.25:25=tls.lab.example \
+lab_in_mta "$LAB_PY" "$LAB_PY_DIR/burst.py" --target 192.0.2.25:25=tls.lab.example \
 	--target 192.0.2.31:25=dane-ee.example --total "$TOTAL" --concurrency "$CONC" \
 	--deadline 40 --tag "crash$$" --out "$RES" >"$LAB_DIR/log/burst.log" 2>&1 </dev/null 9>&- &
 BURST_PID=$!

@@ -13,7 +13,7 @@
 #		   198.51.100.1/24		127.0.0.1:10025 and [::1]:10025,
 #		   2001:db8:53::1/64		nat OUTPUT REDIRECT of tcp/25 except
 #		   packets with mark $LAB_MARK (mxtlsd's own upstream)
-#	  mxl-mx   first floor, MX hosts (tests/lab/mxsink.py):
+#	  mxl-mx   first floor, MX hosts (tests/lab/py/mxsink.py):
 #		   mx1 192.0.2.25 2001:db8::25	STARTTLS, cert mx1.lab.example
 #		   mx2 192.0.2.26 2001:db8::26	no STARTTLS
 #		   mx3 192.0.2.27 2001:db8::27	STARTTLS, resets inside DATA
@@ -25,7 +25,7 @@
 #		   192.0.2.44, 2001:db8::31, 192.0.2.99 = rogue.example,
 #		   192.0.2.50 ... 192.0.2.60 for MTA-STS), its mail in
 #		   $LAB_DIR/mail/ADDRESS (lab_sink_dir NAME)
-#		   hostile MX servers (tests/lab/hostile_mx.py) at 192.0.2.70
+#		   hostile MX servers (tests/lab/py/hostile_mx.py) at 192.0.2.70
 #		   ... 192.0.2.80, added and removed by scenarios/hostile.sh
 #		   third floor (tests/lab/dns/https-up.sh): nginx at
 #		   198.51.100.80 and [2001:db8:53::80]:443, the MTA-STS policy
@@ -33,7 +33,7 @@
 #		   $LAB_DIR/dns/https/www/mta-sts.DOMAIN/.well-known/mta-sts.txt
 #		   (lab_sts_publish rewrites one), access log
 #		   $LAB_DIR/dns/https/run/access.log; lab_https_stop/start
-#		   TLSRPT (tests/lab/rptsink.py): the https: report endpoint
+#		   TLSRPT (tests/lab/py/rptsink.py): the https: report endpoint
 #		   tlsrpt.lab.example at 198.51.100.81 and [2001:db8:53::81]:443
 #		   (lab-CA certificate), storing each POST in $LAB_DIR/rpt/
 #		   (N.body, N.json); _smtp._tls records in $LAB_DIR/dns/tlsrpt.tsv
@@ -128,6 +128,8 @@ LAB_MARK=0x6d78
 LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_REPO=$(cd "$LAB_HERE/../.." && pwd)
 LAB_PY=/usr/bin/python3
+# the Python helpers (MX sinks, clients, checkers)
+LAB_PY_DIR=$LAB_HERE/py
 LAB_STATE=/tmp/mxlab.state
 LAB_LOCK=/tmp/mxlab.lock
 LAB_FLAVOR=${LAB_FLAVOR:-local}
@@ -358,7 +360,7 @@ lab_sink_spawn() {
 	[ -n "${LAB_SINK_ARGS[$name]}" ] && args+=(${LAB_SINK_ARGS[$name]})
 	rm -f "$LAB_DIR/run/$name.pid"
 	echo "=== $(date -u +%FT%TZ) start $name ($host) mode=$mode" >>"$LAB_DIR/log/$name.log"
-	ip netns exec "$LAB_NS_MX" "$LAB_PY" "$LAB_HERE/mxsink.py" "${args[@]}" \
+	ip netns exec "$LAB_NS_MX" "$LAB_PY" "$LAB_PY_DIR/mxsink.py" "${args[@]}" \
 		</dev/null >>"$LAB_DIR/log/$name.log" 2>&1 9>&- &
 	LAB_SINK_PID[$name]=$!
 }
@@ -767,7 +769,7 @@ LAB_RPT_PID=
 lab_rpt_spawn() {
 	echo "=== $(date -u +%FT%TZ) start" >>"$LAB_DIR/log/rptsink.log"
 	rm -f "$LAB_DIR/run/rptsink.pid"
-	ip netns exec "$LAB_NS_MX" "$LAB_PY" "$LAB_HERE/rptsink.py" \
+	ip netns exec "$LAB_NS_MX" "$LAB_PY" "$LAB_PY_DIR/rptsink.py" \
 		--listen "$DNS_RPT_V4:443" --listen "[$DNS_RPT_V6]:443" \
 		--cert "$DNS_RPT_CERT" --key "$DNS_RPT_KEY" --dir "$LAB_DIR/rpt" \
 		--pidfile "$LAB_DIR/run/rptsink.pid" </dev/null >>"$LAB_DIR/log/rptsink.log" 2>&1 9>&- &
@@ -983,7 +985,7 @@ lab_wait_queue_empty() {
 	local end
 	end=$(( $(lab_now_ms) + $2 * 1000 ))
 	while :; do
-		lab_postqueue -j 2>/dev/null | "$LAB_PY" "$LAB_HERE/labtool.py" queue-json |
+		lab_postqueue -j 2>/dev/null | "$LAB_PY" "$LAB_PY_DIR/labtool.py" queue-json |
 			grep -qiF " $1 " || return 0
 		[ "$(lab_now_ms)" -ge $end ] && return 1
 		sleep 0.2
@@ -1006,8 +1008,8 @@ lab_wait_deferred() {
 	return 1
 }
 
-# lab_tool ARGS... - tests/lab/labtool.py
-lab_tool() { "$LAB_PY" "$LAB_HERE/labtool.py" "$@"; }
+# lab_tool ARGS... - tests/lab/py/labtool.py
+lab_tool() { "$LAB_PY" "$LAB_PY_DIR/labtool.py" "$@"; }
 
 # lab_where RCPT - "SINK N" for each stored copy of a message to RCPT, over
 # every sink's store (nothing when no sink has one)

@@ -7,7 +7,7 @@
 #	mxt-cli  192.0.2.1/24, 2001:db8:1::1/64   (routes via the gateway)
 #	mxt-gw   192.0.2.254, 2001:db8:1::fe  |  198.51.100.254, 2001:db8:2::fe
 #		 mxtlsd: listen = tproxy:0.0.0.0:10026 tproxy:[::]:10026
-#	mxt-mx   198.51.100.25, 2001:db8:2::25   (tests/lab/mxsink.py, STARTTLS)
+#	mxt-mx   198.51.100.25, 2001:db8:2::25   (tests/lab/py/mxsink.py, STARTTLS)
 #
 # Checks (one PASS:/FAIL: line each): mail over IPv4 and IPv6 reaches the
 # MX through mxtlsd (the sink has it; mxtlsd logged the connection with
@@ -55,7 +55,7 @@ ip netns exec $G sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj /CN=mx.tproxy.example -keyout "$W/mx.key" -out "$W/mx.crt" >/dev/null 2>&1
 mkdir -p "$W/mail"
-ip netns exec $M /usr/bin/python3 "$HERE/mxsink.py" --listen 198.51.100.25:25 \
+ip netns exec $M /usr/bin/python3 "$HERE/py/mxsink.py" --listen 198.51.100.25:25 \
     --listen '[2001:db8:2::25]:25' --cert "$W/mx.crt" --key "$W/mx.key" \
     --maildir "$W/mail" --name mx.tproxy.example >"$W/sink.log" 2>&1 &
 PIDS+=($!)

@@ -128,7 +128,7 @@
 #	The mailto: addresses are in reports.lab.example (the lab Postfix
 #	delivers them to a local mailbox); the https: ones point at
 #	tlsrpt.lab.example, 198.51.100.81 and 2001:db8:53::81 (A/AAAA in
-#	lab.example; tests/lab/rptsink.py serves it with the lab-CA
+#	lab.example; tests/lab/py/rptsink.py serves it with the lab-CA
 #	certificate pki/https-tlsrpt.crt).
 #
 # REQUIRES
@@ -282,7 +282,7 @@ leaf sts-unsigned  mx.sts-unsigned.example       DNS:mx.sts-unsigned.example
 leaf sts-bench     mx.stsbench.lab.example       DNS:mx.stsbench.lab.example
 selfsigned sts-selfsigned selfsigned.sts.example
 selfsigned sts-dane       mx.dane.sts.example
-# the TLSRPT report endpoint (tests/lab/rptsink.py)
+# the TLSRPT report endpoint (tests/lab/py/rptsink.py)
 leaf https-tlsrpt  tlsrpt.lab.example            DNS:tlsrpt.lab.example
 # the policy host: one certificate per mta-sts.DOMAIN (badtls.sts.example's
 # vhost presents enforce.sts.example's instead)

@@ -9,7 +9,7 @@ scenario_direct() {
 	for a in "127.0.0.1:$LAB_PORT v4" "[::1]:$LAB_PORT v6"; do
 		set -- $a
 		log=$LAB_DIR/log/smtpclient-direct-$2.log
-		if lab_fg "$log" lab_in_mta "$LAB_PY" "$LAB_HERE/smtpclient.py" --connect "$1" \
+		if lab_fg "$log" lab_in_mta "$LAB_PY" "$LAB_PY_DIR/smtpclient.py" --connect "$1" \
 			--banner-only --expect "554 5.7.1" --timeout 10; then
 			pass "refused-$2"
 		else

@@ -1,11 +1,11 @@
 # hostile.sh - hostile peers on both sides of mxtlsd (issue 9).  Clients are
-# tests/lab/hostile_client.py in mxl-mta, connecting to an MX address on
+# tests/lab/py/hostile_client.py in mxl-mta, connecting to an MX address on
 # port 25 (redirected to mxtlsd, as pipeline does); the MX servers are
-# tests/lab/hostile_mx.py on addresses of their own in mxl-mx (192.0.2.70
+# tests/lab/py/hostile_mx.py on addresses of their own in mxl-mx (192.0.2.70
 # ... 192.0.2.80, added for the scenario and removed after it), their
 # command logs in $LAB_DIR/log/NAME.jsonl.  Recipients are at
 # tls.lab.example: no policy, so mxtlsd connects to the address the client
-# asked for.  The checks judge with tests/lab/hostile_check.py.
+# asked for.  The checks judge with tests/lab/py/hostile_check.py.
 #
 # hostile-smuggle: the lenient MX (hostile-lenient, 192.0.2.70, STARTTLS)
 #	takes bare CR and bare LF for line ends, in commands and in DATA.  One
@@ -68,7 +68,7 @@ hostile_mx_spawn() {
 	ip -n "$LAB_NS_MX" addr replace "$addr/24" dev veth0 || return 1
 	rm -f "$LAB_DIR/run/$name.pid"
 	echo "=== $(date -u +%FT%TZ) start $name ($addr) mode=$mode $*" >>"$LAB_DIR/log/$name.log"
-	ip netns exec "$LAB_NS_MX" "$LAB_PY" "$LAB_HERE/hostile_mx.py" --listen "$addr:25" \
+	ip netns exec "$LAB_NS_MX" "$LAB_PY" "$LAB_PY_DIR/hostile_mx.py" --listen "$addr:25" \
 		--mode "$mode" --name "$name.lab.example" --pidfile "$LAB_DIR/run/$name.pid" \
 		--log "$LAB_DIR/log/$name.jsonl" --time-limit 20 "${args[@]}" \
 		</dev/null >>"$LAB_DIR/log/$name.log" 2>&1 9>&- &
@@ -87,7 +87,7 @@ hostile_mx_stop() {
 hostile_client() {
 	local ns=$1 log=$2
 	shift 2
-	lab_fg "$log" "lab_in_$ns" "$LAB_PY" "$LAB_HERE/hostile_client.py" "$@"
+	lab_fg "$log" "lab_in_$ns" "$LAB_PY" "$LAB_PY_DIR/hostile_client.py" "$@"
 }
 
 # hostile_judge ARGS... - hostile_check.py ARGS...: each PASS/FAIL line it
@@ -99,7 +99,7 @@ hostile_judge() {
 		"PASS "*) pass "${line#PASS }"; n=$((n + 1)) ;;
 		"FAIL "*) name=${line#FAIL }; fail "${name%%: *}" "${name#*: }"; n=$((n + 1)) ;;
 		esac
-	done < <("$LAB_PY" "$LAB_HERE/hostile_check.py" "$@" 2>&1)
+	done < <("$LAB_PY" "$LAB_PY_DIR/hostile_check.py" "$@" 2>&1)
 	[ "$n" -gt 0 ] || fail "judge-$2" "hostile_check.py $1 printed no verdict"
 }
 
@@ -128,7 +128,7 @@ scenario_hostile-smuggle() {
 		hostile_mx_stop "$name" "$addr"
 		return
 	fi
-	cases=$("$LAB_PY" "$LAB_HERE/hostile_client.py" cases | cut -f1)
+	cases=$("$LAB_PY" "$LAB_PY_DIR/hostile_client.py" cases | cut -f1)
 	for case in $cases; do
 		cj=$LAB_DIR/work/smuggle-$case.json
 		jsons+=("$cj")
@@ -136,7 +136,7 @@ scenario_hostile-smuggle() {
 		hostile_client mta "$LAB_DIR/log/hostile-client-smuggle-$case.log" smuggle \
 			--connect "$addr:25" --case "$case" --tag "$RUNID" --json "$cj" --timeout 10
 		# the case's upstream sessions end with the client's (QUIT)
-		end=$("$LAB_PY" "$LAB_HERE/hostile_check.py" wait-idle "$mlog" "$off" 5)
+		end=$("$LAB_PY" "$LAB_PY_DIR/hostile_check.py" wait-idle "$mlog" "$off" 5)
 		hostile_judge smuggle "smuggle-$case" "$cj" "$mlog" "$off" "$end"
 	done
 	hostile_judge smuggle-all mx-clean-overall "$mlog" "${jsons[@]}"
@@ -148,7 +148,7 @@ scenario_hostile-smuggle() {
 		off=$(lab_log_size "$mlog")
 		hostile_client mx "$LAB_DIR/log/hostile-client-direct-$case.log" smuggle \
 			--connect "$addr:25" --case "$case" --tag "direct-$RUNID" --json "$cj" --timeout 1
-		end=$("$LAB_PY" "$LAB_HERE/hostile_check.py" wait-idle "$mlog" "$off" 5)
+		end=$("$LAB_PY" "$LAB_PY_DIR/hostile_check.py" wait-idle "$mlog" "$off" 5)
 		runs+=("$cj:$off:$end")
 	done
 	hostile_judge selftest lenient-mx-selftest "$mlog" "${runs[@]}"
@@ -210,7 +210,7 @@ scenario_hostile-flood() {
 	before=$(hostile_kb "$pid" VmRSS)
 	if [ -z "$before" ]; then fail flood-rss-growth "no VmRSS in /proc/$pid/status"; return; fi
 	echo 5 >"/proc/$pid/clear_refs" 2>/dev/null	# VmHWM := VmRSS
-	lab_in_mta "$LAB_PY" "$LAB_HERE/hostile_client.py" flood --connect 192.0.2.25:25 \
+	lab_in_mta "$LAB_PY" "$LAB_PY_DIR/hostile_client.py" flood --connect 192.0.2.25:25 \
 		--bytes $((16 * 1024 * 1024)) --time-limit 10 --ctl "$ctl" --hold 10 \
 		--json "$ctl/flood.json" >"$LAB_DIR/log/hostile-client-flood.log" 2>&1 </dev/null 9>&- &
 	cpid=$!

@@ -7,7 +7,7 @@ lab_pipeline_once() {
 	local variant=$1; shift
 	local tag="pipe$variant-$RUNID" out json=$LAB_DIR/work/pipeline-$variant.json n
 	local log=$LAB_DIR/log/smtpclient-pipeline-$variant.log
-	if ! lab_fg "$log" lab_in_mta "$LAB_PY" "$LAB_HERE/smtpclient.py" --connect 192.0.2.25:25 \
+	if ! lab_fg "$log" lab_in_mta "$LAB_PY" "$LAB_PY_DIR/smtpclient.py" --connect 192.0.2.25:25 \
 		--ehlo client.lab.example "$@" --pipeline --require-pipelining \
 		--from lab@mta.lab.example --rcpt-count 50 --rcpt-format "r{n}-$tag@tls.lab.example" \
 		--check-rcpt-echo --json "$json" --timeout 30; then

@@ -7,7 +7,7 @@
 # something to report when run alone.  Then:
 #   build      `mxtls-report build --day D --out DIR` for each UTC day of
 #              this run (two when it crossed midnight) exits 0
-#   report-*   tests/lab/tlsrpt_check.py: one report per policy domain (and
+#   report-*   tests/lab/py/tlsrpt_check.py: one report per policy domain (and
 #              one for mx1.dane-ee.example, the MX host with its own
 #              record) whose name, JSON fields (RFC 8460 4) and counts -
 #              successful and failed sessions, failures by result type and
@@ -86,7 +86,7 @@ scenario_report() {
 	lab_log "$SCEN: built $(ls "$out" | wc -l) reports for $days in $out"
 
 	RPT_PREFIX=report-
-	lab_report_py "$LAB_DIR/log/report-check.log" "$LAB_PY" "$LAB_HERE/tlsrpt_check.py" \
+	lab_report_py "$LAB_DIR/log/report-check.log" "$LAB_PY" "$LAB_PY_DIR/tlsrpt_check.py" \
 		--lab "$LAB_DIR" --reports "$out" --since "$LAB_UP_T0" \
 		$(for day in $days; do echo --day "$day"; done) \
 		--expected "$LAB_DIR/work/tlsrpt-expected.json"
@@ -114,17 +114,17 @@ scenario_report() {
 	if [ "$st" = 0 ]; then pass send
 	else fail send "mxtls-report send exited $st: $(tail -n 5 "$LAB_DIR/log/report-send.log")"; fi
 	RPT_PREFIX=send-
-	lab_report_py "$LAB_DIR/log/report-delivered.log" "$LAB_PY" "$LAB_HERE/tlsrpt_delivered.py" \
+	lab_report_py "$LAB_DIR/log/report-delivered.log" "$LAB_PY" "$LAB_PY_DIR/tlsrpt_delivered.py" \
 		check --lab "$LAB_DIR" --reports "$out" --wait 20 --sender tlsrpt-noreply@mta.lab.example
 
 	# send again: nothing new
-	before=$("$LAB_PY" "$LAB_HERE/tlsrpt_delivered.py" count --lab "$LAB_DIR")
+	before=$("$LAB_PY" "$LAB_PY_DIR/tlsrpt_delivered.py" count --lab "$LAB_DIR")
 	st=0
 	for day in $days; do
 		lab_report -v send --day "$day" >>"$LAB_DIR/log/report-send2.log" 2>&1 || st=$?
 	done
 	sleep 3
-	after=$("$LAB_PY" "$LAB_HERE/tlsrpt_delivered.py" count --lab "$LAB_DIR")
+	after=$("$LAB_PY" "$LAB_PY_DIR/tlsrpt_delivered.py" count --lab "$LAB_DIR")
 	if [ "$st" = 0 ] && [ "$before" = "$after" ]; then pass send-again-nothing
 	else fail send-again-nothing "second send exited $st; mails and POSTs before: $before, after: $after; $(tail -n 3 "$LAB_DIR/log/report-send2.log")"; fi
 	RPT_PREFIX=

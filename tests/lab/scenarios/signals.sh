@@ -19,7 +19,7 @@
 lab_sig_client() {	# lab_sig_client NAME STEP... - stepclient in the background
 	local name=$1
 	shift
-	lab_in_mta "$LAB_PY" "$LAB_HERE/stepclient.py" --connect 192.0.2.25:25 \
+	lab_in_mta "$LAB_PY" "$LAB_PY_DIR/stepclient.py" --connect 192.0.2.25:25 \
 		--ctl "$SIG_CTL" --timeout 30 "$@" >"$LAB_DIR/log/stepclient-$name.log" 2>&1 </dev/null 9>&- &
 }
 
@@ -44,7 +44,7 @@ lab_sig_wait_pid() {	# lab_sig_wait_pid PID TIMEOUT - 0 when PID exited 0 in tim
 
 lab_sig_banner() {	# lab_sig_banner CHECK PREFIX - a new connection's greeting
 	local log=$LAB_DIR/log/smtpclient-signals-$1.log
-	if lab_fg "$log" lab_in_mta "$LAB_PY" "$LAB_HERE/smtpclient.py" --connect 192.0.2.25:25 \
+	if lab_fg "$log" lab_in_mta "$LAB_PY" "$LAB_PY_DIR/smtpclient.py" --connect 192.0.2.25:25 \
 		--banner-only --expect "$2" --timeout 10; then
 		pass "$1"
 	else
@@ -121,7 +121,7 @@ scenario_signals() {
 	if lab_sig_wait_pid "$idle" 5; then pass idle-session-421
 	else fail idle-session-421 "the idle session did not get 421 4.3.2 and a close within 5 s of SIGTERM: $(tail -n 3 "$LAB_DIR/log/stepclient-idle.log" | tr '\n' ' ')"; fi
 	check no-new-sessions "a new connection was not refused while draining" \
-		lab_fg "$LAB_DIR/log/stepclient-refused.log" lab_in_mta "$LAB_PY" "$LAB_HERE/stepclient.py" \
+		lab_fg "$LAB_DIR/log/stepclient-refused.log" lab_in_mta "$LAB_PY" "$LAB_PY_DIR/stepclient.py" \
 		--connect 192.0.2.25:25 --expect-refused --timeout 5
 	if kill -0 "$LAB_MXTLSD_PID" 2>/dev/null; then pass draining-while-in-data
 	else fail draining-while-in-data "mxtlsd exited while a session was in DATA"; fi

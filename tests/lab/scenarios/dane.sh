@@ -2,7 +2,7 @@
 #
 # Each scenario submits through the real Postfix to a domain of the DNS
 # world; Postfix's transport sends it to the first MX address of the domain
-# (lib.sh LAB_DANE_ROUTES), iptables hands it to mxtlsd, which looks up the
+# (lib/postfix.sh LAB_DANE_ROUTES), iptables hands it to mxtlsd, which looks up the
 # domain's policy in the lab's DNSSEC world.  Each asserts
 #   - what Postfix was told: its maillog status= line and reply text, and for
 #     deferred mail `postqueue -j` (deferred queue, delay_reason);

@@ -1,7 +1,7 @@
 # exim.sh - Exim as the old MTA (issue 9): two domains that share one MX
 # host, one of them failing its policy, in one message.
 #
-# Exim (Debian's exim4-daemon-light, unpacked, see lib.sh lab_exim_up)
+# Exim (Debian's exim4-daemon-light, unpacked, see lib/exim.sh lab_exim_up)
 # routes one-bad.example and shared-mx.example to the same address,
 # 192.0.2.37 (manualroute, no DNS in Exim).  Its remote_smtp transport
 # (multi_domain = true, Exim's default) puts recipients of both domains
@@ -199,7 +199,7 @@ exim_mixed() {
 	if [ -z "$out" ]; then pass nothing-bounced
 	else fail nothing-bounced "Exim's log: $(echo "$out" | head -n 4 | tr '\n' ' ')"; fi
 	# one known line: the delivery Exim re-executes after -odi runs as
-	# Debian-exim, which loses root for -C (see lib.sh); harmless
+	# Debian-exim, which loses root for -C (see lib/exim.sh); harmless
 	out=$(lab_grep_after "$LAB_EXIM/log/paniclog" "$poff" . | grep -vF 'exim user lost privilege for using -C option')
 	if [ -z "$out" ]; then pass exim-no-panic
 	else fail exim-no-panic "Exim's paniclog: $(echo "$out" | head -n 4 | tr '\n' ' ')"; fi

@@ -3,7 +3,7 @@
 #
 # Like the DANE scenarios (dane.sh, whose helpers these use), each submits
 # through the real Postfix; Postfix's transport sends the message to the
-# first MX address of the domain (lib.sh LAB_STS_ROUTES), iptables hands it
+# first MX address of the domain (lib/postfix.sh LAB_STS_ROUTES), iptables hands it
 # to mxtlsd, which looks up _mta-sts.DOMAIN, fetches (or takes from its
 # cache) https://mta-sts.DOMAIN/.well-known/mta-sts.txt and applies it.
 # Each asserts

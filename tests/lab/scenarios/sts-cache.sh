@@ -7,24 +7,24 @@
 #                  the policy host stopped: the next message still gets the
 #                  cached policy (MX 10 refused again, delivered at MX 20, no
 #                  fetch, cache file untouched).  Policy host and TXT restored.
-#   sts-idchange   the message sts-allbad left deferred (every MX of
-#                  allbad.sts.example refused under enforce): the domain
-#                  publishes a new policy, mode none, under a new id; the
-#                  deferred message, flushed, is delivered at the MX that was
-#                  refused (opportunistic TLS), the new policy fetched and
-#                  cached.  Then the TXT record goes: the next message makes
-#                  mxtlsd drop the mode-none entry ("withdrew its policy"),
-#                  cache file removed.  The domain is restored as built.
+#   sts-idchange   first a message deferred as in sts-allbad (every MX of
+#                  allbad.sts.example refused under enforce; check names
+#                  with -setup): the domain publishes a new policy, mode
+#                  none, under a new id; the deferred message, flushed, is
+#                  delivered at the MX that was refused (opportunistic TLS),
+#                  the new policy fetched and cached.  Then the TXT record
+#                  goes: the next message makes mxtlsd drop the mode-none
+#                  entry ("withdrew its policy"), cache file removed.  The
+#                  domain is restored as built.
 #                  mxtlsd fetches a domain's policy at most once a minute
-#                  (a fixed 60 s in proxy/main.c), so when sts-allbad's
-#                  fetch was less than 61 s ago in this mxtlsd's life, the
-#                  scenario waits for the rest; after a restart (run's
-#                  default order puts it after sts-restart) it need not: the
-#                  policy loaded from the cache directory has no recent
-#                  fetch.  `tests/lab/run sts-allbad sts-idchange` tries the
-#                  id change within one process's life (and waits ~60 s).
-#                  Run alone, it runs sts-allbad's steps first (check names
-#                  with -setup).
+#                  (a fixed 60 s in proxy/main.c), so when its last fetch of
+#                  allbad's policy (the setup's, or sts-allbad's) was less
+#                  than 61 s ago in this mxtlsd's life, the scenario waits
+#                  for the rest; after a restart (run's default order puts
+#                  it after sts-restart) it need not: the setup finds the
+#                  policy loaded from the cache directory, with no recent
+#                  fetch.  Run alone, or after sts-allbad without a restart
+#                  in between, it waits (~60 s).
 #   sts-restart    mxtlsd stopped and started: it loads the cache directory
 #                  ("sts cache: N policies loaded from DIR", N = the files
 #                  there that hold a policy) and delivers to enforce.sts.example by the cached
@@ -95,15 +95,13 @@ scenario_sts-idchange() {
 	local d=allbad.sts.example fe w hoff qid rcpt
 	lab_dane_only || return 0
 	SCEN_SINKS="192.0.2.52 192.0.2.53"
-	if [ -z "$STS_ALLBAD_QID" ]; then
-		CK=-setup
-		scenario_sts-allbad
-		CK=
-		SCEN_SINKS="192.0.2.52 192.0.2.53"
-	fi
+	# a message of its own, deferred as in sts-allbad
+	CK=-setup
+	sts_allbad_send
+	CK=
 	qid=$STS_ALLBAD_QID rcpt=$STS_ALLBAD_RCPT
 	if [ -z "$qid" ] || ! lab_postqueue -j | lab_tool queue-json | grep -qiF " $rcpt "; then
-		fail deferred-message "no message to $d deferred by sts-allbad in Postfix's queue"
+		fail deferred-message "no message to $d deferred (as in sts-allbad) in Postfix's queue"
 		return
 	fi
 	# a second fetch of a domain's policy comes at least

@@ -21,8 +21,10 @@
 # Scenarios here (the rest: sts-policy.sh, sts-cache.sh, sts-negative.sh):
 #   sts-allbad     enforce, every MX fails (certificate for another name,
 #                  expired): 451 4.7.5, the message stays in Postfix's queue
-#                  (sts-idchange delivers it later: not dequeued here)
-#   sts-enforce    enforce, certificate valid for the MX name: verified; also
+#                  (then removed: sts-idchange defers one of its own)
+#   sts-enforce    enforce, certificate valid for the MX name: verified, the
+#                  policy fetched (mxtlsd restarted without its cache file
+#                  first when an earlier scenario had it fetched); also
 #                  sts-unsigned.example (policy host and MX in an unsigned zone)
 #   sts-wildcard   mx: *.wild.sts.example; a *.wild certificate, and an exact
 #                  one; the policy served as "text/plain; charset=utf-8"
@@ -155,14 +157,16 @@ lab_sts_cachefile() {
 }
 
 LAB_T0=$(date +%s)
-# the message sts-allbad leaves deferred for sts-idchange
+# the message sts_allbad_send leaves deferred
 STS_ALLBAD_QID='' STS_ALLBAD_RCPT='' STS_ALLBAD_FILE=''
 
-scenario_sts-allbad() {
-	local d=allbad.sts.example hoff
-	lab_dane_only || return 0
-	SCEN_SINKS="192.0.2.52 192.0.2.53"
-	hoff=$(lab_log_size "$(lab_https_log)")
+# sts_allbad_send - a message to allbad.sts.example, deferred (every MX
+# refused under its enforce policy, id allbad1, fetched now or cached), and
+# what mxtlsd logged of the session; left in Postfix's queue, named by
+# STS_ALLBAD_QID, _RCPT, _FILE.  Status 1 when it could not be submitted.
+sts_allbad_send() {
+	local d=allbad.sts.example
+	STS_ALLBAD_QID='' STS_ALLBAD_RCPT='' STS_ALLBAD_FILE=''
 	lab_send "$d" || return
 	lab_expect_deferred "451 4.7.5 MTA-STS: certificate of wrongname.sts.example[192.0.2.52]:25 not valid: hostname mismatch"
 	STS_ALLBAD_QID=$D_QID STS_ALLBAD_RCPT=$D_RCPT STS_ALLBAD_FILE=$D_FILE
@@ -178,15 +182,38 @@ scenario_sts-allbad() {
 		lab_sess_lacks mxtlsd-not-verified 'Verified TLS connection' "a connection was logged as verified"
 		lab_sess_lacks mxtlsd-no-transaction ' status=sent ' "mxtlsd relayed a transaction"
 	fi
+	return 0
+}
+
+scenario_sts-allbad() {
+	local d=allbad.sts.example hoff
+	lab_dane_only || return 0
+	SCEN_SINKS="192.0.2.52 192.0.2.53"
+	hoff=$(lab_log_size "$(lab_https_log)")
+	sts_allbad_send || return
 	lab_sts_fetched "$d" allbad1 enforce 1
 	lab_sts_requested "$d" "$hoff" 200
 	lab_sts_cachefile "$d" allbad1
-	# left in the queue on purpose: sts-idchange delivers it
+	# nothing left behind for a later scenario
+	lab_dequeue
+}
+
+# lab_sts_forget DOMAIN - when mxtlsd already holds DOMAIN's policy (a
+# scenario before this one had it fetched: there is a cache file), stop
+# mxtlsd, remove the file and start mxtlsd again, so that the next message
+# fetches the policy afresh (check restarted-setup)
+lab_sts_forget() {
+	[ -f "$LAB_DIR/sts/$1" ] || return 0
+	lab_mxtlsd_stop
+	rm -f "$LAB_DIR/sts/$1"
+	if lab_mxtlsd_start; then pass restarted-setup
+	else fail restarted-setup "mxtlsd did not start again: $(tail -n 3 "$LAB_DIR/log/mxtlsd.log")"; return 1; fi
 }
 
 scenario_sts-enforce() {
 	local d=enforce.sts.example hoff
 	lab_dane_only || return 0
+	lab_sts_forget "$d" || return
 	hoff=$(lab_log_size "$(lab_https_log)")
 	lab_send "$d" || return
 	if lab_expect_sent 192.0.2.50; then

@@ -331,6 +331,11 @@ lab_down() {
 # lab_now_ms - milliseconds since the epoch
 lab_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
+# lab_next_second - sleep until just after the next whole second
+lab_next_second() {
+	sleep "$(date +%s.%N | awk '{ printf "%.3f", int($1) + 1.002 - $1 }')"
+}
+
 # lab_wait_grep FILE ERE TIMEOUT - poll FILE for ERE; LAB_MATCH = first match
 lab_wait_grep() {
 	local file=$1 re=$2 end

@@ -178,9 +178,11 @@ lab_mxtlsd_hup() {
 # TLSRPT: mxtls-report on the journal
 
 # lab_report ARGS... - mxtls-report -c mxtlsd.conf ARGS... in mxl-mta (the
-# lab's resolver, report endpoint and Postfix are reachable from there)
+# lab's resolver, report endpoint and Postfix are reachable from there);
+# -c $LAB_REPORT_CONF instead when set (scenarios/report.sh)
+LAB_REPORT_CONF=
 lab_report() {
-	lab_in_mta "$MXTLS_REPORT" -c "$LAB_DIR/mxtlsd.conf" "$@"
+	lab_in_mta "$MXTLS_REPORT" -c "${LAB_REPORT_CONF:-$LAB_DIR/mxtlsd.conf}" "$@"
 }
 
 # lab_mailbox NAME - the Maildir of NAME@reports.lab.example

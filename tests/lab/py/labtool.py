@@ -39,6 +39,12 @@ SUBCOMMANDS
         whose KEY equals VALUE for every KEY=VALUE given (numbers compared
         as text).  Lines that are not JSON objects (a torn last line) are
         skipped.  Exit 1 when none matched.
+    journal-drop SRC DST WINDOWS
+        Copy mxtlsd's journal SRC/*.jsonl into DST without the records whose
+        "time" falls within one of the WINDOWS (a file of "NAME FIRST LAST"
+        lines, whole epoch seconds, as tests/lab/run writes for the
+        scenarios that report.sh cannot count: see in_windows); other lines
+        are copied as they are.  Print how many records were left out.
     report-count DIR DOMAIN [RESULT]
         Sum, over the RFC 8460 reports DIR/*.json.gz (mxtls-report build),
         the policies of policy-domain DOMAIN: print "ok=N failed=N" and,
@@ -216,6 +222,45 @@ def exim_transcript(path):
     return out
 
 
+def load_windows(path):
+    """[(first, last)] of a file of "NAME FIRST LAST" lines (epoch seconds)."""
+    wins = []
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if len(w) == 3:
+                wins.append((int(w[1]), int(w[2])))
+    return wins
+
+
+def in_windows(t, wins):
+    """Whether time T (epoch seconds, fractional or whole) falls in a window
+    (FIRST, LAST): FIRST <= T < LAST + 1, i.e. within the seconds FIRST ..
+    LAST (tests/lab/run starts and ends such a scenario on a second's edge,
+    so nothing of another scenario shares those seconds)."""
+    return any(a <= t < b + 1 for a, b in wins)
+
+
+def journal_drop(src, dst, wins):
+    """Copy SRC/*.jsonl into DST without the records of the windows."""
+    dropped = 0
+    os.makedirs(dst, exist_ok=True)
+    for j in sorted(glob.glob(os.path.join(src, "*.jsonl"))):
+        with open(j, "rb") as f, open(os.path.join(dst, os.path.basename(j)), "wb") as out:
+            for raw in f:
+                try:
+                    r = json.loads(raw)
+                except ValueError:
+                    r = None
+                if isinstance(r, dict) and isinstance(r.get("time"), (int, float)) \
+                        and in_windows(r["time"], wins):
+                    dropped += 1
+                    continue
+                out.write(raw)
+    print(dropped)
+    return 0
+
+
 def main():
     a = sys.argv[1:]
     if not a:
@@ -302,6 +347,8 @@ def main():
                         print(json.dumps(r, sort_keys=True))
                         found += 1
         return 0 if found else 1
+    if cmd == "journal-drop":
+        return journal_drop(a[0], a[1], load_windows(a[2]))
     if cmd == "report-count":
         rdir, domain = a[0], a[1]
         result = a[2] if len(a) > 2 else None

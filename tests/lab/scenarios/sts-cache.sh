@@ -115,6 +115,9 @@ scenario_sts-idchange() {
 			wait $!
 		fi
 	fi
+	# the TXT record the setup's session looked up (id allbad1) must have
+	# expired from mxtlsd's resolver when the flush looks again (see sts-cache)
+	sleep 2.1
 
 	lab_sts_publish "$d" none
 	if lab_sts_txt "$d" allbad2; then pass txt-new-id

@@ -8,7 +8,7 @@
 #
 # DESCRIPTION
 #	The entry point that the scenarios (tests/lab/run), demo, soak and
-#	the tproxy/crash tests source: the map below, the settings, lab_up,
+#	crash_test.sh source: the map below, the settings, lab_up,
 #	lab_down and the helpers every part uses (lab_log, lab_kill_pid,
 #	lab_wait_grep*, lab_fg, lab_tool).  Each part of the world has a file
 #	of its own in tests/lab/lib/, sourced from here:

@@ -48,14 +48,20 @@ DESCRIPTION
                        stored it (or at most 0.5 s before: the message was
                        in the MX's socket buffer), on a connection that
                        was open before the kill, i.e. the killed mxtlsd's,
-                       and mxtlsd's log has no "status=sent (250 ... queued
-                       as N)" for it (the MX's 250 never reached Postfix), or
+                       and either mxtlsd's log has no "status=sent (250 ...
+                       queued as N)" for it (the MX's 250 never reached
+                       mxtlsd) or the kill came at most FLUSH_WINDOW after
+                       that line (mxtlsd logs the outcome when it queues
+                       the 250 for Postfix, and writes it out just before
+                       its loop waits again: a kill in between leaves
+                       Postfix without it), or
       shutdown-timeout a drain's shutdown_timeout closed sessions within
                        5 s after the MX stored it;
     anything else is unexplained.
 """
 
 import argparse
+import calendar
 import collections
 import glob
 import hashlib
@@ -70,6 +76,7 @@ import threading
 import time
 
 KILL_WINDOW = 5.0
+FLUSH_WINDOW = 1.0      # a logged status=sent to the 250 written out (s)
 
 WORDS = ("mail relay transport queue deferred retry tls dane mta-sts policy journal "
          "record session upstream greeting envelope message body header soak chaos "
@@ -217,6 +224,17 @@ class Out:
             why = " ".join(str(why).split())
             print("FAIL: soak %s: %s" % (name, why[:1800]))
             self.failed += 1
+
+
+def log_time(line):
+    """The time of an mxtlsd log line (2026-12-02T03:24:58.074Z ...), in
+    seconds since the epoch; -inf when it has none (it then explains
+    nothing)."""
+    m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z ", line)
+    if not m:
+        return float("-inf")
+    v = [int(x) for x in m.groups()]
+    return calendar.timegm((v[0], v[1], v[2], v[3], v[4], v[5], 0, 0, 0)) + v[6] / 1000.0
 
 
 def split_addr(s):
@@ -416,12 +434,12 @@ def cmd_check(a):
             "%d messages: %s" % (len(sent_bad), "; ".join(sent_bad[:4])))
 
     # -- duplicates
-    relayed = set()                              # (rcpt, N): mxtlsd logged the MX's 250
+    relayed = {}                                 # (rcpt, N) -> when mxtlsd logged the MX's 250
     try:
         for l in open(os.path.join(lab, "log", "mxtlsd.log"), errors="replace"):
             mt = re.search(r" to=<(soak-[^>]+)>, relay=.* status=sent \(250 .*queued as (\d+)\)", l)
             if mt:
-                relayed.add((mt.group(1).lower(), int(mt.group(2))))
+                relayed[(mt.group(1).lower(), int(mt.group(2)))] = log_time(l)
     except OSError:
         pass
     shut_t = [e["t"] for e in ev if e["ev"] == "exit" and e.get("shutdown_timeout")]
@@ -440,8 +458,10 @@ def cmd_check(a):
             # copy that came over a connection of the mxtlsd it killed
             cl = [r for r in conns if r["sink"] == c["sink"] and c["n"] in r.get("msgs", [])]
             cstart = cl[0]["start"] if cl else None
-            logged = (man[msgid]["rcpt"].lower(), c["n"]) in relayed
-            cut = lambda k: (cstart is not None and cstart <= k and not logged
+            key = (man[msgid]["rcpt"].lower(), c["n"])
+            logged = relayed.get(key)             # None: mxtlsd never had the 250
+            unheard = lambda k: logged is None or 0 <= k - logged <= FLUSH_WINDOW
+            cut = lambda k: (cstart is not None and cstart <= k and unheard(k)
                              and -0.5 <= k - c["time"] <= KILL_WINDOW)
             if (c["sink"], c["n"]) in rad:
                 expl["reset-after-dot"] += 1

@@ -37,7 +37,7 @@ ASAN_LDFLAGS = -fsanitize=address,undefined
 
 LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/conf.c lib/conf_load.c
 PROXY_CORE = proxy/smtp.c proxy/fsm.c
-POLICY_CORE = policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
+POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c
 POLICY_IO = policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
 PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/sess.c \
@@ -52,9 +52,10 @@ UNIT_SRC_test_config = tests/unit/test_config.c lib/conf.c lib/conf_load.c lib/d
 UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c lib/dname.c
 UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c lib/dname.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
-UNIT_TESTS += test_mime test_deliver test_sess test_file test_up test_addr test_dname
+UNIT_TESTS += test_ptable test_mime test_deliver test_sess test_file test_up test_addr test_dname
 UNIT_SRC_test_addr = tests/unit/test_addr.c lib/addr.c
 UNIT_SRC_test_dname = tests/unit/test_dname.c lib/dname.c
+UNIT_SRC_test_ptable = tests/unit/test_ptable.c policy/ptable.c lib/addr.c lib/dname.c
 UNIT_SRC_test_file = tests/unit/test_file.c lib/file.c
 # The session end to end in one process; policy lookups replaced by the test.
 UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c \
@@ -86,7 +87,8 @@ UNIT_SRC_test_plan = tests/unit/test_plan.c policy/plan.c policy/dane.c policy/d
 UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/plan.c policy/dane.c \
 	policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c report/rtype.c lib/addr.c lib/dname.c
 
-FUZZERS = fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache
+FUZZERS = fuzz_ptable fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache
+FUZZ_SRC_fuzz_ptable = tests/fuzz/fuzz_ptable.c policy/ptable.c lib/addr.c lib/dname.c
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c lib/dname.c
 FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c lib/conf.c lib/dname.c lib/addr.c
 FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c lib/tags.c
@@ -231,6 +233,7 @@ bench: deps-check
 	@bash tests/bench/journal
 	@bash tests/bench/report
 	@bash tests/bench/eod
+	@bash tests/bench/ptable
 
 # The TLSRPT figures alone: journal records/s (interval, always), and a
 # million-record day of aggregation (report/agg.c) on one core.

@@ -65,6 +65,7 @@
 #include <openssl/ssl.h>
 
 #include "bio.h"
+#include "bclock.h"
 
 #define IN_CAP		4096		/* reply bytes kept per connection */
 #define TEXT_MAX	160		/* reply text kept for diagnostics */
@@ -190,16 +191,6 @@ report(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-/* now - monotonic seconds */
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* send_cmd - queue one command; the buffer is sized so it always fits */

@@ -11,20 +11,11 @@
 #include <time.h>
 
 #include "../../proxy/smtp.h"
+#include "bclock.h"
 
 #define BUF	(64u << 20)
 #define READ	65536u
 #define ROUNDS	8
-
-/* now - monotonic seconds */
-static double
-now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
-}
 
 /* scan - the scanner over the buffer in READ-sized pieces */
 static size_t

@@ -12,18 +12,9 @@
 #include <time.h>
 
 #include "../../policy/ptable.h"
+#include "bclock.h"
 
 #define LOOKUPS	2000000
-
-/* now - monotonic seconds */
-static double
-now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
-}
 
 /* build - a table of n entries: own keys, .parent keys, destinations */
 static char *

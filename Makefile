@@ -88,12 +88,14 @@ UNIT_SRC_test_plan = tests/unit/test_plan.c policy/plan.c policy/dane.c policy/d
 UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/plan.c policy/dane.c \
 	policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c report/rtype.c lib/addr.c lib/dname.c
 
-FUZZERS = fuzz_ptable fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache
+FUZZERS = fuzz_ptable fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache \
+	fuzz_smap
 FUZZ_SRC_fuzz_ptable = tests/fuzz/fuzz_ptable.c policy/ptable.c lib/addr.c lib/dname.c
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c lib/dname.c
 FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c lib/conf.c lib/dname.c lib/addr.c
 FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c lib/tags.c
 FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c lib/dname.c lib/tags.c report/rtype.c
+FUZZ_SRC_fuzz_smap = tests/fuzz/fuzz_smap.c proxy/smap.c lib/dname.c lib/addr.c
 FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c report/rtype.c lib/dname.c
 FUZZ_SRC_fuzz_journal = tests/fuzz/fuzz_journal.c report/record.c report/agg.c lib/dname.c \
 	report/render.c report/rtype.c

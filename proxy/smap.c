@@ -107,7 +107,7 @@ smap_reply(char *out, size_t size, int kind, const char *text, size_t tlen,
 	if ((kind == SMAP_R_OK && tlen == 0)
 	    || (kind == SMAP_R_NOTFOUND && tlen != 0))
 		return -1;
-	if (tlen > SMAP_MAX || !smap_text_ok(text, tlen))
+	if (tlen > SMAP_MAX || (tlen > 0 && !smap_text_ok(text, tlen)))
 		return -1;
 	wlen = strlen(word[kind]);
 	if (tlen > SMAP_MAX - wlen)

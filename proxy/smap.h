@@ -43,9 +43,13 @@
  *	SMAP_R_PERM (`PERM reason'; the reason may be empty).  It refuses
  *	(rather than sanitises) text holding a NUL, CR or LF: such text is
  *	the caller's bug, and an altered value would be a different policy.
- *	It returns 0 and *outlen (no NUL is appended), or -1 with nothing
- *	promised of out: size too small, the payload over SMAP_MAX, a bad
- *	kind or bad text.
+ *	text may be NULL when tlen is 0.  It returns 0 and *outlen (no NUL
+ *	is appended), or -1 with nothing promised of out: size too small,
+ *	the payload over SMAP_MAX, a bad kind or bad text.
+ *
+ * DIAGNOSTICS
+ *	Nothing here reads beyond the given length, allocates or logs; a
+ *	reason handed back is a static string for the caller's log line.
  *
  *	smap_key_parse() reads a key in the forms Postfix's TLS policy
  *	lookups use: `domain', `domain.', `[host]', `[host]:port',

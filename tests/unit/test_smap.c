@@ -273,6 +273,7 @@ static const struct fcase fcases[] = {
 	{"OK secure", SMAP_R_OK, S("secure match=.example.com servername=hostname"), 0,
 	    "48:OK secure match=.example.com servername=hostname,"},
 	{"NOTFOUND", SMAP_R_NOTFOUND, S(""), 0, "9:NOTFOUND ,"},
+	{"NOTFOUND, text NULL", SMAP_R_NOTFOUND, NULL, 0, 0, "9:NOTFOUND ,"},
 	{"TEMP empty", SMAP_R_TEMP, S(""), 0, "5:TEMP ,"},
 	{"TEMP reason", SMAP_R_TEMP, S("lookup in progress"), 0, "23:TEMP lookup in progress,"},
 	{"PERM reason", SMAP_R_PERM, S("bad request"), 0, "16:PERM bad request,"},

@@ -35,7 +35,7 @@ ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 	$(WARN) -D_GNU_SOURCE $(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
-LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/conf.c lib/conf_load.c
+LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/dest.c lib/conf.c lib/conf_load.c
 PROXY_CORE = proxy/smtp.c proxy/fsm.c
 POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c
@@ -53,9 +53,9 @@ UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c lib/dname.c
 UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c lib/dname.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
 UNIT_TESTS += test_ptable test_mime test_deliver test_sess test_file test_up test_addr test_dname
-UNIT_SRC_test_addr = tests/unit/test_addr.c lib/addr.c
+UNIT_SRC_test_addr = tests/unit/test_addr.c lib/addr.c lib/dest.c lib/dname.c
 UNIT_SRC_test_dname = tests/unit/test_dname.c lib/dname.c
-UNIT_SRC_test_ptable = tests/unit/test_ptable.c policy/ptable.c lib/addr.c lib/dname.c
+UNIT_SRC_test_ptable = tests/unit/test_ptable.c policy/ptable.c lib/dest.c lib/addr.c lib/dname.c
 UNIT_SRC_test_file = tests/unit/test_file.c lib/file.c
 # The session end to end in one process; policy lookups replaced by the test.
 UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c \
@@ -82,7 +82,7 @@ UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c lib/dna
 	lib/dirs.c lib/file.c report/rtype.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/dnssec.c policy/dane.c report/rtype.c
 UNIT_TESTS += test_rr test_plan test_route test_smap
-UNIT_SRC_test_smap = tests/unit/test_smap.c proxy/smap.c lib/dname.c lib/addr.c
+UNIT_SRC_test_smap = tests/unit/test_smap.c proxy/smap.c lib/dest.c lib/dname.c lib/addr.c
 UNIT_SRC_test_rr = tests/unit/test_rr.c policy/rr.c policy/dane.c lib/dname.c
 UNIT_SRC_test_plan = tests/unit/test_plan.c policy/plan.c policy/dane.c policy/dnssec.c lib/addr.c
 UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/plan.c policy/dane.c \
@@ -90,12 +90,12 @@ UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/plan.c polic
 
 FUZZERS = fuzz_ptable fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache \
 	fuzz_smap
-FUZZ_SRC_fuzz_ptable = tests/fuzz/fuzz_ptable.c policy/ptable.c lib/addr.c lib/dname.c
+FUZZ_SRC_fuzz_ptable = tests/fuzz/fuzz_ptable.c policy/ptable.c lib/dest.c lib/addr.c lib/dname.c
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c lib/dname.c
 FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c lib/conf.c lib/dname.c lib/addr.c
 FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c lib/tags.c
 FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c lib/dname.c lib/tags.c report/rtype.c
-FUZZ_SRC_fuzz_smap = tests/fuzz/fuzz_smap.c proxy/smap.c lib/dname.c lib/addr.c
+FUZZ_SRC_fuzz_smap = tests/fuzz/fuzz_smap.c proxy/smap.c lib/dest.c lib/dname.c lib/addr.c
 FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c report/rtype.c lib/dname.c
 FUZZ_SRC_fuzz_journal = tests/fuzz/fuzz_journal.c report/record.c report/agg.c lib/dname.c \
 	report/render.c report/rtype.c

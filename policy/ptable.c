@@ -9,8 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../lib/addr.h"
+#include "../lib/dest.h"
 #include "../lib/dname.h"
+#include "../lib/hex.h"
 #include "ptable.h"
 
 static const char *const levels[] = {
@@ -99,56 +100,22 @@ find_key(const struct ptable *t, const char *key)
 	return NULL;
 }
 
-/* host_norm - a host inside brackets: an address in its one text form, or
- * a name in lower case; -1 when it is neither */
-static int
-host_norm(const char *h, size_t len, char *out, size_t size)
-{
-	char tmp[DNAME_MAX + 16];
-	struct sockaddr_storage ss;
-	socklen_t sl;
-
-	if (len == 0 || len > DNAME_MAX)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "[%.*s]:25", (int) len, h);
-	if (addr_parse(tmp, &ss, &sl) == 0) {
-		addr_str(&ss, out, size);
-		return 0;
-	}
-	len = dname_trim_dot(h, len);
-	if (!dname_dns_ok(h, len) || len >= size)
-		return -1;
-	dname_lower(out, size, h, len);
-	return 0;
-}
-
 /* key_norm - a table key in its normalised form, and its kind */
 static int
 key_norm(const struct at *at, const char *k, size_t len, char *out, size_t size,
     enum ptab_kind *kind)
 {
 	if (k[0] == '[') {
-		const char *rb = memchr(k, ']', len);
-		char host[DNAME_MAX + 1];
-		unsigned long port = 0;
+		char host[DEST_HOST_MAX];
+		const char *why;
+		unsigned port;
 
-		if (rb == NULL || host_norm(k + 1, (size_t) (rb - k - 1), host, sizeof(host)) < 0)
-			return bad(at, "\"%.*s\": not [address] or [host name]", (int) len, k);
-		if (rb + 1 < k + len) {
-			const char *p = rb + 1;
-
-			if (*p++ != ':' || p == k + len)
-				return bad(at, "\"%.*s\": expected :PORT after ]", (int) len, k);
-			for (; p < k + len; p++) {
-				if (*p < '0' || *p > '9' || (port = port * 10 + (unsigned) (*p - '0')) > 65535)
-					return bad(at, "\"%.*s\": bad port", (int) len, k);
-			}
-			if (port == 0)
-				return bad(at, "\"%.*s\": bad port", (int) len, k);
-			snprintf(out, size, "[%s]:%lu", host, port);
-		} else {
+		if (dest_parse(k, len, host, sizeof(host), &port, &why) < 0)
+			return bad(at, "\"%.*s\": %s", (int) len, k, why);
+		if (port)
+			snprintf(out, size, "[%s]:%u", host, port);
+		else
 			snprintf(out, size, "[%s]", host);
-		}
 		*kind = PTAB_DEST;
 		return 0;
 	}
@@ -165,14 +132,6 @@ key_norm(const struct at *at, const char *k, size_t len, char *out, size_t size,
 	return 0;
 }
 
-/* hexval - a hex digit's value, or -1 */
-static int
-hexval(int c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	    : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* add_fp - one SHA-256 digest, 64 hex digits, `:' between octets or not */
 static int
 add_fp(const struct at *at, struct ptab_entry *e, const char *s, size_t len)
@@ -183,7 +142,7 @@ add_fp(const struct at *at, struct ptab_entry *e, const char *s, size_t len)
 	while (i < len) {
 		int hi, lo;
 
-		if (i + 1 >= len || (hi = hexval(s[i])) < 0 || (lo = hexval(s[i + 1])) < 0
+		if (i + 1 >= len || (hi = hex_val(s[i])) < 0 || (lo = hex_val(s[i + 1])) < 0
 		    || n == sizeof(d))
 			return bad(at, "match=%.*s: not a SHA-256 digest", (int) len, s);
 		d[n++] = (uint8_t) (hi << 4 | lo);
@@ -543,10 +502,10 @@ ptable_find(const struct ptable *t, const char *domain)
 const struct ptab_entry *
 ptable_find_dest(const struct ptable *t, const char *host, unsigned port)
 {
-	char h[DNAME_MAX + 1], key[DNAME_MAX + 16];
+	char h[DEST_HOST_MAX], key[DEST_HOST_MAX + 16];
 	const struct ptab_entry *e;
 
-	if (t->n == 0 || host_norm(host, strlen(host), h, sizeof(h)) < 0)
+	if (t->n == 0 || dest_host_norm(host, strlen(host), h, sizeof(h)) < 0)
 		return NULL;
 	snprintf(key, sizeof(key), "[%s]:%u", h, port);
 	if ((e = find_key(t, key)) != NULL)

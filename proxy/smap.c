@@ -4,13 +4,10 @@
  * Lengths are checked as `len - off < need' throughout; nothing here
  * allocates, logs, or reads a clock.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/socket.h>
 
-#include "../lib/addr.h"
+#include "../lib/dest.h"
 #include "../lib/dname.h"
 #include "smap.h"
 
@@ -134,78 +131,27 @@ smap_reply(char *out, size_t size, int kind, const char *text, size_t tlen,
 	return 0;
 }
 
-/* smap_port - 1..65535 in decimal digits, no leading zero */
-static int
-smap_port(const char *p, size_t n, unsigned *port)
-{
-	unsigned v = 0;
-	size_t i;
-
-	if (n == 0 || n > 5 || p[0] == '0')
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned) (p[i] - '0');
-	}
-	if (v > 65535)
-		return -1;
-	*port = v;
-	return 0;
-}
-
-/* smap_ip - an IP literal in its one text form: 1, 0 (a name), -1 (bad) */
-static int
-smap_ip(const char *p, size_t n, struct smap_key *k)
-{
-	char text[INET6_ADDRSTRLEN + 1];
-	unsigned char bin[16];
-	struct sockaddr_storage ss;
-	int family;
-
-	if (n == 0 || n >= sizeof(text))
-		return 0;
-	memcpy(text, p, n);
-	text[n] = 0;
-	family = memchr(p, ':', n) ? AF_INET6 : AF_INET;
-	if (inet_pton(family, text, bin) != 1)
-		return family == AF_INET6 || strspn(text, "0123456789.") == n ? -1 : 0;
-	if (addr_from_rdata(&ss, family, bin, family == AF_INET ? 4 : 16, 0) < 0)
-		return -1;
-	addr_str(&ss, k->name, sizeof(k->name));
-	k->family = family;
-	return 1;
-}
-
 /* smap_key_parse - domain, domain., [host], [host]:port */
 int
 smap_key_parse(const char *key, size_t len, struct smap_key *k,
     const char **why)
 {
-	const char *host = key, *rb;
-	size_t hlen = len;
-	int ip;
+	size_t hlen;
 
 	memset(k, 0, sizeof(*k));
-	k->kind = SMAP_KEY_DOMAIN;
 	if (len > 0 && key[0] == '[') {
 		k->kind = SMAP_KEY_HOST;
-		if ((rb = memchr(key, ']', len)) == NULL)
-			return *why = "no `]'", -1;
-		host = key + 1;
-		hlen = (size_t) (rb - host);
-		if ((size_t) (rb - key) + 1 < len
-		    && (rb[1] != ':' || smap_port(rb + 2,
-		    len - (size_t) (rb - key) - 2, &k->port) < 0))
-			return *why = "bad port after `]'", -1;
-		if ((ip = smap_ip(host, hlen, k)) < 0)
-			return *why = "bad IP address literal", -1;
-		if (ip)
-			return 0;
+		if ((k->family = dest_parse(key, len, k->name, sizeof(k->name), &k->port,
+		    why)) < 0) {
+			k->family = 0;
+			return -1;
+		}
+		return 0;
 	}
-	hlen = dname_trim_dot(host, hlen);
-	if (!dname_dns_ok(host, hlen))
+	k->kind = SMAP_KEY_DOMAIN;
+	hlen = dname_trim_dot(key, len);
+	if (!dname_dns_ok(key, hlen))
 		return *why = "not a domain name", -1;
-	dname_lower(k->name, sizeof(k->name), host, hlen);
+	dname_lower(k->name, sizeof(k->name), key, hlen);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "../lib/dname.h"
+#include "../lib/hex.h"
 #include "mime.h"
 
 #define MIME_B64_IN	57		/* 57 octets make a 76-character line */
@@ -281,19 +282,6 @@ mime_compose(const struct mime_msg *m, struct buf *out, const char **why)
 	return 0;
 }
 
-/* hexval - one hex digit, or -1 */
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* mime_mailto - the address of a mailto: URI */
 int
 mime_mailto(const char *uri, char *addr, size_t len)
@@ -307,8 +295,8 @@ mime_mailto(const char *uri, char *addr, size_t len)
 		int c = (unsigned char) *p;
 
 		if (c == '%') {
-			int hi = hexval((unsigned char) p[1]), lo = hi < 0 ? -1
-			    : hexval((unsigned char) p[2]);
+			int hi = hex_val((unsigned char) p[1]), lo = hi < 0 ? -1
+			    : hex_val((unsigned char) p[2]);
 
 			if (lo < 0)
 				return -1;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../lib/addr.h"
+#include "../../lib/dest.h"
 #include "t.h"
 
 /* mk - a sockaddr from text (family by the colon) and a port */
@@ -220,6 +221,44 @@ parse(void)
 	}
 }
 
+/* dests - [host] and [host]:port (lib/dest.c), for the policy table and
+ * the socketmap's keys */
+static void
+dests(void)
+{
+	static const struct {
+		const char *in, *host;	/* host NULL: refused */
+		int family;
+		unsigned port;
+	} cases[] = {
+		{"[192.0.2.1]", "192.0.2.1", AF_INET, 0},
+		{"[2001:DB8:0:0::1]:25", "2001:db8::1", AF_INET6, 25},
+		{"[MX.Example.COM.]:587", "mx.example.com", 0, 587},
+		{"[mx.example.com]:65535", "mx.example.com", 0, 65535},
+		{"[192.0.2.256]", NULL, 0, 0},	/* digits and dots: an address or nothing */
+		{"[2001:db8::g]", NULL, 0, 0},
+		{"[]", NULL, 0, 0}, {"[mx.example.com", NULL, 0, 0},
+		{"[mx.example.com]x", NULL, 0, 0}, {"[mx.example.com]:", NULL, 0, 0},
+		{"[mx.example.com]:0", NULL, 0, 0}, {"[mx.example.com]:025", NULL, 0, 0},
+		{"[mx.example.com]:65536", NULL, 0, 0}, {"[-mx.example.com]", NULL, 0, 0},
+		{"mx.example.com", NULL, 0, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char host[DEST_HOST_MAX] = "", name[128];
+		const char *why = NULL;
+		unsigned port = 99;
+		int r = dest_parse(cases[i].in, strlen(cases[i].in), host, sizeof(host), &port,
+		    &why);
+
+		snprintf(name, sizeof(name), "dest %s: %s", cases[i].in,
+		    cases[i].host ? cases[i].host : "refused");
+		T_CASE(name, cases[i].host ? r == cases[i].family && strcmp(host, cases[i].host)
+		    == 0 && port == cases[i].port : r < 0 && why != NULL,
+		    "r=%d host %s port %u why %s", r, host, port, why ? why : "-");
+	}
+}
+
 int
 main(void)
 {
@@ -229,5 +268,6 @@ main(void)
 	compare();
 	rdata();
 	parse();
+	dests();
 	return t_done();
 }

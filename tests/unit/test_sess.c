@@ -1221,6 +1221,63 @@ batches_and_drain(void)
 	    "drained %d, %d eof %d", (int) drained, batch_codes[0], batch_codes[1]);
 }
 
+/* ---- message_size_limit in the data ------------------------------------- */
+
+static const char *big_rcpt, *big_header;
+static int big_final;
+static char big_text[512];
+
+/* big_client - one message of 64 KiB to big_rcpt */
+static void
+big_client(struct client *c)
+{
+	char l[512], line[80];
+
+	big_final = -1;
+	if (cl_txn(c, big_rcpt) < 0)
+		return;
+	cl_send(c, big_header);
+	cl_send(c, "Subject: big\r\n\r\n");
+	memset(line, 'x', 78);
+	line[78] = 0;
+	for (int i = 0; i < 800; i++) {
+		cl_send(c, line);
+		cl_send(c, "\r\n");
+	}
+	cl_send(c, ".\r\n");
+	big_final = cl_reply(c, big_text, sizeof(big_text));
+	cl_send(c, "QUIT\r\n");
+	(void) cl_reply(c, l, sizeof(l));
+}
+
+/* size_limit - a message over message_size_limit (the old MTA did not
+ * say SIZE) gets 552 5.3.4 at its end, live or held, and the MX never
+ * sees an end of data */
+static void
+size_limit(void)
+{
+	uint64_t keep = proxy.cfg.message_size_limit;
+
+	proxy.cfg.message_size_limit = 10000;
+	big_rcpt = "r@nopolicy.example";
+	big_header = "";
+	mx_start(MX_354, 0, 0);
+	run_client(big_client, NULL);
+	mx_stop();
+	T_CASE("over message_size_limit, live: 552 5.3.4, the MX never sees the end",
+	    big_final == 552 && strstr(big_text, "5.3.4") && mx.msgs == 0 && !mx_saw("\n.\n"),
+	    "final %d (%s), msgs %d", big_final, big_text, mx.msgs);
+	big_rcpt = "r@fail.example";
+	big_header = "TLS-Required: No\r\n";
+	mx_start(MX_354, 0, 0);
+	run_client(big_client, NULL);
+	mx_stop();
+	T_CASE("over message_size_limit, held (TLS-Required: No): 552 5.3.4, nothing sent",
+	    big_final == 552 && mx.msgs == 0 && !mx_saw("MAIL FROM"),
+	    "final %d (%s), msgs %d", big_final, big_text, mx.msgs);
+	proxy.cfg.message_size_limit = keep;
+}
+
 /* ---- the hold and its replay ------------------------------------------ */
 
 static const char *held_rcpts[4];	/* the recipients, NULL-ended */
@@ -1384,6 +1441,7 @@ main(void)
 	hold_replay();
 	mx_steps();
 	batches_and_drain();
+	size_limit();
 
 	journal_close(proxy.journal);
 	SSL_CTX_free(proxy.client_ctx);

@@ -208,6 +208,26 @@ sess_data_begin(struct sess *s)
 	sess_arm(s);
 }
 
+/* sess_data_scan - the message octets in the old MTA's input, up to its
+ * end of data (*used of them), counted against message_size_limit: the
+ * scan's SMTP_EOD_*; *over when these took the message past the limit
+ * (data_discard and data_fail are then set) */
+int
+sess_data_scan(struct sess *s, size_t *used, int *over)
+{
+	uint64_t limit = proxy.cfg.message_size_limit;
+	int r = smtp_eod_scan(&s->txn.eod, buf_head(&s->c.in), buf_used(&s->c.in), used);
+
+	s->txn.data_bytes += *used;
+	*over = !s->txn.data_discard && limit && s->txn.data_bytes > limit + 5;
+	if (*over) {
+		s->txn.data_discard = 1;
+		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
+		    "552 5.3.4 Message size exceeds fixed limit");
+	}
+	return r;
+}
+
 /* sess_data_credit - n message octets arrived: they buy time at the minimum rate */
 void
 sess_data_credit(struct sess *s, size_t n)

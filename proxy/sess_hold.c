@@ -66,16 +66,9 @@ starve_known(const char *domain)
 int
 sess_hold_data(struct sess *s)
 {
-	uint64_t limit = proxy.cfg.message_size_limit;
 	size_t used;
-	int r = smtp_eod_scan(&s->txn.eod, buf_head(&s->c.in), buf_used(&s->c.in), &used);
+	int over, r = sess_data_scan(s, &used, &over);
 
-	s->txn.data_bytes += used;
-	if (!s->txn.data_discard && limit && s->txn.data_bytes > limit + 5) {
-		s->txn.data_discard = 1;
-		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
-		    "552 5.3.4 Message size exceeds fixed limit");
-	}
 	if (!s->txn.data_discard && (buf_used(&s->hold.msg) + used > HOLD_MAX_DEFAULT
 		|| held_total + used > HOLD_TOTAL_MAX)) {
 		/* Too big to hold (alone, or with all the others held now):

@@ -137,6 +137,7 @@ void sess_sayf(struct sess *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sess_say_pending(struct sess *s);
 void sess_data_begin(struct sess *s);
+int sess_data_scan(struct sess *s, size_t *used, int *over);
 void sess_data_credit(struct sess *s, size_t n);
 void sess_run(struct sess *s);
 

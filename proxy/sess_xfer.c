@@ -19,7 +19,7 @@ static void txn_refused(struct sess *s, const char *text, const struct smtp_repl
 static void rcpt_result(struct sess *s, const struct smtp_reply *r);
 static void data_open(struct sess *s, struct up *u,
     const struct smtp_reply *r);
-static int data_write(struct sess *s, const void *p, size_t n);
+static void data_write(struct sess *s, const void *p, size_t n);
 static void data_end(struct sess *s);
 static int reply_fits(enum sess_wait w, int code);
 static const char *wait_cmd(enum sess_wait w);
@@ -177,7 +177,7 @@ data_open(struct sess *s, struct up *u, const struct smtp_reply *r)
 {
 	up_data_begin(u);
 	if (s->hold.replay) {
-		(void) data_write(s, buf_head(&s->hold.msg), buf_used(&s->hold.msg));
+		data_write(s, buf_head(&s->hold.msg), buf_used(&s->hold.msg));
 		data_end(s);
 		return;
 	}
@@ -186,22 +186,20 @@ data_open(struct sess *s, struct up *u, const struct smtp_reply *r)
 	sess_data_begin(s);
 }
 
-/* data_write - message octets to the MX; -1 when the MX is given up
- * (data_fail says why) */
-static int
+/* data_write - message octets to the MX; when they cannot be queued the
+ * MX is given up (data_fail says why, data_end() says it) */
+static void
 data_write(struct sess *s, const void *p, size_t n)
 {
 	if (s->txn.data_discard || s->up == NULL)
-		return 0;
+		return;
 	if (up_data_write(s->up, p, n) < 0) {
 		s->txn.data_discard = 1;
 		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
 		    "451 4.3.0 Error: out of memory while relaying the message");
 		up_abort(s->up);
 		s->up = NULL;
-		return -1;
 	}
-	return 0;
 }
 
 /* data_end - the end of data is in: the final dot goes to the MX, or the
@@ -344,26 +342,19 @@ sess_refuse_smuggling(struct sess *s)
 int
 sess_relay_data(struct sess *s)
 {
-	size_t n = buf_used(&s->c.in), used;
-	uint64_t limit = proxy.cfg.message_size_limit;
-	int r;
+	size_t used;
+	int r, over;
 
-	if (n == 0)
+	if (buf_used(&s->c.in) == 0)
 		return 0;
 	if (s->hold.on)
 		return sess_hold_data(s);
-	r = smtp_eod_scan(&s->txn.eod, buf_head(&s->c.in), n, &used);
-	s->txn.data_bytes += used;
-	if (!s->txn.data_discard && limit && s->txn.data_bytes > limit + 5) {
-		s->txn.data_discard = 1;
-		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
-		    "552 5.3.4 Message size exceeds fixed limit");
-		if (s->up) {
-			up_abort(s->up);	/* the MX never sees an end of data */
-			s->up = NULL;
-		}
+	r = sess_data_scan(s, &used, &over);
+	if (over && s->up) {
+		up_abort(s->up);	/* the MX never sees an end of data */
+		s->up = NULL;
 	}
-	(void) data_write(s, buf_head(&s->c.in), used);
+	data_write(s, buf_head(&s->c.in), used);
 	buf_consume(&s->c.in, used);
 	sess_data_credit(s, used);
 	if (r == SMTP_EOD_BARE) {
@@ -417,7 +408,6 @@ mx_protocol_error(struct sess *s, struct up *u, const struct up_info *ui,
 	up_abort(u);
 	s->up = NULL;
 	s->txn.mx_open = 0;
-	sess_enter(s, W_NONE);
 	mx_gone(s, w, why);
 }
 

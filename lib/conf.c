@@ -207,9 +207,7 @@ set_listen(struct config *c, const struct cfg_key *k, const char *val,
 			return bad(w, k, "bad address \"%s\": expected ADDR:PORT, "
 			    "[ADDR6]:PORT or tproxy:ADDR:PORT", tok);
 		for (int i = 0; i < n; i++)
-			if (c->listen[i].addrlen == c->listen[n].addrlen
-			    && memcmp(&c->listen[i].addr, &c->listen[n].addr,
-				c->listen[n].addrlen) == 0)
+			if (addr_same(&c->listen[i].addr, &c->listen[n].addr))
 				return bad(w, k, "address \"%s\" listed twice", tok);
 		n++;
 	}

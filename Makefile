@@ -48,7 +48,7 @@ MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 
 UNIT_TESTS = test_config test_smtp test_fsm test_buf test_dane test_sts test_tlsrpt \
 	test_record test_agg test_journal test_rtype
-UNIT_SRC_test_config = tests/unit/test_config.c lib/conf.c lib/conf_load.c lib/dname.c lib/addr.c
+UNIT_SRC_test_config = tests/unit/test_config.c lib/conf.c lib/conf_load.c lib/file.c lib/dname.c lib/addr.c
 UNIT_SRC_test_smtp = tests/unit/test_smtp.c proxy/smtp.c lib/dname.c
 UNIT_SRC_test_fsm = tests/unit/test_fsm.c proxy/fsm.c proxy/smtp.c lib/dname.c
 UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c

@@ -9,49 +9,24 @@
  *	parser itself (conf.c) stays pure.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "file.h"
 
 /* cfg_load - read and parse a file */
 int
 cfg_load(struct config *c, const char *file, char *err, size_t errlen)
 {
-	struct stat st;
 	char *text;
-	ssize_t n;
-	size_t got = 0;
-	int fd, rc;
+	size_t len;
+	int rc;
 
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
+	if (file_read_all(file, CFG_MAX_FILE, &text, &len, err, errlen) < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		snprintf(err, errlen, "%s: not a regular file", file);
-		return -1;
-	}
-	if (st.st_size > CFG_MAX_FILE) {
-		close(fd);
-		snprintf(err, errlen, "%s: larger than 1 MiB", file);
-		return -1;
-	}
-	if ((text = malloc((size_t) st.st_size + 1)) == NULL) {
-		close(fd);
-		snprintf(err, errlen, "%s: out of memory", file);
-		return -1;
-	}
-	while (got < (size_t) st.st_size
-	    && (n = read(fd, text + got, (size_t) st.st_size - got)) > 0)
-		got += (size_t) n;
-	close(fd);
-	rc = cfg_parse(c, file, text, got, err, errlen);
+	rc = cfg_parse(c, file, text, len, err, errlen);
 	free(text);
 	return rc;
 }

@@ -1,8 +1,10 @@
 /*
- * file.c - the one atomic file replace.  See file.h.
+ * file.c - the one atomic file replace, and whole-file reads and writes.
+ * See file.h.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,58 @@
 #include <unistd.h>
 
 #include "file.h"
+
+/* file_read_all - a whole regular file of at most max octets */
+int
+file_read_all(const char *path, size_t max, char **text, size_t *len, char *err,
+    size_t errlen)
+{
+	struct stat st;
+	size_t got = 0;
+	int fd;
+
+	*text = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	if ((uint64_t) st.st_size > max) {
+		close(fd);
+		snprintf(err, errlen, "%s: larger than %zu KiB", path, max / 1024);
+		return -1;
+	}
+	if ((*text = malloc((size_t) st.st_size + 1)) == NULL) {
+		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	while (got < (size_t) st.st_size) {
+		ssize_t n = read(fd, *text + got, (size_t) st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: read: %s", path, strerror(errno));
+			close(fd);
+			free(*text);
+			*text = NULL;
+			return -1;
+		}
+		if (n == 0)
+			break;			/* it shrank meanwhile: what is there */
+		got += (size_t) n;
+	}
+	close(fd);
+	(*text)[got] = 0;
+	*len = got;
+	return 0;
+}
 
 /* file_write_all - every octet, through EINTR and short writes */
 int

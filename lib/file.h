@@ -1,10 +1,12 @@
 /*
- * file.h - the one atomic file replace.
+ * file.h - the one atomic file replace, and whole-file reads and writes.
  *
  * SYNOPSIS
  *	int file_replace(const char *path, const void *data, size_t len,
  *		mode_t mode, char *err, size_t errlen);
  *	int file_write_all(int fd, const void *data, size_t n);
+ *	int file_read_all(const char *path, size_t max, char **text,
+ *		size_t *len, char *err, size_t errlen);
  *
  * DESCRIPTION
  *	file_replace() gives path the contents data[0..len) so that a reader
@@ -17,6 +19,12 @@
  *
  *	file_write_all() writes data[0..n) to fd, through EINTR and short
  *	writes: 0, or -1 with errno (EIO for a write that wrote nothing).
+ *
+ *	file_read_all() reads the regular file path, at most max octets, into
+ *	*text (allocated, NUL-ended; the caller frees it) and its length into
+ *	*len, through EINTR; a read error is an error, never a part of the
+ *	file.  0, or -1 with `PATH: cannot open: ...', `PATH: not a regular
+ *	file', `PATH: larger than N KiB' or `PATH: read: ...' in err.
  *
  * DIAGNOSTICS
  *	0, or -1 with `PATH: REASON' in err (PATH the file or directory that
@@ -31,5 +39,7 @@
 int file_replace(const char *path, const void *data, size_t len, mode_t mode,
     char *err, size_t errlen);
 int file_write_all(int fd, const void *data, size_t n);
+int file_read_all(const char *path, size_t max, char **text, size_t *len, char *err,
+    size_t errlen);
 
 #endif

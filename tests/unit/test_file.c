@@ -103,6 +103,26 @@ main(void)
 		T_CASE("a path too long is refused", r < 0 && strstr(err, "too long"),
 		    "r=%d err=%s", r, err);
 	}
+	{
+		char *text = (char *) 1;
+		size_t len = 9;
+
+		(void) file_replace(path, "read me\n", 8, 0644, err, sizeof(err));
+		r = file_read_all(path, 1024, &text, &len, err, sizeof(err));
+		T_CASE("file_read_all: the whole file, NUL-ended", r == 0 && len == 8
+		    && strcmp(text, "read me\n") == 0, "r=%d len=%zu err=%s", r, len, err);
+		free(text);
+		r = file_read_all(path, 7, &text, &len, err, sizeof(err));
+		T_CASE("file_read_all: over max is refused, nothing handed back", r < 0
+		    && strstr(err, "larger than") && text == NULL && len == 0, "r=%d err=%s", r, err);
+		r = file_read_all(dir, 1024, &text, &len, err, sizeof(err));
+		T_CASE("file_read_all: a directory is not a regular file", r < 0
+		    && strstr(err, "not a regular file") && text == NULL, "r=%d err=%s", r, err);
+		snprintf(buf, sizeof(buf), "%s/none", dir);
+		r = file_read_all(buf, 1024, &text, &len, err, sizeof(err));
+		T_CASE("file_read_all: a missing file names it", r < 0 && strstr(err, "/none: cannot open"),
+		    "r=%d err=%s", r, err);
+	}
 	unlink(path);
 	rmdir(dir);
 	return t_done();

@@ -25,16 +25,28 @@ struct journal {
 	struct buf line;
 };
 
-/* journal_day_name - YYYY-MM-DD.jsonl of t's UTC day */
+/* journal_day_str - YYYY-MM-DD of t's UTC day ("?" when it has none) */
 void
-journal_day_name(long long t, char *buf, size_t len)
+journal_day_str(long long t, char *buf, size_t len)
 {
 	time_t tt = (time_t) t;
 	struct tm tm;
 
-	gmtime_r(&tt, &tm);
-	snprintf(buf, len, "%04d-%02d-%02d.jsonl", tm.tm_year + 1900, tm.tm_mon + 1,
-	    tm.tm_mday);
+	if (gmtime_r(&tt, &tm) == NULL)
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+		    tm.tm_mday);
+}
+
+/* journal_day_name - YYYY-MM-DD.jsonl of t's UTC day */
+void
+journal_day_name(long long t, char *buf, size_t len)
+{
+	char day[32];
+
+	journal_day_str(t, day, sizeof(day));
+	snprintf(buf, len, "%s.jsonl", day);
 }
 
 /* journal_open - a journal in dir (no file is opened yet) */

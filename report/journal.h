@@ -11,6 +11,7 @@
  *	int journal_prune(const char *dir, long long now, long keep_days,
  *		char *err, size_t errlen);
  *	void journal_close(struct journal *j);
+ *	void journal_day_str(long long t, char *buf, size_t len);
  *	void journal_day_name(long long t, char *buf, size_t len);
  *
  * DESCRIPTION
@@ -33,7 +34,9 @@
  *
  *	journal_prune() removes day files older than keep_days whole days
  *	before the day of now (other names are left alone).
- *	journal_day_name() is the file name of t's day, without the dir.
+ *	journal_day_str() is YYYY-MM-DD of t's UTC day (`?' for a time that
+ *	has none); journal_day_name() is the file name of t's day, without
+ *	the dir.
  *
  *	No clock is read here: the caller's record carries the time.
  *
@@ -58,6 +61,7 @@ int journal_sync(struct journal *j, char *err, size_t errlen);
 int journal_prune(const char *dir, long long now, long keep_days, char *err,
     size_t errlen);
 void journal_close(struct journal *j);
+void journal_day_str(long long t, char *buf, size_t len);
 void journal_day_name(long long t, char *buf, size_t len);
 
 #endif

@@ -99,17 +99,6 @@ parse_day(const char *s, long long *day)
 	return 0;
 }
 
-/* rpt_day_str - YYYY-MM-DD of a UTC day */
-void
-rpt_day_str(long long day, char *buf, size_t len)
-{
-	time_t t = (time_t) day;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(buf, len, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-}
-
 /* set_ident - submitter, organization, contact, sender, with defaults */
 static void
 set_ident(const struct config *c, struct ident *id)

@@ -3,7 +3,6 @@
  *
  * SYNOPSIS
  *	mxtls-report.c: options, configuration, one day's journal
- *	void rpt_day_str(long long day, char *buf, size_t len);
  *	void rpt_load_day(const struct run *run, long long day,
  *		struct day_data *dd);
  *	const char *rpt_clean(const char *s, char *buf, size_t len);
@@ -83,7 +82,6 @@ struct day_data {			/* one day's journal, aggregated */
 	int missing;			/* no journal file */
 };
 
-void rpt_day_str(long long day, char *buf, size_t len);
 void rpt_load_day(const struct run *run, long long day, struct day_data *dd);
 const char *rpt_clean(const char *s, char *buf, size_t len);
 int rpt_setup_dns(struct run *run, char *err, size_t errlen);

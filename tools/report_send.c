@@ -31,7 +31,7 @@ text_part(const struct run *run, const struct agg_report *r, long long day,
 {
 	char ds[40];
 
-	rpt_day_str(day, ds, sizeof(ds));
+	journal_day_str(day, ds, sizeof(ds));
 	snprintf(buf, len,
 	    "This is an aggregate TLS report (SMTP TLS Reporting, RFC 8460)\n"
 	    "from %s.\n\n"

@@ -89,7 +89,7 @@ rpt_summary(struct run *run)
 	int width = 13;
 
 	rpt_load_day(run, run->day, &dd);
-	rpt_day_str(run->day, ds, sizeof(ds));
+	journal_day_str(run->day, ds, sizeof(ds));
 	printf("TLS sessions of %s (UTC), submitter %s\n", ds, run->id.submitter);
 	print_health(&dd);
 	for (int i = 0; i < agg_count(dd.agg); i++) {

@@ -101,6 +101,11 @@ main(void)
 		return t_done();
 	journal_day_name(DAY0 + 86399, name, sizeof(name));
 	T_CASE("day file name", strcmp(name, "2026-11-22.jsonl") == 0, "%s", name);
+	journal_day_str(DAY0 - 1, name, sizeof(name));
+	T_CASE("day string, the second before midnight", strcmp(name, "2026-11-21") == 0,
+	    "%s", name);
+	journal_day_str(0x7fffffffffffffffLL, name, sizeof(name));
+	T_CASE("day string of a time with no date: ?", strcmp(name, "?") == 0, "%s", name);
 	/* Records on both sides of UTC midnight. */
 	fill(&r, DAY0 - 1, 1);
 	rc |= journal_append(j, &r, err, sizeof(err));

@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "dname.h"
+#include "hex.h"
 
 enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
 	T_RESOLVER, T_CHOICE, T_NTYPES };
@@ -148,27 +149,16 @@ parse_u64(const char *s, int base, uint64_t *out, const char **end)
 {
 	uint64_t v = 0;
 	const char *p = s;
+	int d;
 
-	if (base == 16) {
-		if (!isxdigit((unsigned char) *p))
+	/* hex_val() is a decimal digit's value too; base 10 takes only those */
+	for (; (d = hex_val((unsigned char) *p)) >= 0 && d < base; p++) {
+		if (v > (UINT64_MAX - (unsigned) d) / (unsigned) base)
 			return -1;
-		for (; isxdigit((unsigned char) *p); p++) {
-			unsigned d = isdigit((unsigned char) *p) ? (unsigned) (*p - '0')
-			    : (unsigned) (tolower((unsigned char) *p) - 'a' + 10);
-			if (v > (UINT64_MAX - d) / 16)
-				return -1;
-			v = v * 16 + d;
-		}
-	} else {
-		if (!isdigit((unsigned char) *p))
-			return -1;
-		for (; isdigit((unsigned char) *p); p++) {
-			unsigned d = (unsigned) (*p - '0');
-			if (v > (UINT64_MAX - d) / 10)
-				return -1;
-			v = v * 10 + d;
-		}
+		v = v * (unsigned) base + (unsigned) d;
 	}
+	if (p == s)
+		return -1;
 	*out = v;
 	*end = p;
 	return 0;

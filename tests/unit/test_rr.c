@@ -71,6 +71,19 @@ wire_name(unsigned char *w, size_t wlen, int n, int l)
 	return o;
 }
 
+/* long_name - three labels of 63 and one of last (at most 63) into w
+ * (at least 256 octets); its wire length */
+static size_t
+long_name(unsigned char *w, int last)
+{
+	size_t n = wire_name(w, 256, 3, 63);
+
+	w[n - 1] = (unsigned char) last;	/* the root's place */
+	memset(w + n, 'b', (size_t) last);
+	w[n + (size_t) last] = 0;
+	return n + (size_t) last + 1;
+}
+
 static void
 names_hostile(void)
 {
@@ -79,32 +92,19 @@ names_hostile(void)
 	size_t n, off;
 	int r;
 
-	/* three labels of 63 and one of 60: 252 octets in presentation form */
-	n = wire_name(w, sizeof(w), 3, 63);
-	w[n - 1] = 60;
-	memset(w + n, 'b', 60);
-	w[n + 60] = 0;
-	n += 61;
+	/* three labels of 63 and a last one of 60, 61, 62: 252, 253 (the
+	 * most a name can be: 255 on the wire) and 254 octets as text */
+	n = long_name(w, 60);
 	off = 0;
 	r = rr_name(w, n, &off, out, sizeof(out));
 	T_CASE("252-octet name decodes", r == 0 && strlen(out) == 252 && off == n,
 	    "r=%d len=%zu", r, strlen(out));
-	/* ... one of 61: 253, the most a name can be (255 on the wire) */
-	n = wire_name(w, sizeof(w), 3, 63);
-	w[n - 1] = 61;
-	memset(w + n, 'b', 61);
-	w[n + 61] = 0;
-	n += 62;
+	n = long_name(w, 61);
 	off = 0;
 	r = rr_name(w, n, &off, out, sizeof(out));
 	T_CASE("253-octet name (255 on the wire) decodes", r == 0 && strlen(out) == 253
 	    && off == n, "r=%d len=%zu", r, strlen(out));
-	/* ... one of 62: 254 as text, 256 on the wire */
-	n = wire_name(w, sizeof(w), 3, 63);
-	w[n - 1] = 62;
-	memset(w + n, 'b', 62);
-	w[n + 62] = 0;
-	n += 63;
+	n = long_name(w, 62);
 	off = 0;
 	T_CASE("254-octet name (256 on the wire) refused", rr_name(w, n, &off, out,
 	    sizeof(out)) < 0 && off == 0, "accepted, off=%zu", off);

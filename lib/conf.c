@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netinet/in.h>
+#include <sys/un.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@
 #include "hex.h"
 
 enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
-	T_RESOLVER, T_CHOICE, T_NTYPES };
+	T_RESOLVER, T_CHOICE, T_SOCKET, T_NTYPES };
 
 struct cfg_key {
 	const char *name;
@@ -37,6 +38,9 @@ struct cfg_key {
 const struct cfg_word cfg_mx_mismatch_words[] = {
 	{"auto", MX_AUTO}, {"reroute", MX_REROUTE}, {"pass", MX_PASS},
 	{"refuse", MX_REFUSE}, {NULL, 0}
+};
+const struct cfg_word cfg_mode_words[] = {
+	{"enforce", MODE_ENFORCE}, {"report-only", MODE_REPORT_ONLY}, {NULL, 0}
 };
 const struct cfg_word cfg_journal_fsync_words[] = {
 	{"interval", JOURNAL_FSYNC_INTERVAL}, {"always", JOURNAL_FSYNC_ALWAYS},
@@ -68,6 +72,11 @@ static const struct cfg_key cfg_keys[] = {
 	{"tls_ca_file", T_STR, O(tls_ca_file), "/etc/ssl/certs/ca-certificates.crt", 0, 0, NULL},
 	{"sts_cache_dir", T_STR, O(sts_cache_dir), "/var/lib/mxtls/sts", 0, 0, NULL},
 	{"strict_testing", T_BOOL, O(strict_testing), "no", 0, 0, NULL},
+	{"policy_table", T_STR, O(policy_table), "", 0, 0, NULL},
+	{"mode", T_CHOICE, O(mode), "enforce", 0, 0, cfg_mode_words},
+	{"require_tls", T_BOOL, O(require_tls), "no", 0, 0, NULL},
+	{"socketmap_listen", T_SOCKET, O(socketmap_listen), "", 1, 0, NULL},
+	{"metrics_listen", T_SOCKET, O(metrics_listen), "", 0, 0, NULL},
 	{"sts_fetch_timeout", T_TIME, O(sts_fetch_timeout), "30s", 1, 300, NULL},
 	{"sts_negative_ttl", T_TIME, O(sts_negative_ttl), "5m", 0, 86400, NULL},
 	{"sts_refresh_before", T_TIME, O(sts_refresh_before), "1d", 0, 31557600, NULL},
@@ -134,6 +143,28 @@ cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len)
 	addr_host_str(&ep->addr, host, sizeof(host));
 	snprintf(buf, len, "%s%s:%u", ep->tproxy ? "tproxy:" : "", host,
 	    addr_port(&ep->addr));
+}
+
+/* cfg_parse_socket - where a server listens: ADDR:PORT, [ADDR6]:PORT,
+ * and with unix_ok also inet:ADDR:PORT or unix:/PATH (Postfix's forms) */
+int
+cfg_parse_socket(const char *s, int unix_ok, struct cfg_socket *so)
+{
+	memset(so, 0, sizeof(*so));
+	if (unix_ok && strncmp(s, "unix:", 5) == 0) {
+		struct sockaddr_un *un = (struct sockaddr_un *) &so->addr;
+
+		if (s[5] != '/' || strlen(s + 5) >= sizeof(un->sun_path))
+			return -1;
+		un->sun_family = AF_UNIX;
+		memcpy(un->sun_path, s + 5, strlen(s + 5) + 1);
+		so->addrlen = (socklen_t) sizeof(*un);
+		so->is_unix = 1;
+		return 0;
+	}
+	if (unix_ok && strncmp(s, "inet:", 5) == 0)
+		s += 5;
+	return addr_parse(s, &so->addr, &so->addrlen);
 }
 
 /* valid_hostname - a host name, or empty */
@@ -240,6 +271,20 @@ store_str(struct config *c, const struct cfg_key *k, const char *val,
 	free(*dst);
 	*dst = copy;
 	return 0;
+}
+
+/* set_socket - empty (off), or a place to listen */
+static int
+set_socket(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	struct cfg_socket so;
+
+	if (val[0] && cfg_parse_socket(val, k->min != 0, &so) < 0)
+		return bad(w, k, k->min ? "bad address \"%s\": expected inet:ADDR:PORT, "
+		    "inet:[ADDR6]:PORT or unix:/PATH" : "bad address \"%s\": expected "
+		    "ADDR:PORT or [ADDR6]:PORT", val);
+	return store_str(c, k, val, w);
 }
 
 /* set_resolver - recursive, none, or forward:ADDR[@PORT][,...] */
@@ -443,6 +488,7 @@ static const struct cfg_kind {
 	[T_MARK] = {set_mark, 0},
 	[T_RESOLVER] = {set_resolver, 1},
 	[T_CHOICE] = {set_choice, 0},
+	[T_SOCKET] = {set_socket, 1},
 };
 
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == T_NTYPES,
@@ -649,6 +695,7 @@ cfg_print(const struct config *c, FILE *fp)
 		case T_STR:
 		case T_HOST:
 		case T_RESOLVER:
+		case T_SOCKET:
 			if (**(char *const *) src)
 				fprintf(fp, " %s", *(char *const *) src);
 			break;

@@ -14,10 +14,14 @@
  *	void cfg_print(const struct config *c, FILE *fp);
  *	void cfg_free(struct config *c);
  *	int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);
+int cfg_parse_socket(const char *s, int unix_ok, struct cfg_socket *so);
+ *	int cfg_parse_socket(const char *s, int unix_ok,
+ *		struct cfg_socket *so);
  *	void cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf,
  *		size_t len);
  *	const char *cfg_word_str(const struct cfg_word *words, int value);
  *	extern const struct cfg_word cfg_mx_mismatch_words[];
+ *	extern const struct cfg_word cfg_mode_words[];
  *	extern const struct cfg_word cfg_journal_fsync_words[];
  *
  * DESCRIPTION
@@ -36,7 +40,11 @@
  *	cfg_print() writes every key with its effective value, in the same
  *	syntax, so that its output parses back to the same configuration.
  *
- *	A word-valued key (mx_mismatch, journal_fsync) maps its words to
+ *	cfg_parse_socket() reads where a server of mxtlsd listens (the
+ *	socketmap, with unix_ok: Postfix's inet:ADDR:PORT and unix:/PATH
+ *	too; the metrics: ADDR:PORT or [ADDR6]:PORT); -1 when it is none.
+ *
+ *	A word-valued key (mx_mismatch, mode, journal_fsync) maps its words to
  *	values through a table of struct cfg_word, ended by a NULL name;
  *	cfg_word_str() is the word of a value (NULL when none has it).  The
  *	enums of those values are here, where the words are.
@@ -65,6 +73,12 @@ struct cfg_endpoint {
 	int tproxy;			/* IP_TRANSPARENT listener */
 };
 
+struct cfg_socket {
+	struct sockaddr_storage addr;	/* AF_INET, AF_INET6 or AF_UNIX */
+	socklen_t addrlen;
+	int is_unix;
+};
+
 struct config {
 	struct cfg_endpoint listen[CFG_MAX_LISTEN];
 	int nlisten;
@@ -89,6 +103,11 @@ struct config {
 	char *tls_ca_file;
 	char *sts_cache_dir;
 	int strict_testing;
+	char *policy_table;		/* the admin's table; empty: none */
+	int mode;			/* enum cfg_mode */
+	int require_tls;		/* never plaintext upstream */
+	char *socketmap_listen;		/* empty: off */
+	char *metrics_listen;		/* empty: off */
 	long sts_fetch_timeout;
 	long sts_negative_ttl;
 	long sts_refresh_before;
@@ -110,6 +129,8 @@ struct config {
 /* mx_mismatch: what to do when the original destination is not a
  * validated MX host (policy/route.h). */
 enum mx_mismatch { MX_AUTO, MX_REROUTE, MX_PASS, MX_REFUSE };
+/* mode: enforce policy, or only record what enforcing would refuse. */
+enum cfg_mode { MODE_ENFORCE, MODE_REPORT_ONLY };
 enum journal_fsync { JOURNAL_FSYNC_INTERVAL, JOURNAL_FSYNC_ALWAYS };
 
 struct cfg_word {
@@ -118,6 +139,7 @@ struct cfg_word {
 };
 
 extern const struct cfg_word cfg_mx_mismatch_words[];
+extern const struct cfg_word cfg_mode_words[];
 extern const struct cfg_word cfg_journal_fsync_words[];
 
 void cfg_defaults(struct config *c);
@@ -130,6 +152,7 @@ void cfg_hostname(const struct config *c, char *buf, size_t len);
 void cfg_print(const struct config *c, FILE *fp);
 void cfg_free(struct config *c);
 int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);
+int cfg_parse_socket(const char *s, int unix_ok, struct cfg_socket *so);
 void cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len);
 const char *cfg_word_str(const struct cfg_word *words, int value);
 

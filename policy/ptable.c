@@ -320,12 +320,53 @@ attr(const struct at *at, struct ptab_entry *e, const char *name, const char *v)
 static void
 entry_free(struct ptab_entry *e)
 {
+	ptab_entry_free(e);
+}
+
+/* ptab_entry_free - what a copy (or a table's entry) holds */
+void
+ptab_entry_free(struct ptab_entry *e)
+{
 	free(e->key);
 	for (int i = 0; i < e->nmatch; i++)
 		free(e->match[i]);
 	free(e->ciphers);
 	free(e->tafile);
 	free(e->servername);
+	memset(e, 0, sizeof(*e));
+}
+
+/* dup_str - a copy of s, NULL for NULL; *fail set when out of memory */
+static char *
+dup_str(const char *s, int *fail)
+{
+	char *c;
+
+	if (s == NULL)
+		return NULL;
+	if ((c = strdup(s)) == NULL)
+		*fail = 1;
+	return c;
+}
+
+/* ptab_entry_dup - a deep copy of an entry, to outlive its table */
+int
+ptab_entry_dup(struct ptab_entry *dst, const struct ptab_entry *src)
+{
+	int fail = 0;
+
+	*dst = *src;
+	dst->key = dup_str(src->key, &fail);
+	dst->ciphers = dup_str(src->ciphers, &fail);
+	dst->tafile = dup_str(src->tafile, &fail);
+	dst->servername = dup_str(src->servername, &fail);
+	for (int i = 0; i < src->nmatch; i++)
+		dst->match[i] = dup_str(src->match[i], &fail);
+	if (fail) {
+		ptab_entry_free(dst);
+		return -1;
+	}
+	return 0;
 }
 
 /* entry_parse - one logical line (NUL-ended, modified) into e */

@@ -11,6 +11,11 @@
  *	const struct ptab_entry *ptable_find_dest(const struct ptable *t,
  *		const char *host, unsigned port);
  *	void ptable_free(struct ptable *t);
+int ptab_entry_dup(struct ptab_entry *dst, const struct ptab_entry *src);
+void ptab_entry_free(struct ptab_entry *e);
+ *	int ptab_entry_dup(struct ptab_entry *dst,
+ *		const struct ptab_entry *src);
+ *	void ptab_entry_free(struct ptab_entry *e);
  *	const char *ptab_level_str(enum ptab_level l);
  *	int ptab_level_parse(const char *s, size_t len, enum ptab_level *l);
  *
@@ -54,7 +59,12 @@
  *	name); NULL when none.  Both are O(1) on average (one hash probe a
  *	key tried).
  *
+ *	ptab_entry_dup() is a deep copy of one entry, for whatever must
+ *	outlive the table (a reload replaces it); ptab_entry_free() frees
+ *	what a copy holds.
+ *
  * DIAGNOSTICS
+ *	ptab_entry_dup() returns -1 when out of memory (dst then empty).
  *	ptable_parse() returns 0, or -1 with err set (and t empty).
  */
 #ifndef MXTLS_PTABLE_H
@@ -118,6 +128,8 @@ const struct ptab_entry *ptable_find(const struct ptable *t, const char *domain)
 const struct ptab_entry *ptable_find_dest(const struct ptable *t, const char *host,
     unsigned port);
 void ptable_free(struct ptable *t);
+int ptab_entry_dup(struct ptab_entry *dst, const struct ptab_entry *src);
+void ptab_entry_free(struct ptab_entry *e);
 const char *ptab_level_str(enum ptab_level l);
 int ptab_level_parse(const char *s, size_t len, enum ptab_level *l);
 

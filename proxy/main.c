@@ -39,6 +39,7 @@
 #include "../lib/log.h"
 #include "../policy/dns.h"
 #include "../policy/fetch.h"
+#include "../policy/ptable_load.h"
 #include "../policy/resolve.h"
 #include "../policy/stsget.h"
 #include "../report/journal.h"
@@ -259,11 +260,47 @@ on_term(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_start(loop, &drain_timer);
 }
 
+/* load_table - policy_table, or NULL for none; -1 with err */
+static int
+load_table(const struct config *c, struct ptable **out, char *err, size_t errlen)
+{
+	struct ptable *t;
+
+	*out = NULL;
+	if (c->policy_table[0] == 0)
+		return 0;
+	if ((t = malloc(sizeof(*t))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", c->policy_table);
+		return -1;
+	}
+	if (ptable_load(t, c->policy_table, err, errlen) < 0) {
+		free(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+/* set_table - the table sessions look up from now on */
+static void
+set_table(struct ptable *t)
+{
+	if (proxy.ptab) {
+		ptable_free(proxy.ptab);
+		free(proxy.ptab);
+	}
+	proxy.ptab = t;
+	if (t)
+		msg_info("policy table %s: %zu entr%s", proxy.cfg.policy_table, t->n,
+		    t->n == 1 ? "y" : "ies");
+}
+
 /* on_hup - SIGHUP: reload configuration and certificates */
 static void
 on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct config nc;
+	struct ptable *tab;
 	char err[512];
 	SSL_CTX *ctx;
 
@@ -272,6 +309,12 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void) revents;
 	if (cfg_read(&nc, config_file, config_given, err, sizeof(err)) < 0) {
 		msg_warn("reload: %s; keeping the running configuration", err);
+		cfg_free(&nc);
+		return;
+	}
+	if (load_table(&nc, &tab, err, sizeof(err)) < 0) {
+		msg_warn("reload: %s; keeping the running configuration and policy table",
+		    err);
 		cfg_free(&nc);
 		return;
 	}
@@ -290,6 +333,9 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	if ((ctx = make_server_ctx(&nc, nc.myhostname[0] ? nc.myhostname
 		    : proxy.hostname, err, sizeof(err))) == NULL) {
 		msg_warn("reload: %s; keeping the running configuration", err);
+		if (tab)
+			ptable_free(tab);
+		free(tab);
 		cfg_free(&nc);
 		return;
 	}
@@ -300,6 +346,9 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		if (cctx == NULL) {
 			msg_warn("reload: %s; keeping the running configuration", err);
 			SSL_CTX_free(ctx);
+			if (tab)
+				ptable_free(tab);
+			free(tab);
 			cfg_free(&nc);
 			return;
 		}
@@ -330,6 +379,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	SSL_CTX_free(proxy.server_ctx);		/* live sessions hold references */
 	proxy.server_ctx = ctx;
 	set_hostname();
+	set_table(tab);
 	msg_info("reloaded %s", config_file);
 }
 
@@ -410,7 +460,12 @@ start_up(int foreground)
 {
 	char err[512];
 
+	struct ptable *tab;
+
 	signal(SIGPIPE, SIG_IGN);
+	if (load_table(&proxy.cfg, &tab, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	set_table(tab);
 	if ((proxy.server_ctx = make_server_ctx(&proxy.cfg, proxy.hostname, err,
 		    sizeof(err))) == NULL)
 		msg_fatal("%s", err);
@@ -466,6 +521,7 @@ shut_down(void)
 	dns_shutdown();
 	SSL_CTX_free(proxy.server_ctx);
 	SSL_CTX_free(proxy.client_ctx);
+	set_table(NULL);
 	cfg_free(&proxy.cfg);
 }
 

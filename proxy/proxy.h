@@ -18,6 +18,7 @@
 #include "fsm.h"
 
 struct sess;
+struct ptable;
 
 struct proxy {
 	struct ev_loop *loop;
@@ -31,6 +32,9 @@ struct proxy {
 	int draining;			/* SIGTERM: finish and exit */
 	struct journal *journal;	/* the attempt records (report/journal.h) */
 	long journal_errors;		/* records that could not be written */
+	struct ptable *ptab;		/* policy_table, or NULL; a reload
+					 * replaces it: look up, copy what
+					 * must outlive the loop iteration */
 };
 
 extern struct proxy proxy;

@@ -72,6 +72,27 @@ static const struct bad bads[] = {
 	{"mx_mismatch a number", "mx_mismatch = 1\n", 0, "t.cf:1: mx_mismatch: \"1\": expected"},
 	{"journal_fsync unknown word", "journal_fsync = never\n", 0,
 	    "t.cf:1: journal_fsync: \"never\": expected interval or always"},
+	{"mode unknown word", "mode = shadow\n", 0,
+	    "t.cf:1: mode: \"shadow\": expected enforce or report-only"},
+	{"mode testing is MTA-STS's word", "mode = testing\n", 0, "mode: \"testing\""},
+	{"require_tls maybe", "require_tls = sometimes\n", 0,
+	    "t.cf:1: require_tls: \"sometimes\": expected yes or no"},
+	{"socketmap no port", "socketmap_listen = inet:127.0.0.1\n", 0,
+	    "t.cf:1: socketmap_listen: bad address \"inet:127.0.0.1\": expected inet:ADDR:PORT"},
+	{"socketmap relative unix", "socketmap_listen = unix:run/smap\n", 0,
+	    "socketmap_listen: bad address \"unix:run/smap\""},
+	{"socketmap unix too long", "socketmap_listen = unix:/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	    0, "socketmap_listen: bad address"},
+	{"socketmap host name", "socketmap_listen = inet:localhost:8461\n", 0,
+	    "socketmap_listen: bad address"},
+	{"socketmap other type", "socketmap_listen = tcp:127.0.0.1:8461\n", 0,
+	    "socketmap_listen: bad address"},
+	{"metrics unix refused", "metrics_listen = unix:/run/m\n", 0,
+	    "t.cf:1: metrics_listen: bad address \"unix:/run/m\": expected ADDR:PORT or [ADDR6]:PORT"},
+	{"metrics inet: is socketmap's", "metrics_listen = inet:127.0.0.1:9425\n", 0,
+	    "metrics_listen: bad address"},
+	{"metrics v6 unbracketed", "metrics_listen = ::1:9425\n", 0, "metrics_listen: bad address"},
 };
 
 static void
@@ -110,6 +131,11 @@ good_file(void)
 	    "upstream_mark = 0x6d78\n"
 	    "user =\n"
 	    "client_tls_cert_file = /etc/ssl/c.pem\n"
+	    "policy_table = /etc/mxtls/policy\n"
+	    "mode = report-only\n"
+	    "require_tls = yes\n"
+	    "socketmap_listen = unix:/run/mxtls/socketmap\n"
+	    "metrics_listen = [::1]:9425\n"
 	    "client_tls_key_file = /etc/ssl/k.pem";	/* no final newline */
 	struct config c;
 	char err[512] = "";
@@ -135,6 +161,26 @@ good_file(void)
 	T_CASE("last line without newline", strcmp(c.client_tls_key_file, "/etc/ssl/k.pem") == 0,
 	    "%s", c.client_tls_key_file);
 	T_CASE("hostname", strcmp(c.myhostname, "proxy.example.net") == 0, "%s", c.myhostname);
+	T_CASE("policy_table", strcmp(c.policy_table, "/etc/mxtls/policy") == 0, "%s",
+	    c.policy_table);
+	T_CASE("mode report-only", c.mode == MODE_REPORT_ONLY, "%d", c.mode);
+	T_CASE("require_tls yes", c.require_tls == 1, "%d", c.require_tls);
+	T_CASE("socketmap unix", strcmp(c.socketmap_listen, "unix:/run/mxtls/socketmap") == 0,
+	    "%s", c.socketmap_listen);
+	T_CASE("metrics v6", strcmp(c.metrics_listen, "[::1]:9425") == 0, "%s", c.metrics_listen);
+	{
+		struct cfg_socket so;
+
+		T_CASE("socket unix parsed", cfg_parse_socket(c.socketmap_listen, 1, &so) == 0
+		    && so.is_unix && so.addr.ss_family == AF_UNIX, "unix=%d", so.is_unix);
+		T_CASE("socket inet parsed", cfg_parse_socket("inet:127.0.0.1:8461", 1, &so) == 0
+		    && !so.is_unix && so.addr.ss_family == AF_INET, "family=%d",
+		    so.addr.ss_family);
+		T_CASE("socket plain v6 parsed", cfg_parse_socket("[::1]:9425", 0, &so) == 0
+		    && so.addr.ss_family == AF_INET6, "family=%d", so.addr.ss_family);
+		T_CASE("socket unix not for metrics", cfg_parse_socket("unix:/x", 0, &so) < 0,
+		    "accepted");
+	}
 
 	/* cfg_print output parses back to the same configuration. */
 	{
@@ -154,6 +200,10 @@ good_file(void)
 		    && c2.message_size_limit == c.message_size_limit
 		    && c2.upstream_mark == c.upstream_mark
 		    && c2.offer_client_starttls == c.offer_client_starttls
+		    && c2.mode == c.mode && c2.require_tls == c.require_tls
+		    && strcmp(c2.policy_table, c.policy_table) == 0
+		    && strcmp(c2.socketmap_listen, c.socketmap_listen) == 0
+		    && strcmp(c2.metrics_listen, c.metrics_listen) == 0
 		    && strcmp(c2.myhostname, c.myhostname) == 0, "fields differ");
 		free(out);
 		cfg_free(&c2);
@@ -178,6 +228,9 @@ defaults(void)
 	    c.client_min_data_rate);
 	T_CASE("default timeouts", c.client_timeout == 300 && c.upstream_timeout == 300
 	    && c.upstream_connect_timeout == 30, "wrong");
+	T_CASE("default mode enforce, no floor, no table, servers off",
+	    c.mode == MODE_ENFORCE && !c.require_tls && !c.policy_table[0]
+	    && !c.socketmap_listen[0] && !c.metrics_listen[0], "mode=%d", c.mode);
 	cfg_free(&c);
 }
 
@@ -194,6 +247,8 @@ static const struct word_case {
 	{"mx_mismatch", cfg_mx_mismatch_words, "refuse", MX_REFUSE},
 	{"journal_fsync", cfg_journal_fsync_words, "interval", JOURNAL_FSYNC_INTERVAL},
 	{"journal_fsync", cfg_journal_fsync_words, "always", JOURNAL_FSYNC_ALWAYS},
+	{"mode", cfg_mode_words, "enforce", MODE_ENFORCE},
+	{"mode", cfg_mode_words, "report-only", MODE_REPORT_ONLY},
 };
 
 #define NWORD_CASES (sizeof(word_cases) / sizeof(word_cases[0]))
@@ -202,7 +257,8 @@ static const struct word_case {
 static int
 word_value(const struct config *c, const char *key)
 {
-	return strcmp(key, "mx_mismatch") == 0 ? c->mx_mismatch : c->journal_fsync;
+	return strcmp(key, "mx_mismatch") == 0 ? c->mx_mismatch
+	    : strcmp(key, "mode") == 0 ? c->mode : c->journal_fsync;
 }
 
 /* word_listed - a table entry is one of word_cases */
@@ -219,7 +275,8 @@ word_listed(const struct cfg_word *table, const struct cfg_word *w)
 static void
 words(void)
 {
-	const struct cfg_word *tables[] = {cfg_mx_mismatch_words, cfg_journal_fsync_words};
+	const struct cfg_word *tables[] = {cfg_mx_mismatch_words, cfg_journal_fsync_words,
+	    cfg_mode_words};
 	size_t ntable = 0;
 
 	for (size_t i = 0; i < NWORD_CASES; i++) {

@@ -1,0 +1,153 @@
+/*
+ * ptable_load.c - the policy table's file, and the trust anchors of its
+ * tafile= attributes.  See ptable_load.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "../lib/file.h"
+#include "ptable_load.h"
+
+/* ptab_ta_free - the anchors ptab_ta_read() gave */
+void
+ptab_ta_free(struct ptab_ta *ta, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(ta[i].der);
+	free(ta);
+}
+
+/* add_ta - one anchor's DER; -1 when full or out of memory */
+static int
+add_ta(struct ptab_ta *ta, int *n, int selector, unsigned char *der, int len)
+{
+	if (len <= 0 || *n >= PTAB_TA_MAX) {
+		OPENSSL_free(der);
+		return -1;
+	}
+	if ((ta[*n].der = malloc((size_t) len)) == NULL) {
+		OPENSSL_free(der);
+		return -1;
+	}
+	memcpy(ta[*n].der, der, (size_t) len);
+	OPENSSL_free(der);
+	ta[*n].len = (size_t) len;
+	ta[*n].selector = selector;
+	(*n)++;
+	return 0;
+}
+
+/* ptab_ta_read - the certificates and public keys of a tafile, PEM */
+int
+ptab_ta_read(const char *path, struct ptab_ta **out, int *nout, char *err, size_t errlen)
+{
+	struct ptab_ta *ta = calloc(PTAB_TA_MAX, sizeof(*ta));
+	char *text = NULL, *name = NULL, *hdr = NULL;
+	unsigned char *data = NULL;
+	size_t len;
+	long dlen;
+	int n = 0, rc = 0;
+	BIO *bio;
+
+	*out = NULL;
+	*nout = 0;
+	if (ta == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if (file_read_all(path, PTAB_TA_FILE_MAX, &text, &len, err, errlen) < 0) {
+		free(ta);
+		return -1;
+	}
+	if ((bio = BIO_new_mem_buf(text, (int) len)) == NULL) {
+		free(text);
+		free(ta);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	while (rc == 0 && PEM_read_bio(bio, &name, &hdr, &data, &dlen) == 1) {
+		const unsigned char *p = data;
+
+		if (strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "TRUSTED CERTIFICATE") == 0) {
+			X509 *x = strcmp(name, "CERTIFICATE") == 0 ? d2i_X509(NULL, &p, dlen)
+			    : d2i_X509_AUX(NULL, &p, dlen);
+			unsigned char *der = NULL;
+
+			if (x == NULL) {
+				snprintf(err, errlen, "%s: a certificate that does not parse", path);
+				rc = -1;
+			} else if (add_ta(ta, &n, 0, der, i2d_X509(x, &der)) < 0) {
+				snprintf(err, errlen, "%s: more than %d trust anchors", path, PTAB_TA_MAX);
+				rc = -1;
+			}
+			X509_free(x);
+		} else if (strcmp(name, "PUBLIC KEY") == 0) {
+			EVP_PKEY *k = d2i_PUBKEY(NULL, &p, dlen);
+			unsigned char *der = NULL;
+
+			if (k == NULL) {
+				snprintf(err, errlen, "%s: a public key that does not parse", path);
+				rc = -1;
+			} else if (add_ta(ta, &n, 1, der, i2d_PUBKEY(k, &der)) < 0) {
+				snprintf(err, errlen, "%s: more than %d trust anchors", path, PTAB_TA_MAX);
+				rc = -1;
+			}
+			EVP_PKEY_free(k);
+		}
+		OPENSSL_free(name);
+		OPENSSL_free(hdr);
+		OPENSSL_free(data);
+		name = hdr = NULL;
+		data = NULL;
+	}
+	BIO_free(bio);
+	free(text);
+	if (rc == 0 && n == 0) {
+		snprintf(err, errlen, "%s: no PEM certificate or public key in it", path);
+		rc = -1;
+	}
+	if (rc < 0) {
+		ptab_ta_free(ta, n);
+		return -1;
+	}
+	*out = ta;
+	*nout = n;
+	return 0;
+}
+
+/* ptable_load - read, parse and check a table file */
+int
+ptable_load(struct ptable *t, const char *file, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (file_read_all(file, PTAB_FILE_MAX, &text, &len, err, errlen) < 0)
+		return -1;
+	rc = ptable_parse(t, file, text, len, err, errlen);
+	free(text);
+	if (rc < 0)
+		return -1;
+	for (size_t i = 0; i < t->n; i++) {
+		struct ptab_ta *ta;
+		char why[512];
+		int n;
+
+		if (t->e[i].tafile == NULL)
+			continue;
+		if (ptab_ta_read(t->e[i].tafile, &ta, &n, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s:%d: tafile=%s", file, t->e[i].line, why);
+			ptable_free(t);
+			return -1;
+		}
+		ptab_ta_free(ta, n);
+	}
+	return 0;
+}

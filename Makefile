@@ -59,6 +59,7 @@ UNIT_SRC_test_ptable = tests/unit/test_ptable.c policy/ptable.c lib/dest.c lib/a
 UNIT_SRC_test_file = tests/unit/test_file.c lib/file.c
 # The session end to end in one process; policy lookups replaced by the test.
 UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c \
+	policy/ptable.c policy/ptable_load.c lib/dest.c \
 	lib/addr.c lib/dname.c \
 	lib/conf.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
 	proxy/up_tls.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
@@ -66,6 +67,8 @@ UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/ta
 	policy/sts.c policy/dnssec.c report/rtype.c report/record.c report/journal.c
 # The upstream client against a scripted MX in one process.
 UNIT_SRC_test_up = tests/unit/test_up.c tests/unit/fakemx.c lib/buf.c lib/addr.c lib/dname.c \
+	policy/ptable.c policy/ptable_load.c lib/dest.c lib/file.c policy/route.c policy/plan.c policy/sts.c \
+	policy/dnssec.c lib/tags.c \
 	proxy/smtp.c \
 	proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c policy/rr.c policy/dane.c \
 	report/rtype.c
@@ -85,7 +88,7 @@ UNIT_TESTS += test_rr test_plan test_route test_smap
 UNIT_SRC_test_smap = tests/unit/test_smap.c proxy/smap.c lib/dest.c lib/dname.c lib/addr.c
 UNIT_SRC_test_rr = tests/unit/test_rr.c policy/rr.c policy/dane.c lib/dname.c
 UNIT_SRC_test_plan = tests/unit/test_plan.c policy/plan.c policy/dane.c policy/dnssec.c lib/addr.c
-UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/plan.c policy/dane.c \
+UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/ptable.c lib/dest.c policy/plan.c policy/dane.c \
 	policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c report/rtype.c lib/addr.c lib/dname.c
 
 FUZZERS = fuzz_ptable fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache \

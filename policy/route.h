@@ -3,8 +3,8 @@
  *
  * SYNOPSIS
  *	void route_build(const struct plan *p,
- *		const struct sockaddr_storage *orig, enum mx_mismatch mode,
- *		int strict_testing, struct route *rt);
+ *		const struct sockaddr_storage *orig,
+ *		const struct route_opts *o, struct route *rt);
  *	const char *route_level_str(enum route_level l);
  *
  * DESCRIPTION
@@ -29,6 +29,32 @@
  *	connected to.  At most ROUTE_MAX candidates are listed; those past
  *	it are dropped, and the flags of the ones listed stay their own.
  *
+ *
+ *	o->tab, the admin's policy table entry for the domain or for orig
+ *	(ptable.h), overrides what the domain publishes, as Postfix's
+ *	smtp_tls_policy_maps does: none (ROUTE_NONE: never STARTTLS), may,
+ *	encrypt, fingerprint, verify and secure are the level of every
+ *	host; dane is DANE where a host has usable TLSA records, encrypt
+ *	where it has only unusable ones, a failed host where its lookups
+ *	failed, may elsewhere; dane-only is DANE where usable records are,
+ *	a failed host (dane_only set) elsewhere.  MTA-STS is not used.  A
+ *	[host] entry keeps orig, whatever the MX hosts.  An entry also
+ *	decides a domain whose lookups failed (PLAN_TEMPFAIL), except dane
+ *	and dane-only: orig, at the entry's level.  Under mx_mismatch auto a
+ *	domain entry reroutes when its level authenticates the MX (dane,
+ *	dane-only, fingerprint, verify, secure), and passes otherwise.
+ *
+ *	o->require_tls is a floor: without a table entry, ROUTE_MAY becomes
+ *	ROUTE_ENCRYPT (floor set: the refusal for missing STARTTLS is
+ *	4.7.4).  o->report_only (mode = report-only, or the entry's
+ *	mode=report-only) sets rt->soft: nothing is refused for a policy
+ *	reason.  A tempfail or refusal becomes rt->would (the verdict that
+ *	enforcing would have given, its reply and result type kept) and
+ *	orig at ROUTE_MAY; failed hosts stay listed, to be journaled as
+ *	would-refusals and then tried at ROUTE_MAY.  A DNSSEC-bogus or
+ *	indeterminate answer is never a downgrade otherwise: no option but
+ *	a table entry changes a tempfail.
+ *
  *	rt->verdict is ROUTE_TRY (try rt->cands in order), ROUTE_TEMPFAIL,
  *	ROUTE_REFUSE (temporary too), or ROUTE_NULLMX (permanent), with
  *	rt->reply the reply text for the old MTA.
@@ -38,21 +64,29 @@
 
 #include "../lib/conf.h"		/* enum mx_mismatch */
 #include "plan.h"
+#include "ptable.h"
 
 #define ROUTE_MAX 16
 
-enum route_level { ROUTE_MAY, ROUTE_ENCRYPT, ROUTE_STS_TESTING, ROUTE_STS, ROUTE_DANE };
+enum route_level {
+	ROUTE_NONE,			/* table: no TLS at all */
+	ROUTE_MAY, ROUTE_ENCRYPT, ROUTE_STS_TESTING, ROUTE_STS, ROUTE_DANE,
+	ROUTE_FINGERPRINT,		/* table: a certificate or key digest */
+	ROUTE_VERIFY, ROUTE_SECURE,	/* table: PKIX and match= names */
+	ROUTE_NLEVELS
+};
 
 /* What a level asks (Postfix's TLS_REQUIRED() and TLS_MUST_MATCH() are
  * the model): TLS or no delivery; failures only noted (MTA-STS testing);
- * plaintext allowed; an MTA-STS level; the peer authenticated or no
- * delivery. */
-#define ROUTE_TLS_REQUIRED(l)	((l) == ROUTE_ENCRYPT || (l) == ROUTE_STS \
-				    || (l) == ROUTE_DANE)
+ * plaintext allowed; never STARTTLS; an MTA-STS level; the peer
+ * authenticated or no delivery; PKIX with reference names. */
+#define ROUTE_TLS_REQUIRED(l)	((l) >= ROUTE_ENCRYPT && (l) != ROUTE_STS_TESTING)
 #define ROUTE_SOFT(l)		((l) == ROUTE_STS_TESTING)
 #define ROUTE_MAY_PLAIN(l)	((l) == ROUTE_MAY)
+#define ROUTE_NO_TLS(l)		((l) == ROUTE_NONE)
 #define ROUTE_IS_STS(l)		((l) == ROUTE_STS || (l) == ROUTE_STS_TESTING)
-#define ROUTE_MUST_MATCH(l)	((l) == ROUTE_STS || (l) == ROUTE_DANE)
+#define ROUTE_MUST_MATCH(l)	((l) >= ROUTE_STS)
+#define ROUTE_NAMES(l)		(ROUTE_IS_STS(l) || (l) == ROUTE_VERIFY || (l) == ROUTE_SECURE)
 enum route_verdict { ROUTE_TRY, ROUTE_TEMPFAIL, ROUTE_REFUSE, ROUTE_NULLMX };
 
 struct route_cand {
@@ -62,6 +96,8 @@ struct route_cand {
 	int failed;			/* DANE lookups failed: do not connect */
 	int sts_skip;			/* not an mx pattern of an enforced policy */
 	int sts_mismatch;		/* not an mx pattern (testing: go on) */
+	int dane_only;			/* failed: dane-only, no usable TLSA */
+	int floor;			/* require_tls raised it from may */
 };
 
 struct route {
@@ -69,12 +105,25 @@ struct route {
 	char reply[1024];		/* for TEMPFAIL, REFUSE, NULLMX */
 	enum rtype rtype;		/* RFC 8460 result type, or RTYPE_NONE */
 	int rerouted;			/* orig was not an MX address */
+	int table;			/* o->tab decided */
+	int soft;			/* report-only: nothing refused */
+	enum route_verdict would;	/* report-only: what enforce would say
+					 * (ROUTE_TRY: nothing), with reply
+					 * and rtype */
 	struct route_cand cands[ROUTE_MAX];
 	int ncands;
 };
 
+struct route_opts {
+	enum mx_mismatch mismatch;
+	int strict_testing;
+	int require_tls;		/* the floor */
+	int report_only;		/* mode = report-only (global) */
+	const struct ptab_entry *tab;	/* the table entry, or NULL */
+};
+
 void route_build(const struct plan *p, const struct sockaddr_storage *orig,
-    enum mx_mismatch mode, int strict_testing, struct route *rt);
+    const struct route_opts *o, struct route *rt);
 const char *route_level_str(enum route_level l);
 
 #endif

@@ -290,6 +290,7 @@ set_table(struct ptable *t)
 		free(proxy.ptab);
 	}
 	proxy.ptab = t;
+	proxy.ptab_gen++;
 	if (t)
 		msg_info("policy table %s: %zu entr%s", proxy.cfg.policy_table, t->n,
 		    t->n == 1 ? "y" : "ies");

@@ -35,6 +35,7 @@ struct proxy {
 	struct ptable *ptab;		/* policy_table, or NULL; a reload
 					 * replaces it: look up, copy what
 					 * must outlive the loop iteration */
+	unsigned ptab_gen;		/* counts the tables loaded */
 };
 
 extern struct proxy proxy;

@@ -69,6 +69,7 @@ sess_free(struct reap *r)
 	buf_free(&s->hold.msg);
 	free(s->txn.pending);
 	plan_free(s->rt.plan);
+	sess_route_free(s);
 	free(s);
 }
 

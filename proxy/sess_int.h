@@ -19,6 +19,7 @@
 #include "../lib/addr.h"
 #include "../lib/dname.h"
 #include "../lib/log.h"
+#include "../policy/ptable.h"
 #include "../policy/resolve.h"
 #include "../policy/route.h"
 #include "../report/journal.h"
@@ -88,6 +89,10 @@ struct sess_route {
 	int lfail_policy;		/* ... was a policy failure */
 	int cur_host;			/* the candidate being tried: plan index */
 	enum ptype cur_ptype;		/* ... and its policy type */
+	struct ptab_entry tab;		/* the table entry the route used (a
+					 * copy: a reload replaces the table) */
+	int has_tab;
+	unsigned tab_gen;		/* ... from this proxy.ptab_gen */
 };
 
 /* sess_hold.c: TLS-Required: No (RFC 8689): the message decides after a
@@ -148,6 +153,9 @@ void sess_attempt_failed(struct sess *s, const char *peer, const char *enh,
     enum rtype rtype, const char *rcode, const char *why);
 void sess_next_attempt(struct sess *s);
 void sess_do_rcpt(struct sess *s);
+void sess_route_opts(const struct sess *s, const struct plan *p,
+    struct route_opts *o);
+void sess_route_free(struct sess *s);
 
 /* sess_xfer.c - MAIL/RCPT replay, the DATA relay, the transaction's end */
 void sess_relay_reply(struct sess *s, const struct smtp_reply *r);

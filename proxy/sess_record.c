@@ -6,27 +6,22 @@
  */
 #include "sess_int.h"
 
-static enum ptype ptype_of_level(enum route_level l);
 static void source_for(const struct sockaddr_storage *addr, char *buf,
     size_t len);
 
-/* ptype_of_level - the RFC 8460 policy type behind a route level */
-static enum ptype
-ptype_of_level(enum route_level l)
-{
-	return l == ROUTE_DANE || l == ROUTE_ENCRYPT ? PTYPE_TLSA
-	    : l == ROUTE_STS || l == ROUTE_STS_TESTING ? PTYPE_STS : PTYPE_NO_POLICY_FOUND;
-}
-
-/* sess_cand_ptype - the policy type of a route candidate: DANE, when its TLSA
- * lookups failed (it is then never connected to under policy), else what
- * its level says */
+/* sess_cand_ptype - the policy type of a route candidate: DANE where the
+ * host's TLSA records decide (or failed: it is then never connected to
+ * under policy), MTA-STS at its levels, else none (require_tls's floor
+ * and the table's own levels are no published policy) */
 enum ptype
 sess_cand_ptype(const struct sess *s, const struct route_cand *c)
 {
-	if (c->host >= 0 && s->rt.plan->hosts[c->host].dane == DANE_FAIL)
+	enum dane_state d = c->host >= 0 ? s->rt.plan->hosts[c->host].dane : DANE_NONE;
+
+	if (d == DANE_FAIL || c->level == ROUTE_DANE
+	    || (c->level == ROUTE_ENCRYPT && d == DANE_UNAUTH))
 		return PTYPE_TLSA;
-	return ptype_of_level(c->level);
+	return ROUTE_IS_STS(c->level) ? PTYPE_STS : PTYPE_NO_POLICY_FOUND;
 }
 
 /* sess_ptype_of_rtype - the policy type a result type belongs to */
@@ -120,6 +115,9 @@ sess_journal(struct sess *s, const struct up_info *u, int host, enum ptype ptype
 	snprintf(r.result, sizeof(r.result), "%s", rtype_str(result));
 	snprintf(r.reason, sizeof(r.reason), "%s", reason ? reason : "");
 	snprintf(r.action, sizeof(r.action), "%s", raction_str(action));
+	if (s->rt.has_tab)
+		snprintf(r.table, sizeof(r.table), "%s %s", s->rt.tab.key,
+		    ptab_level_str(s->rt.tab.level));
 	if (journal_append(proxy.journal, &r, err, sizeof(err)) == 0)
 		return 0;
 	proxy.journal_errors++;
@@ -157,8 +155,9 @@ sess_record_ready(struct sess *s, const struct up_info *u)
 		reason = "TLS-Required: No";
 		action = RACTION_DELIVERED_ANYWAY;
 	} else if (u->soft_rtype != RTYPE_NONE) {
-		result = u->soft_rtype;		/* MTA-STS testing */
-		action = RACTION_DELIVERED_ANYWAY;
+		/* MTA-STS testing, or report-only */
+		result = u->soft_rtype;
+		action = s->rt.route.soft ? RACTION_WOULD_REFUSE : RACTION_DELIVERED_ANYWAY;
 	} else if (!u->tls) {
 		/* Opportunistic, in plaintext: RFC 8460 counts it as a failure. */
 		result = u->plain_retry ? RTYPE_VALIDATION_FAILURE : RTYPE_STARTTLS_NOT_SUPPORTED;

@@ -13,6 +13,9 @@ static void start_route(struct sess *s);
 static int up_fits(struct sess *s, const struct plan *p);
 static void adopt_plan(struct sess *s, struct plan *p);
 static void on_plan(void *arg, struct plan *p);
+static const struct ptab_entry *table_entry(const struct sess *s, const struct plan *p);
+static int keep_table(struct sess *s, const struct ptab_entry *e);
+static void journal_would(struct sess *s);
 
 /* sess_up_params_for - where and how to connect: one route candidate */
 void
@@ -32,7 +35,13 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 		.level = c->level,
 		.sts_mismatch = c->sts_mismatch,
 		.sts_id = s->rt.plan && s->rt.plan->has_sts ? s->rt.plan->sts.id : NULL,
+		.tab = s->rt.has_tab ? &s->rt.tab : NULL,
+		.soft = s->rt.route.soft,
+		.floor = c->floor,
+		.nexthop = s->rt.plan ? s->rt.plan->domain : NULL,
 	};
+	if (ROUTE_NO_TLS(c->level))
+		p->tls_ctx = NULL;		/* table: none */
 	s->rt.up_tlsa[0] = 0;
 	if (c->host >= 0 && s->rt.plan) {
 		const struct plan_host *h = &s->rt.plan->hosts[c->host];
@@ -109,27 +118,40 @@ sess_next_attempt(struct sess *s)
 		s->rt.cur_ptype = sess_cand_ptype(s, c);
 		if (c->failed && !s->hold.replay) {
 			const struct plan_host *h = &s->rt.plan->hosts[c->host];
+			enum raction act = s->rt.route.soft ? RACTION_WOULD_REFUSE : RACTION_REFUSED;
+			char why[RR_NAME_MAX * 2 + 80];
 
 			if (c->sts_skip) {
-				char why[RR_NAME_MAX * 2 + 80];
-
 				snprintf(why, sizeof(why), "MX host %s matches no mx pattern of "
 				    "the MTA-STS policy of %s", h->name, s->rt.plan->domain);
 				(void) sess_journal(s, NULL, c->host, PTYPE_STS, &c->addr,
-				    RTYPE_VALIDATION_FAILURE, "mx-pattern-mismatch", RACTION_REFUSED);
+				    RTYPE_VALIDATION_FAILURE, "mx-pattern-mismatch", act);
 				sess_attempt_failed(s, h->name, "4.7.5", RTYPE_VALIDATION_FAILURE, NULL, why);
+			} else if (c->dane_only) {
+				snprintf(why, sizeof(why), "no usable TLSA record for MX host %s "
+				    "(policy table: dane-only)", h->name);
+				(void) sess_journal(s, NULL, c->host, PTYPE_TLSA, &c->addr,
+				    RTYPE_DANE_REQUIRED, "no-usable-tlsa", act);
+				sess_attempt_failed(s, h->name, "4.7.5", RTYPE_DANE_REQUIRED, NULL, why);
 			} else {
 				enum rtype rt = h->rtype != RTYPE_NONE ? h->rtype : RTYPE_VALIDATION_FAILURE;
 
-				(void) sess_journal(s, NULL, c->host, PTYPE_TLSA, &c->addr, rt, "",
-				    RACTION_REFUSED);
+				(void) sess_journal(s, NULL, c->host, PTYPE_TLSA, &c->addr, rt, "", act);
 				sess_attempt_failed(s, h->name, "4.7.5", rt, NULL, h->why);
 			}
-			continue;
+			if (!s->rt.route.soft)
+				continue;
+			msg_info("%s: report-only: would refuse %s: %s; trying it anyway", s->id,
+			    h->name, s->rt.lfail + 4);
 		}
 		if (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6)
 			continue;	/* (a failed host without an address) */
 		sess_up_params_for(s, c, &p);
+		if (c->failed && s->rt.route.soft) {
+			p.level = ROUTE_MAY;	/* report-only: the best TLS it gives */
+			p.tlsa = NULL;
+			p.ntlsa = 0;
+		}
 		if (s->hold.replay) {
 			/* TLS-Required: No: the best TLS the MX offers, every
 			 * host, the policy waived (RFC 8689 5) */
@@ -198,15 +220,101 @@ log_plan(struct sess *s, const struct plan *p)
 	}
 }
 
+/* table_entry - the table's entry for where this mail goes: the original
+ * destination ([addr]:port, [addr], or the name of the MX host at that
+ * address), else the domain's or a parent's; NULL when none */
+static const struct ptab_entry *
+table_entry(const struct sess *s, const struct plan *p)
+{
+	const struct ptable *t = proxy.ptab;
+	const struct ptab_entry *e;
+	unsigned port = addr_port(&s->orig);
+	char host[ADDR_STRLEN];
+	int ai, h;
+
+	if (t == NULL)
+		return NULL;
+	addr_host_str(&s->orig, host, sizeof(host));
+	if ((e = ptable_find_dest(t, host, port)) != NULL)
+		return e;
+	if (p->status == PLAN_OK && (h = plan_host_of_addr(p, &s->orig, &ai)) >= 0
+	    && (e = ptable_find_dest(t, p->hosts[h].name, port)) != NULL)
+		return e;
+	return p->domain[0] ? ptable_find(t, p->domain) : NULL;
+}
+
+/* sess_route_opts - what the route of plan p is built with now */
+void
+sess_route_opts(const struct sess *s, const struct plan *p, struct route_opts *o)
+{
+	*o = (struct route_opts) {
+		.mismatch = (enum mx_mismatch) proxy.cfg.mx_mismatch,
+		.strict_testing = proxy.cfg.strict_testing,
+		.require_tls = proxy.cfg.require_tls,
+		.report_only = proxy.cfg.mode == MODE_REPORT_ONLY,
+		.tab = table_entry(s, p),
+	};
+}
+
+/* sess_route_free - the route's copy of its table entry */
+void
+sess_route_free(struct sess *s)
+{
+	if (s->rt.has_tab)
+		ptab_entry_free(&s->rt.tab);
+	s->rt.has_tab = 0;
+}
+
+/* keep_table - a copy of the entry the route uses, for its attempts;
+ * -1 when out of memory */
+static int
+keep_table(struct sess *s, const struct ptab_entry *e)
+{
+	sess_route_free(s);
+	if (e == NULL)
+		return 0;
+	if (ptab_entry_dup(&s->rt.tab, e) < 0)
+		return -1;
+	s->rt.has_tab = 1;
+	s->rt.tab_gen = proxy.ptab_gen;
+	msg_info("%s: policy table %s:%d: %s %s%s applies to %s", s->id,
+	    proxy.cfg.policy_table, e->line, e->key, ptab_level_str(e->level),
+	    e->report_only ? " mode=report-only" : "", s->rt.plan->domain[0]
+	    ? s->rt.plan->domain : s->origstr);
+	return 0;
+}
+
+/* journal_would - report-only: what enforcing would have refused */
+static void
+journal_would(struct sess *s)
+{
+	const struct route *r = &s->rt.route;
+	enum rtype rt = r->rtype != RTYPE_NONE ? r->rtype : RTYPE_CONNECTION_FAILURE;
+
+	(void) sess_journal(s, NULL, -1, sess_ptype_of_rtype(r->rtype), NULL, rt,
+	    r->rtype != RTYPE_NONE ? "" : "dns-failure", RACTION_WOULD_REFUSE);
+	msg_info("%s: report-only: would refuse: %s; delivering anyway", s->id, r->reply);
+}
+
 /* start_route - a plan is in: decide and start connecting */
 static void
 start_route(struct sess *s)
 {
-	route_build(s->rt.plan, &s->orig, (enum mx_mismatch) proxy.cfg.mx_mismatch,
-	    proxy.cfg.strict_testing, &s->rt.route);
+	struct route_opts o;
+
+	sess_route_opts(s, s->rt.plan, &o);
+	route_build(s->rt.plan, &s->orig, &o, &s->rt.route);
 	s->rt.icand = 0;
 	s->rt.pfail[0] = s->rt.lfail[0] = 0;
 	s->rt.prtype = RTYPE_NONE;
+	if (keep_table(s, o.tab) < 0) {
+		s->rt.route.verdict = ROUTE_TEMPFAIL;
+		s->rt.route.rtype = RTYPE_NONE;
+		snprintf(s->rt.route.reply, sizeof(s->rt.route.reply),
+		    "451 4.3.0 Error: out of memory");
+	}
+	if (s->rt.route.would != ROUTE_TRY)
+		journal_would(s);
 	if (s->rt.route.verdict != ROUTE_TRY) {
 		if (s->rt.route.rtype != RTYPE_NONE)
 			(void) sess_journal(s, NULL, -1, sess_ptype_of_rtype(s->rt.route.rtype), NULL,
@@ -232,10 +340,15 @@ up_fits(struct sess *s, const struct plan *p)
 	struct route rt;
 	const struct route_cand *c = NULL;
 	const struct up_info *up = up_info(s->up);
+	struct route_opts o;
 
-	route_build(p, &s->orig, (enum mx_mismatch) proxy.cfg.mx_mismatch,
-	    proxy.cfg.strict_testing, &rt);
-	if (rt.verdict != ROUTE_TRY)
+	sess_route_opts(s, p, &o);
+	route_build(p, &s->orig, &o, &rt);
+	if (rt.verdict != ROUTE_TRY || rt.would != ROUTE_TRY || rt.soft != s->rt.route.soft)
+		return 0;
+	/* Under the same table entry, from the same table, or under none. */
+	if ((o.tab != NULL) != s->rt.has_tab || (o.tab && (s->rt.tab_gen != proxy.ptab_gen
+	    || strcmp(o.tab->key, s->rt.tab.key) != 0)))
 		return 0;
 	for (int i = 0; i < rt.ncands && c == NULL; i++)
 		if (!rt.cands[i].failed)

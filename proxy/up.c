@@ -68,6 +68,8 @@ up_free(struct reap *r)
 	struct up *u = (struct up *) ((char *) r - offsetof(struct up, reap));
 
 	SSL_CTX_free(u->p.tls_ctx);		/* ours: see up_start */
+	if (u->has_tab)
+		ptab_entry_free(&u->tab);
 	free(u);
 }
 
@@ -190,6 +192,18 @@ up_start(struct ev_loop *loop, const struct up_params *p, up_cb *cb, void *arg)
 		free(u);
 		return NULL;
 	}
+	u->p.tab = NULL;
+	if (p->tab) {
+		if (ptab_entry_dup(&u->tab, p->tab) < 0) {
+			SSL_CTX_free(u->p.tls_ctx);
+			free(u);
+			return NULL;
+		}
+		u->has_tab = 1;
+		u->p.tab = &u->tab;
+	}
+	snprintf(u->nexthop, sizeof(u->nexthop), "%s", p->nexthop ? p->nexthop : "");
+	u->p.nexthop = u->nexthop;
 	snprintf(u->helo, sizeof(u->helo), "%s", p->helo);
 	snprintf(u->sid, sizeof(u->sid), "%s", p->sid);
 	snprintf(u->i.mxname, sizeof(u->i.mxname), "%s", p->mxname ? p->mxname : "");
@@ -293,10 +307,14 @@ got_ehlo(struct up *u)
 	char l1[600];
 
 	if (code / 100 != 2) {
-		if (first && code / 100 == 5 && !ROUTE_TLS_REQUIRED(u->p.level)) {
+		if (first && code / 100 == 5 && (!ROUTE_TLS_REQUIRED(u->p.level)
+		    || up_tls_lenient(u))) {
 			char cmd[300];
 			int n = snprintf(cmd, sizeof(cmd), "HELO %s", u->helo);
 
+			if (ROUTE_TLS_REQUIRED(u->p.level))
+				up_soft_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, "%s refused EHLO",
+				    u->i.peer);
 			u->st = UP_S_HELO;
 			send_line(u, cmd, (size_t) n);
 			return;
@@ -319,8 +337,8 @@ got_ehlo(struct up *u)
 		return;
 	}
 	msg_info("%s: no STARTTLS with %s: %s; sending in plaintext", u->sid,
-	    u->i.peer, !u->i.ehlo.starttls ? "not offered"
-	    : "TLS handshake failed before");
+	    u->i.peer, !u->i.ehlo.starttls ? "not offered" : ROUTE_NO_TLS(u->p.level)
+	    ? "TLS level none" : "TLS handshake failed before");
 	ready(u);
 }
 
@@ -533,7 +551,10 @@ up_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (u->st == UP_S_HANDSHAKE && u->i.plain_retry == 0
-	    && ROUTE_MAY_PLAIN(u->p.level)) {
+	    && (ROUTE_MAY_PLAIN(u->p.level) || up_tls_lenient(u))) {
+		if (!ROUTE_MAY_PLAIN(u->p.level))
+			up_soft_fail(u, RTYPE_VALIDATION_FAILURE, "TLS handshake with %s "
+			    "timed out", u->i.peer);
 		up_retry_plain(u, "timeout");
 		return;
 	}

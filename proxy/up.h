@@ -46,6 +46,18 @@
  *	ignores names and dates).  Verification runs during the handshake
  *	and is judged after it, so every failure is named.
  *
+ *	A policy table entry (p->tab) adds its own checks: ROUTE_NONE never
+ *	says STARTTLS; ROUTE_FINGERPRINT wants the SHA-256 digest of the
+ *	certificate or of its public key to be one of match=;
+ *	ROUTE_VERIFY and ROUTE_SECURE want a PKIX chain (to tls_ca_file,
+ *	or to the tafile= anchors, through OpenSSL's DANE-TA) for one of
+ *	match='s names (hostname: the MX name from DNS; nexthop: p->nexthop;
+ *	dot-nexthop: its subdomains); protocols=, ciphers= and servername=
+ *	(SNI) apply at every level.  p->soft (report-only) turns every
+ *	refusal a level would make into a note (ui->soft_rtype) and goes
+ *	on with the best TLS the MX gives; p->floor (require_tls) makes
+ *	missing STARTTLS a 4.7.4.
+ *
  *	Any failure is reported once as UP_FAIL, with ui->why (a Postfix-
  *	shaped reason: `lost connection with mx[192.0.2.1]:25 while sending
  *	message body'), ui->enh (the enhanced status code to give the old
@@ -64,6 +76,7 @@
 #include <openssl/ssl.h>
 
 #include "../policy/plan.h"
+#include "../policy/ptable.h"
 #include "../policy/route.h"
 #include "../report/rtype.h"
 #include "smtp.h"
@@ -121,6 +134,11 @@ struct up_params {
 	int ntlsa;			/* (used before the handshake only) */
 	const char *sts_id;		/* MTA-STS policy id, for logs */
 	int sts_mismatch;		/* testing: the MX matches no pattern */
+	const struct ptab_entry *tab;	/* the policy table's entry, or NULL
+					 * (up_start copies it) */
+	const char *nexthop;		/* the domain: secure's nexthop */
+	int soft;			/* report-only: note, never refuse */
+	int floor;			/* require_tls: refuse with 4.7.4 */
 };
 
 struct up *up_start(struct ev_loop *loop, const struct up_params *p,

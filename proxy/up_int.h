@@ -12,6 +12,11 @@
  *	int up_tls_judge(struct up *u);
  *	int up_tls_unoffered(struct up *u, const char *refusal);
  *	int up_tls_broken(struct up *u, const char *err);
+ *	int up_tls_lenient(const struct up *u);
+ *	void up_soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...);
+int up_tls_lenient(const struct up *u);
+void up_soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
  *
  * DESCRIPTION
  *	up_fail() reports a failure once (UP_FAIL) and hands the object to
@@ -30,6 +35,9 @@
  *	says when the handshake failed (err, or NULL when the connection
  *	closed): a retry in plaintext or UP_FAIL (1), or 0 when the level
  *	has no word on it and the caller reports a lost connection.
+ *	up_tls_lenient() says whether what the level would refuse is only
+ *	noted (MTA-STS testing; report-only at a level that requires TLS),
+ *	and up_soft_fail() notes it (the first note counts).
  */
 #ifndef MXTLS_UP_INT_H
 #define MXTLS_UP_INT_H
@@ -58,6 +66,9 @@ struct up {
 	char base[256];			/* TLSA base domain */
 	char orig_name[256];
 	char soft_why[512];		/* MTA-STS testing: why it would fail */
+	struct ptab_entry tab;		/* p.tab's copy, when has_tab */
+	int has_tab;
+	char nexthop[256];
 	struct smtp_reply reply;
 	struct up_info i;		/* what the caller may know */
 	up_cb *cb;
@@ -75,5 +86,8 @@ int up_tls_start(struct up *u);
 int up_tls_judge(struct up *u);
 int up_tls_unoffered(struct up *u, const char *refusal);
 int up_tls_broken(struct up *u, const char *err);
+int up_tls_lenient(const struct up *u);
+void up_soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -17,18 +17,21 @@
 
 #include "../lib/log.h"
 #include "../policy/dane.h"
+#include "../policy/ptable_load.h"
 #include "tls.h"
 #include "up_int.h"
 
 static const char *x509_err_name(long e, char *buf, size_t len);
 static void policy_fail(struct up *u, enum rtype rtype, long verr,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static int dane_setup(struct up *u);
 static int sts_setup(struct up *u);
 static int judge_sts(struct up *u);
 static int judge_dane(struct up *u);
+static int table_tls(struct up *u);
+static int names_setup(struct up *u);
+static int judge_names(struct up *u);
+static int judge_fp(struct up *u);
 
 /* x509_err_name - the verify error's name, for reports */
 static const char *
@@ -72,12 +75,22 @@ policy_fail(struct up *u, enum rtype rtype, long verr, const char *fmt, ...)
 	u->i.rtype = rtype;
 	snprintf(u->i.rcode, sizeof(u->i.rcode), "%s",
 	    verr != X509_V_OK ? x509_err_name(verr, nb, sizeof(nb)) : "");
-	up_fail(u, "4.7.5", "%s", why);
+	/* require_tls's floor: X.7.4, security features not supported */
+	up_fail(u, u->p.floor && rtype == RTYPE_STARTTLS_NOT_SUPPORTED ? "4.7.4" : "4.7.5",
+	    "%s", why);
 }
 
-/* soft_fail - MTA-STS testing: note what enforce would have refused */
-static void
-soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
+/* up_tls_lenient - is what the level would refuse only noted? */
+int
+up_tls_lenient(const struct up *u)
+{
+	return ROUTE_SOFT(u->p.level) || (u->p.soft && ROUTE_TLS_REQUIRED(u->p.level));
+}
+
+/* up_soft_fail - MTA-STS testing or report-only: note what enforcing
+ * would have refused */
+void
+up_soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -87,8 +100,12 @@ soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(u->soft_why, sizeof(u->soft_why), fmt, ap);
 	va_end(ap);
-	msg_info("%s: MTA-STS testing (policy id %s): %s: %s; delivering anyway",
-	    u->sid, u->i.sts_id, rtype_str(rtype), u->soft_why);
+	if (u->p.soft)
+		msg_info("%s: report-only: would refuse (%s): %s: %s; delivering anyway",
+		    u->sid, route_level_str(u->p.level), rtype_str(rtype), u->soft_why);
+	else
+		msg_info("%s: MTA-STS testing (policy id %s): %s: %s; delivering anyway",
+		    u->sid, u->i.sts_id, rtype_str(rtype), u->soft_why);
 }
 
 /* dane_setup - TLSA records and reference names into the new SSL */
@@ -141,19 +158,148 @@ sts_setup(struct up *u)
 	return 0;
 }
 
+/* table_tls - the table entry's protocols= and ciphers= */
+static int
+table_tls(struct up *u)
+{
+	static const int vers[PTAB_NPROTOS] = {
+		[PTAB_SSLV2] = 0, [PTAB_SSLV3] = SSL3_VERSION, [PTAB_TLSV1] = TLS1_VERSION,
+		[PTAB_TLSV1_1] = TLS1_1_VERSION, [PTAB_TLSV1_2] = TLS1_2_VERSION,
+		[PTAB_TLSV1_3] = TLS1_3_VERSION,
+	};
+	static const struct {
+		const char *grade, *list;
+	} grades[] = {			/* Postfix's tls_*_cipherlist defaults */
+		{"high", "aNULL:-aNULL:HIGH:@STRENGTH"},
+		{"medium", "aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH"},
+		{"low", "aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH"},
+		{"export", "aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH"},
+		{"null", "eNULL:!aNULL"},
+	};
+	const struct ptab_entry *e = &u->tab;
+	SSL *ssl = u->c.ssl;
+
+	if (e->protocols) {
+		int lo = -1, hi = -1;
+
+		for (int i = PTAB_SSLV3; i < PTAB_NPROTOS; i++)
+			if (e->proto_ok & (1u << i)) {
+				lo = lo < 0 ? i : lo;
+				hi = i;
+			}
+		if (lo < 0 || SSL_set_min_proto_version(ssl, vers[lo]) != 1
+		    || SSL_set_max_proto_version(ssl, vers[hi]) != 1) {
+			snprintf(u->c.err, sizeof(u->c.err), "policy table %s: protocols= "
+			    "leaves no protocol OpenSSL can use", e->key);
+			return -1;
+		}
+		if (!(e->proto_ok & (1u << PTAB_TLSV1_1)) && lo < PTAB_TLSV1_1 && hi > PTAB_TLSV1_1)
+			SSL_set_options(ssl, SSL_OP_NO_TLSv1_1);
+		if (!(e->proto_ok & (1u << PTAB_TLSV1_2)) && lo < PTAB_TLSV1_2 && hi > PTAB_TLSV1_2)
+			SSL_set_options(ssl, SSL_OP_NO_TLSv1_2);
+		if (!(e->proto_ok & (1u << PTAB_TLSV1)) && lo < PTAB_TLSV1 && hi > PTAB_TLSV1)
+			SSL_set_options(ssl, SSL_OP_NO_TLSv1);
+	}
+	if (e->ciphers) {
+		const char *list = e->ciphers;
+
+		for (size_t i = 0; i < sizeof(grades) / sizeof(grades[0]); i++)
+			if (strcmp(e->ciphers, grades[i].grade) == 0)
+				list = grades[i].list;
+		if (SSL_set_cipher_list(ssl, list) != 1) {
+			snprintf(u->c.err, sizeof(u->c.err), "policy table %s: ciphers=%s: "
+			    "no cipher OpenSSL knows", e->key, e->ciphers);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* names_setup - verify, secure: PKIX (or the tafile= anchors, as DANE-TA)
+ * and the match= names */
+static int
+names_setup(struct up *u)
+{
+	const struct ptab_entry *e = &u->tab;
+	SSL *ssl = u->c.ssl;
+	char names[PTAB_MATCH_MAX][260];
+	int n = 0, rc = 0;
+
+	for (int i = 0; i < e->nmatch; i++) {
+		const char *m = e->match[i];
+
+		if (strcmp(m, "hostname") == 0) {
+			if (u->orig_name[0])	/* the MX name from DNS, not the banner's */
+				snprintf(names[n++], sizeof(names[0]), "%s", u->i.mxname);
+		} else if (strcmp(m, "nexthop") == 0) {
+			if (u->nexthop[0])
+				snprintf(names[n++], sizeof(names[0]), "%s", u->nexthop);
+		} else if (strcmp(m, "dot-nexthop") == 0) {
+			if (u->nexthop[0])
+				snprintf(names[n++], sizeof(names[0]), ".%s", u->nexthop);
+		} else {
+			snprintf(names[n++], sizeof(names[0]), "%s", m);
+		}
+	}
+	if (n == 0) {
+		snprintf(u->c.err, sizeof(u->c.err), "policy table %s: no name to verify "
+		    "%s against", e->key, u->i.peer);
+		return -1;
+	}
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (e->tafile) {
+		struct ptab_ta *ta;
+		int nta, added = 0;
+
+		if (ptab_ta_read(e->tafile, &ta, &nta, u->c.err, sizeof(u->c.err)) < 0)
+			return -1;
+		if (SSL_dane_enable(ssl, names[0]) <= 0)
+			rc = -1;
+		for (int i = 0; rc == 0 && i < nta; i++)
+			if (SSL_dane_tlsa_add(ssl, 2, (uint8_t) ta[i].selector, 0, ta[i].der,
+			    ta[i].len) > 0)
+				added++;
+		ptab_ta_free(ta, nta);
+		if (rc < 0 || added == 0) {
+			tls_errstr(u->c.err, sizeof(u->c.err), "tafile trust anchors");
+			return -1;
+		}
+	} else if (SSL_set1_host(ssl, names[0]) != 1) {
+		tls_errstr(u->c.err, sizeof(u->c.err), "SSL_set1_host");
+		return -1;
+	}
+	for (int i = 1; i < n; i++)
+		if (SSL_add1_host(ssl, names[i]) != 1) {
+			tls_errstr(u->c.err, sizeof(u->c.err), "SSL_add1_host");
+			return -1;
+		}
+	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);	/* judged after the handshake */
+	return 0;
+}
+
 /* up_tls_start - the handshake after STARTTLS's 220, with what the level
  * will judge it by */
 int
 up_tls_start(struct up *u)
 {
-	/* SNI: the TLSA base domain under DANE, else the MX's name. */
-	if (conn_starttls(&u->c, u->p.tls_ctx, 0, u->p.level == ROUTE_DANE
-		? u->base : u->i.mxname[0] ? u->i.mxname : NULL) < 0)
+	/* SNI: the TLSA base domain under DANE, else the MX's name; the
+	 * table's servername= over both. */
+	const char *sni = u->p.level == ROUTE_DANE ? u->base : u->i.mxname[0]
+	    ? u->i.mxname : NULL;
+
+	if (u->has_tab && u->tab.servername)
+		sni = strcmp(u->tab.servername, "hostname") != 0 ? u->tab.servername
+		    : u->i.mxname[0] ? u->i.mxname : NULL;
+	if (conn_starttls(&u->c, u->p.tls_ctx, 0, sni) < 0)
+		return -1;
+	if (u->has_tab && table_tls(u) < 0)
 		return -1;
 	if (u->p.level == ROUTE_DANE)
 		return dane_setup(u);
 	if (ROUTE_IS_STS(u->p.level))
 		return sts_setup(u);
+	if (u->p.level == ROUTE_VERIFY || u->p.level == ROUTE_SECURE)
+		return names_setup(u);
 	return 0;
 }
 
@@ -176,11 +322,11 @@ judge_sts(struct up *u)
 	msg_info("%s: Untrusted TLS connection established to %s: %s (MTA-STS %s, "
 	    "policy id %s)", u->sid, u->i.peer, u->i.tlsinfo, mode, u->i.sts_id);
 	if (verr == X509_V_OK) {
-		soft_fail(u, RTYPE_VALIDATION_FAILURE, "%s matches no mx pattern", u->i.mxname);
+		up_soft_fail(u, RTYPE_VALIDATION_FAILURE, "%s matches no mx pattern", u->i.mxname);
 		return 0;
 	}
-	if (ROUTE_SOFT(u->p.level)) {
-		soft_fail(u, dane_rtype_for_verify(verr, 0), "certificate of %s: %s",
+	if (up_tls_lenient(u)) {
+		up_soft_fail(u, dane_rtype_for_verify(verr, 0), "certificate of %s: %s",
 		    u->i.peer, X509_verify_cert_error_string(verr));
 		return 0;
 	}
@@ -223,7 +369,81 @@ judge_dane(struct up *u)
 	else
 		snprintf(why, sizeof(why), "DANE certificate verification failed for "
 		    "%s: %s", u->i.peer, X509_verify_cert_error_string(verr));
+	if (up_tls_lenient(u)) {
+		up_soft_fail(u, dane_rtype_for_verify(verr, 1), "%s", why);
+		return 0;
+	}
 	policy_fail(u, dane_rtype_for_verify(verr, 1), verr, "%s", why);
+	return -1;
+}
+
+/* judge_names - verify, secure: a valid chain for one of the names */
+static int
+judge_names(struct up *u)
+{
+	SSL *ssl = u->c.ssl;
+	long verr = SSL_get_verify_result(ssl);
+	const char *lv = route_level_str(u->p.level);
+
+	if (verr == X509_V_OK && u->tab.tafile && SSL_get0_dane_authority(ssl, NULL, NULL) < 0)
+		verr = X509_V_ERR_CERT_UNTRUSTED;
+	if (verr == X509_V_OK) {
+		const char *peer = SSL_get0_peername(ssl);
+
+		u->i.verified = 1;
+		snprintf(u->i.match, sizeof(u->i.match), "policy table %s, %.60s", lv,
+		    peer ? peer : "?");
+		msg_info("%s: Verified TLS connection established to %s: %s (%s)", u->sid,
+		    u->i.peer, u->i.tlsinfo, u->i.match);
+		return 0;
+	}
+	msg_info("%s: Untrusted TLS connection established to %s: %s (policy table %s)",
+	    u->sid, u->i.peer, u->i.tlsinfo, lv);
+	if (up_tls_lenient(u)) {
+		up_soft_fail(u, dane_rtype_for_verify(verr, 0), "certificate of %s: %s",
+		    u->i.peer, X509_verify_cert_error_string(verr));
+		return 0;
+	}
+	policy_fail(u, dane_rtype_for_verify(verr, 0), verr, "policy table %s %s: "
+	    "certificate of %s not verified: %s", u->tab.key, lv, u->i.peer,
+	    X509_verify_cert_error_string(verr));
+	return -1;
+}
+
+/* judge_fp - fingerprint: the certificate's or its key's SHA-256 digest
+ * is one of match= */
+static int
+judge_fp(struct up *u)
+{
+	X509 *x = SSL_get1_peer_certificate(u->c.ssl);
+	unsigned char cd[EVP_MAX_MD_SIZE], kd[EVP_MAX_MD_SIZE];
+	unsigned cn = 0, kn = 0;
+	const char *what = NULL;
+
+	if (x && X509_digest(x, EVP_sha256(), cd, &cn) == 1
+	    && X509_pubkey_digest(x, EVP_sha256(), kd, &kn) == 1)
+		for (int i = 0; i < u->tab.nfp && what == NULL; i++)
+			what = cn == 32 && memcmp(u->tab.fp[i], cd, 32) == 0 ? "certificate"
+			    : kn == 32 && memcmp(u->tab.fp[i], kd, 32) == 0 ? "public key" : NULL;
+	X509_free(x);
+	if (what) {
+		u->i.verified = 1;
+		snprintf(u->i.match, sizeof(u->i.match), "policy table fingerprint, "
+		    "SHA-256 of the %s", what);
+		msg_info("%s: Verified TLS connection established to %s: %s (%s)", u->sid,
+		    u->i.peer, u->i.tlsinfo, u->i.match);
+		return 0;
+	}
+	msg_info("%s: Untrusted TLS connection established to %s: %s (policy table "
+	    "fingerprint)", u->sid, u->i.peer, u->i.tlsinfo);
+	if (up_tls_lenient(u)) {
+		up_soft_fail(u, RTYPE_VALIDATION_FAILURE, "certificate of %s matches no "
+		    "fingerprint", u->i.peer);
+		return 0;
+	}
+	policy_fail(u, RTYPE_VALIDATION_FAILURE, X509_V_OK, "policy table %s fingerprint: "
+	    "%s %s", u->tab.key, x ? "no match= digest is that of the certificate of"
+	    : "no certificate from", u->i.peer);
 	return -1;
 }
 
@@ -239,6 +459,10 @@ up_tls_judge(struct up *u)
 		return judge_sts(u);
 	if (u->p.level == ROUTE_DANE)
 		return judge_dane(u);
+	if (u->p.level == ROUTE_VERIFY || u->p.level == ROUTE_SECURE)
+		return judge_names(u);
+	if (u->p.level == ROUTE_FINGERPRINT)
+		return judge_fp(u);
 	msg_info("%s: %s TLS connection established to %s: %s", u->sid,
 	    u->p.level == ROUTE_ENCRYPT ? "Untrusted" : "Anonymous", u->i.peer,
 	    u->i.tlsinfo);
@@ -250,11 +474,11 @@ up_tls_judge(struct up *u)
 int
 up_tls_unoffered(struct up *u, const char *refusal)
 {
-	if (ROUTE_SOFT(u->p.level)) {
+	if (up_tls_lenient(u)) {
 		if (refusal)
-			soft_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, "%s refused STARTTLS", u->i.peer);
+			up_soft_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, "%s refused STARTTLS", u->i.peer);
 		else
-			soft_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, "STARTTLS not offered by %s",
+			up_soft_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, "STARTTLS not offered by %s",
 			    u->i.peer);
 		return 0;
 	}
@@ -276,12 +500,12 @@ up_tls_broken(struct up *u, const char *err)
 {
 	const char *detail = err ? err : "connection closed";
 
-	if (ROUTE_SOFT(u->p.level) && !u->i.plain_retry) {
+	if (up_tls_lenient(u) && !u->i.plain_retry) {
 		if (err)
-			soft_fail(u, RTYPE_VALIDATION_FAILURE, "TLS handshake with %s failed: %s",
+			up_soft_fail(u, RTYPE_VALIDATION_FAILURE, "TLS handshake with %s failed: %s",
 			    u->i.peer, err);
 		else
-			soft_fail(u, RTYPE_VALIDATION_FAILURE, "TLS handshake with %s failed",
+			up_soft_fail(u, RTYPE_VALIDATION_FAILURE, "TLS handshake with %s failed",
 			    u->i.peer);
 		up_retry_plain(u, detail);
 		return 1;

@@ -133,6 +133,8 @@ rec_to_json(const struct rec *r, struct buf *out)
 	for (size_t i = 0; i < NLISTS; i++)
 		if (rec_json_lines(o, lists[i].key, (const char *) r + lists[i].off) < 0)
 			goto out;
+	if (r->table[0] && rec_json_str(o, "policy-table", r->table) < 0)
+		goto out;
 	if ((text = cJSON_PrintUnformatted(o)) == NULL)
 		goto out;
 	if (buf_puts(out, text) == 0 && buf_append(out, "\n", 1) == 0)
@@ -204,6 +206,15 @@ rec_from_json(const char *line, size_t len, struct rec *r, const char **why)
 	if (!rec_words_ok(r)) {
 		*why = "an unknown policy type, result type or action";
 		goto out;
+	}
+	/* Optional: only attempts under the admin's table have it. */
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "policy-table")) != NULL) {
+		if (!cJSON_IsString(v) || v->valuestring[0] == 0
+		    || strlen(v->valuestring) >= sizeof(r->table)) {
+			*why = "policy-table is not a string, empty, or too long";
+			goto out;
+		}
+		memcpy(r->table, v->valuestring, strlen(v->valuestring) + 1);
 	}
 	for (size_t i = 0; i < NLISTS; i++) {
 		char *dst = (char *) r + lists[i].off;

@@ -19,8 +19,10 @@ int rec_json_str(struct cJSON *o, const char *key, const char *s);
  *	time (UTC seconds), session id, policy domain, policy type (tlsa,
  *	sts, no-policy-found), policy strings and mx patterns (LF-separated),
  *	MX host, receiving IP, receiving HELO, sending IP, result type
- *	(`success' or an RFC 8460 result type), failure reason code, and what
- *	mxtlsd did (delivered, refused, delivered-anyway).
+ *	(`success' or an RFC 8460 result type), failure reason code, what
+ *	mxtlsd did (delivered, refused, delivered-anyway, failed, or
+ *	would-refuse under mode = report-only), and, only when the admin's
+ *	policy table decided, its entry (`policy-table': `KEY LEVEL').
  *
  *	rec_to_json() appends one line (cJSON, unformatted, LF-ended); bytes
  *	that are not UTF-8 (whatever an MX sent) become `?', so that every
@@ -61,7 +63,10 @@ struct rec {
 	int sport;			/* mxtlsd's source port, 0: none */
 	char result[40];		/* success or an RFC 8460 type */
 	char reason[128];
-	char action[20];		/* delivered | refused | delivered-anyway */
+	char action[20];		/* delivered | refused | delivered-anyway |
+					 * failed | would-refuse */
+	char table[REC_NAME + 32];	/* `KEY LEVEL' of the policy table entry
+					 * that applied, or "": optional */
 };
 
 struct journal_stats {

@@ -34,6 +34,7 @@ static const char *const ractions[] = {
 	[RACTION_DELIVERED] = "delivered",
 	[RACTION_REFUSED] = "refused",
 	[RACTION_DELIVERED_ANYWAY] = "delivered-anyway",
+	[RACTION_WOULD_REFUSE] = "would-refuse",
 	[RACTION_FAILED] = "failed",
 };
 

@@ -72,6 +72,7 @@ enum raction {
 	RACTION_REFUSED,
 	RACTION_DELIVERED_ANYWAY,
 	RACTION_FAILED,
+	RACTION_WOULD_REFUSE,		/* mode = report-only */
 	RACTION_COUNT
 };
 

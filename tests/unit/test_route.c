@@ -70,32 +70,32 @@ routes(void)
 	struct plan *p;
 
 	p = mkplan(2, two_dane);
-	route_build(p, &mx2, MX_AUTO, 0, &rt);
+	route_build(p, &mx2, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("orig is an MX: it goes first", rt.verdict == ROUTE_TRY && rt.ncands == 2
 	    && rt.cands[0].host == 1 && rt.cands[1].host == 0 && !rt.rerouted
 	    && rt.cands[0].level == ROUTE_DANE, "n=%d first=%d", rt.ncands, rt.cands[0].host);
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("DANE domain, orig not an MX: rerouted in preference order", rt.rerouted
 	    && rt.ncands == 2 && rt.cands[0].host == 0 && rt.cands[1].host == 1, "n=%d", rt.ncands);
-	route_build(p, &rogue, MX_REFUSE, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_REFUSE, .strict_testing = 0}, &rt);
 	T_CASE("mx_mismatch = refuse", rt.verdict == ROUTE_REFUSE
 	    && strncmp(rt.reply, "451 4.7.5", 9) == 0, "verdict=%d %s", rt.verdict, rt.reply);
-	route_build(p, &rogue, MX_PASS, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_PASS, .strict_testing = 0}, &rt);
 	T_CASE("mx_mismatch = pass keeps orig, opportunistic", rt.ncands == 1
 	    && rt.cands[0].host == -1 && rt.cands[0].level == ROUTE_MAY, "n=%d", rt.ncands);
 	plan_free(p);
 
 	p = mkplan(2, none2);
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("no policy, orig not an MX: pass", rt.ncands == 1 && rt.cands[0].host == -1
 	    && !rt.rerouted, "n=%d", rt.ncands);
-	route_build(p, &rogue, MX_REROUTE, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_REROUTE, .strict_testing = 0}, &rt);
 	T_CASE("mx_mismatch = reroute applies to no-policy domains too", rt.ncands == 2
 	    && rt.rerouted && rt.cands[0].level == ROUTE_MAY, "n=%d", rt.ncands);
 	plan_free(p);
 
 	p = mkplan(3, fail_then_auth);
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("failed DANE host listed, not connected; levels kept", rt.ncands == 3
 	    && rt.cands[0].failed && !rt.cands[1].failed && rt.cands[1].level == ROUTE_DANE
 	    && rt.cands[2].level == ROUTE_ENCRYPT, "n=%d", rt.ncands);
@@ -105,19 +105,19 @@ routes(void)
 	p->status = PLAN_TEMPFAIL;
 	p->rtype = RTYPE_DNSSEC_INVALID;
 	snprintf(p->why, sizeof(p->why), "MX lookup failed DNSSEC validation");
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("bogus MX: tempfail 4.7.5, never a downgrade", rt.verdict == ROUTE_TEMPFAIL
 	    && strncmp(rt.reply, "451 4.7.5", 9) == 0 && rt.ncands == 0, "%s", rt.reply);
 	p->rtype = RTYPE_NONE;
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("DNS failure: tempfail 4.4.3", rt.verdict == ROUTE_TEMPFAIL
 	    && strncmp(rt.reply, "451 4.4.3", 9) == 0, "%s", rt.reply);
 	p->status = PLAN_NULLMX;
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("null MX: 556 5.1.10", rt.verdict == ROUTE_NULLMX
 	    && strncmp(rt.reply, "556 5.1.10", 10) == 0, "%s", rt.reply);
 	p->status = PLAN_NODOMAIN;
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("NXDOMAIN: orig, opportunistic", rt.verdict == ROUTE_TRY && rt.ncands == 1
 	    && rt.cands[0].host == -1, "n=%d", rt.ncands);
 	plan_free(p);
@@ -145,7 +145,7 @@ routes_sts(void)
 
 	p = mkplan(2, none2);
 	with_sts(p, STS_MODE_ENFORCE, "mx1.d.example");
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("enforce: MTA-STS domain rerouted", rt.rerouted && rt.ncands == 2, "n=%d",
 	    rt.ncands);
 	T_CASE("enforce: a matching host at mta-sts enforce", rt.cands[0].level == ROUTE_STS
@@ -156,28 +156,28 @@ routes_sts(void)
 	    "failed=%d skip=%d", rt.cands[1].failed, rt.cands[1].sts_skip);
 
 	with_sts(p, STS_MODE_TESTING, "mx1.d.example");
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("testing: a host matching no pattern is tried, the mismatch noted",
 	    rt.ncands == 2 && rt.cands[1].level == ROUTE_STS_TESTING && !rt.cands[1].failed
 	    && !rt.cands[1].sts_skip && rt.cands[1].sts_mismatch, "level=%s mismatch=%d",
 	    route_level_str(rt.cands[1].level), rt.cands[1].sts_mismatch);
-	route_build(p, &rogue, MX_AUTO, 1, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 1}, &rt);
 	T_CASE("testing with strict_testing: enforced", rt.cands[0].level == ROUTE_STS
 	    && rt.cands[1].level == ROUTE_STS && rt.cands[1].sts_skip, "level=%s skip=%d",
 	    route_level_str(rt.cands[1].level), rt.cands[1].sts_skip);
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("strict_testing is not remembered from the call before",
 	    rt.cands[1].level == ROUTE_STS_TESTING && !rt.cands[1].sts_skip, "level=%s",
 	    route_level_str(rt.cands[1].level));
 	with_sts(p, STS_MODE_TESTING, "*.d.example");
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("testing: a wildcard pattern matches both hosts", !rt.cands[0].sts_mismatch
 	    && !rt.cands[1].sts_mismatch, "mismatch");
 	plan_free(p);
 
 	p = mkplan(2, auth_none);
 	with_sts(p, STS_MODE_ENFORCE, "nothing.example");
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("DANE wins over MTA-STS host by host", rt.ncands == 2
 	    && rt.cands[0].level == ROUTE_DANE && !rt.cands[0].sts_skip
 	    && !rt.cands[0].sts_mismatch && rt.cands[1].level == ROUTE_STS && rt.cands[1].sts_skip,
@@ -201,7 +201,7 @@ routes_addrs(void)
 	p->hosts[1].naddrs = 3;
 	orig = v4("192.0.2.42");
 	((struct sockaddr_in *) &orig)->sin_port = htons(2525);
-	route_build(p, &orig, MX_AUTO, 0, &rt);
+	route_build(p, &orig, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	T_CASE("orig is a host's second address: it goes first, then that host's others",
 	    rt.ncands == 4 && rt.cands[0].host == 1 && same4(&rt.cands[0].addr, "192.0.2.42")
 	    && same4(&rt.cands[1].addr, "192.0.2.32") && same4(&rt.cands[2].addr, "192.0.2.52")
@@ -226,7 +226,7 @@ routes_addrs(void)
 		p->hosts[i].naddrs = PLAN_MAX_ADDRS;
 	}
 	with_sts(p, STS_MODE_ENFORCE, "nothing.example");
-	route_build(p, &rogue, MX_AUTO, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .strict_testing = 0}, &rt);
 	ok = rt.ncands == ROUTE_MAX;
 	for (int i = 0; ok && i < rt.ncands; i++)
 		ok = rt.cands[i].level == ROUTE_DANE && !rt.cands[i].sts_skip && !rt.cands[i].failed;
@@ -237,7 +237,7 @@ routes_addrs(void)
 
 	p = mkplan(1, fail1);
 	p->hosts[0].naddrs = 0;
-	route_build(p, &rogue, MX_REROUTE, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_REROUTE, .strict_testing = 0}, &rt);
 	T_CASE("a failed host without addresses is still listed (reported, not connected)",
 	    rt.verdict == ROUTE_TRY && rt.ncands == 1 && rt.cands[0].failed
 	    && rt.cands[0].addr.ss_family == AF_UNSPEC, "n=%d", rt.ncands);
@@ -245,7 +245,7 @@ routes_addrs(void)
 
 	p = mkplan(1, auth3 + 2);
 	p->hosts[0].naddrs = 0;
-	route_build(p, &rogue, MX_REROUTE, 0, &rt);
+	route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_REROUTE, .strict_testing = 0}, &rt);
 	T_CASE("reroute to hosts without addresses: tempfail 4.4.3", rt.verdict == ROUTE_TEMPFAIL
 	    && strncmp(rt.reply, "451 4.4.3 no MX host of d.example", 33) == 0, "%s", rt.reply);
 	plan_free(p);

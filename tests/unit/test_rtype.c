@@ -47,6 +47,7 @@ static const struct word ptypes[] = {
 static const struct word ractions[] = {
 	{RACTION_DELIVERED, "delivered"}, {RACTION_REFUSED, "refused"},
 	{RACTION_DELIVERED_ANYWAY, "delivered-anyway"}, {RACTION_FAILED, "failed"},
+	{RACTION_WOULD_REFUSE, "would-refuse"},
 };
 
 /* Words no parser may take. */

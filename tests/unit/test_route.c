@@ -262,6 +262,237 @@ routes_addrs(void)
 	    && ROUTE_MUST_MATCH(ROUTE_DANE) && ROUTE_MUST_MATCH(ROUTE_STS)
 	    && !ROUTE_MUST_MATCH(ROUTE_STS_TESTING) && !ROUTE_MUST_MATCH(ROUTE_ENCRYPT)
 	    && ROUTE_IS_STS(ROUTE_STS_TESTING) && !ROUTE_IS_STS(ROUTE_DANE), "wrong");
+	T_CASE("table levels: what each asks", ROUTE_NO_TLS(ROUTE_NONE)
+	    && !ROUTE_TLS_REQUIRED(ROUTE_NONE) && !ROUTE_MAY_PLAIN(ROUTE_NONE)
+	    && ROUTE_TLS_REQUIRED(ROUTE_FINGERPRINT) && ROUTE_MUST_MATCH(ROUTE_FINGERPRINT)
+	    && ROUTE_TLS_REQUIRED(ROUTE_VERIFY) && ROUTE_MUST_MATCH(ROUTE_VERIFY)
+	    && ROUTE_TLS_REQUIRED(ROUTE_SECURE) && ROUTE_MUST_MATCH(ROUTE_SECURE)
+	    && ROUTE_NAMES(ROUTE_SECURE) && ROUTE_NAMES(ROUTE_VERIFY) && !ROUTE_NAMES(ROUTE_DANE)
+	    && !ROUTE_NO_TLS(ROUTE_MAY) && !ROUTE_IS_STS(ROUTE_SECURE), "wrong");
+	for (int l = 0; l < ROUTE_NLEVELS; l++)
+		T_CASE("every level has its word", strcmp(route_level_str((enum route_level) l),
+		    "?") != 0, "level %d", l);
+}
+
+/* entry - a parsed one-line table (t freed by the caller) */
+static const struct ptab_entry *
+entry(struct ptable *t, const char *line)
+{
+	char err[256];
+
+	if (ptable_parse(t, "t", line, strlen(line), err, sizeof(err)) < 0) {
+		T_CASE("test table parses", 0, "%s: %s", line, err);
+		return NULL;
+	}
+	return &t->e[0];
+}
+
+/* Each table level against hosts in each DANE state. */
+static const struct level_case {
+	const char *line;
+	enum dane_state dane;
+	enum route_level want;
+	int failed, dane_only;
+} level_cases[] = {
+	{"d.example none", DANE_AUTH, ROUTE_NONE, 0, 0},
+	{"d.example may", DANE_AUTH, ROUTE_MAY, 0, 0},
+	{"d.example encrypt", DANE_NONE, ROUTE_ENCRYPT, 0, 0},
+	{"d.example dane", DANE_AUTH, ROUTE_DANE, 0, 0},
+	{"d.example dane", DANE_UNAUTH, ROUTE_ENCRYPT, 0, 0},
+	{"d.example dane", DANE_NONE, ROUTE_MAY, 0, 0},
+	{"d.example dane", DANE_FAIL, ROUTE_DANE, 1, 0},
+	{"d.example dane-only", DANE_AUTH, ROUTE_DANE, 0, 0},
+	{"d.example dane-only", DANE_UNAUTH, ROUTE_DANE, 1, 1},
+	{"d.example dane-only", DANE_NONE, ROUTE_DANE, 1, 1},
+	{"d.example dane-only", DANE_FAIL, ROUTE_DANE, 1, 0},
+	{"d.example fingerprint match=" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	    DANE_AUTH, ROUTE_FINGERPRINT, 0, 0},
+	{"d.example verify", DANE_NONE, ROUTE_VERIFY, 0, 0},
+	{"d.example secure", DANE_FAIL, ROUTE_SECURE, 0, 0},
+	{".example secure", DANE_NONE, ROUTE_SECURE, 0, 0},
+};
+
+static void
+routes_table(void)
+{
+	struct sockaddr_storage mx1 = v4("192.0.2.31"), rogue = v4("192.0.2.99");
+	struct route rt;
+	struct ptable t;
+	struct plan *p;
+	const struct ptab_entry *e;
+
+	for (size_t i = 0; i < sizeof(level_cases) / sizeof(level_cases[0]); i++) {
+		const struct level_case *lc = &level_cases[i];
+		char name[300];
+
+		p = mkplan(1, &lc->dane);
+		if ((e = entry(&t, lc->line)) == NULL)
+			continue;
+		route_build(p, &mx1, &(struct route_opts) {.mismatch = MX_AUTO, .tab = e}, &rt);
+		snprintf(name, sizeof(name), "table \"%.60s\" on a host with DANE %s: %s%s",
+		    lc->line, dane_state_str(lc->dane), route_level_str(lc->want),
+		    lc->dane_only ? ", failed: dane-only" : lc->failed ? ", failed" : "");
+		T_CASE(name, rt.verdict == ROUTE_TRY && rt.ncands == 1 && rt.table
+		    && rt.cands[0].level == lc->want && rt.cands[0].failed == lc->failed
+		    && rt.cands[0].dane_only == lc->dane_only && !rt.cands[0].sts_skip,
+		    "verdict=%d n=%d level=%s failed=%d dane_only=%d", rt.verdict, rt.ncands,
+		    route_level_str(rt.cands[0].level), rt.cands[0].failed, rt.cands[0].dane_only);
+		ptable_free(&t);
+		plan_free(p);
+	}
+
+	/* The table overrides MTA-STS: no pattern check, no sts flags. */
+	{
+		static const enum dane_state none1[] = {DANE_NONE};
+
+		p = mkplan(1, none1);
+		with_sts(p, STS_MODE_ENFORCE, "nothing.example");
+		e = entry(&t, "d.example encrypt");
+		route_build(p, &mx1, &(struct route_opts) {.mismatch = MX_AUTO, .tab = e}, &rt);
+		T_CASE("table over MTA-STS enforce: the entry's level, no mx pattern check",
+		    rt.ncands == 1 && rt.cands[0].level == ROUTE_ENCRYPT && !rt.cands[0].failed
+		    && !rt.cands[0].sts_skip && !rt.cands[0].sts_mismatch, "level=%s skip=%d",
+		    route_level_str(rt.cands[0].level), rt.cands[0].sts_skip);
+		ptable_free(&t);
+
+		/* mx_mismatch auto: authenticated levels reroute, the others pass. */
+		e = entry(&t, "d.example secure");
+		route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .tab = e}, &rt);
+		T_CASE("auto, secure entry, not an MX address: rerouted to the MX",
+		    rt.rerouted && rt.ncands == 1 && rt.cands[0].host == 0
+		    && rt.cands[0].level == ROUTE_SECURE, "rerouted=%d host=%d", rt.rerouted,
+		    rt.cands[0].host);
+		ptable_free(&t);
+		e = entry(&t, "d.example may");
+		route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .tab = e}, &rt);
+		T_CASE("auto, may entry on an MTA-STS domain: passed to the original destination",
+		    !rt.rerouted && rt.ncands == 1 && rt.cands[0].host == -1
+		    && same4(&rt.cands[0].addr, "192.0.2.99") && rt.cands[0].level == ROUTE_MAY,
+		    "rerouted=%d host=%d", rt.rerouted, rt.cands[0].host);
+		ptable_free(&t);
+
+		/* A [host] entry keeps the original destination. */
+		e = entry(&t, "[192.0.2.99]:25 encrypt");
+		route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_REROUTE, .tab = e}, &rt);
+		T_CASE("[addr]:port entry: the original destination, even under reroute",
+		    !rt.rerouted && rt.ncands == 1 && same4(&rt.cands[0].addr, "192.0.2.99")
+		    && rt.cands[0].level == ROUTE_ENCRYPT, "rerouted=%d n=%d", rt.rerouted,
+		    rt.ncands);
+		ptable_free(&t);
+		plan_free(p);
+	}
+
+	/* A failed lookup: only a table entry (not dane) changes a tempfail. */
+	{
+		static const enum dane_state none1[] = {DANE_NONE};
+		static const enum mx_mismatch modes[] = {MX_AUTO, MX_REROUTE, MX_PASS, MX_REFUSE};
+
+		p = mkplan(1, none1);
+		p->status = PLAN_TEMPFAIL;
+		p->rtype = RTYPE_DNSSEC_INVALID;
+		snprintf(p->why, sizeof(p->why), "MX lookup for d.example failed DNSSEC validation");
+		for (size_t m = 0; m < 4; m++)
+			for (int strict = 0; strict < 2; strict++)
+				for (int floor = 0; floor < 2; floor++) {
+					route_build(p, &rogue, &(struct route_opts) {.mismatch = modes[m],
+					    .strict_testing = strict, .require_tls = floor}, &rt);
+					T_CASE("enforce: bogus stays a tempfail whatever mx_mismatch, "
+					    "strict_testing and require_tls say", rt.verdict == ROUTE_TEMPFAIL
+					    && rt.rtype == RTYPE_DNSSEC_INVALID && rt.ncands == 0
+					    && strncmp(rt.reply, "451 4.7.5 ", 10) == 0,
+					    "mode %zu strict %d floor %d: verdict=%d", m, strict, floor,
+					    rt.verdict);
+				}
+		p->rtype = RTYPE_NONE;		/* SERVFAIL, timeout: indeterminate */
+		route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_PASS}, &rt);
+		T_CASE("enforce: indeterminate stays a tempfail under mx_mismatch pass",
+		    rt.verdict == ROUTE_TEMPFAIL && strncmp(rt.reply, "451 4.4.3 ", 10) == 0,
+		    "verdict=%d reply=%s", rt.verdict, rt.reply);
+		e = entry(&t, "d.example dane");
+		route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .tab = e}, &rt);
+		T_CASE("a dane entry does not turn a failed lookup into a delivery",
+		    rt.verdict == ROUTE_TEMPFAIL, "verdict=%d", rt.verdict);
+		ptable_free(&t);
+		e = entry(&t, "d.example encrypt");
+		route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO, .tab = e}, &rt);
+		T_CASE("an encrypt entry decides a failed lookup: the original destination, "
+		    "encrypt", rt.verdict == ROUTE_TRY && rt.ncands == 1 && rt.cands[0].host == -1
+		    && same4(&rt.cands[0].addr, "192.0.2.99") && rt.cands[0].level == ROUTE_ENCRYPT,
+		    "verdict=%d n=%d", rt.verdict, rt.ncands);
+		ptable_free(&t);
+
+		/* report-only: the tempfail is what enforcing would say. */
+		p->rtype = RTYPE_DNSSEC_INVALID;
+		route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO,
+		    .report_only = 1}, &rt);
+		T_CASE("report-only: bogus is a would-refusal, delivered to the original "
+		    "destination at may", rt.verdict == ROUTE_TRY && rt.soft
+		    && rt.would == ROUTE_TEMPFAIL && rt.rtype == RTYPE_DNSSEC_INVALID
+		    && rt.ncands == 1 && rt.cands[0].level == ROUTE_MAY
+		    && strncmp(rt.reply, "451 4.7.5 ", 10) == 0, "verdict=%d would=%d n=%d",
+		    rt.verdict, rt.would, rt.ncands);
+		plan_free(p);
+	}
+
+	/* require_tls: the floor, and the table's exceptions. */
+	{
+		static const enum dane_state two[] = {DANE_NONE, DANE_UNAUTH};
+
+		p = mkplan(2, two);
+		route_build(p, &mx1, &(struct route_opts) {.mismatch = MX_AUTO,
+		    .require_tls = 1}, &rt);
+		T_CASE("require_tls: may becomes encrypt (floor), DANE's encrypt is its own",
+		    rt.ncands == 2 && rt.cands[0].level == ROUTE_ENCRYPT && rt.cands[0].floor
+		    && rt.cands[1].level == ROUTE_ENCRYPT && !rt.cands[1].floor, "floor %d %d",
+		    rt.cands[0].floor, rt.cands[1].floor);
+		e = entry(&t, "d.example may");
+		route_build(p, &mx1, &(struct route_opts) {.mismatch = MX_AUTO,
+		    .require_tls = 1, .tab = e}, &rt);
+		T_CASE("require_tls: a may entry is the exception", rt.cands[0].level == ROUTE_MAY
+		    && !rt.cands[0].floor, "level=%s", route_level_str(rt.cands[0].level));
+		ptable_free(&t);
+		e = entry(&t, "d.example none");
+		route_build(p, &mx1, &(struct route_opts) {.mismatch = MX_AUTO,
+		    .require_tls = 1, .tab = e}, &rt);
+		T_CASE("require_tls: a none entry is the exception", rt.cands[0].level == ROUTE_NONE,
+		    "level=%s", route_level_str(rt.cands[0].level));
+		ptable_free(&t);
+		p->status = PLAN_NODOMAIN;
+		route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO,
+		    .require_tls = 1}, &rt);
+		T_CASE("require_tls: no such domain, the original destination at encrypt",
+		    rt.ncands == 1 && rt.cands[0].level == ROUTE_ENCRYPT && rt.cands[0].floor,
+		    "level=%s", route_level_str(rt.cands[0].level));
+		plan_free(p);
+	}
+
+	/* report-only per entry, and refusals that become would-refusals */
+	{
+		static const enum dane_state none1[] = {DANE_NONE};
+
+		p = mkplan(1, none1);
+		e = entry(&t, "d.example dane-only mode=report-only");
+		route_build(p, &mx1, &(struct route_opts) {.mismatch = MX_AUTO, .tab = e}, &rt);
+		T_CASE("an entry's mode=report-only makes the route soft, its failed host listed",
+		    rt.soft && rt.verdict == ROUTE_TRY && rt.ncands == 1 && rt.cands[0].failed
+		    && rt.cands[0].dane_only, "soft=%d failed=%d", rt.soft, rt.cands[0].failed);
+		ptable_free(&t);
+		route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_REFUSE,
+		    .report_only = 1}, &rt);
+		T_CASE("report-only: mx_mismatch refuse is a would-refusal", rt.verdict == ROUTE_TRY
+		    && rt.would == ROUTE_REFUSE && rt.ncands == 1
+		    && same4(&rt.cands[0].addr, "192.0.2.99"), "verdict=%d would=%d", rt.verdict,
+		    rt.would);
+		route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_REFUSE}, &rt);
+		T_CASE("enforce: nothing is soft, nothing would", !rt.soft && rt.would == ROUTE_TRY
+		    && rt.verdict == ROUTE_REFUSE, "soft=%d", rt.soft);
+		p->status = PLAN_NULLMX;
+		route_build(p, &rogue, &(struct route_opts) {.mismatch = MX_AUTO,
+		    .report_only = 1}, &rt);
+		T_CASE("report-only: a null MX stays permanent (no policy reason)",
+		    rt.verdict == ROUTE_NULLMX, "verdict=%d", rt.verdict);
+		plan_free(p);
+	}
 }
 
 int
@@ -271,5 +502,6 @@ main(void)
 	routes();
 	routes_sts();
 	routes_addrs();
+	routes_table();
 	return t_done();
 }

@@ -330,7 +330,8 @@ got_ehlo(struct up *u)
 	}
 	if (!u->i.ehlo.starttls && up_tls_unoffered(u, NULL) < 0)
 		return;
-	if (u->i.ehlo.starttls && u->p.tls_ctx && u->i.plain_retry <= 0) {
+	if (u->i.ehlo.starttls && u->p.tls_ctx && !ROUTE_NO_TLS(u->p.level)
+	    && u->i.plain_retry <= 0) {
 		u->st = UP_S_STARTTLS;
 		u->phase = "sending STARTTLS";
 		send_line(u, "STARTTLS", 8);

@@ -180,25 +180,20 @@ table_tls(struct up *u)
 	SSL *ssl = u->c.ssl;
 
 	if (e->protocols) {
-		int lo = -1, hi = -1;
+		/* A client offers a range, without holes: the highest run of
+		 * versions allowed (!TLSv1.2 is TLSv1.3, never a downgrade). */
+		int lo, hi = PTAB_NPROTOS - 1;
 
-		for (int i = PTAB_SSLV3; i < PTAB_NPROTOS; i++)
-			if (e->proto_ok & (1u << i)) {
-				lo = lo < 0 ? i : lo;
-				hi = i;
-			}
-		if (lo < 0 || SSL_set_min_proto_version(ssl, vers[lo]) != 1
+		while (hi >= PTAB_SSLV3 && !(e->proto_ok & (1u << hi)))
+			hi--;
+		for (lo = hi; lo > PTAB_SSLV3 && (e->proto_ok & (1u << (lo - 1))); lo--)
+			;
+		if (hi < PTAB_SSLV3 || SSL_set_min_proto_version(ssl, vers[lo]) != 1
 		    || SSL_set_max_proto_version(ssl, vers[hi]) != 1) {
 			snprintf(u->c.err, sizeof(u->c.err), "policy table %s: protocols= "
 			    "leaves no protocol OpenSSL can use", e->key);
 			return -1;
 		}
-		if (!(e->proto_ok & (1u << PTAB_TLSV1_1)) && lo < PTAB_TLSV1_1 && hi > PTAB_TLSV1_1)
-			SSL_set_options(ssl, SSL_OP_NO_TLSv1_1);
-		if (!(e->proto_ok & (1u << PTAB_TLSV1_2)) && lo < PTAB_TLSV1_2 && hi > PTAB_TLSV1_2)
-			SSL_set_options(ssl, SSL_OP_NO_TLSv1_2);
-		if (!(e->proto_ok & (1u << PTAB_TLSV1)) && lo < PTAB_TLSV1 && hi > PTAB_TLSV1)
-			SSL_set_options(ssl, SSL_OP_NO_TLSv1);
 	}
 	if (e->ciphers) {
 		const char *list = e->ciphers;
@@ -416,15 +411,20 @@ static int
 judge_fp(struct up *u)
 {
 	X509 *x = SSL_get1_peer_certificate(u->c.ssl);
-	unsigned char cd[EVP_MAX_MD_SIZE], kd[EVP_MAX_MD_SIZE];
+	unsigned char cd[EVP_MAX_MD_SIZE], kd[EVP_MAX_MD_SIZE], *der = NULL;
 	unsigned cn = 0, kn = 0;
 	const char *what = NULL;
+	int dl;
 
+	/* As Postfix: the digest of the whole certificate, or of its
+	 * SubjectPublicKeyInfo (DER) */
 	if (x && X509_digest(x, EVP_sha256(), cd, &cn) == 1
-	    && X509_pubkey_digest(x, EVP_sha256(), kd, &kn) == 1)
+	    && (dl = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der)) > 0
+	    && EVP_Digest(der, (size_t) dl, kd, &kn, EVP_sha256(), NULL) == 1)
 		for (int i = 0; i < u->tab.nfp && what == NULL; i++)
 			what = cn == 32 && memcmp(u->tab.fp[i], cd, 32) == 0 ? "certificate"
 			    : kn == 32 && memcmp(u->tab.fp[i], kd, 32) == 0 ? "public key" : NULL;
+	OPENSSL_free(der);
 	X509_free(x);
 	if (what) {
 		u->i.verified = 1;

@@ -32,8 +32,10 @@
 
 #include <ev.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "../../lib/log.h"
 #include "../../proxy/conn.h"
@@ -71,6 +73,8 @@ static struct {
 
 static SSL_CTX *mx_ctx;			/* self-signed, for mx.example */
 static unsigned char spki_hash[32];	/* SHA-256 of its public key */
+static unsigned char cert_hash[32];	/* ... and of the certificate */
+static char cert_pem[64];		/* its CA's certificate, a tafile */
 
 /* mx_step - one step; -1 when it went wrong (mx.err says how) */
 static int
@@ -175,28 +179,55 @@ mx_stop(void)
 
 /* mx_cert - a self-signed certificate for mx.example, and its DANE-EE
  * 3 1 1 hash */
-static void
-mx_cert(void)
+/* make_cert - a certificate for cn, signed by ik (NULL: self-signed) */
+static X509 *
+make_cert(EVP_PKEY *k, const char *cn, EVP_PKEY *ik, X509 *issuer, int ca)
 {
-	EVP_PKEY *k = EVP_EC_gen("P-256");
 	X509 *x = X509_new();
 	X509_NAME *n = X509_get_subject_name(x);
-	unsigned char *der = NULL;
-	int dl;
-	unsigned int hl = 0;
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
 
 	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), ca ? 1 : 2);
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
 	X509_set_pubkey(x, k);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *) "mx.example",
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *) cn,
 	    -1, -1, 0);
-	X509_set_issuer_name(x, n);
-	X509_sign(x, k, EVP_sha256());
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
+	X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, ca ? "critical,CA:TRUE"
+	    : "CA:FALSE");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	X509_sign(x, ik ? ik : k, EVP_sha256());
+	return x;
+}
+
+/* mx_cert - the MX's certificate (CN mx.example), issued by a test CA
+ * whose certificate is the tafile of the policy-table cases */
+static void
+mx_cert(void)
+{
+	EVP_PKEY *ck = EVP_EC_gen("P-256"), *k = EVP_EC_gen("P-256");
+	X509 *ca = make_cert(ck, "Test CA", NULL, NULL, 1);
+	X509 *x = make_cert(k, "mx.example", ck, ca, 0);
+	unsigned char *der = NULL;
+	int dl, fd;
+	unsigned int hl = 0;
+	FILE *fp;
+
 	dl = i2d_PUBKEY(k, &der);
 	EVP_Digest(der, (size_t) dl, spki_hash, &hl, EVP_sha256(), NULL);
 	OPENSSL_free(der);
+	X509_digest(x, EVP_sha256(), cert_hash, &hl);
+	snprintf(cert_pem, sizeof(cert_pem), "/tmp/test_up.XXXXXX");
+	if ((fd = mkstemp(cert_pem)) < 0 || (fp = fdopen(fd, "w")) == NULL
+	    || PEM_write_X509(fp, ca) != 1 || fclose(fp) != 0) {
+		fprintf(stderr, "test CA file\n");
+		exit(2);
+	}
 	mx_ctx = SSL_CTX_new(TLS_server_method());
 	if (k == NULL || dl <= 0 || SSL_CTX_use_certificate(mx_ctx, x) != 1
 	    || SSL_CTX_use_PrivateKey(mx_ctx, k) != 1) {
@@ -204,7 +235,9 @@ mx_cert(void)
 		exit(2);
 	}
 	X509_free(x);
+	X509_free(ca);
 	EVP_PKEY_free(k);
+	EVP_PKEY_free(ck);
 }
 
 /* ---- the client, on the loop ----------------------------------------- */
@@ -310,12 +343,62 @@ on_up(struct up *u, enum up_event ev, const struct up_info *ui,
 		next_command(rn, u, ui, r);
 }
 
+/* What a policy-table case adds to a case (NULL: none). */
+static struct tab_extra {
+	const char *line;		/* the table, one entry; `@FP@' the
+					 * certificate's digest, `@KEY@' the key's,
+					 * `@TA@' the certificate's file */
+	int soft, floor;
+	const char *nexthop;
+	int dns_name;			/* the MX name came from DNS */
+	const char *soft_rtype;		/* want: the noted failure, or NULL */
+	const char *match;		/* want: a prefix of ui->match */
+	const char *tls_version;	/* want: exactly, or NULL */
+} *extra;
+
+/* hex - 32 octets as 64 hex digits */
+static void
+hex(const unsigned char *d, char *out)
+{
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* extra_table - the extra's table line, placeholders filled in */
+static int
+extra_table(struct ptable *t)
+{
+	char line[1024], fp[65], err[256];
+	const char *src = extra->line;
+	size_t w = 0;
+
+	while (*src && w + 100 < sizeof(line)) {
+		if (strncmp(src, "@FP@", 4) == 0 || strncmp(src, "@KEY@", 5) == 0) {
+			hex(src[1] == 'F' ? cert_hash : spki_hash, fp);
+			w += (size_t) snprintf(line + w, sizeof(line) - w, "%s", fp);
+			src += src[1] == 'F' ? 4 : 5;
+		} else if (strncmp(src, "@TA@", 4) == 0) {
+			w += (size_t) snprintf(line + w, sizeof(line) - w, "%s", cert_pem);
+			src += 4;
+		} else {
+			line[w++] = *src++;
+		}
+	}
+	line[w] = 0;
+	if (ptable_parse(t, "t", line, w, err, sizeof(err)) < 0) {
+		fprintf(stderr, "test table: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* run_case - one connection (or two) as the case says; what it saw */
 static void
 run_case(const struct tcase *tc, unsigned short port, struct run *rn)
 {
 	struct up_params p;
 	struct plan_tlsa t;
+	struct ptable tab;
 	unsigned char other[32];
 	struct sockaddr_in *a = (struct sockaddr_in *) &p.addr;
 	double until = now_ms() + 4 * STEP_MS;
@@ -334,6 +417,17 @@ run_case(const struct tcase *tc, unsigned short port, struct run *rn)
 	p.sid = "T";
 	p.level = tc->level;
 	p.mxname = "mx.example";
+	if (extra) {
+		if (extra_table(&tab) < 0) {
+			add_event(rn, "badtable");
+			return;
+		}
+		p.tab = &tab.e[0];
+		p.soft = extra->soft;
+		p.floor = extra->floor;
+		p.nexthop = extra->nexthop;
+		p.orig_name = extra->dns_name ? "mx.example" : NULL;
+	}
 	if (tc->dane) {
 		memset(other, 0x5a, sizeof(other));
 		t.usage = 3;
@@ -347,8 +441,12 @@ run_case(const struct tcase *tc, unsigned short port, struct run *rn)
 	}
 	if (up_start(loop, &p, on_up, rn) == NULL) {
 		add_event(rn, "nomem");
+		if (extra)
+			ptable_free(&tab);
 		return;
 	}
+	if (extra)
+		ptable_free(&tab);	/* up_start has its copy */
 	/* Until the case is over and the MX has finished (QUIT answered). */
 	while (now_ms() < until && !(rn->over && (mx.done || tc->c1 == NULL)))
 		ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT), sleep_ms(1);
@@ -387,8 +485,16 @@ check(const struct tcase *tc, const struct run *rn, unsigned short port, char *b
 	else if (w->tls ? strncmp(ui->tls_version, "TLSv1.", 6) != 0
 	    : strcmp(ui->tls_version, "none") != 0)
 		snprintf(buf, len, "tls_version %s", ui->tls_version);
-	else if (w->verified && strcmp(ui->match, "DANE-EE(3) SPKI(1) SHA2-256(1)") != 0)
+	else if (w->verified && (extra && extra->match ? strncmp(ui->match, extra->match,
+	    strlen(extra->match)) : strcmp(ui->match, "DANE-EE(3) SPKI(1) SHA2-256(1)")) != 0)
 		snprintf(buf, len, "match \"%s\"", ui->match);
+	else if (extra && ((extra->soft_rtype == NULL) != (ui->soft_rtype == RTYPE_NONE)
+	    || (extra->soft_rtype && strcmp(extra->soft_rtype, rtype_str(ui->soft_rtype)) != 0)))
+		snprintf(buf, len, "soft rtype %s, want %s", ui->soft_rtype == RTYPE_NONE
+		    ? "none" : rtype_str(ui->soft_rtype), extra->soft_rtype ? extra->soft_rtype
+		    : "none");
+	else if (extra && extra->tls_version && strcmp(ui->tls_version, extra->tls_version) != 0)
+		snprintf(buf, len, "tls_version %s, want %s", ui->tls_version, extra->tls_version);
 	else if (ui->ehlo.pipelining != w->pipelining)
 		snprintf(buf, len, "pipelining %d, want %d", ui->ehlo.pipelining,
 		    w->pipelining);
@@ -446,6 +552,8 @@ static const struct step tls_ok[] = {GREET, EHLO, EHLO_TLS, E("STARTTLS"),
 	S("220 go\r\n"), STARTTLS, EHLO, EHLO_250, QUIT, Z};
 static const struct step tls_then_bye[] = {GREET, EHLO, EHLO_TLS, E("STARTTLS"),
 	S("220 go\r\n"), STARTTLS, Z};
+static const struct step tls_220_only[] = {GREET, EHLO, EHLO_TLS, E("STARTTLS"),
+	S("220 go\r\n"), Z};
 static const struct step pipelined[] = {GREET, EHLO, EHLO_PIPE,
 	E("MAIL FROM:<a@example>"), E("RCPT TO:<b@example>"),
 	S("250 2.1.0 ok\r\n251 2.1.5 ok\r\n"), E("DATA"), S("354 go\r\n"),
@@ -561,6 +669,96 @@ table(void)
 	}
 }
 
+/* The policy table's levels and attributes, report-only, the floor. */
+static const struct tab_case {
+	struct tcase tc;
+	struct tab_extra x;
+} tab_cases[] = {
+	{{"table none: STARTTLS offered, never said", ROUTE_NONE, 1, 0, tls_again, NULL,
+	    {0}, {"ready", NULL, NULL, NULL, 0, 0, 0, 0, NULL}},
+	    {"mx.example none", 0, 0, NULL, 1, NULL, NULL, NULL}},
+	{{"table fingerprint of the certificate: verified", ROUTE_FINGERPRINT, 1, 0, tls_ok,
+	    NULL, {0}, {"ready", NULL, NULL, NULL, 1, 1, 0, 0, NULL}},
+	    {"mx.example fingerprint match=@FP@", 0, 0, NULL, 1, NULL,
+	    "policy table fingerprint, SHA-256 of the certificate", NULL}},
+	{{"table fingerprint of the public key, among others: verified", ROUTE_FINGERPRINT,
+	    1, 0, tls_ok, NULL, {0}, {"ready", NULL, NULL, NULL, 1, 1, 0, 0, NULL}},
+	    {"mx.example fingerprint match=" "00000000000000000000000000000000"
+	    "00000000000000000000000000000000|@KEY@", 0, 0, NULL, 1, NULL,
+	    "policy table fingerprint, SHA-256 of the public key", NULL}},
+	{{"table fingerprint, another digest: policy failure", ROUTE_FINGERPRINT, 1, 0,
+	    tls_then_bye, NULL, {0}, {"fail", "4.7.5", "no match= digest is that of the "
+	    "certificate of mx.example[127.0.0.1]:", "validation-failure", 1, 0, 0, 0, NULL}},
+	    {"mx.example fingerprint match=" "11111111111111111111111111111111"
+	    "11111111111111111111111111111111", 0, 0, NULL, 1, NULL, NULL, NULL}},
+	{{"table fingerprint, another digest, report-only: delivered, noted",
+	    ROUTE_FINGERPRINT, 1, 0, tls_ok, NULL, {0},
+	    {"ready", NULL, NULL, NULL, 1, 0, 0, 0, NULL}},
+	    {"mx.example fingerprint match=" "11111111111111111111111111111111"
+	    "11111111111111111111111111111111", 1, 0, NULL, 1, "validation-failure", NULL,
+	    NULL}},
+	{{"table secure, a CA not in tls_ca_file, no tafile: policy failure (not trusted)",
+	    ROUTE_SECURE, 1, 0, tls_then_bye, NULL, {0}, {"fail", "4.7.5", "certificate of "
+	    "mx.example[127.0.0.1]:", "certificate-not-trusted", 1, 0, 0, 0, NULL}},
+	    {"example secure", 0, 0, "example", 1, NULL, NULL, NULL}},
+	{{"table secure, tafile the MX's CA (not sent by the MX), dot-nexthop: verified", ROUTE_SECURE,
+	    1, 0, tls_ok, NULL, {0}, {"ready", NULL, NULL, NULL, 1, 1, 0, 0, NULL}},
+	    {"example secure tafile=@TA@", 0, 0, "example", 1, NULL,
+	    "policy table secure, mx.example", NULL}},
+	{{"table secure, tafile, match= another name: name mismatch", ROUTE_SECURE, 1, 0,
+	    tls_then_bye, NULL, {0}, {"fail", "4.7.5", "not verified",
+	    "certificate-host-mismatch", 1, 0, 0, 0, NULL}},
+	    {"example secure match=other.example tafile=@TA@", 0, 0, "example", 1, NULL,
+	    NULL, NULL}},
+	{{"table verify, tafile, hostname from DNS: verified", ROUTE_VERIFY, 1, 0, tls_ok,
+	    NULL, {0}, {"ready", NULL, NULL, NULL, 1, 1, 0, 0, NULL}},
+	    {"example verify tafile=@TA@", 0, 0, "example", 1, NULL,
+	    "policy table verify, mx.example", NULL}},
+	{{"table verify, hostname only from the banner: no name to verify, refused",
+	    ROUTE_VERIFY, 1, 0, tls_220_only, NULL, {0}, {"fail", "4.7.0", "no name to verify",
+	    NULL, 0, 0, 0, 0, NULL}},
+	    {"example verify tafile=@TA@", 0, 0, "example", 0, NULL, NULL, NULL}},
+	{{"table protocols=TLSv1.2: TLSv1.2 it is", ROUTE_ENCRYPT, 1, 0, tls_ok, NULL,
+	    {0}, {"ready", NULL, NULL, NULL, 1, 0, 0, 0, NULL}},
+	    {"example encrypt protocols=TLSv1.2", 0, 0, "example", 1, NULL, NULL, "TLSv1.2"}},
+	{{"table protocols=!TLSv1.2: TLSv1.3", ROUTE_ENCRYPT, 1, 0, tls_ok, NULL,
+	    {0}, {"ready", NULL, NULL, NULL, 1, 0, 0, 0, NULL}},
+	    {"example encrypt protocols=!TLSv1.2", 0, 0, "example", 1, NULL, NULL, "TLSv1.3"}},
+	{{"table ciphers= a list OpenSSL does not know: fail at set-up", ROUTE_ENCRYPT,
+	    1, 0, tls_220_only, NULL, {0}, {"fail", "4.7.0", "ciphers=NOSUCHCIPHER", NULL, 0, 0,
+	    0, 0, NULL}},
+	    {"example encrypt ciphers=NOSUCHCIPHER", 0, 0, "example", 1, NULL, NULL, NULL}},
+	{{"report-only, DANE mismatch: delivered, tlsa-invalid noted", ROUTE_DANE, 1, 2,
+	    tls_ok, NULL, {0}, {"ready", NULL, NULL, NULL, 1, 0, 0, 0, NULL}},
+	    {"x.example may", 1, 0, NULL, 1, "tlsa-invalid", NULL, NULL}},
+	{{"report-only, encrypt, no STARTTLS: plaintext, noted", ROUTE_ENCRYPT, 1, 0,
+	    no_starttls, NULL, {0}, {"ready", NULL, NULL, NULL, 0, 0, 0, 0, NULL}},
+	    {"x.example may", 1, 0, NULL, 1, "starttls-not-supported", NULL, NULL}},
+	{{"report-only, may, no STARTTLS: nothing noted (may refuses nothing)", ROUTE_MAY,
+	    1, 0, no_starttls, NULL, {0}, {"ready", NULL, NULL, NULL, 0, 0, 0, 0, NULL}},
+	    {"x.example may", 1, 0, NULL, 1, NULL, NULL, NULL}},
+	{{"require_tls floor, no STARTTLS: 4.7.4", ROUTE_ENCRYPT, 1, 0, no_starttls, NULL,
+	    {0}, {"fail", "4.7.4", "TLS is required, but was not offered",
+	    "starttls-not-supported", 0, 0, 0, 0, NULL}},
+	    {"x.example may", 0, 1, NULL, 1, NULL, NULL, NULL}},
+};
+
+/* table_levels - every case of tab_cases */
+static void
+table_levels(void)
+{
+	char buf[1024];
+
+	for (size_t i = 0; i < sizeof(tab_cases) / sizeof(tab_cases[0]); i++) {
+		const char *err;
+
+		extra = (struct tab_extra *) &tab_cases[i].x;
+		err = one_case(&tab_cases[i].tc, buf, sizeof(buf));
+		extra = NULL;
+		T_CASE(tab_cases[i].tc.name, err[0] == 0, "%s", err);
+	}
+}
+
 /* split_everywhere - a multi-line reply in two writes, cut at every
  * octet: the same reply every time */
 static void
@@ -625,10 +823,12 @@ main(void)
 	strcat(many_lines, "250 ok\r\n");
 
 	table();
+	table_levels();
 	split_everywhere();
 	refused();
 
 	SSL_CTX_free(client_ctx);
 	SSL_CTX_free(mx_ctx);
+	unlink(cert_pem);
 	return t_done();
 }

@@ -101,7 +101,7 @@ sess_attempt_failed(struct sess *s, const char *peer, const char *enh,
 	snprintf(s->rt.lfail, sizeof(s->rt.lfail), "451 %s %s", enh, why);
 	s->rt.lfail_policy = rtype != RTYPE_NONE;
 	if (rtype != RTYPE_NONE && !s->rt.pfail[0]) {
-		snprintf(s->rt.pfail, sizeof(s->rt.pfail), "451 4.7.5 %s", why);
+		snprintf(s->rt.pfail, sizeof(s->rt.pfail), "451 %s %s", enh, why);
 		s->rt.prtype = rtype;
 	}
 }

@@ -45,6 +45,7 @@
 
 #include "../../lib/log.h"
 #include "../../policy/resolve.h"
+#include "../../policy/ptable.h"
 #include "../../report/journal.h"
 #include "../../lib/conf.h"
 #include "../../proxy/conn.h"
@@ -1118,6 +1119,131 @@ mx_steps(void)
 	}
 }
 
+/* ---- the policy table, report-only, require_tls ---------------------- */
+
+/* journal_count - records so far with needle in them */
+static int
+journal_count(const char *needle)
+{
+	char path[128], line[4096];
+	time_t now = time(NULL);
+	struct tm tm;
+	FILE *f;
+	int n = 0;
+
+	gmtime_r(&now, &tm);
+	snprintf(path, sizeof(path), "%s/%04d-%02d-%02d.jsonl", jdir, tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+struct mode_case {
+	const char *name;
+	const char *rcpt;
+	int report_only, require_tls, offer_starttls;
+	const char *table;		/* the policy table's text, or NULL */
+	int codes[4];
+	const char *text;		/* in the last reply the old MTA hears */
+	const char *last;		/* in the last new record */
+	int would;			/* new would-refuse records */
+	int records;			/* new records */
+};
+
+/* modes - the table's levels, report-only and the floor, whole sessions */
+static void
+modes(void)
+{
+	static const struct mode_case cases[] = {
+		{"report-only: DANE lookups bogus: delivered, a would-refuse record "
+		    "(dnssec-invalid), then the delivery", "r@fail.example", 1, 0, 0, NULL,
+		    {250, 250, 354, 250}, "queued", "\"action\":\"delivered\"", 1, 2},
+		{"report-only: MTA-STS enforce, no STARTTLS: delivered, recorded as a "
+		    "would-refuse (starttls-not-supported)", "r@sts.example", 1, 0, 0, NULL,
+		    {250, 250, 354, 250}, "queued", "\"result-type\":\"starttls-not-supported\"",
+		    1, 1},
+		{"enforce, the same: held, then 451 4.7.5, nothing would", "r@sts.example", 0, 0,
+		    0, NULL, {250, 250, 354, 451}, "4.7.5", "\"action\":\"refused\"", 0, 1},
+		{"table encrypt, no STARTTLS: held, then 451 4.7.5, the entry recorded",
+		    "r@nopolicy.example", 0, 0, 0, "nopolicy.example encrypt\n",
+		    {250, 250, 354, 451}, "4.7.5",
+		    "\"policy-table\":\"nopolicy.example encrypt\"", 0, 1},
+		{"table .example none, STARTTLS offered: never said, delivered in plaintext",
+		    "r@nopolicy.example", 0, 0, 1, "# exempt\n.example none\n",
+		    {250, 250, 354, 250}, "queued", "\"policy-table\":\".example none\"", 0, 1},
+		{"table none over DANE lookups that failed: delivered (only the table "
+		    "changes that)", "r@fail.example", 0, 0, 0, "fail.example none\n",
+		    {250, 250, 354, 250}, "queued", "\"policy-table\":\"fail.example none\"",
+		    0, 1},
+		{"table [127.0.0.1] encrypt (the destination), no STARTTLS: refused",
+		    "r@nopolicy.example", 0, 0, 0, "[127.0.0.1] encrypt\n",
+		    {250, 250, 354, 451}, "4.7.5", "\"policy-table\":\"[127.0.0.1] encrypt\"",
+		    0, 1},
+		{"table dane-only, no TLSA: refused, never connected (dane-required)",
+		    "r@nopolicy.example", 0, 0, 0, "nopolicy.example dane-only\n",
+		    {250, 250, 354, 451}, "dane-only", "\"result-type\":\"dane-required\"",
+		    0, 1},
+		{"table dane-only mode=report-only, no TLSA: delivered, would-refuse",
+		    "r@nopolicy.example", 0, 0, 0, "nopolicy.example dane-only mode=report-only\n",
+		    {250, 250, 354, 250}, "queued", "\"action\":\"delivered\"", 1, 2},
+		{"require_tls, no policy, no STARTTLS: held, then 451 4.7.4",
+		    "r@nopolicy.example", 0, 1, 0, NULL, {250, 250, 354, 451}, "4.7.4",
+		    "\"result-type\":\"starttls-not-supported\"", 0, 1},
+		{"require_tls, a may entry is the exception: delivered in plaintext",
+		    "r@nopolicy.example", 0, 1, 0, "nopolicy.example may\n",
+		    {250, 250, 354, 250}, "queued", "\"action\":\"delivered\"", 0, 1},
+		{"require_tls and report-only: delivered, would-refuse",
+		    "r@nopolicy.example", 1, 1, 0, NULL, {250, 250, 354, 250}, "queued",
+		    "\"action\":\"would-refuse\"", 1, 1},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct mode_case *k = &cases[i];
+		struct ptable t;
+		char name[300], rec[4096], err[256];
+		int before = journal_last(rec, sizeof(rec)), after, codes_ok = 1;
+		int wbefore = journal_count("\"action\":\"would-refuse\""), wafter;
+
+		proxy.cfg.mode = k->report_only ? MODE_REPORT_ONLY : MODE_ENFORCE;
+		proxy.cfg.require_tls = k->require_tls;
+		proxy.ptab = NULL;
+		if (k->table) {
+			if (ptable_parse(&t, "table", k->table, strlen(k->table), err,
+			    sizeof(err)) < 0) {
+				T_CASE(k->name, 0, "table: %s", err);
+				continue;
+			}
+			proxy.ptab = &t;
+			proxy.ptab_gen++;
+		}
+		step_rcpt = k->rcpt;
+		memset(&mx_next, 0, sizeof(mx_next));
+		mx_start(MX_354, k->offer_starttls, 0);
+		run_client(step_client, NULL);
+		mx_stop();
+		after = journal_last(rec, sizeof(rec));
+		wafter = journal_count("\"action\":\"would-refuse\"");
+		for (int j = 0; j < 4; j++)
+			codes_ok &= step_codes[j] == k->codes[j];
+		snprintf(name, sizeof(name), "modes: %s", k->name);
+		T_CASE(name, codes_ok && strstr(step_text, k->text) != NULL
+		    && after == before + k->records && strstr(rec, k->last) != NULL
+		    && wafter == wbefore + k->would,
+		    "replies %d %d %d %d (%s), records %d -> %d, would %d -> %d, last %.400s",
+		    step_codes[0], step_codes[1], step_codes[2], step_codes[3], step_text,
+		    before, after, wbefore, wafter, rec);
+		if (k->table)
+			ptable_free(&t);
+		proxy.ptab = NULL;
+	}
+	proxy.cfg.mode = MODE_ENFORCE;
+	proxy.cfg.require_tls = 0;
+}
+
 /* ---- pipelined batches and drain -------------------------------------- */
 
 static int batch_codes[12], batch_n;
@@ -1440,6 +1566,7 @@ main(void)
 	reload_ctx();
 	hold_replay();
 	mx_steps();
+	modes();
 	batches_and_drain();
 	size_limit();
 

@@ -26,7 +26,9 @@
  *	type is not a word of rtype.h, is not counted either (0): RFC 8460
  *	knows no other, and a report must not carry it (a journal line with
  *	such a word never gets here: record.c refuses it).  Result type `connection-failure'
- *	is not counted (agg.h).  Within the program the types are enums
+ *	is not counted (agg.h), nor is an attempt the admin's policy table
+ *	decided (a policy-table entry in the record): a local override is no
+ *	published policy, and tested none.  Within the program the types are enums
  *	(rtype.h); only the order below goes by their words.
  *
  *	Policy strings are a list (LF-separated, empty items dropped).  For
@@ -567,6 +569,9 @@ rec_key(const struct rec *r, long long day, struct norm *n, struct key *k)
 	enum ptype pt;
 	enum rtype rt;
 
+	/* The admin's policy table decided: no published policy was tried. */
+	if (r->table[0])
+		return 0;
 	if (r->time < day || r->time - day >= 86400 || ptype_parse(r->ptype, &pt) < 0
 	    || rtype_parse(r->result, &rt) < 0 || !rtype_is_reported(rt))
 		return 0;

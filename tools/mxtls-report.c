@@ -152,11 +152,32 @@ on_rec(const struct rec *r, void *arg)
 {
 	struct day_data *dd = arg;
 	int rc = agg_add(dd->agg, r);
+	enum raction a;
+	enum rtype t;
 
 	if (rc < 0)
 		msg_fatal("out of memory aggregating %s", dd->path);
 	if (rc == 0)
 		dd->outside++;
+	if (r->time < dd->day || r->time - dd->day >= 86400)
+		return;
+	dd->table += r->table[0] != 0;
+	if (raction_parse(r->action, &a) == 0 && a == RACTION_WOULD_REFUSE
+	    && rtype_parse(r->result, &t) == 0) {
+		int i;
+
+		dd->would++;
+		for (i = 0; i < dd->nwby && (dd->wby[i].type != t
+		    || strcmp(dd->wby[i].domain, r->domain) != 0); i++)
+			;
+		if (i == dd->nwby && dd->nwby < DAY_WOULD_MAX) {
+			snprintf(dd->wby[i].domain, sizeof(dd->wby[i].domain), "%s", r->domain);
+			dd->wby[i].type = t;
+			dd->nwby++;
+		}
+		if (i < dd->nwby)
+			dd->wby[i].count++;
+	}
 }
 
 /* rpt_load_day - read and aggregate one day's journal */
@@ -167,6 +188,7 @@ rpt_load_day(const struct run *run, long long day, struct day_data *dd)
 	char name[64];
 
 	memset(dd, 0, sizeof(*dd));
+	dd->day = day;
 	journal_day_name(day, name, sizeof(name));	/* mxtlsd's file for that day */
 	snprintf(dd->path, sizeof(dd->path), "%s/%s", run->cfg.journal_dir, name);
 	if ((dd->agg = agg_new(day)) == NULL)

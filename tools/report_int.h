@@ -74,10 +74,23 @@ struct run {
 	struct ev_loop *loop;
 };
 
+#define DAY_WOULD_MAX	256
+
+struct day_would {			/* report-only: refusals it did not make */
+	char domain[REC_NAME];
+	enum rtype type;
+	long count;
+};
+
 struct day_data {			/* one day's journal, aggregated */
 	struct agg *agg;
+	long long day;
 	struct journal_stats st;
 	long outside;			/* records not counted by agg_add */
+	long table;			/* of the day's: under a policy table entry */
+	long would;			/* ... action would-refuse */
+	struct day_would wby[DAY_WOULD_MAX];	/* ... by domain and result type */
+	int nwby;
 	char path[4096];
 	int missing;			/* no journal file */
 };

@@ -79,6 +79,26 @@ print_health(const struct day_data *dd)
 	    dd->outside, dd->outside == 1 ? "" : "s");
 }
 
+/* print_local - what no report says: report-only's would-refusals, and
+ * the attempts the policy table decided */
+static void
+print_local(const struct day_data *dd, int width)
+{
+	char nb[REC_NAME], cb[64];
+
+	printf("\nwould-refuse (mode = report-only: enforce would have refused): %ld\n",
+	    dd->would);
+	for (int i = 0; i < dd->nwby; i++)
+		printf("  %-*s %-40s %10ld\n", width, rpt_clean(dd->wby[i].domain, nb,
+		    sizeof(nb)), rpt_clean(rtype_str(dd->wby[i].type), cb, sizeof(cb)),
+		    dd->wby[i].count);
+	if (dd->nwby == DAY_WOULD_MAX)
+		printf("  (only the first %d domain and result type pairs are listed)\n",
+		    DAY_WOULD_MAX);
+	printf("policy table (local decisions, in no TLSRPT report): %ld attempt%s\n",
+	    dd->table, dd->table == 1 ? "" : "s");
+}
+
 /* rpt_summary - the table */
 int
 rpt_summary(struct run *run)
@@ -117,6 +137,7 @@ rpt_summary(struct run *run)
 		printf("(no sessions)\n");
 	printf("%-*s %-8s %-20s %10ld %10ld %10ld\n", width, "total", "", "",
 	    tot_s, tot_ok, tot_f);
+	print_local(&dd, width);
 	agg_free(dd.agg);
 	return 0;
 }

@@ -494,6 +494,14 @@ test_counts(void)
 		    "198.51.100.7", "192.0.2.1", "sts-webpki-invalid", "");
 		agg_add(a, &rc);
 	}
+	/* Attempts the admin's policy table decided are in no report. */
+	for (i = 0; i < 3; i++) {
+		mk(&rc, DAY + 200 + i, "sts.example", "sts", STS_POL, STS_PAT, "mx1.sts.example",
+		    "198.51.100.7", "192.0.2.1", i ? "success" : "certificate-expired", "");
+		snprintf(rc.table, sizeof(rc.table), "sts.example secure");
+		T_CASE("counts: a policy-table record is not counted", agg_add(a, &rc) == 0,
+		    "counted");
+	}
 	agg_finish(a);
 	r = find(a, "sts.example");
 	T_CASE("counts: one report, one policy", agg_count(a) == 1 && r && r->npols == 1,

@@ -87,6 +87,48 @@ main(void)
 		rc = rec_from_json(line, n + 2, &b, &why);
 		T_CASE("a second object on the line refused", rc < 0, "accepted");
 	}
+	{
+		/* policy-table: written only when set, read back, checked */
+		struct rec c;
+		struct buf o2;
+		const char *hostile[] = {
+			"\"policy-table\":5", "\"policy-table\":\"\"", "\"policy-table\":null",
+			"\"policy-table\":[\"x\"]",
+		};
+
+		T_CASE("no policy-table member when no entry applied",
+		    strstr(buf_head(&out), "policy-table") == NULL, "%.*s", (int) buf_used(&out),
+		    buf_head(&out));
+		fill(&c, 3);
+		snprintf(c.action, sizeof(c.action), "would-refuse");
+		snprintf(c.table, sizeof(c.table), "[192.0.2.25]:25 fingerprint");
+		buf_init(&o2);
+		rc = rec_to_json(&c, &o2);
+		rc = rc == 0 ? rec_from_json(buf_head(&o2), buf_used(&o2) - 1, &b, &why) : rc;
+		T_CASE("policy-table and would-refuse round trip", rc == 0
+		    && memcmp(&c, &b, sizeof(c)) == 0, "rc=%d why=%s table=%s", rc, rc ? why : "-",
+		    b.table);
+		for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+			char line[REC_LINE_MAX], name[96];
+			int n = snprintf(line, sizeof(line), "%.*s,%s}", (int) buf_used(&out) - 2,
+			    buf_head(&out), hostile[i]);
+
+			snprintf(name, sizeof(name), "policy-table refused: %s", hostile[i]);
+			T_CASE(name, rec_from_json(line, (size_t) n, &b, &why) < 0, "accepted");
+		}
+		{
+			char line[REC_LINE_MAX], big[400];
+			int n;
+
+			memset(big, 'a', sizeof(big) - 1);
+			big[sizeof(big) - 1] = 0;
+			n = snprintf(line, sizeof(line), "%.*s,\"policy-table\":\"%s\"}",
+			    (int) buf_used(&out) - 2, buf_head(&out), big);
+			T_CASE("policy-table over its size refused, not truncated",
+			    rec_from_json(line, (size_t) n, &b, &why) < 0, "accepted");
+		}
+		buf_free(&o2);
+	}
 	T_CASE("policy strings are a JSON array", strstr(buf_head(&out),
 	    "\"policy-string\":[\"3 1 1 0D3A28\",\"2 0 1 ABCDEF\"]") != NULL, "%.*s",
 	    (int) buf_used(&out), buf_head(&out));

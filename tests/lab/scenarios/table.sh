@@ -205,6 +205,17 @@ scenario_table-reload() {
 		*) fail refused-reload "expected \"reload: $TABLE_FILE:2: \\\"sure\\\": unknown level ...\", got: ${LAB_MATCH:-nothing}" ;;
 		esac
 	fi
+	# At start, the same table is fatal, and the error names FILE:LINE.
+	local out rc conf=$LAB_DIR/work/table-bad.conf
+	sed -e "s|^listen = .*|listen = 127.0.0.1:$((LAB_PORT + 7))|" \
+		-e "/^policy_table = /d" "$LAB_DIR/mxtlsd.conf.base" >"$conf"
+	echo "policy_table = $TABLE_FILE" >>"$conf"
+	out=$(lab_in_mta timeout 10 "$MXTLSD" -f -c "$conf" 2>&1); rc=$?
+	if [ "$rc" = 1 ] && grep -q "fatal: $TABLE_FILE:2: \"sure\": unknown level" <<<"$out"; then
+		pass fatal-at-start
+	else
+		fail fatal-at-start "mxtlsd with the broken table: exit $rc, $(echo "$out" | tail -n 2)"
+	fi
 	# The old table (plain.lab.example may) still applies.
 	lab_send plain.lab.example || { table_done; return; }
 	lab_expect_sent mx2 && lab_check_mx_tls no

@@ -179,7 +179,7 @@ int
 metrics_render(const struct metrics *m, const struct metrics_gauges *g,
     struct buf *out)
 {
-	if (scalar(out, "mxtls_sessions", "gauge", "Sessions with the old MTA open now.",
+	if (scalar(out, "mxtls_sessions_open", "gauge", "Sessions with the old MTA open now.",
 		(unsigned long long) (g->sessions_open > 0 ? g->sessions_open : 0)) < 0
 	    || scalar(out, "mxtls_sessions_total", "counter",
 		"Sessions with the old MTA accepted.", m->sessions) < 0

@@ -87,13 +87,13 @@ test_render(void)
 	m.smap[0] = 1;
 	t = render(&m, &g);
 	T_CASE("sessions gauge and counter", has_block(t,
-		"# HELP mxtls_sessions Sessions with the old MTA open now.\n"
-		"# TYPE mxtls_sessions gauge\n"
-		"mxtls_sessions 3\n"
+		"# HELP mxtls_sessions_open Sessions with the old MTA open now.\n"
+		"# TYPE mxtls_sessions_open gauge\n"
+		"mxtls_sessions_open 3\n"
 		"# HELP mxtls_sessions_total Sessions with the old MTA accepted.\n"
 		"# TYPE mxtls_sessions_total counter\n"
 		"mxtls_sessions_total 42\n"), "%s", t);
-	T_CASE("text starts with the first family", strncmp(t, "# HELP mxtls_sessions ", 22) == 0,
+	T_CASE("text starts with the first family", strncmp(t, "# HELP mxtls_sessions_open ", 27) == 0,
 	    "%.40s", t);
 	T_CASE("attempt tlsa success", has_line(t,
 		"mxtls_upstream_attempts_total{policy_type=\"tlsa\",result=\"success\"} 9"), "%s", t);
@@ -155,7 +155,7 @@ test_render(void)
 	    "%s", t);
 	g.sessions_open = -1;
 	t = render(&m, &g);
-	T_CASE("a negative gauge is 0", has_line(t, "mxtls_sessions 0"), "%s", t);
+	T_CASE("a negative gauge is 0", has_line(t, "mxtls_sessions_open 0"), "%s", t);
 }
 
 /* test_escape - label values as the format requires */

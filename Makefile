@@ -242,6 +242,7 @@ bench: deps-check
 	@bash tests/bench/report
 	@bash tests/bench/eod
 	@bash tests/bench/ptable
+	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/metrics
 
 # The TLSRPT figures alone: journal records/s (interval, always), and a
 # million-record day of aggregation (report/agg.c) on one core.

@@ -66,6 +66,50 @@ count_prefix(const char *text, const char *prefix)
 	return n;
 }
 
+/* check_families - every series under the TYPE line of its family; counters
+ * end in _total; no two families have one name once a counter's _total is
+ * taken off (as parsers do: mxtls_x and mxtls_x_total would clash) */
+static const char *
+check_families(const char *text)
+{
+	static char why[256];
+	char names[64][96], fam[96] = "", type[16] = "";
+	int n = 0;
+
+	for (const char *p = text; *p; ) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t) (e - p) : strlen(p), nl;
+		char line[512];
+
+		if (len >= sizeof(line))
+			return "a line over 511 octets";
+		memcpy(line, p, len);
+		line[len] = 0;
+		p += len + (e != NULL);
+		if (sscanf(line, "# TYPE %95s %15s", fam, type) == 2) {
+			nl = strlen(fam);
+			if (strcmp(type, "counter") == 0) {
+				if (nl < 6 || strcmp(fam + nl - 6, "_total") != 0)
+					return snprintf(why, sizeof(why), "counter %s", fam), why;
+				fam[nl - 6] = 0;
+			}
+			for (int i = 0; i < n; i++)
+				if (strcmp(names[i], fam) == 0)
+					return snprintf(why, sizeof(why), "two families %s", fam), why;
+			if (n == 64)
+				return "over 64 families";
+			snprintf(names[n++], sizeof(names[0]), "%s", fam);
+			continue;
+		}
+		if (line[0] == '#')
+			continue;
+		nl = strlen(fam);
+		if (fam[0] == 0 || strncmp(line, fam, nl) != 0)
+			return snprintf(why, sizeof(why), "series outside its family: %.80s", line), why;
+	}
+	return NULL;
+}
+
 /* test_render - a given state, its exact lines */
 static void
 test_render(void)
@@ -146,6 +190,11 @@ test_render(void)
 		"mxtls_socketmap_queries_total{answer=\"temp\"} 0\n"
 		"mxtls_socketmap_queries_total{answer=\"perm\"} 0\n"), "%s", t);
 	T_CASE("ends with a line feed", t[strlen(t) - 1] == '\n', "%s", t);
+	{
+		const char *why = check_families(t);
+
+		T_CASE("families well formed, no name clashes", why == NULL, "%s", why);
+	}
 	m.attempts[PTYPE_STS][RTYPE_NONE] = 4;
 	m.actions[RACTION_FAILED][RTYPE_NONE] = 5;
 	t = render(&m, &g);

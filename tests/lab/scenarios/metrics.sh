@@ -17,6 +17,10 @@
 #             mxtlsd's log shows (", cached" policy lines, "policy for D
 #             fetched" lines); no session open at the end.  Earlier
 #             scenarios may have run in the same mxtlsd: only deltas count.
+#             Then mode = report-only (SIGHUP): dane-ta-wrongname.example is
+#             delivered, its refusal counted as action would-refuse (and
+#             the attempts equal to the journal's again); the reload has
+#             reset nothing; the base configuration is restored (SIGHUP).
 #             Then hostile clients: 404, 405 (POST), HEAD without a body, a
 #             9000-octet head without a line end (431, closed), and 17
 #             slow clients that send half a head and wait: 16 get 408 and
@@ -112,6 +116,35 @@ scenario_metrics() {
 	lab_log "$SCEN: $(echo "$out" | tr '\n' ' ')"
 	if [ $((hits + fetches)) -ge 2 ] && [ "$hits" -ge 1 ]; then pass sts-hit-logged
 	else fail sts-hit-logged "mxtlsd's log shows $hits cached and $fetches fetched policies for $sts over two messages"; fi
+
+	# mode = report-only (SIGHUP): the refusal is a would-refuse, counted by
+	# the same code under its own action; a reload keeps the counters
+	CK=-report-only
+	if lab_mxtlsd_hup "mode = report-only"; then pass "reloaded$CK"
+	else fail "reloaded$CK" "SIGHUP with mode = report-only: ${LAB_MATCH:-no reload line}"; fi
+	lab_metrics journal "$LAB_DIR/journal" "$w/journal-ro-before.json"
+	lab_metrics_scrape ro-before
+	if lab_send "ro-$SCEN-$RUNID@dane-ta-wrongname.example" && lab_expect_sent 192.0.2.34; then
+		lab_sess dane-ta-wrongname.example
+	fi
+	lab_metrics_scrape ro-after
+	lab_metrics journal "$LAB_DIR/journal" "$w/journal-ro-after.json"
+	if out=$(lab_metrics delta "$w/after.json" "$w/ro-after.json" \
+		--families mxtls_sessions_total mxtls_sessions_total=1 2>&1) &&
+	   out=$(lab_metrics delta "$w/ro-before.json" "$w/ro-after.json" \
+		--journal "$w/journal-ro-before.json" "$w/journal-ro-after.json" \
+		--families mxtls_sessions_total,mxtls_journal_errors_total mxtls_sessions_total=1 \
+		'mxtls_attempt_actions_total{action=would-refuse,result=certificate-host-mismatch}=1' \
+		'mxtls_attempt_actions_total{action=refused,result=certificate-host-mismatch}=0' 2>&1); then
+		pass "would-refuse-counted$CK"
+	else
+		fail "would-refuse-counted$CK" "$out"
+	fi
+	lab_log "$SCEN: report-only: $(echo "$out" | tr '\n' ' ')"
+	if lab_mxtlsd_hup; then pass "restored$CK"
+	else fail "restored$CK" "SIGHUP back to the base configuration: ${LAB_MATCH:-no reload line}"; fi
+	CK=
+	cp "$w/ro-after.json" "$w/after.json"
 
 	# hostile HTTP clients
 	s=$(lab_metrics http "$LAB_METRICS_ADDR" GET /other 2>&1)

@@ -58,7 +58,7 @@ lab_metrics_count() {
 }
 
 scenario_metrics() {
-	local w=$LAB_DIR/work/metrics out hits fetches s ok408 n
+	local w=$LAB_DIR/work/metrics out hits fetches s n
 	local sts=enforce.sts.example fams
 	lab_dane_only || return 0
 	if ! grep -q "^metrics_listen = $LAB_METRICS_ADDR\$" "$LAB_DIR/mxtlsd.conf"; then

@@ -42,7 +42,7 @@ POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/p
 POLICY_IO = policy/ptable_load.c policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
 PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/sess.c \
 	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
-	proxy/listen.c
+	proxy/listen.c proxy/metrics.c proxy/metrics_srv.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 	report/rtype.c report/record.c report/journal.c proxy/main.c
 
@@ -63,7 +63,7 @@ UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/ta
 	lib/addr.c lib/dname.c \
 	lib/conf.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
 	proxy/up_tls.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
-	proxy/sess_record.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
+	proxy/sess_record.c proxy/metrics.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c policy/dnssec.c report/rtype.c report/record.c report/journal.c
 # The upstream client against a scripted MX in one process.
 UNIT_SRC_test_up = tests/unit/test_up.c tests/unit/fakemx.c lib/buf.c lib/addr.c lib/dname.c \
@@ -84,7 +84,8 @@ UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c
 UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c lib/dname.c lib/tags.c \
 	lib/dirs.c lib/file.c report/rtype.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/dnssec.c policy/dane.c report/rtype.c
-UNIT_TESTS += test_rr test_plan test_route test_smap
+UNIT_TESTS += test_rr test_plan test_route test_smap test_metrics
+UNIT_SRC_test_metrics = tests/unit/test_metrics.c proxy/metrics.c report/rtype.c lib/buf.c
 UNIT_SRC_test_smap = tests/unit/test_smap.c proxy/smap.c lib/dest.c lib/dname.c lib/addr.c
 UNIT_SRC_test_rr = tests/unit/test_rr.c policy/rr.c policy/dane.c lib/dname.c
 UNIT_SRC_test_plan = tests/unit/test_plan.c policy/plan.c policy/dane.c policy/dnssec.c lib/addr.c
@@ -92,7 +93,8 @@ UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/ptable.c lib
 	policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c report/rtype.c lib/addr.c lib/dname.c
 
 FUZZERS = fuzz_ptable fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache \
-	fuzz_smap
+	fuzz_smap fuzz_metrics
+FUZZ_SRC_fuzz_metrics = tests/fuzz/fuzz_metrics.c proxy/metrics.c report/rtype.c
 FUZZ_SRC_fuzz_ptable = tests/fuzz/fuzz_ptable.c policy/ptable.c lib/dest.c lib/addr.c lib/dname.c
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c lib/dname.c
 FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c lib/conf.c lib/dname.c lib/addr.c
@@ -241,6 +243,7 @@ bench: deps-check
 	@bash tests/bench/eod
 	@bash tests/bench/ptable
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/modes
+	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/metrics
 
 # The TLSRPT figures alone: journal records/s (interval, always), and a
 # million-record day of aggregation (report/agg.c) on one core.

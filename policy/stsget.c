@@ -47,6 +47,7 @@ static struct ev_loop *g_loop;
 static struct stsget_conf g_conf;
 static struct inflight *inflights;
 static ev_timer scan_w;
+static struct stsget_stats g_stats;
 
 /* now - the wall clock (RFC 8461 times are wall-clock times) */
 static time_t
@@ -59,6 +60,7 @@ now(void)
 static void
 deliver(struct stsget *g)
 {
+	g_stats.hits += g->cb && g->res.from_cache;	/* not the refresh timer's */
 	if (g->cb)
 		g->cb(g->arg, &g->res);
 	dns_cancel(g->qtxt);
@@ -126,6 +128,7 @@ inflight_done(struct inflight *in, int ok, const char *body, size_t len,
 			(void) stscache_save(e);
 		}
 		msg_warn("mta-sts: no new policy for %s: %s", in->domain, why);
+		g_stats.fetch_failures++;
 	}
 	for (int i = 0; i < in->nwaiters; i++) {
 		struct stsget *g = in->waiters[i];
@@ -221,6 +224,7 @@ start_fetch(struct stsget *g, const char *id, int wait)
 		snprintf(in->id, sizeof(in->id), "%s", id);
 		in->next = inflights;
 		inflights = in;
+		g_stats.fetches++;
 		{
 			struct sts_entry *e = stscache_add(g->domain);
 
@@ -358,6 +362,13 @@ stsget_start(const char *domain, stsget_cb *cb, void *arg)
 		ev_timer_start(g_loop, &g->kick);
 	}
 	return g;
+}
+
+/* stsget_stats - what the lookups did since start-up */
+const struct stsget_stats *
+stsget_stats(void)
+{
+	return &g_stats;
 }
 
 /* stsget_cancel - the asker went away */

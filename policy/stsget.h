@@ -8,6 +8,8 @@
  *		void *arg);
  *	void stsget_cancel(struct stsget *g);
  *	void stsget_reconfigure(const struct stsget_conf *c);
+const struct stsget_stats *stsget_stats(void);
+ *	const struct stsget_stats *stsget_stats(void);
  *
  * DESCRIPTION
  *	stsget_start() looks up the _mta-sts TXT record, applies the cache
@@ -26,6 +28,10 @@
  *	counts each session made without the policy).  A timer refreshes
  *	policies that near max_age even when no mail flows.  The
  *	configuration is copied; stsget_reconfigure() replaces it (SIGHUP).
+ *
+ *	stsget_stats() counts, since start-up, the lookups answered with a
+ *	cached policy (hits), the policy fetches started (a refresh too) and
+ *	those that failed; for the metrics (proxy/metrics_srv.h).
  */
 #ifndef MXTLS_STSGET_H
 #define MXTLS_STSGET_H
@@ -41,6 +47,12 @@ struct stsget_conf {
 	struct sts_conf rules;
 };
 
+struct stsget_stats {
+	unsigned long long hits;	/* answered with a cached policy */
+	unsigned long long fetches;	/* started */
+	unsigned long long fetch_failures;
+};
+
 struct stsget;
 typedef void stsget_cb(void *arg, const struct sts_result *r);
 
@@ -49,5 +61,6 @@ int stsget_init(struct ev_loop *loop, const struct stsget_conf *c, char *err,
 struct stsget *stsget_start(const char *domain, stsget_cb *cb, void *arg);
 void stsget_cancel(struct stsget *g);
 void stsget_reconfigure(const struct stsget_conf *c);
+const struct stsget_stats *stsget_stats(void);
 
 #endif

@@ -46,6 +46,7 @@
 #include "../lib/conf.h"
 #include "conn.h"
 #include "listen.h"
+#include "metrics_srv.h"
 #include "proxy.h"
 #include "sess.h"
 #include "tls.h"
@@ -324,6 +325,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		msg_warn("reload: listen changed; that takes a restart");
 	if (strcmp(nc.user, proxy.cfg.user) != 0)
 		msg_warn("reload: user changed; that takes a restart");
+	if (strcmp(nc.metrics_listen, proxy.cfg.metrics_listen) != 0)
+		msg_warn("reload: metrics_listen changed; that takes a restart");
 	if (strcmp(nc.dns_resolver, proxy.cfg.dns_resolver) != 0
 	    || strcmp(nc.dns_trust_anchor_file, proxy.cfg.dns_trust_anchor_file) != 0
 	    || strcmp(nc.dns_root_hints_file, proxy.cfg.dns_root_hints_file) != 0)
@@ -375,6 +378,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	nc.nlisten = proxy.cfg.nlisten;
 	free(nc.user);
 	nc.user = strdup(proxy.cfg.user);
+	free(nc.metrics_listen);
+	nc.metrics_listen = strdup(proxy.cfg.metrics_listen);
 	cfg_free(&proxy.cfg);
 	proxy.cfg = nc;
 	SSL_CTX_free(proxy.server_ctx);		/* live sessions hold references */
@@ -475,6 +480,8 @@ start_up(int foreground)
 	raise_fd_limit();
 	if (lsn_open(&proxy.cfg, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
+	if (metrics_srv_open(proxy.cfg.metrics_listen, err, sizeof(err)) < 0)
+		msg_fatal("%s: %s", config_file, err);
 	if (!foreground && daemon(0, 0) < 0)
 		msg_fatal("daemon: %m");
 	proxy.loop = EV_DEFAULT;
@@ -502,6 +509,7 @@ run(void)
 	ev_check_init(&drain_w, drain_check);
 	ev_check_start(proxy.loop, &drain_w);
 	lsn_start(proxy.loop);
+	metrics_srv_start(proxy.loop);
 	msg_info("mxtlsd started, hostname %s, max_sessions %ld", proxy.hostname,
 	    proxy.cfg.max_sessions);
 	ev_run(proxy.loop, 0);
@@ -511,6 +519,7 @@ run(void)
 static void
 shut_down(void)
 {
+	metrics_srv_close();
 	journal_close(proxy.journal);		/* synced: nothing written is lost */
 	proxy.journal = NULL;
 	if (proxy.journal_errors)

@@ -280,6 +280,7 @@ sess_new(int fd, const struct sockaddr_storage *peer,
 		s->next->prev = s;
 	proxy.sessions = s;
 	proxy.nsessions++;
+	metrics_session();
 	msg_info("%s: connect from %s to %s", s->id, s->client, s->origstr);
 	n = snprintf(banner, sizeof(banner), "220 %s ESMTP\r\n", proxy.hostname);
 	sess_say(s, banner, (size_t) n);

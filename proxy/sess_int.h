@@ -27,6 +27,7 @@
 #include "../report/rtype.h"
 #include "conn.h"
 #include "fsm.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "sess.h"
 #include "smtp.h"

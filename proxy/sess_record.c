@@ -72,6 +72,7 @@ sess_journal(struct sess *s, const struct up_info *u, int host, enum ptype ptype
 	struct rec r;
 	char err[600];
 
+	metrics_attempt(ptype, result, action);
 	memset(&r, 0, sizeof(r));
 	r.time = (long long) time(NULL);
 	snprintf(r.sid, sizeof(r.sid), "%s", s->id);
@@ -121,6 +122,7 @@ sess_journal(struct sess *s, const struct up_info *u, int host, enum ptype ptype
 	if (journal_append(proxy.journal, &r, err, sizeof(err)) == 0)
 		return 0;
 	proxy.journal_errors++;
+	metrics_journal_lost();
 	/* Loud, but not a line per attempt while the disk is full. */
 	if (ev_now(proxy.loop) - last_warn >= 10.0) {
 		msg_warn("%s: journal: cannot record the attempt to %s for %s: %s%s "

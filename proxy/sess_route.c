@@ -187,6 +187,7 @@ mono_ms(void)
 static void
 log_plan(struct sess *s, const struct plan *p)
 {
+	metrics_lookup(mono_ms() - s->rt.t0);
 	msg_info("%s: policy lookups for %s took %.3f ms: %s%s%s", s->id, p->domain,
 	    mono_ms() - s->rt.t0, p->status == PLAN_TEMPFAIL ? "tempfail"
 	    : p->status == PLAN_NULLMX ? "null MX" : p->status == PLAN_NODOMAIN

@@ -1,11 +1,13 @@
 #!/bin/sh
 # deps.sh - install the Debian 12 packages mxtls needs, once, when missing.
 #
-# Usage: scripts/deps.sh [build|check|demo|exim]
+# Usage: scripts/deps.sh [build|check|demo|exim|metrics]
 #   build  compiler and libraries for `make`
 #   check  build + clang/libFuzzer + the lab (postfix, iptables, nftables,
 #          iproute2, python3, openssl) + exim
 #   demo   build + clang/libFuzzer + the lab, without exim
+#   metrics  python3-prometheus-client alone: the lab's metrics scenario
+#          parses mxtlsd's /metrics with it (tests/lab/scenarios/metrics.sh)
 #   exim   Exim for the lab (tests/lab/scenarios/exim.sh), unpacked, never
 #          installed: Debian's exim4-daemon-light conflicts with postfix
 #          (both are mail-transport-agent), so its .deb is fetched with
@@ -21,7 +23,9 @@ BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libev-dev libunbound-dev \
 libnetfilter-queue-dev libcjson-dev libcurl4-openssl-dev \
 libevent-dev dns-root-data zlib1g-dev"
 CHECK_PKGS="clang llvm libclang-rt-14-dev postfix iptables nftables iproute2 \
-python3 openssl procps psmisc ca-certificates nsd ldnsutils nginx-light conntrack time"
+python3 openssl procps psmisc ca-certificates nsd ldnsutils nginx-light conntrack time \
+python3-prometheus-client"
+METRICS_PKGS="python3-prometheus-client"
 
 MXTLS_LAB_CACHE=${MXTLS_LAB_CACHE:-/var/cache/mxtls-lab}
 EXIM_DIR=$MXTLS_LAB_CACHE/exim
@@ -36,7 +40,8 @@ build) ;;
 check) want="$BUILD_PKGS $CHECK_PKGS"; exim=1 ;;
 demo) want="$BUILD_PKGS $CHECK_PKGS" ;;
 exim) want=""; exim=1 ;;
-*) echo "usage: $0 [build|check|demo|exim]" >&2; exit 2 ;;
+metrics) want=$METRICS_PKGS ;;
+*) echo "usage: $0 [build|check|demo|exim|metrics]" >&2; exit 2 ;;
 esac
 
 # missing_of PKG... - the named packages that are not installed

@@ -65,6 +65,10 @@ report_mail_command = /usr/sbin/sendmail -C $PF_ETC -t -i
 report_http_timeout = 10s
 EOF
 	fi
+	# the metrics (scenarios/metrics.sh), for a binary that has them
+	if "$MXTLSD" -n 2>/dev/null | grep -q '^metrics_listen ='; then
+		echo "metrics_listen = 127.0.0.1:9425" >>"$LAB_DIR/mxtlsd.conf.base"
+	fi
 	[ -n "$LAB_MXTLSD_DNS" ] && echo "dns_resolver = $LAB_MXTLSD_DNS" >>"$LAB_DIR/mxtlsd.conf.base"
 	[ -n "$LAB_MXTLSD_EXTRA" ] && printf '%s\n' "$LAB_MXTLSD_EXTRA" >>"$LAB_DIR/mxtlsd.conf.base"
 	cp "$LAB_DIR/mxtlsd.conf.base" "$LAB_DIR/mxtlsd.conf"

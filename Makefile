@@ -55,7 +55,7 @@ UNIT_SRC_test_buf = tests/unit/test_buf.c lib/buf.c
 UNIT_TESTS += test_ptable test_mime test_deliver test_sess test_file test_up test_addr test_dname
 UNIT_SRC_test_addr = tests/unit/test_addr.c lib/addr.c lib/dest.c lib/dname.c
 UNIT_SRC_test_dname = tests/unit/test_dname.c lib/dname.c
-UNIT_SRC_test_ptable = tests/unit/test_ptable.c policy/ptable.c lib/dest.c lib/addr.c lib/dname.c
+UNIT_SRC_test_ptable = tests/unit/test_ptable.c policy/ptable.c policy/ptable_load.c lib/file.c lib/dest.c lib/addr.c lib/dname.c
 UNIT_SRC_test_file = tests/unit/test_file.c lib/file.c
 # The session end to end in one process; policy lookups replaced by the test.
 UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c \

@@ -42,6 +42,44 @@ add_ta(struct ptab_ta *ta, int *n, int selector, unsigned char *der, int len)
 	return 0;
 }
 
+/* pem_anchor - one PEM block as an anchor: 1 taken, 0 not an anchor's
+ * kind (ignored), -1 with err */
+static int
+pem_anchor(const char *path, const char *name, const unsigned char *data, long dlen,
+    struct ptab_ta *ta, int *n, char *err, size_t errlen)
+{
+	const unsigned char *p = data;
+	unsigned char *der = NULL;
+	int sel, len;
+
+	if (strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "TRUSTED CERTIFICATE") == 0) {
+		X509 *x = name[0] == 'C' ? d2i_X509(NULL, &p, dlen) : d2i_X509_AUX(NULL, &p, dlen);
+
+		len = x ? i2d_X509(x, &der) : -1;
+		X509_free(x);
+		sel = 0;
+	} else if (strcmp(name, "PUBLIC KEY") == 0) {
+		EVP_PKEY *k = d2i_PUBKEY(NULL, &p, dlen);
+
+		len = k ? i2d_PUBKEY(k, &der) : -1;
+		EVP_PKEY_free(k);
+		sel = 1;
+	} else {
+		return 0;
+	}
+	if (len <= 0) {
+		snprintf(err, errlen, "%s: a %s that does not parse", path,
+		    sel ? "public key" : "certificate");
+		return -1;
+	}
+	if (add_ta(ta, n, sel, der, len) < 0) {
+		snprintf(err, errlen, "%s: more than %d trust anchors, or out of memory", path,
+		    PTAB_TA_MAX);
+		return -1;
+	}
+	return 1;
+}
+
 /* ptab_ta_read - the certificates and public keys of a tafile, PEM */
 int
 ptab_ta_read(const char *path, struct ptab_ta **out, int *nout, char *err, size_t errlen)
@@ -52,53 +90,20 @@ ptab_ta_read(const char *path, struct ptab_ta **out, int *nout, char *err, size_
 	size_t len;
 	long dlen;
 	int n = 0, rc = 0;
-	BIO *bio;
+	BIO *bio = NULL;
 
 	*out = NULL;
 	*nout = 0;
-	if (ta == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	if (file_read_all(path, PTAB_TA_FILE_MAX, &text, &len, err, errlen) < 0) {
-		free(ta);
-		return -1;
-	}
-	if ((bio = BIO_new_mem_buf(text, (int) len)) == NULL) {
+	if (ta == NULL || file_read_all(path, PTAB_TA_FILE_MAX, &text, &len, err, errlen) < 0
+	    || (bio = BIO_new_mem_buf(text, (int) len)) == NULL) {
+		if (ta == NULL || text != NULL)
+			snprintf(err, errlen, "%s: out of memory", path);
 		free(text);
 		free(ta);
-		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	while (rc == 0 && PEM_read_bio(bio, &name, &hdr, &data, &dlen) == 1) {
-		const unsigned char *p = data;
-
-		if (strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "TRUSTED CERTIFICATE") == 0) {
-			X509 *x = strcmp(name, "CERTIFICATE") == 0 ? d2i_X509(NULL, &p, dlen)
-			    : d2i_X509_AUX(NULL, &p, dlen);
-			unsigned char *der = NULL;
-
-			if (x == NULL) {
-				snprintf(err, errlen, "%s: a certificate that does not parse", path);
-				rc = -1;
-			} else if (add_ta(ta, &n, 0, der, i2d_X509(x, &der)) < 0) {
-				snprintf(err, errlen, "%s: more than %d trust anchors", path, PTAB_TA_MAX);
-				rc = -1;
-			}
-			X509_free(x);
-		} else if (strcmp(name, "PUBLIC KEY") == 0) {
-			EVP_PKEY *k = d2i_PUBKEY(NULL, &p, dlen);
-			unsigned char *der = NULL;
-
-			if (k == NULL) {
-				snprintf(err, errlen, "%s: a public key that does not parse", path);
-				rc = -1;
-			} else if (add_ta(ta, &n, 1, der, i2d_PUBKEY(k, &der)) < 0) {
-				snprintf(err, errlen, "%s: more than %d trust anchors", path, PTAB_TA_MAX);
-				rc = -1;
-			}
-			EVP_PKEY_free(k);
-		}
+	while (rc >= 0 && PEM_read_bio(bio, &name, &hdr, &data, &dlen) == 1) {
+		rc = pem_anchor(path, name, data, dlen, ta, &n, err, errlen);
 		OPENSSL_free(name);
 		OPENSSL_free(hdr);
 		OPENSSL_free(data);
@@ -107,7 +112,7 @@ ptab_ta_read(const char *path, struct ptab_ta **out, int *nout, char *err, size_
 	}
 	BIO_free(bio);
 	free(text);
-	if (rc == 0 && n == 0) {
+	if (rc >= 0 && n == 0) {
 		snprintf(err, errlen, "%s: no PEM certificate or public key in it", path);
 		rc = -1;
 	}

@@ -7,8 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "../../policy/ptable.h"
+#include "../../policy/ptable_load.h"
 #include "t.h"
 
 #define FP1 "EC:3B:2D:B0:5B:B4:3F:AD:E7:0D:7D:28:DA:A5:9F:69:" \
@@ -247,10 +253,122 @@ many(void)
 	free(text);
 }
 
+/* put - a file with text; its path in path */
+static void
+put(char *path, size_t len, const char *name, const char *text)
+{
+	FILE *f;
+
+	snprintf(path, len, "/tmp/test_ptable.%d.%s", (int) getpid(), name);
+	if ((f = fopen(path, "w")) == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+		abort();
+}
+
+/* pem_of - a fresh key's certificate and public key, PEM, in buf */
+static void
+pem_of(char *buf, size_t len)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+
+	X509_set_version(x, 2);
+	X509_set_pubkey(x, k);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	    (const unsigned char *) "Test TA", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_sign(x, k, EVP_sha256());
+	PEM_write_bio_X509(b, x);
+	PEM_write_bio_PUBKEY(b, k);
+	n = BIO_get_mem_data(b, &p);
+	snprintf(buf, len, "%.*s", (int) n, p);
+	BIO_free(b);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+/* loading - ptable_load and the tafile= anchors, good and hostile files */
+static void
+loading(void)
+{
+	char pem[4096], ta[128], tab[128], text[512], err[512], big[200000];
+	struct ptable t;
+	struct ptab_ta *a;
+	int n, r;
+
+	pem_of(pem, sizeof(pem));
+	put(ta, sizeof(ta), "ta.pem", pem);
+	r = ptab_ta_read(ta, &a, &n, err, sizeof(err));
+	T_CASE("tafile: a certificate and a public key, two anchors", r == 0 && n == 2
+	    && a[0].selector == 0 && a[1].selector == 1 && a[0].len > 100, "r=%d n=%d err=%s",
+	    r, n, err);
+	if (r == 0)
+		ptab_ta_free(a, n);
+	snprintf(text, sizeof(text), "example.com secure tafile=%s\n", ta);
+	put(tab, sizeof(tab), "table", text);
+	r = ptable_load(&t, tab, err, sizeof(err));
+	T_CASE("a table with a good tafile loads", r == 0 && t.n == 1, "err=%s", err);
+	if (r == 0)
+		ptable_free(&t);
+
+	{
+		static const struct {
+			const char *name, *text, *want;
+		} bad[] = {
+			{"no PEM", "just text\n", "no PEM certificate or public key in it"},
+			{"other PEM only", "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
+			    "no PEM certificate"},
+			{"garbage certificate", "-----BEGIN CERTIFICATE-----\nAAAAAAAA\n"
+			    "-----END CERTIFICATE-----\n", "a certificate that does not parse"},
+			{"garbage key", "-----BEGIN PUBLIC KEY-----\nAAAAAAAA\n"
+			    "-----END PUBLIC KEY-----\n", "a public key that does not parse"},
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char name[128];
+
+			put(ta, sizeof(ta), "ta.pem", bad[i].text);
+			r = ptab_ta_read(ta, &a, &n, err, sizeof(err));
+			snprintf(name, sizeof(name), "tafile refused: %s", bad[i].name);
+			T_CASE(name, r < 0 && strstr(err, bad[i].want) && strstr(err, ta),
+			    "r=%d err=%s", r, err);
+			r = ptable_load(&t, tab, err, sizeof(err));
+			snprintf(name, sizeof(name), "the table with it fails at its line: %s",
+			    bad[i].name);
+			T_CASE(name, r < 0 && strncmp(err, tab, strlen(tab)) == 0
+			    && strstr(err, ":1: tafile=") && strstr(err, bad[i].want), "r=%d err=%s",
+			    r, err);
+		}
+	}
+	/* more anchors than PTAB_TA_MAX */
+	big[0] = 0;
+	for (int i = 0; i <= PTAB_TA_MAX / 2 && strlen(big) + strlen(pem) < sizeof(big); i++)
+		strcat(big, pem);
+	put(ta, sizeof(ta), "many.pem", big);
+	r = ptab_ta_read(ta, &a, &n, err, sizeof(err));
+	T_CASE("tafile with more than PTAB_TA_MAX anchors refused", r < 0
+	    && strstr(err, "more than"), "r=%d n=%d err=%s", r, n, err);
+	unlink(ta);
+	unlink(tab);
+	r = ptable_load(&t, tab, err, sizeof(err));
+	T_CASE("a missing table: an error naming it", r < 0 && strstr(err, tab)
+	    && strstr(err, "cannot open"), "err=%s", err);
+	put(tab, sizeof(tab), "table", "example.com sure\n");
+	r = ptable_load(&t, tab, err, sizeof(err));
+	T_CASE("a bad level: FILE:LINE: reason", r < 0 && strncmp(err, tab, strlen(tab)) == 0
+	    && strstr(err, ":1: \"sure\": unknown level"), "err=%s", err);
+	unlink(tab);
+}
+
 int
 main(void)
 {
 	T_INIT("ptable");
+	loading();
 	readme_examples();
 	protocols();
 	hostile();

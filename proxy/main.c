@@ -297,65 +297,83 @@ set_table(struct ptable *t)
 		    t->n == 1 ? "y" : "ies");
 }
 
-/* on_hup - SIGHUP: reload configuration and certificates */
+/* drop_table - a table load_table() gave that will not be used */
+static void
+drop_table(struct ptable *t)
+{
+	if (t)
+		ptable_free(t);
+	free(t);
+}
+
+/* warn_restart - what a reload cannot change, said once each */
+static void
+warn_restart(const struct config *nc)
+{
+	const struct config *c = &proxy.cfg;
+
+	if (nc->nlisten != c->nlisten || memcmp(nc->listen, c->listen, sizeof(nc->listen)) != 0)
+		msg_warn("reload: listen changed; that takes a restart");
+	if (strcmp(nc->user, c->user) != 0)
+		msg_warn("reload: user changed; that takes a restart");
+	if (strcmp(nc->metrics_listen, c->metrics_listen) != 0)
+		msg_warn("reload: metrics_listen changed; that takes a restart");
+	if (strcmp(nc->dns_resolver, c->dns_resolver) != 0
+	    || strcmp(nc->dns_trust_anchor_file, c->dns_trust_anchor_file) != 0
+	    || strcmp(nc->dns_root_hints_file, c->dns_root_hints_file) != 0)
+		msg_warn("reload: DNS settings changed; that takes a restart");
+	if (nc->upstream_mark && !c->upstream_mark && c->user[0])
+		msg_warn("reload: upstream_mark set after privileges were dropped; "
+		    "it needs a restart to keep CAP_NET_ADMIN");
+	if (strcmp(nc->sts_cache_dir, c->sts_cache_dir) != 0)
+		msg_warn("reload: sts_cache_dir changed; that takes a restart");
+	if (strcmp(nc->journal_dir, c->journal_dir) != 0)
+		msg_warn("reload: journal_dir changed; that takes a restart");
+}
+
+/* keep_fixed - the running values of what a reload cannot change */
+static void
+keep_fixed(struct config *nc)
+{
+	memcpy(nc->listen, proxy.cfg.listen, sizeof(nc->listen));
+	nc->nlisten = proxy.cfg.nlisten;
+	free(nc->user);
+	nc->user = strdup(proxy.cfg.user);
+	free(nc->metrics_listen);
+	nc->metrics_listen = strdup(proxy.cfg.metrics_listen);
+	free(nc->journal_dir);
+	nc->journal_dir = strdup(proxy.cfg.journal_dir);
+}
+
+/* on_hup - SIGHUP: reload configuration, certificates and the table */
 static void
 on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct config nc;
-	struct ptable *tab;
+	struct ptable *tab = NULL;
 	char err[512];
-	SSL_CTX *ctx;
+	SSL_CTX *ctx = NULL, *cctx = NULL;
 
 	(void) loop;
 	(void) w;
 	(void) revents;
-	if (cfg_read(&nc, config_file, config_given, err, sizeof(err)) < 0) {
-		msg_warn("reload: %s; keeping the running configuration", err);
-		cfg_free(&nc);
-		return;
-	}
+	if (cfg_read(&nc, config_file, config_given, err, sizeof(err)) < 0)
+		goto fail;
 	if (load_table(&nc, &tab, err, sizeof(err)) < 0) {
 		msg_warn("reload: %s; keeping the running configuration and policy table",
 		    err);
 		cfg_free(&nc);
 		return;
 	}
-	if (nc.nlisten != proxy.cfg.nlisten
-	    || memcmp(nc.listen, proxy.cfg.listen, sizeof(nc.listen)) != 0)
-		msg_warn("reload: listen changed; that takes a restart");
-	if (strcmp(nc.user, proxy.cfg.user) != 0)
-		msg_warn("reload: user changed; that takes a restart");
-	if (strcmp(nc.metrics_listen, proxy.cfg.metrics_listen) != 0)
-		msg_warn("reload: metrics_listen changed; that takes a restart");
-	if (strcmp(nc.dns_resolver, proxy.cfg.dns_resolver) != 0
-	    || strcmp(nc.dns_trust_anchor_file, proxy.cfg.dns_trust_anchor_file) != 0
-	    || strcmp(nc.dns_root_hints_file, proxy.cfg.dns_root_hints_file) != 0)
-		msg_warn("reload: DNS settings changed; that takes a restart");
-	if (nc.upstream_mark && !proxy.cfg.upstream_mark && proxy.cfg.user[0])
-		msg_warn("reload: upstream_mark set after privileges were dropped; "
-		    "it needs a restart to keep CAP_NET_ADMIN");
 	if ((ctx = make_server_ctx(&nc, nc.myhostname[0] ? nc.myhostname
-		    : proxy.hostname, err, sizeof(err))) == NULL) {
-		msg_warn("reload: %s; keeping the running configuration", err);
-		if (tab)
-			ptable_free(tab);
-		free(tab);
-		cfg_free(&nc);
-		return;
-	}
+		    : proxy.hostname, err, sizeof(err))) == NULL)
+		goto fail;
 	/* The MX side: trust anchors, and the MTA-STS settings. */
-	if (strcmp(nc.tls_ca_file, proxy.cfg.tls_ca_file) != 0) {
-		SSL_CTX *cctx = tls_client_ctx(nc.tls_ca_file, err, sizeof(err));
-
-		if (cctx == NULL) {
-			msg_warn("reload: %s; keeping the running configuration", err);
-			SSL_CTX_free(ctx);
-			if (tab)
-				ptable_free(tab);
-			free(tab);
-			cfg_free(&nc);
-			return;
-		}
+	if (strcmp(nc.tls_ca_file, proxy.cfg.tls_ca_file) != 0
+	    && (cctx = tls_client_ctx(nc.tls_ca_file, err, sizeof(err))) == NULL)
+		goto fail;
+	warn_restart(&nc);
+	if (cctx) {
 		SSL_CTX_free(proxy.client_ctx);	/* sessions hold references */
 		proxy.client_ctx = cctx;
 	}
@@ -365,21 +383,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		sts_conf_of(&nc, &sc);
 		stsget_reconfigure(&sc);
 	}
-	if (strcmp(nc.sts_cache_dir, proxy.cfg.sts_cache_dir) != 0)
-		msg_warn("reload: sts_cache_dir changed; that takes a restart");
-	if (strcmp(nc.journal_dir, proxy.cfg.journal_dir) != 0) {
-		msg_warn("reload: journal_dir changed; that takes a restart");
-		free(nc.journal_dir);
-		nc.journal_dir = strdup(proxy.cfg.journal_dir);
-	}
 	journal_set_fsync(proxy.journal, nc.journal_fsync == JOURNAL_FSYNC_ALWAYS);
-	/* Keep what cannot change at run time. */
-	memcpy(nc.listen, proxy.cfg.listen, sizeof(nc.listen));
-	nc.nlisten = proxy.cfg.nlisten;
-	free(nc.user);
-	nc.user = strdup(proxy.cfg.user);
-	free(nc.metrics_listen);
-	nc.metrics_listen = strdup(proxy.cfg.metrics_listen);
+	keep_fixed(&nc);
 	cfg_free(&proxy.cfg);
 	proxy.cfg = nc;
 	SSL_CTX_free(proxy.server_ctx);		/* live sessions hold references */
@@ -387,6 +392,12 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	set_hostname();
 	set_table(tab);
 	msg_info("reloaded %s", config_file);
+	return;
+fail:
+	msg_warn("reload: %s; keeping the running configuration", err);
+	SSL_CTX_free(ctx);
+	drop_table(tab);
+	cfg_free(&nc);
 }
 
 /* options - the command line */

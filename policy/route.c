@@ -248,10 +248,13 @@ route_build(const struct plan *p, const struct sockaddr_storage *orig,
 		rt->ncands = 0;
 		add(rt, orig, -1, ROUTE_MAY, 0);
 	}
-	if (o->require_tls && !o->tab)
-		for (int i = 0; i < rt->ncands; i++)
-			if (rt->cands[i].level == ROUTE_MAY) {
-				rt->cands[i].level = ROUTE_ENCRYPT;
-				rt->cands[i].floor = 1;
-			}
+	for (int i = 0; o->require_tls && !o->tab && i < rt->ncands; i++) {
+		struct route_cand *c = &rt->cands[i];
+
+		if (c->level != ROUTE_MAY && c->level != ROUTE_STS_TESTING)
+			continue;
+		if (c->level == ROUTE_MAY)
+			c->level = ROUTE_ENCRYPT;
+		c->floor = 1;	/* MTA-STS testing: failures noted, but TLS a must */
+	}
 }

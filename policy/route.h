@@ -45,8 +45,8 @@
  *	dane-only, fingerprint, verify, secure), and passes otherwise.
  *
  *	o->require_tls is a floor: without a table entry, ROUTE_MAY becomes
- *	ROUTE_ENCRYPT (floor set: the refusal for missing STARTTLS is
- *	4.7.4).  o->report_only (mode = report-only, or the entry's
+ *	ROUTE_ENCRYPT, and ROUTE_STS_TESTING stays but requires TLS (floor
+ *	set on both: the refusal for missing STARTTLS is 4.7.4).  o->report_only (mode = report-only, or the entry's
  *	mode=report-only) sets rt->soft: nothing is refused for a policy
  *	reason.  A tempfail or refusal becomes rt->would (the verdict that
  *	enforcing would have given, its reply and result type kept) and
@@ -97,7 +97,8 @@ struct route_cand {
 	int sts_skip;			/* not an mx pattern of an enforced policy */
 	int sts_mismatch;		/* not an mx pattern (testing: go on) */
 	int dane_only;			/* failed: dane-only, no usable TLSA */
-	int floor;			/* require_tls raised it from may */
+	int floor;			/* require_tls: TLS a must (may raised
+					 * to encrypt, or MTA-STS testing) */
 };
 
 struct route {

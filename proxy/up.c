@@ -308,7 +308,7 @@ got_ehlo(struct up *u)
 
 	if (code / 100 != 2) {
 		if (first && code / 100 == 5 && (!ROUTE_TLS_REQUIRED(u->p.level)
-		    || up_tls_lenient(u))) {
+		    || up_tls_plain_ok(u))) {
 			char cmd[300];
 			int n = snprintf(cmd, sizeof(cmd), "HELO %s", u->helo);
 
@@ -552,7 +552,7 @@ up_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (u->st == UP_S_HANDSHAKE && u->i.plain_retry == 0
-	    && (ROUTE_MAY_PLAIN(u->p.level) || up_tls_lenient(u))) {
+	    && (ROUTE_MAY_PLAIN(u->p.level) || up_tls_plain_ok(u))) {
 		if (!ROUTE_MAY_PLAIN(u->p.level))
 			up_soft_fail(u, RTYPE_VALIDATION_FAILURE, "TLS handshake with %s "
 			    "timed out", u->i.peer);

@@ -13,8 +13,11 @@
  *	int up_tls_unoffered(struct up *u, const char *refusal);
  *	int up_tls_broken(struct up *u, const char *err);
  *	int up_tls_lenient(const struct up *u);
+ *	int up_tls_plain_ok(const struct up *u);
+int up_tls_plain_ok(const struct up *u);
  *	void up_soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...);
 int up_tls_lenient(const struct up *u);
+int up_tls_plain_ok(const struct up *u);
 void up_soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
  *
@@ -38,6 +41,9 @@ void up_soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
  *	up_tls_lenient() says whether what the level would refuse is only
  *	noted (MTA-STS testing; report-only at a level that requires TLS),
  *	and up_soft_fail() notes it (the first note counts).
+ *	up_tls_plain_ok() says whether a missing or broken STARTTLS is only
+ *	noted: as lenient, except that require_tls's floor holds under
+ *	MTA-STS testing (never plaintext), and report-only refuses nothing.
  */
 #ifndef MXTLS_UP_INT_H
 #define MXTLS_UP_INT_H
@@ -87,6 +93,7 @@ int up_tls_judge(struct up *u);
 int up_tls_unoffered(struct up *u, const char *refusal);
 int up_tls_broken(struct up *u, const char *err);
 int up_tls_lenient(const struct up *u);
+int up_tls_plain_ok(const struct up *u);
 void up_soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

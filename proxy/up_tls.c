@@ -87,6 +87,22 @@ up_tls_lenient(const struct up *u)
 	return ROUTE_SOFT(u->p.level) || (u->p.soft && ROUTE_TLS_REQUIRED(u->p.level));
 }
 
+/* up_tls_plain_ok - may it go on without TLS, the lack only noted?  As
+ * lenient, but require_tls's floor holds under MTA-STS testing too
+ * (report-only refuses nothing) */
+int
+up_tls_plain_ok(const struct up *u)
+{
+	return u->p.soft ? up_tls_lenient(u) : ROUTE_SOFT(u->p.level) && !u->p.floor;
+}
+
+/* tls_required - is TLS a must at this level, or by the floor? */
+static int
+tls_required(const struct up *u)
+{
+	return ROUTE_TLS_REQUIRED(u->p.level) || u->p.floor;
+}
+
 /* up_soft_fail - MTA-STS testing or report-only: note what enforcing
  * would have refused */
 void
@@ -474,7 +490,7 @@ up_tls_judge(struct up *u)
 int
 up_tls_unoffered(struct up *u, const char *refusal)
 {
-	if (up_tls_lenient(u)) {
+	if (up_tls_plain_ok(u)) {
 		if (refusal)
 			up_soft_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, "%s refused STARTTLS", u->i.peer);
 		else
@@ -482,7 +498,7 @@ up_tls_unoffered(struct up *u, const char *refusal)
 			    u->i.peer);
 		return 0;
 	}
-	if (!ROUTE_TLS_REQUIRED(u->p.level))
+	if (!tls_required(u))
 		return 0;
 	if (refusal)
 		policy_fail(u, RTYPE_STARTTLS_NOT_SUPPORTED, X509_V_OK, "TLS is required, but "
@@ -500,7 +516,7 @@ up_tls_broken(struct up *u, const char *err)
 {
 	const char *detail = err ? err : "connection closed";
 
-	if (up_tls_lenient(u) && !u->i.plain_retry) {
+	if (up_tls_plain_ok(u) && !u->i.plain_retry) {
 		if (err)
 			up_soft_fail(u, RTYPE_VALIDATION_FAILURE, "TLS handshake with %s failed: %s",
 			    u->i.peer, err);
@@ -510,7 +526,7 @@ up_tls_broken(struct up *u, const char *err)
 		up_retry_plain(u, detail);
 		return 1;
 	}
-	if (ROUTE_TLS_REQUIRED(u->p.level)) {
+	if (tls_required(u)) {
 		policy_fail(u, RTYPE_VALIDATION_FAILURE, X509_V_OK, "TLS handshake with %s "
 		    "failed: %s", u->i.peer, detail);
 		return 1;

@@ -445,6 +445,16 @@ routes_table(void)
 		    rt.ncands == 2 && rt.cands[0].level == ROUTE_ENCRYPT && rt.cands[0].floor
 		    && rt.cands[1].level == ROUTE_ENCRYPT && !rt.cands[1].floor, "floor %d %d",
 		    rt.cands[0].floor, rt.cands[1].floor);
+		with_sts(p, STS_MODE_TESTING, "*.d.example");
+		p->has_sts = 1;
+		p->hosts[1].dane = DANE_NONE;
+		route_build(p, &mx1, &(struct route_opts) {.mismatch = MX_AUTO,
+		    .require_tls = 1}, &rt);
+		T_CASE("require_tls: MTA-STS testing stays testing, but TLS is a must (floor)",
+		    rt.ncands == 2 && rt.cands[0].level == ROUTE_STS_TESTING && rt.cands[0].floor,
+		    "level=%s floor=%d", route_level_str(rt.cands[0].level), rt.cands[0].floor);
+		p->has_sts = 0;
+		p->hosts[1].dane = DANE_UNAUTH;
 		e = entry(&t, "d.example may");
 		route_build(p, &mx1, &(struct route_opts) {.mismatch = MX_AUTO,
 		    .require_tls = 1, .tab = e}, &rt);

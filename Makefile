@@ -84,8 +84,12 @@ UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c
 UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c lib/dname.c lib/tags.c \
 	lib/dirs.c lib/file.c report/rtype.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/dnssec.c policy/dane.c report/rtype.c
-UNIT_TESTS += test_rr test_plan test_route test_smap test_metrics
+UNIT_TESTS += test_rr test_plan test_route test_smap test_metrics test_check
 UNIT_SRC_test_metrics = tests/unit/test_metrics.c proxy/metrics.c report/rtype.c lib/buf.c
+# mxtls-check's pure part: verdict words, table entry, JSON and text.
+UNIT_SRC_test_check = tests/unit/test_check.c tools/check_out.c policy/route.c policy/ptable.c \
+	lib/dest.c policy/plan.c policy/dane.c policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c \
+	report/rtype.c lib/addr.c lib/dname.c lib/conf.c
 UNIT_SRC_test_smap = tests/unit/test_smap.c proxy/smap.c lib/dest.c lib/dname.c lib/addr.c
 UNIT_SRC_test_rr = tests/unit/test_rr.c policy/rr.c policy/dane.c lib/dname.c
 UNIT_SRC_test_plan = tests/unit/test_plan.c policy/plan.c policy/dane.c policy/dnssec.c lib/addr.c
@@ -117,7 +121,7 @@ HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h report/*.h tools/*.h)
 .PHONY: all deps deps-check check unit fuzz fuzz-smoke fuzz-long asan asan-unit lab \
 	soak soak-check demo bench install uninstall clean
 
-all: mxtlsd mxtls-report
+all: mxtlsd mxtls-report mxtls-check
 
 deps:
 	@sh scripts/deps.sh build
@@ -161,6 +165,20 @@ build-asan/mxtls-report: $(MXTLS_REPORT_SRC:%.c=build-asan/%.o)
 	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS) -lz
 	@sh tests/check-linkorder $@
 
+# mxtls-check: mxtlsd's lookups, table, route and upstream client for one
+# domain (tools/); no listener, no session, no journal.
+MXTLS_CHECK_SRC = $(LIB_SRC) $(POLICY_CORE) $(POLICY_IO) report/rtype.c \
+	proxy/smtp.c proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c \
+	tools/check_out.c tools/mxtls-check.c
+
+mxtls-check: $(MXTLS_CHECK_SRC:%.c=build/%.o)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@sh tests/check-linkorder $@
+
+build-asan/mxtls-check: $(MXTLS_CHECK_SRC:%.c=build-asan/%.o)
+	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS)
+	@sh tests/check-linkorder $@
+
 # Unit tests: one binary each, built both ways.
 define unit_rule
 build/tests/$(1): $$(UNIT_SRC_$(1):%.c=build/%.o) build/lib/log.o
@@ -186,7 +204,7 @@ unit: $(UNIT_TESTS:%=build/tests/%)
 asan-unit: $(UNIT_TESTS:%=build-asan/tests/%)
 	@sh tests/run-units build-asan/tests $(UNIT_TESTS)
 
-asan: build-asan/mxtlsd build-asan/mxtls-report asan-unit
+asan: build-asan/mxtlsd build-asan/mxtls-report build-asan/mxtls-check asan-unit
 	@MXTLSD=$(CURDIR)/build-asan/mxtlsd LAB_TAG=asan bash tests/lab/run; a=$$?; \
 	MXTLSD=$(CURDIR)/build-asan/mxtlsd bash tests/lab/tproxy_test.sh; b=$$?; \
 	MXTLSD=$(CURDIR)/build-asan/mxtlsd bash tests/lab/crash_test.sh; c=$$?; \
@@ -203,7 +221,7 @@ fuzz-long: fuzz
 	@FUZZ_KEEP=build/fuzz/corpus-long sh tests/fuzz/smoke \
 	    $(if $(filter command line,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),600) $(FUZZERS)
 
-lab: mxtlsd mxtls-report
+lab: mxtlsd mxtls-report mxtls-check
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/run; a=$$?; \
 	MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/tproxy_test.sh; b=$$?; \
 	bash tests/lab/bypass_test.sh; c=$$?; \
@@ -252,7 +270,7 @@ bench-report:
 	@bash tests/bench/journal
 	@bash tests/bench/report
 
-install: mxtlsd mxtls-report
+install: mxtlsd mxtls-report mxtls-check
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(SYSCONFDIR)/mxtls $(DESTDIR)$(UNITDIR)
 	install -m 755 mxtlsd $(DESTDIR)$(SBINDIR)/mxtlsd
@@ -265,6 +283,8 @@ install: mxtlsd mxtls-report
 	    > $(DESTDIR)$(UNITDIR)/mxtlsd.service
 	install -m 755 mxtls-report $(DESTDIR)$(SBINDIR)/mxtls-report
 	install -m 644 man/mxtls-report.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 755 mxtls-check $(DESTDIR)$(SBINDIR)/mxtls-check
+	install -m 644 man/mxtls-check.8 $(DESTDIR)$(MANDIR)/man8/
 	sed 's,@SBINDIR@,$(SBINDIR),g; s,@SYSCONFDIR@,$(SYSCONFDIR),g' etc/mxtls-report.service \
 	    > $(DESTDIR)$(UNITDIR)/mxtls-report.service
 	install -m 644 etc/mxtls-report.timer $(DESTDIR)$(UNITDIR)/mxtls-report.timer
@@ -285,6 +305,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mxtls-report $(DESTDIR)$(MANDIR)/man8/mxtls-report.8 \
 	    $(DESTDIR)$(UNITDIR)/mxtls-report.service $(DESTDIR)$(UNITDIR)/mxtls-report.timer \
 	    $(DESTDIR)$(PREFIX)/share/doc/mxtls/mxtls-report.cron
+	rm -f $(DESTDIR)$(SBINDIR)/mxtls-check $(DESTDIR)$(MANDIR)/man8/mxtls-check.8
 
 clean:
-	rm -rf build build-asan mxtlsd mxtls-report
+	rm -rf build build-asan mxtlsd mxtls-report mxtls-check

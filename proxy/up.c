@@ -645,6 +645,13 @@ up_info(const struct up *u)
 	return &u->i;
 }
 
+/* up_peer_chain - the certificate chain the MX sent, or NULL */
+STACK_OF(X509) *
+up_peer_chain(const struct up *u)
+{
+	return u->c.ssl && u->i.tls ? SSL_get_peer_cert_chain(u->c.ssl) : NULL;
+}
+
 /* up_pending - message bytes queued towards the MX */
 size_t
 up_pending(const struct up *u)

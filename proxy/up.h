@@ -17,6 +17,8 @@
  *	void up_trim(struct up *u);
  *	void up_quit(struct up *u);
  *	void up_abort(struct up *u);
+STACK_OF(X509) *up_peer_chain(const struct up *u);
+ *	STACK_OF(X509) *up_peer_chain(const struct up *u);
  *
  * DESCRIPTION
  *	up_start() connects to p->addr (SO_MARK p->mark), reads the
@@ -57,6 +59,10 @@
  *	refusal a level would make into a note (ui->soft_rtype) and goes
  *	on with the best TLS the MX gives; p->floor (require_tls) makes
  *	missing STARTTLS a 4.7.4.
+ *
+ *	up_peer_chain() is the chain the MX sent (OpenSSL's, not to be
+ *	freed; NULL without TLS), valid until the object is the reaper's;
+ *	mxtls-check shows it.
  *
  *	Any failure is reported once as UP_FAIL, with ui->why (a Postfix-
  *	shaped reason: `lost connection with mx[192.0.2.1]:25 while sending
@@ -154,5 +160,6 @@ size_t up_pending(const struct up *u);
 void up_trim(struct up *u);
 void up_quit(struct up *u);
 void up_abort(struct up *u);
+STACK_OF(X509) *up_peer_chain(const struct up *u);
 
 #endif

@@ -237,6 +237,26 @@ next_refresh(const struct chk_cache *c)
 	return t < c->e.fail_until ? c->e.fail_until : t;
 }
 
+/* tlsa_str - a usable record in presentation form, long data cut */
+static void
+tlsa_str(const struct plan_tlsa *t, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int n = snprintf(buf, len, "%u %u %u ", t->usage, t->selector, t->mtype);
+	size_t w = n > 0 && (size_t) n < len ? (size_t) n : len - 1;
+
+	for (size_t i = 0; t->data && i < t->len; i++) {
+		if (w + 2 + 4 >= len) {
+			memcpy(buf + w, "...", 3);
+			w += 3;
+			break;
+		}
+		buf[w++] = hex[t->data[i] >> 4];
+		buf[w++] = hex[t->data[i] & 15];
+	}
+	buf[w] = 0;
+}
+
 /* ---- text ---- */
 
 /* print_host - one MX host: DNSSEC, addresses, TLSA, DANE */
@@ -262,6 +282,12 @@ print_host(const struct plan *p, const struct plan_host *h, FILE *fp)
 		    h->tlsa_exists && h->tlsa_text[0] ? h->tlsa_text : "none");
 	fprintf(fp, "  dane: %s, %d usable, %d malformed%s%s\n", dane_state_str(h->dane),
 	    h->ntlsa, h->nmalformed, h->why[0] ? ": " : "", h->why);
+	for (int j = 0; j < h->ntlsa; j++) {
+		char t[200];
+
+		tlsa_str(&h->tlsa[j], t, sizeof(t));
+		fprintf(fp, "  usable: %s\n", t);
+	}
 }
 
 /* print_plan - the MX hosts in order */
@@ -367,9 +393,10 @@ print_cache(const struct chk *k, FILE *fp)
 		    t1, c->e.fail_until > k->now ? "holding" : "over");
 	}
 	fprintf(fp, "cache: %s\n", c->use == CHK_CACHE_FRESH ? "the lookups above used an "
-	    "empty private cache (--fresh); mxtlsd's is not written"
-	    : "the lookups above used a private copy of this entry; mxtlsd's cache "
-	    "is not written");
+	    "empty private cache (--fresh); mxtlsd's cache is not written"
+	    : c->present ? "the lookups above used a private copy of this entry; "
+	    "mxtlsd's cache is not written" : "the lookups above used an empty private "
+	    "cache; mxtlsd's cache is not written");
 }
 
 /* print_table - the entry that applies */
@@ -390,7 +417,7 @@ print_table(const struct chk *k, FILE *fp)
 	    ptab_level_str(e->level), e->report_only ? " mode=report-only" : "");
 }
 
-/* print_route - the destination, the verdict per candidate, the outcome */
+/* print_route - the destination, the options, the verdict per candidate */
 static void
 print_route(const struct chk *k, FILE *fp)
 {
@@ -418,6 +445,14 @@ print_route(const struct chk *k, FILE *fp)
 		fprintf(fp, "verdict %s %s: %s\n", a, c->host >= 0 && c->host < k->plan->nhosts
 		    ? k->plan->hosts[c->host].name : "-", w);
 	}
+}
+
+/* print_result - the outcome, the last line */
+static void
+print_result(const struct chk *k, FILE *fp)
+{
+	const struct route *rt = k->rt;
+
 	if (rt->verdict != ROUTE_TRY)
 		fprintf(fp, "result: refuse: %s\n", rt->reply);
 	else if (rt->would != ROUTE_TRY)
@@ -441,8 +476,8 @@ print_conn(const struct chk_conn *c, FILE *fp)
 		    : "no TLS", c->verified ? "verified" : "not verified",
 		    c->match[0] ? ", match " : "", c->match);
 	else
-		fprintf(fp, "connect %s: failed: %s%s%s%s\n", c->peer, c->enh[0] ? c->enh : "",
-		    c->enh[0] ? " " : "", c->why, c->rtype != RTYPE_NONE ? "" : "");
+		fprintf(fp, "connect %s: failed: %s%s%s\n", c->peer, c->enh[0] ? c->enh : "",
+		    c->enh[0] ? " " : "", c->why);
 	if (c->rtype != RTYPE_NONE || c->soft_rtype != RTYPE_NONE || c->plain_retry)
 		fprintf(fp, "  result %s%s%s%s%s\n", rword(c->rtype != RTYPE_NONE ? c->rtype
 		    : c->soft_rtype), c->rtype == RTYPE_NONE ? " (noted only)" : "",
@@ -465,9 +500,10 @@ chk_print(const struct chk *k, FILE *fp)
 	if (k->sts_looked_up)
 		print_cache(k, fp);
 	print_table(k, fp);
+	print_route(k, fp);
 	for (int i = 0; i < k->nconns; i++)
 		print_conn(&k->conns[i], fp);
-	print_route(k, fp);
+	print_result(k, fp);
 }
 
 /* ---- JSON ---- */
@@ -524,6 +560,14 @@ json_host(const struct plan_host *h)
 	jstr(o, "tlsa_dnssec", h->tlsa_looked_up ? dns_sec_str(h->tlsa_sec) : NULL);
 	jstr(o, "tlsa", h->tlsa_exists ? h->tlsa_text : NULL);
 	cJSON_AddNumberToObject(o, "tlsa_usable", h->ntlsa);
+	a = cJSON_CreateArray();
+	for (int j = 0; j < h->ntlsa; j++) {
+		char t[200];
+
+		tlsa_str(&h->tlsa[j], t, sizeof(t));
+		cJSON_AddItemToArray(a, cJSON_CreateString(t));
+	}
+	cJSON_AddItemToObject(o, "tlsa_usable_records", a);
 	cJSON_AddNumberToObject(o, "tlsa_malformed", h->nmalformed);
 	cJSON_AddStringToObject(o, "dane", dane_state_str(h->dane));
 	jrtype(o, "rtype", h->dane == DANE_FAIL ? h->rtype : RTYPE_NONE);

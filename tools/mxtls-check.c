@@ -307,7 +307,10 @@ lookups(const char *domain, int fresh)
 	if (dns_conf_of(&cfg, &dc) == 0) {
 		if (dns_init(loop, &dc, err, sizeof(err)) < 0)
 			die("%s", err);
-		private_cache(domain, fresh, text, len);
+		if (cfg.sts_cache_dir[0])
+			private_cache(domain, fresh, text, len);
+		else
+			k.cache.use = CHK_CACHE_MEMORY;	/* as mxtlsd: memory only */
 		sts_conf_of(&sc);
 		if (stsget_init(loop, &sc, err, sizeof(err)) < 0)
 			die("%s", err);

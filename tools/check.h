@@ -4,6 +4,8 @@
  *
  * SYNOPSIS
  *	int chk_orig_of(const struct plan *p, struct sockaddr_storage *o);
+int chk_parse_dest(const char *s, struct sockaddr_storage *ss);
+ *	int chk_parse_dest(const char *s, struct sockaddr_storage *ss);
  *	const struct ptab_entry *chk_table_entry(const struct ptable *t,
  *		const struct plan *p, const struct sockaddr_storage *dest);
  *	void chk_cand_word(const struct plan *p, const struct route *rt,
@@ -25,6 +27,10 @@
  *	chk_orig_of() is the destination an old MTA that resolved the MX
  *	itself connects to: the first address of the first MX host that
  *	has one, port 25; -1 (o zeroed) when no host has an address.
+ *
+ *	chk_parse_dest() reads --dest: ADDR, ADDR:PORT, [ADDR6] or
+ *	[ADDR6]:PORT, or a bare IPv6 address; port 25 when none is given;
+ *	0, or -1 for anything else.
  *
  *	chk_table_entry() is the policy table entry that applies, found as
  *	mxtlsd's session does (proxy/sess_route.c): `[dest]:port', `[dest]',
@@ -141,6 +147,7 @@ struct chk {
 };
 
 int chk_orig_of(const struct plan *p, struct sockaddr_storage *o);
+int chk_parse_dest(const char *s, struct sockaddr_storage *ss);
 const struct ptab_entry *chk_table_entry(const struct ptable *t,
     const struct plan *p, const struct sockaddr_storage *dest);
 void chk_cand_word(const struct plan *p, const struct route *rt, int i,

@@ -26,6 +26,25 @@ chk_orig_of(const struct plan *p, struct sockaddr_storage *o)
 	return -1;
 }
 
+/* chk_parse_dest - ADDR, ADDR:PORT, [ADDR6] or [ADDR6]:PORT (port 25
+ * when none is given) */
+int
+chk_parse_dest(const char *s, struct sockaddr_storage *ss)
+{
+	char buf[ADDR_STRLEN + 8];
+	socklen_t len;
+
+	if (addr_parse(s, ss, &len) == 0)
+		return 0;
+	if (strlen(s) > ADDR_STRLEN)
+		return -1;
+	if (s[0] == '[' || strchr(s, ':') == NULL)
+		snprintf(buf, sizeof(buf), "%s:25", s);
+	else
+		snprintf(buf, sizeof(buf), "[%s]:25", s);
+	return addr_parse(buf, ss, &len);
+}
+
 /* chk_table_entry - the entry mxtlsd's session would find for dest */
 const struct ptab_entry *
 chk_table_entry(const struct ptable *t, const struct plan *p,
@@ -259,6 +278,24 @@ tlsa_str(const struct plan_tlsa *t, char *buf, size_t len)
 
 /* ---- text ---- */
 
+/* cl - s for a terminal: what a peer sent (a policy host, an MX, the
+ * DNS) without its control octets, so it can neither start a line of
+ * its own nor move the cursor; one of CL_SLOTS buffers in turn */
+#define CL_SLOTS 4
+static const char *
+cl(const char *s)
+{
+	static char buf[CL_SLOTS][1200];
+	static int slot;
+	char *b = buf[slot++ % CL_SLOTS];
+	size_t w = 0;
+
+	for (; s && *s && w < sizeof(buf[0]) - 1; s++)
+		b[w++] = (unsigned char) *s < 0x20 || *s == 0x7f ? '?' : *s;
+	b[w] = 0;
+	return b;
+}
+
 /* print_host - one MX host: DNSSEC, addresses, TLSA, DANE */
 static void
 print_host(const struct plan *p, const struct plan_host *h, FILE *fp)
@@ -281,7 +318,7 @@ print_host(const struct plan *p, const struct plan_host *h, FILE *fp)
 		fprintf(fp, "  tlsa _25._tcp.%s: %s: %s\n", h->base, dns_sec_str(h->tlsa_sec),
 		    h->tlsa_exists && h->tlsa_text[0] ? h->tlsa_text : "none");
 	fprintf(fp, "  dane: %s, %d usable, %d malformed%s%s\n", dane_state_str(h->dane),
-	    h->ntlsa, h->nmalformed, h->why[0] ? ": " : "", h->why);
+	    h->ntlsa, h->nmalformed, h->why[0] ? ": " : "", cl(h->why));
 	for (int j = 0; j < h->ntlsa; j++) {
 		char t[200];
 
@@ -301,7 +338,7 @@ print_plan(const struct chk *k, FILE *fp)
 		fprintf(fp, ", mx %s%s", dns_sec_str(p->mx_sec), p->implicit_mx
 		    ? " (no MX records: the implicit MX)" : "");
 	fprintf(fp, "%s%s\n", p->why[0] && p->status != PLAN_OK ? ": " : "",
-	    p->status != PLAN_OK ? p->why : "");
+	    p->status != PLAN_OK ? cl(p->why) : "");
 	for (int i = 0; i < p->nhosts; i++)
 		print_host(p, &p->hosts[i], fp);
 }
@@ -314,7 +351,10 @@ print_policy_text(const char *text, FILE *fp)
 
 	while (*s) {
 		nl = strchr(s, '\n');
-		fprintf(fp, "  | %.*s\n", (int) (nl ? nl - s : (long) strlen(s)), s);
+		char line[sizeof(((struct sts_policy *) 0)->text)];
+
+		snprintf(line, sizeof(line), "%.*s", (int) (nl ? nl - s : (long) strlen(s)), s);
+		fprintf(fp, "  | %s\n", cl(line));
 		if (nl == NULL)
 			break;
 		s = nl + 1;
@@ -350,7 +390,7 @@ print_sts(const struct chk *k, FILE *fp)
 	} else
 		fprintf(fp, "mta-sts policy: none\n");
 	if (r->rtype != RTYPE_NONE)
-		fprintf(fp, "mta-sts failure: %s: %s%s\n", rword(r->rtype), r->why,
+		fprintf(fp, "mta-sts failure: %s: %s%s\n", rword(r->rtype), cl(r->why),
 		    r->rtype == RTYPE_STS_POLICY_INVALID ? " (the first error; the parser "
 		    "stops there)" : "");
 }
@@ -389,7 +429,7 @@ print_cache(const struct chk *k, FILE *fp)
 	if (c->present && c->e.fail_rtype != RTYPE_NONE) {
 		when_str(c->e.fail_until, t1, sizeof(t1));
 		fprintf(fp, "cache %s: last fetch failed: %s: %s; no fetch before %s (%s)\n",
-		    c->path, rword(c->e.fail_rtype), c->e.fail_why[0] ? c->e.fail_why : "-",
+		    c->path, rword(c->e.fail_rtype), c->e.fail_why[0] ? cl(c->e.fail_why) : "-",
 		    t1, c->e.fail_until > k->now ? "holding" : "over");
 	}
 	fprintf(fp, "cache: %s\n", c->use == CHK_CACHE_FRESH ? "the lookups above used an "
@@ -443,7 +483,7 @@ print_route(const struct chk *k, FILE *fp)
 			snprintf(a, sizeof(a), "-");
 		chk_cand_word(k->plan, rt, i, w, sizeof(w));
 		fprintf(fp, "verdict %s %s: %s\n", a, c->host >= 0 && c->host < k->plan->nhosts
-		    ? k->plan->hosts[c->host].name : "-", w);
+		    ? k->plan->hosts[c->host].name : "-", cl(w));
 	}
 }
 
@@ -454,10 +494,10 @@ print_result(const struct chk *k, FILE *fp)
 	const struct route *rt = k->rt;
 
 	if (rt->verdict != ROUTE_TRY)
-		fprintf(fp, "result: refuse: %s\n", rt->reply);
+		fprintf(fp, "result: refuse: %s\n", cl(rt->reply));
 	else if (rt->would != ROUTE_TRY)
 		fprintf(fp, "result: deliver (report-only; enforcing would refuse: %s)\n",
-		    rt->reply);
+		    cl(rt->reply));
 	else if (!chk_deliverable(k))
 		fprintf(fp, "result: refuse: %s\n", k->connect && rt->ncands
 		    ? "no candidate completed the handshake" : "no candidate to connect to");
@@ -472,16 +512,16 @@ print_conn(const struct chk_conn *c, FILE *fp)
 	char t[32];
 
 	if (c->ok)
-		fprintf(fp, "connect %s: ok, %s, %s%s%s\n", c->peer, c->tls ? c->tlsinfo
+		fprintf(fp, "connect %s: ok, %s, %s%s%s\n", cl(c->peer), c->tls ? cl(c->tlsinfo)
 		    : "no TLS", c->verified ? "verified" : "not verified",
-		    c->match[0] ? ", match " : "", c->match);
+		    c->match[0] ? ", match " : "", cl(c->match));
 	else
-		fprintf(fp, "connect %s: failed: %s%s%s\n", c->peer, c->enh[0] ? c->enh : "",
-		    c->enh[0] ? " " : "", c->why);
+		fprintf(fp, "connect %s: failed: %s%s%s\n", cl(c->peer), c->enh[0] ? c->enh : "",
+		    c->enh[0] ? " " : "", cl(c->why));
 	if (c->rtype != RTYPE_NONE || c->soft_rtype != RTYPE_NONE || c->plain_retry)
 		fprintf(fp, "  result %s%s%s%s%s\n", rword(c->rtype != RTYPE_NONE ? c->rtype
 		    : c->soft_rtype), c->rtype == RTYPE_NONE ? " (noted only)" : "",
-		    c->rcode[0] ? ", " : "", c->rcode, c->plain_retry
+		    c->rcode[0] ? ", " : "", cl(c->rcode), c->plain_retry
 		    ? ", retried without STARTTLS" : "");
 	for (int i = 0; i < c->nchain; i++) {
 		when_str(c->chain[i].not_after, t, sizeof(t));

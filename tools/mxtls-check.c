@@ -75,6 +75,8 @@ static char tmpdir[64];
 static SSL_CTX *client_ctx;
 static char hostname[256];
 static int next_cand;			/* --connect: the next candidate */
+static struct dns_q *txt_q;		/* the TXT lookup, while it runs */
+static ev_timer guard;			/* the lookups' deadline */
 
 static void remove_private_cache(void);
 
@@ -145,25 +147,6 @@ options(int argc, char **argv, struct opts *o)
 	dname_norm(o->domain, sizeof(o->domain), argv[optind]);
 	if (!dname_host_ok(o->domain, strlen(o->domain)))
 		die("%s: not a domain name", argv[optind]);
-}
-
-/* parse_dest - ADDR, ADDR:PORT, [ADDR6] or [ADDR6]:PORT (port 25 when
- * none is given) */
-static int
-parse_dest(const char *s, struct sockaddr_storage *ss)
-{
-	char buf[ADDR_STRLEN + 8];
-	socklen_t len;
-
-	if (addr_parse(s, ss, &len) == 0)
-		return 0;
-	if (strlen(s) > ADDR_STRLEN)
-		return -1;
-	if (s[0] == '[' || strchr(s, ':') == NULL)
-		snprintf(buf, sizeof(buf), "%s:25", s);
-	else
-		snprintf(buf, sizeof(buf), "[%s]:25", s);
-	return addr_parse(buf, ss, &len);
 }
 
 /* read_cache - mxtlsd's cache file for the domain, read only; its text
@@ -262,6 +245,15 @@ on_plan(void *arg, struct plan *p)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+/* on_guard - the lookups took too long: what is in, is in */
+static void
+on_guard(struct ev_loop *l, ev_timer *w, int revents)
+{
+	(void) w;
+	(void) revents;
+	ev_break(l, EVBREAK_ALL);
+}
+
 /* on_txt - the _mta-sts TXT RRset, for showing it */
 static void
 on_txt(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
@@ -269,6 +261,7 @@ on_txt(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
 	struct chk_txt *t = arg;
 
 	(void) why;
+	txt_q = NULL;
 	t->done = 1;
 	t->sec = sec;
 	for (int i = 0; u && u->havedata && u->data[i] && t->n < CHK_TXT_MAX; i++) {
@@ -336,12 +329,21 @@ lookups(const char *domain, int fresh)
 		char name[DNAME_MAX + 16];
 
 		snprintf(name, sizeof(name), "_mta-sts.%s", domain);
-		if (dns_query(name, T_TXT, on_txt, &k.txt) != NULL)
+		if ((txt_q = dns_query(name, T_TXT, on_txt, &k.txt)) != NULL)
 			pending++;
 	}
+	/* resolve.c's own guard ends the plan's lookups; this one holds the
+	 * loop for the TXT lookup too, which no referenced watcher waits for */
+	ev_timer_init(&guard, on_guard, RESOLVE_TIMEOUT + 5.0, 0.);
+	ev_timer_start(loop, &guard);
 	ev_run(loop, 0);
-	if (plan == NULL || pending > 0)
+	ev_timer_stop(loop, &guard);
+	if (plan == NULL)
 		die("%s: the lookups did not finish", domain);
+	if (txt_q) {
+		dns_cancel(txt_q);		/* shown as not looked up */
+		txt_q = NULL;
+	}
 }
 
 /* load_table - policy_table, or NULL */
@@ -586,7 +588,7 @@ main(int argc, char **argv)
 	k.table_file = cfg.policy_table;
 	k.connect = o.connect;
 	if (o.dest) {
-		if (parse_dest(o.dest, &k.dest) < 0)
+		if (chk_parse_dest(o.dest, &k.dest) < 0)
 			die("--dest %s: not ADDR, ADDR:PORT or [ADDR6]:PORT", o.dest);
 		k.dest_given = 1;
 	}

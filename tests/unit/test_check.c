@@ -466,6 +466,87 @@ output(void)
 	free(p);
 }
 
+/* dest - chk_parse_dest */
+static void
+dest(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"192.0.2.25", "[192.0.2.25]:25"},
+		{"192.0.2.25:587", "[192.0.2.25]:587"},
+		{"2001:db8::25", "[2001:db8::25]:25"},
+		{"[2001:db8::25]", "[2001:db8::25]:25"},
+		{"[2001:db8::25]:2525", "[2001:db8::25]:2525"},
+		{"192.0.2.256", NULL},
+		{"192.0.2.25:", NULL},
+		{"192.0.2.25:0", NULL},
+		{"192.0.2.25:65536", NULL},
+		{"mx.example.com", NULL},
+		{"[192.0.2.25", NULL},
+		{"", NULL},
+		{"2001:db8::25:25:25:25:25:25:25:25:25:25:25:25:25:25:25:25:25:25:25", NULL},
+	};
+	struct sockaddr_storage ss;
+	char s[ADDR_STRLEN];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = chk_parse_dest(cases[i].in, &ss);
+		char name[128];
+
+		s[0] = 0;
+		if (r == 0)
+			addr_port_str(&ss, s, sizeof(s));
+		snprintf(name, sizeof(name), "dest: %s", cases[i].in);
+		T_CASE(name, cases[i].out ? r == 0 && strcmp(s, cases[i].out) == 0 : r == -1,
+		    "r=%d %s", r, s);
+	}
+}
+
+/* hostile - what a peer sent cannot make a line of its own */
+static void
+hostile(void)
+{
+	struct plan *p = mkplan(1, NULL);
+	struct ptab_entry e;
+	struct route rt;
+	struct chk k;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int ctl = 0, nres;
+
+	with_sts(p, STS_MODE_TESTING, "mx1.d.example");
+	snprintf(p->sts.policy.text, sizeof(p->sts.policy.text),
+	    "version: STSv1\nx-evil: \x1b[2J\rresult: deliver\n");
+	p->sts.rtype = RTYPE_STS_POLICY_FETCH_ERROR;
+	snprintf(p->sts.why, sizeof(p->sts.why), "HTTP said\nresult: deliver\x1b[0m");
+	mkchk(&k, p, &rt, &e);
+	k.connect = 1;
+	k.nconns = 1;
+	snprintf(k.conns[0].peer, sizeof(k.conns[0].peer), "mx1.d.example[192.0.2.1]:25");
+	snprintf(k.conns[0].why, sizeof(k.conns[0].why), "host said: 421\r\nresult: deliver");
+	if ((fp = open_memstream(&text, &len)) == NULL)
+		return;
+	chk_print(&k, fp);
+	fclose(fp);
+	for (size_t i = 0; i < len; i++)
+		ctl += (unsigned char) text[i] < 0x20 && text[i] != '\n';
+	T_CASE("hostile: no control octets", ctl == 0, "%d in %s", ctl, text);
+	nres = 0;
+	for (const char *q = text; (q = strstr(q, "\nresult: ")) != NULL; q++)
+		nres++;
+	T_CASE("hostile: one result line", nres == 1, "%d in %s", nres, text);
+	T_CASE("hostile: the policy line kept, cleaned", strstr(text, "  | x-evil: ?[2J?result: "
+	    "deliver\n") != NULL, "%s", text);
+	T_CASE("hostile: the failure kept, cleaned", strstr(text, "mta-sts failure: "
+	    "sts-policy-fetch-error: HTTP said?result: deliver?[0m\n") != NULL, "%s", text);
+	T_CASE("hostile: the MX's reason cleaned", strstr(text, "failed: host said: 421??result: "
+	    "deliver\n") != NULL, "%s", text);
+	free(text);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -476,5 +557,7 @@ main(void)
 	deliverable();
 	txt();
 	output();
+	dest();
+	hostile();
 	return t_done();
 }

@@ -109,6 +109,8 @@ struct chk_cache {			/* mxtlsd's cache file for the domain */
 	char path[1400];
 	int present;			/* the file exists and parsed */
 	char error[1700];		/* it exists but cannot be used */
+	int unreadable;			/* error: reading it failed (else: it
+					 * does not parse, and mxtlsd drops it) */
 	struct sts_entry e;
 	long refresh_before;		/* sts_refresh_before */
 	enum chk_cache_use use;

@@ -408,9 +408,11 @@ print_cache(const struct chk *k, FILE *fp)
 		    "memory only)\n");
 		return;
 	}
-	if (c->error[0])
+	if (c->error[0] && c->unreadable)
+		fprintf(fp, "cache %s: cannot read it: %s\n", c->path, cl(c->error));
+	else if (c->error[0])
 		fprintf(fp, "cache %s: unusable: %s (mxtlsd discards it when it starts)\n",
-		    c->path, c->error);
+		    c->path, cl(c->error));
 	else if (!c->present)
 		fprintf(fp, "cache %s: no entry\n", c->path);
 	if (c->present && c->e.has_policy) {
@@ -664,6 +666,7 @@ json_cache(const struct chk *k)
 	jstr(o, "file", c->dir && c->dir[0] ? c->path : NULL);
 	cJSON_AddBoolToObject(o, "present", c->present);
 	jstr(o, "error", c->error[0] ? c->error : NULL);
+	cJSON_AddBoolToObject(o, "unreadable", c->unreadable);
 	cJSON_AddStringToObject(o, "lookup_cache", c->use == CHK_CACHE_FRESH ? "fresh"
 	    : c->use == CHK_CACHE_COPY ? "copy" : "memory");
 	if (c->present && c->e.has_policy) {

@@ -167,6 +167,7 @@ read_cache(const char *domain, char **text, size_t *len)
 		return;
 	if (file_read_all(c->path, CACHE_FILE_MAX - 2, text, len, err, sizeof(err)) < 0) {
 		snprintf(c->error, sizeof(c->error), "%s", err);
+		c->unreadable = 1;
 		return;
 	}
 	if (stscache_parse(*text, *len, &c->e, err, sizeof(err)) < 0) {
@@ -285,10 +286,10 @@ on_txt(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
 		ev_break(loop, EVBREAK_ALL);
 }
 
-/* lookups - DNS, and MTA-STS on it, as mxtlsd's start_lookups(); then
- * the domain's plan */
-static void
-lookups(const char *domain, int fresh)
+/* start_lookups - DNS, and MTA-STS on it, as mxtlsd's start_lookups();
+ * 0 when dns_resolver = none (no lookups at all) */
+static int
+start_lookups(const char *domain, int fresh)
 {
 	struct resolve_conf rc = {0};
 	struct dns_conf dc;
@@ -311,27 +312,38 @@ lookups(const char *domain, int fresh)
 		k.sts_looked_up = 1;
 	}
 	free(text);
-	if (!rc.sts) {
-		/* No lookups at all: as a session, the original destination,
-		 * opportunistic (or at the table's level). */
-		if ((plan = calloc(1, sizeof(*plan))) == NULL)
-			die("out of memory");
-		plan->status = PLAN_NODOMAIN;
-		snprintf(plan->domain, sizeof(plan->domain), "%s", domain);
-		snprintf(plan->why, sizeof(plan->why), "dns_resolver = none: no lookups");
+	resolve_init(&rc);
+	return rc.sts;
+}
+
+/* no_lookups - dns_resolver = none: as a session, the original
+ * destination, opportunistic (or at the table's level) */
+static void
+no_lookups(const char *domain)
+{
+	if ((plan = calloc(1, sizeof(*plan))) == NULL)
+		die("out of memory");
+	plan->status = PLAN_NODOMAIN;
+	snprintf(plan->domain, sizeof(plan->domain), "%s", domain);
+	snprintf(plan->why, sizeof(plan->why), "dns_resolver = none: no lookups");
+}
+
+/* lookups - the domain's plan, and its _mta-sts TXT RRset as published */
+static void
+lookups(const char *domain, int fresh)
+{
+	char name[DNAME_MAX + 16];
+
+	if (!start_lookups(domain, fresh)) {
+		no_lookups(domain);
 		return;
 	}
-	resolve_init(&rc);
 	pending = 1;
 	if (resolve_start(loop, domain, on_plan, NULL) == NULL)
 		die("%s: out of memory", domain);
-	{
-		char name[DNAME_MAX + 16];
-
-		snprintf(name, sizeof(name), "_mta-sts.%s", domain);
-		if ((txt_q = dns_query(name, T_TXT, on_txt, &k.txt)) != NULL)
-			pending++;
-	}
+	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	if ((txt_q = dns_query(name, T_TXT, on_txt, &k.txt)) != NULL)
+		pending++;
 	/* resolve.c's own guard ends the plan's lookups; this one holds the
 	 * loop for the TXT lookup too, which no referenced watcher waits for */
 	ev_timer_init(&guard, on_guard, RESOLVE_TIMEOUT + 5.0, 0.);

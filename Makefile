@@ -97,8 +97,11 @@ UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/ptable.c lib
 	policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c report/rtype.c lib/addr.c lib/dname.c
 
 FUZZERS = fuzz_ptable fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache \
-	fuzz_smap fuzz_metrics
+	fuzz_smap fuzz_metrics fuzz_check
 FUZZ_SRC_fuzz_metrics = tests/fuzz/fuzz_metrics.c proxy/metrics.c report/rtype.c
+FUZZ_SRC_fuzz_check = tests/fuzz/fuzz_check.c tools/check_out.c policy/route.c policy/ptable.c \
+	lib/dest.c policy/plan.c policy/dane.c policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c \
+	report/rtype.c lib/addr.c lib/dname.c lib/conf.c
 FUZZ_SRC_fuzz_ptable = tests/fuzz/fuzz_ptable.c policy/ptable.c lib/dest.c lib/addr.c lib/dname.c
 FUZZ_SRC_fuzz_smtp = tests/fuzz/fuzz_smtp.c proxy/smtp.c proxy/fsm.c lib/dname.c
 FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c lib/conf.c lib/dname.c lib/addr.c
@@ -112,6 +115,7 @@ FUZZ_SRC_fuzz_stscache = tests/fuzz/fuzz_stscache.c policy/stscache.c policy/sts
 	lib/dname.c lib/tags.c lib/dirs.c lib/file.c report/rtype.c
 # Extra libraries per fuzzer (FUZZ_LIBS_name); the others need none.
 FUZZ_LIBS_fuzz_journal = $(shell pkg-config --libs libcjson zlib 2>/dev/null)
+FUZZ_LIBS_fuzz_check = $(shell pkg-config --libs libcjson 2>/dev/null)
 FUZZ_SECONDS ?= 15
 # Unit tests may use what the daemon does not link yet (cJSON).
 UNIT_LIBS = $(shell pkg-config --libs libcjson zlib 2>/dev/null)

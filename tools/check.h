@@ -10,6 +10,8 @@ int chk_parse_dest(const char *s, struct sockaddr_storage *ss);
  *		const struct plan *p, const struct sockaddr_storage *dest);
  *	void chk_cand_word(const struct plan *p, const struct route *rt,
  *		int i, char *buf, size_t len);
+ *	void chk_txt_add(struct chk_txt *t, const unsigned char *rd,
+ *		size_t len);
  *	void chk_txt_parse(struct chk_txt *t);
  *	int chk_deliverable(const struct chk *k);
  *	void chk_print(const struct chk *k, FILE *fp);
@@ -46,6 +48,13 @@ int chk_parse_dest(const char *s, struct sockaddr_storage *ss);
  *	MTA-STS policy).  Under report-only a refused candidate reads
  *	`opportunistic (report-only: would refuse: REASON)'.
  *
+ *	chk_txt_add() adds one TXT record's rdata to t (at most CHK_TXT_MAX
+ *	records): its character strings joined, cut at CHK_TXT_LEN - 1
+ *	octets, the octets as they are (NUL too: rec[i] has len[i] octets
+ *	and a NUL after them), a string whose length runs past the end
+ *	dropped with what follows: as stsget.c reads the record, so that
+ *	chk_txt_parse() says what mxtlsd says.  The text and JSON show
+ *	control and non-ASCII octets as `?'.
  *	chk_txt_parse() fills t->ok, t->id and t->why from t->rec[] with
  *	sts_txt_parse(), as mxtlsd reads the record.
  *
@@ -124,7 +133,8 @@ struct chk_txt {			/* the _mta-sts TXT RRset, as published */
 	enum dns_sec sec;
 	int n;
 	char rec[CHK_TXT_MAX][CHK_TXT_LEN];	/* strings joined, cut at
-					 * CHK_TXT_LEN - 1; controls as `?' */
+					 * CHK_TXT_LEN - 1, octets as sent */
+	size_t len[CHK_TXT_MAX];
 	int ok;				/* sts_txt_parse() found one */
 	char id[STS_ID_MAX + 1];
 	const char *why;		/* its reason when not ok */
@@ -154,6 +164,7 @@ const struct ptab_entry *chk_table_entry(const struct ptable *t,
     const struct plan *p, const struct sockaddr_storage *dest);
 void chk_cand_word(const struct plan *p, const struct route *rt, int i,
     char *buf, size_t len);
+void chk_txt_add(struct chk_txt *t, const unsigned char *rd, size_t len);
 void chk_txt_parse(struct chk_txt *t);
 int chk_deliverable(const struct chk *k);
 void chk_print(const struct chk *k, FILE *fp);

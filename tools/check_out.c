@@ -68,6 +68,43 @@ chk_table_entry(const struct ptable *t, const struct plan *p,
 	return p->domain[0] ? ptable_find(t, p->domain) : NULL;
 }
 
+/* chk_txt_add - one TXT rdata, its character strings joined */
+void
+chk_txt_add(struct chk_txt *t, const unsigned char *rd, size_t len)
+{
+	size_t off = 0, w = 0;
+	char *out;
+
+	if (t->n >= CHK_TXT_MAX)
+		return;
+	out = t->rec[t->n++];
+	while (off < len) {
+		size_t sl = rd[off++];
+
+		if (sl > len - off)
+			break;			/* malformed: what came before */
+		for (size_t j = 0; j < sl && w < CHK_TXT_LEN - 1; j++)
+			out[w++] = (char) rd[off + j];
+		off += sl;
+	}
+	out[w] = 0;
+	t->len[t->n - 1] = w;
+}
+
+/* txt_shown - record i for a person: control and non-ASCII octets `?' */
+static const char *
+txt_shown(const struct chk_txt *t, int i)
+{
+	static char buf[CHK_TXT_LEN];
+	size_t n = t->len[i] < sizeof(buf) - 1 ? t->len[i] : sizeof(buf) - 1;
+
+	for (size_t j = 0; j < n; j++)
+		buf[j] = (unsigned char) t->rec[i][j] >= 0x20 && (unsigned char) t->rec[i][j] < 0x7f
+		    ? t->rec[i][j] : '?';
+	buf[n] = 0;
+	return buf;
+}
+
 /* chk_txt_parse - what sts_txt_parse() makes of the records */
 void
 chk_txt_parse(struct chk_txt *t)
@@ -77,7 +114,7 @@ chk_txt_parse(struct chk_txt *t)
 
 	for (int i = 0; i < t->n; i++) {
 		recs[i] = t->rec[i];
-		lens[i] = strlen(t->rec[i]);
+		lens[i] = t->len[i];
 	}
 	t->why = NULL;
 	t->id[0] = 0;
@@ -374,7 +411,7 @@ print_sts(const struct chk *k, FILE *fp)
 	if (k->txt.done) {
 		fprintf(fp, "mta-sts txt _mta-sts.%s: %s", k->domain, dns_sec_str(k->txt.sec));
 		for (int i = 0; i < k->txt.n; i++)
-			fprintf(fp, " \"%s\"", k->txt.rec[i]);
+			fprintf(fp, " \"%s\"", txt_shown(&k->txt, i));
 		if (k->txt.ok)
 			fprintf(fp, ": id %s\n", k->txt.id);
 		else
@@ -630,7 +667,7 @@ json_sts(const struct chk *k)
 		cJSON_AddStringToObject(t, "dnssec", dns_sec_str(k->txt.sec));
 		mx = cJSON_CreateArray();
 		for (int i = 0; i < k->txt.n; i++)
-			cJSON_AddItemToArray(mx, cJSON_CreateString(k->txt.rec[i]));
+			cJSON_AddItemToArray(mx, cJSON_CreateString(txt_shown(&k->txt, i)));
 		cJSON_AddItemToObject(t, "records", mx);
 		jstr(t, "id", k->txt.ok ? k->txt.id : NULL);
 		jstr(t, "error", k->txt.ok ? NULL : k->txt.why);

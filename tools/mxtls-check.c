@@ -265,22 +265,8 @@ on_txt(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
 	txt_q = NULL;
 	t->done = 1;
 	t->sec = sec;
-	for (int i = 0; u && u->havedata && u->data[i] && t->n < CHK_TXT_MAX; i++) {
-		const unsigned char *d = (const unsigned char *) u->data[i];
-		size_t off = 0, w = 0, n = (size_t) u->len[i];
-
-		while (off < n) {
-			size_t sl = d[off++];
-
-			if (sl > n - off)
-				break;			/* malformed: what came before */
-			for (size_t j = 0; j < sl && w < CHK_TXT_LEN - 1; j++)
-				t->rec[t->n][w++] = d[off + j] >= 0x20 && d[off + j] < 0x7f
-				    ? (char) d[off + j] : '?';
-			off += sl;
-		}
-		t->rec[t->n++][w] = 0;
-	}
+	for (int i = 0; u && u->havedata && u->data[i]; i++)
+		chk_txt_add(t, (const unsigned char *) u->data[i], (size_t) u->len[i]);
 	chk_txt_parse(t);
 	if (--pending == 0)
 		ev_break(loop, EVBREAK_ALL);

@@ -296,12 +296,13 @@ txt(void)
 	struct chk_txt t;
 
 	memset(&t, 0, sizeof(t));
-	t.n = 2;
-	snprintf(t.rec[0], sizeof(t.rec[0]), "v=spf1 -all");
-	snprintf(t.rec[1], sizeof(t.rec[1]), "v=STSv1; id=20260101T0");
+	chk_txt_add(&t, (const unsigned char *) "\x0bv=spf1 -all", 12);
+	chk_txt_add(&t, (const unsigned char *) "\x08v=STSv1;\x0e id=20260101T0", 24);
 	chk_txt_parse(&t);
 	T_CASE("txt: the id", t.ok && strcmp(t.id, "20260101T0") == 0, "%s", t.why);
-	snprintf(t.rec[0], sizeof(t.rec[0]), "v=STSv1; id=x");
+	t.n = 0;
+	chk_txt_add(&t, (const unsigned char *) "\x0dv=STSv1; id=x", 14);
+	chk_txt_add(&t, (const unsigned char *) "\x16v=STSv1; id=20260101T0", 23);
 	chk_txt_parse(&t);
 	T_CASE("txt: two records", !t.ok && t.why && strstr(t.why, "more than one"), "%s",
 	    t.why ? t.why : "-");
@@ -309,11 +310,38 @@ txt(void)
 	chk_txt_parse(&t);
 	T_CASE("txt: none", !t.ok && t.why && strcmp(t.why, "no v=STSv1 TXT record") == 0,
 	    "%s", t.why ? t.why : "-");
-	t.n = 1;
-	snprintf(t.rec[0], sizeof(t.rec[0]), "v=STSv1; id=bad-id!");
+	chk_txt_add(&t, (const unsigned char *) "\x13v=STSv1; id=bad-id!", 20);
 	chk_txt_parse(&t);
 	T_CASE("txt: a bad id", !t.ok && t.why && strstr(t.why, "alphanumeric"), "%s",
 	    t.why ? t.why : "-");
+
+	/* hostile rdata */
+	t.n = 0;
+	chk_txt_add(&t, (const unsigned char *) "\x05v=STS\x40v1", 8);
+	T_CASE("txt: a length past the end drops the rest", t.len[0] == 5
+	    && strcmp(t.rec[0], "v=STS") == 0, "%zu %s", t.len[0], t.rec[0]);
+	chk_txt_add(&t, (const unsigned char *) "", 0);
+	T_CASE("txt: empty rdata", t.n == 2 && t.len[1] == 0, "n %d", t.n);
+	chk_txt_add(&t, (const unsigned char *) "\x0dv=STSv1; id=\0x", 15);
+	chk_txt_parse(&t);
+	T_CASE("txt: a NUL is kept, as mxtlsd sees it", t.len[2] == 13 && !t.ok
+	    && t.why && strstr(t.why, "NUL"), "%zu %s", t.len[2], t.why ? t.why : "-");
+	{
+		unsigned char big[4 * 256];
+		size_t n = 0;
+
+		for (int s = 0; s < 4; s++) {
+			big[n++] = 255;
+			memset(big + n, 'a', 255);
+			n += 255;
+		}
+		chk_txt_add(&t, big, n);
+		T_CASE("txt: cut at CHK_TXT_LEN - 1", t.len[3] == CHK_TXT_LEN - 1
+		    && strlen(t.rec[3]) == CHK_TXT_LEN - 1, "%zu", t.len[3]);
+	}
+	for (int i = 0; i < 2 * CHK_TXT_MAX; i++)
+		chk_txt_add(&t, (const unsigned char *) "\x01x", 2);
+	T_CASE("txt: at most CHK_TXT_MAX records", t.n == CHK_TXT_MAX, "n %d", t.n);
 }
 
 /* mkchk - a report of p with a cache entry, a table entry and one
@@ -349,7 +377,8 @@ mkchk(struct chk *k, struct plan *p, struct route *rt, struct ptab_entry *e)
 	k->cache.e.policy.mode = STS_MODE_ENFORCE;
 	k->txt.done = 1;
 	k->txt.n = 1;
-	snprintf(k->txt.rec[0], sizeof(k->txt.rec[0]), "v=STSv1; id=id1");
+	k->txt.n = 0;
+	chk_txt_add(&k->txt, (const unsigned char *) "\x0fv=STSv1; id=id1", 16);
 	chk_txt_parse(&k->txt);
 }
 

@@ -41,14 +41,15 @@ chk_bin() {
 }
 
 # chk_run ARGS... - mxtls-check -c ${CHK_CONF:-mxtlsd.conf} ARGS... in
-# mxl-mta; CHK_OUT its stdout, CHK_RC its status; both and its stderr
-# logged in log/mxtls-check.log
+# mxl-mta; CHK_OUT its stdout, CHK_RC its status; both, its stderr and
+# the time it took logged in log/mxtls-check.log
 chk_run() {
-	local conf=${CHK_CONF:-$LAB_DIR/mxtlsd.conf} log=$LAB_DIR/log/mxtls-check.log
+	local conf=${CHK_CONF:-$LAB_DIR/mxtlsd.conf} log=$LAB_DIR/log/mxtls-check.log t0
 	echo "=== $(date -u +%FT%TZ) mxtls-check -c $conf $*" >>"$log"
+	t0=$(lab_now_ms)
 	CHK_OUT=$(lab_in_mta "$MXTLS_CHECK" -c "$conf" "$@" 2>>"$log")
 	CHK_RC=$?
-	printf '%s\n--- exit %s\n' "$CHK_OUT" "$CHK_RC" >>"$log"
+	printf '%s\n--- exit %s in %s ms\n' "$CHK_OUT" "$CHK_RC" "$(( $(lab_now_ms) - t0 ))" >>"$log"
 }
 
 # chk_rc CHECK WANT - the last run exited WANT

@@ -80,13 +80,13 @@ static ev_timer guard;			/* the lookups' deadline */
 
 static void remove_private_cache(void);
 
-/* usage - and exit 2 */
+/* usage - and exit: 0 when asked for (-h), 2 after a usage error */
 static _Noreturn void
-usage(void)
+usage(int asked)
 {
-	fprintf(stderr, "usage: mxtls-check [-c config_file] [--json] [--connect] "
-	    "[--dest addr[:port]] [--fresh] [-v] domain\n");
-	exit(2);
+	fprintf(asked ? stdout : stderr, "usage: mxtls-check [-c config_file] [--json] "
+	    "[--connect] [--dest addr[:port]] [--fresh] [-v] domain\n");
+	exit(asked ? 0 : 2);
 }
 
 /* die - a usage or configuration error: exit 2 */
@@ -136,12 +136,14 @@ options(int argc, char **argv, struct opts *o)
 		case 'v':
 			o->verbose = 1;
 			break;
+		case 'h':
+			usage(1);
 		default:
-			usage();
+			usage(0);
 		}
 	}
 	if (optind != argc - 1)
-		usage();
+		usage(0);
 	if (strlen(argv[optind]) > DNAME_MAX + 1)
 		die("%.64s...: not a domain name", argv[optind]);
 	dname_norm(o->domain, sizeof(o->domain), argv[optind]);

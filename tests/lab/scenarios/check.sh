@@ -120,6 +120,22 @@ for x in c:
     assert x['chain'] and x['chain'][0]['not_after'] > 0, x['chain']
 assert c[0]['peer'] == 'mx1.dane-ee.example[192.0.2.31]:25', c[0]['peer']"
 
+	CK=-dest6
+	chk_run --dest '[2001:db8::31]:25' dane-ee.example
+	chk_rc exit-0 0
+	chk_line dest '^destination \[2001:db8::31\]:25 \(--dest\)$'
+	if [ "$(grep -m 1 '^verdict ' <<<"$CHK_OUT")" = "verdict [2001:db8::31]:25 mx1.dane-ee.example: dane" ]; then
+		pass "dest-first$CK"
+	else
+		fail "dest-first$CK" "the first verdict is not the destination's: $(grep '^verdict ' <<<"$CHK_OUT" | tr '\n' '|')"
+	fi
+	CK=-rogue
+	chk_run --json --dest 192.0.2.99 dane-ee.example
+	chk_rc exit-0 0
+	chk_json rerouted "
+assert j['rerouted'] and j['dest'] == '[192.0.2.99]:25' and j['dest_given'], j
+assert [v['addr'] for v in j['verdicts']] == ['[192.0.2.31]:25', '[2001:db8::31]:25'], j['verdicts']"
+
 	CK=-bogus
 	chk_run bogus.example
 	chk_rc exit-1 1
@@ -329,13 +345,14 @@ scenario_check() {
 	local tmp0 tmp1
 	lab_dane_only || return 0
 	chk_bin || return 0
+	# shellcheck disable=SC2034  # read by tests/lab/run's dump_logs
 	SCEN_SINKS="192.0.2.31 192.0.2.35 192.0.2.36 192.0.2.50 192.0.2.52"
-	tmp0=$(ls -d /tmp/mxtls-check.* 2>/dev/null | wc -l)
+	tmp0=$(find /tmp -maxdepth 1 -name 'mxtls-check.*' | wc -l)
 	chk_dane
 	chk_sts
 	chk_table
 	chk_errors
-	tmp1=$(ls -d /tmp/mxtls-check.* 2>/dev/null | wc -l)
+	tmp1=$(find /tmp -maxdepth 1 -name 'mxtls-check.*' | wc -l)
 	if [ "$tmp1" = "$tmp0" ]; then pass private-cache-removed
 	else fail private-cache-removed "$((tmp1 - tmp0)) /tmp/mxtls-check.* left behind"; fi
 }

@@ -56,7 +56,8 @@ int chk_parse_dest(const char *s, struct sockaddr_storage *ss);
  *	chk_txt_parse() says what mxtlsd says.  The text and JSON show
  *	control and non-ASCII octets as `?'.
  *	chk_txt_parse() fills t->ok, t->id and t->why from t->rec[] with
- *	sts_txt_parse(), as mxtlsd reads the record.
+ *	sts_txt_parse(), as mxtlsd reads the record; an answer that is bogus
+ *	or indeterminate (t->sec) is a failed lookup whatever it holds.
  *
  *	chk_deliverable() is 1 when mxtlsd would try to deliver: the route's
  *	verdict is ROUTE_TRY and some candidate is connected to (with

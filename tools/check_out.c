@@ -118,6 +118,12 @@ chk_txt_parse(struct chk_txt *t)
 	}
 	t->why = NULL;
 	t->id[0] = 0;
+	t->ok = 0;
+	if (t->sec == DNS_BOGUS || t->sec == DNS_INDETERMINATE) {
+		/* as stsget.c: an error, never "no policy" */
+		t->why = "the lookup failed: only a cached policy applies, none is fetched";
+		return;
+	}
 	t->ok = t->n > 0 && sts_txt_parse(recs, lens, t->n, t->id, &t->why) == 1;
 	if (!t->ok && t->why == NULL)
 		t->why = "no v=STSv1 TXT record";

@@ -315,6 +315,17 @@ txt(void)
 	T_CASE("txt: a bad id", !t.ok && t.why && strstr(t.why, "alphanumeric"), "%s",
 	    t.why ? t.why : "-");
 
+	t.n = 0;
+	chk_txt_add(&t, (const unsigned char *) "\x0fv=STSv1; id=id1", 16);
+	t.sec = DNS_BOGUS;
+	chk_txt_parse(&t);
+	T_CASE("txt: bogus is a failed lookup", !t.ok && t.why && strstr(t.why, "failed"),
+	    "%s", t.why ? t.why : "-");
+	t.sec = DNS_INSECURE;
+	chk_txt_parse(&t);
+	T_CASE("txt: insecure is read", t.ok && strcmp(t.id, "id1") == 0, "%s",
+	    t.why ? t.why : "-");
+
 	/* hostile rdata */
 	t.n = 0;
 	chk_txt_add(&t, (const unsigned char *) "\x05v=STS\x40v1", 8);

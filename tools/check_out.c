@@ -169,8 +169,9 @@ level_word(const struct plan *p, const struct route *rt,
 		snprintf(buf, len, "sts-enforce");
 		break;
 	case ROUTE_STS_TESTING:
-		snprintf(buf, len, "sts-testing%s", c->sts_mismatch ? " (matches no mx "
-		    "pattern: noted, delivery goes on)" : "");
+		snprintf(buf, len, "sts-testing%s%s", c->sts_mismatch ? " (matches no mx "
+		    "pattern: noted, delivery goes on)" : "", c->floor ? " (require_tls: "
+		    "TLS a must)" : "");
 		break;
 	case ROUTE_ENCRYPT:
 		snprintf(buf, len, "encrypt (%s)", c->floor ? "require_tls"

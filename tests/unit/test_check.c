@@ -226,6 +226,11 @@ words(void)
 		"no mx pattern: noted, delivery goes on)") == 0, "%s", w);
 	w = word(p, "192.0.2.1:25", &o, 1, &rt);
 	T_CASE("word: sts-testing", strcmp(w, "sts-testing") == 0, "%s", w);
+	o.require_tls = 1;
+	w = word(p, "192.0.2.1:25", &o, 1, &rt);
+	T_CASE("word: sts-testing under require_tls", strcmp(w, "sts-testing (require_tls: "
+		"TLS a must)") == 0 && rt.cands[1].floor, "%s", w);
+	o.require_tls = 0;
 	o.strict_testing = 1;
 	w = word(p, "192.0.2.1:25", &o, 1, &rt);
 	T_CASE("word: strict_testing enforces", strcmp(w, "sts-enforce") == 0, "%s", w);

@@ -17,7 +17,6 @@
  *	void up_trim(struct up *u);
  *	void up_quit(struct up *u);
  *	void up_abort(struct up *u);
-STACK_OF(X509) *up_peer_chain(const struct up *u);
  *	STACK_OF(X509) *up_peer_chain(const struct up *u);
  *
  * DESCRIPTION

@@ -4,7 +4,6 @@
  *
  * SYNOPSIS
  *	int chk_orig_of(const struct plan *p, struct sockaddr_storage *o);
-int chk_parse_dest(const char *s, struct sockaddr_storage *ss);
  *	int chk_parse_dest(const char *s, struct sockaddr_storage *ss);
  *	const struct ptab_entry *chk_table_entry(const struct ptable *t,
  *		const struct plan *p, const struct sockaddr_storage *dest);

@@ -231,6 +231,31 @@ decide(const struct plan *p, const struct sockaddr_storage *orig,
 	}
 }
 
+/* route_table_entry - the table's entry for where the mail goes: the
+ * original destination ([addr]:port, [addr], the name of the MX host at
+ * that address), else the domain's or a parent's */
+const struct ptab_entry *
+route_table_entry(const struct ptable *t, const struct plan *p,
+    const struct sockaddr_storage *orig)
+{
+	const struct ptab_entry *e;
+	unsigned port = addr_port(orig);
+	char host[ADDR_STRLEN];
+	int ai, h;
+
+	if (t == NULL)
+		return NULL;
+	if (orig->ss_family == AF_INET || orig->ss_family == AF_INET6) {
+		addr_host_str(orig, host, sizeof(host));
+		if ((e = ptable_find_dest(t, host, port)) != NULL)
+			return e;
+		if (p->status == PLAN_OK && (h = plan_host_of_addr(p, orig, &ai)) >= 0
+		    && (e = ptable_find_dest(t, p->hosts[h].name, port)) != NULL)
+			return e;
+	}
+	return p->domain[0] ? ptable_find(t, p->domain) : NULL;
+}
+
 /* route_build - the combined decision */
 void
 route_build(const struct plan *p, const struct sockaddr_storage *orig,

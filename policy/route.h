@@ -6,6 +6,10 @@
  *		const struct sockaddr_storage *orig,
  *		const struct route_opts *o, struct route *rt);
  *	const char *route_level_str(enum route_level l);
+const struct ptab_entry *route_table_entry(const struct ptable *t, const struct plan *p,
+    const struct sockaddr_storage *orig);
+ *	const struct ptab_entry *route_table_entry(const struct ptable *t,
+ *		const struct plan *p, const struct sockaddr_storage *orig);
  *
  * DESCRIPTION
  *	route_build() is the combined decision, pure: everything it uses is
@@ -54,6 +58,12 @@
  *	would-refusals and then tried at ROUTE_MAY.  A DNSSEC-bogus or
  *	indeterminate answer is never a downgrade otherwise: no option but
  *	a table entry changes a tempfail.
+ *
+ *	route_table_entry() is the entry of table t (NULL: none) that applies
+ *	to mail for p's domain that the old MTA sent to orig: orig's
+ *	[addr]:port, its [addr], the [name]:port or [name] of the MX host at
+ *	that address, then the domain's own or its nearest .parent's; NULL
+ *	when none.
  *
  *	rt->verdict is ROUTE_TRY (try rt->cands in order), ROUTE_TEMPFAIL,
  *	ROUTE_REFUSE (temporary too), or ROUTE_NULLMX (permanent), with
@@ -126,5 +136,7 @@ struct route_opts {
 void route_build(const struct plan *p, const struct sockaddr_storage *orig,
     const struct route_opts *o, struct route *rt);
 const char *route_level_str(enum route_level l);
+const struct ptab_entry *route_table_entry(const struct ptable *t, const struct plan *p,
+    const struct sockaddr_storage *orig);
 
 #endif

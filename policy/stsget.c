@@ -457,3 +457,15 @@ stsget_init(struct ev_loop *loop, const struct stsget_conf *c, char *err,
 	ev_unref(loop);
 	return 0;
 }
+
+/* stsget_conf_of - the MTA-STS settings of a configuration */
+void
+stsget_conf_of(const struct config *cfg, struct stsget_conf *c)
+{
+	c->cache_dir = cfg->sts_cache_dir;
+	c->ca_file = cfg->tls_ca_file;
+	c->fetch_timeout = cfg->sts_fetch_timeout;
+	c->rules.refresh_before = cfg->sts_refresh_before;
+	c->rules.negative_ttl = cfg->sts_negative_ttl;
+	c->rules.min_interval = 60;
+}

@@ -8,6 +8,8 @@
  *		void *arg);
  *	void stsget_cancel(struct stsget *g);
  *	void stsget_reconfigure(const struct stsget_conf *c);
+void stsget_conf_of(const struct config *cfg, struct stsget_conf *c);
+ *	void stsget_conf_of(const struct config *cfg, struct stsget_conf *c);
 const struct stsget_stats *stsget_stats(void);
  *	const struct stsget_stats *stsget_stats(void);
  *
@@ -28,6 +30,9 @@ const struct stsget_stats *stsget_stats(void);
  *	counts each session made without the policy).  A timer refreshes
  *	policies that near max_age even when no mail flows.  The
  *	configuration is copied; stsget_reconfigure() replaces it (SIGHUP).
+ *	stsget_conf_of() is what mxtls.conf asks for (sts_cache_dir,
+ *	tls_ca_file, sts_fetch_timeout, sts_refresh_before, sts_negative_ttl);
+ *	its strings point into cfg.
  *
  *	stsget_stats() counts, since start-up, the lookups answered with a
  *	cached policy (hits), the policy fetches started (a refresh too) and
@@ -38,6 +43,7 @@ const struct stsget_stats *stsget_stats(void);
 
 #include <ev.h>
 
+#include "../lib/conf.h"
 #include "sts.h"
 
 struct stsget_conf {
@@ -61,6 +67,7 @@ int stsget_init(struct ev_loop *loop, const struct stsget_conf *c, char *err,
 struct stsget *stsget_start(const char *domain, stsget_cb *cb, void *arg);
 void stsget_cancel(struct stsget *g);
 void stsget_reconfigure(const struct stsget_conf *c);
+void stsget_conf_of(const struct config *cfg, struct stsget_conf *c);
 const struct stsget_stats *stsget_stats(void);
 
 #endif

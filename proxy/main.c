@@ -198,18 +198,6 @@ make_server_ctx(const struct config *c, const char *hostname, char *err,
 	    hostname, err, errlen);
 }
 
-/* sts_conf_of - the MTA-STS settings of a configuration */
-static void
-sts_conf_of(const struct config *c, struct stsget_conf *sc)
-{
-	sc->cache_dir = c->sts_cache_dir;
-	sc->ca_file = c->tls_ca_file;
-	sc->fetch_timeout = c->sts_fetch_timeout;
-	sc->rules.refresh_before = c->sts_refresh_before;
-	sc->rules.negative_ttl = c->sts_negative_ttl;
-	sc->rules.min_interval = 60;
-}
-
 /* on_drain_timer - the drain time is over, or everyone left */
 static void
 on_drain_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -380,7 +368,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	if (resolve_conf.sts) {
 		struct stsget_conf sc;
 
-		sts_conf_of(&nc, &sc);
+		stsget_conf_of(&nc, &sc);
 		stsget_reconfigure(&sc);
 	}
 	journal_set_fsync(proxy.journal, nc.journal_fsync == JOURNAL_FSYNC_ALWAYS);
@@ -463,7 +451,7 @@ start_lookups(void)
 	} else {
 		if (dns_init(proxy.loop, &dc, err, sizeof(err)) < 0)
 			msg_fatal("%s", err);
-		sts_conf_of(&proxy.cfg, &sc);
+		stsget_conf_of(&proxy.cfg, &sc);
 		if (stsget_init(proxy.loop, &sc, err, sizeof(err)) < 0)
 			msg_fatal("%s", err);
 		resolve_conf.sts = 1;

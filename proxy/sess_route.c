@@ -13,7 +13,6 @@ static void start_route(struct sess *s);
 static int up_fits(struct sess *s, const struct plan *p);
 static void adopt_plan(struct sess *s, struct plan *p);
 static void on_plan(void *arg, struct plan *p);
-static const struct ptab_entry *table_entry(const struct sess *s, const struct plan *p);
 static int keep_table(struct sess *s, const struct ptab_entry *e);
 static void journal_would(struct sess *s);
 
@@ -32,26 +31,12 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 		.timeout = proxy.cfg.upstream_timeout,
 		.tls_ctx = proxy.client_ctx,
 		.sid = s->id,
-		.level = c->level,
-		.sts_mismatch = c->sts_mismatch,
-		.sts_id = s->rt.plan && s->rt.plan->has_sts ? s->rt.plan->sts.id : NULL,
-		.tab = s->rt.has_tab ? &s->rt.tab : NULL,
-		.soft = s->rt.route.soft,
-		.floor = c->floor,
-		.nexthop = s->rt.plan ? s->rt.plan->domain : NULL,
 	};
-	if (ROUTE_NO_TLS(c->level))
-		p->tls_ctx = NULL;		/* table: none */
+	up_params_policy(p, s->rt.plan, &s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL);
 	s->rt.up_tlsa[0] = 0;
-	if (c->host >= 0 && s->rt.plan) {
-		const struct plan_host *h = &s->rt.plan->hosts[c->host];
-
-		snprintf(s->rt.up_tlsa, sizeof(s->rt.up_tlsa), "%s", h->tlsa_text);
-		p->mxname = p->orig_name = h->name;
-		p->base = h->base;
-		p->tlsa = h->tlsa;
-		p->ntlsa = h->ntlsa;
-	}
+	if (c->host >= 0 && s->rt.plan)
+		snprintf(s->rt.up_tlsa, sizeof(s->rt.up_tlsa), "%s",
+		    s->rt.plan->hosts[c->host].tlsa_text);
 }
 
 /* attempts_failed - every candidate failed: the old MTA hears why */
@@ -147,11 +132,6 @@ sess_next_attempt(struct sess *s)
 		if (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6)
 			continue;	/* (a failed host without an address) */
 		sess_up_params_for(s, c, &p);
-		if (c->failed && s->rt.route.soft) {
-			p.level = ROUTE_MAY;	/* report-only: the best TLS it gives */
-			p.tlsa = NULL;
-			p.ntlsa = 0;
-		}
 		if (s->hold.replay) {
 			/* TLS-Required: No: the best TLS the MX offers, every
 			 * host, the policy waived (RFC 8689 5) */
@@ -221,29 +201,6 @@ log_plan(struct sess *s, const struct plan *p)
 	}
 }
 
-/* table_entry - the table's entry for where this mail goes: the original
- * destination ([addr]:port, [addr], or the name of the MX host at that
- * address), else the domain's or a parent's; NULL when none */
-static const struct ptab_entry *
-table_entry(const struct sess *s, const struct plan *p)
-{
-	const struct ptable *t = proxy.ptab;
-	const struct ptab_entry *e;
-	unsigned port = addr_port(&s->orig);
-	char host[ADDR_STRLEN];
-	int ai, h;
-
-	if (t == NULL)
-		return NULL;
-	addr_host_str(&s->orig, host, sizeof(host));
-	if ((e = ptable_find_dest(t, host, port)) != NULL)
-		return e;
-	if (p->status == PLAN_OK && (h = plan_host_of_addr(p, &s->orig, &ai)) >= 0
-	    && (e = ptable_find_dest(t, p->hosts[h].name, port)) != NULL)
-		return e;
-	return p->domain[0] ? ptable_find(t, p->domain) : NULL;
-}
-
 /* sess_route_opts - what the route of plan p is built with now */
 void
 sess_route_opts(const struct sess *s, const struct plan *p, struct route_opts *o)
@@ -253,7 +210,7 @@ sess_route_opts(const struct sess *s, const struct plan *p, struct route_opts *o
 		.strict_testing = proxy.cfg.strict_testing,
 		.require_tls = proxy.cfg.require_tls,
 		.report_only = proxy.cfg.mode == MODE_REPORT_ONLY,
-		.tab = table_entry(s, p),
+		.tab = route_table_entry(proxy.ptab, p, &s->orig),
 	};
 }
 

@@ -176,6 +176,38 @@ set_peer(struct up *u, const char *name)
 	    addr_port(&u->p.addr));
 }
 
+/* up_params_policy - what policy says of one route candidate c of rt
+ * (plan's, under table entry tab or NULL): level, names, TLSA records,
+ * policy id, the entry, report-only and the floor; p's transport fields
+ * (address, helo, timeouts, tls_ctx) are the caller's, set before */
+void
+up_params_policy(struct up_params *p, const struct plan *plan, const struct route *rt,
+    const struct route_cand *c, const struct ptab_entry *tab)
+{
+	p->level = c->level;
+	p->sts_mismatch = c->sts_mismatch;
+	p->sts_id = plan && plan->has_sts ? plan->sts.id : NULL;
+	p->tab = tab;
+	p->soft = rt->soft;
+	p->floor = c->floor;
+	p->nexthop = plan ? plan->domain : NULL;
+	if (ROUTE_NO_TLS(c->level))
+		p->tls_ctx = NULL;		/* table: none */
+	if (c->host >= 0 && plan) {
+		const struct plan_host *h = &plan->hosts[c->host];
+
+		p->mxname = p->orig_name = h->name;
+		p->base = h->base;
+		p->tlsa = h->tlsa;
+		p->ntlsa = h->ntlsa;
+	}
+	if (c->failed && rt->soft) {
+		p->level = ROUTE_MAY;	/* report-only: the best TLS it gives */
+		p->tlsa = NULL;
+		p->ntlsa = 0;
+	}
+}
+
 /* up_start - connect to an MX host */
 struct up *
 up_start(struct ev_loop *loop, const struct up_params *p, up_cb *cb, void *arg)

@@ -4,6 +4,9 @@
  * SYNOPSIS
  *	struct up *up_start(struct ev_loop *loop, const struct up_params *p,
  *		up_cb *cb, void *arg);
+ *	void up_params_policy(struct up_params *p, const struct plan *plan,
+ *		const struct route *rt, const struct route_cand *c,
+ *		const struct ptab_entry *tab);
  *	typedef void up_cb(struct up *u, enum up_event ev,
  *		const struct up_info *ui, const struct smtp_reply *r, void *arg);
  *	const struct up_info *up_info(const struct up *u);
@@ -62,6 +65,13 @@
  *	up_peer_chain() is the chain the MX sent (OpenSSL's, not to be
  *	freed; NULL without TLS), valid until the object is the reaper's;
  *	mxtls-check shows it.
+ *
+ *	up_params_policy() fills in what policy says of a route candidate
+ *	(level, MX name and TLSA base domain, TLSA records, MTA-STS id, the
+ *	table entry, report-only, the floor; a failed host under report-only
+ *	at ROUTE_MAY), for mxtlsd's sessions and mxtls-check alike; the
+ *	caller sets the transport fields first (tls_ctx becomes NULL at
+ *	ROUTE_NONE).
  *
  *	Any failure is reported once as UP_FAIL, with ui->why (a Postfix-
  *	shaped reason: `lost connection with mx[192.0.2.1]:25 while sending
@@ -148,6 +158,8 @@ struct up_params {
 
 struct up *up_start(struct ev_loop *loop, const struct up_params *p,
     up_cb *cb, void *arg);
+void up_params_policy(struct up_params *p, const struct plan *plan, const struct route *rt,
+    const struct route_cand *c, const struct ptab_entry *tab);
 const struct up_info *up_info(const struct up *u);
 int up_command(struct up *u, const char *line, size_t len);
 int up_command2(struct up *u, const char *l1, size_t n1, const char *l2,

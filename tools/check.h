@@ -5,8 +5,6 @@
  * SYNOPSIS
  *	int chk_orig_of(const struct plan *p, struct sockaddr_storage *o);
  *	int chk_parse_dest(const char *s, struct sockaddr_storage *ss);
- *	const struct ptab_entry *chk_table_entry(const struct ptable *t,
- *		const struct plan *p, const struct sockaddr_storage *dest);
  *	void chk_cand_word(const struct plan *p, const struct route *rt,
  *		int i, char *buf, size_t len);
  *	void chk_txt_add(struct chk_txt *t, const unsigned char *rd,
@@ -32,11 +30,6 @@
  *	chk_parse_dest() reads --dest: ADDR, ADDR:PORT, [ADDR6] or
  *	[ADDR6]:PORT, or a bare IPv6 address; port 25 when none is given;
  *	0, or -1 for anything else.
- *
- *	chk_table_entry() is the policy table entry that applies, found as
- *	mxtlsd's session does (proxy/sess_route.c): `[dest]:port', `[dest]',
- *	`[MX name]:port' or `[MX name]' of the MX host at dest, then the
- *	domain or its nearest `.parent'; NULL when none (or t is NULL).
  *
  *	chk_cand_word() is the verdict of candidate i of rt, one word and a
  *	note: `dane', `sts-enforce', `sts-testing', `encrypt' (DANE without
@@ -160,8 +153,6 @@ struct chk {
 
 int chk_orig_of(const struct plan *p, struct sockaddr_storage *o);
 int chk_parse_dest(const char *s, struct sockaddr_storage *ss);
-const struct ptab_entry *chk_table_entry(const struct ptable *t,
-    const struct plan *p, const struct sockaddr_storage *dest);
 void chk_cand_word(const struct plan *p, const struct route *rt, int i,
     char *buf, size_t len);
 void chk_txt_add(struct chk_txt *t, const unsigned char *rd, size_t len);

@@ -45,29 +45,6 @@ chk_parse_dest(const char *s, struct sockaddr_storage *ss)
 	return addr_parse(buf, ss, &len);
 }
 
-/* chk_table_entry - the entry mxtlsd's session would find for dest */
-const struct ptab_entry *
-chk_table_entry(const struct ptable *t, const struct plan *p,
-    const struct sockaddr_storage *dest)
-{
-	const struct ptab_entry *e;
-	unsigned port = addr_port(dest);
-	char host[ADDR_STRLEN];
-	int ai, h;
-
-	if (t == NULL)
-		return NULL;
-	if (dest->ss_family == AF_INET || dest->ss_family == AF_INET6) {
-		addr_host_str(dest, host, sizeof(host));
-		if ((e = ptable_find_dest(t, host, port)) != NULL)
-			return e;
-		if (p->status == PLAN_OK && (h = plan_host_of_addr(p, dest, &ai)) >= 0
-		    && (e = ptable_find_dest(t, p->hosts[h].name, port)) != NULL)
-			return e;
-	}
-	return p->domain[0] ? ptable_find(t, p->domain) : NULL;
-}
-
 /* chk_txt_add - one TXT rdata, its character strings joined */
 void
 chk_txt_add(struct chk_txt *t, const unsigned char *rd, size_t len)

@@ -226,18 +226,6 @@ remove_private_cache(void)
 	tmpdir[0] = 0;
 }
 
-/* sts_conf_of - the MTA-STS settings, as mxtlsd's, but the private cache */
-static void
-sts_conf_of(struct stsget_conf *sc)
-{
-	sc->cache_dir = tmpdir;
-	sc->ca_file = cfg.tls_ca_file;
-	sc->fetch_timeout = cfg.sts_fetch_timeout;
-	sc->rules.refresh_before = cfg.sts_refresh_before;
-	sc->rules.negative_ttl = cfg.sts_negative_ttl;
-	sc->rules.min_interval = 60;
-}
-
 /* on_plan - the domain's lookups are in */
 static void
 on_plan(void *arg, struct plan *p)
@@ -293,7 +281,8 @@ start_lookups(const char *domain, int fresh)
 			private_cache(domain, fresh, text, len);
 		else
 			k.cache.use = CHK_CACHE_MEMORY;	/* as mxtlsd: memory only */
-		sts_conf_of(&sc);
+		stsget_conf_of(&cfg, &sc);
+		sc.cache_dir = tmpdir;	/* mxtlsd's cache is never written */
 		if (stsget_init(loop, &sc, err, sizeof(err)) < 0)
 			die("%s", err);
 		rc.sts = 1;
@@ -469,8 +458,6 @@ on_up(struct up *u, enum up_event ev, const struct up_info *ui,
 static void
 params_for(const struct route_cand *cd, struct up_params *p)
 {
-	const struct route *rt = k.rt;
-
 	*p = (struct up_params) {
 		.addr = cd->addr,
 		.addrlen = cd->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
@@ -479,29 +466,10 @@ params_for(const struct route_cand *cd, struct up_params *p)
 		.mark = cfg.upstream_mark,
 		.connect_timeout = cfg.upstream_connect_timeout,
 		.timeout = cfg.upstream_timeout,
-		.tls_ctx = ROUTE_NO_TLS(cd->level) ? NULL : client_ctx,
+		.tls_ctx = client_ctx,
 		.sid = "mxtls-check",
-		.level = cd->level,
-		.sts_mismatch = cd->sts_mismatch,
-		.sts_id = plan->has_sts ? plan->sts.id : NULL,
-		.tab = k.tab,
-		.soft = rt->soft,
-		.floor = cd->floor,
-		.nexthop = plan->domain,
 	};
-	if (cd->host >= 0) {
-		const struct plan_host *h = &plan->hosts[cd->host];
-
-		p->mxname = p->orig_name = h->name;
-		p->base = h->base;
-		p->tlsa = h->tlsa;
-		p->ntlsa = h->ntlsa;
-	}
-	if (cd->failed && rt->soft) {
-		p->level = ROUTE_MAY;		/* report-only: the best TLS it gives */
-		p->tlsa = NULL;
-		p->ntlsa = 0;
-	}
+	up_params_policy(p, plan, k.rt, cd, k.tab);	/* as mxtlsd's sessions */
 }
 
 /* connect_next - start the next candidate mxtlsd would connect to */
@@ -602,7 +570,7 @@ main(int argc, char **argv)
 		.strict_testing = cfg.strict_testing,
 		.require_tls = cfg.require_tls,
 		.report_only = cfg.mode == MODE_REPORT_ONLY,
-		.tab = k.tab = chk_table_entry(tab, plan, &k.dest),
+		.tab = k.tab = route_table_entry(tab, plan, &k.dest),
 	};
 	route_build(plan, &k.dest, &k.opts, &rt);
 	k.rt = &rt;

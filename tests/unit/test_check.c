@@ -138,30 +138,30 @@ table(void)
 		return;
 	}
 	d = sa("192.0.2.9:25");
-	e = chk_table_entry(&t, p, &d);
+	e = route_table_entry(&t, p, &d);
 	T_CASE("table: [addr]:port first", e && e->line == 1, "%s", e ? e->key : "none");
 	d = sa("192.0.2.9:587");
-	e = chk_table_entry(&t, p, &d);
+	e = route_table_entry(&t, p, &d);
 	T_CASE("table: another port is not [addr]:25", e && e->line == 3, "%s",
 	    e ? e->key : "none");
 	d = sa("192.0.2.1:25");
-	e = chk_table_entry(&t, p, &d);
+	e = route_table_entry(&t, p, &d);
 	T_CASE("table: [MX name] of the host at dest", e && e->line == 2, "%s",
 	    e ? e->key : "none");
 	d = sa("192.0.2.2:25");
-	e = chk_table_entry(&t, p, &d);
+	e = route_table_entry(&t, p, &d);
 	T_CASE("table: else the domain", e && e->line == 3, "%s", e ? e->key : "none");
 	snprintf(p->domain, sizeof(p->domain), "a.b.example.net");
-	e = chk_table_entry(&t, p, &d);
+	e = route_table_entry(&t, p, &d);
 	T_CASE("table: the nearest .parent", e && e->line == 4, "%s", e ? e->key : "none");
 	snprintf(p->domain, sizeof(p->domain), "example.org");
-	T_CASE("table: none", chk_table_entry(&t, p, &d) == NULL, "-");
+	T_CASE("table: none", route_table_entry(&t, p, &d) == NULL, "-");
 	memset(&d, 0, sizeof(d));
 	snprintf(p->domain, sizeof(p->domain), "d.example");
-	e = chk_table_entry(&t, p, &d);
+	e = route_table_entry(&t, p, &d);
 	T_CASE("table: no destination: the domain", e && e->line == 3, "%s",
 	    e ? e->key : "none");
-	T_CASE("table: no table", chk_table_entry(NULL, p, &d) == NULL, "-");
+	T_CASE("table: no table", route_table_entry(NULL, p, &d) == NULL, "-");
 	ptable_free(&t);
 	free(p);
 }

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -45,6 +46,25 @@ struct sconn {
 	struct sconn *next, **pprev;
 };
 
+/* A plan's answer, kept while the shortest TTL of the plan's answers runs
+ * (as a session keeps a plan), at most SMAP_SRV_CACHE_TTL. */
+struct centry {
+	struct centry *next;
+	double until;
+	int map, report_only, strict_testing;	/* what the answer was made for */
+	int kind;
+	size_t len;
+	char *text;
+	char key[DNAME_MAX + 1];
+};
+
+#define CACHE_BUCKETS	4096
+
+static struct {
+	struct centry *b[CACHE_BUCKETS];
+	long n;
+} cache;
+
 static struct {
 	struct ev_loop *loop;
 	ev_io w;
@@ -57,6 +77,7 @@ static struct {
 } srv = {.fd = -1, .spare = -1};
 
 static void process(struct sconn *c);
+static int flush(struct sconn *c);
 
 /* smap_srv_stats - the counters */
 const struct smap_srv_stats *
@@ -229,6 +250,102 @@ refuse(struct sconn *c, const char *why)
 	c->closing = 1;
 }
 
+/* hash - FNV-1a of a key and a map */
+static unsigned
+hash(const char *key, int map)
+{
+	uint32_t h = 2166136261u ^ (uint32_t) map;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char) *key) * 16777619u;
+	return h % CACHE_BUCKETS;
+}
+
+/* cache_flush - drop the expired answers, or all of them */
+static void
+cache_flush(int all)
+{
+	double now = srv.loop ? ev_now(srv.loop) : 0.;
+
+	for (int i = 0; i < CACHE_BUCKETS; i++) {
+		struct centry **pp = &cache.b[i], *e;
+
+		while ((e = *pp) != NULL) {
+			if (all || e->until <= now) {
+				*pp = e->next;
+				free(e->text);
+				free(e);
+				cache.n--;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+}
+
+/* cache_get - the kept answer for a domain, or 0 */
+static int
+cache_get(const char *key, const struct smap_ctx *cx, struct smap_answer *a)
+{
+	struct centry *e;
+
+	for (e = cache.b[hash(key, cx->map)]; e; e = e->next) {
+		if (e->map != cx->map || strcmp(e->key, key) != 0)
+			continue;
+		if (e->until <= ev_now(srv.loop) || e->report_only != cx->report_only
+		    || e->strict_testing != cx->strict_testing)
+			return 0;
+		a->kind = e->kind;
+		a->len = e->len;
+		memcpy(a->text, e->text, e->len + 1);
+		srv.st.cache_hits++;
+		return 1;
+	}
+	return 0;
+}
+
+/* cache_put - keep a plan's answer while its TTLs run */
+static void
+cache_put(const char *key, const struct smap_ctx *cx, const struct plan *p,
+    const struct smap_answer *a)
+{
+	unsigned h = hash(key, cx->map);
+	struct centry *e, **pp;
+	long ttl = p->min_ttl;
+
+	if (a->kind == SMAP_R_TEMP || ttl <= 0)
+		return;
+	if (ttl > SMAP_SRV_CACHE_TTL)
+		ttl = SMAP_SRV_CACHE_TTL;
+	for (pp = &cache.b[h]; (e = *pp) != NULL; pp = &e->next)
+		if (e->map == cx->map && strcmp(e->key, key) == 0) {
+			*pp = e->next;		/* replaced below */
+			free(e->text);
+			free(e);
+			cache.n--;
+			break;
+		}
+	if (cache.n >= SMAP_SRV_CACHE_MAX)
+		cache_flush(0);
+	if (cache.n >= SMAP_SRV_CACHE_MAX)
+		cache_flush(1);
+	if ((e = calloc(1, sizeof(*e))) == NULL || (e->text = malloc(a->len + 1)) == NULL) {
+		free(e);
+		return;
+	}
+	memcpy(e->text, a->text, a->len + 1);
+	e->len = a->len;
+	e->kind = a->kind;
+	e->map = cx->map;
+	e->report_only = cx->report_only;
+	e->strict_testing = cx->strict_testing;
+	e->until = ev_now(srv.loop) + (double) ttl;
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	e->next = cache.b[h];
+	cache.b[h] = e;
+	cache.n++;
+}
+
 /* on_plan - the lookups are in: answer */
 static void
 on_plan(void *arg, struct plan *p)
@@ -242,6 +359,7 @@ on_plan(void *arg, struct plan *p)
 	ctx_now(c->map, &cx);
 	smap_answer_plan(p, &cx, &a);
 	msg_debug("socketmap: %s -> %d %s", c->key, a.kind, a.text);
+	cache_put(c->key, &cx, p, &a);
 	plan_free(p);
 	reply(c, &a);
 	process(c);
@@ -266,12 +384,21 @@ on_lookup_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	process(c);
 }
 
-/* lookup - a domain without a table entry: the policy lookups */
+/* lookup - a domain without a table entry: a kept answer, or the
+ * policy lookups */
 static void
 lookup(struct sconn *c, int map, const char *domain)
 {
+	struct smap_answer a;
+	struct smap_ctx cx;
+
 	if (strcmp(proxy.cfg.dns_resolver, "none") == 0) {
 		simple(c, map, SMAP_R_NOTFOUND, "");	/* no lookups: no policy */
+		return;
+	}
+	ctx_now(map, &cx);
+	if (cache_get(domain, &cx, &a)) {
+		reply(c, &a);
 		return;
 	}
 	snprintf(c->key, sizeof(c->key), "%s", domain);
@@ -393,6 +520,12 @@ process(struct sconn *c)
 			msg_debug("socketmap: client left a request unfinished");
 		c->closing = 1;
 	}
+	/* Replies go out at once; the write watcher waits only for a full
+	 * socket buffer. */
+	if (c->outlen > c->outoff && !ev_is_active(&c->wio) && flush(c) < 0) {
+		conn_close(c);
+		return;
+	}
 	if (c->closing && c->outlen == c->outoff) {
 		conn_close(c);
 		return;
@@ -423,27 +556,38 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 	process(c);
 }
 
-/* on_write - replies to the client */
-static void
-on_write(struct ev_loop *loop, ev_io *w, int revents)
+/* flush - write what the client takes now; -1 when the connection broke */
+static int
+flush(struct sconn *c)
 {
-	struct sconn *c = w->data;
 	ssize_t n;
 
-	(void) loop;
-	(void) revents;
 	n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return 0;
 	if (n < 0) {
 		msg_debug("socketmap: write: %m");
-		conn_close(c);
-		return;
+		return -1;
 	}
 	c->outoff += (size_t) n;
 	if (c->outoff == c->outlen) {
 		c->outoff = c->outlen = 0;
 		c->idle_since = ev_now(srv.loop);
+	}
+	return 0;
+}
+
+/* on_write - replies to the client */
+static void
+on_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sconn *c = w->data;
+
+	(void) loop;
+	(void) revents;
+	if (flush(c) < 0) {
+		conn_close(c);
+		return;
 	}
 	process(c);
 }
@@ -558,6 +702,7 @@ smap_srv_stop(void)
 	if (srv.spare >= 0)
 		close(srv.spare);
 	srv.spare = -1;
+	cache_flush(1);
 	if (srv.path[0] && unlink(srv.path) < 0 && errno != ENOENT)
 		msg_debug("socketmap: unlink %s: %m", srv.path);
 }

@@ -27,7 +27,12 @@
  *	(resolve.h); a bracketed host without an entry and a key that is no
  *	domain get NOTFOUND; an unknown map name gets `PERM unknown map'.
  *	The mode, strict_testing and the table are read when each answer is
- *	made, so a reload applies to the next answer.
+ *	made, so a reload applies to the next answer.  The answer a plan
+ *	gave is kept (per map and domain) while the shortest TTL of the
+ *	plan's DNS answers runs, as a session keeps a plan, at most
+ *	SMAP_SRV_CACHE_TTL seconds and SMAP_SRV_CACHE_MAX answers (then the
+ *	expired ones, or all, are dropped); TEMP is never kept, and a kept
+ *	answer made under another mode or strict_testing is not used.
  *
  *	Limits (a peer can cause a warning and a closed connection, never
  *	more):
@@ -53,7 +58,8 @@
  *	smap_srv_stats() is the counters: replies by kind (OK, NOTFOUND,
  *	TEMP, PERM), connections accepted and open, connections closed for
  *	bad input or at a deadline, lookups that ran past the lookup
- *	deadline.  The counters only grow (but `open').
+ *	deadline, answers taken from the kept ones.  The counters only grow
+ *	(but `open').
  *
  * DIAGNOSTICS
  *	smap_srv_open() returns 0, or -1 with err (the address and the
@@ -73,6 +79,8 @@
 #define SMAP_SRV_WRITE_TIMEOUT		30.0
 #define SMAP_SRV_MAX_CONNS		256
 #define SMAP_SRV_OUT_MAX		(4 * (SMAP_MAX + 16))
+#define SMAP_SRV_CACHE_TTL		300	/* seconds an answer is kept, at most */
+#define SMAP_SRV_CACHE_MAX		10000	/* answers kept */
 
 struct smap_srv_stats {
 	unsigned long long ok, notfound, temp, perm;	/* replies */
@@ -80,6 +88,7 @@ struct smap_srv_stats {
 	unsigned long long bad_input;	/* closed: not a request */
 	unsigned long long timed_out;	/* closed at a deadline */
 	unsigned long long lookup_timeouts;	/* answered TEMP at the deadline */
+	unsigned long long cache_hits;	/* answered from a kept plan answer */
 	long open;			/* connections open now */
 };
 

@@ -269,6 +269,7 @@ bench: deps-check
 	@bash tests/bench/ptable
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/modes
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/metrics
+	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/socketmap
 
 # The TLSRPT figures alone: journal records/s (interval, always), and a
 # million-record day of aggregation (report/agg.c) on one core.

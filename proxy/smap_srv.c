@@ -692,6 +692,11 @@ smap_srv_stop(void)
 {
 	if (srv.fd < 0)
 		return;
+	msg_info("socketmap: %llu connections, replies ok=%llu notfound=%llu temp=%llu "
+	    "perm=%llu, %llu from kept answers, %llu lookups past the deadline, %llu "
+	    "connections closed for bad input, %llu at a deadline", srv.st.accepted,
+	    srv.st.ok, srv.st.notfound, srv.st.temp, srv.st.perm, srv.st.cache_hits,
+	    srv.st.lookup_timeouts, srv.st.bad_input, srv.st.timed_out);
 	if (srv.loop)
 		ev_io_stop(srv.loop, &srv.w);
 	srv.running = 0;

@@ -246,9 +246,9 @@ sm_ref_start() {
 	  strict_testing: false
 	  timeout: 4
 	EOF
-	lab_in_mta unbound -c "$d/unbound.conf" >"$LAB_DIR/log/sm-unbound.log" 2>&1 9>&- &
+	ip netns exec "$LAB_NS_MTA" unbound -c "$d/unbound.conf" >"$LAB_DIR/log/sm-unbound.log" 2>&1 9>&- &
 	SM_UB_PID=$!
-	lab_in_mta unshare -m sh -c 'mount --bind "$1/resolv.conf" /etc/resolv.conf &&
+	ip netns exec "$LAB_NS_MTA" unshare -m sh -c 'mount --bind "$1/resolv.conf" /etc/resolv.conf &&
 		SSL_CERT_FILE=$2 exec mta-sts-daemon -v info -c "$1/mta-sts-daemon.yml"' sh "$d" \
 		"$LAB_DIR/dns/pki/ca.crt" >"$LAB_DIR/log/sm-resolver.log" 2>&1 9>&- &
 	SM_REF_PID=$!

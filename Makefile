@@ -101,6 +101,7 @@ UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/ptable.c lib
 
 FUZZERS = fuzz_ptable fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache \
 	fuzz_smap fuzz_metrics fuzz_check
+FUZZERS += fuzz_smap_answer
 FUZZ_SRC_fuzz_metrics = tests/fuzz/fuzz_metrics.c proxy/metrics.c report/rtype.c
 FUZZ_SRC_fuzz_check = tests/fuzz/fuzz_check.c tools/check_out.c policy/route.c policy/ptable.c \
 	lib/dest.c policy/plan.c policy/dane.c policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c \
@@ -111,6 +112,8 @@ FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c lib/conf.c lib/dname.c lib/addr.
 FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c lib/tags.c
 FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c lib/dname.c lib/tags.c report/rtype.c
 FUZZ_SRC_fuzz_smap = tests/fuzz/fuzz_smap.c proxy/smap.c lib/dest.c lib/dname.c lib/addr.c
+FUZZ_SRC_fuzz_smap_answer = tests/fuzz/fuzz_smap_answer.c proxy/smap_answer.c proxy/smap.c \
+	policy/ptable.c lib/dest.c lib/dname.c lib/addr.c
 FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c report/rtype.c lib/dname.c
 FUZZ_SRC_fuzz_journal = tests/fuzz/fuzz_journal.c report/record.c report/agg.c lib/dname.c \
 	report/render.c report/rtype.c

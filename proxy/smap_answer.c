@@ -227,10 +227,9 @@ put_strings(struct out *o, const struct ptab_entry *e)
 	return 0;
 }
 
-/* smap_answer_entry - the admin's table entry, in Postfix's words */
-void
-smap_answer_entry(const struct ptab_entry *e, const struct smap_ctx *cx,
-    struct smap_answer *a)
+/* entry_answer - an entry's level and attributes, or TEMP */
+static void
+entry_answer(const struct ptab_entry *e, struct smap_answer *a)
 {
 	struct out o;
 	const char *lv = e->level < PTAB_NLEVELS ? ptab_level_str(e->level) : NULL;
@@ -238,10 +237,6 @@ smap_answer_entry(const struct ptab_entry *e, const struct smap_ctx *cx,
 
 	if (lv == NULL) {
 		set_reason(a, SMAP_R_TEMP, "policy table entry has no level");
-		return;
-	}
-	if ((cx->report_only || e->report_only) && e->level > PTAB_MAY) {
-		set_may(a);
 		return;
 	}
 	start(a, SMAP_R_OK, &o);
@@ -257,6 +252,22 @@ smap_answer_entry(const struct ptab_entry *e, const struct smap_ctx *cx,
 	}
 	if (o.full)
 		set_reason(a, SMAP_R_TEMP, "policy table entry too long for a reply");
+}
+
+/* smap_answer_entry - the admin's table entry, in Postfix's words */
+void
+smap_answer_entry(const struct ptab_entry *e, const struct smap_ctx *cx,
+    struct smap_answer *a)
+{
+	int ro = cx->report_only || e->report_only;
+
+	if (ro && e->level > PTAB_MAY) {
+		set_may(a);
+		return;
+	}
+	entry_answer(e, a);
+	if (ro && a->kind == SMAP_R_TEMP)
+		set_may(a);		/* report-only never refuses */
 }
 
 /* dane_answer - 1 (answered) when DANE decides: some host has usable

@@ -134,6 +134,19 @@ test_entries(void)
 	e.level = PTAB_NLEVELS;
 	smap_answer_entry(&e, &px, &a);
 	T_CASE("no such level: TEMP", a.kind == SMAP_R_TEMP && wire_ok(&a), "got %d", a.kind);
+	smap_answer_entry(&e, &ro, &a);
+	T_CASE("no such level, report-only: may", is(&a, SMAP_R_OK, "may"), "got %d \"%s\"",
+	    a.kind, a.text);
+	e.level = PTAB_MAY;
+	e.nmatch = 0;
+	e.ciphers = (char *) "high";
+	e.tafile = (char *) "/a b";
+	smap_answer_entry(&e, &px, &a);
+	T_CASE("may with an unsayable value: TEMP", a.kind == SMAP_R_TEMP && wire_ok(&a),
+	    "got %d \"%s\"", a.kind, a.text);
+	smap_answer_entry(&e, &ro, &a);
+	T_CASE("may with an unsayable value, report-only: may (never TEMP)",
+	    is(&a, SMAP_R_OK, "may"), "got %d \"%s\"", a.kind, a.text);
 }
 
 /* new_plan - an OK plan of n hosts, all DANE_NONE */

@@ -362,6 +362,7 @@ on_plan(void *arg, struct plan *p)
 	cache_put(c->key, &cx, p, &a);
 	plan_free(p);
 	reply(c, &a);
+	c->part_since = 0;		/* the lookup's time is not the client's */
 	process(c);
 }
 
@@ -381,6 +382,7 @@ on_lookup_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	    SMAP_SRV_LOOKUP_TIMEOUT);
 	msg_warn("socketmap: %s", why);
 	simple(c, c->map, SMAP_R_TEMP, why);
+	c->part_since = 0;
 	process(c);
 }
 

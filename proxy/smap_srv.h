@@ -17,7 +17,8 @@
  *	0666 so that Postfix's smtp(8), running as postfix, can connect.
  *	smap_srv_start() accepts connections on the loop; smap_srv_stop()
  *	closes the listener and every connection, cancels their lookups and
- *	removes the unix socket.
+ *	removes the unix socket (when the dropped user may; otherwise the
+ *	next start does).
  *
  *	Each connection carries requests `NAME KEY' as netstrings and gets
  *	one reply netstring per request, in the order asked (pipelined

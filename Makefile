@@ -85,13 +85,15 @@ UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c lib/dna
 	lib/dirs.c lib/file.c report/rtype.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/dnssec.c policy/dane.c report/rtype.c
 UNIT_TESTS += test_rr test_plan test_route test_smap test_metrics test_check
-UNIT_TESTS += test_smap_answer
+UNIT_TESTS += test_smap_answer test_smap_srv
 UNIT_SRC_test_metrics = tests/unit/test_metrics.c proxy/metrics.c report/rtype.c lib/buf.c
 # mxtls-check's pure part: verdict words, table entry, JSON and text.
 UNIT_SRC_test_check = tests/unit/test_check.c tools/check_out.c policy/route.c policy/ptable.c \
 	lib/dest.c policy/plan.c policy/dane.c policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c \
 	report/rtype.c lib/addr.c lib/dname.c lib/conf.c
 UNIT_SRC_test_smap = tests/unit/test_smap.c proxy/smap.c lib/dest.c lib/dname.c lib/addr.c
+UNIT_SRC_test_smap_srv = tests/unit/test_smap_srv.c proxy/smap_srv.c proxy/smap_answer.c \
+	proxy/smap.c policy/ptable.c lib/conf.c lib/dest.c lib/dname.c lib/addr.c
 UNIT_SRC_test_smap_answer = tests/unit/test_smap_answer.c proxy/smap_answer.c proxy/smap.c \
 	policy/ptable.c policy/sts.c report/rtype.c lib/tags.c lib/dest.c lib/dname.c lib/addr.c
 UNIT_SRC_test_rr = tests/unit/test_rr.c policy/rr.c policy/dane.c lib/dname.c

@@ -76,6 +76,11 @@ static struct {
 	struct smap_srv_stats st;
 } srv = {.fd = -1, .spare = -1};
 
+struct smap_srv_limits smap_srv_limits = {
+	SMAP_SRV_REQUEST_TIMEOUT, SMAP_SRV_IDLE_TIMEOUT, SMAP_SRV_LOOKUP_TIMEOUT,
+	SMAP_SRV_WRITE_TIMEOUT, SMAP_SRV_MAX_CONNS,
+};
+
 static void process(struct sconn *c);
 static int flush(struct sconn *c);
 
@@ -179,7 +184,7 @@ conn_close(struct sconn *c)
 	*c->pprev = c->next;
 	free(c);
 	srv.st.open--;
-	if (srv.fd >= 0 && !srv.running && srv.st.open < SMAP_SRV_MAX_CONNS) {
+	if (srv.fd >= 0 && !srv.running && srv.st.open < smap_srv_limits.max_conns) {
 		ev_io_start(srv.loop, &srv.w);
 		srv.running = 1;
 	}
@@ -378,8 +383,8 @@ on_lookup_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	resolve_cancel(c->res);
 	c->res = NULL;
 	srv.st.lookup_timeouts++;
-	snprintf(why, sizeof(why), "policy lookup for %s took over %.0fs", c->key,
-	    SMAP_SRV_LOOKUP_TIMEOUT);
+	snprintf(why, sizeof(why), "policy lookup for %s took over %gs", c->key,
+	    smap_srv_limits.lookup_timeout);
 	msg_warn("socketmap: %s", why);
 	simple(c, c->map, SMAP_R_TEMP, why);
 	c->part_since = 0;
@@ -409,7 +414,7 @@ lookup(struct sconn *c, int map, const char *domain)
 		simple(c, map, SMAP_R_TEMP, "out of memory");
 		return;
 	}
-	ev_timer_set(&c->lk, SMAP_SRV_LOOKUP_TIMEOUT, 0.);
+	ev_timer_set(&c->lk, smap_srv_limits.lookup_timeout, 0.);
 	ev_timer_start(srv.loop, &c->lk);
 }
 
@@ -462,13 +467,13 @@ arm(struct sconn *c)
 
 	ev_timer_stop(srv.loop, &c->tm);
 	if (c->outlen > c->outoff)
-		at = c->out_since + SMAP_SRV_WRITE_TIMEOUT;
+		at = c->out_since + smap_srv_limits.write_timeout;
 	else if (c->res)
 		return;				/* the lookup deadline applies */
 	else if (c->inlen > 0)
-		at = c->part_since + SMAP_SRV_REQUEST_TIMEOUT;
+		at = c->part_since + smap_srv_limits.request_timeout;
 	else
-		at = c->idle_since + SMAP_SRV_IDLE_TIMEOUT;
+		at = c->idle_since + smap_srv_limits.idle_timeout;
 	ev_timer_set(&c->tm, at > now ? at - now : 0., 0.);
 	ev_timer_start(srv.loop, &c->tm);
 }
@@ -603,13 +608,13 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void) loop;
 	(void) revents;
 	if (c->outlen > c->outoff)
-		msg_warn("socketmap %s: client took no reply for %.0fs; closing", srv.name,
-		    SMAP_SRV_WRITE_TIMEOUT);
+		msg_warn("socketmap %s: client took no reply for %gs; closing", srv.name,
+		    smap_srv_limits.write_timeout);
 	else if (c->inlen > 0)
-		msg_warn("socketmap %s: request not complete after %.0fs; closing", srv.name,
-		    SMAP_SRV_REQUEST_TIMEOUT);
+		msg_warn("socketmap %s: request not complete after %gs; closing", srv.name,
+		    smap_srv_limits.request_timeout);
 	else
-		msg_debug("socketmap: idle for %.0fs; closing", SMAP_SRV_IDLE_TIMEOUT);
+		msg_debug("socketmap: idle for %gs; closing", smap_srv_limits.idle_timeout);
 	if (c->outlen > c->outoff || c->inlen > 0)
 		srv.st.timed_out++;
 	conn_close(c);
@@ -649,7 +654,7 @@ static void
 on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void) revents;
-	while (srv.st.open < SMAP_SRV_MAX_CONNS) {
+	while (srv.st.open < smap_srv_limits.max_conns) {
 		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
@@ -671,8 +676,8 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	ev_io_stop(loop, w);		/* conn_close() starts it again */
 	srv.running = 0;
-	msg_warn("socketmap %s: %d connections; the next wait", srv.name,
-	    SMAP_SRV_MAX_CONNS);
+	msg_warn("socketmap %s: %ld connections; the next wait", srv.name,
+	    smap_srv_limits.max_conns);
 }
 
 /* smap_srv_start - accept on the loop */

@@ -4,10 +4,18 @@
  * mxtlsd's engine would apply.
  *
  * SYNOPSIS
- *	int smap_srv_open(const char *where, char *err, size_t errlen);
+ *	struct smap_srv_limits {
+	double request_timeout, idle_timeout, lookup_timeout, write_timeout;
+	long max_conns;
+};
+
+extern struct smap_srv_limits smap_srv_limits;
+
+int smap_srv_open(const char *where, char *err, size_t errlen);
  *	void smap_srv_start(struct ev_loop *loop);
  *	void smap_srv_stop(void);
  *	const struct smap_srv_stats *smap_srv_stats(void);
+ *	extern struct smap_srv_limits smap_srv_limits;
  *
  * DESCRIPTION
  *	smap_srv_open() binds `where' (socketmap_listen: inet:ADDR:PORT,
@@ -56,6 +64,10 @@
  *			listen queue (accepting stops until one closes)
  *		SMAP_SRV_OUT_MAX  replies queued; reading stops above it
  *
+ *	smap_srv_limits holds the deadlines and the connection cap, set to
+ *	the SMAP_SRV_* defaults; mxtlsd never changes them (there is no key
+ *	for them), the unit test shortens them.
+ *
  *	smap_srv_stats() is the counters: replies by kind (OK, NOTFOUND,
  *	TEMP, PERM), connections accepted and open, connections closed for
  *	bad input or at a deadline, lookups that ran past the lookup
@@ -92,6 +104,13 @@ struct smap_srv_stats {
 	unsigned long long cache_hits;	/* answered from a kept plan answer */
 	long open;			/* connections open now */
 };
+
+struct smap_srv_limits {
+	double request_timeout, idle_timeout, lookup_timeout, write_timeout;
+	long max_conns;
+};
+
+extern struct smap_srv_limits smap_srv_limits;
 
 int smap_srv_open(const char *where, char *err, size_t errlen);
 void smap_srv_start(struct ev_loop *loop);

@@ -360,10 +360,11 @@ rnd(void)
 static void
 fill(char *d, size_t n)
 {
+	static const char odd[] = "ab.*-\r\n {}:,\x01\x7f";
 	size_t len = rnd() % n;
 
 	for (size_t i = 0; i < len; i++)
-		d[i] = (char) (rnd() % 4 ? "ab.*-\r\n {}:,\x01\x7f"[rnd() % 16] : (char) rnd());
+		d[i] = (char) (rnd() % 4 ? odd[rnd() % (sizeof(odd) - 1)] : (char) rnd());
 	d[len] = 0;
 }
 

@@ -90,8 +90,8 @@ sm_match() {
 
 # sm_listening PORT - something listens on 127.0.0.1:PORT in mxl-mta (5 s)
 sm_listening() {
-	local i
-	for i in $(seq 50); do
+	local _
+	for _ in $(seq 50); do
 		lab_in_mta ss -Hltn "sport = :$1" | grep -q 127.0.0.1 && return 0
 		sleep 0.1
 	done
@@ -102,16 +102,16 @@ sm_listening() {
 sm_restore() {
 	[ -n "$SM_REF_PID" ] && lab_kill_pid "$SM_REF_PID"
 	[ -n "$SM_UB_PID" ] && lab_kill_pid "$SM_UB_PID"
-	SM_REF_PID= SM_UB_PID=
+	SM_REF_PID='' SM_UB_PID=''
 	lab_mxtlsd_stop
 	lab_mxtlsd_conf_write
 	lab_mxtlsd_start || fail restored "mxtlsd did not start again with the lab's configuration"
 }
 
-# sm_conf - the lines the scenario's mxtlsd runs with (and MORE lines)
+# sm_conf - the configuration the scenario's mxtlsd runs with
 sm_conf() {
 	lab_mxtlsd_conf_write "socketmap_listen = inet:127.0.0.1:$SM_PORT" \
-		"policy_table = $SM_DIR/tls_policy" "$@"
+		"policy_table = $SM_DIR/tls_policy"
 }
 
 # sm_answers - every case through postmap, one connection each
@@ -248,6 +248,7 @@ sm_ref_start() {
 	EOF
 	ip netns exec "$LAB_NS_MTA" unbound -c "$d/unbound.conf" >"$LAB_DIR/log/sm-unbound.log" 2>&1 9>&- &
 	SM_UB_PID=$!
+	# shellcheck disable=SC2016
 	ip netns exec "$LAB_NS_MTA" unshare -m sh -c 'mount --bind "$1/resolv.conf" /etc/resolv.conf &&
 		SSL_CERT_FILE=$2 exec mta-sts-daemon -v info -c "$1/mta-sts-daemon.yml"' sh "$d" \
 		"$LAB_DIR/dns/pki/ca.crt" >"$LAB_DIR/log/sm-resolver.log" 2>&1 9>&- &

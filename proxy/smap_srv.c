@@ -439,7 +439,7 @@ handle(struct sconn *c, const char *data, size_t dlen)
 		return;
 	}
 	if (smap_key_parse(rq.key, rq.keylen, &k, &why) < 0) {
-		msg_debug("socketmap: key \"%.*s\": %s", (int) rq.keylen, rq.key, why);
+		msg_debug("socketmap: a key of %zu octets: %s", rq.keylen, why);
 		simple(c, map, SMAP_R_NOTFOUND, "");
 		return;
 	}

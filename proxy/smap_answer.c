@@ -139,6 +139,20 @@ smap_answer_simple(int kind, const char *text, const struct smap_ctx *cx,
 		set_reason(a, SMAP_R_TEMP, "empty answer");
 }
 
+/* smap_answer_none - no policy applies: NOTFOUND, or the require_tls floor */
+void
+smap_answer_none(const struct smap_ctx *cx, struct smap_answer *a)
+{
+	struct out o;
+
+	if (cx->require_tls && !cx->report_only) {
+		start(a, SMAP_R_OK, &o);
+		puts_(&o, "encrypt");
+		return;
+	}
+	start(a, SMAP_R_NOTFOUND, &o);
+}
+
 /* put_fp - one SHA-256 digest as XX:XX:... */
 static void
 put_fp(struct out *o, const uint8_t *d)
@@ -422,5 +436,5 @@ smap_answer_plan(const struct plan *p, const struct smap_ctx *cx,
 		sts_answer(p, cx, a);
 		return;
 	}
-	start(a, SMAP_R_NOTFOUND, &o);
+	smap_answer_none(cx, a);
 }

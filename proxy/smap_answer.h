@@ -10,6 +10,8 @@
  *		const struct smap_ctx *cx, struct smap_answer *a);
  *	void smap_answer_simple(int kind, const char *text,
  *		const struct smap_ctx *cx, struct smap_answer *a);
+ *	void smap_answer_none(const struct smap_ctx *cx,
+ *		struct smap_answer *a);
  *
  * DESCRIPTION
  *	smap_map_of() is SMAP_MAP_POSTFIX for the map name `postfix',
@@ -43,7 +45,8 @@
  *						pattern `*.d' is written `.d'
  *		anything else (MTA-STS
  *		testing, none, no policy, a
- *		policy that could not be had)	NOTFOUND
+ *		policy that could not be had)	smap_answer_none(): NOTFOUND
+ *						(OK encrypt with require_tls)
  *	With SMAP_MAP_TLSRPT, an MTA-STS answer has `policy_type=sts
  *	policy_domain=D', one `mx_host_pattern=P' per mx: line and one
  *	`{ policy_string = LINE }' per policy line (a line holding `{', `}'
@@ -56,6 +59,13 @@
  *
  *	smap_answer_simple() is a reply of the given kind and text (the
  *	lookup deadline's TEMP, PERM unknown map), cleaned as below.
+ *
+ *	smap_answer_none() is the answer for a destination no policy
+ *	applies to (a plan's last case above, a next hop without a table
+ *	entry, no DNS lookups): NOTFOUND, or with cx->require_tls (the
+ *	floor: never plaintext) `OK encrypt', as mxtlsd's own sessions do;
+ *	in report-only NOTFOUND (report-only refuses nothing).  A null MX
+ *	and NXDOMAIN stay NOTFOUND: there is no MX to send to.
  *
  *	With cx->report_only (mode = report-only), or an entry's
  *	mode=report-only, any answer that could make Postfix refuse or
@@ -93,6 +103,7 @@ struct smap_ctx {
 	int map;			/* SMAP_MAP_POSTFIX or SMAP_MAP_TLSRPT */
 	int report_only;		/* mode = report-only */
 	int strict_testing;		/* MTA-STS testing enforced */
+	int require_tls;		/* the floor: never plaintext */
 };
 
 struct smap_answer {
@@ -108,5 +119,6 @@ void smap_answer_plan(const struct plan *p, const struct smap_ctx *cx,
     struct smap_answer *a);
 void smap_answer_simple(int kind, const char *text, const struct smap_ctx *cx,
     struct smap_answer *a);
+void smap_answer_none(const struct smap_ctx *cx, struct smap_answer *a);
 
 #endif

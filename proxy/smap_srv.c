@@ -51,7 +51,7 @@ struct sconn {
 struct centry {
 	struct centry *next;
 	double until;
-	int map, report_only, strict_testing;	/* what the answer was made for */
+	int map, report_only, strict_testing, require_tls;	/* made for */
 	int kind;
 	size_t len;
 	char *text;
@@ -231,6 +231,19 @@ ctx_now(int map, struct smap_ctx *cx)
 	cx->map = map;
 	cx->report_only = proxy.cfg.mode == MODE_REPORT_ONLY;
 	cx->strict_testing = proxy.cfg.strict_testing;
+	cx->require_tls = proxy.cfg.require_tls;
+}
+
+/* none - reply that no policy applies (smap_answer_none()) */
+static void
+none(struct sconn *c, int map)
+{
+	struct smap_answer a;
+	struct smap_ctx cx;
+
+	ctx_now(map, &cx);
+	smap_answer_none(&cx, &a);
+	reply(c, &a);
 }
 
 /* simple - reply a kind and text */
@@ -298,7 +311,8 @@ cache_get(const char *key, const struct smap_ctx *cx, struct smap_answer *a)
 		if (e->map != cx->map || strcmp(e->key, key) != 0)
 			continue;
 		if (e->until <= ev_now(srv.loop) || e->report_only != cx->report_only
-		    || e->strict_testing != cx->strict_testing)
+		    || e->strict_testing != cx->strict_testing
+		    || e->require_tls != cx->require_tls)
 			return 0;
 		a->kind = e->kind;
 		a->len = e->len;
@@ -344,6 +358,7 @@ cache_put(const char *key, const struct smap_ctx *cx, const struct plan *p,
 	e->map = cx->map;
 	e->report_only = cx->report_only;
 	e->strict_testing = cx->strict_testing;
+	e->require_tls = cx->require_tls;
 	e->until = ev_now(srv.loop) + (double) ttl;
 	snprintf(e->key, sizeof(e->key), "%s", key);
 	e->next = cache.b[h];
@@ -400,7 +415,7 @@ lookup(struct sconn *c, int map, const char *domain)
 	struct smap_ctx cx;
 
 	if (strcmp(proxy.cfg.dns_resolver, "none") == 0) {
-		simple(c, map, SMAP_R_NOTFOUND, "");	/* no lookups: no policy */
+		none(c, map);			/* no lookups: no policy */
 		return;
 	}
 	ctx_now(map, &cx);
@@ -453,7 +468,7 @@ handle(struct sconn *c, const char *data, size_t dlen)
 		    a.text);
 		reply(c, &a);
 	} else if (k.kind == SMAP_KEY_HOST) {
-		simple(c, map, SMAP_R_NOTFOUND, "");	/* a fixed next-hop: no MX policy */
+		none(c, map);			/* a fixed next hop: no MX policy */
 	} else {
 		lookup(c, map, k.name);
 	}

@@ -112,7 +112,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (int m = 0; m < 2; m++)
 		for (int ro = 0; ro < 2; ro++) {
-			struct smap_ctx cx = {m, ro, (int) (size & 1)};
+			struct smap_ctx cx = {m, ro, (int) (size & 1), (int) ((size >> 1) & 1)};
 
 			smap_answer_plan(&p, &cx, &a);
 			check(&a, &cx);

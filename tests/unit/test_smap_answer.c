@@ -31,9 +31,9 @@ static const char table[] =
     "[192.0.2.25]:25   encrypt protocols=TLSv1.3\n";
 
 static struct ptable tab;
-static const struct smap_ctx px = {SMAP_MAP_POSTFIX, 0, 0};
-static const struct smap_ctx ro = {SMAP_MAP_POSTFIX, 1, 0};
-static const struct smap_ctx rpt = {SMAP_MAP_TLSRPT, 0, 0};
+static const struct smap_ctx px = {SMAP_MAP_POSTFIX, 0, 0, 0};
+static const struct smap_ctx ro = {SMAP_MAP_POSTFIX, 1, 0, 0};
+static const struct smap_ctx rpt = {SMAP_MAP_TLSRPT, 0, 0, 0};
 
 /* wire_ok - the answer is a reply smap_reply() takes, within the cap */
 static int
@@ -261,7 +261,7 @@ test_plans(void)
 	plan_case("MTA-STS testing: NOTFOUND (as postfix-mta-sts-resolver)", p, &px,
 	    SMAP_R_NOTFOUND, "");
 	{
-		struct smap_ctx st = {SMAP_MAP_POSTFIX, 0, 1};
+		struct smap_ctx st = {SMAP_MAP_POSTFIX, 0, 1, 0};
 
 		plan_case("MTA-STS testing, strict_testing: secure", p, &st, SMAP_R_OK,
 		    "secure match=mx1.example.com:.example.net servername=hostname");
@@ -269,6 +269,32 @@ test_plans(void)
 	set_sts(p, STS_MODE_NONE, mx, 0);
 	plan_case("MTA-STS none: NOTFOUND", p, &px, SMAP_R_NOTFOUND, "");
 
+	{
+		struct smap_ctx rt = {SMAP_MAP_POSTFIX, 0, 0, 1};
+		struct smap_ctx rtro = {SMAP_MAP_POSTFIX, 1, 0, 1};
+
+		set_sts(p, STS_MODE_TESTING, mx, 2);
+		plan_case("require_tls: MTA-STS testing gets the floor, encrypt", p, &rt,
+		    SMAP_R_OK, "encrypt");
+		memset(&p->sts, 0, sizeof(p->sts));
+		p->has_sts = 0;
+		plan_case("require_tls: no policy, encrypt", p, &rt, SMAP_R_OK, "encrypt");
+		plan_case("require_tls, report-only: NOTFOUND", p, &rtro, SMAP_R_NOTFOUND, "");
+		p->hosts[0].dane = DANE_AUTH;
+		plan_case("require_tls: DANE stays dane-only", p, &rt, SMAP_R_OK, "dane-only");
+		p->hosts[0].dane = DANE_NONE;
+		set_sts(p, STS_MODE_ENFORCE, mx, 2);
+		plan_case("require_tls: MTA-STS enforce stays secure", p, &rt, SMAP_R_OK,
+		    "secure match=mx1.example.com:.example.net servername=hostname");
+		p->status = PLAN_NODOMAIN;
+		plan_case("require_tls: NXDOMAIN stays NOTFOUND", p, &rt, SMAP_R_NOTFOUND, "");
+		p->status = PLAN_OK;
+		smap_answer_none(&rt, &a);
+		T_CASE("smap_answer_none with require_tls: encrypt", is(&a, SMAP_R_OK, "encrypt"),
+		    "got %d", a.kind);
+		smap_answer_none(&px, &a);
+		T_CASE("smap_answer_none: NOTFOUND", is(&a, SMAP_R_NOTFOUND, ""), "got %d", a.kind);
+	}
 	memset(&p->sts, 0, sizeof(p->sts));
 	p->has_sts = 0;
 	p->sts.rtype = RTYPE_STS_POLICY_FETCH_ERROR;
@@ -376,7 +402,8 @@ test_random(void)
 	int bad = 0, kinds[5] = {0, 0, 0, 0, 0};
 
 	for (int it = 0; it < 20000; it++) {
-		struct smap_ctx cx = {(int) (rnd() % 2), (int) (rnd() % 4 == 0), (int) (rnd() % 2)};
+		struct smap_ctx cx = {(int) (rnd() % 2), (int) (rnd() % 4 == 0), (int) (rnd() % 2),
+		    (int) (rnd() % 2)};
 		struct smap_answer a;
 
 		p->status = (enum plan_status) (rnd() % 4);

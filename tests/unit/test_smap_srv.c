@@ -243,6 +243,15 @@ test_answers(void)
 	T_CASE("report-only: TEMP becomes may", one(fd, "postfix fail.test", NS("OK may")),
 	    "reply");
 	proxy.cfg.mode = MODE_ENFORCE;
+
+	T_CASE("no policy: NOTFOUND (kept)", one(fd, "postfix none.test", NS("NOTFOUND ")),
+	    "reply");
+	proxy.cfg.require_tls = 1;
+	T_CASE("require_tls: the kept NOTFOUND is not used, encrypt",
+	    one(fd, "postfix none.test", NS("OK encrypt")), "reply");
+	T_CASE("require_tls: a next hop without an entry, encrypt",
+	    one(fd, "postfix [192.0.2.9]:25", NS("OK encrypt")), "reply");
+	proxy.cfg.require_tls = 0;
 	close(fd);
 }
 

@@ -14,6 +14,7 @@
 #             map (PERM); all keys again through one connection
 #             (`postmap -q -', which reuses it);
 #   report    mode = report-only (SIGHUP): what could refuse says `may';
+#   floor     require_tls = yes (SIGHUP): where no policy applies, encrypt;
 #   hostile   tests/lab/py/smap_client.py: a bad netstring, a request of
 #             10001 octets and a netstring that is no request (each PERM,
 #             then closed), pipelined requests answered in order, a client
@@ -176,6 +177,29 @@ sm_report_only() {
 	else fail report-only-undone "SIGHUP back: ${LAB_MATCH:-no reload line}"; fi
 }
 
+# sm_require_tls - require_tls = yes: the floor where no policy applies
+sm_require_tls() {
+	local key want got
+	if lab_mxtlsd_hup "socketmap_listen = inet:127.0.0.1:$SM_PORT" \
+		"policy_table = $SM_DIR/tls_policy" "require_tls = yes"; then pass require-tls-reload
+	else fail require-tls-reload "SIGHUP: ${LAB_MATCH:-no reload line}"; return; fi
+	while IFS=$'\t' read -r key want; do
+		got=$(sm_q $SM_PORT postfix "$key")
+		if [ "$got" = "$want" ]; then pass "require-tls $key"
+		else fail "require-tls $key" "got \"$got\", want \"$want\""; fi
+	done <<-EOF
+	tls.lab.example	OK encrypt
+	testing.sts.example	OK encrypt
+	[192.0.2.26]:25	OK encrypt
+	enforce.sts.example	OK secure match=good1.sts.example servername=hostname
+	dane-ee.example	OK dane-only
+	no-such-domain.example	NOTFOUND
+	EOF
+	if lab_mxtlsd_hup "socketmap_listen = inet:127.0.0.1:$SM_PORT" \
+		"policy_table = $SM_DIR/tls_policy"; then pass require-tls-undone
+	else fail require-tls-undone "SIGHUP back: ${LAB_MATCH:-no reload line}"; fi
+}
+
 # sm_hostile - clients that are not Postfix
 sm_hostile() {
 	local c out off
@@ -308,6 +332,7 @@ scenario_socketmap() {
 	sm_tlsrpt
 	sm_hostile
 	sm_report_only
+	sm_require_tls
 	sm_compare
 	sm_restore
 }

@@ -36,13 +36,13 @@ ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
 LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/dest.c lib/conf.c lib/conf_load.c
-PROXY_CORE = proxy/smtp.c proxy/fsm.c
+PROXY_CORE = proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c
 POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c
 POLICY_IO = policy/ptable_load.c policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
 PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/sess.c \
 	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
-	proxy/listen.c proxy/metrics.c proxy/metrics_srv.c
+	proxy/listen.c proxy/metrics.c proxy/metrics_srv.c proxy/smap_srv.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 	report/rtype.c report/record.c report/journal.c proxy/main.c
 
@@ -85,12 +85,17 @@ UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c lib/dna
 	lib/dirs.c lib/file.c report/rtype.c
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/dnssec.c policy/dane.c report/rtype.c
 UNIT_TESTS += test_rr test_plan test_route test_smap test_metrics test_check
+UNIT_TESTS += test_smap_answer test_smap_srv
 UNIT_SRC_test_metrics = tests/unit/test_metrics.c proxy/metrics.c report/rtype.c lib/buf.c
 # mxtls-check's pure part: verdict words, table entry, JSON and text.
 UNIT_SRC_test_check = tests/unit/test_check.c tools/check_out.c policy/route.c policy/ptable.c \
 	lib/dest.c policy/plan.c policy/dane.c policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c \
 	report/rtype.c lib/addr.c lib/dname.c lib/conf.c
 UNIT_SRC_test_smap = tests/unit/test_smap.c proxy/smap.c lib/dest.c lib/dname.c lib/addr.c
+UNIT_SRC_test_smap_srv = tests/unit/test_smap_srv.c proxy/smap_srv.c proxy/smap_answer.c \
+	proxy/smap.c policy/ptable.c lib/conf.c lib/dest.c lib/dname.c lib/addr.c
+UNIT_SRC_test_smap_answer = tests/unit/test_smap_answer.c proxy/smap_answer.c proxy/smap.c \
+	policy/ptable.c policy/sts.c report/rtype.c lib/tags.c lib/dest.c lib/dname.c lib/addr.c
 UNIT_SRC_test_rr = tests/unit/test_rr.c policy/rr.c policy/dane.c lib/dname.c
 UNIT_SRC_test_plan = tests/unit/test_plan.c policy/plan.c policy/dane.c policy/dnssec.c lib/addr.c
 UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/ptable.c lib/dest.c policy/plan.c policy/dane.c \
@@ -98,6 +103,7 @@ UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/ptable.c lib
 
 FUZZERS = fuzz_ptable fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache \
 	fuzz_smap fuzz_metrics fuzz_check
+FUZZERS += fuzz_smap_answer
 FUZZ_SRC_fuzz_metrics = tests/fuzz/fuzz_metrics.c proxy/metrics.c report/rtype.c
 FUZZ_SRC_fuzz_check = tests/fuzz/fuzz_check.c tools/check_out.c policy/route.c policy/ptable.c \
 	lib/dest.c policy/plan.c policy/dane.c policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c \
@@ -108,6 +114,8 @@ FUZZ_SRC_fuzz_config = tests/fuzz/fuzz_config.c lib/conf.c lib/dname.c lib/addr.
 FUZZ_SRC_fuzz_tlsrpt = tests/fuzz/fuzz_tlsrpt.c report/tlsrpt.c lib/tags.c
 FUZZ_SRC_fuzz_sts = tests/fuzz/fuzz_sts.c policy/sts.c lib/dname.c lib/tags.c report/rtype.c
 FUZZ_SRC_fuzz_smap = tests/fuzz/fuzz_smap.c proxy/smap.c lib/dest.c lib/dname.c lib/addr.c
+FUZZ_SRC_fuzz_smap_answer = tests/fuzz/fuzz_smap_answer.c proxy/smap_answer.c proxy/smap.c \
+	policy/ptable.c lib/dest.c lib/dname.c lib/addr.c
 FUZZ_SRC_fuzz_rr = tests/fuzz/fuzz_rr.c policy/rr.c policy/dane.c report/rtype.c lib/dname.c
 FUZZ_SRC_fuzz_journal = tests/fuzz/fuzz_journal.c report/record.c report/agg.c lib/dname.c \
 	report/render.c report/rtype.c
@@ -266,6 +274,7 @@ bench: deps-check
 	@bash tests/bench/ptable
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/modes
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/metrics
+	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/socketmap
 
 # The TLSRPT figures alone: journal records/s (interval, always), and a
 # million-record day of aggregation (report/agg.c) on one core.

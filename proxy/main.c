@@ -49,6 +49,7 @@
 #include "metrics_srv.h"
 #include "proxy.h"
 #include "sess.h"
+#include "smap_srv.h"
 #include "tls.h"
 
 struct proxy proxy;
@@ -306,6 +307,8 @@ warn_restart(const struct config *nc)
 		msg_warn("reload: user changed; that takes a restart");
 	if (strcmp(nc->metrics_listen, c->metrics_listen) != 0)
 		msg_warn("reload: metrics_listen changed; that takes a restart");
+	if (strcmp(nc->socketmap_listen, c->socketmap_listen) != 0)
+		msg_warn("reload: socketmap_listen changed; that takes a restart");
 	if (strcmp(nc->dns_resolver, c->dns_resolver) != 0
 	    || strcmp(nc->dns_trust_anchor_file, c->dns_trust_anchor_file) != 0
 	    || strcmp(nc->dns_root_hints_file, c->dns_root_hints_file) != 0)
@@ -329,6 +332,8 @@ keep_fixed(struct config *nc)
 	nc->user = strdup(proxy.cfg.user);
 	free(nc->metrics_listen);
 	nc->metrics_listen = strdup(proxy.cfg.metrics_listen);
+	free(nc->socketmap_listen);
+	nc->socketmap_listen = strdup(proxy.cfg.socketmap_listen);
 	free(nc->journal_dir);
 	nc->journal_dir = strdup(proxy.cfg.journal_dir);
 }
@@ -481,6 +486,9 @@ start_up(int foreground)
 		msg_fatal("%s", err);
 	if (metrics_srv_open(proxy.cfg.metrics_listen, err, sizeof(err)) < 0)
 		msg_fatal("%s: %s", config_file, err);
+	if (proxy.cfg.socketmap_listen[0]
+	    && smap_srv_open(proxy.cfg.socketmap_listen, err, sizeof(err)) < 0)
+		msg_fatal("%s: %s", config_file, err);
 	if (!foreground && daemon(0, 0) < 0)
 		msg_fatal("daemon: %m");
 	proxy.loop = EV_DEFAULT;
@@ -509,6 +517,7 @@ run(void)
 	ev_check_start(proxy.loop, &drain_w);
 	lsn_start(proxy.loop);
 	metrics_srv_start(proxy.loop);
+	smap_srv_start(proxy.loop);
 	msg_info("mxtlsd started, hostname %s, max_sessions %ld", proxy.hostname,
 	    proxy.cfg.max_sessions);
 	ev_run(proxy.loop, 0);
@@ -525,6 +534,7 @@ shut_down(void)
 		msg_warn("%ld attempt records could not be written to the journal",
 		    proxy.journal_errors);
 	msg_info("mxtlsd stopped");
+	smap_srv_stop();			/* its lookups go before DNS does */
 	if (resolve_conf.sts)
 		fetch_shutdown();
 	dns_shutdown();

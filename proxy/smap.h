@@ -17,7 +17,7 @@
  *	and reads one reply, each as one netstring, `LEN:DATA,', on a
  *	connection it keeps open for more.  Nothing here touches a socket,
  *	allocates or logs; every pointer handed back points into the
- *	caller's bytes.  The server that uses it is to come (issue 11).
+ *	caller's bytes.  smap_srv.c is the server that uses it.
  *
  *	smap_read() reads one netstring at the start of buf[0..len).  LEN
  *	is 1 to SMAP_DIGITS decimal digits, no sign, no space, no leading

@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh - install the Debian 12 packages mxtls needs, once, when missing.
 #
-# Usage: scripts/deps.sh [build|check|demo|exim|metrics]
+# Usage: scripts/deps.sh [build|check|demo|exim|metrics|smap]
 #   build  compiler and libraries for `make`
 #   check  build + clang/libFuzzer + the lab (postfix, iptables, nftables,
 #          iproute2, python3, openssl) + exim
@@ -16,6 +16,8 @@
 #          once, when missing; the libraries it depends on (lib* of its
 #          Depends, none of which conflicts with postfix) are installed
 #          with apt-get.  The binary: $MXTLS_LAB_CACHE/exim/root/usr/sbin/exim4
+#   smap   what the socketmap scenario and bench compare mxtlsd with:
+#          postfix-mta-sts-resolver, and unbound as its recursive resolver
 # Run as root; as another user it only reports what is missing.
 set -eu
 
@@ -26,6 +28,7 @@ CHECK_PKGS="clang llvm libclang-rt-14-dev postfix iptables nftables iproute2 \
 python3 openssl procps psmisc ca-certificates nsd ldnsutils nginx-light conntrack time \
 python3-prometheus-client"
 METRICS_PKGS="python3-prometheus-client"
+SMAP_PKGS="postfix-mta-sts-resolver unbound"
 
 MXTLS_LAB_CACHE=${MXTLS_LAB_CACHE:-/var/cache/mxtls-lab}
 EXIM_DIR=$MXTLS_LAB_CACHE/exim
@@ -41,7 +44,8 @@ check) want="$BUILD_PKGS $CHECK_PKGS"; exim=1 ;;
 demo) want="$BUILD_PKGS $CHECK_PKGS" ;;
 exim) want=""; exim=1 ;;
 metrics) want=$METRICS_PKGS ;;
-*) echo "usage: $0 [build|check|demo|exim|metrics]" >&2; exit 2 ;;
+smap) want=$SMAP_PKGS ;;
+*) echo "usage: $0 [build|check|demo|exim|metrics|smap]" >&2; exit 2 ;;
 esac
 
 # missing_of PKG... - the named packages that are not installed

@@ -93,7 +93,7 @@ UNIT_SRC_test_check = tests/unit/test_check.c tools/check_out.c policy/route.c p
 	report/rtype.c lib/addr.c lib/dname.c lib/conf.c
 UNIT_SRC_test_smap = tests/unit/test_smap.c proxy/smap.c lib/dest.c lib/dname.c lib/addr.c
 UNIT_SRC_test_smap_srv = tests/unit/test_smap_srv.c proxy/smap_srv.c proxy/smap_answer.c \
-	proxy/smap.c policy/ptable.c lib/conf.c lib/dest.c lib/dname.c lib/addr.c
+	proxy/smap.c proxy/metrics.c lib/buf.c report/rtype.c policy/ptable.c lib/conf.c lib/dest.c lib/dname.c lib/addr.c
 UNIT_SRC_test_smap_answer = tests/unit/test_smap_answer.c proxy/smap_answer.c proxy/smap.c \
 	policy/ptable.c policy/sts.c report/rtype.c lib/tags.c lib/dest.c lib/dname.c lib/addr.c
 UNIT_SRC_test_rr = tests/unit/test_rr.c policy/rr.c policy/dane.c lib/dname.c

@@ -19,6 +19,7 @@
 #include "../lib/log.h"
 #include "../policy/ptable.h"
 #include "../policy/resolve.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "smap.h"
 #include "smap_answer.h"
@@ -32,6 +33,7 @@ struct sconn {
 	ev_timer lk;			/* lookup deadline */
 	int fd;
 	int closing;			/* close once the replies are out */
+	int refusing;			/* the reply refuses bad input */
 	int eof;			/* the client is done sending */
 	struct resolve *res;		/* the lookup the next reply waits for */
 	int map;			/* its map */
@@ -222,6 +224,7 @@ reply(struct sconn *c, const struct smap_answer *a)
 		c->out_since = ev_now(srv.loop);
 	c->outlen += n;
 	count(a->kind);
+	metrics_smap_answer(c->refusing ? 0 : a->kind);	/* 0: bad input */
 }
 
 /* ctx_now - the answer context from the running configuration */
@@ -263,9 +266,9 @@ static void
 refuse(struct sconn *c, const char *why)
 {
 	msg_warn("socketmap %s: bad request (%s); closing", srv.name, why);
+	c->refusing = c->closing = 1;
 	simple(c, SMAP_MAP_POSTFIX, SMAP_R_PERM, why);
 	srv.st.bad_input++;
-	c->closing = 1;
 }
 
 /* hash - FNV-1a of a key and a map */

@@ -125,6 +125,33 @@ sm_answers() {
 	done <<<"$SM_CASES"
 }
 
+# sm_metrics_before, sm_metrics_after - /metrics counts sm_answers'
+# queries by answer, exactly (when metrics_listen is on)
+sm_metrics_before() {
+	SM_METRICS=
+	grep -q '^metrics_listen = ' "$LAB_DIR/mxtlsd.conf" || return 0
+	declare -F lab_metrics >/dev/null || return 0
+	mkdir -p "$LAB_DIR/work/metrics"
+	lab_metrics_scrape sm-before && SM_METRICS=1
+}
+sm_metrics_after() {
+	local ok nf temp out
+	[ -n "$SM_METRICS" ] || return 0
+	lab_metrics_scrape sm-after || return 0
+	ok=$(cut -f2 <<<"$SM_CASES" | grep -c '^OK')
+	nf=$(cut -f2 <<<"$SM_CASES" | grep -c '^NOTFOUND')
+	temp=$(cut -f2 <<<"$SM_CASES" | grep -c '^TEMP')
+	if out=$(lab_metrics delta "$LAB_DIR/work/metrics/sm-before.json" \
+	    "$LAB_DIR/work/metrics/sm-after.json" --families mxtls_socketmap_queries_total \
+	    "mxtls_socketmap_queries_total{answer=ok}=$ok" \
+	    "mxtls_socketmap_queries_total{answer=notfound}=$nf" \
+	    "mxtls_socketmap_queries_total{answer=temp}=$temp" 2>&1); then
+		pass metrics-queries-by-answer
+	else
+		fail metrics-queries-by-answer "$(echo "$out" | tail -n 4)"
+	fi
+}
+
 # sm_reuse - all keys in one postmap -q - (one connection, reused)
 sm_reuse() {
 	local keys want got bad=
@@ -327,7 +354,9 @@ scenario_socketmap() {
 		return
 	fi
 	pass started
+	sm_metrics_before
 	sm_answers
+	sm_metrics_after
 	sm_reuse
 	sm_tlsrpt
 	sm_hostile

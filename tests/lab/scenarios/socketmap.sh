@@ -182,39 +182,37 @@ sm_tlsrpt() {
 	if [ "$got" = "PERM unknown map" ]; then pass unknown-map; else fail unknown-map "got \"$got\""; fi
 }
 
-# sm_report_only - mode = report-only: never a refusal
-sm_report_only() {
-	local key want got
+# sm_mode NAME "KEY = VALUE" - reload with one more key, check the
+# answers of stdin's KEY<TAB>WANT lines (checks NAME KEY), reload back
+sm_mode() {
+	local name=$1 line=$2 key want got
 	if lab_mxtlsd_hup "socketmap_listen = inet:127.0.0.1:$SM_PORT" \
-		"policy_table = $SM_DIR/tls_policy" "mode = report-only"; then pass report-only-reload
-	else fail report-only-reload "SIGHUP: ${LAB_MATCH:-no reload line}"; return; fi
+		"policy_table = $SM_DIR/tls_policy" "$line"; then pass "$name-reload"
+	else fail "$name-reload" "SIGHUP: ${LAB_MATCH:-no reload line}"; return; fi
 	while IFS=$'\t' read -r key want; do
 		got=$(sm_q $SM_PORT postfix "$key")
-		if [ "$got" = "$want" ]; then pass "report-only $key"
-		else fail "report-only $key" "got \"$got\", want \"$want\""; fi
-	done <<-EOF
+		if [ "$got" = "$want" ]; then pass "$name $key"
+		else fail "$name $key" "got \"$got\", want \"$want\""; fi
+	done
+	if lab_mxtlsd_hup "socketmap_listen = inet:127.0.0.1:$SM_PORT" \
+		"policy_table = $SM_DIR/tls_policy"; then pass "$name-undone"
+	else fail "$name-undone" "SIGHUP back: ${LAB_MATCH:-no reload line}"; fi
+}
+
+# sm_report_only - mode = report-only: never a refusal
+sm_report_only() {
+	sm_mode report-only "mode = report-only" <<-EOF
 	dane-ee.example	OK may
 	enforce.sts.example	OK may
 	bogus.example	OK may
 	[192.0.2.25]:25	OK may
 	tls.lab.example	NOTFOUND
 	EOF
-	if lab_mxtlsd_hup "socketmap_listen = inet:127.0.0.1:$SM_PORT" \
-		"policy_table = $SM_DIR/tls_policy"; then pass report-only-undone
-	else fail report-only-undone "SIGHUP back: ${LAB_MATCH:-no reload line}"; fi
 }
 
 # sm_require_tls - require_tls = yes: the floor where no policy applies
 sm_require_tls() {
-	local key want got
-	if lab_mxtlsd_hup "socketmap_listen = inet:127.0.0.1:$SM_PORT" \
-		"policy_table = $SM_DIR/tls_policy" "require_tls = yes"; then pass require-tls-reload
-	else fail require-tls-reload "SIGHUP: ${LAB_MATCH:-no reload line}"; return; fi
-	while IFS=$'\t' read -r key want; do
-		got=$(sm_q $SM_PORT postfix "$key")
-		if [ "$got" = "$want" ]; then pass "require-tls $key"
-		else fail "require-tls $key" "got \"$got\", want \"$want\""; fi
-	done <<-EOF
+	sm_mode require-tls "require_tls = yes" <<-EOF
 	tls.lab.example	OK encrypt
 	testing.sts.example	OK encrypt
 	[192.0.2.26]:25	OK encrypt
@@ -222,9 +220,6 @@ sm_require_tls() {
 	dane-ee.example	OK dane-only
 	no-such-domain.example	NOTFOUND
 	EOF
-	if lab_mxtlsd_hup "socketmap_listen = inet:127.0.0.1:$SM_PORT" \
-		"policy_table = $SM_DIR/tls_policy"; then pass require-tls-undone
-	else fail require-tls-undone "SIGHUP back: ${LAB_MATCH:-no reload line}"; fi
 }
 
 # sm_hostile - clients that are not Postfix

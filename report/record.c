@@ -158,6 +158,24 @@ rec_words_ok(const struct rec *r)
 	    && raction_parse(r->action, &a) == 0;
 }
 
+/* read_table - the optional policy-table member (only attempts under
+ * the admin's table have it); -1 with why when it is not a fitting string */
+static int
+read_table(const cJSON *o, struct rec *r, const char **why)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "policy-table");
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsString(v) || v->valuestring[0] == 0
+	    || strlen(v->valuestring) >= sizeof(r->table)) {
+		*why = "policy-table is not a string, empty, or too long";
+		return -1;
+	}
+	memcpy(r->table, v->valuestring, strlen(v->valuestring) + 1);
+	return 0;
+}
+
 /* rec_from_json - one journal line back into a record */
 int
 rec_from_json(const char *line, size_t len, struct rec *r, const char **why)
@@ -207,15 +225,8 @@ rec_from_json(const char *line, size_t len, struct rec *r, const char **why)
 		*why = "an unknown policy type, result type or action";
 		goto out;
 	}
-	/* Optional: only attempts under the admin's table have it. */
-	if ((v = cJSON_GetObjectItemCaseSensitive(o, "policy-table")) != NULL) {
-		if (!cJSON_IsString(v) || v->valuestring[0] == 0
-		    || strlen(v->valuestring) >= sizeof(r->table)) {
-			*why = "policy-table is not a string, empty, or too long";
-			goto out;
-		}
-		memcpy(r->table, v->valuestring, strlen(v->valuestring) + 1);
-	}
+	if (read_table(o, r, why) < 0)
+		goto out;
 	for (size_t i = 0; i < NLISTS; i++) {
 		char *dst = (char *) r + lists[i].off;
 		size_t w = 0;

@@ -39,9 +39,12 @@ mkplan(int n, const enum dane_state *dane)
 	for (int i = 0; i < n; i++) {
 		struct plan_host *h = &p->hosts[i];
 
-		snprintf(h->name, sizeof(h->name), "mx%d.d.example", i + 1);
-		snprintf(h->canon, sizeof(h->canon), "%s", h->name);
-		snprintf(h->base, sizeof(h->base), "%s", h->name);
+		char name[32];
+
+		snprintf(name, sizeof(name), "mx%d.d.example", i + 1);
+		snprintf(h->name, sizeof(h->name), "%s", name);
+		snprintf(h->canon, sizeof(h->canon), "%s", name);
+		snprintf(h->base, sizeof(h->base), "%s", name);
 		h->pref = 10 * (i + 1);
 		snprintf(a, sizeof(a), "192.0.2.%d:25", i + 1);
 		h->addrs[0] = sa(a);
@@ -60,7 +63,7 @@ mkplan(int n, const enum dane_state *dane)
 			h->nmalformed = 1;
 		}
 		if (h->dane == DANE_FAIL)
-			snprintf(h->why, sizeof(h->why), "TLSA lookup of %s is bogus", h->name);
+			snprintf(h->why, sizeof(h->why), "TLSA lookup of %s is bogus", name);
 		if (h->dane != DANE_NONE)
 			p->has_dane = 1;
 	}

@@ -86,6 +86,8 @@ UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c lib/dna
 UNIT_SRC_test_dane = tests/unit/test_dane.c policy/dnssec.c policy/dane.c report/rtype.c
 UNIT_TESTS += test_rr test_plan test_route test_smap test_metrics test_check
 UNIT_TESTS += test_smap_answer test_smap_srv
+UNIT_TESTS += test_dnsmsg
+UNIT_SRC_test_dnsmsg = tests/unit/test_dnsmsg.c proxy/dnsmsg.c
 UNIT_SRC_test_metrics = tests/unit/test_metrics.c proxy/metrics.c report/rtype.c lib/buf.c
 # mxtls-check's pure part: verdict words, table entry, JSON and text.
 UNIT_SRC_test_check = tests/unit/test_check.c tools/check_out.c policy/route.c policy/ptable.c \
@@ -104,6 +106,8 @@ UNIT_SRC_test_route = tests/unit/test_route.c policy/route.c policy/ptable.c lib
 FUZZERS = fuzz_ptable fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_journal fuzz_stscache \
 	fuzz_smap fuzz_metrics fuzz_check
 FUZZERS += fuzz_smap_answer
+FUZZERS += fuzz_dnsmsg
+FUZZ_SRC_fuzz_dnsmsg = tests/fuzz/fuzz_dnsmsg.c proxy/dnsmsg.c
 FUZZ_SRC_fuzz_metrics = tests/fuzz/fuzz_metrics.c proxy/metrics.c report/rtype.c
 FUZZ_SRC_fuzz_check = tests/fuzz/fuzz_check.c tools/check_out.c policy/route.c policy/ptable.c \
 	lib/dest.c policy/plan.c policy/dane.c policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c \

@@ -17,9 +17,16 @@
  *	(RFC 1035 4.2.2; anything else, such as a message split over
  *	segments, is refused with DNSPKT_SKIP).  It gives the addresses and
  *	ports (src: the DNS server, dst: the MTA that asked) and where the
- *	DNS message lies in ip[].  IPv4 options, IPv6 extension headers it
- *	cannot walk, fragments, and lengths that disagree with len are
- *	refused.
+ *	DNS message lies in ip[].  IPv4 options are skipped; the IPv6
+ *	hop-by-hop, routing and destination-options headers are walked (at
+ *	most 8, each checked against len).  Fragments (IPv4 MF or offset,
+ *	an IPv6 fragment header), lengths that disagree with len (IPv4 total
+ *	length, IPv6 payload length, UDP length, a TCP data offset past the
+ *	end) and versions other than 4 and 6 are -1.  Another protocol or
+ *	IPv6 next header, a source port other than 53, and TCP that is not
+ *	exactly one non-empty message (a length prefix other than the
+ *	payload's length less two) are DNSPKT_SKIP.  Checksums are not
+ *	checked (the kernel has).
  *
  *	dnsmsg_parse() reads a DNS message: it must be a response (QR set),
  *	opcode QUERY, with exactly one question; rcode is kept.  Every
@@ -32,7 +39,18 @@
  *	uses them) and at most DNSMSG_MAX_PTRS are followed in one name, a
  *	name is at most 255 octets on the wire (RFC 1035 2.3.4), and an
  *	rdlength must be exactly what the type needs (A 4, AAAA 16, MX 2
- *	plus a name that ends at the rdata's end).
+ *	plus a name that ends at the rdata's end, CNAME a name that does);
+ *	any of these is -1 for the whole message, as is an ancount larger
+ *	than the records there (the TC bit changes nothing: a truncated
+ *	message is read like any other).  A pointer must point before the
+ *	start of the labels that hold it (so each pointer goes further
+ *	back) and not into the 12-octet header; labels are 1 to 63 octets
+ *	(types 0x40 and 0x80 are -1).  A label octet outside 0x21..0x7e, or
+ *	a '.', refuses the record (counted in nskipped; its text has '?'
+ *	there) in an answer and the message in the question: the text never
+ *	holds a control character, a space or an ambiguous dot.  Past
+ *	DNSMSG_MAX_RR kept records the rest are still checked, and counted
+ *	in nskipped.
  *
  * DIAGNOSTICS
  *	0; DNSPKT_SKIP (dnspkt_unwrap: not a packet the watcher reads, such

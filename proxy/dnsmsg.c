@@ -141,6 +141,8 @@ udp_seg(const uint8_t *ip, size_t len, size_t off, struct dnspkt *p,
 	if ((size_t) be16(ip + off + 4) != len - off)
 		return bad(why, whylen, "UDP length %u, %zu octets left",
 		    be16(ip + off + 4), len - off);
+	if (len - off == UDP_HDR)
+		return bad(why, whylen, "UDP without a payload");
 	p->off = off + UDP_HDR;
 	p->len = len - p->off;
 	return 0;
@@ -337,6 +339,8 @@ answer(const uint8_t *msg, size_t len, size_t *off, struct dnsmsg *m,
 	type = be16(msg + *off);
 	class = be16(msg + *off + 2);
 	rr->ttl = be32(msg + *off + 4);
+	if (rr->ttl > 0x7fffffff)	/* RFC 2181 8 */
+		rr->ttl = 0;
 	rdlen = be16(msg + *off + 8);
 	rd = *off + 10;
 	if (len - rd < rdlen)

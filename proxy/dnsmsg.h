@@ -22,7 +22,8 @@
  *	most 8, each checked against len).  Fragments (IPv4 MF or offset,
  *	an IPv6 fragment header), lengths that disagree with len (IPv4 total
  *	length, IPv6 payload length, UDP length, a TCP data offset past the
- *	end) and versions other than 4 and 6 are -1.  Another protocol or
+ *	end), UDP without a payload, and versions other than 4 and 6 are
+ *	-1; p->len is never 0 when 0 is returned.  Another protocol or
  *	IPv6 next header, a source port other than 53, and TCP that is not
  *	exactly one non-empty message (a length prefix other than the
  *	payload's length less two) are DNSPKT_SKIP.  Checksums are not
@@ -32,7 +33,8 @@
  *	opcode QUERY, with exactly one question; rcode is kept.  Every
  *	answer-section record of class IN and of type MX, A, AAAA or CNAME
  *	is kept (owner and target names in lower case without the trailing
- *	dot, TTL, preference, address), at most DNSMSG_MAX_RR; others are
+ *	dot, TTL (one over 2^31 - 1 as 0, RFC 2181 8), preference,
+ *	address), at most DNSMSG_MAX_RR; others are
  *	counted in nskipped.  Authority and additional sections are not
  *	read.  No count or length is trusted: every read is checked against
  *	len, compression pointers must point backwards (before the name that

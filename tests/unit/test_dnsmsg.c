@@ -357,6 +357,23 @@ test_kinds(void)
 	    && m.rr[0].target[0] == '\0' && m.rr[0].pref == 0,
 	    "r=%d why=%s nrr=%d nskipped=%d", r, why, m.nrr, m.nskipped);
 
+	/* a TTL with the top bit set is 0 */
+	hdr(&w, 0x8180, 1, 2);
+	question(&w, DNSMSG_A);
+	at = rrhead(&w, 12, DNSMSG_A, 1);
+	put32(&w, 1);
+	rdend(&w, at);
+	w.b[at - 4] = 0x80;
+	at = rrhead(&w, 12, DNSMSG_A, 1);
+	put32(&w, 2);
+	rdend(&w, at);
+	w.b[at - 4] = 0x7f;
+	w.b[at - 3] = w.b[at - 2] = w.b[at - 1] = 0xff;
+	r = parse(&w);
+	T_CASE("ttl over 2^31-1 is 0", r == 0 && m.nrr == 2
+	    && m.rr[0].ttl == 0 && m.rr[1].ttl == 0x7fffffff,
+	    "r=%d ttl0=%u ttl1=%u", r, m.rr[0].ttl, m.rr[1].ttl);
+
 	/* rcode kept; TC set, no answers */
 	hdr(&w, 0x8383, 1, 0);
 	question(&w, DNSMSG_MX);
@@ -783,6 +800,15 @@ test_packets(void)
 		pkt[5] -= 2;
 		T_CASE("tcp pure ack skipped", dnspkt_unwrap(pkt, n - 2, &p,
 		    why, sizeof(why)) == DNSPKT_SKIP, "why=%s", why);
+	}
+
+	{
+		struct mb e = { .n = 0 };
+
+		n = wrap(&e, 0, 0, 53, pkt);
+		T_CASE("udp without a payload", dnspkt_unwrap(pkt, n, &p, why,
+		    sizeof(why)) == -1 && strstr(why, "payload"), "why=%s",
+		    why);
 	}
 
 	/* IPv6: payload length, a destination-options header, fragment */

@@ -16,8 +16,9 @@
  *	TCP whose payload is one whole DNS message with its two-octet length
  *	(RFC 1035 4.2.2; anything else, such as a message split over
  *	segments, is refused with DNSPKT_SKIP).  It gives the addresses and
- *	ports (src: the DNS server, dst: the MTA that asked) and where the
- *	DNS message lies in ip[].  IPv4 options are skipped; the IPv6
+ *	ports (src: the DNS server, dst: the MTA that asked; a sockaddr_in
+ *	or sockaddr_in6, port in network order) and where the DNS message
+ *	lies in ip[].  IPv4 options are skipped; the IPv6
  *	hop-by-hop, routing and destination-options headers are walked (at
  *	most 8, each checked against len).  Fragments (IPv4 MF or offset,
  *	an IPv6 fragment header), lengths that disagree with len (IPv4 total
@@ -33,9 +34,9 @@
  *	opcode QUERY, with exactly one question; rcode is kept.  Every
  *	answer-section record of class IN and of type MX, A, AAAA or CNAME
  *	is kept (owner and target names in lower case without the trailing
- *	dot, TTL (one over 2^31 - 1 as 0, RFC 2181 8), preference,
- *	address), at most DNSMSG_MAX_RR; others are
- *	counted in nskipped.  Authority and additional sections are not
+ *	dot, the root as ""; TTL, one over 2^31 - 1 as 0, RFC 2181 8;
+ *	preference; address), at most DNSMSG_MAX_RR; others are counted in
+ *	nskipped, their rdata skipped unread.  Authority and additional sections are not
  *	read.  No count or length is trusted: every read is checked against
  *	len, compression pointers must point backwards (before the name that
  *	uses them) and at most DNSMSG_MAX_PTRS are followed in one name, a
@@ -48,15 +49,16 @@
  *	start of the labels that hold it (so each pointer goes further
  *	back) and not into the 12-octet header; labels are 1 to 63 octets
  *	(types 0x40 and 0x80 are -1).  A label octet outside 0x21..0x7e, or
- *	a '.', refuses the record (counted in nskipped; its text has '?'
- *	there) in an answer and the message in the question: the text never
- *	holds a control character, a space or an ambiguous dot.  Past
- *	DNSMSG_MAX_RR kept records the rest are still checked, and counted
- *	in nskipped.
+ *	a '.', refuses the record (counted in nskipped) in an answer and
+ *	the message in the question: a kept name never holds a control
+ *	character, a space or an ambiguous dot.  Past DNSMSG_MAX_RR kept
+ *	records the rest are still checked, and counted in nskipped.
  *
  * DIAGNOSTICS
  *	0; DNSPKT_SKIP (dnspkt_unwrap: not a packet the watcher reads, such
- *	as TCP without a whole message); or -1 with the reason in why.
+ *	as TCP without a whole message); or -1 with the reason in why (when
+ *	why is not NULL).  Whatever is not 0 leaves *p or *m partly filled,
+ *	not to be used.
  */
 #ifndef MXTLS_DNSMSG_H
 #define MXTLS_DNSMSG_H

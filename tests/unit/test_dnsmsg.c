@@ -637,6 +637,11 @@ test_header(void)
 	w.b[5] = 2;
 	expect_bad("qdcount 2", &w, "2 questions");
 	mx_msg(&w);
+	w.b[2] &= 0x7f;
+	T_CASE("why may be NULL", dnsmsg_parse(w.b, w.n, &m, NULL, 0) == -1
+	    && dnspkt_unwrap(w.b, 3, &(struct dnspkt) { 0 }, NULL, 0) == -1,
+	    "no");
+	mx_msg(&w);
 	w.b[2] |= 0x02;		/* TC: read as is */
 	T_CASE("tc set parsed", parse(&w) == 0 && mx_ok(), "why=%s", why);
 }

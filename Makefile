@@ -88,6 +88,8 @@ UNIT_TESTS += test_rr test_plan test_route test_smap test_metrics test_check
 UNIT_TESTS += test_smap_answer test_smap_srv
 UNIT_TESTS += test_dnsmsg
 UNIT_SRC_test_dnsmsg = tests/unit/test_dnsmsg.c proxy/dnsmsg.c
+UNIT_TESTS += test_hints
+UNIT_SRC_test_hints = tests/unit/test_hints.c proxy/hints.c
 UNIT_SRC_test_metrics = tests/unit/test_metrics.c proxy/metrics.c report/rtype.c lib/buf.c
 # mxtls-check's pure part: verdict words, table entry, JSON and text.
 UNIT_SRC_test_check = tests/unit/test_check.c tools/check_out.c policy/route.c policy/ptable.c \
@@ -108,6 +110,8 @@ FUZZERS = fuzz_ptable fuzz_smtp fuzz_config fuzz_rr fuzz_sts fuzz_tlsrpt fuzz_jo
 FUZZERS += fuzz_smap_answer
 FUZZERS += fuzz_dnsmsg
 FUZZ_SRC_fuzz_dnsmsg = tests/fuzz/fuzz_dnsmsg.c proxy/dnsmsg.c
+FUZZERS += fuzz_hints
+FUZZ_SRC_fuzz_hints = tests/fuzz/fuzz_hints.c proxy/hints.c
 FUZZ_SRC_fuzz_metrics = tests/fuzz/fuzz_metrics.c proxy/metrics.c report/rtype.c
 FUZZ_SRC_fuzz_check = tests/fuzz/fuzz_check.c tools/check_out.c policy/route.c policy/ptable.c \
 	lib/dest.c policy/plan.c policy/dane.c policy/dnssec.c policy/sts.c policy/rr.c lib/tags.c \
@@ -279,6 +283,7 @@ bench: deps-check
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/modes
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/metrics
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/socketmap
+	@bash tests/bench/hints
 
 # The TLSRPT figures alone: journal records/s (interval, always), and a
 # million-record day of aggregation (report/agg.c) on one core.

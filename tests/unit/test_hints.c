@@ -465,6 +465,74 @@ test_hostile(void)
 	hints_free(h);
 }
 
+static void
+test_order(void)
+{
+	struct hints_limits lim;
+	struct hints *h;
+	struct hints_stats st;
+	char out[4][DNSMSG_NAME_MAX];
+	int a, b, c;
+
+	hints_limits_default(&lim);
+	lim.max_entries = 4;
+	lim.seed[0] = 0x9e3779b97f4a7c15ULL;
+	lim.seed[1] = 42;
+
+	/* a lookup does not make an entry younger: A, B, look up A, C: A goes */
+	h = hints_new(&lim);
+	learn_mx_a(h, "10.0.0.1", "a.example", "mx.a.example", "192.0.2.1", 300, 0);
+	learn_mx_a(h, "10.0.0.1", "b.example", "mx.b.example", "192.0.2.2", 300, 1);
+	a = lookup(h, "10.0.0.1", "192.0.2.1", 2, out, 4);
+	learn_mx_a(h, "10.0.0.1", "c.example", "mx.c.example", "192.0.2.3", 300, 3);
+	b = lookup(h, "10.0.0.1", "192.0.2.1", 4, out, 4);
+	c = lookup(h, "10.0.0.1", "192.0.2.2", 4, out, 4);
+	T_CASE("lookups keep the learning order", a == 1 && b == 0 && c == 1, "a=%d b=%d c=%d", a,
+	    b, c);
+	hints_free(h);
+
+	/* a refresh does: A, B, A again, C: B goes */
+	h = hints_new(&lim);
+	learn_mx_a(h, "10.0.0.1", "a.example", "mx.a.example", "192.0.2.1", 300, 0);
+	learn_mx_a(h, "10.0.0.1", "b.example", "mx.b.example", "192.0.2.2", 300, 1);
+	learn_mx_a(h, "10.0.0.1", "a.example", "mx.a.example", "192.0.2.1", 300, 2);
+	learn_mx_a(h, "10.0.0.1", "c.example", "mx.c.example", "192.0.2.3", 300, 3);
+	a = lookup(h, "10.0.0.1", "192.0.2.1", 4, out, 4);
+	b = lookup(h, "10.0.0.1", "192.0.2.2", 4, out, 4);
+	T_CASE("a refresh makes the entry the newest", a == 1 && b == 0, "a=%d b=%d", a, b);
+	hints_free(h);
+
+	/* the oldest, expired, at the cap counts as expired, not evicted */
+	h = hints_new(&lim);
+	learn_mx_a(h, "10.0.0.1", "a.example", "mx.a.example", "192.0.2.1", 10, 0);
+	learn_mx_a(h, "10.0.0.1", "b.example", "mx.b.example", "192.0.2.2", 300, 0);
+	learn_mx_a(h, "10.0.0.1", "c.example", "mx.c.example", "192.0.2.3", 300, 20);
+	hints_stats(h, &st);
+	T_CASE("expired oldest at the cap", st.expired == 2 && st.evicted == 0 && st.entries == 4,
+	    "expired=%llu evicted=%llu", (unsigned long long) st.expired,
+	    (unsigned long long) st.evicted);
+	hints_free(h);
+}
+
+static void
+test_port_ignored(void)
+{
+	struct hints *h = hints_new(NULL);
+	struct sockaddr_storage m = sa("2001:db8::7"), d = sa("2001:db8::25");
+	char out[4][DNSMSG_NAME_MAX];
+	int n;
+
+	learn_mx_a(h, "2001:db8::7", "p.example", "mx.p.example", "2001:db8::25", 300, 0);
+	((struct sockaddr_in6 *) &m)->sin6_port = htons(40000);
+	((struct sockaddr_in6 *) &d)->sin6_port = htons(25);
+	n = hints_domains(h, &m, &d, 1, out, 4);
+	T_CASE("ports ignored", n == 1, "n=%d", n);
+	m.ss_family = AF_UNIX;
+	n = hints_domains(h, &m, &d, 1, out, 4);
+	T_CASE("other family: nothing", n == 0, "n=%d", n);
+	hints_free(h);
+}
+
 int
 main(void)
 {
@@ -478,5 +546,7 @@ main(void)
 	test_rcode_v6();
 	test_cap();
 	test_hostile();
+	test_order();
+	test_port_ignored();
 	return t_done();
 }

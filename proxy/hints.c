@@ -535,6 +535,24 @@ got_domain(const struct hent *e, void *arg)
 	return c->n == c->max;
 }
 
+/* dest_names - dest's names for mta, then their aliases, into c->set */
+static void
+dest_names(struct hints *h, struct hprobe *p, struct collect *c, double now, int *work)
+{
+	struct nameset *set = c->set;
+
+	p->kind = HK_ADDR;
+	walk(h, p, now, work, got_name, c);
+	for (int i = 0; i < set->len; i++) {	/* the set grows: breadth first */
+		if (set->depth[i] >= HINTS_CNAME_MAX)
+			continue;
+		p->kind = HK_CNAME;
+		p->target = set->n[i];
+		c->depth = set->depth[i] + 1;
+		walk(h, p, now, work, got_name, c);
+	}
+}
+
 /* hints_domains - the domains dest serves for mta (hints.h) */
 int
 hints_domains(struct hints *h, const struct sockaddr_storage *mta,
@@ -551,21 +569,12 @@ hints_domains(struct hints *h, const struct sockaddr_storage *mta,
 	h->st.lookups++;
 	if (max <= 0 || out == NULL || norm(mta, &ma) < 0 || norm(dest, &da) < 0)
 		return 0;
-	p.kind = HK_ADDR;
-	walk(h, &p, now, &work, got_name, &c);
-	for (int i = 0; i < set.len; i++) {
-		if (set.depth[i] >= HINTS_CNAME_MAX)
-			continue;
-		p.kind = HK_CNAME;
-		p.target = set.n[i];
-		c.depth = set.depth[i] + 1;
-		walk(h, &p, now, &work, got_name, &c);
-	}
+	dest_names(h, &p, &c, now, &work);
 	for (int i = 0; i < set.len && c.n < max; i++) {
-		p.kind = HK_MX;
+		p.kind = HK_MX;			/* domains with an MX naming it */
 		p.target = set.n[i];
 		walk(h, &p, now, &work, got_domain, &c);
-		p.kind = HK_NOMX;
+		p.kind = HK_NOMX;		/* itself, seen to have no MX */
 		p.owner = set.n[i];
 		walk(h, &p, now, &work, got_domain, &c);
 	}

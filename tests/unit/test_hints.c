@@ -462,6 +462,22 @@ test_hostile(void)
 	n = lookup(h, "10.9.9.9", "192.0.2.200", 22, out, 2);
 	T_CASE("crowded address: the newest name's domain", n == 1
 	    && strcmp(out[0], "target.example") == 0, "n=%d", n);
+
+	/* ... but past HINTS_NAMES_MAX newer names, an older MX host is missed */
+	learn_mx_a(h, "10.9.9.8", "old.example", "mx.old.example", "192.0.2.201", 300, 21);
+	for (int i = 0; i < HINTS_NAMES_MAX; i++) {
+		if (i == HINTS_NAMES_MAX - 1) {
+			n = lookup(h, "10.9.9.8", "192.0.2.201", 22, out, 2);
+			T_CASE("crowded address: within the bound, found", n == 1, "n=%d", n);
+		}
+		snprintf(mx, sizeof(mx), "w%d.example", i);
+		msg_init(&d, mx, DNSMSG_A);
+		add_addr(&d, mx, "192.0.2.201", 300);
+		m = sa("10.9.9.8");
+		hints_learn(h, &m, &d, 21);
+	}
+	n = lookup(h, "10.9.9.8", "192.0.2.201", 22, out, 2);
+	T_CASE("crowded address: bounded, missed not wrong", n == 0, "n=%d", n);
 	hints_free(h);
 }
 

@@ -150,24 +150,33 @@ ent_kmatch(const struct hent *e, const struct hprobe *p)
 	return ent_vmatch(e, p) && strcmp(e->owner, p->owner) == 0;
 }
 
-/* norm - a socket address as a map address (IPv4-mapped IPv6 as IPv4); 0 */
-static int
-norm(const struct sockaddr_storage *ss, struct haddr *a)
+/* norm_ip - IPv4 (v6 0) or IPv6 octets as a map address, IPv4-mapped as IPv4 */
+static void
+norm_ip(const uint8_t *b, int v6, struct haddr *a)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 	memset(a, 0, sizeof(*a));
+	if (v6 && memcmp(b, mapped, 12) == 0) {
+		b += 12;
+		v6 = 0;
+	}
+	a->fam = v6 ? 6 : 4;
+	memcpy(a->a, b, v6 ? 16 : 4);
+}
+
+/* norm - a socket address as a map address (norm_ip); 0, or -1 */
+static int
+norm(const struct sockaddr_storage *ss, struct haddr *a)
+{
+	memset(a, 0, sizeof(*a));
 	if (ss == NULL)
 		return -1;
-	if (ss->ss_family == AF_INET) {
-		a->fam = 4;
-		memcpy(a->a, &((const struct sockaddr_in *) ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		const uint8_t *b = ((const struct sockaddr_in6 *) ss)->sin6_addr.s6_addr;
-
-		a->fam = memcmp(b, mapped, 12) == 0 ? 4 : 6;
-		memcpy(a->a, a->fam == 4 ? b + 12 : b, a->fam == 4 ? 4 : 16);
-	} else
+	if (ss->ss_family == AF_INET)
+		norm_ip((const uint8_t *) &((const struct sockaddr_in *) ss)->sin_addr, 0, a);
+	else if (ss->ss_family == AF_INET6)
+		norm_ip(((const struct sockaddr_in6 *) ss)->sin6_addr.s6_addr, 1, a);
+	else
 		return -1;
 	return 0;
 }
@@ -432,8 +441,7 @@ learn_rr(struct hints *h, const struct haddr *mta, const struct dnsmsg_rr *rr, d
 		break;
 	case DNSMSG_A:
 	case DNSMSG_AAAA:
-		a.fam = rr->type == DNSMSG_A ? 4 : 6;
-		memcpy(a.a, rr->addr, a.fam == 4 ? 4 : 16);
+		norm_ip(rr->addr, rr->type == DNSMSG_AAAA, &a);
 		p.kind = HK_ADDR;
 		break;
 	default:

@@ -38,8 +38,9 @@
  *
  *	hints_learn() learns from one parsed DNS answer (dnsmsg.h) received
  *	by the MTA at address mta (AF_INET or AF_INET6, port ignored; an
- *	IPv4-mapped IPv6 address is its IPv4 address).  A rcode other than
- *	NOERROR (0) learns nothing.  Each MX record (domain -> exchange;
+ *	IPv4-mapped IPv6 address, here and in an AAAA record, is its IPv4
+ *	address).  A rcode other than NOERROR (0) learns nothing.  Each MX
+ *	record (domain -> exchange;
  *	the null MX of RFC 7505, an empty exchange, is skipped), CNAME
  *	(alias -> target), A and AAAA (name -> address) record becomes one
  *	entry, and an answer to an IN MX question holding no MX record

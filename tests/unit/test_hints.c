@@ -357,6 +357,10 @@ test_rcode_v6(void)
 	T_CASE("ipv6 other mta", n == 0, "n=%d", n);
 	n = lookup(h, "2001:db8::1", "2001:db8:25::26", 1, out, 4);
 	T_CASE("ipv6 other address", n == 0, "n=%d", n);
+	learn_mx_a(h, "10.0.0.1", "mapped.example", "mx.mapped.example", "::ffff:192.0.2.44", 300, 0);
+	n = lookup(h, "10.0.0.1", "192.0.2.44", 1, out, 4);
+	T_CASE("aaaa of a v4-mapped address is the v4 address", n == 1
+	    && strcmp(out[0], "mapped.example") == 0, "n=%d", n);
 	hints_free(h);
 }
 

@@ -14,6 +14,7 @@ static int up_fits(struct sess *s, const struct plan *p);
 static void adopt_plan(struct sess *s, struct plan *p);
 static void on_plan(void *arg, struct plan *p);
 static int keep_table(struct sess *s, const struct ptab_entry *e);
+static void ruled_out(struct sess *s, const struct route_cand *c);
 static void journal_would(struct sess *s);
 
 /* sess_up_params_for - where and how to connect: one route candidate */
@@ -91,6 +92,38 @@ sess_attempt_failed(struct sess *s, const char *peer, const char *enh,
 	}
 }
 
+/* ruled_out - a candidate policy rules out before any connection (its
+ * MTA-STS mx pattern, dane-only without usable TLSA, failed DANE
+ * lookups): journaled (refused, or would-refuse under report-only) and
+ * remembered for the reply */
+static void
+ruled_out(struct sess *s, const struct route_cand *c)
+{
+	const struct plan_host *h = &s->rt.plan->hosts[c->host];
+	enum ptype pt = PTYPE_TLSA;
+	enum rtype rt = h->rtype != RTYPE_NONE ? h->rtype : RTYPE_VALIDATION_FAILURE;
+	const char *code = "", *why = h->why;
+	char buf[RR_NAME_MAX * 2 + 80];
+
+	if (c->sts_skip) {
+		pt = PTYPE_STS;
+		rt = RTYPE_VALIDATION_FAILURE;
+		code = "mx-pattern-mismatch";
+		snprintf(buf, sizeof(buf), "MX host %s matches no mx pattern of the MTA-STS "
+		    "policy of %s", h->name, s->rt.plan->domain);
+		why = buf;
+	} else if (c->dane_only) {
+		rt = RTYPE_DANE_REQUIRED;
+		code = "no-usable-tlsa";
+		snprintf(buf, sizeof(buf), "no usable TLSA record for MX host %s (policy "
+		    "table: dane-only)", h->name);
+		why = buf;
+	}
+	(void) sess_journal(s, NULL, c->host, pt, &c->addr, rt, code,
+	    s->rt.route.soft ? RACTION_WOULD_REFUSE : RACTION_REFUSED);
+	sess_attempt_failed(s, h->name, "4.7.5", rt, NULL, why);
+}
+
 /* sess_next_attempt - connect to the next candidate, or give up */
 void
 sess_next_attempt(struct sess *s)
@@ -102,32 +135,11 @@ sess_next_attempt(struct sess *s)
 		s->rt.cur_host = c->host;
 		s->rt.cur_ptype = sess_cand_ptype(s, c);
 		if (c->failed && !s->hold.replay) {
-			const struct plan_host *h = &s->rt.plan->hosts[c->host];
-			enum raction act = s->rt.route.soft ? RACTION_WOULD_REFUSE : RACTION_REFUSED;
-			char why[RR_NAME_MAX * 2 + 80];
-
-			if (c->sts_skip) {
-				snprintf(why, sizeof(why), "MX host %s matches no mx pattern of "
-				    "the MTA-STS policy of %s", h->name, s->rt.plan->domain);
-				(void) sess_journal(s, NULL, c->host, PTYPE_STS, &c->addr,
-				    RTYPE_VALIDATION_FAILURE, "mx-pattern-mismatch", act);
-				sess_attempt_failed(s, h->name, "4.7.5", RTYPE_VALIDATION_FAILURE, NULL, why);
-			} else if (c->dane_only) {
-				snprintf(why, sizeof(why), "no usable TLSA record for MX host %s "
-				    "(policy table: dane-only)", h->name);
-				(void) sess_journal(s, NULL, c->host, PTYPE_TLSA, &c->addr,
-				    RTYPE_DANE_REQUIRED, "no-usable-tlsa", act);
-				sess_attempt_failed(s, h->name, "4.7.5", RTYPE_DANE_REQUIRED, NULL, why);
-			} else {
-				enum rtype rt = h->rtype != RTYPE_NONE ? h->rtype : RTYPE_VALIDATION_FAILURE;
-
-				(void) sess_journal(s, NULL, c->host, PTYPE_TLSA, &c->addr, rt, "", act);
-				sess_attempt_failed(s, h->name, "4.7.5", rt, NULL, h->why);
-			}
+			ruled_out(s, c);
 			if (!s->rt.route.soft)
 				continue;
 			msg_info("%s: report-only: would refuse %s: %s; trying it anyway", s->id,
-			    h->name, s->rt.lfail + 4);
+			    s->rt.plan->hosts[c->host].name, s->rt.lfail + 4);
 		}
 		if (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6)
 			continue;	/* (a failed host without an address) */
@@ -167,9 +179,11 @@ mono_ms(void)
 static void
 log_plan(struct sess *s, const struct plan *p)
 {
-	metrics_lookup(mono_ms() - s->rt.t0);
+	double took = mono_ms() - s->rt.t0;
+
+	metrics_lookup(took);
 	msg_info("%s: policy lookups for %s took %.3f ms: %s%s%s", s->id, p->domain,
-	    mono_ms() - s->rt.t0, p->status == PLAN_TEMPFAIL ? "tempfail"
+	    took, p->status == PLAN_TEMPFAIL ? "tempfail"
 	    : p->status == PLAN_NULLMX ? "null MX" : p->status == PLAN_NODOMAIN
 	    ? "no such domain" : p->has_dane ? "dane" : p->has_sts ? "mta-sts"
 	    : "no policy", p->has_sts && !p->has_dane ? " " : "",

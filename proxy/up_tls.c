@@ -32,6 +32,8 @@ static int table_tls(struct up *u);
 static int names_setup(struct up *u);
 static int judge_names(struct up *u);
 static int judge_fp(struct up *u);
+static int verified(struct up *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* x509_err_name - the verify error's name, for reports */
 static const char *
@@ -78,6 +80,22 @@ policy_fail(struct up *u, enum rtype rtype, long verr, const char *fmt, ...)
 	/* require_tls's floor: X.7.4, security features not supported */
 	up_fail(u, u->p.floor && rtype == RTYPE_STARTTLS_NOT_SUPPORTED ? "4.7.4" : "4.7.5",
 	    "%s", why);
+}
+
+/* verified - the level's check passed: what matched (ui->match), and the
+ * log line; 0 */
+static int
+verified(struct up *u, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(u->i.match, sizeof(u->i.match), fmt, ap);
+	va_end(ap);
+	u->i.verified = 1;
+	msg_info("%s: Verified TLS connection established to %s: %s (%s)", u->sid,
+	    u->i.peer, u->i.tlsinfo, u->i.match);
+	return 0;
 }
 
 /* up_tls_lenient - is what the level would refuse only noted? */
@@ -323,12 +341,7 @@ judge_sts(struct up *u)
 	long verr = SSL_get_verify_result(u->c.ssl);
 
 	if (verr == X509_V_OK && !u->p.sts_mismatch) {
-		u->i.verified = 1;
-		snprintf(u->i.match, sizeof(u->i.match), "MTA-STS %s, policy id %s", mode,
-		    u->i.sts_id);
-		msg_info("%s: Verified TLS connection established to %s: %s (%s)",
-		    u->sid, u->i.peer, u->i.tlsinfo, u->i.match);
-		return 0;
+		return verified(u, "MTA-STS %s, policy id %s", mode, u->i.sts_id);
 	}
 	msg_info("%s: Untrusted TLS connection established to %s: %s (MTA-STS %s, "
 	    "policy id %s)", u->sid, u->i.peer, u->i.tlsinfo, mode, u->i.sts_id);
@@ -401,12 +414,7 @@ judge_names(struct up *u)
 	if (verr == X509_V_OK) {
 		const char *peer = SSL_get0_peername(ssl);
 
-		u->i.verified = 1;
-		snprintf(u->i.match, sizeof(u->i.match), "policy table %s, %.60s", lv,
-		    peer ? peer : "?");
-		msg_info("%s: Verified TLS connection established to %s: %s (%s)", u->sid,
-		    u->i.peer, u->i.tlsinfo, u->i.match);
-		return 0;
+		return verified(u, "policy table %s, %.60s", lv, peer ? peer : "?");
 	}
 	msg_info("%s: Untrusted TLS connection established to %s: %s (policy table %s)",
 	    u->sid, u->i.peer, u->i.tlsinfo, lv);
@@ -443,12 +451,7 @@ judge_fp(struct up *u)
 	OPENSSL_free(der);
 	X509_free(x);
 	if (what) {
-		u->i.verified = 1;
-		snprintf(u->i.match, sizeof(u->i.match), "policy table fingerprint, "
-		    "SHA-256 of the %s", what);
-		msg_info("%s: Verified TLS connection established to %s: %s (%s)", u->sid,
-		    u->i.peer, u->i.tlsinfo, u->i.match);
-		return 0;
+		return verified(u, "policy table fingerprint, SHA-256 of the %s", what);
 	}
 	msg_info("%s: Untrusted TLS connection established to %s: %s (policy table "
 	    "fingerprint)", u->sid, u->i.peer, u->i.tlsinfo);

@@ -23,7 +23,7 @@
 #include "hex.h"
 
 enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
-	T_RESOLVER, T_CHOICE, T_SOCKET, T_NTYPES };
+	T_RESOLVER, T_CHOICE, T_SOCKET, T_QUEUE, T_NTYPES };
 
 struct cfg_key {
 	const char *name;
@@ -41,6 +41,9 @@ const struct cfg_word cfg_mx_mismatch_words[] = {
 };
 const struct cfg_word cfg_mode_words[] = {
 	{"enforce", MODE_ENFORCE}, {"report-only", MODE_REPORT_ONLY}, {NULL, 0}
+};
+const struct cfg_word cfg_upstream_source_words[] = {
+	{"gateway", SOURCE_GATEWAY}, {"client", SOURCE_CLIENT}, {NULL, 0}
 };
 const struct cfg_word cfg_journal_fsync_words[] = {
 	{"interval", JOURNAL_FSYNC_INTERVAL}, {"always", JOURNAL_FSYNC_ALWAYS},
@@ -64,6 +67,8 @@ static const struct cfg_key cfg_keys[] = {
 	{"client_tls_key_file", T_STR, O(client_tls_key_file), "", 0, 0, NULL},
 	{"offer_client_starttls", T_BOOL, O(offer_client_starttls), "yes", 0, 0, NULL},
 	{"upstream_mark", T_MARK, O(upstream_mark), "0", 0, 0, NULL},
+	{"upstream_source", T_CHOICE, O(upstream_source), "gateway", 0, 0, cfg_upstream_source_words},
+	{"dns_watch_queue", T_QUEUE, O(dns_watch_queue), "", 0, 65535, NULL},
 	{"user", T_STR, O(user), "mxtls", 0, 0, NULL},
 	{"dns_resolver", T_RESOLVER, O(dns_resolver), "recursive", 0, 0, NULL},
 	{"dns_trust_anchor_file", T_STR, O(dns_trust_anchor_file), "/usr/share/dns/root.key", 0, 0, NULL},
@@ -451,6 +456,21 @@ set_size(struct config *c, const struct cfg_key *k, const char *val,
 	return 0;
 }
 
+/* set_queue - empty (off, -1), or a netfilter queue number */
+static int
+set_queue(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	if (val[0] == 0) {
+		*(long *) field(c, k) = -1;
+		return 0;
+	}
+	if (set_long(c, k, val, w) < 0)
+		return bad(w, k, "\"%s\": expected an NFQUEUE number from 0 to 65535, "
+		    "or nothing (off)", val);
+	return 0;
+}
+
 /* set_mark - a 32-bit number, decimal or 0x hex */
 static int
 set_mark(struct config *c, const struct cfg_key *k, const char *val,
@@ -489,6 +509,7 @@ static const struct cfg_kind {
 	[T_RESOLVER] = {set_resolver, 1},
 	[T_CHOICE] = {set_choice, 0},
 	[T_SOCKET] = {set_socket, 1},
+	[T_QUEUE] = {set_queue, 0},
 };
 
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == T_NTYPES,
@@ -598,6 +619,16 @@ seen_line(const int *seen, const char *name, int fallback)
 	return fallback;
 }
 
+/* has_tproxy - is one of the listeners a TPROXY one? */
+static int
+has_tproxy(const struct config *c)
+{
+	for (int i = 0; i < c->nlisten; i++)
+		if (c->listen[i].tproxy)
+			return 1;
+	return 0;
+}
+
 /* cfg_parse - parse a whole file's text over the defaults in c */
 int
 cfg_parse(struct config *c, const char *file, const char *text, size_t len,
@@ -660,6 +691,10 @@ cfg_parse(struct config *c, const char *file, const char *text, size_t len,
 		if (cfg_apply(c, logical, file, lstart, seen, err, errlen) < 0)
 			return -1;
 	}
+	if (c->upstream_source == SOURCE_CLIENT && !has_tproxy(c))
+		return cfg_err(err, errlen, file, seen_line(seen, "upstream_source", lineno),
+		    "upstream_source", "client needs a tproxy: address in listen (the old "
+		    "MTA's address is known only to a TPROXY listener)%s", NULL);
 	if (c->client_tls_cert_file[0] && !c->client_tls_key_file[0])
 		return cfg_err(err, errlen, file, seen_line(seen, "client_tls_key_file", lineno),
 		    "client_tls_key_file", "must be set when client_tls_cert_file is%s", NULL);
@@ -704,6 +739,10 @@ cfg_print(const struct config *c, FILE *fp)
 			break;
 		case T_LONG:
 			fprintf(fp, " %ld", *(const long *) src);
+			break;
+		case T_QUEUE:
+			if (*(const long *) src >= 0)
+				fprintf(fp, " %ld", *(const long *) src);
 			break;
 		case T_TIME:
 			fprintf(fp, " %lds", *(const long *) src);

@@ -22,6 +22,7 @@ int cfg_parse_socket(const char *s, int unix_ok, struct cfg_socket *so);
  *	const char *cfg_word_str(const struct cfg_word *words, int value);
  *	extern const struct cfg_word cfg_mx_mismatch_words[];
  *	extern const struct cfg_word cfg_mode_words[];
+ *	extern const struct cfg_word cfg_upstream_source_words[];
  *	extern const struct cfg_word cfg_journal_fsync_words[];
  *
  * DESCRIPTION
@@ -95,6 +96,8 @@ struct config {
 	char *client_tls_key_file;
 	int offer_client_starttls;
 	uint32_t upstream_mark;		/* 0: none */
+	int upstream_source;		/* enum upstream_source */
+	long dns_watch_queue;		/* NFQUEUE number; -1: off */
 	char *user;			/* empty: keep the starting user */
 	char *dns_resolver;		/* recursive, forward:A[,A...], none */
 	char *dns_trust_anchor_file;
@@ -131,6 +134,8 @@ struct config {
 enum mx_mismatch { MX_AUTO, MX_REROUTE, MX_PASS, MX_REFUSE };
 /* mode: enforce policy, or only record what enforcing would refuse. */
 enum cfg_mode { MODE_ENFORCE, MODE_REPORT_ONLY };
+/* upstream_source: whose address upstream connections leave from. */
+enum upstream_source { SOURCE_GATEWAY, SOURCE_CLIENT };
 enum journal_fsync { JOURNAL_FSYNC_INTERVAL, JOURNAL_FSYNC_ALWAYS };
 
 struct cfg_word {
@@ -140,6 +145,7 @@ struct cfg_word {
 
 extern const struct cfg_word cfg_mx_mismatch_words[];
 extern const struct cfg_word cfg_mode_words[];
+extern const struct cfg_word cfg_upstream_source_words[];
 extern const struct cfg_word cfg_journal_fsync_words[];
 
 void cfg_defaults(struct config *c);

@@ -93,6 +93,18 @@ static const struct bad bads[] = {
 	{"metrics inet: is socketmap's", "metrics_listen = inet:127.0.0.1:9425\n", 0,
 	    "metrics_listen: bad address"},
 	{"metrics v6 unbracketed", "metrics_listen = ::1:9425\n", 0, "metrics_listen: bad address"},
+	{"queue too big", "dns_watch_queue = 65536\n", 0,
+	    "t.cf:1: dns_watch_queue: \"65536\": expected an NFQUEUE number from 0 to 65535"},
+	{"queue negative", "dns_watch_queue = -1\n", 0, "dns_watch_queue: \"-1\": expected"},
+	{"queue word", "dns_watch_queue = off\n", 0, "dns_watch_queue: \"off\": expected"},
+	{"queue hex", "dns_watch_queue = 0x10\n", 0, "dns_watch_queue: \"0x10\""},
+	{"upstream_source word", "upstream_source = mta\n", 0,
+	    "t.cf:1: upstream_source: \"mta\": expected gateway or client"},
+	{"upstream_source client without tproxy", "listen = 127.0.0.1:10025\n"
+	    "upstream_source = client\n", 0,
+	    "t.cf:2: upstream_source: client needs a tproxy: address in listen"},
+	{"upstream_source client, default listen", "upstream_source = client\n", 0,
+	    "upstream_source: client needs a tproxy:"},
 };
 
 static void
@@ -136,6 +148,8 @@ good_file(void)
 	    "require_tls = yes\n"
 	    "socketmap_listen = unix:/run/mxtls/socketmap\n"
 	    "metrics_listen = [::1]:9425\n"
+	    "dns_watch_queue = 0\n"
+	    "upstream_source = client\n"
 	    "client_tls_key_file = /etc/ssl/k.pem";	/* no final newline */
 	struct config c;
 	char err[512] = "";
@@ -168,6 +182,9 @@ good_file(void)
 	T_CASE("socketmap unix", strcmp(c.socketmap_listen, "unix:/run/mxtls/socketmap") == 0,
 	    "%s", c.socketmap_listen);
 	T_CASE("metrics v6", strcmp(c.metrics_listen, "[::1]:9425") == 0, "%s", c.metrics_listen);
+	T_CASE("dns_watch_queue 0 is a queue", c.dns_watch_queue == 0, "%ld", c.dns_watch_queue);
+	T_CASE("upstream_source client with a tproxy listener",
+	    c.upstream_source == SOURCE_CLIENT, "%d", c.upstream_source);
 	{
 		struct cfg_socket so;
 
@@ -201,6 +218,8 @@ good_file(void)
 		    && c2.upstream_mark == c.upstream_mark
 		    && c2.offer_client_starttls == c.offer_client_starttls
 		    && c2.mode == c.mode && c2.require_tls == c.require_tls
+		    && c2.dns_watch_queue == c.dns_watch_queue
+		    && c2.upstream_source == c.upstream_source
 		    && strcmp(c2.policy_table, c.policy_table) == 0
 		    && strcmp(c2.socketmap_listen, c.socketmap_listen) == 0
 		    && strcmp(c2.metrics_listen, c.metrics_listen) == 0
@@ -223,6 +242,9 @@ defaults(void)
 	cfg_endpoint_str(&c.listen[1], ep, sizeof(ep));
 	T_CASE("default listen v6", strcmp(ep, "[::1]:10025") == 0, "%s", ep);
 	T_CASE("default starttls offered", c.offer_client_starttls == 1, "no");
+	T_CASE("default dns_watch_queue off", c.dns_watch_queue == -1, "%ld", c.dns_watch_queue);
+	T_CASE("default upstream_source gateway", c.upstream_source == SOURCE_GATEWAY, "%d",
+	    c.upstream_source);
 	T_CASE("default client deadlines", c.client_idle_limit == 1800
 	    && c.client_min_data_rate == 500, "%ld %ld", c.client_idle_limit,
 	    c.client_min_data_rate);

@@ -13,7 +13,7 @@ CC ?= cc
 PKGS = openssl libunbound libnetfilter_queue libcjson libcurl zlib
 # The build must find every dependency; only what is used is linked.
 PKG_CHECK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok)
-LINK_PKGS = openssl libunbound libcurl libcjson
+LINK_PKGS = openssl libunbound libcurl libcjson libnetfilter_queue
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -fno-common
 HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
@@ -36,13 +36,13 @@ ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
 LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/dest.c lib/conf.c lib/conf_load.c
-PROXY_CORE = proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c
+PROXY_CORE = proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c proxy/dnsmsg.c proxy/hints.c
 POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c
 POLICY_IO = policy/ptable_load.c policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
 PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/sess.c \
 	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
-	proxy/listen.c proxy/metrics.c proxy/metrics_srv.c proxy/smap_srv.c
+	proxy/listen.c proxy/metrics.c proxy/metrics_srv.c proxy/smap_srv.c proxy/nfq.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 	report/rtype.c report/record.c report/journal.c proxy/main.c
 

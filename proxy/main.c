@@ -47,6 +47,7 @@
 #include "conn.h"
 #include "listen.h"
 #include "metrics_srv.h"
+#include "nfq.h"
 #include "proxy.h"
 #include "sess.h"
 #include "smap_srv.h"
@@ -151,7 +152,7 @@ drop_privileges(void)
 {
 	const char *user = proxy.cfg.user;
 	struct passwd *pw;
-	int need_caps = proxy.cfg.upstream_mark != 0;
+	int need_caps = proxy.cfg.upstream_mark != 0 || proxy.cfg.dns_watch_queue >= 0;
 
 	if (user[0] == 0)
 		return;
@@ -316,6 +317,10 @@ warn_restart(const struct config *nc)
 	if (nc->upstream_mark && !c->upstream_mark && c->user[0])
 		msg_warn("reload: upstream_mark set after privileges were dropped; "
 		    "it needs a restart to keep CAP_NET_ADMIN");
+	if (nc->dns_watch_queue != c->dns_watch_queue)
+		msg_warn("reload: dns_watch_queue changed; that takes a restart");
+	if (nc->upstream_source != c->upstream_source)
+		msg_warn("reload: upstream_source changed; that takes a restart");
 	if (strcmp(nc->sts_cache_dir, c->sts_cache_dir) != 0)
 		msg_warn("reload: sts_cache_dir changed; that takes a restart");
 	if (strcmp(nc->journal_dir, c->journal_dir) != 0)
@@ -328,6 +333,8 @@ keep_fixed(struct config *nc)
 {
 	memcpy(nc->listen, proxy.cfg.listen, sizeof(nc->listen));
 	nc->nlisten = proxy.cfg.nlisten;
+	nc->dns_watch_queue = proxy.cfg.dns_watch_queue;
+	nc->upstream_source = proxy.cfg.upstream_source;
 	free(nc->user);
 	nc->user = strdup(proxy.cfg.user);
 	free(nc->metrics_listen);
@@ -493,6 +500,10 @@ start_up(int foreground)
 		msg_fatal("daemon: %m");
 	proxy.loop = EV_DEFAULT;
 	start_lookups();
+	if (proxy.cfg.dns_watch_queue >= 0
+	    && nfq_start(proxy.loop, (unsigned) proxy.cfg.dns_watch_queue, err, sizeof(err)) < 0)
+		msg_fatal("%s: dns_watch_queue = %ld: %s", config_file, proxy.cfg.dns_watch_queue,
+		    err);
 	if ((proxy.journal = journal_open(proxy.cfg.journal_dir,
 		    proxy.cfg.journal_fsync == JOURNAL_FSYNC_ALWAYS, err, sizeof(err))) == NULL)
 		msg_fatal("%s: %s", config_file, err);
@@ -534,6 +545,7 @@ shut_down(void)
 		msg_warn("%ld attempt records could not be written to the journal",
 		    proxy.journal_errors);
 	msg_info("mxtlsd stopped");
+	nfq_stop();
 	smap_srv_stop();			/* its lookups go before DNS does */
 	if (resolve_conf.sts)
 		fetch_shutdown();

@@ -174,6 +174,50 @@ render_rest(const struct metrics *m, const struct metrics_gauges *g, struct buf 
 	return 0;
 }
 
+/* render_watch - the DNS watcher, its hints, early upstream */
+static int
+render_watch(const struct metrics *m, const struct metrics_gauges *g, struct buf *out)
+{
+	static const char *const early_word[METRICS_EARLY_KINDS] = {
+		"started", "used", "wrong", "failed"
+	};
+	const char *n = "mxtls_dns_watch_packets_total", *e = "mxtls_early_upstream_total";
+
+	if (scalar(out, "mxtls_dns_watch_up", "gauge", "1 when the DNS watcher reads its "
+		"NFQUEUE (dns_watch_queue).", (unsigned long long) (g->dns_watch != 0)) < 0
+	    || family(out, n, "counter", "DNS answers read from the queue, by what became of "
+		"them (each was accepted unchanged first).") < 0
+	    || labelled(out, n, "result", "learned", NULL, NULL, g->dns_learned) < 0
+	    || labelled(out, n, "result", "skipped", NULL, NULL, g->dns_skipped) < 0
+	    || labelled(out, n, "result", "bad", NULL, NULL, g->dns_bad) < 0
+	    || scalar(out, "mxtls_dns_watch_overruns_total", "counter", "Times the queue's "
+		"socket overflowed (the kernel let those packets through unread).",
+		g->dns_overruns) < 0
+	    || scalar(out, "mxtls_dns_watch_verdict_errors_total", "counter",
+		"Verdicts that could not be sent.", g->dns_verdict_errors) < 0
+	    || scalar(out, "mxtls_hints_entries", "gauge", "Facts the DNS watcher holds "
+		"(MX, CNAME, A, AAAA, no-MX), within their TTLs.", g->hints_entries) < 0
+	    || scalar(out, "mxtls_hints_learned_total", "counter", "Facts learnt.",
+		g->hints_learned) < 0
+	    || scalar(out, "mxtls_hints_evicted_total", "counter", "Facts evicted at the cap.",
+		g->hints_evicted) < 0
+	    || scalar(out, "mxtls_hints_expired_total", "counter", "Facts removed past their TTL.",
+		g->hints_expired) < 0
+	    || scalar(out, "mxtls_hints_lookups_total", "counter", "Sessions that asked the "
+		"watcher which domain their destination serves.", g->hints_lookups) < 0
+	    || scalar(out, "mxtls_hints_hits_total", "counter", "... and got a domain.",
+		g->hints_hits) < 0
+	    || scalar(out, "mxtls_hints_ambiguous_total", "counter", "... and got several.",
+		g->hints_ambiguous) < 0
+	    || family(out, e, "counter", "Early upstream: started on a hint, then at the "
+		"first RCPT the hint used or wrong, or the early upstream failed before it.") < 0)
+		return -1;
+	for (int k = 0; k < METRICS_EARLY_KINDS; k++)
+		if (labelled(out, e, "outcome", early_word[k], NULL, NULL, m->early[k]) < 0)
+			return -1;
+	return 0;
+}
+
 /* metrics_render - the exposition text of the counters and gauges */
 int
 metrics_render(const struct metrics *m, const struct metrics_gauges *g,
@@ -184,7 +228,7 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g,
 	    || scalar(out, "mxtls_sessions_total", "counter",
 		"Sessions with the old MTA accepted.", m->sessions) < 0
 	    || render_attempts(m, out) < 0 || render_actions(m, out) < 0
-	    || render_lookup(m, out) < 0)
+	    || render_lookup(m, out) < 0 || render_watch(m, g, out) < 0)
 		return -1;
 	return render_rest(m, g, out);
 }

@@ -10,6 +10,7 @@
  *	void metrics_journal_lost(void);
  *	void metrics_lookup(double ms);
  *	void metrics_smap_answer(int kind);
+ *	void metrics_early(enum metrics_early k);
  *
  *	int metrics_render(const struct metrics *m,
  *		const struct metrics_gauges *g, struct buf *out);
@@ -81,6 +82,11 @@
 #define METRICS_NBUCKETS	15	/* lookup latency, the last is +Inf */
 #define METRICS_SMAP_KINDS	5	/* bad, ok, notfound, temp, perm */
 
+/* early upstream (sess_route.c): started, then at the first RCPT the
+ * hint was used or wrong, or the early upstream failed before it */
+enum metrics_early { METRICS_EARLY_STARTED, METRICS_EARLY_USED, METRICS_EARLY_WRONG,
+	METRICS_EARLY_FAILED, METRICS_EARLY_KINDS };
+
 struct metrics {
 	unsigned long long sessions;
 	unsigned long long attempts[PTYPE_COUNT][RTYPE_COUNT];
@@ -91,6 +97,7 @@ struct metrics {
 	unsigned long long lookup_count;
 	unsigned long long lookup_sum_us;
 	unsigned long long smap[METRICS_SMAP_KINDS];
+	unsigned long long early[METRICS_EARLY_KINDS];
 };
 
 struct metrics_gauges {			/* read at scrape time */
@@ -100,6 +107,11 @@ struct metrics_gauges {			/* read at scrape time */
 	unsigned long long sts_fetches;
 	unsigned long long sts_fetch_failures;
 	unsigned long long journal_errors;	/* appends and syncs */
+	int dns_watch;			/* the DNS watcher reads its queue */
+	unsigned long long dns_packets, dns_learned, dns_skipped, dns_bad;
+	unsigned long long dns_overruns, dns_verdict_errors;
+	unsigned long long hints_entries, hints_learned, hints_evicted, hints_expired;
+	unsigned long long hints_lookups, hints_hits, hints_ambiguous;
 };
 
 struct metrics_req {
@@ -129,6 +141,14 @@ metrics_attempt(enum ptype p, enum rtype r, enum raction a)
 		metrics.attempts[p][r]++;
 	if ((unsigned) a < RACTION_COUNT)
 		metrics.actions[a][r]++;
+}
+
+/* metrics_early - early upstream: what became of a hint */
+static inline void
+metrics_early(enum metrics_early k)
+{
+	if ((unsigned) k < METRICS_EARLY_KINDS)
+		metrics.early[k]++;
 }
 
 /* metrics_journal_lost - an attempt record could not be written */

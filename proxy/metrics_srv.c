@@ -14,6 +14,7 @@
 #include "../policy/stsget.h"
 #include "metrics.h"
 #include "metrics_srv.h"
+#include "nfq.h"
 #include "proxy.h"
 
 enum mstate { M_FREE, M_READ, M_WRITE, M_LINGER };
@@ -94,6 +95,29 @@ status_text(int st)
 	}
 }
 
+/* watch_gauges - the DNS watcher's counters and its hints' */
+static void
+watch_gauges(struct metrics_gauges *g)
+{
+	struct nfq_stats st;
+
+	nfq_stats(&st);
+	g->dns_watch = nfq_on();
+	g->dns_packets = st.packets;
+	g->dns_learned = st.learned;
+	g->dns_skipped = st.skipped;
+	g->dns_bad = st.bad;
+	g->dns_overruns = st.overruns;
+	g->dns_verdict_errors = st.verdict_errors;
+	g->hints_entries = st.hints.entries;
+	g->hints_learned = st.hints.learned;
+	g->hints_evicted = st.hints.evicted;
+	g->hints_expired = st.hints.expired;
+	g->hints_lookups = st.hints.lookups;
+	g->hints_hits = st.hints.hits;
+	g->hints_ambiguous = st.hints.ambiguous;
+}
+
 /* gauges - what other modules count, read now */
 static void
 gauges(struct metrics_gauges *g)
@@ -107,6 +131,7 @@ gauges(struct metrics_gauges *g)
 	g->sts_fetches = st->fetches;
 	g->sts_fetch_failures = st->fetch_failures;
 	g->journal_errors = (unsigned long long) proxy.journal_errors;
+	watch_gauges(g);
 }
 
 /* response - the whole response to a head that decided st */

@@ -263,6 +263,7 @@ sess_new(int fd, const struct sockaddr_storage *peer,
 	}
 	snprintf(s->id, sizeof(s->id), "%05lX%05lX",
 	    (unsigned long) time(NULL) & 0xfffff, ++counter & 0xfffff);
+	s->peer = *peer;
 	addr_port_str(peer, s->client, sizeof(s->client));
 	s->orig = *orig;
 	addr_port_str(orig, s->origstr, sizeof(s->origstr));
@@ -284,6 +285,7 @@ sess_new(int fd, const struct sockaddr_storage *peer,
 	msg_info("%s: connect from %s to %s", s->id, s->client, s->origstr);
 	n = snprintf(banner, sizeof(banner), "220 %s ESMTP\r\n", proxy.hostname);
 	sess_say(s, banner, (size_t) n);
+	sess_early(s);
 }
 
 /* handle_command - one command line from the old MTA */

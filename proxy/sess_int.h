@@ -28,6 +28,7 @@
 #include "conn.h"
 #include "fsm.h"
 #include "metrics.h"
+#include "nfq.h"
 #include "proxy.h"
 #include "sess.h"
 #include "smtp.h"
@@ -73,8 +74,21 @@ struct sess_txn {
 	char relay_tls[16];		/* its TLS version, or "none" */
 };
 
+/* sess_route.c: early upstream (issue 12): the DNS watcher's hint, worked
+ * on before the first RCPT */
+enum sess_early {
+	EARLY_NONE,			/* no hint, or the first RCPT came */
+	EARLY_LOOKUP,			/* the hinted domain's lookups in flight */
+	EARLY_CONNECT,			/* the upstream being set up */
+	EARLY_READY,			/* ... ready, not yet journaled */
+	EARLY_IDLE			/* a plan, no upstream: RCPT decides */
+};
+#define EARLY_HINTS_MAX	8		/* domains asked of the watcher */
+
 /* sess_route.c: the policy domain, its plan, the attempts */
 struct sess_route {
+	enum sess_early early;
+	char early_dom[DNSMSG_NAME_MAX];	/* the hinted domain */
 	struct resolve *res;		/* lookups in flight */
 	int second;			/* ... for a second domain in a transaction */
 	struct plan *plan;		/* the policy domain's plan */
@@ -119,6 +133,7 @@ struct sess {
 	struct fsm fsm;
 	struct up *up;
 	char id[16];
+	struct sockaddr_storage peer;	/* the old MTA */
 	char client[80];		/* [192.0.2.1]:40000 */
 	struct sockaddr_storage orig;
 	char origstr[80];
@@ -157,6 +172,9 @@ void sess_do_rcpt(struct sess *s);
 void sess_route_opts(const struct sess *s, const struct plan *p,
     struct route_opts *o);
 void sess_route_free(struct sess *s);
+void sess_early(struct sess *s);
+int sess_early_rcpt(struct sess *s, const char *dom);
+int sess_early_up_failed(struct sess *s, const struct up_info *u);
 
 /* sess_xfer.c - MAIL/RCPT replay, the DATA relay, the transaction's end */
 void sess_relay_reply(struct sess *s, const struct smtp_reply *r);
@@ -173,6 +191,7 @@ void sess_refuse_smuggling(struct sess *s);
 int sess_relay_data(struct sess *s);
 void sess_on_up(struct up *u, enum up_event ev, const struct up_info *ui,
     const struct smtp_reply *r, void *arg);
+void sess_up_adopt(struct sess *s);
 
 /* sess_hold.c - the TLS-Required: No hold and its replay */
 void sess_held_drop(struct sess *s);

@@ -16,6 +16,8 @@ static void on_plan(void *arg, struct plan *p);
 static int keep_table(struct sess *s, const struct ptab_entry *e);
 static void ruled_out(struct sess *s, const struct route_cand *c);
 static void journal_would(struct sess *s);
+static void early_plan(struct sess *s, struct plan *p);
+static void early_drop(struct sess *s);
 
 /* sess_up_params_for - where and how to connect: one route candidate */
 void
@@ -367,6 +369,10 @@ on_plan(void *arg, struct plan *p)
 	struct sess *s = arg;
 
 	s->rt.res = NULL;
+	if (s->rt.early == EARLY_LOOKUP) {
+		early_plan(s, p);
+		return;
+	}
 	log_plan(s, p);
 	if (s->rt.second) {
 		/* A second domain in one transaction rides along only when
@@ -405,6 +411,8 @@ sess_do_rcpt(struct sess *s)
 	char dom[RR_NAME_MAX];
 
 	sess_rcpt_domain(&s->txn.rcpt, dom, sizeof(dom));
+	if (s->rt.early != EARLY_NONE && sess_early_rcpt(s, dom))
+		return;
 	if (dom[0] == 0 && s->rt.plan)
 		snprintf(dom, sizeof(dom), "%s", s->rt.plan->domain);
 	/* A plan serves later transactions only while every DNS answer in it
@@ -449,4 +457,159 @@ sess_do_rcpt(struct sess *s)
 		sess_sayf(s, "451 4.3.0 Error: out of memory");
 		fsm_rcpt_result(&s->fsm, 0);
 	}
+}
+
+/*
+ * Early upstream (issue 12).  When the DNS watcher knows which domain the
+ * old MTA's destination address serves for it, the policy lookups and the
+ * upstream (connect, EHLO, STARTTLS, verification, EHLO) start as the
+ * session does, in parallel with the old MTA's EHLO and MAIL, through the
+ * same plan, route and upstream client as any RCPT: a hint only saves
+ * time, it never decides.  Nothing is said to the old MTA and nothing is
+ * journaled before the first RCPT; then the RCPT's own domain decides:
+ *   the hinted one: the plan is its plan (within its TTLs), the upstream
+ *	being set up or ready is its first attempt (journaled then, as the
+ *	attempt of that RCPT); a failed early upstream or a route that tried
+ *	nothing leaves the RCPT to do all of it again, journaled as usual;
+ *   another: lookups in flight are cancelled, an early upstream is closed,
+ *	and the RCPT runs as without the watcher.
+ * The early attempt tries only the route's first candidate.
+ */
+
+/* sess_early - a new session: ask the watcher, start early if it knows */
+void
+sess_early(struct sess *s)
+{
+	char doms[EARLY_HINTS_MAX][DNSMSG_NAME_MAX];
+	int n;
+
+	if (!nfq_on() || strcmp(proxy.cfg.dns_resolver, "none") == 0)
+		return;
+	if ((n = nfq_hint(&s->peer, &s->orig, doms, EARLY_HINTS_MAX)) <= 0
+	    || doms[0][0] == 0) {
+		return;
+	}
+	snprintf(s->rt.early_dom, sizeof(s->rt.early_dom), "%s", doms[0]);
+	if (n == 1)
+		msg_info("%s: hint: %s for %s from the DNS watcher (certain)", s->id,
+		    s->rt.early_dom, s->origstr);
+	else
+		msg_info("%s: hint: %s for %s from the DNS watcher (one of %d%s)", s->id,
+		    s->rt.early_dom, s->origstr, n, n == EARLY_HINTS_MAX ? " or more" : "");
+	s->rt.t0 = mono_ms();
+	if ((s->rt.res = resolve_start(proxy.loop, s->rt.early_dom, on_plan, s)) == NULL)
+		return;
+	s->rt.early = EARLY_LOOKUP;
+	metrics_early(METRICS_EARLY_STARTED);
+	msg_info("%s: early: policy lookups and upstream for %s before RCPT", s->id,
+	    s->rt.early_dom);
+}
+
+/* early_plan - the hinted domain's plan, before any RCPT: keep it, and
+ * connect to the route's first candidate when the route would */
+static void
+early_plan(struct sess *s, struct plan *p)
+{
+	struct route_opts o;
+	const struct route_cand *c;
+	struct up_params up;
+
+	log_plan(s, p);
+	plan_free(s->rt.plan);
+	s->rt.plan = p;
+	s->rt.fresh = 0;
+	s->rt.until = p->status == PLAN_OK && p->min_ttl > 0
+	    ? mono_ms() + 1000.0 * (double) p->min_ttl : 0;
+	s->rt.early = EARLY_IDLE;
+	sess_route_opts(s, p, &o);
+	route_build(p, &s->orig, &o, &s->rt.route);
+	s->rt.icand = 0;
+	s->rt.pfail[0] = s->rt.lfail[0] = 0;
+	s->rt.prtype = RTYPE_NONE;
+	if (keep_table(s, o.tab) < 0 || s->rt.route.verdict != ROUTE_TRY
+	    || s->rt.route.would != ROUTE_TRY || s->rt.route.ncands == 0)
+		return;			/* the RCPT decides, and says why */
+	c = &s->rt.route.cands[0];
+	if (c->failed || (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6))
+		return;
+	s->rt.icand = 1;
+	s->rt.cur_host = c->host;
+	s->rt.cur_ptype = sess_cand_ptype(s, c);
+	sess_up_params_for(s, c, &up);
+	if ((s->up = up_start(proxy.loop, &up, sess_on_up, s)) == NULL)
+		return;
+	s->rt.early = EARLY_CONNECT;
+}
+
+/* early_drop - the hint was wrong: nothing the early work left (lookups,
+ * upstream, plan, table entry) is the RCPT's */
+static void
+early_drop(struct sess *s)
+{
+	if (s->rt.res) {
+		resolve_cancel(s->rt.res);
+		s->rt.res = NULL;
+	}
+	if (s->up) {
+		up_quit(s->up);
+		s->up = NULL;
+	}
+	plan_free(s->rt.plan);
+	s->rt.plan = NULL;
+	sess_route_free(s);
+	s->rt.early = EARLY_NONE;
+}
+
+/* sess_early_rcpt - the first RCPT, with early work done or under way:
+ * 1 when the RCPT is taken care of (wait for it), 0 to go on as usual */
+int
+sess_early_rcpt(struct sess *s, const char *dom)
+{
+	enum sess_early e = s->rt.early;
+
+	s->rt.early = EARLY_NONE;
+	if (strcmp(dom, s->rt.early_dom) != 0) {
+		msg_info("%s: early: hint wrong (RCPT domain %s, hint %s): %s", s->id,
+		    dom[0] ? dom : "none", s->rt.early_dom, e == EARLY_CONNECT
+		    || e == EARLY_READY ? "its upstream is closed" : "looking up the RCPT's domain");
+		metrics_early(METRICS_EARLY_WRONG);
+		s->rt.early = e;
+		early_drop(s);
+		return 0;
+	}
+	msg_info("%s: early: hint right (%s)", s->id, e == EARLY_LOOKUP ? "lookups in flight"
+	    : e == EARLY_CONNECT ? "upstream being set up" : e == EARLY_READY
+	    ? "upstream ready" : "plan in, no upstream");
+	metrics_early(METRICS_EARLY_USED);
+	s->rt.second = 0;
+	switch (e) {
+	case EARLY_LOOKUP:
+		sess_enter(s, W_POLICY);	/* on_plan takes it as any RCPT's */
+		return 1;
+	case EARLY_CONNECT:
+		s->rt.fresh = 1;
+		sess_enter(s, W_CONNECT);	/* UP_READY or UP_FAIL, as any attempt */
+		return 1;
+	case EARLY_READY:
+		s->rt.fresh = 1;
+		sess_enter(s, W_CONNECT);
+		sess_up_adopt(s);
+		return 1;
+	default:
+		return 0;		/* the plan is there: sess_do_rcpt uses it */
+	}
+}
+
+/* sess_early_up_failed - an early upstream failed before any RCPT took
+ * it: 1 when it was one (forgotten; the RCPT tries again), else 0 */
+int
+sess_early_up_failed(struct sess *s, const struct up_info *u)
+{
+	if (s->rt.early != EARLY_CONNECT && s->rt.early != EARLY_READY)
+		return 0;
+	msg_info("%s: early: upstream failed before RCPT: %s; the RCPT tries again", s->id,
+	    u->why);
+	metrics_early(METRICS_EARLY_FAILED);
+	s->rt.early = EARLY_IDLE;
+	return 1;
 }

@@ -442,6 +442,11 @@ up_ready(struct sess *s, struct up *u, const struct up_info *ui)
 	/* Remember the MX for the log: the upstream may be gone by then. */
 	snprintf(s->txn.relay, sizeof(s->txn.relay), "%s", ui->peer);
 	snprintf(s->txn.relay_tls, sizeof(s->txn.relay_tls), "%s", ui->tls_version);
+	if (s->rt.early == EARLY_CONNECT) {
+		s->rt.early = EARLY_READY;	/* parked until the first RCPT */
+		msg_info("%s: early: upstream %s ready (%s) before RCPT", s->id, ui->peer,
+		    ui->tls_version[0] ? ui->tls_version : "no TLS");
+	}
 	if (s->wait != W_CONNECT)
 		return;
 	if (sess_record_ready(s, ui) < 0 && proxy.cfg.journal_required) {
@@ -529,6 +534,8 @@ up_failed(struct sess *s, const struct up_info *u)
 
 	s->up = NULL;			/* the reaper has it */
 	s->txn.mx_open = 0;
+	if (sess_early_up_failed(s, u))
+		return;
 	if (s->wait != W_CONNECT)
 		msg_info("%s: %s", s->id, u->why);
 	snprintf(l1, sizeof(l1), "451 %s %s", u->enh, u->why);
@@ -560,6 +567,14 @@ up_failed(struct sess *s, const struct up_info *u)
 		}
 		break;
 	}
+}
+
+/* sess_up_adopt - the first RCPT takes the early upstream that is ready
+ * already: journaled now, then MAIL (the session is in W_CONNECT) */
+void
+sess_up_adopt(struct sess *s)
+{
+	up_ready(s, s->up, up_info(s->up));
 }
 
 /* sess_on_up - events from the upstream connection */

@@ -115,7 +115,8 @@ static void
 test_render(void)
 {
 	static struct metrics m;
-	struct metrics_gauges g = {3, 7, 11, 5, 2, 4};
+	struct metrics_gauges g = {.sessions_open = 3, .sts_entries = 7, .sts_hits = 11,
+	    .sts_fetches = 5, .sts_fetch_failures = 2, .journal_errors = 4};
 	const char *t;
 
 	memset(&m, 0, sizeof(m));

@@ -49,11 +49,14 @@
 #include "../../report/journal.h"
 #include "../../lib/conf.h"
 #include "../../proxy/conn.h"
+#include "../../proxy/nfq.h"
 #include "../../proxy/proxy.h"
 #include "../../proxy/sess.h"
 #include "../../proxy/tls.h"
 #include "fakemx.h"
 #include "t.h"
+
+#define EARLY_HINTS_MAX_TEST	8
 
 struct proxy proxy;
 
@@ -131,11 +134,14 @@ fake_done(struct ev_loop *loop, ev_timer *w, int revents)
 	free(r);
 }
 
+static int nresolves;			/* resolve_start() calls so far */
+
 struct resolve *
 resolve_start(struct ev_loop *loop, const char *domain, resolve_cb *cb, void *arg)
 {
 	struct resolve *r = calloc(1, sizeof(*r));
 
+	nresolves++;
 	r->cb = cb;
 	r->arg = arg;
 	snprintf(r->domain, sizeof(r->domain), "%s", domain);
@@ -150,6 +156,31 @@ resolve_cancel(struct resolve *r)
 {
 	ev_timer_stop(proxy.loop, &r->t);
 	free(r);
+}
+
+/* ---- the DNS watcher, replaced at link time -------------------------- */
+
+static const char *fake_hints[EARLY_HINTS_MAX_TEST];
+static int fake_nhints;
+static struct sockaddr_storage hint_mta, hint_dest;	/* what a session asked */
+
+int
+nfq_on(void)
+{
+	return fake_nhints > 0;
+}
+
+int
+nfq_hint(const struct sockaddr_storage *mta, const struct sockaddr_storage *dest,
+    char out[][DNSMSG_NAME_MAX], int max)
+{
+	int n = 0;
+
+	hint_mta = *mta;
+	hint_dest = *dest;
+	for (; n < fake_nhints && n < max; n++)
+		snprintf(out[n], DNSMSG_NAME_MAX, "%s", fake_hints[n]);
+	return n;
 }
 
 /* ---- the scripted MX ------------------------------------------------- */
@@ -1521,6 +1552,132 @@ hold_replay(void)
 	    "last failure", m, no, 451, "127.0.0.2", 0, NULL, NULL);
 }
 
+/* ---- early upstream: the DNS watcher's hint (issue 12) ---------------- */
+
+static const char *early_rcpt;		/* the RCPT's address */
+static int early_before;		/* the MX saw EHLO before the RCPT was sent */
+static int early_codes[3];		/* RCPT, DATA, end of data */
+static int early_quit_first;		/* QUIT right after EHLO */
+
+/* early_client - EHLO, wait (at most 2 s) for the MX to see the early
+ * upstream's EHLO, then MAIL, RCPT, DATA, a message */
+static void
+early_client(struct client *c)
+{
+	char l[512], cmd[256];
+
+	early_before = 0;
+	early_codes[0] = early_codes[1] = early_codes[2] = -1;
+	if (cl_start(c) < 0)
+		return;
+	for (int i = 0; i < 200 && !mx_saw("EHLO"); i++)
+		sleep_ms(10);
+	early_before = mx_saw("EHLO") && !mx_saw("RCPT");
+	if (early_quit_first) {
+		cl_send(c, "QUIT\r\n");
+		(void) cl_reply(c, l, sizeof(l));
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "MAIL FROM:<s@old.example>\r\nRCPT TO:<%s>\r\n", early_rcpt);
+	cl_send(c, cmd);
+	if (cl_reply(c, l, sizeof(l)) != 250)
+		return;
+	if ((early_codes[0] = cl_reply(c, got_text, sizeof(got_text))) != 250)
+		return;
+	cl_send(c, "DATA\r\n");
+	if ((early_codes[1] = cl_reply(c, l, sizeof(l))) != 354)
+		return;
+	cl_send(c, "Subject: early\r\n\r\nhello\r\n.\r\n");
+	early_codes[2] = cl_reply(c, l, sizeof(l));
+	cl_send(c, "QUIT\r\n");
+	(void) cl_reply(c, l, sizeof(l));
+}
+
+/* early_run - one session with these hints and this RCPT; counts */
+static void
+early_run(const char *h1, const char *h2, const char *rcpt, int *resolves, int *records)
+{
+	int r0 = nresolves, j0 = journal_count("\"result-type\"");
+
+	fake_hints[0] = h1;
+	fake_hints[1] = h2;
+	fake_nhints = h1 ? (h2 ? 2 : 1) : 0;
+	early_rcpt = rcpt;
+	run_client(early_client, NULL);
+	fake_nhints = 0;
+	*resolves = nresolves - r0;
+	*records = journal_count("\"result-type\"") - j0;
+}
+
+static void
+early(void)
+{
+	int res, rec;
+
+	mx_start(MX_354, 0, 0);
+	early_run("early.example", NULL, "r@early.example", &res, &rec);
+	mx_stop();
+	T_CASE("early, hint right: the MX sees EHLO before the old MTA's RCPT is sent",
+	    early_before, "the MX saw no EHLO within 2 s of the old MTA's EHLO");
+	T_CASE("early, hint right: one lookup, one connection, delivered, one record",
+	    res == 1 && mx.accepted == 1 && mx.msgs == 1 && early_codes[2] == 250 && rec == 1,
+	    "resolves %d, connections %d, messages %d, replies %d %d %d, records %d", res,
+	    mx.accepted, mx.msgs, early_codes[0], early_codes[1], early_codes[2], rec);
+	T_CASE("early: the watcher is asked with the MTA's address and the destination",
+	    hint_mta.ss_family == AF_INET && ((struct sockaddr_in *) &hint_mta)->sin_addr.s_addr
+	    == htonl(0xc0000201) && ((struct sockaddr_in *) &hint_dest)->sin_port == htons(mx.port),
+	    "family %d", hint_mta.ss_family);
+
+	mx_start(MX_354, 0, 0);
+	early_run("early.example", NULL, "r@other.example", &res, &rec);
+	mx_stop();
+	T_CASE("early, hint wrong: the early upstream is closed, a new one delivers",
+	    res == 2 && mx.accepted == 2 && mx.msgs == 1 && strstr(mx.rcpts, "other.example")
+	    && !strstr(mx.rcpts, "early.example") && early_codes[2] == 250 && rec == 1,
+	    "resolves %d, connections %d, messages %d, rcpts %s, final %d, records %d", res,
+	    mx.accepted, mx.msgs, mx.rcpts, early_codes[2], rec);
+
+	mx_start(MX_354, 0, 0);
+	early_run("other.example", "early.example", "r@early.example", &res, &rec);
+	mx_stop();
+	T_CASE("early, ambiguous hint, the most recent one wrong: still delivered once",
+	    res == 2 && mx.msgs == 1 && early_codes[2] == 250 && rec == 1,
+	    "resolves %d, messages %d, final %d, records %d", res, mx.msgs, early_codes[2], rec);
+
+	mx_next.greeting = "421 4.3.2 busy\r\n";
+	mx_start(MX_354, 0, 0);
+	early_run("early.example", NULL, "r@early.example", &res, &rec);
+	mx_stop();
+	T_CASE("early upstream fails before RCPT: the RCPT tries again, its failure is "
+	    "the reply and the one record", mx.accepted == 2 && early_codes[0] / 100 == 4
+	    && rec == 1 && res == 1, "connections %d, RCPT %d (%s), records %d, resolves %d",
+	    mx.accepted, early_codes[0], got_text, rec, res);
+
+	mx_start(MX_354, 0, 0);
+	early_run("fail.example", NULL, "r@fail.example", &res, &rec);
+	mx_stop();
+	T_CASE("early, hinted domain's policy fails: no early connection, the RCPT refuses",
+	    mx.accepted == 0 && early_codes[0] / 100 == 4 && res == 1 && rec == 1,
+	    "connections %d, RCPT %d (%s), resolves %d, records %d", mx.accepted,
+	    early_codes[0], got_text, res, rec);
+
+	early_quit_first = 1;
+	mx_start(MX_354, 0, 0);
+	early_run("early.example", NULL, "r@early.example", &res, &rec);
+	mx_stop();
+	early_quit_first = 0;
+	T_CASE("early, QUIT before any RCPT: the early upstream gets QUIT, nothing journaled",
+	    mx_saw("QUIT") && mx.msgs == 0 && rec == 0, "MX saw QUIT %d, records %d",
+	    mx_saw("QUIT"), rec);
+
+	mx_start(MX_354, 0, 0);
+	early_run(NULL, NULL, "r@early.example", &res, &rec);
+	mx_stop();
+	T_CASE("no hint: the MX sees nothing before RCPT (control)", !early_before
+	    && mx.msgs == 1 && res == 1, "early %d, messages %d, resolves %d", early_before,
+	    mx.msgs, res);
+}
+
 int
 main(void)
 {
@@ -1569,6 +1726,7 @@ main(void)
 	modes();
 	batches_and_drain();
 	size_limit();
+	early();
 
 	journal_close(proxy.journal);
 	SSL_CTX_free(proxy.client_ctx);

@@ -116,7 +116,9 @@ test_render(void)
 {
 	static struct metrics m;
 	struct metrics_gauges g = {.sessions_open = 3, .sts_entries = 7, .sts_hits = 11,
-	    .sts_fetches = 5, .sts_fetch_failures = 2, .journal_errors = 4};
+	    .sts_fetches = 5, .sts_fetch_failures = 2, .journal_errors = 4, .dns_watch = 1,
+	    .dns_learned = 17, .dns_skipped = 3, .dns_bad = 2, .dns_overruns = 1,
+	    .hints_entries = 12, .hints_lookups = 9, .hints_hits = 6, .hints_ambiguous = 1};
 	const char *t;
 
 	memset(&m, 0, sizeof(m));
@@ -130,7 +132,25 @@ test_render(void)
 	m.journal_lost = 3;
 	m.smap[SMAP_R_OK] = 8;
 	m.smap[0] = 1;
+	m.early[METRICS_EARLY_STARTED] = 6;
+	m.early[METRICS_EARLY_USED] = 4;
+	m.early[METRICS_EARLY_WRONG] = 1;
 	t = render(&m, &g);
+	T_CASE("dns watcher: up, packets by result, overruns", has_line(t, "mxtls_dns_watch_up 1")
+	    && has_line(t, "mxtls_dns_watch_packets_total{result=\"learned\"} 17")
+	    && has_line(t, "mxtls_dns_watch_packets_total{result=\"skipped\"} 3")
+	    && has_line(t, "mxtls_dns_watch_packets_total{result=\"bad\"} 2")
+	    && has_line(t, "mxtls_dns_watch_overruns_total 1")
+	    && has_line(t, "# TYPE mxtls_dns_watch_packets_total counter"), "%s", t);
+	T_CASE("hints: entries gauge, lookups, hits, ambiguous", has_line(t, "mxtls_hints_entries 12")
+	    && has_line(t, "# TYPE mxtls_hints_entries gauge")
+	    && has_line(t, "mxtls_hints_lookups_total 9") && has_line(t, "mxtls_hints_hits_total 6")
+	    && has_line(t, "mxtls_hints_ambiguous_total 1"), "%s", t);
+	T_CASE("early upstream by outcome, zeros too",
+	    has_line(t, "mxtls_early_upstream_total{outcome=\"started\"} 6")
+	    && has_line(t, "mxtls_early_upstream_total{outcome=\"used\"} 4")
+	    && has_line(t, "mxtls_early_upstream_total{outcome=\"wrong\"} 1")
+	    && has_line(t, "mxtls_early_upstream_total{outcome=\"failed\"} 0"), "%s", t);
 	T_CASE("sessions gauge and counter", has_block(t,
 		"# HELP mxtls_sessions_open Sessions with the old MTA open now.\n"
 		"# TYPE mxtls_sessions_open gauge\n"

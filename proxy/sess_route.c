@@ -532,6 +532,9 @@ early_plan(struct sess *s, struct plan *p)
 	c = &s->rt.route.cands[0];
 	if (c->failed || (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6))
 		return;
+	if (s->rt.route.rerouted)
+		msg_info("%s: early: %s is not an MX host of %s: connecting to its MX hosts",
+		    s->id, s->origstr, p->domain);
 	s->rt.icand = 1;
 	s->rt.cur_host = c->host;
 	s->rt.cur_ptype = sess_cand_ptype(s, c);

@@ -117,9 +117,13 @@ def orig(c, fam):
     except OSError:
         return "-"
 
+LOG = sys.argv[1] + ".log"
+
 def serve(s, tag, fam):
     while True:
-        c, _ = s.accept()
+        c, peer = s.accept()
+        with open(LOG, "a") as f:                            # one line per connection
+            f.write("%s %s\n" % (tag, peer[0]))
         try:
             c.sendall(("%s local=%s orig=%s\n" % (tag, fmt(fam, c.getsockname()),
                                                   orig(c, fam))).encode())
@@ -376,7 +380,8 @@ local_rules() {
 	[ "$(count '^-A MXTLS -m mark --mark 0x24 -j RETURN$' "$s")" = 1 ] || why+="no mark 0x24 RETURN; "
 	[ "$(count '^-A MXTLS -m addrtype --dst-type LOCAL -j RETURN$' "$s")" = 1 ] || why+="no local-destination RETURN; "
 	[ "$(count '^-A MXTLS -p tcp -j REDIRECT --to-ports 10025$' "$s")" = 1 ] || why+="no REDIRECT 10025; "
-	[ "$(count '^-A MXTLS ' "$s")" = 3 ] || why+="MXTLS has $(count '^-A MXTLS ' "$s") rules, want 3; "
+	[ "$(count '^-A MXTLS -m comment --comment "mxtls fail-open( made=[a-z,]+)?"$' "$s")" = 1 ] || why+="no fail-open record; "
+	[ "$(count '^-A MXTLS ' "$s")" = 4 ] || why+="MXTLS has $(count '^-A MXTLS ' "$s") rules, want 4; "
 	[ "$(count 'MXTLS' "$(ipt_save "$f" mangle)")" = 0 ] || why+="mangle has MXTLS rules; "
 	if [ -z "$why" ]; then pass "$name"; else fail "$name" "$why"; fi
 }
@@ -447,7 +452,9 @@ if tool_ok nft-local-install install --nft --local --mark 36 && tool_ok nft-loca
 	[ "$(count 'meta mark 0x00000024 return' "$s")" = 2 ] || why+="mark returns: $(count 'meta mark 0x00000024 return' "$s"), want 2; "
 	[ "$(count 'type filter hook output priority filter' "$s")" = 1 ] || why+="no guard chain; "
 	[ "$(count 'ct status dnat return' "$s")" = 1 ] || why+="guard: no dnat return; "
-	[ "$(count 'reject with tcp reset' "$s")" = 1 ] || why+="guard: no reset; "
+	# the guard's reset, and the refuse chain's (redirected, nothing listening)
+	[ "$(count 'reject with tcp reset' "$s")" = 2 ] || why+="resets: $(count 'reject with tcp reset' "$s"), want 2; "
+	[ "$(count 'comment "mxtls fail-open"' "$s")" = 1 ] || why+="no fail-open record; "
 	if [ -z "$why" ]; then pass nft-local-install-twice; else fail nft-local-install-twice "$why"; fi
 	expect_conn nft-local-redirect-v4 "REDIRECTED local=127.0.0.1:10025 orig=192.0.2.25:25" "$NS_A" 192.0.2.25 25
 	expect_conn nft-local-mark-bypass-v4 "DIRECT local=192.0.2.25:25" "$NS_A" 192.0.2.25 25 36
@@ -490,7 +497,7 @@ gw_rules() {
 	[ "$(count '^-A PREROUTING -p tcp -m tcp --dport 25 -j MXTLS$' "$s")" = 1 ] || why+="no PREROUTING jump; "
 	[ "$(count '^-A MXTLS ! -i a0 -j RETURN$' "$s")" = 1 ] || why+="no iface RETURN; "
 	[ "$(count '^-A MXTLS -p tcp -j REDIRECT --to-ports 10025$' "$s")" = 1 ] || why+="no REDIRECT; "
-	[ "$(count '^-A MXTLS ' "$s")" = 3 ] || why+="MXTLS has $(count '^-A MXTLS ' "$s") rules, want 3; "
+	[ "$(count '^-A MXTLS ' "$s")" = 4 ] || why+="MXTLS has $(count '^-A MXTLS ' "$s") rules, want 4; "
 	if [ -z "$why" ]; then pass "$name"; else fail "$name" "$why"; fi
 }
 
@@ -595,13 +602,422 @@ fi
 # no listener on the TPROXY port: the connection must not slip through to the MX
 if tool_ok nft-tp-no-listener install --nft --gateway --tproxy --port 10099 --ipv4-only; then
 	got=$(conn "$NS_C" 192.0.2.25 25)
+	# nft resets what tproxy could not hand to a listener: refused at once
 	case $got in
-	ERR*) pass nft-tp-no-listener-fails-closed ;;
-	*) fail nft-tp-no-listener-fails-closed "got '$got', want a failed connection" ;;
+	"ERR ConnectionRefusedError") pass nft-tp-no-listener-fails-closed ;;
+	*) fail nft-tp-no-listener-fails-closed "got '$got', want ERR ConnectionRefusedError" ;;
 	esac
 fi
 tool_ok nft-tp-remove remove && nft_empty nft-tp-remove && nothing_left nft-tp-remove-all
 expect_conn nft-tp-removed-direct-v4 "DIRECT" "$NS_C" 192.0.2.25 25
+
+# ======================================================== issue 12 checks
+
+inb() { ip netns exec "$NS_B" "$@"; }
+
+# b_conns - connections the "MX" side (b's port 25) has accepted so far
+b_conns() {
+	if [ -e "$TMP/ready.b.log" ]; then grep -c '^DIRECT ' "$TMP/ready.b.log"; else echo 0; fi
+}
+
+# status_has NAME LINE... - the last status output ($OUT) has each LINE
+status_has() {
+	local name=$1 l why=''
+	shift
+	for l; do
+		printf '%s\n' "$OUT" | grep -qxF -- "$l" || why+="no line '$l'; "
+	done
+	if [ -z "$why" ]; then pass "$name"; else fail "$name" "${why}status said: $(printf '%s\n' "$OUT" | grep -E '^(mode|mxtlsd|dns-|redirected|refused):' | tr '\n' '|')"; fi
+}
+
+# snap - the whole packet filter and routing state of a, counters stripped
+snap() {
+	local f
+	{
+		echo "== iptables-save"
+		ina iptables-save 2>/dev/null
+		echo "== ip6tables-save"
+		ina ip6tables-save 2>/dev/null
+		echo "== nft list ruleset"
+		ina nft list ruleset 2>/dev/null
+		for f in -4 -6; do
+			echo "== ip $f rule"
+			ina ip "$f" rule show 2>/dev/null
+			echo "== ip $f route show table all"
+			ina ip "$f" route show table all 2>/dev/null
+		done
+	} | sed -E -e '/^#/d' -e 's/\[[0-9]+:[0-9]+\]/[0:0]/g' -e 's/counter packets [0-9]+ bytes [0-9]+/counter/g'
+}
+
+# can the kernel run nft's queue statement (CONFIG_NFT_QUEUE)?
+NFT_QUEUE=0
+if printf 'table inet mxprobe {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\tqueue num 1 bypass\n\t}\n}\n' |
+	ina nft -c -f - >/dev/null 2>&1; then
+	NFT_QUEUE=1
+fi
+
+# exact_cycle NAME INSTALL-ARGS... - install, then remove: snap unchanged
+exact_cycle() {
+	local name=$1 before after nftdns=0
+	shift
+	case " $* " in *" --nft "*" --dns-watch "* | *" --dns-watch "*" --nft "*) [ "$NFT_QUEUE" = 1 ] || nftdns=1 ;; esac
+	before=$(snap)
+	tool install "$@"
+	if [ "$nftdns" = 1 ]; then
+		# no nft queue in this kernel: refused with a reason, nothing changed
+		if [ "$RC" != 2 ] || ! printf '%s' "$ERR" | grep -q CONFIG_NFT_QUEUE; then
+			fail "$name" "install $* without kernel nft queue: rc=$RC, want 2 naming CONFIG_NFT_QUEUE: $ERR"
+			ina "$TOOL" remove >/dev/null 2>&1
+			return
+		fi
+	elif [ "$RC" != 0 ]; then
+		fail "$name" "install $* exited $RC: $(echo "$ERR" | head -3 | tr '\n' ' ')"
+		ina "$TOOL" remove >/dev/null 2>&1
+		return
+	elif [ "$(snap)" = "$before" ]; then
+		fail "$name" "install $* changed nothing"
+		return
+	fi
+	tool remove
+	after=$(snap)
+	if [ "$RC" != 0 ]; then
+		fail "$name" "remove exited $RC: $ERR"
+	elif [ "$after" != "$before" ]; then
+		fail "$name" "state after remove differs: $(diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep '^[<>]' | head -4 | tr '\n' ' ')"
+	else
+		pass "$name"
+	fi
+}
+
+EXACT_MODES=(
+	"local|--local --mark 36"
+	"local-user|--local --mark 36 --user nobody"
+	"gw|--gateway --iface a0"
+	"gw-source|--gateway --source 198.51.100.0/24 --source 2001:db8:c::/64"
+	"tp|--gateway --tproxy --iface a0"
+	"tp-source|--gateway --tproxy --source 198.51.100.0/24"
+)
+EXACT_EXTRAS=(
+	"plain|"
+	"fail-closed|--fail-closed"
+	"dns|--dns-watch 7 --queue-bypass"
+	"dns-fail-closed|--dns-watch 7 --queue-bypass --fail-closed"
+	"dns-nobypass-user|--dns-watch 65535 --fail-open"
+)
+
+exact_matrix() {
+	local base=$1 m e b mn ma en ea
+	for m in "${EXACT_MODES[@]}"; do
+		mn=${m%%|*} ma=${m#*|}
+		for e in "${EXACT_EXTRAS[@]}"; do
+			en=${e%%|*} ea=${e#*|}
+			for b in "" --nft; do
+				# shellcheck disable=SC2086
+				exact_cycle "exact-$base-$mn-$en${b:+-nft}" $ma $ea $b
+			done
+		done
+	done
+}
+
+# a host with nothing at all
+ina nft flush ruleset
+exact_matrix fresh
+
+# a host with a firewall and policy routing of its own, which must survive
+busy_setup() {
+	ina sh -e -c '
+		iptables -A INPUT -s 203.0.113.0/24 -j DROP
+		iptables -t nat -A POSTROUTING -s 203.0.113.0/24 -o a1 -j MASQUERADE
+		iptables -t mangle -A PREROUTING -p udp --dport 9 -j MARK --set-mark 5
+		iptables -N OTHER
+		iptables -A OTHER -j RETURN
+		nft add table inet other
+		nft add chain inet other c "{ type filter hook input priority 10; policy accept; }"
+		nft add rule inet other c udp dport 9 counter
+		ip rule add fwmark 0x77 lookup 77 pref 1000
+		ip route add 203.0.113.0/24 via 192.0.2.25 table 77'
+	if [ "$HAVE6" = 1 ]; then
+		ina sh -e -c '
+			ip6tables -A INPUT -s 2001:db8:ffff::/48 -j DROP
+			ip6tables -t mangle -A OUTPUT -p udp --dport 9 -j MARK --set-mark 6'
+	fi
+}
+ina nft flush ruleset
+if busy_setup; then
+	exact_matrix busy
+	# one install after another with other options, then one remove
+	before=$(snap)
+	seq_ok=1
+	for args in "--local --mark 36 --dns-watch 3 --queue-bypass" "--gateway --iface a0 --fail-closed" \
+		"--gateway --tproxy --dns-watch 4 --fail-closed" "--local --user nobody --nft --fail-closed" \
+		"--gateway --tproxy --source 198.51.100.0/24" "--local --mark 36 --user nobody --dns-watch 9 --queue-bypass --fail-closed"; do
+		# shellcheck disable=SC2086
+		tool install $args
+		[ "$RC" = 0 ] || { seq_ok=0; fail exact-busy-sequence "install $args exited $RC: $ERR"; break; }
+	done
+	if [ "$seq_ok" = 1 ]; then
+		tool remove
+		if [ "$RC" = 0 ] && [ "$(snap)" = "$before" ]; then
+			pass exact-busy-sequence
+		else
+			fail exact-busy-sequence "rc=$RC: $(diff <(printf '%s\n' "$before") <(snap) | grep '^[<>]' | head -4 | tr '\n' ' ')"
+		fi
+	fi
+else
+	fail exact-busy-setup "could not install the unrelated rules"
+fi
+ina nft flush ruleset
+ina ip rule del pref 1000 2>/dev/null
+ina ip route flush table 77 2>/dev/null
+
+# ---- status lines
+
+ina nft flush ruleset
+for b in "" --nft; do
+	n=status${b:+-nft}
+	if tool_ok "$n-local-closed" install --local --mark 36 --fail-closed ${b:+"$b"}; then
+		tool status
+		[ "$RC" = 0 ] || fail "$n-local-closed-rc" "status exited $RC, want 0"
+		status_has "$n-local-closed" "mode: fail-closed" "mxtlsd: listening on 10025" "dns-watch: off" \
+			"redirected: 0 packets" "refused: 0 packets"
+		expect_conn "$n-local-closed-redirect" "REDIRECTED" "$NS_A" 192.0.2.25 25
+		tool status
+		status_has "$n-local-counted" "redirected: 1 packets" "refused: 0 packets"
+	fi
+	if tool_ok "$n-local-open" install --local --mark 36 --port 10099 ${b:+"$b"}; then
+		tool status
+		status_has "$n-local-open" "mode: fail-open" "mxtlsd: not listening (port 10099)" "dns-watch: off" "refused: 0 packets"
+		expect_conn "$n-local-open-refused" "ERR ConnectionRefused" "$NS_A" 192.0.2.25 25
+		tool status
+		status_has "$n-local-refused-counted" "redirected: 1 packets" "refused: 1 packets"
+	fi
+	if [ -z "$b" ] || [ "$NFT_QUEUE" = 1 ]; then
+		if tool_ok "$n-gw-dns" install --gateway --iface a0 --dns-watch 7 --queue-bypass ${b:+"$b"}; then
+			tool status
+			status_has "$n-gw-dns" "mode: fail-open" "mxtlsd: listening on 10025" "dns-watch: queue 7 (bypass)"
+		fi
+		if tool_ok "$n-tp-dns" install --gateway --tproxy --dns-watch 12 --fail-closed ${b:+"$b"}; then
+			tool status
+			status_has "$n-tp-dns" "mode: fail-closed" "mxtlsd: listening on 10026" "dns-watch: queue 12 (no bypass)"
+		fi
+	fi
+	tool_ok "$n-remove" remove
+	tool status
+	if [ "$RC" = 1 ] && [ "$OUT" = "not installed" ]; then pass "$n-removed"; else fail "$n-removed" "rc=$RC out='$OUT'"; fi
+done
+
+# ---- fail-closed / fail-open at packet level
+#
+# Nothing listens on port 10099.  With --fail-closed a port-25 connection
+# from the protected side is refused at once (the client gives up after 1 s:
+# a refusal, not a timeout) and b's port 25 sees nothing; remove
+# --if-fail-open leaves fail-closed rules alone.  With --fail-open, remove
+# --if-fail-open takes the rules away and the connection reaches b.
+
+# fc_case NAME NS ADDR WANT-REFUSAL REFUSED-COUNTED INSTALL-ARGS...
+fc_case() {
+	local name=$1 ns=$2 addr=$3 want=$4 counted=$5 n0 got
+	shift 5
+	ina nft flush ruleset
+	tool_ok "$name-closed-install" install "$@" --fail-closed --port 10099 || return
+	n0=$(b_conns)
+	got=$(conn "$ns" "$addr" 25)
+	if [ "$got" = "$want" ] && [ "$(b_conns)" = "$n0" ]; then
+		pass "$name-closed-refused"
+	else
+		fail "$name-closed-refused" "got '$got' (want '$want'), b saw $(($(b_conns) - n0)) connection(s), want 0"
+	fi
+	tool status
+	if [ "$counted" = 1 ]; then
+		if printf '%s\n' "$OUT" | grep -qE '^refused: [1-9][0-9]* packets$'; then pass "$name-closed-counted"; else fail "$name-closed-counted" "$(printf '%s\n' "$OUT" | grep '^refused')"; fi
+	fi
+	status_has "$name-closed-status" "mode: fail-closed" "mxtlsd: not listening (port 10099)"
+	tool remove --if-fail-open
+	if [ "$RC" = 0 ] && printf '%s' "$ERR" | grep -q 'fail-closed' && ina "$TOOL" status >/dev/null 2>&1; then
+		pass "$name-closed-kept"
+	else
+		fail "$name-closed-kept" "remove --if-fail-open: rc=$RC err='$ERR', or the rules were removed"
+	fi
+	got=$(conn "$ns" "$addr" 25)
+	if [ "$got" = "$want" ] && [ "$(b_conns)" = "$n0" ]; then pass "$name-closed-still-refused"; else fail "$name-closed-still-refused" "got '$got'"; fi
+
+	tool_ok "$name-open-install" install "$@" --fail-open --port 10099 || return
+	got=$(conn "$ns" "$addr" 25)
+	if [ "$got" = "$want" ] && [ "$(b_conns)" = "$n0" ]; then pass "$name-open-refused-while-installed"; else fail "$name-open-refused-while-installed" "got '$got'"; fi
+	tool remove --if-fail-open
+	if [ "$RC" = 0 ] && [ -z "$ERR" ]; then
+		nothing_left "$name-open-removed"
+	else
+		fail "$name-open-removed" "remove --if-fail-open: rc=$RC err='$ERR'"
+	fi
+	got=$(conn "$ns" "$addr" 25)
+	if [ "${got#DIRECT}" != "$got" ] && [ "$(b_conns)" = $((n0 + 1)) ]; then
+		pass "$name-open-direct"
+	else
+		fail "$name-open-direct" "got '$got', b saw $(($(b_conns) - n0)) connection(s), want 1"
+	fi
+}
+
+for b in "" --nft; do
+	n=fc${b:+-nft}
+	fc_case "$n-local-v4" "$NS_A" 192.0.2.25 "ERR ConnectionRefusedError" 1 --local --mark 36 ${b:+"$b"}
+	v6 "$n-local-v6" fc_case "$n-local-v6" "$NS_A" 2001:db8:b::25 "ERR ConnectionRefusedError" 1 --local --mark 36 ${b:+"$b"}
+	fc_case "$n-gw-v4" "$NS_C" 192.0.2.25 "ERR ConnectionRefusedError" 1 --gateway --iface a0 ${b:+"$b"}
+	v6 "$n-gw-v6" fc_case "$n-gw-v6" "$NS_C" 2001:db8:b::25 "ERR ConnectionRefusedError" 1 --gateway --iface a0 ${b:+"$b"}
+done
+# TPROXY: nft resets what it cannot hand to a listener; iptables' TPROXY
+# target drops it (no reset is possible in mangle): a timeout, still never
+# forwarded, not counted
+fc_case fc-nft-tp-v4 "$NS_C" 192.0.2.25 "ERR ConnectionRefusedError" 1 --gateway --tproxy --iface a0 --nft
+v6 fc-nft-tp-v6 fc_case fc-nft-tp-v6 "$NS_C" 2001:db8:b::25 "ERR ConnectionRefusedError" 1 --gateway --tproxy --iface a0 --nft
+fc_case fc-tp-v4 "$NS_C" 192.0.2.25 "ERR TimeoutError" 0 --gateway --tproxy --iface a0
+ina nft flush ruleset
+
+# ---- DNS answers through the NFQUEUE rule
+#
+# b answers DNS on port 53 (UDP and TCP).  With the rule and --queue-bypass
+# and nothing reading the queue the answer still arrives, and the rule's
+# counter shows it went through the rule; without --queue-bypass the same
+# answer is dropped (so the rule really is on its path).
+
+cat >"$TMP/dns.py" <<'EOF'
+# dns.py serve READY ADDR... | ask ADDR udp|tcp - a tiny DNS responder / client
+import os, socket, struct, sys, threading
+def reply(q):                       # same id and question, one A 192.0.2.80
+    end = 12
+    while q[end]:
+        end += q[end] + 1
+    end += 5
+    return (q[:2] + b"\x85\x80\x00\x01\x00\x01\x00\x00\x00\x00" + q[12:end] +
+            b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([192, 0, 2, 80]))
+def udp(s):
+    while True:
+        q, peer = s.recvfrom(512)
+        s.sendto(reply(q), peer)
+def tcp(s):
+    while True:
+        c, _ = s.accept()
+        n = struct.unpack("!H", c.recv(2))[0]
+        q = c.recv(n)
+        r = reply(q)
+        c.sendall(struct.pack("!H", len(r)) + r)
+        c.close()
+if sys.argv[1] == "serve":
+    for a in sys.argv[3:]:
+        fam = socket.AF_INET6 if ":" in a else socket.AF_INET
+        u = socket.socket(fam, socket.SOCK_DGRAM); u.bind((a, 53))
+        t = socket.socket(fam, socket.SOCK_STREAM)
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind((a, 53)); t.listen(8)
+        threading.Thread(target=udp, args=(u,), daemon=True).start()
+        threading.Thread(target=tcp, args=(t,), daemon=True).start()
+    open(sys.argv[2], "w").write("ready\n")
+    threading.Event().wait()
+addr, proto = sys.argv[2], sys.argv[3]
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+ident = os.urandom(2)
+q = ident + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x02mx\x07example\x04test\x00\x00\x01\x00\x01"
+try:
+    if proto == "udp":
+        s = socket.socket(fam, socket.SOCK_DGRAM); s.settimeout(1.0)
+        s.sendto(q, (addr, 53)); r = s.recv(512)
+    else:
+        s = socket.socket(fam, socket.SOCK_STREAM); s.settimeout(1.0)
+        s.connect((addr, 53)); s.sendall(struct.pack("!H", len(q)) + q)
+        b = b""
+        while len(b) < 2 or len(b) < 2 + struct.unpack("!H", b[:2])[0]:
+            d = s.recv(512)
+            if not d:
+                break
+            b += d
+        r = b[2:]
+    ok = r[:2] == ident and r[-4:] == bytes([192, 0, 2, 80])
+    print("ANSWER 192.0.2.80" if ok else "ERR bad answer")
+except Exception as e:
+    print("ERR " + type(e).__name__)
+EOF
+chmod 644 "$TMP/dns.py"
+
+dns_specs=(192.0.2.25)
+[ "$HAVE6" = 1 ] && dns_specs+=(2001:db8:b::25)
+inb "$PY" "$TMP/dns.py" serve "$TMP/ready.dns" "${dns_specs[@]}" 2>"$TMP/dns.err" &
+PIDS+=($!)
+for n in $(seq 50); do
+	[ -e "$TMP/ready.dns" ] && break
+	sleep 0.1
+done
+
+# ask NS ADDR udp|tcp [UID] - what a DNS client in NS gets
+ask() {
+	if [ -n "${4:-}" ]; then
+		ip netns exec "$1" setpriv --reuid="$4" --regid="$4" --clear-groups "$PY" "$TMP/dns.py" ask "$2" "$3" 2>&1
+	else
+		ip netns exec "$1" "$PY" "$TMP/dns.py" ask "$2" "$3" 2>&1
+	fi
+}
+
+# queued FAMILY - packets the NFQUEUE rules of MXTLS_DNS have taken (iptables-save -c)
+queued() {
+	ipt_save_c() { if [ "$1" = 4 ]; then ina iptables-save -c -t mangle; else ina ip6tables-save -c -t mangle; fi 2>/dev/null; }
+	ipt_save_c "$1" | awk '/-A MXTLS_DNS .*-j NFQUEUE/ { c = $1; gsub(/[^0-9:]/, "", c); split(c, a, ":"); n += a[1] } END { print n + 0 }'
+}
+
+# dns_check NAME NS ADDR PROTO WANT DELTA [UID] - ask; WANT the answer, and
+#	the queue counter of ADDR's family grown by DELTA ("+" for at least 1, "0")
+dns_check() {
+	local name=$1 ns=$2 addr=$3 proto=$4 want=$5 delta=$6 uid=${7:-} f=4 q0 q1 got ok=1
+	case $addr in *:*) f=6 ;; esac
+	q0=$(queued "$f")
+	got=$(ask "$ns" "$addr" "$proto" "$uid")
+	q1=$(queued "$f")
+	[ "$got" = "$want" ] || ok=0
+	case $delta in
+	+) [ "$q1" -gt "$q0" ] || ok=0 ;;
+	0) [ "$q1" = "$q0" ] || ok=0 ;;
+	esac
+	if [ "$ok" = 1 ]; then
+		pass "$name"
+	else
+		fail "$name" "$proto query to $addr${uid:+ as uid $uid}: got '$got' (want '$want'), queue counter $q0 -> $q1 (want $delta)"
+	fi
+}
+
+if [ -e "$TMP/ready.dns" ]; then
+	dns_check dns-baseline-v4 "$NS_C" 192.0.2.25 udp "ANSWER 192.0.2.80" 0
+	if tool_ok dns-gw-install install --gateway --iface a0 --source 198.51.100.0/24 --source 2001:db8:c::/64 --dns-watch 7 --queue-bypass; then
+		dns_check dns-gw-bypass-udp-v4 "$NS_C" 192.0.2.25 udp "ANSWER 192.0.2.80" +
+		dns_check dns-gw-bypass-tcp-v4 "$NS_C" 192.0.2.25 tcp "ANSWER 192.0.2.80" +
+		v6 dns-gw-bypass-udp-v6 dns_check dns-gw-bypass-udp-v6 "$NS_C" 2001:db8:b::25 udp "ANSWER 192.0.2.80" +
+		v6 dns-gw-bypass-tcp-v6 dns_check dns-gw-bypass-tcp-v6 "$NS_C" 2001:db8:b::25 tcp "ANSWER 192.0.2.80" +
+		# the gateway's own lookups are not the MTAs' answers
+		dns_check dns-gw-own-not-queued "$NS_A" 192.0.2.25 udp "ANSWER 192.0.2.80" 0
+		tool status
+		want=$(($(queued 4) + $(queued 6)))
+		status_has dns-gw-status "dns-watch: queue 7 (bypass)" "dns-queued: $want packets"
+	fi
+	if tool_ok dns-gw-nobypass install --gateway --iface a0 --dns-watch 7; then
+		dns_check dns-gw-nobypass-dropped-v4 "$NS_C" 192.0.2.25 udp "ERR TimeoutError" +
+	fi
+	if tool_ok dns-local-install install --local --mark 36 --user nobody --dns-watch 7 --queue-bypass; then
+		dns_check dns-local-bypass-udp-v4 "$NS_A" 192.0.2.25 udp "ANSWER 192.0.2.80" +
+		dns_check dns-local-bypass-tcp-v4 "$NS_A" 192.0.2.25 tcp "ANSWER 192.0.2.80" +
+		v6 dns-local-bypass-udp-v6 dns_check dns-local-bypass-udp-v6 "$NS_A" 2001:db8:b::25 udp "ANSWER 192.0.2.80" +
+		# mxtlsd's own lookups (--user nobody) are connmarked and not queued
+		dns_check dns-local-own-udp-not-queued "$NS_A" 192.0.2.25 udp "ANSWER 192.0.2.80" 0 65534
+		dns_check dns-local-own-tcp-not-queued "$NS_A" 192.0.2.25 tcp "ANSWER 192.0.2.80" 0 65534
+		v6 dns-local-own-v6-not-queued dns_check dns-local-own-v6-not-queued "$NS_A" 2001:db8:b::25 udp "ANSWER 192.0.2.80" 0 65534
+		# the redirect itself still works next to the DNS rules
+		expect_conn dns-local-redirect "REDIRECTED" "$NS_A" 192.0.2.25 25
+	fi
+	if tool_ok dns-local-nobypass install --local --mark 36 --user nobody --dns-watch 7; then
+		dns_check dns-local-nobypass-dropped "$NS_A" 192.0.2.25 udp "ERR TimeoutError" +
+		dns_check dns-local-nobypass-own-flows "$NS_A" 192.0.2.25 udp "ANSWER 192.0.2.80" 0 65534
+	fi
+	tool_ok dns-remove remove && nothing_left dns-remove
+	dns_check dns-removed-v4 "$NS_C" 192.0.2.25 udp "ANSWER 192.0.2.80" 0
+else
+	fail dns-setup "the DNS responder did not start: $(head -3 "$TMP/dns.err")"
+fi
+ina nft flush ruleset
 
 # a dry run of remove prints nothing when nothing is installed
 tool remove --dry-run

@@ -18,11 +18,11 @@
  *	(privs.h: CAP_NET_ADMIN for upstream_mark and dns_watch_queue,
  *	CAP_NET_RAW or CAP_NET_ADMIN for upstream_source = client), then the
  *	loop.  -n prints those capabilities after the configuration, as a
- *	comment.  SIGTERM drains: listeners
- *	close, idle sessions get 421, busy ones finish their transaction,
- *	and after shutdown_timeout whatever is left is closed.  SIGHUP
- *	re-reads the configuration and certificates; sessions in progress
- *	are not touched, and a bad file keeps the running configuration.
+ *	comment.  SIGTERM drains: listeners close, idle sessions get 421,
+ *	busy ones finish their transaction, and after shutdown_timeout
+ *	whatever is left is closed.  SIGHUP re-reads the configuration and
+ *	certificates; sessions in progress are not touched, and a bad file
+ *	keeps the running configuration.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -34,9 +34,9 @@
 #				with CAP_NET_ADMIN alone (SO_MARK works, nothing
 #				loops), and the sink has it
 #	  reload-needs-restart	a SIGHUP to the `none' mxtlsd with upstream_mark
-#				set warns that it takes a restart, and the
-#				running mxtlsd keeps upstream_mark = 0 (it has
-#				no capability for it)
+#				set warns "upstream_mark (cap_net_admin) needs a
+#				capability mxtlsd did not keep ...; that takes a
+#				restart", the rest reloads, and CapEff stays none
 #	  unit-*		as systemd would start it from etc/mxtlsd.service
 #				(User=, AmbientCapabilities=, CapabilityBoundingSet=,
 #				NoNewPrivileges=, through setpriv), with the

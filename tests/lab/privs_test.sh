@@ -51,7 +51,11 @@
 #				CapabilityBoundingSet= are the capabilities
 #				`mxtlsd -n' prints for etc/mxtls.conf
 #	  unit-verify		`systemd-analyze verify' has nothing to say
-#	  unit-*-root		the mxtls-iptables lines run as root (`+'),
+#	  unit-hardening	NoNewPrivileges=yes, ProtectSystem=strict,
+#				PrivateTmp=yes, ProtectHome=yes, the
+#				RestrictAddressFamilies=, SystemCallFilter=,
+#				ReadWritePaths= and User= lines are there
+#	  unit-iptables-root	the mxtls-iptables lines run as root (`+'),
 #				ExecStopPost= is `remove --if-fail-open'
 #	  clean-exit, sanitizer-clean
 #	Holds /tmp/mxlab.lock (LAB_LOCK_WAIT seconds of waiting).
@@ -341,8 +345,10 @@ fi
 for k in NoNewPrivileges=yes ProtectSystem=strict PrivateTmp=yes ProtectHome=yes \
     "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK" SystemCallFilter=@system-service \
     "ReadWritePaths=/var/lib/mxtls /run/mxtls" User=mxtls; do
-	grep -qx "$k" "$UNIT" || fail unit-hardening "no '$k' line"
+	grep -qx "$k" "$UNIT" || missing="${missing:-}'$k' "
 done
+if [ -z "${missing:-}" ]; then pass unit-hardening
+else fail unit-hardening "no line $missing"; fi
 if grep -q '^ExecStopPost=+@SBINDIR@/mxtls-iptables remove --if-fail-open$' "$UNIT" &&
     [ -z "$(grep -E '^Exec(Start|Stop)(Pre|Post)?=[^+].*mxtls-iptables' "$UNIT")" ]; then
 	pass unit-iptables-root

@@ -33,6 +33,9 @@
 #				the sink goes through mxtlsd running as mxtls-lab
 #				with CAP_NET_ADMIN alone (SO_MARK works, nothing
 #				loops), and the sink has it
+#	  queue-verdicts	with an NFQUEUE 4711 rule for DNS answers (no
+#				bypass), one arrives while mxtlsd (as mxtls-lab,
+#				CAP_NET_ADMIN alone) runs, and none once it stopped
 #	  reload-needs-restart	a SIGHUP to the `none' mxtlsd with upstream_mark
 #				set warns "upstream_mark (cap_net_admin) needs a
 #				capability mxtlsd did not keep ...; that takes a
@@ -317,7 +320,39 @@ PY
 	ip netns exec $NS bash "$REPO/iptables/mxtls-iptables" remove >/dev/null 2>&1
 	check_stop mark
 }
-combo queue cap_net_admin "$ADMIN" "dns_watch_queue = 4711" && check_stop queue
+# dns_send - a DNS answer from 127.0.0.1:53 to a local socket; 0 when it
+# arrives within 3 s
+dns_send() {
+	ip netns exec $NS /usr/bin/python3 -c '
+import socket, sys
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r.bind(("127.0.0.1", 0))
+r.settimeout(3)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 53))
+# a response (QR) with no records: mxtlsd parses it and learns nothing
+s.sendto(b"\x12\x34\x81\x80" + b"\x00" * 8, r.getsockname())
+try:
+    sys.exit(0 if r.recv(512)[:2] == b"\x12\x34" else 1)
+except socket.timeout:
+    sys.exit(1)' 2>/dev/null
+}
+combo queue cap_net_admin "$ADMIN" "dns_watch_queue = 4711" && {
+	# Its verdicts, as mxtls-lab with CAP_NET_ADMIN alone: a DNS answer
+	# through NFQUEUE 4711 (no bypass) arrives while mxtlsd runs, and
+	# not once it is gone (so it did go through the queue).
+	ip netns exec $NS iptables -w -I INPUT -p udp --sport 53 -j NFQUEUE --queue-num 4711
+	dns_send; up=$?
+	check_stop queue
+	dns_send; down=$?
+	ip netns exec $NS iptables -w -D INPUT -p udp --sport 53 -j NFQUEUE --queue-num 4711
+	if [ $up = 0 ] && [ $down != 0 ]; then
+		pass queue-verdicts
+	else
+		fail queue-verdicts "answer through the queue: with mxtlsd $( [ $up = 0 ] && echo arrived || echo lost), without it $( [ $down = 0 ] && echo arrived || echo lost)"
+	fi
+}
 combo client cap_net_raw "$RAW" "listen = 127.0.0.1:10025 tproxy:127.0.0.1:10026" \
     "upstream_source = client" && check_stop client
 combo mark-queue cap_net_admin "$ADMIN" "upstream_mark = 0x6d78" "dns_watch_queue = 4711" &&

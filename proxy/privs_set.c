@@ -174,7 +174,7 @@ static int
 verify(const struct privs_user *to, uint64_t keep, int reduced,
     struct privs_state *st, char *err, size_t errlen)
 {
-	char a[512], b[512];
+	char a[512], b[512], k[512];
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
 
@@ -183,10 +183,10 @@ verify(const struct privs_user *to, uint64_t keep, int reduced,
 	st->bounding_reduced = reduced;
 	if (st->permitted != keep || st->effective != keep || st->inheritable) {
 		snprintf(err, errlen, "capabilities after the drop: permitted %s, "
-		    "effective %s, inheritable %s; wanted %s, %s, none",
+		    "effective %s, inheritable %s; wanted %s in both, none inheritable",
 		    privs_str(st->permitted, a, sizeof(a)), privs_str(st->effective, b,
-			sizeof(b)), st->inheritable ? "some" : "none", privs_str(keep, a,
-			sizeof(a)), privs_str(keep, b, sizeof(b)));
+			sizeof(b)), st->inheritable ? "some" : "none",
+		    privs_str(keep, k, sizeof(k)));
 		return -1;
 	}
 	if (st->ambient) {

@@ -60,7 +60,8 @@
 #				ReadWritePaths= and User= lines are there
 #	  unit-iptables-root	the mxtls-iptables lines run as root (`+'),
 #				ExecStopPost= is `remove --if-fail-open'
-#	  clean-exit, sanitizer-clean
+#	  NAME-clean-exit	each mxtlsd above exits 0 on SIGTERM
+#	  NAME-sanitizer-clean	and its log has no ASan/UBSan/LSan report
 #	Holds /tmp/mxlab.lock (LAB_LOCK_WAIT seconds of waiting).
 #
 # ENVIRONMENT

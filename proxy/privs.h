@@ -20,7 +20,8 @@
  *	What each feature needs once the listeners are bound (binding them,
  *	IP_TRANSPARENT on a tproxy: listener included, is done before):
  *	upstream_mark != 0: CAP_NET_ADMIN (SO_MARK on every upstream
- *	socket); dns_watch_queue >= 0: CAP_NET_ADMIN (every nfnetlink
+ *	socket; Linux 5.17 and later take CAP_NET_RAW too, older ones do
+ *	not); dns_watch_queue >= 0: CAP_NET_ADMIN (every nfnetlink
  *	message to the queue, verdicts included, is checked against it);
  *	upstream_source = client: CAP_NET_RAW or CAP_NET_ADMIN
  *	(IP_TRANSPARENT on upstream sockets takes either), CAP_NET_RAW when

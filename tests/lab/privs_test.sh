@@ -60,6 +60,11 @@
 #				ReadWritePaths= and User= lines are there
 #	  unit-iptables-root	the mxtls-iptables lines run as root (`+'),
 #				ExecStopPost= is `remove --if-fail-open'
+#	  kernel-OPTION-CAP	the rule privs.c states, asked of this
+#				kernel: as the lab user with only CAP (or none), SO_MARK
+#				takes CAP_NET_ADMIN, IP_TRANSPARENT and
+#				IPV6_TRANSPARENT CAP_NET_RAW or CAP_NET_ADMIN,
+#				and none of them works with no capability
 #	  NAME-clean-exit	each mxtlsd above exits 0 on SIGTERM
 #	  NAME-sanitizer-clean	and its log has no ASan/UBSan/LSan report
 #	Holds /tmp/mxlab.lock (LAB_LOCK_WAIT seconds of waiting).
@@ -458,5 +463,43 @@ elif [ "${ST:-0}" != 0 ] && grep -q 'needs cap_net_admin after start-up, but mxt
 else
 	fail nonroot-lacking "status ${ST:-?}: $(tail -2 "$W/lacking.log")"
 fi
+
+# The rule privs.c states, asked of this kernel: what each socket option
+# takes, as the lab user with nothing but the capability named.
+# sockopt CAPS OPTION - 0 when OPTION (so_mark, ip_transparent,
+# ipv6_transparent) can be set with ambient CAPS (e.g. +net_raw, or "")
+sockopt() {
+	ip netns exec $NS setpriv --reuid="$LABUSER" --regid="$LABUSER" --init-groups \
+	    --inh-caps="-all$1" --ambient-caps="-all$1" /usr/bin/python3 -c '
+import socket, sys
+opt = sys.argv[1]
+fam = socket.AF_INET6 if opt == "ipv6_transparent" else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+level, name = {"so_mark": (socket.SOL_SOCKET, 36), "ip_transparent": (socket.SOL_IP, 19),
+               "ipv6_transparent": (socket.IPPROTO_IPV6, 75)}[opt]
+try:
+    s.setsockopt(level, name, 0x6d78 if opt == "so_mark" else 1)
+except PermissionError:
+    sys.exit(1)
+sys.exit(0)' "$2"
+}
+rule_check() {	# rule_check OPTION CAP|none WANT(0 works, 1 refused)
+	local caps= got
+	[ "$2" = none ] || caps=",+$2"
+	sockopt "$caps" "$1"
+	got=$?
+	if [ $got = "$3" ]; then pass "kernel-$1-$2"
+	else fail "kernel-$1-$2" "setsockopt status $got, want $3"; fi
+}
+rule_check so_mark none 1
+# (CAP_NET_RAW allows SO_MARK too since Linux 5.17; privs.c asks for
+# CAP_NET_ADMIN, which every kernel takes, so that case is not checked)
+rule_check so_mark net_admin 0
+rule_check ip_transparent none 1
+rule_check ip_transparent net_raw 0
+rule_check ip_transparent net_admin 0
+rule_check ipv6_transparent none 1
+rule_check ipv6_transparent net_raw 0
+rule_check ipv6_transparent net_admin 0
 
 [ "$FAILS" -eq 0 ]

@@ -10,7 +10,7 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= /lib/systemd/system
 
 CC ?= cc
-PKGS = openssl libunbound libnetfilter_queue libcjson libcurl zlib
+PKGS = openssl libunbound libnetfilter_queue libcjson libcurl zlib libcap
 # The build must find every dependency; only what is used is linked.
 PKG_CHECK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok)
 LINK_PKGS = openssl libunbound libcurl libcjson libnetfilter_queue
@@ -28,6 +28,8 @@ ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now
 # libev's imitation and corrupts the heap.
 LIBS = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) \
 	-Wl,--no-as-needed -levent -Wl,--as-needed -lev
+# libcap: mxtlsd's privileges (proxy/privs.c, proxy/privs_set.c) only.
+CAP_LIBS = $(shell pkg-config --libs libcap 2>/dev/null)
 
 # ASan + UBSan build: same sources, its own object directory.
 ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
@@ -42,7 +44,8 @@ POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/p
 POLICY_IO = policy/ptable_load.c policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
 PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/sess.c \
 	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
-	proxy/listen.c proxy/metrics.c proxy/metrics_srv.c proxy/smap_srv.c proxy/nfq.c
+	proxy/listen.c proxy/metrics.c proxy/metrics_srv.c proxy/smap_srv.c proxy/nfq.c \
+	proxy/privs.c proxy/privs_set.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 	report/rtype.c report/record.c report/journal.c proxy/main.c
 
@@ -90,6 +93,8 @@ UNIT_TESTS += test_dnsmsg
 UNIT_SRC_test_dnsmsg = tests/unit/test_dnsmsg.c proxy/dnsmsg.c
 UNIT_TESTS += test_hints
 UNIT_SRC_test_hints = tests/unit/test_hints.c proxy/hints.c
+UNIT_TESTS += test_privs
+UNIT_SRC_test_privs = tests/unit/test_privs.c proxy/privs.c lib/conf.c lib/dname.c lib/addr.c
 UNIT_SRC_test_metrics = tests/unit/test_metrics.c proxy/metrics.c report/rtype.c lib/buf.c
 # mxtls-check's pure part: verdict words, table entry, JSON and text.
 UNIT_SRC_test_check = tests/unit/test_check.c tools/check_out.c policy/route.c policy/ptable.c \
@@ -133,8 +138,9 @@ FUZZ_SRC_fuzz_stscache = tests/fuzz/fuzz_stscache.c policy/stscache.c policy/sts
 FUZZ_LIBS_fuzz_journal = $(shell pkg-config --libs libcjson zlib 2>/dev/null)
 FUZZ_LIBS_fuzz_check = $(shell pkg-config --libs libcjson 2>/dev/null)
 FUZZ_SECONDS ?= 15
-# Unit tests may use what the daemon does not link yet (cJSON).
-UNIT_LIBS = $(shell pkg-config --libs libcjson zlib 2>/dev/null)
+# Unit tests may use what the daemon does not link yet (cJSON); libcap
+# is for test_privs (capability names).
+UNIT_LIBS = $(shell pkg-config --libs libcjson zlib 2>/dev/null) $(CAP_LIBS)
 
 HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h report/*.h tools/*.h)
 
@@ -154,7 +160,7 @@ pkgcheck:
 	    for p in $(PKGS); do pkg-config --exists $$p || echo "  pkg-config: $$p not found"; done; exit 1; }
 
 mxtlsd: $(MXTLSD_SRC:%.c=build/%.o)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CAP_LIBS)
 	@sh tests/check-linkorder $@
 
 build/%.o: %.c $(HDRS) | pkgcheck
@@ -168,7 +174,7 @@ build-asan/%.o: %.c $(HDRS)
 	@$(CC) $(ASAN_CFLAGS) -c -o $@ $<
 
 build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
-	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS) $(CAP_LIBS)
 	@sh tests/check-linkorder $@
 
 # mxtls-report: TLSRPT from the journal (tools/); mxtlsd's link is separate.
@@ -228,7 +234,8 @@ asan: build-asan/mxtlsd build-asan/mxtls-report build-asan/mxtls-check asan-unit
 	@MXTLSD=$(CURDIR)/build-asan/mxtlsd LAB_TAG=asan bash tests/lab/run; a=$$?; \
 	MXTLSD=$(CURDIR)/build-asan/mxtlsd bash tests/lab/tproxy_test.sh; b=$$?; \
 	MXTLSD=$(CURDIR)/build-asan/mxtlsd bash tests/lab/crash_test.sh; c=$$?; \
-	[ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ]
+	MXTLSD=$(CURDIR)/build-asan/mxtlsd bash tests/lab/privs_test.sh; d=$$?; \
+	[ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ] && [ $$d = 0 ]
 
 fuzz: $(FUZZERS:%=build/fuzz/%)
 
@@ -246,7 +253,8 @@ lab: mxtlsd mxtls-report mxtls-check
 	MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/tproxy_test.sh; b=$$?; \
 	bash tests/lab/bypass_test.sh; c=$$?; \
 	MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/crash_test.sh; d=$$?; \
-	[ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ] && [ $$d = 0 ]
+	MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/privs_test.sh; e=$$?; \
+	[ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ] && [ $$d = 0 ] && [ $$e = 0 ]
 
 # The fault soak (tests/lab/soak): Postfix sends SOAK_MESSAGES messages
 # through mxtlsd while the MX sinks misbehave and a supervisor kills,

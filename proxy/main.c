@@ -13,25 +13,25 @@
  *	-v	verbose (debug) logging
  *
  *	Order of start-up: configuration, TLS contexts, listeners (as root),
- *	then privileges are dropped to `user' (CAP_NET_ADMIN is kept when
- *	upstream_mark needs it), then the loop.  SIGTERM drains: listeners
- *	close, idle sessions get 421, busy ones finish their transaction,
- *	and after shutdown_timeout whatever is left is closed.  SIGHUP
- *	re-reads the configuration and certificates; sessions in progress
- *	are not touched, and a bad file keeps the running configuration.
+ *	then privileges are dropped (privs_set.h): to `user' when started as
+ *	root, and to exactly the capabilities the configured features need
+ *	(privs.h: CAP_NET_ADMIN for upstream_mark and dns_watch_queue,
+ *	CAP_NET_RAW or CAP_NET_ADMIN for upstream_source = client), then the
+ *	loop.  -n prints those capabilities after the configuration, as a
+ *	comment.  SIGTERM drains: listeners close, idle sessions get 421,
+ *	busy ones finish their transaction, and after shutdown_timeout
+ *	whatever is left is closed.  SIGHUP re-reads the configuration and
+ *	certificates; sessions in progress are not touched, and a bad file
+ *	keeps the running configuration.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <grp.h>
-#include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <openssl/ssl.h>
@@ -48,6 +48,8 @@
 #include "listen.h"
 #include "metrics_srv.h"
 #include "nfq.h"
+#include "privs.h"
+#include "privs_set.h"
 #include "proxy.h"
 #include "sess.h"
 #include "smap_srv.h"
@@ -61,6 +63,7 @@ static struct resolve_conf resolve_conf;	/* .sts once stsget_init() worked */
 static ev_signal sig_term, sig_int, sig_hup;
 static ev_timer drain_timer, journal_timer;
 static ev_check drain_w;
+static uint64_t caps_kept = UINT64_MAX;	/* privs.h mask; all: none dropped */
 
 struct opts {				/* the command line */
 	int foreground, to_syslog, print, verbose;
@@ -82,18 +85,6 @@ set_hostname(void)
 	proxy.fsmc.hostname = proxy.hostname;
 	proxy.fsmc.size_limit = proxy.cfg.message_size_limit;
 	proxy.fsmc.offer_starttls = proxy.cfg.offer_client_starttls;
-}
-
-/* keep_net_admin - after setuid, keep CAP_NET_ADMIN for SO_MARK */
-static int
-keep_net_admin(void)
-{
-	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct data[2];
-
-	memset(data, 0, sizeof(data));
-	data[0].effective = data[0].permitted = 1u << CAP_NET_ADMIN;
-	return (int) syscall(SYS_capset, &hdr, data);
 }
 
 /* chown_journal - the journal is written after the drop: it must be ours */
@@ -146,49 +137,51 @@ on_journal_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_again(loop, w);
 }
 
-/* drop_privileges - become `user' */
+/* drop_privileges - become `user' (as root), keep what the features need */
 static void
 drop_privileges(void)
 {
 	const char *user = proxy.cfg.user;
+	uint64_t keep = privs_need_cfg(&proxy.cfg);
+	struct privs_user to, *top = NULL;
+	struct privs_state st;
 	struct passwd *pw;
-	int need_caps = proxy.cfg.upstream_mark != 0 || proxy.cfg.dns_watch_queue >= 0;
+	char err[1024], names[512];
 
-	if (user[0] == 0)
+	if (geteuid() == 0 && user[0] == 0) {
+		msg_info("user is empty: running as root with every capability");
 		return;
-	if (geteuid() != 0) {
+	}
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(user)) == NULL)
+			msg_fatal("%s: user = %s: no such user (create it, or set user = "
+			    "to keep running as root)", config_file, user);
+		if (pw->pw_uid == 0)
+			msg_fatal("%s: user = %s: that is root (set user = to keep "
+			    "running as root)", config_file, user);
+		to.uid = pw->pw_uid;
+		to.gid = pw->pw_gid;
+		to.name = user;
+		top = &to;
+		/* The MTA-STS cache is written after the drop: it must be ours. */
+		if (proxy.cfg.sts_cache_dir[0] && chown(proxy.cfg.sts_cache_dir, to.uid,
+			to.gid) < 0 && errno != ENOENT)
+			msg_warn("sts_cache_dir %s: cannot hand it to %s: %m",
+			    proxy.cfg.sts_cache_dir, user);
+		chown_journal(to.uid, to.gid);
+	} else if (user[0] && ((pw = getpwnam(user)) == NULL || pw->pw_uid != geteuid())) {
 		msg_warn("user = %s: not started as root; keeping uid %ld", user,
 		    (long) geteuid());
-		return;
 	}
-	if ((pw = getpwnam(user)) == NULL)
-		msg_fatal("%s: user = %s: no such user (create it, or set user = "
-		    "to keep running as root)", config_file, user);
-	/* The MTA-STS cache is written after the drop: it must be ours. */
-	if (proxy.cfg.sts_cache_dir[0] && chown(proxy.cfg.sts_cache_dir, pw->pw_uid,
-		pw->pw_gid) < 0 && errno != ENOENT)
-		msg_warn("sts_cache_dir %s: cannot hand it to %s: %m",
-		    proxy.cfg.sts_cache_dir, user);
-	chown_journal(pw->pw_uid, pw->pw_gid);
-	if (need_caps && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
-		msg_fatal("prctl(PR_SET_KEEPCAPS): %m");
-	if (setgroups(1, &pw->pw_gid) < 0)
-		msg_fatal("setgroups: %m");
-	if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
-		msg_fatal("setresgid(%ld): %m", (long) pw->pw_gid);
-	if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-		msg_fatal("setresuid(%ld): %m", (long) pw->pw_uid);
-	if (need_caps) {
-		if (keep_net_admin() < 0)
-			msg_fatal("capset(CAP_NET_ADMIN): %m");
-		(void) prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
-	}
-	if (setuid(0) == 0)
-		msg_fatal("privileges were not dropped");
+	if (privs_set(top, keep, &st, err, sizeof(err)) < 0)
+		msg_fatal("dropping privileges: %s", err);
+	caps_kept = keep;
 	if (chdir("/") < 0)
 		msg_fatal("chdir /: %m");
-	msg_info("running as user %s (uid %ld)%s", user, (long) pw->pw_uid,
-	    need_caps ? ", keeping CAP_NET_ADMIN for upstream_mark" : "");
+	msg_info("running as %s%s uid %ld gid %ld; capabilities kept: %s%s",
+	    top ? "user " : "", top ? user : "the starting", (long) getuid(),
+	    (long) getgid(), privs_str(keep, names, sizeof(names)),
+	    st.bounding_reduced ? "" : " (bounding set as given: no CAP_SETPCAP)");
 }
 
 /* make_server_ctx - the TLS context towards the old MTA */
@@ -314,9 +307,6 @@ warn_restart(const struct config *nc)
 	    || strcmp(nc->dns_trust_anchor_file, c->dns_trust_anchor_file) != 0
 	    || strcmp(nc->dns_root_hints_file, c->dns_root_hints_file) != 0)
 		msg_warn("reload: DNS settings changed; that takes a restart");
-	if (nc->upstream_mark && !c->upstream_mark && c->user[0])
-		msg_warn("reload: upstream_mark set after privileges were dropped; "
-		    "it needs a restart to keep CAP_NET_ADMIN");
 	if (nc->dns_watch_queue != c->dns_watch_queue)
 		msg_warn("reload: dns_watch_queue changed; that takes a restart");
 	if (nc->upstream_source != c->upstream_source)
@@ -325,6 +315,24 @@ warn_restart(const struct config *nc)
 		msg_warn("reload: sts_cache_dir changed; that takes a restart");
 	if (strcmp(nc->journal_dir, c->journal_dir) != 0)
 		msg_warn("reload: journal_dir changed; that takes a restart");
+}
+
+/* keep_privileged - a reload needing a capability that was not kept
+ * keeps the running values of the keys that need capabilities */
+static void
+keep_privileged(struct config *nc)
+{
+	char why[512];
+	int n;
+
+	if ((n = privs_lacking(nc, caps_kept, why, sizeof(why))) == 0)
+		return;
+	msg_warn("reload: %s need%s a capability mxtlsd did not keep after "
+	    "start-up; that takes a restart (keeping the running upstream_mark, "
+	    "dns_watch_queue and upstream_source)", why, n == 1 ? "s" : "");
+	nc->upstream_mark = proxy.cfg.upstream_mark;
+	nc->dns_watch_queue = proxy.cfg.dns_watch_queue;
+	nc->upstream_source = proxy.cfg.upstream_source;
 }
 
 /* keep_fixed - the running values of what a reload cannot change */
@@ -373,6 +381,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	    && (cctx = tls_client_ctx(nc.tls_ca_file, err, sizeof(err))) == NULL)
 		goto fail;
 	warn_restart(&nc);
+	keep_privileged(&nc);
 	if (cctx) {
 		SSL_CTX_free(proxy.client_ctx);	/* sessions hold references */
 		proxy.client_ctx = cctx;
@@ -398,6 +407,19 @@ fail:
 	SSL_CTX_free(ctx);
 	drop_table(tab);
 	cfg_free(&nc);
+}
+
+/* print_privs - -n: what mxtlsd keeps after start-up, as comments */
+static void
+print_privs(const struct config *c, FILE *fp)
+{
+	char names[512];
+
+	fprintf(fp, "# capabilities kept after start-up: %s\n",
+	    privs_str(privs_need_cfg(c), names, sizeof(names)));
+	if (c->user[0] == 0)
+		fprintf(fp, "# user is empty: started as root, mxtlsd stays root "
+		    "with every capability\n");
 }
 
 /* options - the command line */
@@ -573,6 +595,7 @@ main(int argc, char **argv)
 		free(proxy.cfg.myhostname);
 		proxy.cfg.myhostname = strdup(proxy.hostname);
 		cfg_print(&proxy.cfg, stdout);
+		print_privs(&proxy.cfg, stdout);
 		return 0;
 	}
 	start_up(o.foreground);

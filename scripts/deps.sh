@@ -26,7 +26,7 @@ libnetfilter-queue-dev libcjson-dev libcurl4-openssl-dev \
 libevent-dev dns-root-data zlib1g-dev libcap-dev"
 CHECK_PKGS="clang llvm libclang-rt-14-dev postfix iptables nftables iproute2 \
 python3 openssl procps psmisc ca-certificates nsd ldnsutils nginx-light conntrack time \
-python3-prometheus-client"
+python3-prometheus-client systemd"
 METRICS_PKGS="python3-prometheus-client"
 SMAP_PKGS="postfix-mta-sts-resolver unbound"
 

@@ -149,15 +149,15 @@ bind_source(struct up *u, int fd)
 	addr_set_port(&src, 0);
 	if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_TRANSPARENT
 		: IP_TRANSPARENT, &one, sizeof(one)) < 0) {
-		snprintf(u->i.why, sizeof(u->i.why), "cannot send from %s (upstream_source = "
-		    "client): %s: %s (it needs CAP_NET_RAW or CAP_NET_ADMIN)", a,
+		snprintf(u->i.why, sizeof(u->i.why), "cannot send to %s from %s (upstream_source "
+		    "= client): %s: %s (it needs CAP_NET_RAW or CAP_NET_ADMIN)", u->i.peer, a,
 		    v6 ? "IPV6_TRANSPARENT" : "IP_TRANSPARENT", strerror(errno));
 		return -1;
 	}
 	(void) setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *) &src, u->p.srclen) < 0) {
-		snprintf(u->i.why, sizeof(u->i.why), "cannot send from %s (upstream_source = "
-		    "client): bind: %s", a, strerror(errno));
+		snprintf(u->i.why, sizeof(u->i.why), "cannot send to %s from %s (upstream_source "
+		    "= client): bind: %s", u->i.peer, a, strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -173,10 +173,11 @@ open_socket(struct up *u)
 	if (u->p.srclen && u->p.src.ss_family != u->p.addr.ss_family) {
 		/* An IPv4 MTA's address cannot reach an IPv6 MX, and the
 		 * gateway's own address is not what upstream_source says. */
+		char f = u->p.addr.ss_family == AF_INET6 ? '6' : '4';
+
 		snprintf(u->i.why, sizeof(u->i.why), "cannot send to %s from %s (upstream_source "
 		    "= client): no IPv%c source address for an IPv%c destination", u->i.peer,
-		    u->i.local, u->p.src.ss_family == AF_INET6 ? '6' : '4',
-		    u->p.addr.ss_family == AF_INET6 ? '6' : '4');
+		    u->i.local, f, f);
 		u->early_enh = "4.4.0";
 		return -1;
 	}

@@ -939,7 +939,7 @@ source_addresses(void)
 {
 	static const struct tcase mismatch = {"source of the other family (::1 to "
 	    "127.0.0.1): fail 4.4.0, no connection", ROUTE_MAY, 0, 0, NULL, NULL, {0},
-	    {"fail", "4.4.0", "no IPv6 source address for an IPv4 destination", NULL, 0, 0,
+	    {"fail", "4.4.0", "no IPv4 source address for an IPv4 destination", NULL, 0, 0,
 	    0, 0, NULL}};
 	static const struct tcase from2 = {"source 127.0.0.2: the MX sees the "
 	    "connection from 127.0.0.2", ROUTE_MAY, 0, 0, plain_ok, NULL, {0},

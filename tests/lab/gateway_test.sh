@@ -127,10 +127,13 @@ gw_mode() {
 		fail iptables-install "mxtls-iptables install --gateway $*: $(tail -n 3 "$LAB_DIR/log/iptables-$name.log")"
 		return 1
 	fi
-	if lab_mxtlsd_hup "upstream_source = $src"; then
-		pass "reload-upstream_source-$src"
+	# upstream_source takes a restart (a reload keeps the running value)
+	if grep -qx "upstream_source = $src" "$LAB_DIR/mxtlsd.conf"; then
+		pass "upstream_source-$src"
+	elif lab_mxtlsd_stop && lab_mxtlsd_conf_write "upstream_source = $src" && lab_mxtlsd_start; then
+		pass "restart-upstream_source-$src"
 	else
-		fail "reload-upstream_source-$src" "SIGHUP with upstream_source = $src: ${LAB_MATCH:-no reload line in 5 s}"
+		fail "restart-upstream_source-$src" "mxtlsd with upstream_source = $src: $(tail -n 3 "$LAB_DIR/log/mxtlsd.log")"
 		return 1
 	fi
 	GW_JOFF=$(gw_journal_lines)

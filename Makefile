@@ -235,7 +235,8 @@ asan: build-asan/mxtlsd build-asan/mxtls-report build-asan/mxtls-check asan-unit
 	MXTLSD=$(CURDIR)/build-asan/mxtlsd bash tests/lab/tproxy_test.sh; b=$$?; \
 	MXTLSD=$(CURDIR)/build-asan/mxtlsd bash tests/lab/crash_test.sh; c=$$?; \
 	MXTLSD=$(CURDIR)/build-asan/mxtlsd bash tests/lab/privs_test.sh; d=$$?; \
-	[ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ] && [ $$d = 0 ]
+	MXTLSD=$(CURDIR)/build-asan/mxtlsd bash tests/lab/gateway_test.sh; e=$$?; \
+	[ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ] && [ $$d = 0 ] && [ $$e = 0 ]
 
 fuzz: $(FUZZERS:%=build/fuzz/%)
 
@@ -254,7 +255,8 @@ lab: mxtlsd mxtls-report mxtls-check
 	bash tests/lab/bypass_test.sh; c=$$?; \
 	MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/crash_test.sh; d=$$?; \
 	MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/privs_test.sh; e=$$?; \
-	[ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ] && [ $$d = 0 ] && [ $$e = 0 ]
+	MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/gateway_test.sh; f=$$?; \
+	[ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ] && [ $$d = 0 ] && [ $$e = 0 ] && [ $$f = 0 ]
 
 # The fault soak (tests/lab/soak): Postfix sends SOAK_MESSAGES messages
 # through mxtlsd while the MX sinks misbehave and a supervisor kills,

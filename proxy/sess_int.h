@@ -165,6 +165,7 @@ void sess_run(struct sess *s);
 /* sess_route.c - from a RCPT's domain to a connected upstream */
 void sess_up_params_for(struct sess *s, const struct route_cand *c,
     struct up_params *p);
+socklen_t sess_up_source(const struct sess *s, struct sockaddr_storage *src);
 void sess_attempt_failed(struct sess *s, const char *peer, const char *enh,
     enum rtype rtype, const char *rcode, const char *why);
 void sess_next_attempt(struct sess *s);

@@ -1,7 +1,8 @@
 /*
  * sess_record.c - the attempt record of a session for the journal
  * (report/record.h): the policy type of a candidate, the source address
- * of a host never connected to, the record of an attempt that got
+ * of a host never connected to (the old MTA's under upstream_source =
+ * client, else the kernel's choice), the record of an attempt that got
  * through or failed.  See sess_int.h.
  */
 #include "sess_int.h"
@@ -105,13 +106,22 @@ sess_journal(struct sess *s, const struct up_info *u, int host, enum ptype ptype
 	else if (u && u->mxname[0])
 		snprintf(r.mx, sizeof(r.mx), "%s", u->mxname);
 	if (u) {
+		/* The address the connection used (its socket's), or the
+		 * one it was to use when it never connected. */
 		snprintf(r.ip, sizeof(r.ip), "%s", u->addr);
 		snprintf(r.helo, sizeof(r.helo), "%s", u->greet_name);
 		snprintf(r.src, sizeof(r.src), "%s", u->local);
 		r.sport = u->localport;
+		if (!r.src[0])
+			source_for(&u->sa, r.src, sizeof(r.src));
 	} else if (addr && (addr->ss_family == AF_INET6 || addr->ss_family == AF_INET)) {
+		struct sockaddr_storage src;
+
 		addr_str(addr, r.ip, sizeof(r.ip));
-		source_for(addr, r.src, sizeof(r.src));
+		if (sess_up_source(s, &src) > 0)
+			addr_str(&src, r.src, sizeof(r.src));
+		else
+			source_for(addr, r.src, sizeof(r.src));
 	}
 	snprintf(r.result, sizeof(r.result), "%s", rtype_str(result));
 	snprintf(r.reason, sizeof(r.reason), "%s", reason ? reason : "");

@@ -19,6 +19,31 @@ static void journal_would(struct sess *s);
 static void early_plan(struct sess *s, struct plan *p);
 static void early_drop(struct sess *s);
 
+/* sess_up_source - the address s's upstream connections leave from:
+ * under upstream_source = client, for a session that came through a
+ * TPROXY listener (its accepted socket is transparent, as the listener
+ * was), the old MTA's own address (s->client's, port 0: any); its
+ * length, or 0 for the gateway's own address (the kernel's choice, src
+ * untouched) */
+socklen_t
+sess_up_source(const struct sess *s, struct sockaddr_storage *src)
+{
+	struct sockaddr_storage ss;
+	socklen_t len, ol = sizeof(int);
+	int on = 0;
+
+	if (proxy.cfg.upstream_source != SOURCE_CLIENT || s->c.fd < 0
+	    || addr_parse(s->client, &ss, &len) < 0)
+		return 0;
+	if (getsockopt(s->c.fd, ss.ss_family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+	    ss.ss_family == AF_INET6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &on, &ol) < 0
+	    || !on)
+		return 0;		/* REDIRECT: gateway-sourced */
+	addr_set_port(&ss, 0);
+	*src = ss;
+	return len;
+}
+
 /* sess_up_params_for - where and how to connect: one route candidate */
 void
 sess_up_params_for(struct sess *s, const struct route_cand *c,
@@ -35,6 +60,7 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 		.tls_ctx = proxy.client_ctx,
 		.sid = s->id,
 	};
+	p->srclen = sess_up_source(s, &p->src);
 	up_params_policy(p, s->rt.plan, &s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL);
 	s->rt.up_tlsa[0] = 0;
 	if (c->host >= 0 && s->rt.plan)
@@ -315,7 +341,17 @@ up_fits(struct sess *s, const struct plan *p)
 	const struct route_cand *c = NULL;
 	const struct up_info *up = up_info(s->up);
 	struct route_opts o;
+	struct sockaddr_storage src;
+	socklen_t srclen = sess_up_source(s, &src);
 
+	/* Never across source addresses: an upstream carries only the mail
+	 * of the address it leaves from (the gateway's, or one old MTA's
+	 * under upstream_source = client).  Today an upstream belongs to
+	 * one session, whose source changes only when a reload changes
+	 * upstream_source; this test keeps the rule when upstreams are
+	 * shared between sessions (issue 13). */
+	if (srclen != up->srclen || (srclen && !addr_same(&src, &up->src)))
+		return 0;
 	sess_route_opts(s, p, &o);
 	route_build(p, &s->orig, &o, &rt);
 	if (rt.verdict != ROUTE_TRY || rt.would != ROUTE_TRY || rt.soft != s->rt.route.soft)

@@ -31,6 +31,7 @@ static void up_dispose(struct up *u);
 static void fail_connect(struct up *u);
 static void arm(struct up *u, double secs);
 static int send_line(struct up *u, const char *line, size_t len);
+static int bind_source(struct up *u, int fd);
 static int open_socket(struct up *u);
 static void set_peer(struct up *u, const char *name);
 static void ready(struct up *u);
@@ -103,14 +104,15 @@ up_fail(struct up *u, const char *enh, const char *fmt, ...)
 	u->cb(u, UP_FAIL, &u->i, NULL, u->arg);
 }
 
-/* fail_connect - no connection: why is in u->i.why already */
+/* fail_connect - no connection: why is in u->i.why already, and
+ * u->early_enh says whose fault (4.4.0: the source address, ours) */
 static void
 fail_connect(struct up *u)
 {
 	char why[sizeof(u->i.why)];
 
 	memcpy(why, u->i.why, sizeof(why));
-	up_fail(u, "4.4.1", "%s", why);
+	up_fail(u, u->early_enh ? u->early_enh : "4.4.1", "%s", why);
 }
 
 /* arm - (re)start the per-step timer */
@@ -132,13 +134,54 @@ send_line(struct up *u, const char *line, size_t len)
 	return 0;
 }
 
-/* open_socket - socket, mark, non-blocking connect */
+/* bind_source - send from p.src, an address that need not be ours (the
+ * old MTA's: upstream_source = client): IP_TRANSPARENT, then bind to
+ * it, port 0 (the kernel picks one at connect, for the whole 4-tuple);
+ * -1 with the reason in u->i.why */
+static int
+bind_source(struct up *u, int fd)
+{
+	struct sockaddr_storage src = u->p.src;
+	int one = 1, v6 = src.ss_family == AF_INET6;
+	char a[ADDR_STRLEN];
+
+	addr_str(&src, a, sizeof(a));
+	addr_set_port(&src, 0);
+	if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_TRANSPARENT
+		: IP_TRANSPARENT, &one, sizeof(one)) < 0) {
+		snprintf(u->i.why, sizeof(u->i.why), "cannot send to %s from %s (upstream_source "
+		    "= client): %s: %s (it needs CAP_NET_RAW or CAP_NET_ADMIN)", u->i.peer, a,
+		    v6 ? "IPV6_TRANSPARENT" : "IP_TRANSPARENT", strerror(errno));
+		return -1;
+	}
+	(void) setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *) &src, u->p.srclen) < 0) {
+		snprintf(u->i.why, sizeof(u->i.why), "cannot send to %s from %s (upstream_source "
+		    "= client): bind: %s", u->i.peer, a, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* open_socket - socket, mark, source, non-blocking connect */
 static int
 open_socket(struct up *u)
 {
-	int fd = socket(u->p.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
+	int fd, one = 1;
 
+	u->early_enh = "4.4.1";
+	if (u->p.srclen && u->p.src.ss_family != u->p.addr.ss_family) {
+		/* An IPv4 MTA's address cannot reach an IPv6 MX, and the
+		 * gateway's own address is not what upstream_source says. */
+		char f = u->p.addr.ss_family == AF_INET6 ? '6' : '4';
+
+		snprintf(u->i.why, sizeof(u->i.why), "cannot send to %s from %s (upstream_source "
+		    "= client): no IPv%c source address for an IPv%c destination", u->i.peer,
+		    u->i.local, f, f);
+		u->early_enh = "4.4.0";
+		return -1;
+	}
+	fd = socket(u->p.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(u->i.why, sizeof(u->i.why), "socket: %s", strerror(errno));
 		return -1;
@@ -147,6 +190,11 @@ open_socket(struct up *u)
 		sizeof(u->p.mark)) < 0) {
 		snprintf(u->i.why, sizeof(u->i.why), "cannot set SO_MARK 0x%x: %s",
 		    (unsigned) u->p.mark, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (u->p.srclen && bind_source(u, fd) < 0) {
+		u->early_enh = "4.4.0";
 		close(fd);
 		return -1;
 	}
@@ -252,6 +300,11 @@ up_start(struct ev_loop *loop, const struct up_params *p, up_cb *cb, void *arg)
 	u->i.level = p->level;
 	u->i.sa = p->addr;
 	u->i.salen = p->addrlen;
+	if (p->srclen) {
+		u->i.src = p->src;
+		u->i.srclen = p->srclen;
+		addr_str(&p->src, u->i.local, sizeof(u->i.local));
+	}
 	u->cb = cb;
 	u->arg = arg;
 	u->c.fd = -1;

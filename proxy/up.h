@@ -23,8 +23,9 @@
  *	STACK_OF(X509) *up_peer_chain(const struct up *u);
  *
  * DESCRIPTION
- *	up_start() connects to p->addr (SO_MARK p->mark), reads the
- *	greeting, says EHLO (HELO when EHLO is refused), does STARTTLS when
+ *	up_start() connects to p->addr (SO_MARK p->mark; from p->src
+ *	when p->srclen is set), reads the greeting, says EHLO (HELO when
+ *	EHLO is refused), does STARTTLS when
  *	the MX offers it, says EHLO again, and then reports UP_READY.  At
  *	the opportunistic level a failed TLS handshake is retried once
  *	without STARTTLS, as Postfix does at its `may' level.  struct up is
@@ -66,6 +67,17 @@
  *	freed; NULL without TLS), valid until the object is the reaper's;
  *	mxtls-check shows it.
  *
+ *	A source address (p->src, p->srclen; the old MTA's own address
+ *	under upstream_source = client) is bound before connect with
+ *	IP_TRANSPARENT / IPV6_TRANSPARENT (it need not be an address of this
+ *	host: CAP_NET_RAW or CAP_NET_ADMIN) and IP_BIND_ADDRESS_NO_PORT, its
+ *	port always 0: the kernel picks one at connect() for the 4-tuple
+ *	(the MTA's own port is in use by the very connection mxtlsd took
+ *	over, to the same MX address at times).  A source of the other
+ *	family than p->addr, a refused IP_TRANSPARENT or a failed bind is
+ *	an UP_FAIL with 4.4.0 and the reason, before any packet is sent.
+ *	ui->src is that source, ui->local the address actually used.
+ *
  *	up_params_policy() fills in what policy says of a route candidate
  *	(level, MX name and TLSA base domain, TLSA records, MTA-STS id, the
  *	table entry, report-only, the floor; a failed host under report-only
@@ -105,8 +117,10 @@ struct up_info {
 	char peer[384];			/* name[192.0.2.25]:25 */
 	char mxname[256];		/* the MX's name: policy's or greeting's */
 	char addr[64];			/* 192.0.2.25 */
-	char local[64];			/* our source address, once connected */
-	int localport;
+	char local[64];			/* our source address: the socket's once
+					 * connected (getsockname), before that
+					 * p's src, or "" (the kernel's choice) */
+	int localport;			/* ... and port, once connected */
 	char greet_name[256];		/* first word of the MX's greeting */
 	struct smtp_ehlo ehlo;		/* what the last EHLO offered */
 	int tls;			/* TLS is up */
@@ -124,6 +138,8 @@ struct up_info {
 	enum route_level level;
 	struct sockaddr_storage sa;
 	socklen_t salen;
+	struct sockaddr_storage src;	/* p's source address; srclen 0: none */
+	socklen_t srclen;
 	char sts_id[40];		/* MTA-STS policy id, or "" */
 };
 
@@ -135,6 +151,9 @@ struct up_params {
 	socklen_t addrlen;
 	const char *helo;		/* our EHLO name */
 	uint32_t mark;			/* SO_MARK, 0: none */
+	struct sockaddr_storage src;	/* send from here (IP_TRANSPARENT, any
+					 * port): upstream_source = client */
+	socklen_t srclen;		/* 0: the kernel's choice of source */
 	long connect_timeout;
 	long timeout;
 	SSL_CTX *tls_ctx;		/* NULL: never STARTTLS; up_start takes a

@@ -68,6 +68,7 @@ struct up {
 	enum up_state st;
 	const char *phase;		/* for failure reasons */
 	int early_fail;			/* connect failed at once */
+	const char *early_enh;		/* ... with this enhanced status code */
 	int expect;			/* replies still due to commands sent */
 	char base[256];			/* TLSA base domain */
 	char orig_name[256];

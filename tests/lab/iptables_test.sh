@@ -17,7 +17,9 @@
 # a runs the stand-in for mxtlsd: 0.0.0.0:10025 and [::]:10025 answer
 # "REDIRECTED local=... orig=..." (orig from SO_ORIGINAL_DST), transparent
 # 0.0.0.0:10026 and [::]:10026 answer "TPROXY local=...".  b's port 25
-# answers "DIRECT local=...".  A client prints the first line it receives.
+# answers "DIRECT local=..." (each line ends with " peer=ADDR:PORT").  A
+# client prints the first line it receives; for --source-client, a client
+# in a sends from c's address, as mxtlsd does with upstream_source = client.
 #
 # Output: one line per check, "PASS: iptables NAME" or
 # "FAIL: iptables NAME REASON" ("SKIP: iptables NAME REASON" when the kernel
@@ -125,8 +127,8 @@ def serve(s, tag, fam):
         with open(LOG, "a") as f:                            # one line per connection
             f.write("%s %s\n" % (tag, peer[0]))
         try:
-            c.sendall(("%s local=%s orig=%s\n" % (tag, fmt(fam, c.getsockname()),
-                                                  orig(c, fam))).encode())
+            c.sendall(("%s local=%s orig=%s peer=%s\n" % (tag, fmt(fam, c.getsockname()),
+                                                  orig(c, fam), fmt(fam, c.getpeername()))).encode())
         except OSError:
             pass
         c.close()
@@ -165,7 +167,36 @@ try:
 except Exception as e:
     print("ERR " + type(e).__name__)
 EOF
-chmod 644 "$TMP/srv.py" "$TMP/cli.py"
+cat >"$TMP/tcli.py" <<'EOF'
+# tcli.py SRC ADDR PORT - connect from SRC (IP_TRANSPARENT, any port), print the first line
+import socket, sys
+src, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.settimeout(1.0)
+try:
+    if fam == socket.AF_INET:
+        s.setsockopt(socket.SOL_IP, 19, 1)                     # IP_TRANSPARENT
+    else:
+        s.setsockopt(41, 75, 1)                                # IPV6_TRANSPARENT
+    s.bind((src, 0))
+    s.connect((addr, port))
+    print(s.makefile().readline().strip() or "ERR empty")
+except Exception as e:
+    print("ERR " + type(e).__name__)
+EOF
+chmod 644 "$TMP/srv.py" "$TMP/cli.py" "$TMP/tcli.py"
+
+# expect_tconn NAME WANT SRC ADDR PORT - WANT is a prefix of what a
+# transparent client in a, sending from SRC, receives
+expect_tconn() {
+	local name=$1 want=$2 got
+	got=$(ina "$PY" "$TMP/tcli.py" "$3" "$4" "$5" 2>&1)
+	case $got in
+	"$want"*) pass "$name" ;;
+	*) fail "$name" "connect from $3 to $4:$5: got '$got', want '$want'" ;;
+	esac
+}
 
 # conn NS ADDR PORT [MARK [UID]] - print what a client in NS receives
 conn() {
@@ -339,6 +370,7 @@ install --local --mark 36 --user no-such-user-mxipt|unknown user
 install --gateway --tproxy --mark 0x25|tproxy mark
 install --local --mark 36 --ipv4-only --ipv6-only|exclude each other
 install --local --tproxy --mark 36|--tproxy works only with --gateway
+install --gateway --source-client|--source-client works only with --gateway --tproxy
 EOF
 	# not root
 	ina setpriv --reuid=65534 --regid=65534 --clear-groups "$TOOL" install --local --mark 36 >/dev/null 2>"$TMP/err"
@@ -561,6 +593,61 @@ if tool_ok tp-from-gw install --gateway && tool_ok tp-install install --gateway 
 fi
 tool_ok tp-remove remove && nothing_left tp-remove
 expect_conn tp-removed-direct-v4 "DIRECT" "$NS_C" 192.0.2.25 25
+
+# ---- --gateway --tproxy --source-client, iptables: the MX's replies to a
+# socket bound to the MTA's address reach that socket, not the MTA
+
+sc_rules() {
+	local name=$1 f=$2 s why=''
+	s=$(ipt_save "$f" mangle)
+	[ "$(count '^-A .* -j MXTLS_SC$' "$s")" = 1 ] || why+="jumps to MXTLS_SC: $(count '^-A .* -j MXTLS_SC$' "$s"), want 1; "
+	[ "$(count '^-A PREROUTING -p tcp -m tcp --sport 25 -j MXTLS_SC$' "$s")" = 1 ] || why+="no PREROUTING --sport 25 jump; "
+	[ "$(count '^-A MXTLS_SC -m socket --transparent --nowildcard -j MARK --set-xmark 0x1/0x1$' "$s")" = 1 ] || why+="no socket MARK rule; "
+	[ "$(count '^-A MXTLS_SC ' "$s")" = 1 ] || why+="MXTLS_SC has $(count '^-A MXTLS_SC ' "$s") rules, want 1; "
+	[ "$(count '^-A .* -j MXTLS_TP$' "$s")" = 1 ] || why+="no MXTLS_TP jump beside it; "
+	if [ -z "$why" ]; then pass "$name"; else fail "$name" "$why"; fi
+}
+
+ina nft flush ruleset
+if tool_ok sc-tp-only install --gateway --tproxy; then
+	# the SYN-ACK is forwarded to c, which knows no such connection
+	expect_tconn sc-without-rules-v4 "ERR" 198.51.100.2 192.0.2.25 25
+fi
+if tool_ok sc-install install --gateway --tproxy --source-client &&
+	tool_ok sc-install-again install --gateway --tproxy --source-client; then
+	sc_rules sc-install-twice-v4 4
+	v6 sc-install-twice-v6 sc_rules sc-install-twice-v6 6
+	expect_tconn sc-reply-delivered-v4 "DIRECT local=192.0.2.25:25 orig=- peer=198.51.100.2:" \
+		198.51.100.2 192.0.2.25 25
+	v6 sc-reply-delivered-v6 expect_tconn sc-reply-delivered-v6 \
+		"DIRECT local=[2001:db8:b::25]:25 orig=- peer=[2001:db8:c::2]:" 2001:db8:c::2 2001:db8:b::25 25
+	expect_conn sc-tproxy-still-v4 "TPROXY local=192.0.2.25:25" "$NS_C" 192.0.2.25 25
+fi
+if tool_ok sc-reinstall-without install --gateway --tproxy; then
+	if [ "$(count 'MXTLS_SC' "$(save_all)")" = 0 ]; then pass sc-reinstall-without-removes
+	else fail sc-reinstall-without-removes "MXTLS_SC left after an install without --source-client"; fi
+fi
+tool_ok sc-install-for-remove install --gateway --tproxy --source-client --ipv4-only &&
+	tool_ok sc-remove remove && nothing_left sc-remove
+
+# the same with nft (iptables-nft leaves its empty base chains behind)
+ina nft flush ruleset
+if tool_ok nft-sc-install install --nft --gateway --tproxy --source-client &&
+	tool_ok nft-sc-install-again install --nft --gateway --tproxy --source-client; then
+	s=$(ina nft list ruleset)
+	if [ "$(count '^table ' "$s")" = 1 ] && [ "$(count 'chain source_client' "$s")" = 1 ] &&
+		[ "$(count 'tcp sport 25 socket transparent 1 socket wildcard 0 meta mark set' "$s")" = 1 ] &&
+		[ "$(count 'MXTLS' "$(save_all)")" = 0 ]; then
+		pass nft-sc-install-twice
+	else
+		fail nft-sc-install-twice "$(echo "$s" | tr '\n' ' ')"
+	fi
+	expect_tconn nft-sc-reply-delivered-v4 "DIRECT local=192.0.2.25:25 orig=- peer=198.51.100.2:" \
+		198.51.100.2 192.0.2.25 25
+	v6 nft-sc-reply-delivered-v6 expect_tconn nft-sc-reply-delivered-v6 \
+		"DIRECT local=[2001:db8:b::25]:25 orig=- peer=[2001:db8:c::2]:" 2001:db8:c::2 2001:db8:b::25 25
+fi
+tool_ok nft-sc-remove remove && nft_empty nft-sc-remove && nothing_left nft-sc-remove-all
 
 # ---- --gateway and --gateway --tproxy, nft
 

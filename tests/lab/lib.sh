@@ -51,6 +51,19 @@
 #		   (lab-CA certificate), storing each POST in $LAB_DIR/rpt/
 #		   (N.body, N.json); _smtp._tls records in $LAB_DIR/dns/tlsrpt.tsv
 #
+#	LAB_FLAVOR=gateway (tests/lab/gateway_test.sh) adds a third namespace
+#	and moves Postfix there; mxl-mta is then the gateway:
+#
+#	  mxl-gmta 203.0.113.10/24		Postfix (the old MTA), default
+#		   2001:db8:203::10/64		routes via the gateway
+#	  mxl-mta  veth1 203.0.113.1/24 2001:db8:203::1/64 towards mxl-gmta,
+#		   veth0 as above towards mxl-mx; forwarding on; mxtlsd on
+#		   0.0.0.0:10025 [::]:10025 (REDIRECT) and tproxy:0.0.0.0:10026
+#		   tproxy:[::]:10026; iptables/mxtls-iptables install --gateway
+#		   --iface veth1 (the test changes the mode)
+#	  mxl-mx   as above, with routes to 203.0.113.0/24 and
+#		   2001:db8:203::/64 via the gateway (192.0.2.1, 2001:db8::1)
+#
 #	Every sink also appends one JSON line per connection to
 #	$LAB_DIR/log/NAME.conns (mxsink.py --connlog): what each connection
 #	got to (TLS, EHLO after TLS, recipients, messages stored).
@@ -81,6 +94,8 @@
 #			       domain of the DNS world (see LAB_DANE_ROUTES)
 #	  reroute*@dane-ee.example -> smtp:[192.0.2.99]:25 (rogue.example,
 #			       not an MX of dane-ee.example)
+#	  skip6@dane-ta.example -> smtp:[2001:db8::99]:25 (no MX of it, whose
+#			       one MX has no IPv6 address: gateway_test.sh)
 #	  D.sts.example, sts-unsigned.example -> the first MX address of D,
 #			       wild2@wild.sts.example -> its second MX (LAB_STS_ROUTES)
 #	  mta.lab.example    -> discard:	(bounces to the lab sender vanish)
@@ -110,6 +125,8 @@
 #	LAB_FLAVOR	local (default): Postfix -> iptables REDIRECT -> mxtlsd -> MX
 #			direct: no mxtlsd, no iptables; Postfix talks to the MX
 #			sinks itself (to develop the lab without the daemon)
+#			gateway: Postfix in mxl-gmta -> the gateway mxl-mta
+#			(forwarding, REDIRECT or TPROXY) -> mxtlsd -> MX
 #	LAB_KEEP=1	keep $LAB_DIR (logs, mail, configs) after lab_down
 #	LAB_MXTLSD_USER	value of mxtlsd's `user =` (default: empty, no drop)
 #	LAB_MXTLSD_HOSTNAME  its `myhostname =` (default mxtls.lab.example; it must
@@ -136,7 +153,12 @@
 
 LAB_NS_MTA=mxl-mta
 LAB_NS_MX=mxl-mx
+LAB_NS_GMTA=mxl-gmta		# LAB_FLAVOR=gateway: the old MTA's host
 LAB_PORT=10025
+LAB_TPROXY_PORT=10026		# LAB_FLAVOR=gateway: mxtlsd's tproxy: listeners
+# LAB_FLAVOR=gateway: the old MTA's addresses, and the gateway's towards it
+LAB_GMTA4=203.0.113.10 LAB_GMTA6=2001:db8:203::10
+LAB_GW4=203.0.113.1 LAB_GW6=2001:db8:203::1
 LAB_MARK=0x6d78
 LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_REPO=$(cd "$LAB_HERE/../.." && pwd)
@@ -146,6 +168,9 @@ LAB_PY_DIR=$LAB_HERE/py
 LAB_STATE=/tmp/mxlab.state
 LAB_LOCK=/tmp/mxlab.lock
 LAB_FLAVOR=${LAB_FLAVOR:-local}
+# the namespace of the lab Postfix (lab_in_pf)
+LAB_NS_PF=$LAB_NS_MTA
+[ "$LAB_FLAVOR" != gateway ] || LAB_NS_PF=$LAB_NS_GMTA
 # mxtlsd's shutdown_timeout (s) in the lab: SIGTERM must end it within this
 LAB_MXTLSD_SHUTDOWN_TIMEOUT=${LAB_MXTLSD_SHUTDOWN_TIMEOUT:-10}
 MXTLSD=${MXTLSD:-$LAB_REPO/mxtlsd}
@@ -180,9 +205,14 @@ LAB_MXTLSD_STATUS=
 
 lab_log() { echo "lab: $*" >&2; }
 
-# lab_in_mta/lab_in_mx - run a command inside a namespace
+# lab_in_mta/lab_in_mx - run a command inside a namespace; lab_in_pf in
+# the lab Postfix's (mxl-mta, or mxl-gmta for LAB_FLAVOR=gateway)
 lab_in_mta() { ip netns exec "$LAB_NS_MTA" "$@"; }
 lab_in_mx() { ip netns exec "$LAB_NS_MX" "$@"; }
+lab_in_pf() { ip netns exec "$LAB_NS_PF" "$@"; }
+
+# lab_has_mxtlsd - does this flavor run mxtlsd (local, gateway)?
+lab_has_mxtlsd() { [ "$LAB_FLAVOR" = local ] || [ "$LAB_FLAVOR" = gateway ]; }
 
 # lab_setup_fail - report a setup failure (one FAIL line) and return 1
 lab_setup_fail() {
@@ -241,11 +271,13 @@ lab_up() {
 	LAB_UP_STARTED=1	# from here on, lab_down owns the namespaces
 	LAB_UP_T0=$(date +%s)	# nothing of this run happened before (TLSRPT counts)
 	lab_clean_stale
-	if [ "$LAB_FLAVOR" = local ]; then
+	if lab_has_mxtlsd; then
 		[ -x "$MXTLSD" ] || { lab_setup_fail mxtlsd "no executable $MXTLSD (run make, set MXTLSD=, or LAB_FLAVOR=direct)"; return 1; }
 	elif [ "$LAB_FLAVOR" != direct ]; then
-		lab_setup_fail flavor "unknown LAB_FLAVOR=$LAB_FLAVOR (local or direct)"; return 1
+		lab_setup_fail flavor "unknown LAB_FLAVOR=$LAB_FLAVOR (local, gateway or direct)"; return 1
 	fi
+	LAB_NS_PF=$LAB_NS_MTA
+	[ "$LAB_FLAVOR" != gateway ] || LAB_NS_PF=$LAB_NS_GMTA
 	LAB_DIR=$(mktemp -d /tmp/mxlab.XXXXXX) || { lab_setup_fail tmpdir "mktemp failed"; return 1; }
 	chmod 755 "$LAB_DIR"
 	echo "$LAB_DIR" >"$LAB_STATE"
@@ -266,7 +298,7 @@ lab_up() {
 	lab_postfix_start || { lab_setup_fail postfix "see $LAB_DIR/log/postfix-start.log"; return 1; }
 	lab_world_up || { lab_setup_fail dns "the DNS world did not come up (see $LAB_DIR/log/dns-*.log)"; return 1; }
 	lab_sinks_wait mx1 mx2 mx3 $LAB_WORLD_SINKS || { lab_setup_fail sinks "mxsink did not start"; return 1; }
-	if [ "$LAB_FLAVOR" = local ]; then
+	if lab_has_mxtlsd; then
 		lab_mxtlsd_config
 		if ! "$MXTLSD" -n -c "$LAB_DIR/mxtlsd.conf" >"$LAB_DIR/log/mxtlsd-n.log" 2>&1; then
 			lab_setup_fail mxtlsd-config "mxtlsd -n -c mxtlsd.conf failed: $(tail -n 3 "$LAB_DIR/log/mxtlsd-n.log")"
@@ -310,8 +342,10 @@ lab_down() {
 	[ -n "$nsd_down" ] && wait "$nsd_down"
 	lab_sweep_ns "$LAB_NS_MTA"
 	lab_sweep_ns "$LAB_NS_MX"
+	lab_sweep_ns "$LAB_NS_GMTA"
 	ip netns del "$LAB_NS_MTA" 2>/dev/null
 	ip netns del "$LAB_NS_MX" 2>/dev/null
+	ip netns del "$LAB_NS_GMTA" 2>/dev/null
 	if [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ]; then
 		if [ -n "$LAB_KEEP" ]; then
 			lab_log "kept $LAB_DIR (logs in $LAB_DIR/log)"

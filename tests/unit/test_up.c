@@ -18,15 +18,28 @@
  * plaintext), DANE-EE matched and not, PIPELINING (used only when
  * offered, each reply in turn), an unsolicited reply, a refused
  * connection and a timeout.
+ *
+ * The source address (upstream_source = client): with privileges
+ * (IP_TRANSPARENT allowed), from 127.0.0.2 the MX sees 127.0.0.2, and in
+ * a private network namespace (only lo up, so nothing leaves the host)
+ * a source that is no address of the host is bound (only IP_TRANSPARENT
+ * allows that) and the SYN goes out, the connection then timing out as
+ * nothing routes the answer back; without privileges both are a 4.4.0
+ * failure naming IP_TRANSPARENT.  A source of the other family fails
+ * with 4.4.0 and no connection is ever made.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,6 +50,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "../../lib/addr.h"
 #include "../../lib/log.h"
 #include "../../proxy/conn.h"
 #include "../../proxy/tls.h"
@@ -69,6 +83,7 @@ static struct {
 	const struct step *conns[2];	/* the scripts, one per connection */
 	atomic_int done;		/* every script ran */
 	char err[300];			/* the first step that went wrong */
+	char peer[2][64];		/* each connection's source address */
 } mx;
 
 static SSL_CTX *mx_ctx;			/* self-signed, for mx.example */
@@ -145,12 +160,16 @@ mx_main(void *arg)
 {
 	(void) arg;
 	for (int i = 0; i < 2 && mx.conns[i]; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
 		int fd;
 
-		if (!wait_readable(mx.lfd, 3 * STEP_MS) || (fd = accept(mx.lfd, NULL, NULL)) < 0) {
+		if (!wait_readable(mx.lfd, 3 * STEP_MS)
+		    || (fd = accept(mx.lfd, (struct sockaddr *) &ss, &sl)) < 0) {
 			snprintf(mx.err, sizeof(mx.err), "connection %d never came", i + 1);
 			break;
 		}
+		addr_str(&ss, mx.peer[i], sizeof(mx.peer[i]));
 		mx_conn(fd, mx.conns[i]);
 	}
 	mx.done = 1;
@@ -165,6 +184,7 @@ mx_start(const struct step *c1, const struct step *c2)
 	mx.conns[1] = c2;
 	mx.done = 0;
 	mx.err[0] = 0;
+	mx.peer[0][0] = mx.peer[1][0] = 0;
 	mx.lfd = loopback_listen(&mx.port);
 	pthread_create(&mx.th, NULL, mx_main, NULL);
 }
@@ -275,6 +295,7 @@ struct run {
 
 static struct ev_loop *loop;
 static SSL_CTX *client_ctx;
+static const char *src_addr;		/* up_params.src, or NULL: none */
 
 /* add_event - note an event for the case's check */
 static void
@@ -417,6 +438,18 @@ run_case(const struct tcase *tc, unsigned short port, struct run *rn)
 	p.sid = "T";
 	p.level = tc->level;
 	p.mxname = "mx.example";
+	if (src_addr) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *) &p.src;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &p.src;
+
+		if (inet_pton(AF_INET, src_addr, &s4->sin_addr) == 1) {
+			s4->sin_family = AF_INET;
+			p.srclen = sizeof(*s4);
+		} else if (inet_pton(AF_INET6, src_addr, &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6;
+			p.srclen = sizeof(*s6);
+		}
+	}
 	if (extra) {
 		if (extra_table(&tab) < 0) {
 			add_event(rn, "badtable");
@@ -507,9 +540,14 @@ check(const struct tcase *tc, const struct run *rn, unsigned short port, char *b
 		snprintf(buf, len, "peer %s addr %s, want %s", ui->peer, ui->addr, peer);
 	else if (w->enh && strstr(ui->why, peer) == NULL)
 		snprintf(buf, len, "why \"%.500s\" does not name %s", ui->why, peer);
-	else if (strcmp(rn->events, "ready") == 0 && (strcmp(ui->local, "127.0.0.1") != 0
-	    || ui->localport == 0))
+	else if (strcmp(rn->events, "ready") == 0 && (strcmp(ui->local, src_addr ? src_addr
+	    : "127.0.0.1") != 0 || ui->localport == 0))
 		snprintf(buf, len, "local %s port %d", ui->local, ui->localport);
+	else if (src_addr && tc->c1 && strcmp(mx.peer[0], src_addr) != 0)
+		snprintf(buf, len, "the MX saw the connection from %s, want %s", mx.peer[0],
+		    src_addr);
+	else if (src_addr && strcmp(ui->local, src_addr) != 0)
+		snprintf(buf, len, "local %s, want the source %s", ui->local, src_addr);
 	return buf;
 }
 
@@ -806,6 +844,152 @@ refused(void)
 	    "%s", buf);
 }
 
+/* transparent_ok - may this process set IP_TRANSPARENT (CAP_NET_RAW or
+ * CAP_NET_ADMIN)? */
+static int
+transparent_ok(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, ok;
+
+	ok = fd >= 0 && setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* source_case - one case with src_addr as the source; a listener that
+ * must get no connection when the case has no MX script */
+static void
+source_case(const char *src, const struct tcase *tc)
+{
+	char buf[1024];
+	const char *err;
+	struct run rn;
+
+	src_addr = src;
+	if (tc->c1) {
+		err = one_case(tc, buf, sizeof(buf));
+	} else {
+		unsigned short port;
+		int lfd = loopback_listen(&port);
+
+		run_case(tc, port, &rn);
+		err = check(tc, &rn, port, buf, sizeof(buf));
+		if (!err[0] && wait_readable(lfd, 100))
+			err = "a connection was made";
+		close(lfd);
+	}
+	src_addr = NULL;
+	T_CASE(tc->name, err[0] == 0, "%s", err);
+}
+
+/* lo_up - the loopback interface of this network namespace up */
+static int
+lo_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), r;
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	if (r == 0)
+		r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	close(fd);
+	return r;
+}
+
+/* snmp - a counter of /proc/net/snmp (this namespace's): proto "Ip" or
+ * "Tcp", the column's name; -1 when not found */
+static long
+snmp(const char *proto, const char *name)
+{
+	char head[1024], vals[1024];
+	size_t pl = strlen(proto);
+	long v = -1;
+	FILE *f = fopen("/proc/net/snmp", "r");
+
+	if (f == NULL)
+		return -1;
+	while (v < 0 && fgets(head, sizeof(head), f) && fgets(vals, sizeof(vals), f)) {
+		char *hs, *vs, *h, *x;
+
+		if (strncmp(head, proto, pl) != 0 || head[pl] != ':')
+			continue;
+		h = strtok_r(head + pl + 1, " \n", &hs);
+		x = strtok_r(vals + pl + 1, " \n", &vs);
+		for (; h && x; h = strtok_r(NULL, " \n", &hs), x = strtok_r(NULL, " \n", &vs))
+			if (strcmp(h, name) == 0) {
+				v = strtol(x, NULL, 10);
+				break;
+			}
+	}
+	fclose(f);
+	return v;
+}
+
+/* source_addresses - up_params.src: the address the MX sees, and the
+ * IP_TRANSPARENT path (last: it may leave this process in a network
+ * namespace of its own) */
+static void
+source_addresses(void)
+{
+	static const struct tcase mismatch = {"source of the other family (::1 to "
+	    "127.0.0.1): fail 4.4.0, no connection", ROUTE_MAY, 0, 0, NULL, NULL, {0},
+	    {"fail", "4.4.0", "no IPv4 source address for an IPv4 destination", NULL, 0, 0,
+	    0, 0, NULL}};
+	static const struct tcase from2 = {"source 127.0.0.2: the MX sees the "
+	    "connection from 127.0.0.2", ROUTE_MAY, 0, 0, plain_ok, NULL, {0},
+	    {"ready", NULL, NULL, NULL, 0, 0, 0, 0, "mx.example"}};
+	static const struct tcase from2_denied = {"source 127.0.0.2 without privileges: "
+	    "IP_TRANSPARENT refused, fail 4.4.0, no connection", ROUTE_MAY, 0, 0, NULL, NULL,
+	    {0}, {"fail", "4.4.0", "IP_TRANSPARENT: ", NULL, 0, 0, 0, 0, NULL}};
+	static const struct tcase foreign = {"source 192.0.2.77, no address of this host, "
+	    "private namespace: bound (IP_TRANSPARENT), SYN sent, no answer: connect "
+	    "timeout 4.4.1", ROUTE_MAY, 0, 0, NULL, NULL, {0},
+	    {"fail", "4.4.1", "timed out while connecting", NULL, 0, 0, 0, 0, NULL}};
+	static const struct tcase foreign_denied = {"source 192.0.2.77 without "
+	    "privileges: IP_TRANSPARENT refused, fail 4.4.0, no connection", ROUTE_MAY, 0, 0,
+	    NULL, NULL, {0}, {"fail", "4.4.0", "IP_TRANSPARENT: ", NULL, 0, 0, 0, 0, NULL}};
+	int priv = transparent_ok();
+	char nlb[8] = "";
+	FILE *f;
+
+	source_case("::1", &mismatch);
+	source_case("127.0.0.2", priv ? &from2 : &from2_denied);
+	if (!priv) {
+		source_case("192.0.2.77", &foreign_denied);
+		return;
+	}
+	/* A namespace with nothing but lo: the SYN from 192.0.2.77 reaches
+	 * the listener on lo, the SYN-ACK has no route and nothing leaves. */
+	if (unshare(CLONE_NEWNET) < 0 || lo_up() < 0) {
+		T_CASE(foreign.name, 0, "no private network namespace: %s", strerror(errno));
+		return;
+	}
+	if ((f = fopen("/proc/sys/net/ipv4/ip_nonlocal_bind", "r")) != NULL) {
+		if (fgets(nlb, sizeof(nlb), f) == NULL)
+			nlb[0] = 0;
+		fclose(f);
+	}
+	if (nlb[0] != '0') {
+		T_CASE(foreign.name, 0, "ip_nonlocal_bind is \"%s\" in a fresh namespace: "
+		    "the bind would prove nothing", nlb);
+		return;
+	}
+	source_case("192.0.2.77", &foreign);
+	/* Nothing else ran here: the one SYN came in on lo to the listener,
+	 * and its SYN-ACK to 192.0.2.77 found no route. */
+	T_CASE("... the SYN from 192.0.2.77 came in, its answer found no route "
+	    "(/proc/net/snmp of the namespace)", snmp("Tcp", "ActiveOpens") == 1
+	    && snmp("Tcp", "InSegs") >= 1 && snmp("Ip", "OutNoRoutes") >= 1,
+	    "Tcp ActiveOpens %ld InSegs %ld, Ip OutNoRoutes %ld", snmp("Tcp", "ActiveOpens"),
+	    snmp("Tcp", "InSegs"), snmp("Ip", "OutNoRoutes"));
+}
+
 int
 main(void)
 {
@@ -834,6 +1018,7 @@ main(void)
 	table_levels();
 	split_everywhere();
 	refused();
+	source_addresses();		/* last: see there */
 
 	SSL_CTX_free(client_ctx);
 	SSL_CTX_free(mx_ctx);

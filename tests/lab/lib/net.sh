@@ -10,7 +10,9 @@
 #	addresses and the DNS server's (see lib.sh for the map); leftovers of
 #	an earlier, killed run swept away; the nat OUTPUT REDIRECT of tcp/25
 #	to mxtlsd in mxl-mta (iptables/mxtls-iptables when there is one, else
-#	inline rules).
+#	inline rules).  LAB_FLAVOR=gateway: mxl-gmta behind mxl-mta, which
+#	forwards (lab_net_gateway_up), and the nat PREROUTING REDIRECT of
+#	mxtls-iptables --gateway instead.
 
 # lab_ns_exists NAME - is there a network namespace called NAME?
 lab_ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qxF -- "$1"; }
@@ -35,7 +37,7 @@ lab_sweep_ns() {
 # lab_clean_stale - make leftovers of an earlier, killed run harmless
 lab_clean_stale() {
 	local ns old
-	for ns in "$LAB_NS_MTA" "$LAB_NS_MX"; do
+	for ns in "$LAB_NS_MTA" "$LAB_NS_MX" "$LAB_NS_GMTA"; do
 		if lab_ns_exists "$ns"; then
 			lab_log "removing stale namespace $ns (and its processes)"
 			lab_sweep_ns "$ns"
@@ -92,7 +94,8 @@ lab_net_up() {
 		if ! ip -n "$LAB_NS_MTA" -6 addr show tentative | grep -q inet6 &&
 		   ! ip -n "$LAB_NS_MX" -6 addr show tentative | grep -q inet6 &&
 		   ip -n "$LAB_NS_MTA" link show veth0 | grep -q 'state UP'; then
-			return 0
+			[ "$LAB_FLAVOR" != gateway ] || lab_net_gateway_up
+			return
 		fi
 		sleep 0.1
 	done
@@ -100,10 +103,48 @@ lab_net_up() {
 	return 1
 }
 
+# lab_net_gateway_up - LAB_FLAVOR=gateway: mxl-gmta, the old MTA's host,
+# joined to mxl-mta (veth1), its default routes via mxl-mta, which
+# forwards; mxl-mx's routes back to it via mxl-mta
+lab_net_gateway_up() {
+	local i
+	ip netns add "$LAB_NS_GMTA" || return 1
+	ip -n "$LAB_NS_GMTA" link set lo up || return 1
+	ip netns exec "$LAB_NS_GMTA" sysctl -q -w net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0 >/dev/null || return 1
+	ip -n "$LAB_NS_MTA" link add veth1 type veth peer name veth0 netns "$LAB_NS_GMTA" || return 1
+	ip -n "$LAB_NS_MTA" addr add "$LAB_GW4/24" dev veth1 || return 1
+	ip -n "$LAB_NS_MTA" addr add "$LAB_GW6/64" dev veth1 nodad || return 1
+	ip -n "$LAB_NS_GMTA" addr add "$LAB_GMTA4/24" dev veth0 || return 1
+	ip -n "$LAB_NS_GMTA" addr add "$LAB_GMTA6/64" dev veth0 nodad || return 1
+	ip -n "$LAB_NS_MTA" link set veth1 up || return 1
+	ip -n "$LAB_NS_GMTA" link set veth0 up || return 1
+	ip -n "$LAB_NS_GMTA" route add default via "$LAB_GW4" || return 1
+	ip -n "$LAB_NS_GMTA" -6 route add default via "$LAB_GW6" || return 1
+	ip -n "$LAB_NS_MX" route add "${LAB_GMTA4%.*}.0/24" via 192.0.2.1 || return 1
+	ip -n "$LAB_NS_MX" -6 route add "${LAB_GMTA6%::*}::/64" via 2001:db8::1 || return 1
+	ip netns exec "$LAB_NS_MTA" sysctl -q -w net.ipv4.ip_forward=1 \
+		net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.veth0.rp_filter=0 \
+		net.ipv4.conf.veth1.rp_filter=0 >/dev/null || return 1
+	for i in $(seq 50); do
+		! ip -n "$LAB_NS_GMTA" -6 addr show tentative | grep -q inet6 &&
+			ip -n "$LAB_NS_GMTA" link show veth0 | grep -q 'state UP' && return 0
+		sleep 0.1
+	done
+	lab_log "veth1 (mxl-mta - mxl-gmta) did not come up in time"
+	return 1
+}
+
 # lab_redirect_install - the nat REDIRECT of tcp/25 to mxtlsd, in mxl-mta
+# (LAB_FLAVOR=gateway: mxtls-iptables install --gateway --iface veth1)
 lab_redirect_install() {
 	local tool=$LAB_REPO/iptables/mxtls-iptables
-	if [ -x "$tool" ] && [ -z "$LAB_INLINE_IPTABLES" ]; then
+	if [ "$LAB_FLAVOR" = gateway ]; then
+		echo "using $tool install --gateway --iface veth1 --port $LAB_PORT --mark $LAB_MARK" >"$LAB_DIR/log/iptables.log"
+		lab_in_mta "$tool" install --gateway --iface veth1 --port "$LAB_PORT" \
+			--mark "$LAB_MARK" >>"$LAB_DIR/log/iptables.log" 2>&1 || return 1
+	elif [ -x "$tool" ] && [ -z "$LAB_INLINE_IPTABLES" ]; then
 		echo "using $tool install --local --port $LAB_PORT --mark $LAB_MARK" >"$LAB_DIR/log/iptables.log"
 		lab_in_mta "$tool" install --local --port "$LAB_PORT" --mark "$LAB_MARK" \
 			>>"$LAB_DIR/log/iptables.log" 2>&1 || return 1

@@ -8,7 +8,8 @@
 #	lab_wait_deferred RCPT
 #
 # DESCRIPTION
-#	One Postfix instance in mxl-mta ($PF_ETC, $PF_SPOOL, $PF_DATA under
+#	One Postfix instance in $LAB_NS_PF (mxl-mta; mxl-gmta for
+#	LAB_FLAVOR=gateway; lab_in_pf) ($PF_ETC, $PF_SPOOL, $PF_DATA under
 #	$LAB_DIR/postfix), no inet services, no DNS: transport_maps route each
 #	lab domain to an address (LAB_DANE_ROUTES, LAB_STS_ROUTES, see lib.sh
 #	for the table), reports.lab.example to local Maildirs.  Its port-25
@@ -32,6 +33,7 @@ malformed.example		192.0.2.43
 plain.example			192.0.2.44
 reroute@dane-ee.example		192.0.2.99
 reroute-refuse@dane-ee.example	192.0.2.99
+skip6@dane-ta.example		2001:db8::99
 "
 
 # Postfix routes to the MTA-STS domains (tests/lab/dns/build.sh): the first
@@ -173,7 +175,7 @@ lab_postfix_start() {
 	if ! postfix -c "$PF_ETC" check >>"$out" 2>&1; then
 		lab_log "postfix check failed:"; cat "$out" >&2; return 1
 	fi
-	if ! lab_in_mta postfix -c "$PF_ETC" start >>"$out" 2>&1 9>&-; then
+	if ! lab_in_pf postfix -c "$PF_ETC" start >>"$out" 2>&1 9>&-; then
 		lab_log "postfix start failed:"; cat "$out" >&2; return 1
 	fi
 	for i in $(seq 100); do
@@ -193,7 +195,7 @@ lab_postfix_stop() {
 	[ -n "$PF_ETC" ] && [ -d "$PF_SPOOL/pid" ] || return 0
 	pid=$(cat "$PF_SPOOL/pid/master.pid" 2>/dev/null | tr -d ' ')
 	[ -n "$pid" ] || return 0
-	lab_in_mta postfix -c "$PF_ETC" stop >>"$LAB_DIR/log/postfix-start.log" 2>&1
+	lab_in_pf postfix -c "$PF_ETC" stop >>"$LAB_DIR/log/postfix-start.log" 2>&1
 	for i in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
@@ -204,12 +206,12 @@ lab_postfix_stop() {
 
 # lab_submit FROM RCPT FILE - submit with the lab instance's sendmail
 lab_submit() {
-	lab_in_mta /usr/sbin/sendmail -C "$PF_ETC" -i -f "$1" -- "$2" <"$3"
+	lab_in_pf /usr/sbin/sendmail -C "$PF_ETC" -i -f "$1" -- "$2" <"$3"
 }
 
 # lab_postqueue ARGS... - postqueue of the lab instance
 lab_postqueue() {
-	lab_in_mta /usr/sbin/postqueue -c "$PF_ETC" "$@"
+	lab_in_pf /usr/sbin/postqueue -c "$PF_ETC" "$@"
 }
 
 # lab_qid MSGID - the Postfix queue id of the message with Message-ID <MSGID>

@@ -17,6 +17,8 @@ static int keep_table(struct sess *s, const struct ptab_entry *e);
 static void ruled_out(struct sess *s, const struct route_cand *c);
 static void journal_would(struct sess *s);
 static void early_plan(struct sess *s, struct plan *p);
+static void build_route(struct sess *s);
+static void take_plan(struct sess *s, struct plan *p, int fresh);
 static void early_drop(struct sess *s);
 
 /* sess_up_source - the address s's upstream connections leave from:
@@ -296,9 +298,10 @@ journal_would(struct sess *s)
 	msg_info("%s: report-only: would refuse: %s; delivering anyway", s->id, r->reply);
 }
 
-/* start_route - a plan is in: decide and start connecting */
+/* build_route - the plan's candidates, no attempt made yet, the table
+ * entry kept (out of memory: the route is a 4.3.0 tempfail) */
 static void
-start_route(struct sess *s)
+build_route(struct sess *s)
 {
 	struct route_opts o;
 
@@ -313,6 +316,24 @@ start_route(struct sess *s)
 		snprintf(s->rt.route.reply, sizeof(s->rt.route.reply),
 		    "451 4.3.0 Error: out of memory");
 	}
+}
+
+/* take_plan - p is the session's plan now, until its TTLs run out */
+static void
+take_plan(struct sess *s, struct plan *p, int fresh)
+{
+	plan_free(s->rt.plan);
+	s->rt.plan = p;
+	s->rt.fresh = fresh;
+	s->rt.until = p->status == PLAN_OK && p->min_ttl > 0
+	    ? mono_ms() + 1000.0 * (double) p->min_ttl : 0;
+}
+
+/* start_route - a plan is in: decide and start connecting */
+static void
+start_route(struct sess *s)
+{
+	build_route(s);
 	if (s->rt.route.would != ROUTE_TRY)
 		journal_would(s);
 	if (s->rt.route.verdict != ROUTE_TRY) {
@@ -385,11 +406,7 @@ adopt_plan(struct sess *s, struct plan *p)
 		s->up = NULL;
 		s->txn.mx_open = 0;
 	}
-	plan_free(s->rt.plan);
-	s->rt.plan = p;
-	s->rt.fresh = 1;
-	s->rt.until = p->status == PLAN_OK && p->min_ttl > 0
-	    ? mono_ms() + 1000.0 * (double) p->min_ttl : 0;
+	take_plan(s, p, 1);
 	if (!keep)
 		start_route(s);
 	else if (s->txn.mx_open)
@@ -546,23 +563,14 @@ sess_early(struct sess *s)
 static void
 early_plan(struct sess *s, struct plan *p)
 {
-	struct route_opts o;
 	const struct route_cand *c;
 	struct up_params up;
 
 	log_plan(s, p);
-	plan_free(s->rt.plan);
-	s->rt.plan = p;
-	s->rt.fresh = 0;
-	s->rt.until = p->status == PLAN_OK && p->min_ttl > 0
-	    ? mono_ms() + 1000.0 * (double) p->min_ttl : 0;
+	take_plan(s, p, 0);
 	s->rt.early = EARLY_IDLE;
-	sess_route_opts(s, p, &o);
-	route_build(p, &s->orig, &o, &s->rt.route);
-	s->rt.icand = 0;
-	s->rt.pfail[0] = s->rt.lfail[0] = 0;
-	s->rt.prtype = RTYPE_NONE;
-	if (keep_table(s, o.tab) < 0 || s->rt.route.verdict != ROUTE_TRY
+	build_route(s);
+	if (s->rt.route.verdict != ROUTE_TRY
 	    || s->rt.route.would != ROUTE_TRY || s->rt.route.ncands == 0)
 		return;			/* the RCPT decides, and says why */
 	c = &s->rt.route.cands[0];

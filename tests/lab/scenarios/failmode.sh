@@ -12,6 +12,18 @@
 #       --if-fail-open removes the rules; `status' says not installed;
 #       Postfix's mail reaches mx1 directly (mxtlsd is not running).
 # Afterwards the lab's own rules and mxtlsd are back.
+# fm_install_stop MODE - install with --MODE (check install-MODE), stop
+# mxtlsd, then what the unit's ExecStopPost runs; out = its output
+fm_install_stop() {
+	if ! out=$(lab_in_mta "$tool" install "${base[@]}" "--$1" 2>&1); then
+		fail "install-$1" "$out"
+		return 1
+	fi
+	pass "install-$1"
+	lab_mxtlsd_stop
+	out=$(lab_in_mta "$tool" remove --if-fail-open 2>&1)
+}
+
 scenario_failmode() {
 	local tool=$LAB_REPO/iptables/mxtls-iptables out rcpt before after n msgid
 	local -a base=(--local --port "$LAB_PORT" --mark "$LAB_MARK")
@@ -21,13 +33,7 @@ scenario_failmode() {
 		return
 	fi
 	# ---- fail-closed
-	if ! out=$(lab_in_mta "$tool" install "${base[@]}" --fail-closed 2>&1); then
-		fail install-fail-closed "$out"
-		return
-	fi
-	pass install-fail-closed
-	lab_mxtlsd_stop
-	out=$(lab_in_mta "$tool" remove --if-fail-open 2>&1)
+	fm_install_stop fail-closed || return
 	if lab_in_mta "$tool" status >/dev/null 2>&1; then
 		pass remove-if-fail-open-keeps-closed
 	else
@@ -88,13 +94,7 @@ scenario_failmode() {
 		"mxtlsd's log does not mention <$rcpt>: it did not go through mxtlsd"
 
 	# ---- fail-open
-	if ! out=$(lab_in_mta "$tool" install "${base[@]}" --fail-open 2>&1); then
-		fail install-fail-open "$out"
-		return
-	fi
-	pass install-fail-open
-	lab_mxtlsd_stop
-	out=$(lab_in_mta "$tool" remove --if-fail-open 2>&1)
+	fm_install_stop fail-open || return
 	if out=$(lab_in_mta "$tool" status 2>&1); then
 		fail remove-if-fail-open-removes "still installed: $out"
 	else

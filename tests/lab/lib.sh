@@ -85,7 +85,10 @@
 #	sts_cache_dir = $LAB_DIR/sts, sts_negative_ttl = 2s,
 #	sts_fetch_timeout = 5s.
 #
-#	Postfix routes (transport_maps; Postfix itself never uses DNS):
+#	Postfix routes (transport_maps; Postfix uses DNS only for smtpdns:):
+#	  share1.sts.example, share2.sts.example, slow.sts.example -> smtpdns:
+#			       (MX lookup through /etc/netns/NS/resolv.conf = the
+#			       lab NSD: the DNS watcher sees Postfix's own lookups)
 #	  tls.lab.example    -> smtp:[192.0.2.25]:25
 #	  plain.lab.example  -> smtp:[192.0.2.26]:25
 #	  reset.lab.example  -> smtp:[192.0.2.27]:25
@@ -154,6 +157,7 @@
 LAB_NS_MTA=mxl-mta
 LAB_NS_MX=mxl-mx
 LAB_NS_GMTA=mxl-gmta		# LAB_FLAVOR=gateway: the old MTA's host
+LAB_NS_V4=198.51.100.53		# the lab NSD (tests/lab/dns/build.sh NS_V4)
 LAB_PORT=10025
 LAB_TPROXY_PORT=10026		# LAB_FLAVOR=gateway: mxtlsd's tproxy: listeners
 # LAB_FLAVOR=gateway: the old MTA's addresses, and the gateway's towards it
@@ -354,6 +358,7 @@ lab_down() {
 		fi
 	fi
 	rm -f "$LAB_STATE"
+	lab_pf_resolv_remove
 	flock -u 9 2>/dev/null
 	return 0
 }

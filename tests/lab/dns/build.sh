@@ -118,6 +118,15 @@
 #	  stsbench.lab.example	mx.stsbench.lab.example 192.0.2.59 (lab-CA
 #				certificate); enforce (TTL 60, for tests/bench/policy)
 #	  nopolicy.lab.example	the same MX, no _mta-sts record
+#	  share1.sts.example	mx.share1.sts.example 192.0.2.45, TLSA 3 1 1 (DANE)
+#	  share2.sts.example	mx.share2.sts.example, the same address; enforce,
+#				mx: mx.share2.sts.example.  One sink, one lab-CA
+#				certificate naming both hosts (and mx.slow): two
+#				domains, two policies, one MX address, for the DNS
+#				watcher's wrong hints (tests/lab/scenarios/watch.sh)
+#	  slow.sts.example	mx.slow.sts.example 192.0.2.46, TLSA 3 1 1 of the
+#				same certificate (DANE); tests/bench/watch runs its
+#				sink with --reply-delay-ms (a far-away MX)
 #
 #	TLSRPT (RFC 8460; tests/lab/scenarios/report.sh): _smtp._tls TXT
 #	records "v=TLSRPTv1; rua=..." (TLSRPT_TABLE below, also in
@@ -269,7 +278,8 @@ big.sts.example	big1	enforce	big	good2.sts.example
 syntax.sts.example	syntax1	enforce	syntax	good2.sts.example
 badtls.sts.example	badtls1	enforce	badtls	good2.sts.example
 sts-unsigned.example	unsigned1	enforce	ok	mx.sts-unsigned.example
-stsbench.lab.example	bench1	enforce	ok	mx.stsbench.lab.example"
+stsbench.lab.example	bench1	enforce	ok	mx.stsbench.lab.example
+share2.sts.example	share2a	enforce	ok	mx.share2.sts.example"
 STS_DOMAINS=$(cut -f1 <<<"$STS_TABLE")
 
 leaf sts-good1     good1.sts.example             DNS:good1.sts.example
@@ -280,6 +290,7 @@ leaf sts-wild      '*.wild.sts.example'          'DNS:*.wild.sts.example'
 leaf sts-wild2     mx2.wild.sts.example          DNS:mx2.wild.sts.example
 leaf sts-unsigned  mx.sts-unsigned.example       DNS:mx.sts-unsigned.example
 leaf sts-bench     mx.stsbench.lab.example       DNS:mx.stsbench.lab.example
+leaf share         mx.share1.sts.example         DNS:mx.share1.sts.example,DNS:mx.share2.sts.example,DNS:mx.slow.sts.example
 selfsigned sts-selfsigned selfsigned.sts.example
 selfsigned sts-dane       mx.dane.sts.example
 # the TLSRPT report endpoint (tests/lab/py/rptsink.py)
@@ -302,6 +313,7 @@ SPKI_PKIX_ONLY=$(dns_spki_sha256 "$PKI/pkix-only.crt")
 SPKI_BOGUS=$(dns_spki_sha256 "$PKI/bogus.crt")
 SPKI_CNAME=$(dns_spki_sha256 "$PKI/cname.crt")
 SPKI_STS_DANE=$(dns_spki_sha256 "$PKI/sts-dane.crt")
+SPKI_SHARE=$(dns_spki_sha256 "$PKI/share.crt")
 # a digest that matches nothing (deterministic, not all zeros)
 WRONG=$(printf 'mxtls lab: this digest matches no certificate' | openssl dgst -sha256 -r | cut -d' ' -f1)
 WRONG2=$(printf 'mxtls lab: nor does this one' | openssl dgst -sha256 -r | cut -d' ' -f1)
@@ -558,6 +570,14 @@ mx2.wild		A	192.0.2.56
 mx.dane			A	192.0.2.57
 notls			A	192.0.2.60
 _25._tcp.mx.dane	TLSA	3 1 1 $SPKI_STS_DANE
+share1			MX	10 mx.share1.sts.example.
+mx.share1		A	192.0.2.45
+_25._tcp.mx.share1	TLSA	3 1 1 $SPKI_SHARE
+share2			MX	10 mx.share2.sts.example.
+mx.share2		A	192.0.2.45
+slow			MX	10 mx.slow.sts.example.
+mx.slow			A	192.0.2.46
+_25._tcp.mx.slow	TLSA	3 1 1 $SPKI_SHARE
 enforce			MX	10 good1.sts.example.
 wild			MX	10 mx1.wild.sts.example.
 wild			MX	20 mx2.wild.sts.example.
@@ -816,6 +836,8 @@ mx 192.0.2.56   mx2.wild.sts.example         sts-wild2      starttls
 mx 192.0.2.57   mx.dane.sts.example          sts-dane       starttls
 mx 192.0.2.58   mx.sts-unsigned.example      sts-unsigned   starttls
 mx 192.0.2.59   mx.stsbench.lab.example      sts-bench      starttls
+mx 192.0.2.45   mx.share1.sts.example        share          starttls
+mx 192.0.2.46   mx.slow.sts.example          share          starttls
 printf '%s\t%s\t-\t-\t%s\n' 192.0.2.60 notls.sts.example notls
 } >"$OUTDIR/mx.tsv"
 
@@ -836,6 +858,8 @@ t _25._tcp.mxhost.target-zone.example.     secure   "3 1 1 $SPKI_CNAME"
 t _25._tcp.mx.malformed.example.           secure   "3 1 1 $SHORT20;4 1 1 $SPKI_EE_GOOD"
 t _25._tcp.mx.plain.example.               secure   "-"
 t _25._tcp.mx.dane.sts.example.            secure   "3 1 1 $SPKI_STS_DANE"
+t _25._tcp.mx.share1.sts.example.          secure   "3 1 1 $SPKI_SHARE"
+t _25._tcp.mx.slow.sts.example.            secure   "3 1 1 $SPKI_SHARE"
 } >"$OUTDIR/tlsa.tsv"
 
 cat >"$OUTDIR/env.sh" <<EOF

@@ -55,6 +55,7 @@ lab_clean_stale() {
 		esac
 		rm -f "$LAB_STATE"
 	fi
+	lab_pf_resolv_remove
 }
 
 # lab_net_up - namespaces, veth, addresses

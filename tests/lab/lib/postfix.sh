@@ -10,9 +10,12 @@
 # DESCRIPTION
 #	One Postfix instance in $LAB_NS_PF (mxl-mta; mxl-gmta for
 #	LAB_FLAVOR=gateway; lab_in_pf) ($PF_ETC, $PF_SPOOL, $PF_DATA under
-#	$LAB_DIR/postfix), no inet services, no DNS: transport_maps route each
-#	lab domain to an address (LAB_DANE_ROUTES, LAB_STS_ROUTES, see lib.sh
-#	for the table), reports.lab.example to local Maildirs.  Its port-25
+#	$LAB_DIR/postfix), no inet services: transport_maps route each lab
+#	domain to an address (LAB_DANE_ROUTES, LAB_STS_ROUTES, see lib.sh for
+#	the table), but for the few the DNS watcher's tests send to with
+#	smtpdns (MX and address lookups with the C library's resolver, which
+#	lab_pf_resolv points at the lab NSD), reports.lab.example to local
+#	Maildirs.  Its port-25
 #	connections go to mxtlsd through the nat OUTPUT rule (lib/net.sh).
 
 # Postfix routes to the DANE domains (tests/lab/dns/build.sh): domain or
@@ -137,6 +140,9 @@ proxywrite unix -       -       n       -       1       proxymap
 smtp      unix  -       -       n       -       -       smtp
 relay     unix  -       -       n       -       -       smtp
         -o syslog_name=postfix/$service_name
+smtpdns   unix  -       -       n       -       -       smtp
+        -o syslog_name=postfix/$service_name -o smtp_host_lookup=dns
+        -o smtp_dns_support_level=enabled
 showq     unix  n       -       n       -       -       showq
 error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
@@ -156,7 +162,11 @@ tls6.lab.example	smtp:[2001:db8::25]:25
 plain6.lab.example	smtp:[2001:db8::26]:25
 reset6.lab.example	smtp:[2001:db8::27]:25
 mta.lab.example		discard:lab sender
+share1.sts.example	smtpdns:
+share2.sts.example	smtpdns:
+slow.sts.example	smtpdns:
 EOF
+	lab_pf_resolv
 	printf '%s\n' "tlsrpt@reports.lab.example	tlsrpt/" \
 		"mx-reports@reports.lab.example	mx-reports/" >"$PF_ETC/vmailbox"
 	mkdir -p "$LAB_DIR/mailbox"
@@ -165,6 +175,30 @@ EOF
 	while read -r key addr; do
 		[ -n "$key" ] && printf '%s\tsmtp:[%s]:25\n' "$key" "$addr"
 	done <<<"$LAB_DANE_ROUTES$LAB_STS_ROUTES" >>"$PF_ETC/transport"
+}
+
+# lab_pf_resolv - the resolver of Postfix's namespace (smtpdns looks up
+# MX and address records with the C library's resolver): the lab NSD,
+# authoritative for every lab zone, so no recursion is needed.  `ip netns
+# exec' mounts /etc/netns/NS/resolv.conf over /etc/resolv.conf for what it
+# starts; lab_down and lab_clean_stale remove the file.
+lab_pf_resolv() {
+	mkdir -p "/etc/netns/$LAB_NS_PF"
+	printf '# written by the mxtls lab (tests/lab/lib/postfix.sh), removed by lab_down\nnameserver %s\noptions timeout:2 attempts:2\n' \
+		"$LAB_NS_V4" >"/etc/netns/$LAB_NS_PF/resolv.conf"
+}
+
+# lab_pf_resolv_remove - undo lab_pf_resolv (for every lab namespace)
+lab_pf_resolv_remove() {
+	local ns
+	for ns in "$LAB_NS_MTA" "$LAB_NS_GMTA"; do
+		if grep -qs 'written by the mxtls lab' "/etc/netns/$ns/resolv.conf"; then
+			rm -f "/etc/netns/$ns/resolv.conf"
+			rmdir "/etc/netns/$ns" 2>/dev/null
+		fi
+	done
+	rmdir /etc/netns 2>/dev/null
+	return 0
 }
 
 # lab_postfix_start - check (creates queue dirs with the right owners) and start

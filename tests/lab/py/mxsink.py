@@ -8,7 +8,7 @@ SYNOPSIS
               [--pidfile FILE] [--size-limit N] [--timeout SECONDS]
               [--connlog FILE] [--chaos-seed N] [--chaos-rate P]
               [--chaos-stall SECONDS] [--chaos-actions A,B,...]
-              [--chaos-slow MIN:MAX]
+              [--chaos-slow MIN:MAX] [--reply-delay-ms N]
 
 DESCRIPTION
     Speaks ESMTP on every --listen address (one thread per connection) and
@@ -73,8 +73,16 @@ DESCRIPTION
     null), "tls_error" (why the handshake failed, or null), "sni",
     "ehlo_after_tls", "mails" (MAIL commands accepted), "rcpts" (every
     accepted RCPT address, in order), "msgs" (numbers of the messages
-    stored), "end_reason" (QUIT, EOF, reset, ...).  Tests use it to count
-    what each client connection got to, independently of the client.
+    stored), "end_reason" (QUIT, EOF, reset, ...), and when things
+    happened (epoch seconds, 0.1 ms): "t_starttls" (the 220 to STARTTLS
+    sent), "t_tls" (the handshake done), "t_ehlo_tls" (the first EHLO after
+    it), "t_rcpts" (one per accepted RCPT).  Tests use it to count what
+    each client connection got to, and when, independently of the client.
+
+    --reply-delay-ms N waits N ms before each write of replies (the
+    greeting, each reply or pipelined group of replies): an MX that far
+    away (one round trip each), for benchmarks; netem is not in every
+    kernel.
 
     The pid file is written after every listener is bound: its existence
     means the sink accepts connections.  SIGTERM/SIGINT remove it and exit.
@@ -203,6 +211,8 @@ class Session:
         self.c_end = None
         self.t_starttls = None
         self.t_tls = None
+        self.t_ehlo_tls = None
+        self.t_rcpts = []
         self.c_chaos = []
         self.conn_fault = None      # mode chaos: this connection's fault, delay,
         self.conn_delay = None      # and the current transaction's fault
@@ -265,15 +275,16 @@ class Session:
             return
         rec = {
             "peer": self.peer, "local": self.local, "name": OPTS.name,
-            "start": round(self.start, 3), "end": round(time.time(), 3),
+            "start": round(self.start, 4), "end": round(time.time(), 3),
             "ehlo": self.c_ehlo, "starttls": self.c_starttls, "tls": self.tls,
             "tls_error": self.c_tls_error, "sni": self.sni,
             "ehlo_after_tls": self.c_ehlo_after_tls, "mails": self.c_mails,
             "rcpts": self.c_rcpts, "msgs": self.c_msgs, "end_reason": self.c_end,
+            "t_starttls": self.t_starttls, "t_tls": self.t_tls,
+            "t_ehlo_tls": self.t_ehlo_tls, "t_rcpts": self.t_rcpts,
         }
         if OPTS.mode == "chaos":
-            rec.update({"t_starttls": self.t_starttls, "t_tls": self.t_tls,
-                        "chaos": self.c_chaos})
+            rec["chaos"] = self.c_chaos
         append_json_line(OPTS.connlog, rec)
 
     # ---- I/O -------------------------------------------------------------
@@ -282,6 +293,8 @@ class Session:
         if self.out:
             data = b"".join(self.out)
             self.out = []
+            if OPTS.reply_delay:
+                time.sleep(OPTS.reply_delay)
             try:
                 self.sock.sendall(data)
             except OSError as e:
@@ -436,6 +449,8 @@ class Session:
     def mark_ehlo(self):
         if self.tls is not None:
             self.c_ehlo_after_tls = True
+            if self.t_ehlo_tls is None:
+                self.t_ehlo_tls = round(time.time(), 4)
         else:
             self.c_ehlo = True
 
@@ -470,7 +485,7 @@ class Session:
         self.reply("220 2.0.0 Ready to start TLS")
         self.flush()
         self.c_starttls = True
-        self.t_starttls = round(time.time(), 3)
+        self.t_starttls = round(time.time(), 4)
         if self.chaos("slow-tls"):
             self.delay("slow-tls")
         pending = len(self.buf) - self.pos
@@ -484,7 +499,7 @@ class Session:
             self.c_tls_error = str(e)
             raise Dropped("TLS handshake failed: %s" % e)
         self.tls = self.sock.version()
-        self.t_tls = round(time.time(), 3)
+        self.t_tls = round(time.time(), 4)
         self.cipher = self.sock.cipher()[0]
         self.sni = getattr(self.sock, "lab_sni", None)
         log("%s TLS established: %s %s sni=%s", self.peer, self.tls, self.cipher, self.sni)
@@ -556,6 +571,7 @@ class Session:
         self.rcpts.append(p[0])
         self.rcpt_params.append(p[1])
         self.c_rcpts.append(p[0])
+        self.t_rcpts.append(round(time.time(), 4))
         self.reply("250 2.1.5 <%s> ok" % p[0])
 
     def cmd_DATA(self, arg):
@@ -783,6 +799,7 @@ def main():
     ap.add_argument("--size-limit", type=int, default=104857600)
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--connlog")
+    ap.add_argument("--reply-delay-ms", type=float, default=0.0)
     ap.add_argument("--chaos-seed", default="0")
     ap.add_argument("--chaos-rate", type=float, default=0.2)
     ap.add_argument("--chaos-stall", type=float, default=10.0)
@@ -802,6 +819,9 @@ def main():
             raise ValueError
     except ValueError:
         ap.error("--chaos-slow wants MIN:MAX seconds")
+    if OPTS.reply_delay_ms < 0:
+        ap.error("--reply-delay-ms must not be negative")
+    OPTS.reply_delay = OPTS.reply_delay_ms / 1000.0
     if not 0 <= OPTS.chaos_rate <= 1:
         ap.error("--chaos-rate must be between 0 and 1")
     TLS = {"ctx": load_tls() if OPTS.cert else None}

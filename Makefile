@@ -296,6 +296,7 @@ bench: deps-check
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/metrics
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/socketmap
 	@bash tests/bench/hints
+	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/watch
 
 # The TLSRPT figures alone: journal records/s (interval, always), and a
 # million-record day of aggregation (report/agg.c) on one core.

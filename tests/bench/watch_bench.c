@@ -14,10 +14,11 @@
  * Each kind cycles over VARIANTS different domains (d0.example ...), into
  * one hints map of the default cap (65,536 entries), filled before the
  * clock starts: the steady state of a busy MTA, where learns refresh or
- * evict.  Printed per kind: ns per packet through the whole path; the
- * parse alone (unwrap + parse, no learn); and a baseline in the same run,
- * a memcpy of the packet's octets and their 16-bit ones' complement sum
- * (what any look at the packet costs), with the ratios against it.
+ * evict.  Printed per kind (each figure the best of TRIES runs of
+ * ROUNDS passes): ns per packet through the whole path; the parse alone
+ * (unwrap + parse, no learn); and a baseline in the same run, a memcpy of
+ * the packet's octets and their 16-bit ones' complement sum (what any
+ * look at the packet costs); the ratios of the whole path to both.
  * Not counted: the netlink recv and verdict (the kernel's side), and
  * nfq.c's mta_key() (an address compare).  Figures only.
  */

@@ -42,7 +42,7 @@ PROXY_CORE = proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c proxy/dns
 POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c
 POLICY_IO = policy/ptable_load.c policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
-PROXY_IO = proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/sess.c \
+PROXY_IO = proxy/tls.c proxy/tls_scache.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/sess.c \
 	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
 	proxy/listen.c proxy/metrics.c proxy/metrics_srv.c proxy/smap_srv.c proxy/nfq.c \
 	proxy/privs.c proxy/privs_set.c
@@ -92,6 +92,8 @@ UNIT_TESTS += test_smap_answer test_smap_srv
 UNIT_TESTS += test_dnsmsg
 UNIT_SRC_test_dnsmsg = tests/unit/test_dnsmsg.c proxy/dnsmsg.c
 UNIT_TESTS += test_hints
+UNIT_TESTS += test_scache
+UNIT_SRC_test_scache = tests/unit/test_scache.c proxy/tls_scache.c
 UNIT_SRC_test_hints = tests/unit/test_hints.c proxy/hints.c
 UNIT_TESTS += test_privs
 UNIT_SRC_test_privs = tests/unit/test_privs.c proxy/privs.c lib/conf.c lib/dname.c lib/addr.c

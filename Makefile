@@ -65,7 +65,7 @@ UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/ta
 	policy/ptable.c policy/ptable_load.c lib/dest.c \
 	lib/addr.c lib/dname.c \
 	lib/conf.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
-	proxy/up_tls.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
+	proxy/up_tls.c proxy/tls_scache.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
 	proxy/sess_record.c proxy/metrics.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c policy/dnssec.c report/rtype.c report/record.c report/journal.c
 # The upstream client against a scripted MX in one process.
@@ -73,7 +73,7 @@ UNIT_SRC_test_up = tests/unit/test_up.c tests/unit/fakemx.c lib/buf.c lib/addr.c
 	policy/ptable.c policy/ptable_load.c lib/dest.c lib/file.c policy/route.c policy/plan.c policy/sts.c \
 	policy/dnssec.c lib/tags.c \
 	proxy/smtp.c \
-	proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c policy/rr.c policy/dane.c \
+	proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/tls_scache.c policy/rr.c policy/dane.c \
 	report/rtype.c
 UNIT_SRC_test_mime = tests/unit/test_mime.c report/mime.c lib/buf.c lib/dname.c
 UNIT_SRC_test_deliver = tests/unit/test_deliver.c report/deliver.c lib/buf.c lib/dirs.c lib/file.c
@@ -196,7 +196,7 @@ build-asan/mxtls-report: $(MXTLS_REPORT_SRC:%.c=build-asan/%.o)
 # mxtls-check: mxtlsd's lookups, table, route and upstream client for one
 # domain (tools/); no listener, no session, no journal.
 MXTLS_CHECK_SRC = $(LIB_SRC) $(POLICY_CORE) $(POLICY_IO) report/rtype.c \
-	proxy/smtp.c proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c \
+	proxy/smtp.c proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/tls_scache.c \
 	tools/check_out.c tools/mxtls-check.c
 
 mxtls-check: $(MXTLS_CHECK_SRC:%.c=build/%.o)

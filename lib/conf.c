@@ -75,6 +75,8 @@ static const struct cfg_key cfg_keys[] = {
 	{"dns_root_hints_file", T_STR, O(dns_root_hints_file), "", 0, 0, NULL},
 	{"mx_mismatch", T_CHOICE, O(mx_mismatch), "auto", 0, 0, cfg_mx_mismatch_words},
 	{"tls_ca_file", T_STR, O(tls_ca_file), "/etc/ssl/certs/ca-certificates.crt", 0, 0, NULL},
+	{"tls_session_cache", T_BOOL, O(tls_session_cache), "yes", 0, 0, NULL},
+	{"tls_session_cache_size", T_LONG, O(tls_session_cache_size), "1024", 1, 1000000, NULL},
 	{"sts_cache_dir", T_STR, O(sts_cache_dir), "/var/lib/mxtls/sts", 0, 0, NULL},
 	{"strict_testing", T_BOOL, O(strict_testing), "no", 0, 0, NULL},
 	{"policy_table", T_STR, O(policy_table), "", 0, 0, NULL},

@@ -104,6 +104,8 @@ struct config {
 	char *dns_root_hints_file;
 	int mx_mismatch;		/* enum mx_mismatch (policy/route.h) */
 	char *tls_ca_file;
+	int tls_session_cache;		/* resume TLS sessions towards MX hosts */
+	long tls_session_cache_size;	/* ... at most this many */
 	char *sts_cache_dir;
 	int strict_testing;
 	char *policy_table;		/* the admin's table; empty: none */

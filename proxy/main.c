@@ -54,6 +54,8 @@
 #include "sess.h"
 #include "smap_srv.h"
 #include "tls.h"
+#include "tls_scache.h"
+#include "up.h"
 
 struct proxy proxy;
 
@@ -385,7 +387,11 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	if (cctx) {
 		SSL_CTX_free(proxy.client_ctx);	/* sessions hold references */
 		proxy.client_ctx = cctx;
+		up_cache_ctx(cctx);
 	}
+	/* Trust anchors, the table or its files may have changed: no session
+	 * verified before the reload is resumed after it. */
+	scache_flush(proxy.scache, (size_t) nc.tls_session_cache_size);
 	if (resolve_conf.sts) {
 		struct stsget_conf sc;
 
@@ -510,6 +516,9 @@ start_up(int foreground)
 		msg_fatal("%s", err);
 	if ((proxy.client_ctx = tls_client_ctx(proxy.cfg.tls_ca_file, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
+	up_cache_ctx(proxy.client_ctx);
+	if ((proxy.scache = scache_new((size_t) proxy.cfg.tls_session_cache_size)) == NULL)
+		msg_fatal("TLS session cache: out of memory");
 	raise_fd_limit();
 	if (lsn_open(&proxy.cfg, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
@@ -574,6 +583,7 @@ shut_down(void)
 	dns_shutdown();
 	SSL_CTX_free(proxy.server_ctx);
 	SSL_CTX_free(proxy.client_ctx);
+	scache_free(proxy.scache);
 	set_table(NULL);
 	cfg_free(&proxy.cfg);
 }

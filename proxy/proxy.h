@@ -17,6 +17,8 @@
 #include "../lib/conf.h"
 #include "fsm.h"
 
+struct scache;
+
 struct sess;
 struct ptable;
 
@@ -26,6 +28,8 @@ struct proxy {
 	char hostname[256];		/* myhostname, or the system's */
 	SSL_CTX *server_ctx;		/* towards the old MTA */
 	SSL_CTX *client_ctx;		/* towards MX hosts */
+	struct scache *scache;		/* their TLS sessions (tls_scache.h);
+					 * used when cfg.tls_session_cache */
 	struct fsm_conf fsmc;
 	struct sess *sessions;		/* all live sessions */
 	long nsessions;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../lib/addr.h"
@@ -69,6 +70,7 @@ up_free(struct reap *r)
 	struct up *u = (struct up *) ((char *) r - offsetof(struct up, reap));
 
 	SSL_CTX_free(u->p.tls_ctx);		/* ours: see up_start */
+	SSL_SESSION_free(u->pend);
 	if (u->has_tab)
 		ptab_entry_free(&u->tab);
 	free(u);
@@ -297,6 +299,13 @@ up_start(struct ev_loop *loop, const struct up_params *p, up_cb *cb, void *arg)
 	snprintf(u->i.sts_id, sizeof(u->i.sts_id), "%s", p->sts_id ? p->sts_id : "");
 	u->p.sts_id = u->i.sts_id;
 	u->i.tls_version = "none";
+	u->dns_until = -1;
+	if (p->scache && p->dns_ttl >= 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		u->dns_until = (long) ts.tv_sec + p->dns_ttl;
+	}
 	u->i.level = p->level;
 	u->i.sa = p->addr;
 	u->i.salen = p->addrlen;
@@ -636,6 +645,8 @@ up_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		up_dispose(u);
 		return;
 	}
+	if (u->st == UP_S_HANDSHAKE)
+		up_tls_forget(u);
 	if (u->st == UP_S_HANDSHAKE && u->i.plain_retry == 0
 	    && (ROUTE_MAY_PLAIN(u->p.level) || up_tls_plain_ok(u))) {
 		if (!ROUTE_MAY_PLAIN(u->p.level))

@@ -21,6 +21,7 @@
  *	void up_quit(struct up *u);
  *	void up_abort(struct up *u);
  *	STACK_OF(X509) *up_peer_chain(const struct up *u);
+ *	void up_cache_ctx(SSL_CTX *ctx);
  *
  * DESCRIPTION
  *	up_start() connects to p->addr (SO_MARK p->mark; from p->src
@@ -62,6 +63,18 @@
  *	refusal a level would make into a note (ui->soft_rtype) and goes
  *	on with the best TLS the MX gives; p->floor (require_tls) makes
  *	missing STARTTLS a 4.7.4.
+ *
+ *	TLS session resumption (p->scache, tls_scache.h): the session
+ *	cached under the key of everything the level's verification
+ *	depends on (address and port, SNI, level, names, the TLSA records,
+ *	the MTA-STS policy id, the table entry's checks) is offered; a
+ *	resumed session is verified because the session it resumes was,
+ *	under that key (ui->resumed).  New sessions are cached only after
+ *	a verdict the key promises (verified, at a level that verifies),
+ *	until p->dns_ttl or the session's lifetime runs out; a failed
+ *	handshake or another verdict drops the entry.  up_cache_ctx()
+ *	makes a client context hand its new sessions to this cache (it is
+ *	called once per context, before any up_start with p->scache).
  *
  *	up_peer_chain() is the chain the MX sent (OpenSSL's, not to be
  *	freed; NULL without TLS), valid until the object is the reaper's;
@@ -129,6 +142,7 @@ struct up_info {
 	int verified;			/* TLS authenticated by policy */
 	char match[128];		/* `DANE-EE(3) SPKI(1) SHA2-256(1)' */
 	int plain_retry;		/* TLS failed: retried without STARTTLS */
+	int resumed;			/* the TLS session was resumed (cache) */
 	enum rtype soft_rtype;		/* MTA-STS testing: what would have failed */
 	enum rtype rtype;		/* RFC 8460 result type of a failure */
 	char rcode[64];			/* failure reason code */
@@ -173,10 +187,17 @@ struct up_params {
 	const char *nexthop;		/* the domain: secure's nexthop */
 	int soft;			/* report-only: note, never refuse */
 	int floor;			/* require_tls: refuse with 4.7.4 */
+	struct scache *scache;		/* TLS session cache, or NULL: none */
+	long dns_ttl;			/* seconds left of the plan's shortest
+					 * TTL (cached sessions die with it);
+					 * -1: no DNS, 0: cache nothing */
 };
+
+struct scache;
 
 struct up *up_start(struct ev_loop *loop, const struct up_params *p,
     up_cb *cb, void *arg);
+void up_cache_ctx(SSL_CTX *ctx);
 void up_params_policy(struct up_params *p, const struct plan *plan, const struct route *rt,
     const struct route_cand *c, const struct ptab_entry *tab);
 const struct up_info *up_info(const struct up *u);

@@ -14,12 +14,8 @@
  *	int up_tls_broken(struct up *u, const char *err);
  *	int up_tls_lenient(const struct up *u);
  *	int up_tls_plain_ok(const struct up *u);
-int up_tls_plain_ok(const struct up *u);
  *	void up_soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...);
-int up_tls_lenient(const struct up *u);
-int up_tls_plain_ok(const struct up *u);
-void up_soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+ *	void up_tls_forget(struct up *u);
  *
  * DESCRIPTION
  *	up_fail() reports a failure once (UP_FAIL) and hands the object to
@@ -44,11 +40,14 @@ void up_soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
  *	up_tls_plain_ok() says whether a missing or broken STARTTLS is only
  *	noted: as lenient, except that require_tls's floor holds under
  *	MTA-STS testing (never plaintext), and report-only refuses nothing.
+ *	up_tls_forget() drops the cached session the failed handshake
+ *	offered, and caches nothing more for this upstream.
  */
 #ifndef MXTLS_UP_INT_H
 #define MXTLS_UP_INT_H
 
 #include "conn.h"
+#include "tls_scache.h"
 #include "up.h"
 
 enum up_state {
@@ -77,6 +76,15 @@ struct up {
 	int has_tab;
 	char nexthop[256];
 	struct smtp_reply reply;
+	/* the session cache (up_tls.c) */
+	struct scache_key skey;		/* what the handshake is judged by */
+	int has_skey;
+	int offered;			/* skey's session was offered */
+	char smatch[SCACHE_MATCH];	/* ... and its verdict */
+	long dns_until;			/* mono s: the plan's TTL ends; -1: none */
+	SSL_SESSION *pend;		/* a new session before the verdict */
+	int judged, cache_ok;		/* the verdict is in; keyed as promised */
+	int stored;			/* sessions stored (logged once) */
 	struct up_info i;		/* what the caller may know */
 	up_cb *cb;
 	void *arg;
@@ -97,5 +105,6 @@ int up_tls_lenient(const struct up *u);
 int up_tls_plain_ok(const struct up *u);
 void up_soft_fail(struct up *u, enum rtype rtype, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void up_tls_forget(struct up *u);
 
 #endif

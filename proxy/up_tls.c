@@ -8,10 +8,25 @@
  * Verification never stops a handshake (SSL_VERIFY_NONE): the result is
  * judged here afterwards, so every failure is named, with the RFC 8460
  * result type and the OpenSSL verify error for the journal.
+ *
+ * The session cache (tls_scache.h, when p.scache is set): before the
+ * handshake the key of everything the verification depends on is made
+ * and its session, if any, offered.  OpenSSL verifies nothing on
+ * resumption: SSL_get_verify_result() is the stored session's, and with
+ * DANE SSL_get0_dane_authority() is -1 (no TLSA record matched in this
+ * handshake; the matching runs in certificate verification, which a
+ * resumed handshake skips).  So a resumed session counts as verified
+ * only because the cache stores only what was verified under the same
+ * key.  New sessions reach new_session() (TLS 1.2: during the
+ * handshake, before the verdict, kept in u->pend until it; TLS 1.3:
+ * tickets after it); they are stored when the verdict was what the
+ * key promises.  A failed handshake, or another verdict, drops the
+ * entry that was offered.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/x509v3.h>
 
@@ -19,6 +34,7 @@
 #include "../policy/dane.h"
 #include "../policy/ptable_load.h"
 #include "tls.h"
+#include "tls_scache.h"
 #include "up_int.h"
 
 static const char *x509_err_name(long e, char *buf, size_t len);
@@ -34,6 +50,15 @@ static int judge_names(struct up *u);
 static int judge_fp(struct up *u);
 static int verified(struct up *u, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+static int ex_index(void);
+static long mono_s(void);
+static int level_verifies(enum route_level l);
+static void cache_offer(struct up *u, const char *sni);
+static void cache_store(struct up *u, SSL_SESSION *sess);
+static void cache_verdict(struct up *u, int rc);
+static int new_session(SSL *ssl, SSL_SESSION *sess);
+static int judge_resumed(struct up *u);
+static int judge_full(struct up *u);
 
 /* x509_err_name - the verify error's name, for reports */
 static const char *
@@ -323,12 +348,12 @@ up_tls_start(struct up *u)
 		return -1;
 	if (u->has_tab && table_tls(u) < 0)
 		return -1;
-	if (u->p.level == ROUTE_DANE)
-		return dane_setup(u);
-	if (ROUTE_IS_STS(u->p.level))
-		return sts_setup(u);
-	if (u->p.level == ROUTE_VERIFY || u->p.level == ROUTE_SECURE)
-		return names_setup(u);
+	if ((u->p.level == ROUTE_DANE && dane_setup(u) < 0)
+	    || (ROUTE_IS_STS(u->p.level) && sts_setup(u) < 0)
+	    || ((u->p.level == ROUTE_VERIFY || u->p.level == ROUTE_SECURE)
+	    && names_setup(u) < 0))
+		return -1;
+	cache_offer(u, sni);
 	return 0;
 }
 
@@ -466,14 +491,10 @@ judge_fp(struct up *u)
 	return -1;
 }
 
-/* up_tls_judge - the handshake is done: does this TLS session meet the
- * level?  -1 after UP_FAIL */
-int
-up_tls_judge(struct up *u)
+/* judge_full - a full handshake: the level's checks */
+static int
+judge_full(struct up *u)
 {
-	u->i.tls = 1;
-	u->i.tls_version = SSL_get_version(u->c.ssl);
-	tls_describe(u->c.ssl, u->i.tlsinfo, sizeof(u->i.tlsinfo));
 	if (ROUTE_IS_STS(u->p.level))
 		return judge_sts(u);
 	if (u->p.level == ROUTE_DANE)
@@ -486,6 +507,202 @@ up_tls_judge(struct up *u)
 	    u->p.level == ROUTE_ENCRYPT ? "Untrusted" : "Anonymous", u->i.peer,
 	    u->i.tlsinfo);
 	return 0;
+}
+
+/* judge_resumed - a resumed session: verified as the session it
+ * resumes was, under the same key (nothing is checked again) */
+static int
+judge_resumed(struct up *u)
+{
+	u->i.resumed = 1;
+	if (ROUTE_IS_STS(u->p.level) && u->p.sts_mismatch)
+		return judge_full(u);	/* never stored: the key says so */
+	if (level_verifies(u->p.level))
+		return verified(u, "%.100s, resumed", u->smatch);
+	msg_info("%s: %s TLS connection established to %s: %s (resumed)", u->sid,
+	    u->p.level == ROUTE_ENCRYPT ? "Untrusted" : "Anonymous", u->i.peer,
+	    u->i.tlsinfo);
+	return 0;
+}
+
+/* up_tls_judge - the handshake is done: does this TLS session meet the
+ * level?  -1 after UP_FAIL */
+int
+up_tls_judge(struct up *u)
+{
+	int rc;
+
+	u->i.tls = 1;
+	u->i.tls_version = SSL_get_version(u->c.ssl);
+	tls_describe(u->c.ssl, u->i.tlsinfo, sizeof(u->i.tlsinfo));
+	if (u->offered && SSL_session_reused(u->c.ssl))
+		rc = judge_resumed(u);
+	else
+		rc = judge_full(u);
+	cache_verdict(u, rc);
+	return rc;
+}
+
+/* ex_index - where an SSL keeps its struct up, for new_session() */
+static int
+ex_index(void)
+{
+	static int idx = -1;
+
+	if (idx < 0)
+		idx = SSL_get_ex_new_index(0, "mxtls up", NULL, NULL, NULL);
+	return idx;
+}
+
+/* mono_s - a monotonic clock, seconds: the cache's */
+static long
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long) ts.tv_sec;
+}
+
+/* level_verifies - does the level authenticate the MX? */
+static int
+level_verifies(enum route_level l)
+{
+	return l == ROUTE_DANE || ROUTE_IS_STS(l) || l == ROUTE_VERIFY || l == ROUTE_SECURE
+	    || l == ROUTE_FINGERPRINT;
+}
+
+/* cache_offer - the key of what this handshake will be judged by, and
+ * the session cached under it, offered for resumption */
+static void
+cache_offer(struct up *u, const char *sni)
+{
+	struct scache_keyin in = {
+		.addr = &u->p.addr, .sni = sni, .level = (int) u->p.level,
+		.mxname = u->i.mxname, .base = u->base, .orig_name = u->orig_name,
+		.nexthop = u->nexthop, .tlsa = u->p.tlsa, .ntlsa = u->p.ntlsa,
+		.sts_id = u->i.sts_id, .sts_mismatch = u->p.sts_mismatch,
+	};
+	SSL_SESSION *sess;
+	char hex[20];
+
+	/* tafile= anchors are read from a file each time: not keyed, never
+	 * cached */
+	if (u->p.scache == NULL || u->p.level == ROUTE_NONE
+	    || (u->has_tab && u->tab.tafile) || ex_index() < 0)
+		return;
+	if (u->p.level != ROUTE_DANE)
+		in.ntlsa = 0;
+	if (u->has_tab) {
+		in.tab_key = u->tab.key;
+		in.tab_match = (const char *const *) u->tab.match;
+		in.tab_nmatch = u->tab.nmatch;
+		in.tab_fp = (const unsigned char (*)[32]) u->tab.fp;
+		in.tab_nfp = u->tab.nfp;
+		in.tab_protos = u->tab.protocols ? u->tab.proto_ok : 0;
+		in.tab_ciphers = u->tab.ciphers;
+		in.tab_servername = u->tab.servername;
+	}
+	if (scache_key(&in, &u->skey) < 0 || SSL_set_ex_data(u->c.ssl, ex_index(), u) != 1)
+		return;
+	u->has_skey = 1;
+	sess = scache_get(u->p.scache, &u->skey, mono_s(), u->smatch, sizeof(u->smatch));
+	if (sess == NULL)
+		return;
+	if (SSL_set_session(u->c.ssl, sess) == 1) {
+		u->offered = 1;
+		scache_key_hex(&u->skey, hex, sizeof(hex));
+		msg_info("%s: offering a cached TLS session to %s (key %s)", u->sid,
+		    u->i.peer, hex);
+	}
+	SSL_SESSION_free(sess);
+}
+
+/* cache_store - a session of a verdict the key promises, cached until
+ * the plan's DNS TTL or the session's lifetime runs out */
+static void
+cache_store(struct up *u, SSL_SESSION *sess)
+{
+	long wall = (long) time(NULL), now = mono_s(), t0 = (long) SSL_SESSION_get_time(sess);
+	long sess_left = t0 + (long) SSL_SESSION_get_timeout(sess) - wall;
+	unsigned long hint = SSL_SESSION_get_ticket_lifetime_hint(sess);
+	long hint_left = -1, dns_left = -1, exp;
+	char hex[20];
+
+	if (!SSL_SESSION_is_resumable(sess))
+		return;
+	/* TLS 1.3: lifetime 0 means do not resume; TLS 1.2: 0 is unsaid */
+	if (hint > 0 || SSL_SESSION_get_protocol_version(sess) >= TLS1_3_VERSION)
+		hint_left = t0 + (long) (hint > 604800 ? 604800 : hint) - wall;
+	if (u->dns_until >= 0)
+		dns_left = u->dns_until - now;
+	if ((exp = scache_expiry(now, dns_left, sess_left, hint_left)) == 0)
+		return;
+	if (scache_put(u->p.scache, &u->skey, sess, exp, u->i.resumed ? u->smatch : u->i.match,
+	    now) < 0 || u->stored++)
+		return;
+	scache_key_hex(&u->skey, hex, sizeof(hex));
+	msg_info("%s: TLS session with %s cached for %lds (key %s)", u->sid, u->i.peer,
+	    exp - now, hex);
+}
+
+/* cache_verdict - after the verdict (rc): store what waited for it, or
+ * drop the entry that did not keep its promise */
+static void
+cache_verdict(struct up *u, int rc)
+{
+	u->judged = 1;
+	if (!u->has_skey)
+		return;
+	u->cache_ok = rc == 0 && (level_verifies(u->p.level) ? u->i.verified
+	    : u->i.soft_rtype == RTYPE_NONE);
+	if (u->cache_ok && u->pend)
+		cache_store(u, u->pend);
+	SSL_SESSION_free(u->pend);
+	u->pend = NULL;
+	if (!u->cache_ok && u->offered) {
+		scache_drop(u->p.scache, &u->skey);
+		u->offered = 0;
+	}
+}
+
+/* up_tls_forget - the handshake failed: its offered session is no good */
+void
+up_tls_forget(struct up *u)
+{
+	if (u->offered)
+		scache_drop(u->p.scache, &u->skey);
+	u->offered = 0;
+	u->has_skey = 0;		/* a plaintext retry stores nothing */
+}
+
+/* new_session - OpenSSL has a new session for an SSL of ours: kept for
+ * the verdict, or stored after it; 1 when the reference is ours */
+static int
+new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct up *u = ex_index() >= 0 ? SSL_get_ex_data(ssl, ex_index()) : NULL;
+
+	if (u == NULL || !u->has_skey)
+		return 0;
+	if (!u->judged) {
+		SSL_SESSION_free(u->pend);
+		u->pend = sess;
+		return 1;
+	}
+	if (u->cache_ok)
+		cache_store(u, sess);
+	return 0;
+}
+
+/* up_cache_ctx - ctx tells mxtlsd of new client sessions (no cache of
+ * OpenSSL's own: tls_scache's key decides what may be resumed) */
+void
+up_cache_ctx(SSL_CTX *ctx)
+{
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT
+	    | SSL_SESS_CACHE_NO_INTERNAL);
+	SSL_CTX_sess_set_new_cb(ctx, new_session);
 }
 
 /* up_tls_unoffered - no STARTTLS (refusal: the MX's reply to it, or NULL
@@ -519,6 +736,7 @@ up_tls_broken(struct up *u, const char *err)
 {
 	const char *detail = err ? err : "connection closed";
 
+	up_tls_forget(u);
 	if (up_tls_plain_ok(u) && !u->i.plain_retry) {
 		if (err)
 			up_soft_fail(u, RTYPE_VALIDATION_FAILURE, "TLS handshake with %s failed: %s",

@@ -151,7 +151,27 @@ render_rest(const struct metrics *m, const struct metrics_gauges *g, struct buf 
 {
 	const char *n = "mxtls_socketmap_queries_total";
 
-	if (scalar(out, "mxtls_sts_cache_entries", "gauge",
+	if (scalar(out, "mxtls_tls_session_cache_entries", "gauge",
+		"TLS sessions to MX hosts held for resumption.", g->tls_cache_entries) < 0
+	    || scalar(out, "mxtls_tls_session_cache_hits_total", "counter",
+		"TLS handshakes to MX hosts that offered a cached session.",
+		g->tls_cache_hits) < 0
+	    || scalar(out, "mxtls_tls_session_cache_misses_total", "counter",
+		"... that had none to offer (none for the key, or expired).",
+		g->tls_cache_misses) < 0
+	    || scalar(out, "mxtls_tls_session_cache_stored_total", "counter",
+		"TLS sessions stored after a verdict their key promises.",
+		g->tls_cache_stored) < 0
+	    || scalar(out, "mxtls_tls_session_cache_evicted_total", "counter",
+		"... evicted at tls_session_cache_size.", g->tls_cache_evicted) < 0
+	    || scalar(out, "mxtls_tls_session_cache_expired_total", "counter",
+		"... removed past their DNS TTL or session lifetime.", g->tls_cache_expired) < 0
+	    || scalar(out, "mxtls_tls_session_cache_dropped_total", "counter",
+		"... dropped after a failed handshake or another verdict.",
+		g->tls_cache_dropped) < 0
+	    || scalar(out, "mxtls_tls_resumed_total", "counter",
+		"TLS handshakes to MX hosts that resumed a cached session.", g->tls_resumed) < 0
+	    || scalar(out, "mxtls_sts_cache_entries", "gauge",
 		"MTA-STS cache entries (domains) held in memory.", g->sts_entries) < 0
 	    || scalar(out, "mxtls_sts_cache_hits_total", "counter",
 		"MTA-STS lookups answered with a cached policy.", g->sts_hits) < 0

@@ -112,6 +112,10 @@ struct metrics_gauges {			/* read at scrape time */
 	unsigned long long dns_overruns, dns_verdict_errors;
 	unsigned long long hints_entries, hints_learned, hints_evicted, hints_expired;
 	unsigned long long hints_lookups, hints_hits, hints_ambiguous;
+	/* the TLS session cache towards MX hosts (tls_scache.h) */
+	unsigned long long tls_cache_entries, tls_cache_hits, tls_cache_misses;
+	unsigned long long tls_cache_stored, tls_cache_evicted, tls_cache_expired;
+	unsigned long long tls_cache_dropped, tls_resumed;
 };
 
 struct metrics_req {

@@ -16,6 +16,7 @@
 #include "metrics_srv.h"
 #include "nfq.h"
 #include "proxy.h"
+#include "tls_scache.h"
 
 enum mstate { M_FREE, M_READ, M_WRITE, M_LINGER };
 
@@ -131,6 +132,18 @@ gauges(struct metrics_gauges *g)
 	g->sts_fetches = st->fetches;
 	g->sts_fetch_failures = st->fetch_failures;
 	g->journal_errors = (unsigned long long) proxy.journal_errors;
+	if (proxy.scache) {
+		const struct scache_stats *sc = scache_stats(proxy.scache);
+
+		g->tls_cache_entries = sc->n;
+		g->tls_cache_hits = sc->hits;
+		g->tls_cache_misses = sc->misses;
+		g->tls_cache_stored = sc->stored;
+		g->tls_cache_evicted = sc->evicted;
+		g->tls_cache_expired = sc->expired;
+		g->tls_cache_dropped = sc->dropped;
+		g->tls_resumed = sc->resumed;
+	}
 	watch_gauges(g);
 }
 

@@ -391,6 +391,13 @@ scache_drop(struct scache *c, const struct scache_key *k)
 	}
 }
 
+/* scache_resumed - an offered session was resumed */
+void
+scache_resumed(struct scache *c)
+{
+	c->st.resumed++;
+}
+
 /* scache_stats - the counters */
 const struct scache_stats *
 scache_stats(const struct scache *c)

@@ -15,6 +15,7 @@
  *	SSL_SESSION *scache_get(struct scache *c, const struct scache_key *k,
  *		long now, char *match, size_t matchlen);
  *	void scache_drop(struct scache *c, const struct scache_key *k);
+ *	void scache_resumed(struct scache *c);
  *	const struct scache_stats *scache_stats(const struct scache *c);
  *
  * DESCRIPTION
@@ -54,7 +55,9 @@
  *	promised).  The clock is the caller's: now in seconds, monotonic.
  *
  *	scache_stats() counts lookups that hit and missed, entries stored,
- *	replaced, evicted (LRU), expired and dropped, and the current size.
+ *	replaced, evicted (LRU), expired and dropped, the handshakes that
+ *	resumed an offered session (the caller says so: scache_resumed()),
+ *	and the current size.
  *
  * DIAGNOSTICS
  *	scache_new() returns NULL and scache_put() -1 when out of memory.
@@ -97,6 +100,7 @@ struct scache_keyin {
 
 struct scache_stats {
 	unsigned long hits, misses, stored, replaced, evicted, expired, dropped;
+	unsigned long resumed;		/* scache_resumed(): the MX accepted */
 	size_t n, max;
 };
 
@@ -113,6 +117,7 @@ int scache_put(struct scache *c, const struct scache_key *k, SSL_SESSION *sess,
 SSL_SESSION *scache_get(struct scache *c, const struct scache_key *k, long now,
     char *match, size_t matchlen);
 void scache_drop(struct scache *c, const struct scache_key *k);
+void scache_resumed(struct scache *c);
 const struct scache_stats *scache_stats(const struct scache *c);
 
 #endif

@@ -510,18 +510,32 @@ judge_full(struct up *u)
 }
 
 /* judge_resumed - a resumed session: verified as the session it
- * resumes was, under the same key (nothing is checked again) */
+ * resumes was, under the same key (nothing is checked again); the
+ * verdict's line is that session's, and one more says so */
 static int
 judge_resumed(struct up *u)
 {
+	char hex[20];
+
 	u->i.resumed = 1;
+	scache_resumed(u->p.scache);
 	if (ROUTE_IS_STS(u->p.level) && u->p.sts_mismatch)
 		return judge_full(u);	/* never stored: the key says so */
-	if (level_verifies(u->p.level))
-		return verified(u, "%.100s, resumed", u->smatch);
-	msg_info("%s: %s TLS connection established to %s: %s (resumed)", u->sid,
-	    u->p.level == ROUTE_ENCRYPT ? "Untrusted" : "Anonymous", u->i.peer,
-	    u->i.tlsinfo);
+	scache_key_hex(&u->skey, hex, sizeof(hex));
+	if (u->p.level == ROUTE_DANE) {
+		snprintf(u->i.match, sizeof(u->i.match), "%s", u->smatch);
+		u->i.verified = 1;
+		msg_info("%s: Verified TLS connection established to %s: %s (%s matched)",
+		    u->sid, u->i.peer, u->i.tlsinfo, u->i.match);
+	} else if (level_verifies(u->p.level)) {
+		(void) verified(u, "%s", u->smatch);
+	} else {
+		msg_info("%s: %s TLS connection established to %s: %s", u->sid,
+		    u->p.level == ROUTE_ENCRYPT ? "Untrusted" : "Anonymous", u->i.peer,
+		    u->i.tlsinfo);
+	}
+	msg_info("%s: TLS session with %s resumed (key %s)%s", u->sid, u->i.peer, hex,
+	    u->i.verified ? ": verified as the session it resumes was" : "");
 	return 0;
 }
 

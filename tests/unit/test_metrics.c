@@ -118,7 +118,8 @@ test_render(void)
 	struct metrics_gauges g = {.sessions_open = 3, .sts_entries = 7, .sts_hits = 11,
 	    .sts_fetches = 5, .sts_fetch_failures = 2, .journal_errors = 4, .dns_watch = 1,
 	    .dns_learned = 17, .dns_skipped = 3, .dns_bad = 2, .dns_overruns = 1,
-	    .hints_entries = 12, .hints_lookups = 9, .hints_hits = 6, .hints_ambiguous = 1};
+	    .hints_entries = 12, .hints_lookups = 9, .hints_hits = 6, .hints_ambiguous = 1,
+	    .tls_cache_entries = 4, .tls_cache_hits = 5, .tls_cache_misses = 2, .tls_resumed = 3};
 	const char *t;
 
 	memset(&m, 0, sizeof(m));
@@ -142,6 +143,14 @@ test_render(void)
 	    && has_line(t, "mxtls_dns_watch_packets_total{result=\"bad\"} 2")
 	    && has_line(t, "mxtls_dns_watch_overruns_total 1")
 	    && has_line(t, "# TYPE mxtls_dns_watch_packets_total counter"), "%s", t);
+	T_CASE("tls session cache: entries gauge, hits, misses, resumed",
+	    has_line(t, "mxtls_tls_session_cache_entries 4")
+	    && has_line(t, "# TYPE mxtls_tls_session_cache_entries gauge")
+	    && has_line(t, "mxtls_tls_session_cache_hits_total 5")
+	    && has_line(t, "mxtls_tls_session_cache_misses_total 2")
+	    && has_line(t, "mxtls_tls_session_cache_evicted_total 0")
+	    && has_line(t, "mxtls_tls_resumed_total 3")
+	    && has_line(t, "# TYPE mxtls_tls_resumed_total counter"), "%s", t);
 	T_CASE("hints: entries gauge, lookups, hits, ambiguous", has_line(t, "mxtls_hints_entries 12")
 	    && has_line(t, "# TYPE mxtls_hints_entries gauge")
 	    && has_line(t, "mxtls_hints_lookups_total 9") && has_line(t, "mxtls_hints_hits_total 6")

@@ -204,6 +204,7 @@ class Session:
         self.c_ehlo = False
         self.c_starttls = False
         self.c_tls_error = None
+        self.c_tls_resumed = False
         self.c_ehlo_after_tls = False
         self.c_mails = 0
         self.c_rcpts = []
@@ -277,6 +278,7 @@ class Session:
             "peer": self.peer, "local": self.local, "name": OPTS.name,
             "start": round(self.start, 4), "end": round(time.time(), 3),
             "ehlo": self.c_ehlo, "starttls": self.c_starttls, "tls": self.tls,
+            "tls_resumed": self.c_tls_resumed,
             "tls_error": self.c_tls_error, "sni": self.sni,
             "ehlo_after_tls": self.c_ehlo_after_tls, "mails": self.c_mails,
             "rcpts": self.c_rcpts, "msgs": self.c_msgs, "end_reason": self.c_end,
@@ -502,7 +504,9 @@ class Session:
         self.t_tls = round(time.time(), 4)
         self.cipher = self.sock.cipher()[0]
         self.sni = getattr(self.sock, "lab_sni", None)
-        log("%s TLS established: %s %s sni=%s", self.peer, self.tls, self.cipher, self.sni)
+        self.c_tls_resumed = bool(self.sock.session_reused)
+        log("%s TLS established: %s %s sni=%s%s", self.peer, self.tls, self.cipher, self.sni,
+            " (resumed)" if self.c_tls_resumed else "")
         self.helo = None
         self.helo_cmd = None
         self.reset_txn()

@@ -37,6 +37,14 @@ static const struct bad bads[] = {
 	{"time huge", "upstream_timeout = 999999999999d\n", 0, "upstream_timeout: \"999999999999d\": must be from"},
 	{"size unit", "message_size_limit = 10q\n", 0, "message_size_limit: \"10q\": unit must be k, m or g"},
 	{"size overflow", "message_size_limit = 18446744073709551615g\n", 0, "message_size_limit: \"18446744073709551615g\": too large"},
+	{"session cache bool", "tls_session_cache = on\n", 0,
+	    "t.cf:1: tls_session_cache: \"on\": expected yes or no"},
+	{"session cache size zero", "tls_session_cache_size = 0\n", 0,
+	    "t.cf:1: tls_session_cache_size: expected a number from 1 to 1000000"},
+	{"session cache size huge", "\ntls_session_cache_size = 1000001\n", 0,
+	    "t.cf:2: tls_session_cache_size: expected a number from 1 to 1000000"},
+	{"session cache size junk", "tls_session_cache_size = 1k\n", 0,
+	    "t.cf:1: tls_session_cache_size: expected a number"},
 	{"mark junk", "upstream_mark = 0xZZ\n", 0, "upstream_mark: \"0xZZ\": expected a 32-bit number"},
 	{"mark too big", "upstream_mark = 0x100000000\n", 0, "upstream_mark: \"0x100000000\""},
 	{"listen no port", "listen = 127.0.0.1\n", 0, "listen: bad address \"127.0.0.1\""},
@@ -150,6 +158,8 @@ good_file(void)
 	    "metrics_listen = [::1]:9425\n"
 	    "dns_watch_queue = 0\n"
 	    "upstream_source = client\n"
+	    "tls_session_cache = no\n"
+	    "tls_session_cache_size = 5\n"
 	    "client_tls_key_file = /etc/ssl/k.pem";	/* no final newline */
 	struct config c;
 	char err[512] = "";
@@ -158,6 +168,9 @@ good_file(void)
 	cfg_defaults(&c);
 	rc = cfg_parse(&c, "good.cf", text, strlen(text), err, sizeof(err));
 	T_CASE("good file parses", rc == 0, "err=%s", err);
+	T_CASE("tls_session_cache no, size 5", c.tls_session_cache == 0
+	    && c.tls_session_cache_size == 5, "%d %ld", c.tls_session_cache,
+	    c.tls_session_cache_size);
 	T_CASE("continuation joins listen", c.nlisten == 3, "nlisten=%d", c.nlisten);
 	T_CASE("tproxy flag", c.nlisten == 3 && c.listen[2].tproxy && !c.listen[0].tproxy,
 	    "tproxy flags wrong");
@@ -250,6 +263,9 @@ defaults(void)
 	    c.client_min_data_rate);
 	T_CASE("default timeouts", c.client_timeout == 300 && c.upstream_timeout == 300
 	    && c.upstream_connect_timeout == 30, "wrong");
+	T_CASE("default TLS session cache on, 1024 entries", c.tls_session_cache == 1
+	    && c.tls_session_cache_size == 1024, "%d %ld", c.tls_session_cache,
+	    c.tls_session_cache_size);
 	T_CASE("default mode enforce, no floor, no table, servers off",
 	    c.mode == MODE_ENFORCE && !c.require_tls && !c.policy_table[0]
 	    && !c.socketmap_listen[0] && !c.metrics_listen[0], "mode=%d", c.mode);

@@ -67,12 +67,11 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 	if (proxy.cfg.tls_session_cache && proxy.scache) {
 		/* A cached session lives no longer than the plan's answers. */
 		const struct plan *pl = s->rt.plan;
+		double left = s->rt.until - mono_ms();
 
 		p->scache = proxy.scache;
-		p->dns_ttl = pl == NULL || pl->min_ttl < 0 ? -1 : s->rt.until <= 0 ? 0
-		    : (long) ((s->rt.until - mono_ms()) / 1000.0);
-		if (p->dns_ttl < -1)
-			p->dns_ttl = 0;
+		p->dns_ttl = pl == NULL || pl->min_ttl < 0 ? -1 : s->rt.until <= 0 || left <= 0
+		    ? 0 : (long) (left / 1000.0);
 	}
 	s->rt.up_tlsa[0] = 0;
 	if (c->host >= 0 && s->rt.plan)

@@ -641,7 +641,7 @@ cache_store(struct up *u, SSL_SESSION *sess)
 	long sess_left = t0 + (long) SSL_SESSION_get_timeout(sess) - wall;
 	unsigned long hint = SSL_SESSION_get_ticket_lifetime_hint(sess);
 	long hint_left = -1, dns_left = -1, exp;
-	char hex[20];
+	char hex[20], why[40];
 
 	if (!SSL_SESSION_is_resumable(sess))
 		return;
@@ -656,8 +656,13 @@ cache_store(struct up *u, SSL_SESSION *sess)
 	    now) < 0 || u->stored++)
 		return;
 	scache_key_hex(&u->skey, hex, sizeof(hex));
-	msg_info("%s: TLS session with %s cached for %lds (key %s)", u->sid, u->i.peer,
-	    exp - now, hex);
+	if (dns_left >= 0)
+		snprintf(why, sizeof(why), "DNS TTL %lds left", dns_left);
+	else
+		snprintf(why, sizeof(why), "no DNS TTL");
+	msg_info("%s: TLS session with %s cached for %lds (key %s; %s, session %lds)",
+	    u->sid, u->i.peer, exp - now, hex, why, hint_left >= 0 && hint_left < sess_left
+	    ? hint_left : sess_left);
 }
 
 /* cache_verdict - after the verdict (rc): store what waited for it, or

@@ -19,6 +19,14 @@
  * offered, each reply in turn), an unsolicited reply, a refused
  * connection and a timeout.
  *
+ * TLS session resumption (proxy/tls_scache.c; the MX keeps one listener
+ * and one context, so its tickets and session cache serve the next
+ * connection): TLS 1.3 tickets, TLS 1.2 session ids and TLS 1.2 tickets
+ * are resumed, DANE-verified by the key; a changed TLSA record is a miss
+ * (a full handshake, the mismatch found); a TTL of 0 caches nothing; a
+ * handshake that fails drops the session it offered; at encrypt a
+ * resumed session is not verified.
+ *
  * The source address (upstream_source = client): with privileges
  * (IP_TRANSPARENT allowed), from 127.0.0.2 the MX sees 127.0.0.2, and in
  * a private network namespace (only lo up, so nothing leaves the host)
@@ -54,6 +62,7 @@
 #include "../../lib/log.h"
 #include "../../proxy/conn.h"
 #include "../../proxy/tls.h"
+#include "../../proxy/tls_scache.h"
 #include "../../proxy/up.h"
 #include "fakemx.h"
 #include "t.h"
@@ -148,8 +157,11 @@ mx_conn(int fd, const struct step *script)
 			goto out;
 	(void) rd_eof(r, STEP_MS);
 out:
-	if (r->ssl)
+	if (r->ssl) {
+		/* A session freed unshut is a bad one: out of the MX's cache */
+		(void) SSL_shutdown(r->ssl);
 		SSL_free(r->ssl);
+	}
 	close(fd);
 	free(r);
 }
@@ -176,6 +188,9 @@ mx_main(void *arg)
 	return NULL;
 }
 
+static int keep_lfd = -1;		/* one listener for several cases */
+static unsigned short keep_port;
+
 /* mx_start - an MX for these scripts (c2: for a second connection) */
 static void
 mx_start(const struct step *c1, const struct step *c2)
@@ -185,7 +200,12 @@ mx_start(const struct step *c1, const struct step *c2)
 	mx.done = 0;
 	mx.err[0] = 0;
 	mx.peer[0][0] = mx.peer[1][0] = 0;
-	mx.lfd = loopback_listen(&mx.port);
+	if (keep_lfd >= 0) {
+		mx.lfd = keep_lfd;
+		mx.port = keep_port;
+	} else {
+		mx.lfd = loopback_listen(&mx.port);
+	}
 	pthread_create(&mx.th, NULL, mx_main, NULL);
 }
 
@@ -194,7 +214,8 @@ static void
 mx_stop(void)
 {
 	pthread_join(mx.th, NULL);
-	close(mx.lfd);
+	if (mx.lfd != keep_lfd)
+		close(mx.lfd);
 }
 
 /* mx_cert - a self-signed certificate for mx.example, and its DANE-EE
@@ -296,6 +317,8 @@ struct run {
 static struct ev_loop *loop;
 static SSL_CTX *client_ctx;
 static const char *src_addr;		/* up_params.src, or NULL: none */
+static struct scache *tc_scache;	/* up_params.scache, or NULL: none */
+static long tc_dns_ttl;			/* ... and dns_ttl */
 
 /* add_event - note an event for the case's check */
 static void
@@ -438,6 +461,8 @@ run_case(const struct tcase *tc, unsigned short port, struct run *rn)
 	p.sid = "T";
 	p.level = tc->level;
 	p.mxname = "mx.example";
+	p.scache = tc_scache;
+	p.dns_ttl = tc_dns_ttl;
 	if (src_addr) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *) &p.src;
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &p.src;
@@ -692,6 +717,111 @@ one_case(const struct tcase *tc, char *buf, size_t len)
 	run_case(tc, mx.port, &rn);
 	mx_stop();
 	return check(tc, &rn, mx.port, buf, len);
+}
+
+/* resume_case - one case on the kept listener; *resumed: the client's
+ * ui->resumed; "" when all is as the case wants */
+static const char *
+resume_case(const struct tcase *tc, int *resumed, char *buf, size_t len)
+{
+	struct run rn;
+
+	mx_start(tc->c1, tc->c2);
+	run_case(tc, mx.port, &rn);
+	mx_stop();
+	*resumed = rn.last.resumed;
+	return check(tc, &rn, mx.port, buf, len);
+}
+
+/* resume - TLS session resumption against an MX that keeps its context */
+static void
+resume(void)
+{
+	static const struct tcase dane_ok = {"", ROUTE_DANE, 1, 1, tls_ok, NULL, {0},
+	    {"ready", NULL, NULL, NULL, 1, 1, 0, 0, NULL}};
+	static const struct tcase dane_bad = {"", ROUTE_DANE, 1, 2, tls_then_bye, NULL, {0},
+	    {"fail", "4.7.5", "TLSA record mismatch for mx.example[127.0.0.1]:",
+	    "tlsa-invalid", 1, 0, 0, 0, NULL}};
+	static const struct tcase enc_ok = {"", ROUTE_ENCRYPT, 1, 0, tls_ok, NULL, {0},
+	    {"ready", NULL, NULL, NULL, 1, 0, 0, 0, NULL}};
+	static const struct tcase enc_broken = {"", ROUTE_ENCRYPT, 1, 0, tls_broken, NULL,
+	    {0}, {"fail", "4.7.5", "TLS handshake with mx.example[127.0.0.1]:",
+	    "validation-failure", 0, 0, 0, 0, NULL}};
+	const struct scache_stats *st;
+	char buf[1024];
+	const char *err;
+	int r1 = -1, r2 = -1;
+	unsigned long n0;
+
+	keep_lfd = loopback_listen(&keep_port);
+	tc_scache = scache_new(8);
+	tc_dns_ttl = 60;
+	st = scache_stats(tc_scache);
+	up_cache_ctx(client_ctx);
+
+	err = resume_case(&dane_ok, &r1, buf, sizeof(buf));
+	T_CASE("resume: TLS 1.3 DANE first: full, verified, cached", err[0] == 0 && r1 == 0
+	    && st->n == 1 && st->stored >= 1, "%s resumed %d n %zu", err, r1, st->n);
+	err = resume_case(&dane_ok, &r2, buf, sizeof(buf));
+	T_CASE("resume: TLS 1.3 DANE second: resumed, verified by the key", err[0] == 0
+	    && r2 == 1 && st->hits == 1 && st->resumed == 1, "%s resumed %d hits %lu", err, r2,
+	    st->hits);
+	n0 = st->misses;
+	err = resume_case(&dane_bad, &r1, buf, sizeof(buf));
+	T_CASE("resume: a changed TLSA record is a miss: full handshake, mismatch found",
+	    err[0] == 0 && r1 == 0 && st->misses == n0 + 1, "%s resumed %d", err, r1);
+	err = resume_case(&dane_ok, &r2, buf, sizeof(buf));
+	T_CASE("resume: the old TLSA record's session is still its own", err[0] == 0
+	    && r2 == 1, "%s resumed %d", err, r2);
+
+	/* TLS 1.2, session ids: the MX's own cache, no tickets */
+	scache_flush(tc_scache, 8);
+	SSL_CTX_set_max_proto_version(mx_ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(mx_ctx, SSL_OP_NO_TICKET);
+	err = resume_case(&dane_ok, &r1, buf, sizeof(buf));
+	if (err[0] == 0)
+		err = resume_case(&dane_ok, &r2, buf, sizeof(buf));
+	T_CASE("resume: TLS 1.2 session id: resumed, verified", err[0] == 0 && r1 == 0
+	    && r2 == 1, "%s resumed %d %d", err, r1, r2);
+	/* TLS 1.2, tickets */
+	scache_flush(tc_scache, 8);
+	SSL_CTX_clear_options(mx_ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(mx_ctx, SSL_SESS_CACHE_OFF);
+	err = resume_case(&dane_ok, &r1, buf, sizeof(buf));
+	if (err[0] == 0)
+		err = resume_case(&dane_ok, &r2, buf, sizeof(buf));
+	T_CASE("resume: TLS 1.2 ticket: resumed, verified", err[0] == 0 && r1 == 0
+	    && r2 == 1, "%s resumed %d %d", err, r1, r2);
+	SSL_CTX_set_max_proto_version(mx_ctx, 0);
+	SSL_CTX_set_session_cache_mode(mx_ctx, SSL_SESS_CACHE_SERVER);
+
+	/* The plan's TTL is 0: nothing is cached */
+	scache_flush(tc_scache, 8);
+	tc_dns_ttl = 0;
+	err = resume_case(&dane_ok, &r1, buf, sizeof(buf));
+	if (err[0] == 0)
+		err = resume_case(&dane_ok, &r2, buf, sizeof(buf));
+	T_CASE("resume: DNS TTL 0: nothing cached, never resumed", err[0] == 0 && r1 == 0
+	    && r2 == 0 && st->n == 0, "%s resumed %d %d n %zu", err, r1, r2, st->n);
+	tc_dns_ttl = 60;
+
+	/* encrypt: resumed, and still not verified; a broken handshake drops
+	 * the session it offered */
+	err = resume_case(&enc_ok, &r1, buf, sizeof(buf));
+	if (err[0] == 0)
+		err = resume_case(&enc_ok, &r2, buf, sizeof(buf));
+	T_CASE("resume: encrypt: resumed, not verified", err[0] == 0 && r1 == 0 && r2 == 1,
+	    "%s resumed %d %d", err, r1, r2);
+	n0 = st->dropped;
+	err = resume_case(&enc_broken, &r1, buf, sizeof(buf));
+	T_CASE("resume: a broken handshake drops the offered session", err[0] == 0
+	    && st->dropped == n0 + 1 && st->n == 0, "%s dropped %lu n %zu", err, st->dropped,
+	    st->n);
+
+	scache_free(tc_scache);
+	tc_scache = NULL;
+	close(keep_lfd);
+	keep_lfd = -1;
 }
 
 /* table - every case of the table */
@@ -1018,6 +1148,7 @@ main(void)
 	table_levels();
 	split_everywhere();
 	refused();
+	resume();
 	source_addresses();		/* last: see there */
 
 	SSL_CTX_free(client_ctx);

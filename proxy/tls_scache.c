@@ -314,6 +314,7 @@ void
 scache_flush(struct scache *c, size_t max)
 {
 	empty(c);
+	c->st.gen++;
 	if (max != c->st.max && set_buckets(c, max) < 0 && max < c->st.max)
 		c->st.max = max;		/* the old buckets serve */
 }

@@ -52,7 +52,8 @@
  *	description into match, or NULL: no entry, expired (now at or past
  *	its end: removed) or no longer resumable (removed).  scache_drop()
  *	removes k's entry (a failed handshake, a verdict other than the key
- *	promised).  The clock is the caller's: now in seconds, monotonic.
+ *	promised).  The stats' gen counts the flushes: a caller that looked
+ *	up before a flush stores nothing after it.  The clock is the caller's: now in seconds, monotonic.
  *
  *	scache_stats() counts lookups that hit and missed, entries stored,
  *	replaced, evicted (LRU), expired and dropped, the handshakes that
@@ -101,6 +102,7 @@ struct scache_keyin {
 struct scache_stats {
 	unsigned long hits, misses, stored, replaced, evicted, expired, dropped;
 	unsigned long resumed;		/* scache_resumed(): the MX accepted */
+	unsigned long gen;		/* flushes so far */
 	size_t n, max;
 };
 

@@ -85,6 +85,7 @@ struct up {
 	SSL_SESSION *pend;		/* a new session before the verdict */
 	int judged, cache_ok;		/* the verdict is in; keyed as promised */
 	int stored;			/* sessions stored (logged once) */
+	unsigned long sgen;		/* the cache's flushes at the offer */
 	struct up_info i;		/* what the caller may know */
 	up_cb *cb;
 	void *arg;

@@ -620,6 +620,7 @@ cache_offer(struct up *u, const char *sni)
 	if (scache_key(&in, &u->skey) < 0 || SSL_set_ex_data(u->c.ssl, ex_index(), u) != 1)
 		return;
 	u->has_skey = 1;
+	u->sgen = scache_stats(u->p.scache)->gen;
 	sess = scache_get(u->p.scache, &u->skey, mono_s(), u->smatch, sizeof(u->smatch));
 	if (sess == NULL)
 		return;
@@ -643,7 +644,8 @@ cache_store(struct up *u, SSL_SESSION *sess)
 	long hint_left = -1, dns_left = -1, exp;
 	char hex[20], why[40];
 
-	if (!SSL_SESSION_is_resumable(sess))
+	/* Verified before a reload: not for after it */
+	if (!SSL_SESSION_is_resumable(sess) || scache_stats(u->p.scache)->gen != u->sgen)
 		return;
 	/* TLS 1.3: lifetime 0 means do not resume; TLS 1.2: 0 is unsaid */
 	if (hint > 0 || SSL_SESSION_get_protocol_version(sess) >= TLS1_3_VERSION)

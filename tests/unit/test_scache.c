@@ -295,7 +295,8 @@ test_map(void)
 	T_CASE("map: dropping a missing key", st->dropped == 1, "%lu", st->dropped);
 
 	scache_flush(c, 1);
-	T_CASE("map: flushed", st->n == 0 && st->max == 1, "n %zu max %zu", st->n, st->max);
+	T_CASE("map: flushed", st->n == 0 && st->max == 1 && st->gen == 1, "n %zu max %zu gen %lu",
+	    st->n, st->max, st->gen);
 	scache_put(c, &k[0], s[0], 500, "a", 110);
 	scache_put(c, &k[3], s[3], 500, "b", 111);
 	T_CASE("map: size 1 keeps the last", st->n == 1

@@ -12,12 +12,16 @@
  * The session cache (tls_scache.h, when p.scache is set): before the
  * handshake the key of everything the verification depends on is made
  * and its session, if any, offered.  OpenSSL verifies nothing on
- * resumption: SSL_get_verify_result() is the stored session's, and with
- * DANE SSL_get0_dane_authority() is -1 (no TLSA record matched in this
- * handshake; the matching runs in certificate verification, which a
- * resumed handshake skips).  So a resumed session counts as verified
- * only because the cache stores only what was verified under the same
- * key.  New sessions reach new_session() (TLS 1.2: during the
+ * resumption: SSL_get_verify_result() is the stored session's (X509_V_OK
+ * for a session verified before, whatever the TLSA records or names are
+ * now), and with DANE SSL_get0_dane_authority() is -1 (no TLSA record
+ * matched in this handshake; the matching runs in certificate
+ * verification, which a resumed handshake skips; seen with OpenSSL 3.0
+ * for TLS 1.2 and 1.3 alike).  judge_full() would call a resumed DANE
+ * session a mismatch and a resumed MTA-STS one verified, both for the
+ * wrong reason; judge_resumed() says verified only because the cache
+ * stores only what was verified, under a key of everything that
+ * verification depended on.  New sessions reach new_session() (TLS 1.2: during the
  * handshake, before the verdict, kept in u->pend until it; TLS 1.3:
  * tickets after it); they are stored when the verdict was what the
  * key promises.  A failed handshake, or another verdict, drops the

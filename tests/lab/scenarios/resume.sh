@@ -63,7 +63,7 @@ resume_send() {
 
 # resume_key WHAT - the key of the session's line "WHAT ... (key K)"
 resume_key() {
-	grep -E -- "$1" <<<"$D_LINES" | sed -n 's/.*(key \([0-9a-f]*\)).*/\1/p' | head -n 1
+	grep -E -- "$1" <<<"$D_LINES" | sed -n 's/.*(key \([0-9a-f]*\)[);].*/\1/p' | head -n 1
 }
 
 scenario_resume() {
@@ -78,7 +78,7 @@ scenario_resume() {
 	off=$(lab_log_size "$LAB_DIR/log/$ip.conns")
 	resume_send 1 dane-ee.example "$ip" && {
 		lab_sess_verified "$h" "$ip" "DANE-EE(3) SPKI(1) SHA2-256(1)"
-		lab_sess_has mxtlsd-cached "$(lab_req "TLS session with $h[$ip]:25 cached for ")[0-9]+s \\(key [0-9a-f]{16}\\)" \
+		lab_sess_has mxtlsd-cached "$(lab_req "TLS session with $h[$ip]:25 cached for ")[0-9]+s \\(key [0-9a-f]{16}; DNS TTL [0-9]+s left" \
 			"the verified session was not cached"
 		k1=$(resume_key "TLS session with .* cached for ")
 	}

@@ -12,12 +12,17 @@
 #      the new id, the next message's handshake is a full one, verified
 #      under the new id, and its session cached under another key.
 #   3. DANE, TLSA changed: one-bad.example (TTL 1) with the right TLSA
-#      record: a message arrives verified and its session is cached; then
-#      the record is changed to a non-matching one: the next message is
-#      deferred (451 4.7.5 TLSA record mismatch), nothing reaches the MX,
-#      mxtlsd logs no resumed session, the MX saw a full handshake.
-#      The zone is broken again at the end, as the world was built.
+#      record: a message arrives verified; then the record is changed to
+#      a non-matching one: the next message is deferred (451 4.7.5 TLSA
+#      record mismatch), nothing reaches the MX, mxtlsd offers no cached
+#      session and logs none resumed, the MX saw a full handshake.  The
+#      zone is broken again at the end, as the world was built.
 #   4. /metrics: mxtls_tls_resumed_total counted the resumptions.
+# With one resolver a changed record is seen only once the old answer's
+# TTL has run out, and a cached session never outlives that TTL: in the
+# lab the new key (2: another key after the id change) and the TTL bound
+# both make the miss.  That the key alone does, against an MX that would
+# resume, is in the unit tests (test_up: a changed TLSA record).
 
 # resume_conns SINK OFFSET - the sink's TLS handshakes in its connlog
 # after byte OFFSET: "N full M resumed" and one "full"/"resumed" per
@@ -157,7 +162,8 @@ scenario_resume() {
 	sleep 2.1			# TTL 1: mxtlsd's resolver has the right record
 	if resume_send 7 one-bad.example "$bip"; then
 		lab_sess_verified "$bh" "$bip" "DANE-EE(3) SPKI(1) SHA2-256(1)"
-		k1=$(resume_key "TLS session with .* cached for ")
+		# TTL 1: less than a second left, nothing worth caching
+		lab_sess_lacks mxtlsd-ttl1-not-cached "cached for " "a session was cached for longer than the plan's TTL of 1 s"
 	fi
 	CK=
 	if out=$("$LAB_HERE/dns/fix-one-bad.sh" "$LAB_DIR/dns" break 2>&1); then pass dns-broken
@@ -183,7 +189,6 @@ scenario_resume() {
 	else
 		fail tlsa-mx-full "no TLS connection at $bip after the TLSA change"
 	fi
-	[ -n "$k1" ] || fail tlsa-cached "the verified session to $bh was not cached"
 
 	# 4. the metric
 	met1=$(resume_metric)

@@ -2,6 +2,10 @@
 # The sinks keep their TLS context, so they issue and accept TLS 1.3
 # tickets; their connlog says per connection whether the handshake was
 # resumed ("tls_resumed").
+#   0. Before: with tls_session_cache = no (a reload), two messages to
+#      dane-ee.example: both handshakes at 192.0.2.31 are full ones and
+#      nothing is offered or cached.  The reload back to the default
+#      (yes) empties the cache.
 #   1. DANE: three messages to dane-ee.example (TTL 60): every one arrives
 #      DANE-verified; the second and third handshakes at 192.0.2.31 are
 #      resumed (the sink counts full and resumed handshakes), mxtlsd's
@@ -78,6 +82,27 @@ scenario_resume() {
 	lab_dane_only || return 0
 	SCEN_SINKS="$ip $sip $bip"
 	met0=$(resume_metric)
+
+	# 0. the cache off: full handshakes only
+	if lab_mxtlsd_hup "tls_session_cache = no"; then pass reload-cache-off
+	else fail reload-cache-off "mxtlsd did not reload: ${LAB_MATCH:-no log line}"; fi
+	off=$(lab_log_size "$LAB_DIR/log/$ip.conns")
+	resume_send 01 dane-ee.example "$ip" &&
+		lab_sess_lacks mxtlsd-off-not-cached "cached for |offering a cached" "tls_session_cache = no cached or offered a session"
+	resume_send 02 dane-ee.example "$ip" &&
+		lab_sess_lacks mxtlsd-off-not-resumed "resumed \\(key |offering a cached" "tls_session_cache = no resumed a session"
+	CK=
+	if resume_wait_conns "$ip" "$off" 2; then
+		lab_log "$SCEN: tls_session_cache = no: $ip handshakes: $R_CONNS"
+		case $R_CONNS in
+		"2 full 0 resumed"*) pass off-mx-full ;;
+		*) fail off-mx-full "the sink saw: $R_CONNS (expected 2 full)" ;;
+		esac
+	else
+		fail off-mx-full "the sink logged fewer than 2 TLS connections: $R_CONNS"
+	fi
+	if lab_mxtlsd_hup; then pass reload-cache-on
+	else fail reload-cache-on "mxtlsd did not reload: ${LAB_MATCH:-no log line}"; fi
 
 	# 1. DANE, nothing changes: resumed
 	off=$(lab_log_size "$LAB_DIR/log/$ip.conns")

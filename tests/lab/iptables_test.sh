@@ -366,6 +366,7 @@ install --gateway --user nobody|--user works only with --local
 install --local --mark 36 --iface a0|--iface works only with --gateway
 install --gateway --source 300.1.2.3/24|bad address for --source
 install --gateway --tproxy --table-id 254|--table-id
+install --local --mark 1 --ct-zone 70000|bad zone for --ct-zone
 install --local --mark 36 --user no-such-user-mxipt|unknown user
 install --gateway --tproxy --mark 0x25|tproxy mark
 install --local --mark 36 --ipv4-only --ipv6-only|exclude each other
@@ -470,6 +471,98 @@ tool remove
 if [ "$RC" = 0 ] && [ -z "$OUT$ERR" ]; then pass remove-when-empty; else fail remove-when-empty "rc=$RC out='$OUT' err='$ERR'"; fi
 tool status
 if [ "$RC" = 1 ]; then pass status-after-remove; else fail status-after-remove "exit $RC, want 1"; fi
+
+# ---- conntrack zone of mxtlsd's upstream (raw MXTLS_CT, --ct-zone)
+
+# ct_rules NAME FAMILY ZONE MATCH... - one jump from raw OUTPUT, and one
+#	"-A MXTLS_CT MATCH -j CT --zone-orig ZONE" per MATCH; ZONE 0: none
+ct_rules() {
+	local name=$1 f=$2 z=$3 s why='' m
+	shift 3
+	s=$(ipt_save "$f" raw)
+	if [ "$z" = 0 ]; then
+		[ "$(count 'MXTLS' "$s")" = 0 ] || why+="raw has MXTLS rules: $(count 'MXTLS' "$s"); "
+	else
+		[ "$(count '^-A .* -j MXTLS_CT$' "$s")" = 1 ] || why+="jumps to MXTLS_CT: $(count '^-A .* -j MXTLS_CT$' "$s"), want 1; "
+		[ "$(count '^-A OUTPUT -p tcp -m tcp --dport 25 -j MXTLS_CT$' "$s")" = 1 ] || why+="no raw OUTPUT jump; "
+		for m; do
+			[ "$(count "^-A MXTLS_CT $m -j CT --zone-orig $z\$" "$s")" = 1 ] || why+="no '$m -j CT --zone-orig $z'; "
+		done
+		[ "$(count '^-A MXTLS_CT ' "$s")" = $# ] || why+="MXTLS_CT has $(count '^-A MXTLS_CT ' "$s") rules, want $#; "
+	fi
+	if [ -z "$why" ]; then pass "$name"; else fail "$name" "$why: $s"; fi
+}
+
+# ct_conn NAME NS ADDR MARK ZONE - a marked connection (the stand-in MX
+#	answers DIRECT) leaves a conntrack entry with zone-orig=ZONE
+ct_conn() {
+	local name=$1 ns=$2 addr=$3 mark=$4 z=$5 got ct
+	ip netns exec "$ns" conntrack -F >/dev/null 2>&1
+	got=$(conn "$ns" "$addr" 25 "$mark")
+	ct=$(ip netns exec "$ns" conntrack -L -p tcp --dport 25 2>/dev/null | grep -F "dst=$addr ")
+	case $got in
+	DIRECT*) ;;
+	*)
+		fail "$name" "the marked connection got '$got', want DIRECT"
+		return
+		;;
+	esac
+	if printf '%s\n' "$ct" | grep -q "zone-orig=$z"; then
+		pass "$name"
+	else
+		fail "$name" "no conntrack entry with zone-orig=$z: $ct"
+	fi
+}
+
+if tool_ok ct-local install --local --mark 36; then
+	ct_rules ct-local-default-v4 4 109 '-m mark --mark 0x24'
+	v6 ct-local-default-v6 ct_rules ct-local-default-v6 6 109 '-m mark --mark 0x24'
+	tool status
+	if printf '%s\n' "$OUT" | grep -q '^ct-zone: 109 '; then pass ct-status; else fail ct-status "$(printf '%s\n' "$OUT" | grep '^ct-zone')"; fi
+	if command -v conntrack >/dev/null 2>&1; then
+		ct_conn ct-local-conn-zone-v4 "$NS_A" 192.0.2.25 36 109
+		v6 ct-local-conn-zone-v6 ct_conn ct-local-conn-zone-v6 "$NS_A" 2001:db8:b::25 36 109
+	else
+		skip ct-local-conn-zone "no conntrack tool"
+	fi
+	expect_conn ct-local-redirect-v4 "REDIRECTED local=127.0.0.1:10025 orig=192.0.2.25:25" "$NS_A" 192.0.2.25 25
+fi
+if tool_ok ct-local-user-zone install --local --mark 36 --user nobody --ct-zone 4242; then
+	ct_rules ct-local-user-zone-v4 4 4242 '-m mark --mark 0x24' '-m owner --uid-owner 65534'
+	expect_conn ct-local-user-bypass-v4 "DIRECT" "$NS_A" 192.0.2.25 25 0 65534
+fi
+if tool_ok ct-local-zone-off install --local --mark 36 --ct-zone 0; then
+	ct_rules ct-local-zone-off-v4 4 0
+	tool status
+	if printf '%s\n' "$OUT" | grep -q '^ct-zone: off$'; then pass ct-status-off; else fail ct-status-off "$(printf '%s\n' "$OUT" | grep '^ct-zone')"; fi
+fi
+if tool_ok ct-gw install --gateway --iface a0 --mark 36; then
+	ct_rules ct-gw-v4 4 109 '-m mark --mark 0x24'
+	expect_conn ct-gw-redirect-v4 "REDIRECTED local=198.51.100.1:10025 orig=192.0.2.25:25" "$NS_C" 192.0.2.25 25
+	command -v conntrack >/dev/null 2>&1 && ct_conn ct-gw-conn-zone-v4 "$NS_A" 192.0.2.25 36 109
+fi
+if tool_ok ct-tp install --gateway --tproxy --iface a0 --mark 36; then
+	ct_rules ct-tp-none-v4 4 0
+fi
+tool_ok ct-remove remove && nothing_left ct-remove
+ina nft flush ruleset
+if tool_ok ct-nft install --nft --local --mark 36 --ct-zone 77; then
+	s=$(ina nft list table inet mxtls)
+	if [ "$(count 'type filter hook output priority raw' "$s")" = 1 ] &&
+		[ "$(count '^\s*tcp dport 25 meta mark 0x00000024 ct original zone set 77$' "$s")" = 1 ]; then
+		pass ct-nft-rule
+	else
+		fail ct-nft-rule "$s"
+	fi
+	command -v conntrack >/dev/null 2>&1 && ct_conn ct-nft-conn-zone-v4 "$NS_A" 192.0.2.25 36 77
+	expect_conn ct-nft-redirect-v4 "REDIRECTED local=127.0.0.1:10025 orig=192.0.2.25:25" "$NS_A" 192.0.2.25 25
+	tool status
+	if printf '%s\n' "$OUT" | grep -q '^ct-zone: 77 '; then pass ct-nft-status; else fail ct-nft-status "$(printf '%s\n' "$OUT" | grep '^ct-zone')"; fi
+fi
+if tool_ok ct-nft-tp install --nft --gateway --tproxy --iface a0 --mark 36; then
+	if ina nft list table inet mxtls | grep -q 'zone'; then fail ct-nft-tp-none "$(ina nft list table inet mxtls | grep zone)"; else pass ct-nft-tp-none; fi
+fi
+tool_ok ct-nft-remove remove && nothing_left ct-nft-remove
 
 # ---- --local, nft
 
@@ -780,6 +873,7 @@ EXACT_MODES=(
 	"local|--local --mark 36"
 	"local-user|--local --mark 36 --user nobody"
 	"gw|--gateway --iface a0"
+	"gw-mark|--gateway --iface a0 --mark 36 --ct-zone 7"
 	"gw-source|--gateway --source 198.51.100.0/24 --source 2001:db8:c::/64"
 	"tp|--gateway --tproxy --iface a0"
 	"tp-source|--gateway --tproxy --source 198.51.100.0/24"

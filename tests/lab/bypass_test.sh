@@ -9,7 +9,9 @@
 # packets that are neither marked nor redirected.  This test makes the
 # collision happen on purpose (a fixed source port), for iptables and for
 # nftables, and checks that the MX never sees the unmarked connection,
-# and that without the guard it would (the test can fail).
+# and that without the guard and the conntrack zone it would (the test
+# can fail); with the zone (mxtls-iptables --ct-zone, on by default) the
+# collision does not happen at all, guard or not.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -119,22 +121,43 @@ for backend in iptables nft; do
 		fail "$backend-unmarked-never-reaches-mx" "the MX accepted the unmarked connection from port 41002 ($(tr '\n' ' ' <"$W/cli.log"))"
 	fi
 done
-# The same collision with the guard removed by hand must reach the MX:
-# the test sees the hole it guards against.
-try iptables-no-guard
-ip netns exec $H iptables -D OUTPUT -p tcp -m tcp --dport 25 -j MXTLS_GUARD 2>/dev/null
-ip netns exec $H iptables -F MXTLS_GUARD 2>/dev/null; ip netns exec $H iptables -X MXTLS_GUARD 2>/dev/null
-ip netns exec $H conntrack -F >/dev/null 2>&1
-ip netns exec $M /usr/bin/python3 "$W/mx.py" "$W/mx.log" & SRV=$!
-ip netns exec $H /usr/bin/python3 "$W/lsn.py" "$W/lsn.log" & LSN=$!
-sleep 0.5
-: >"$W/mx.log"
-ip netns exec $H /usr/bin/python3 "$W/cli.py" 41003 >"$W/cli.log" 2>&1
-kill $SRV $LSN 2>/dev/null; wait $SRV $LSN 2>/dev/null; SRV=
-if grep -q 41003 "$W/mx.log"; then
+# no_guard PORT INSTALL-ARGS... - install, remove the guard by hand, and
+# collide from PORT; sets GOT (mx: the MX accepted the unmarked
+# connection) and RED (yes: it reached the redirect target)
+no_guard() {
+	local port=$1
+	shift
+	try iptables-no-guard "$@"
+	ip netns exec $H iptables -D OUTPUT -p tcp -m tcp --dport 25 -j MXTLS_GUARD 2>/dev/null
+	ip netns exec $H iptables -F MXTLS_GUARD 2>/dev/null; ip netns exec $H iptables -X MXTLS_GUARD 2>/dev/null
+	ip netns exec $H conntrack -F >/dev/null 2>&1
+	ip netns exec $M /usr/bin/python3 "$W/mx.py" "$W/mx.log" & SRV=$!
+	ip netns exec $H /usr/bin/python3 "$W/lsn.py" "$W/lsn.log" & LSN=$!
+	sleep 0.5
+	: >"$W/mx.log"
+	: >"$W/lsn.log"
+	ip netns exec $H /usr/bin/python3 "$W/cli.py" "$port" >"$W/cli.log" 2>&1
+	kill $SRV $LSN 2>/dev/null; wait $SRV $LSN 2>/dev/null; SRV=
+	if grep -q "$port" "$W/mx.log"; then GOT=mx; else GOT=safe; fi
+	if grep -q redirected "$W/lsn.log"; then RED=yes; else RED=no; fi
+}
+# The same collision with the guard removed by hand and without the
+# conntrack zone (--ct-zone 0) must reach the MX: the test sees the hole
+# it guards against.
+no_guard 41003 --ct-zone 0
+if [ "$GOT" = mx ]; then
 	pass "without-guard-the-hole-is-real"
 else
 	fail "without-guard-the-hole-is-real" "the collision did not happen; the test proves nothing ($(tr '\n' ' ' <"$W/cli.log"))"
+fi
+# With the zone (the default) the collision does not happen at all: even
+# without the guard the unmarked connection gets a conntrack entry of its
+# own and is redirected.
+no_guard 41004
+if [ "$GOT" = safe ] && [ "$RED" = yes ]; then
+	pass "zone-alone-redirects"
+else
+	fail "zone-alone-redirects" "with the conntrack zone and no guard: MX ${GOT}, redirected ${RED} ($(tr '\n' ' ' <"$W/cli.log"))"
 fi
 ip netns exec $H bash "$REPO/iptables/mxtls-iptables" remove >/dev/null 2>&1
 [ "$FAILS" -eq 0 ]

@@ -139,7 +139,8 @@ FUZZ_SRC_fuzz_stscache = tests/fuzz/fuzz_stscache.c policy/stscache.c policy/sts
 # Extra libraries per fuzzer (FUZZ_LIBS_name); the others need none.
 FUZZ_LIBS_fuzz_journal = $(shell pkg-config --libs libcjson zlib 2>/dev/null)
 FUZZ_LIBS_fuzz_check = $(shell pkg-config --libs libcjson 2>/dev/null)
-FUZZ_SECONDS ?= 15
+# seconds per fuzzer in `make fuzz-smoke` (make check); FUZZ_JOBS run at once
+FUZZ_SECONDS ?= 10
 # Unit tests may use what the daemon does not link yet (cJSON); libcap
 # is for test_privs (capability names).
 UNIT_LIBS = $(shell pkg-config --libs libcjson zlib 2>/dev/null) $(CAP_LIBS)

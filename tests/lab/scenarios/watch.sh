@@ -226,10 +226,9 @@ scenario_watch() {
 		watch_check_one "$r4" share1-again mx.share1.sts.example
 	fi
 	if [ -n "$sid3" ] && [ -n "$sid4" ]; then
-		wrong=$( (W_SID=$sid3; watch_sess "$W_SID"; W_SID=$sid4; watch_sess "$W_SID") |
-			grep -c 'early: hint wrong')
-		n=$( (W_SID=$sid3; watch_sess "$W_SID"; W_SID=$sid4; watch_sess "$W_SID") |
-			grep -c 'early: hint right')
+		got=$(watch_sess "$sid3"; watch_sess "$sid4")
+		wrong=$(printf '%s\n' "$got" | grep -c 'early: hint wrong')
+		n=$(printf '%s\n' "$got" | grep -c 'early: hint right')
 		if [ "$wrong" = 1 ] && [ "$n" = 1 ]; then
 			pass wrong-hint-one-of-two
 		else

@@ -31,6 +31,7 @@
 
 #include "../../proxy/dnsmsg.h"
 #include "../../proxy/hints.h"
+#include "../common/dnsbuild.h"
 #include "bclock.h"
 
 #define VARIANTS	4096
@@ -51,189 +52,71 @@ static struct pkt pkts[KINDS][VARIANTS];
 static struct dnsmsg msg;
 static volatile uint32_t sink;		/* keeps the baseline's sum alive */
 
-/* ---- building packets */
+/* ---- building packets (tests/common/dnsbuild.c) */
 
+/* dns - the DNS message of kind k for domain i, in m */
 static void
-put8(struct pkt *p, unsigned v)
-{
-	p->b[p->n++] = (uint8_t) v;
-}
-
-static void
-put16(struct pkt *p, unsigned v)
-{
-	put8(p, v >> 8);
-	put8(p, v & 0xff);
-}
-
-static void
-put32(struct pkt *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p, v & 0xffff);
-}
-
-/* putname - NAME in labels, ending with a pointer to PTR (0: the root) */
-static void
-putname(struct pkt *p, const char *name, unsigned ptr)
-{
-	const char *s = name, *dot;
-
-	while (*s) {
-		size_t l = (dot = strchr(s, '.')) ? (size_t) (dot - s) : strlen(s);
-
-		put8(p, (unsigned) l);
-		memcpy(p->b + p->n, s, l);
-		p->n += l;
-		s += l + (dot != NULL);
-	}
-	if (ptr)
-		put16(p, 0xc000 | ptr);
-	else
-		put8(p, 0);
-}
-
-static void
-opt_rr(struct pkt *p)
-{
-	put8(p, 0);			/* root */
-	put16(p, 41);
-	put16(p, 1232);			/* UDP payload size */
-	put32(p, 0);
-	put16(p, 0);
-}
-
-/* dns - the DNS message of kind k for domain i, in m (from octet 0) */
-static void
-dns(struct pkt *m, int k, int i)
+dns(struct dnsb *m, int k, int i)
 {
 	char dom[32], mx[40];
 	unsigned q, ex;
+	size_t at;
+	int ismx = k == K_MX4 || k == K_MX6, aaaa = k == K_AAAA4;
 
 	snprintf(dom, sizeof(dom), "d%d.example", i);
 	snprintf(mx, sizeof(mx), "mx.d%d.example", i);
-	m->n = 0;
-	put16(m, (unsigned) (0x1000 + i));	/* id */
-	put16(m, 0x8180);		/* QR RD RA, NOERROR */
-	put16(m, 1);
-	put16(m, 1);
-	put16(m, 0);
-	put16(m, k == K_MX4 || k == K_MX6 ? 2 : 1);
+	/* QR RD RA, NOERROR; the MX answer has the MX host's A beside OPT */
+	db_header(m, (unsigned) (0x1000 + i), 0x8180, 1, 1, 0, ismx ? 2 : 1);
 	q = (unsigned) m->n;
-	if (k == K_MX4 || k == K_MX6) {
-		putname(m, dom, 0);
-		put16(m, DNSMSG_MX);
-		put16(m, 1);
-		put16(m, 0xc000 | q);
-		put16(m, DNSMSG_MX);
-		put16(m, 1);
-		put32(m, 3600);
-		put16(m, 2 + 3 + 2);
-		put16(m, 10);
+	db_name(m, ismx ? dom : mx);
+	db_u16(m, ismx ? DNSMSG_MX : aaaa ? DNSMSG_AAAA : DNSMSG_A);
+	db_u16(m, 1);
+	db_u16(m, 0xc000 | q);
+	if (ismx) {
+		at = db_rr(m, DNSMSG_MX, 1, 3600);
+		db_u16(m, 10);
 		ex = (unsigned) m->n;
-		putname(m, "mx", q);
-		put16(m, 0xc000 | ex);	/* additional: the MX host's A */
-		put16(m, DNSMSG_A);
-		put16(m, 1);
-		put32(m, 3600);
-		put16(m, 4);
-		put32(m, 0xc0000000u | (uint32_t) i);
+		db_nameptr(m, "mx", q);
+		db_rdend(m, at);
+		db_u16(m, 0xc000 | ex);
+		at = db_rr(m, DNSMSG_A, 1, 3600);
+		db_u32(m, 0xc0000000u | (uint32_t) i);
+	} else if (aaaa) {
+		at = db_rr(m, DNSMSG_AAAA, 1, 3600);
+		db_u32(m, 0x20010db8);
+		db_u32(m, 0);
+		db_u32(m, 0);
+		db_u32(m, (uint32_t) i);
 	} else {
-		int aaaa = k == K_AAAA4;
-
-		putname(m, mx, 0);
-		put16(m, aaaa ? DNSMSG_AAAA : DNSMSG_A);
-		put16(m, 1);
-		put16(m, 0xc000 | q);
-		put16(m, aaaa ? DNSMSG_AAAA : DNSMSG_A);
-		put16(m, 1);
-		put32(m, 3600);
-		put16(m, aaaa ? 16 : 4);
-		if (aaaa) {
-			put32(m, 0x20010db8);
-			put32(m, 0);
-			put32(m, 0);
-			put32(m, (uint32_t) i);
-		} else
-			put32(m, 0xc0000000u | (uint32_t) i);
+		at = db_rr(m, DNSMSG_A, 1, 3600);
+		db_u32(m, 0xc0000000u | (uint32_t) i);
 	}
-	opt_rr(m);
-}
-
-/* csum - the 16-bit ones' complement sum of b[0..n) */
-static uint32_t
-csum(const uint8_t *b, size_t n)
-{
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t) b[i] << 8 | b[i + 1];
-	if (i < n)
-		s += (uint32_t) b[i] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return s;
+	db_rdend(m, at);
+	db_opt(m, 1232);
 }
 
 /* build - packet of kind k for domain i: IPv4 or IPv6, UDP or TCP */
 static void
 build(struct pkt *p, int k, int i)
 {
-	struct pkt m;
-	size_t l4 = k == K_SKIP ? 20 : 8;
-	uint16_t dport = (uint16_t) (20000 + i);
+	/* 198.51.100.53 -> 198.51.100.1; 2001:db8:53::53 -> 2001:db8:53::1 */
+	static const uint8_t s4[4] = {198, 51, 100, 53}, d4[4] = {198, 51, 100, 1};
+	static const uint8_t s6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0x53, [15] = 0x53};
+	static const uint8_t d6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0x53, [15] = 1};
+	static struct dnsb m, w;
+	struct db_ip ip = {
+		.v6 = k == K_MX6, .tcp = k == K_SKIP,
+		.src = k == K_MX6 ? s6 : s4, .dst = k == K_MX6 ? d6 : d4,
+		.sport = 53, .dport = (unsigned) (20000 + i), .ipid = (unsigned) i,
+	};
 
-	if (k == K_SKIP)
-		m.n = 0;
-	else
+	if (k != K_SKIP)
 		dns(&m, k, i);
-	p->n = 0;
-	if (k == K_MX6) {
-		put32(p, 0x60000000);
-		put16(p, (unsigned) (l4 + m.n));
-		put8(p, 17);
-		put8(p, 64);
-		put32(p, 0x20010db8);	/* 2001:db8:53::53 -> 2001:db8:53::1 */
-		put32(p, 0x00530000);
-		put32(p, 0);
-		put32(p, 0x53);
-		put32(p, 0x20010db8);
-		put32(p, 0x00530000);
-		put32(p, 0);
-		put32(p, 1);
-	} else {
-		uint32_t ck;
-
-		put8(p, 0x45);
-		put8(p, 0);
-		put16(p, (unsigned) (20 + l4 + m.n));
-		put16(p, (unsigned) i);
-		put16(p, 0x4000);	/* DF */
-		put8(p, 64);
-		put8(p, k == K_SKIP ? 6 : 17);
-		put16(p, 0);
-		put32(p, 0xc6336435);	/* 198.51.100.53 -> 198.51.100.1 */
-		put32(p, 0xc6336401);
-		ck = csum(p->b, 20) ^ 0xffff;
-		p->b[10] = (uint8_t) (ck >> 8);
-		p->b[11] = (uint8_t) (ck & 0xff);
-	}
-	put16(p, 53);
-	put16(p, dport);
-	if (k == K_SKIP) {
-		put32(p, 0x10000000u + (uint32_t) i);	/* seq */
-		put32(p, 0x20000000u + (uint32_t) i);	/* ack */
-		put16(p, 0x5010);	/* data offset 5, ACK */
-		put16(p, 64240);
-		put16(p, 0);
-		put16(p, 0);
-	} else {
-		put16(p, (unsigned) (8 + m.n));
-		put16(p, 0);		/* not checked: the kernel has */
-		memcpy(p->b + p->n, m.b, m.n);
-		p->n += m.n;
-	}
+	db_wrap(&w, k == K_SKIP ? NULL : &m, &ip);
+	if (w.n > sizeof(p->b))
+		abort();
+	memcpy(p->b, w.b, w.n);
+	p->n = w.n;
 }
 
 static double
@@ -313,7 +196,7 @@ run(struct hints *h, int k, int mode, long *ok)
 
 			if (mode == 2) {
 				memcpy(copy, p->b, p->n);
-				sink += csum(copy, p->n);
+				sink += db_csum(copy, p->n);
 			} else
 				*ok += learn(h, p->b, p->n, t, mode == 0);
 			n++;

@@ -13,204 +13,75 @@
 #include <string.h>
 
 #include "../../proxy/dnsmsg.h"
+#include "../common/dnsbuild.h"
 #include "t.h"
-
-struct mb {
-	uint8_t b[8192];
-	size_t n;
-};
 
 static struct dnsmsg m;	/* large; one for all cases */
 static char why[200];
 
-/* put8 - one octet */
-static void
-put8(struct mb *w, unsigned v)
-{
-	if (w->n >= sizeof(w->b))
-		abort();
-	w->b[w->n++] = (uint8_t) v;
-}
-
-/* put16 - a big-endian 16-bit value */
-static void
-put16(struct mb *w, unsigned v)
-{
-	put8(w, v >> 8 & 0xff);
-	put8(w, v & 0xff);
-}
-
-/* put32 - a big-endian 32-bit value */
-static void
-put32(struct mb *w, uint32_t v)
-{
-	put16(w, v >> 16);
-	put16(w, v & 0xffff);
-}
-
-/* labels - a dotted name's labels, no terminator ("" writes nothing) */
-static void
-labels(struct mb *w, const char *name)
-{
-	const char *p = name, *dot;
-	size_t l;
-
-	while (*p) {
-		dot = strchr(p, '.');
-		l = dot ? (size_t) (dot - p) : strlen(p);
-		put8(w, (unsigned) l);
-		while (l--)
-			put8(w, (uint8_t) *p++);
-		if (*p == '.')
-			p++;
-	}
-}
-
-/* name - a name in full, ending with the root */
-static void
-name(struct mb *w, const char *n)
-{
-	labels(w, n);
-	put8(w, 0);
-}
-
-/* nameptr - labels then a compression pointer to off */
-static void
-nameptr(struct mb *w, const char *n, unsigned off)
-{
-	labels(w, n);
-	put16(w, 0xc000 | off);
-}
-
 /* hdr - a response header: flags, qdcount, ancount */
 static void
-hdr(struct mb *w, unsigned flags, unsigned qd, unsigned an)
+hdr(struct dnsb *w, unsigned flags, unsigned qd, unsigned an)
 {
-	w->n = 0;
-	put16(w, 0x1234);
-	put16(w, flags);
-	put16(w, qd);
-	put16(w, an);
-	put16(w, 0);
-	put16(w, 0);
+	db_header(w, 0x1234, flags, qd, an, 0, 0);
 }
 
 /* question - the question example.com type at offset 12 */
 static void
-question(struct mb *w, unsigned type)
+question(struct dnsb *w, unsigned type)
 {
-	name(w, "example.com");
-	put16(w, type);
-	put16(w, 1);
+	db_name(w, "example.com");
+	db_u16(w, type);
+	db_u16(w, 1);
 }
 
 /* rrhead - owner pointer to off, type, class, ttl; returns rdlength's spot */
 static size_t
-rrhead(struct mb *w, unsigned off, unsigned type, unsigned class)
+rrhead(struct dnsb *w, unsigned off, unsigned type, unsigned class)
 {
-	size_t at;
-
-	put16(w, 0xc000 | off);
-	put16(w, type);
-	put16(w, class);
-	put32(w, 3600);
-	at = w->n;
-	put16(w, 0);
-	return at;
-}
-
-/* rdend - fill in the rdlength written at at */
-static void
-rdend(struct mb *w, size_t at)
-{
-	size_t l = w->n - at - 2;
-
-	w->b[at] = (uint8_t) (l >> 8);
-	w->b[at + 1] = (uint8_t) l;
+	db_u16(w, 0xc000 | off);
+	return db_rr(w, type, class, 3600);
 }
 
 /* mx_msg - MX example.com: 10 mx1.example.com, 20 mx2.example.net */
 static void
-mx_msg(struct mb *w)
+mx_msg(struct dnsb *w)
 {
 	size_t at;
 
 	hdr(w, 0x8180, 1, 2);
 	question(w, DNSMSG_MX);
 	at = rrhead(w, 12, DNSMSG_MX, 1);
-	put16(w, 10);
-	nameptr(w, "MX1", 12);	/* upper case: kept lower */
-	rdend(w, at);
+	db_u16(w, 10);
+	db_nameptr(w, "MX1", 12);	/* upper case: kept lower */
+	db_rdend(w, at);
 	at = rrhead(w, 12, DNSMSG_MX, 1);
-	put16(w, 20);
-	name(w, "mx2.example.net");
-	rdend(w, at);
+	db_u16(w, 20);
+	db_name(w, "mx2.example.net");
+	db_rdend(w, at);
 }
 
 /* wrap - msg in IPv4/IPv6 (v6) and UDP/TCP (tcp), from sport to 40000 */
 static size_t
-wrap(const struct mb *msg, int v6, int tcp, unsigned sport, uint8_t *out)
+wrap(const struct dnsb *msg, int v6, int tcp, unsigned sport, uint8_t *out)
 {
-	struct mb w;
-	size_t th, tl;
+	static const uint8_t s4[4] = {192, 0, 2, 53}, d4[4] = {192, 0, 2, 25};
+	static const uint8_t s6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x53};
+	static const uint8_t d6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x25};
+	static struct dnsb w;
+	struct db_ip ip = {
+		.v6 = v6, .tcp = tcp, .src = v6 ? s6 : s4, .dst = v6 ? d6 : d4,
+		.sport = sport, .dport = 40000, .ipid = 1,
+	};
 
-	w.n = 0;
-	if (v6) {
-		put32(&w, 0x60000000);
-		put16(&w, 0);		/* payload length, below */
-		put8(&w, tcp ? 6 : 17);
-		put8(&w, 64);
-		put32(&w, 0x20010db8);	/* src 2001:db8::53 */
-		put32(&w, 0);
-		put32(&w, 0);
-		put32(&w, 0x53);
-		put32(&w, 0x20010db8);	/* dst 2001:db8::25 */
-		put32(&w, 0);
-		put32(&w, 0);
-		put32(&w, 0x25);
-	} else {
-		put16(&w, 0x4500);
-		put16(&w, 0);		/* total length, below */
-		put16(&w, 0x0001);
-		put16(&w, 0x4000);	/* DF */
-		put8(&w, 64);
-		put8(&w, tcp ? 6 : 17);
-		put16(&w, 0);
-		put32(&w, 0xc0000235);	/* 192.0.2.53 */
-		put32(&w, 0xc0000219);	/* 192.0.2.25 */
-	}
-	th = w.n;
-	put16(&w, sport);
-	put16(&w, 40000);
-	if (tcp) {
-		put32(&w, 1);
-		put32(&w, 1);
-		put16(&w, 0x5018);	/* offset 5, PSH ACK */
-		put16(&w, 65535);
-		put32(&w, 0);
-		put16(&w, (unsigned) msg->n);
-	} else {
-		put16(&w, (unsigned) (msg->n + 8));
-		put16(&w, 0);
-	}
-	memcpy(w.b + w.n, msg->b, msg->n);
-	w.n += msg->n;
-	tl = w.n;
-	if (v6) {
-		w.b[4] = (uint8_t) ((tl - 40) >> 8);
-		w.b[5] = (uint8_t) (tl - 40);
-	} else {
-		w.b[2] = (uint8_t) (tl >> 8);
-		w.b[3] = (uint8_t) tl;
-	}
-	(void) th;
-	memcpy(out, w.b, tl);
-	return tl;
+	db_wrap(&w, msg, &ip);
+	memcpy(out, w.b, w.n);
+	return w.n;
 }
 
 /* parse - dnsmsg_parse() on w into m */
 static int
-parse(const struct mb *w)
+parse(const struct dnsb *w)
 {
 	why[0] = '\0';
 	return dnsmsg_parse(w->b, w->n, &m, why, sizeof(why));
@@ -238,7 +109,7 @@ test_wraps(void)
 	    "ipv6/tcp" };
 	uint8_t pkt[9000];
 	struct dnspkt p;
-	struct mb w;
+	struct dnsb w;
 	size_t n;
 	int i, r;
 	char tn[64], addr[64];
@@ -286,39 +157,39 @@ static void
 test_kinds(void)
 {
 	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
-	struct mb w;
+	struct dnsb w;
 	size_t at, www, alias;
 	int r;
 
 	/* www.example.com CNAME alias.example.com CNAME host.example.net A */
 	hdr(&w, 0x8180, 1, 6);
 	www = w.n;
-	name(&w, "www.example.com");
-	put16(&w, DNSMSG_A);
-	put16(&w, 1);
+	db_name(&w, "www.example.com");
+	db_u16(&w, DNSMSG_A);
+	db_u16(&w, 1);
 	at = rrhead(&w, (unsigned) www, DNSMSG_CNAME, 1);
 	alias = w.n;
-	nameptr(&w, "alias", (unsigned) www + 4);	/* alias.example.com */
-	rdend(&w, at);
+	db_nameptr(&w, "alias", (unsigned) www + 4);	/* alias.example.com */
+	db_rdend(&w, at);
 	at = rrhead(&w, (unsigned) alias, DNSMSG_CNAME, 1);
-	name(&w, "host.example.net");
-	rdend(&w, at);
+	db_name(&w, "host.example.net");
+	db_rdend(&w, at);
 	at = rrhead(&w, (unsigned) at + 2, DNSMSG_A, 1);	/* host... */
-	put32(&w, 0xc0000201);
-	rdend(&w, at);
+	db_u32(&w, 0xc0000201);
+	db_rdend(&w, at);
 	at = rrhead(&w, 12, DNSMSG_AAAA, 1);
 	memcpy(w.b + w.n, a6, 16);
 	w.n += 16;
-	rdend(&w, at);
+	db_rdend(&w, at);
 	at = rrhead(&w, 12, 16, 1);	/* TXT */
-	put8(&w, 3);
-	put8(&w, 'a');
-	put8(&w, 'b');
-	put8(&w, 'c');
-	rdend(&w, at);
+	db_u8(&w, 3);
+	db_u8(&w, 'a');
+	db_u8(&w, 'b');
+	db_u8(&w, 'c');
+	db_rdend(&w, at);
 	at = rrhead(&w, 12, DNSMSG_A, 3);	/* CHAOS */
-	put32(&w, 0x7f000001);
-	rdend(&w, at);
+	db_u32(&w, 0x7f000001);
+	db_rdend(&w, at);
 	r = parse(&w);
 	T_CASE("cname chain", r == 0 && m.nrr == 4
 	    && strcmp(m.qname, "www.example.com") == 0
@@ -341,16 +212,16 @@ test_kinds(void)
 
 	/* NS is skipped too; the root owner is "" */
 	hdr(&w, 0x8180, 1, 2);
-	name(&w, "");
-	put16(&w, 2);
-	put16(&w, 1);
+	db_name(&w, "");
+	db_u16(&w, 2);
+	db_u16(&w, 1);
 	at = rrhead(&w, 12, 2, 1);
-	name(&w, "a.root-servers.net");
-	rdend(&w, at);
+	db_name(&w, "a.root-servers.net");
+	db_rdend(&w, at);
 	at = rrhead(&w, 12, DNSMSG_MX, 1);	/* null MX at the root */
-	put16(&w, 0);
-	put8(&w, 0);
-	rdend(&w, at);
+	db_u16(&w, 0);
+	db_u8(&w, 0);
+	db_rdend(&w, at);
 	r = parse(&w);
 	T_CASE("root name and ns skipped", r == 0 && m.qname[0] == '\0'
 	    && m.nskipped == 1 && m.nrr == 1 && m.rr[0].owner[0] == '\0'
@@ -361,12 +232,12 @@ test_kinds(void)
 	hdr(&w, 0x8180, 1, 2);
 	question(&w, DNSMSG_A);
 	at = rrhead(&w, 12, DNSMSG_A, 1);
-	put32(&w, 1);
-	rdend(&w, at);
+	db_u32(&w, 1);
+	db_rdend(&w, at);
 	w.b[at - 4] = 0x80;
 	at = rrhead(&w, 12, DNSMSG_A, 1);
-	put32(&w, 2);
-	rdend(&w, at);
+	db_u32(&w, 2);
+	db_rdend(&w, at);
 	w.b[at - 4] = 0x7f;
 	w.b[at - 3] = w.b[at - 2] = w.b[at - 1] = 0xff;
 	r = parse(&w);
@@ -388,7 +259,7 @@ test_truncate(void)
 {
 	uint8_t pkt[9000], *cut;
 	struct dnspkt p;
-	struct mb w;
+	struct dnsb w;
 	size_t n, i;
 	int bad = 0, v, r;
 
@@ -424,7 +295,7 @@ test_truncate(void)
 
 /* expect_bad - parse w; the case passes if it is -1 with a reason */
 static void
-expect_bad(const char *tn, const struct mb *w, const char *want)
+expect_bad(const char *tn, const struct dnsb *w, const char *want)
 {
 	int r = parse(w);
 
@@ -436,58 +307,58 @@ expect_bad(const char *tn, const struct mb *w, const char *want)
 static void
 test_pointers(void)
 {
-	struct mb w;
+	struct dnsb w;
 	size_t at, o;
 	int i;
 
 	hdr(&w, 0x8180, 1, 0);
-	put16(&w, 0xc00c);	/* question name points at itself */
-	put16(&w, 15);
-	put16(&w, 1);
+	db_u16(&w, 0xc00c);	/* question name points at itself */
+	db_u16(&w, 15);
+	db_u16(&w, 1);
 	expect_bad("pointer to itself", &w, "not backwards");
 
 	mx_msg(&w);
 	hdr(&w, 0x8180, 1, 1);
 	question(&w, DNSMSG_MX);
 	at = rrhead(&w, 12, DNSMSG_MX, 1);
-	put16(&w, 10);
+	db_u16(&w, 10);
 	o = w.n;
-	put16(&w, 0xc000 | (unsigned) (o + 2));	/* forward */
-	put16(&w, 0xc000 | (unsigned) o);
-	rdend(&w, at);
+	db_u16(&w, 0xc000 | (unsigned) (o + 2));	/* forward */
+	db_u16(&w, 0xc000 | (unsigned) o);
+	db_rdend(&w, at);
 	expect_bad("forward pointer", &w, "not backwards");
 
 	/* a two-pointer cycle: A at o points to B at o+2 is forward; B to A */
 	hdr(&w, 0x8180, 1, 1);
 	question(&w, DNSMSG_MX);
 	o = w.n;
-	put16(&w, 0xc000 | (unsigned) (o + 2));
-	put16(&w, 0xc000 | (unsigned) o);
-	put16(&w, DNSMSG_MX);
-	put16(&w, 1);
-	put32(&w, 1);
-	put16(&w, 0);
+	db_u16(&w, 0xc000 | (unsigned) (o + 2));
+	db_u16(&w, 0xc000 | (unsigned) o);
+	db_u16(&w, DNSMSG_MX);
+	db_u16(&w, 1);
+	db_u32(&w, 1);
+	db_u16(&w, 0);
 	expect_bad("two-pointer cycle", &w, "not backwards");
 	/* and the same cycle entered from the second pointer */
 	hdr(&w, 0x8180, 1, 1);
 	question(&w, DNSMSG_MX);
 	o = w.n;
-	put8(&w, 1);
-	put8(&w, 'a');
-	put16(&w, 0xc000 | (unsigned) (o + 4));	/* to the next name: fwd */
-	put16(&w, 0xc000 | (unsigned) o);	/* back to "a" + ptr */
-	put16(&w, DNSMSG_MX);
-	put16(&w, 1);
-	put32(&w, 1);
-	put16(&w, 0);
+	db_u8(&w, 1);
+	db_u8(&w, 'a');
+	db_u16(&w, 0xc000 | (unsigned) (o + 4));	/* to the next name: fwd */
+	db_u16(&w, 0xc000 | (unsigned) o);	/* back to "a" + ptr */
+	db_u16(&w, DNSMSG_MX);
+	db_u16(&w, 1);
+	db_u32(&w, 1);
+	db_u16(&w, 0);
 	expect_bad("label then pointer cycle", &w, "not backwards");
 
 	hdr(&w, 0x8180, 1, 0);
-	put8(&w, 1);
-	put8(&w, 'x');
-	put16(&w, 0xc002);	/* into the header */
-	put16(&w, 15);
-	put16(&w, 1);
+	db_u8(&w, 1);
+	db_u8(&w, 'x');
+	db_u16(&w, 0xc002);	/* into the header */
+	db_u16(&w, 15);
+	db_u16(&w, 1);
 	expect_bad("pointer into the header", &w, "header");
 
 	/* a chain of DNSMSG_MAX_PTRS + 1 pointers, each one further back */
@@ -495,12 +366,12 @@ test_pointers(void)
 	question(&w, DNSMSG_MX);
 	at = rrhead(&w, 12, 99, 1);	/* the chain, in a skipped rdata */
 	for (i = 0; i < DNSMSG_MAX_PTRS; i++)
-		put16(&w, 0xc000 | (unsigned) (i == 0 ? 12 : w.n - 2));
-	rdend(&w, at);
+		db_u16(&w, 0xc000 | (unsigned) (i == 0 ? 12 : w.n - 2));
+	db_rdend(&w, at);
 	o = w.n - 2;
 	at = rrhead(&w, (unsigned) o, DNSMSG_A, 1);
-	put32(&w, 1);
-	rdend(&w, at);
+	db_u32(&w, 1);
+	db_rdend(&w, at);
 	expect_bad("too many pointers", &w, "pointers");
 	/* exactly DNSMSG_MAX_PTRS is fine */
 	w.b[at - 10] = (uint8_t) (0xc0 | (o - 2) >> 8);
@@ -513,7 +384,7 @@ test_pointers(void)
 static void
 test_lengths(void)
 {
-	struct mb w;
+	struct dnsb w;
 	size_t at;
 	char big[400];
 	int i;
@@ -521,8 +392,8 @@ test_lengths(void)
 	hdr(&w, 0x8180, 1, 60000);
 	question(&w, DNSMSG_MX);
 	at = rrhead(&w, 12, DNSMSG_A, 1);
-	put32(&w, 1);
-	rdend(&w, at);
+	db_u32(&w, 1);
+	db_rdend(&w, at);
 	expect_bad("huge ancount few records", &w, "past the end");
 
 	for (i = 0; i < 3; i++) {
@@ -533,12 +404,12 @@ test_lengths(void)
 		hdr(&w, 0x8180, 1, 1);
 		question(&w, DNSMSG_MX);
 		at = rrhead(&w, 12, t[i], 1);
-		put32(&w, 0xc0000201);
+		db_u32(&w, 0xc0000201);
 		if (i == 0)
-			put8(&w, 0);
+			db_u8(&w, 0);
 		if (i == 2)
 			w.n -= 2;
-		rdend(&w, at);
+		db_rdend(&w, at);
 		expect_bad(tn[i], &w, "rdlength");
 	}
 
@@ -546,19 +417,19 @@ test_lengths(void)
 	hdr(&w, 0x8180, 1, 1);
 	question(&w, DNSMSG_MX);
 	at = rrhead(&w, 12, DNSMSG_MX, 1);
-	put16(&w, 10);
-	name(&w, "mx.example.com");
-	rdend(&w, at);
+	db_u16(&w, 10);
+	db_name(&w, "mx.example.com");
+	db_rdend(&w, at);
 	w.b[at + 1] -= 3;	/* the rdata ends inside the name */
 	expect_bad("mx name past rdlength", &w, "past the end");
 	/* and one that ends before the rdata's end */
 	hdr(&w, 0x8180, 1, 1);
 	question(&w, DNSMSG_MX);
 	at = rrhead(&w, 12, DNSMSG_MX, 1);
-	put16(&w, 10);
-	name(&w, "mx.example.com");
-	put16(&w, 0);
-	rdend(&w, at);
+	db_u16(&w, 10);
+	db_name(&w, "mx.example.com");
+	db_u16(&w, 0);
+	db_rdend(&w, at);
 	expect_bad("mx name short of rdlength", &w, "before");
 
 	/* 63-octet labels: 4 of them are 257 octets on the wire */
@@ -567,54 +438,54 @@ test_lengths(void)
 		big[i] = '.';
 	big[4 * 64 - 1] = '\0';
 	hdr(&w, 0x8180, 1, 0);
-	name(&w, big);
-	put16(&w, 1);
-	put16(&w, 1);
+	db_name(&w, big);
+	db_u16(&w, 1);
+	db_u16(&w, 1);
 	expect_bad("name over 255 octets", &w, "over 255");
 	/* 3 labels of 63 and one of 61: 255, the longest; text 253 */
 	big[3 * 64 + 61] = '\0';
 	hdr(&w, 0x8180, 1, 0);
-	name(&w, big);
-	put16(&w, 1);
-	put16(&w, 1);
+	db_name(&w, big);
+	db_u16(&w, 1);
+	db_u16(&w, 1);
 	T_CASE("name of 255 octets kept", parse(&w) == 0
 	    && strlen(m.qname) == 253, "why=%s len=%zu", why, strlen(m.qname));
 	big[3 * 64 + 61] = 'a';
 	big[3 * 64 + 62] = '\0';
 	hdr(&w, 0x8180, 1, 0);
-	name(&w, big);
-	put16(&w, 1);
-	put16(&w, 1);
+	db_name(&w, big);
+	db_u16(&w, 1);
+	db_u16(&w, 1);
 	expect_bad("name of 256 octets", &w, "over 255");
 	/* the long name made by a pointer: 2 + 253 + root */
 	hdr(&w, 0x8180, 1, 1);
 	big[3 * 64 + 61] = '\0';
-	name(&w, big);
-	put16(&w, 1);
-	put16(&w, 1);
-	put8(&w, 1);
-	put8(&w, 'b');
-	put16(&w, 0xc00c);
-	put16(&w, DNSMSG_A);
-	put16(&w, 1);
-	put32(&w, 1);
-	put16(&w, 4);
-	put32(&w, 1);
+	db_name(&w, big);
+	db_u16(&w, 1);
+	db_u16(&w, 1);
+	db_u8(&w, 1);
+	db_u8(&w, 'b');
+	db_u16(&w, 0xc00c);
+	db_u16(&w, DNSMSG_A);
+	db_u16(&w, 1);
+	db_u32(&w, 1);
+	db_u16(&w, 4);
+	db_u32(&w, 1);
 	expect_bad("pointer makes a name over 255", &w, "over 255");
 
 	hdr(&w, 0x8180, 1, 0);
-	put8(&w, 64);
+	db_u8(&w, 64);
 	for (i = 0; i < 64; i++)
-		put8(&w, 'a');
-	put8(&w, 0);
-	put16(&w, 1);
-	put16(&w, 1);
+		db_u8(&w, 'a');
+	db_u8(&w, 0);
+	db_u16(&w, 1);
+	db_u16(&w, 1);
 	expect_bad("64-octet label", &w, "label type");
 	hdr(&w, 0x8180, 1, 0);
-	put8(&w, 0x80);
-	put8(&w, 0);
-	put16(&w, 1);
-	put16(&w, 1);
+	db_u8(&w, 0x80);
+	db_u8(&w, 0);
+	db_u16(&w, 1);
+	db_u16(&w, 1);
 	expect_bad("label type 0x80", &w, "label type");
 }
 
@@ -622,7 +493,7 @@ test_lengths(void)
 static void
 test_header(void)
 {
-	struct mb w;
+	struct dnsb w;
 
 	mx_msg(&w);
 	w.b[2] &= 0x7f;
@@ -650,39 +521,39 @@ test_header(void)
 static void
 test_labels(void)
 {
-	struct mb w;
+	struct dnsb w;
 	size_t at;
 	int r;
 
 	hdr(&w, 0x8180, 1, 3);
 	question(&w, DNSMSG_MX);
 	at = rrhead(&w, 12, DNSMSG_MX, 1);
-	put16(&w, 10);
-	put8(&w, 4);
-	put8(&w, 'm');
-	put8(&w, '\n');
-	put8(&w, 'x');
-	put8(&w, '1');
-	put16(&w, 0xc00c);
-	rdend(&w, at);
+	db_u16(&w, 10);
+	db_u8(&w, 4);
+	db_u8(&w, 'm');
+	db_u8(&w, '\n');
+	db_u8(&w, 'x');
+	db_u8(&w, '1');
+	db_u16(&w, 0xc00c);
+	db_rdend(&w, at);
 	at = rrhead(&w, 12, DNSMSG_MX, 1);
-	put16(&w, 20);
-	put8(&w, 3);
-	put8(&w, 'a');
-	put8(&w, '.');
-	put8(&w, 'b');
-	put16(&w, 0xc00c);
-	rdend(&w, at);
+	db_u16(&w, 20);
+	db_u8(&w, 3);
+	db_u8(&w, 'a');
+	db_u8(&w, '.');
+	db_u8(&w, 'b');
+	db_u16(&w, 0xc00c);
+	db_rdend(&w, at);
 	at = rrhead(&w, 12, DNSMSG_MX, 1);
-	put16(&w, 30);
-	put8(&w, 5);
-	put8(&w, '_');
-	put8(&w, 'M');
-	put8(&w, '-');
-	put8(&w, '*');
-	put8(&w, '~');
-	put16(&w, 0xc00c);
-	rdend(&w, at);
+	db_u16(&w, 30);
+	db_u8(&w, 5);
+	db_u8(&w, '_');
+	db_u8(&w, 'M');
+	db_u8(&w, '-');
+	db_u8(&w, '*');
+	db_u8(&w, '~');
+	db_u16(&w, 0xc00c);
+	db_rdend(&w, at);
 	r = parse(&w);
 	T_CASE("control and dot in a label skip the record", r == 0
 	    && m.nrr == 1 && m.nskipped == 2
@@ -690,12 +561,12 @@ test_labels(void)
 	    "r=%d why=%s nrr=%d nskipped=%d t=%s", r, why, m.nrr, m.nskipped,
 	    m.rr[0].target);
 	hdr(&w, 0x8180, 1, 0);
-	put8(&w, 2);
-	put8(&w, 'a');
-	put8(&w, ' ');
-	put8(&w, 0);
-	put16(&w, 1);
-	put16(&w, 1);
+	db_u8(&w, 2);
+	db_u8(&w, 'a');
+	db_u8(&w, ' ');
+	db_u8(&w, 0);
+	db_u16(&w, 1);
+	db_u16(&w, 1);
 	expect_bad("space in the question refused", &w, "question name");
 }
 
@@ -703,7 +574,7 @@ test_labels(void)
 static void
 test_max(void)
 {
-	struct mb w;
+	struct dnsb w;
 	size_t at;
 	int i, r, ok = 1;
 
@@ -711,8 +582,8 @@ test_max(void)
 	question(&w, DNSMSG_A);
 	for (i = 0; i < DNSMSG_MAX_RR + 6; i++) {
 		at = rrhead(&w, 12, DNSMSG_A, 1);
-		put32(&w, (uint32_t) i);
-		rdend(&w, at);
+		db_u32(&w, (uint32_t) i);
+		db_rdend(&w, at);
 	}
 	r = parse(&w);
 	for (i = 0; i < m.nrr; i++)
@@ -723,7 +594,7 @@ test_max(void)
 	    "r=%d why=%s nrr=%d nskipped=%d", r, why, m.nrr, m.nskipped);
 	/* a bad record past the maximum is still found */
 	w.b[at + 1] = 5;
-	put8(&w, 0);
+	db_u8(&w, 0);
 	expect_bad("bad record past max still checked", &w, "rdlength");
 }
 
@@ -733,7 +604,7 @@ test_packets(void)
 {
 	uint8_t pkt[9000], ext[9000];
 	struct dnspkt p;
-	struct mb w;
+	struct dnsb w;
 	size_t n;
 	int r;
 
@@ -797,7 +668,7 @@ test_packets(void)
 	    sizeof(why)) == -1 && strstr(why, "data offset"), "why=%s", why);
 	/* a pure ACK: no payload */
 	{
-		struct mb e = { .n = 0 };
+		struct dnsb e = { .n = 0 };
 
 		n = wrap(&e, 1, 1, 53, pkt);
 		T_CASE("tcp zero-length message skipped", dnspkt_unwrap(pkt,
@@ -808,7 +679,7 @@ test_packets(void)
 	}
 
 	{
-		struct mb e = { .n = 0 };
+		struct dnsb e = { .n = 0 };
 
 		n = wrap(&e, 0, 0, 53, pkt);
 		T_CASE("udp without a payload", dnspkt_unwrap(pkt, n, &p, why,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2031 # exact_bg's subshells set NS_A and TMP of their own
 #
 # iptables_test.sh - lab test of iptables/mxtls-iptables (run as root).
 #
@@ -6,6 +7,8 @@
 # that the rules mxtls-iptables installs really redirect (or do not redirect)
 # TCP connections to port 25, that installing twice leaves one set of rules,
 # and that remove leaves nothing behind (iptables, nft, ip rule, ip route).
+# The install/remove cycles that make no connection run meanwhile in the
+# background, in two more namespaces (x, y) that stand in for a.
 #
 #   c (old MTA host)  c0 198.51.100.2/24  2001:db8:c::2/64
 #        |
@@ -44,6 +47,8 @@ PY=/usr/bin/python3
 NS_A=mxipt-test-$$-a
 NS_B=mxipt-test-$$-b
 NS_C=mxipt-test-$$-c
+NS_X=mxipt-test-$$-x
+NS_Y=mxipt-test-$$-y
 TMP=$(mktemp -d /tmp/mxipt-test.XXXXXX)
 chmod 755 "$TMP"
 PIDS=()
@@ -57,7 +62,7 @@ cleanup() {
 	for p in ${PIDS[@]+"${PIDS[@]}"}; do
 		wait "$p" 2>/dev/null
 	done
-	for n in "$NS_A" "$NS_B" "$NS_C"; do
+	for n in "$NS_A" "$NS_B" "$NS_C" "$NS_X" "$NS_Y"; do
 		# anything still running inside our namespaces was started here
 		for p in $(ip netns pids "$n" 2>/dev/null); do
 			kill "$p" 2>/dev/null
@@ -329,6 +334,211 @@ if ! setup; then
 	fail setup "could not build the namespaces and listeners"
 	exit 1
 fi
+
+# snap - the whole packet filter and routing state of a, counters stripped
+# shellcheck disable=SC2317 # exact_bg runs it
+snap() {
+	local f
+	{
+		echo "== iptables-save"
+		ina iptables-save 2>/dev/null
+		echo "== ip6tables-save"
+		ina ip6tables-save 2>/dev/null
+		echo "== nft list ruleset"
+		ina nft list ruleset 2>/dev/null
+		for f in -4 -6; do
+			echo "== ip $f rule"
+			ina ip "$f" rule show 2>/dev/null
+			echo "== ip $f route show table all"
+			ina ip "$f" route show table all 2>/dev/null
+		done
+	} | sed -E -e '/^#/d' -e 's/\[[0-9]+:[0-9]+\]/[0:0]/g' -e 's/counter packets [0-9]+ bytes [0-9]+/counter/g'
+}
+
+# can the kernel run nft's queue statement (CONFIG_NFT_QUEUE)?
+NFT_QUEUE=0
+if printf 'table inet mxprobe {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\tqueue num 1 bypass\n\t}\n}\n' |
+	ina nft -c -f - >/dev/null 2>&1; then
+	NFT_QUEUE=1
+fi
+
+# exact_cycle NAME INSTALL-ARGS... - install, then remove: snap unchanged
+# shellcheck disable=SC2317 # exact_bg runs it
+exact_cycle() {
+	local name=$1 before after nftdns=0
+	shift
+	case " $* " in *" --nft "*" --dns-watch "* | *" --dns-watch "*" --nft "*) [ "$NFT_QUEUE" = 1 ] || nftdns=1 ;; esac
+	before=$(snap)
+	tool install "$@"
+	if [ "$nftdns" = 1 ]; then
+		# no nft queue in this kernel: refused with a reason, nothing changed
+		if [ "$RC" != 2 ] || ! printf '%s' "$ERR" | grep -q CONFIG_NFT_QUEUE; then
+			fail "$name" "install $* without kernel nft queue: rc=$RC, want 2 naming CONFIG_NFT_QUEUE: $ERR"
+			ina "$TOOL" remove >/dev/null 2>&1
+			return
+		fi
+	elif [ "$RC" != 0 ]; then
+		fail "$name" "install $* exited $RC: $(echo "$ERR" | head -3 | tr '\n' ' ')"
+		ina "$TOOL" remove >/dev/null 2>&1
+		return
+	elif [ "$(snap)" = "$before" ]; then
+		fail "$name" "install $* changed nothing"
+		return
+	fi
+	tool remove
+	after=$(snap)
+	if [ "$RC" != 0 ]; then
+		fail "$name" "remove exited $RC: $ERR"
+	elif [ "$after" != "$before" ]; then
+		fail "$name" "state after remove differs: $(diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep '^[<>]' | head -4 | tr '\n' ' ')"
+	else
+		pass "$name"
+	fi
+}
+
+EXACT_MODES=(
+	"local|--local --mark 36"
+	"local-user|--local --mark 36 --user nobody"
+	"gw|--gateway --iface a0"
+	"gw-mark|--gateway --iface a0 --mark 36 --ct-zone 7"
+	"gw-source|--gateway --source 198.51.100.0/24 --source 2001:db8:c::/64"
+	"tp|--gateway --tproxy --iface a0"
+	"tp-source|--gateway --tproxy --source 198.51.100.0/24"
+)
+EXACT_EXTRAS=(
+	"plain|"
+	"fail-closed|--fail-closed"
+	"dns|--dns-watch 7 --queue-bypass"
+	"dns-fail-closed|--dns-watch 7 --queue-bypass --fail-closed"
+	"dns-nobypass-user|--dns-watch 65535 --fail-open"
+)
+
+# shellcheck disable=SC2317 # exact_bg runs it
+exact_matrix() {
+	local base=$1 m e b mn ma en ea
+	for m in "${EXACT_MODES[@]}"; do
+		mn=${m%%|*} ma=${m#*|}
+		for e in "${EXACT_EXTRAS[@]}"; do
+			en=${e%%|*} ea=${e#*|}
+			for b in "" --nft; do
+				# shellcheck disable=SC2086
+				exact_cycle "exact-$base-$mn-$en${b:+-nft}" $ma $ea $b
+			done
+		done
+	done
+}
+
+# exact_fresh - a host with nothing at all
+# shellcheck disable=SC2317 # exact_bg runs it
+exact_fresh() {
+	ina nft flush ruleset
+	exact_matrix fresh
+}
+
+# a host with a firewall and policy routing of its own, which must survive
+# shellcheck disable=SC2317 # exact_bg runs it
+busy_setup() {
+	ina sh -e -c '
+		iptables -A INPUT -s 203.0.113.0/24 -j DROP
+		iptables -t nat -A POSTROUTING -s 203.0.113.0/24 -o a1 -j MASQUERADE
+		iptables -t mangle -A PREROUTING -p udp --dport 9 -j MARK --set-mark 5
+		iptables -N OTHER
+		iptables -A OTHER -j RETURN
+		nft add table inet other
+		nft add chain inet other c "{ type filter hook input priority 10; policy accept; }"
+		nft add rule inet other c udp dport 9 counter
+		ip rule add fwmark 0x77 lookup 77 pref 1000
+		ip route add 203.0.113.0/24 via 192.0.2.25 table 77'
+	if [ "$HAVE6" = 1 ]; then
+		ina sh -e -c '
+			ip6tables -A INPUT -s 2001:db8:ffff::/48 -j DROP
+			ip6tables -t mangle -A OUTPUT -p udp --dport 9 -j MARK --set-mark 6'
+	fi
+}
+# exact_busy - the matrix on such a host, then a sequence of installs
+# shellcheck disable=SC2317 # exact_bg runs it
+exact_busy() {
+	ina nft flush ruleset
+	if busy_setup; then
+		exact_matrix busy
+		# one install after another with other options, then one remove
+		local before seq_ok args
+		before=$(snap)
+		seq_ok=1
+		for args in "--local --mark 36 --dns-watch 3 --queue-bypass" "--gateway --iface a0 --fail-closed" \
+			"--gateway --tproxy --dns-watch 4 --fail-closed" "--local --user nobody --nft --fail-closed" \
+			"--gateway --tproxy --source 198.51.100.0/24" "--local --mark 36 --user nobody --dns-watch 9 --queue-bypass --fail-closed"; do
+			# shellcheck disable=SC2086
+			tool install $args
+			[ "$RC" = 0 ] || { seq_ok=0; fail exact-busy-sequence "install $args exited $RC: $ERR"; break; }
+		done
+		if [ "$seq_ok" = 1 ]; then
+			tool remove
+			if [ "$RC" = 0 ] && [ "$(snap)" = "$before" ]; then
+				pass exact-busy-sequence
+			else
+				fail exact-busy-sequence "rc=$RC: $(diff <(printf '%s\n' "$before") <(snap) | grep '^[<>]' | head -4 | tr '\n' ' ')"
+			fi
+		fi
+	else
+		fail exact-busy-setup "could not install the unrelated rules"
+	fi
+}
+
+# ---- exact: install, then remove, leaves the host as it was
+#
+# These 141 checks make no connection and took two thirds of the test's
+# time one after another: they run in the background, in two namespaces
+# of their own that stand in for a (x: the fresh host, y: the busy one),
+# while the checks below use a, b and c; exact_join, at the end, prints
+# their lines and counts their failures.
+EXACT_PIDS=()
+
+# exact_ns NS - a host like a for the rules: lo, a0 198.51.100.1/24 and
+# a1 192.0.2.1/24 up (a veth pair of its own; no IPv6 link-local
+# addresses, whose late routes would change a snap)
+exact_ns() {
+	ip netns add "$1" && ip netns exec "$1" sh -e -c '
+		ip link set lo up
+		ip link add a0 type veth peer name a1
+		ip link set a0 addrgenmode none
+		ip link set a1 addrgenmode none
+		ip addr add 198.51.100.1/24 dev a0
+		ip addr add 192.0.2.1/24 dev a1
+		ip link set a0 up
+		ip link set a1 up'
+}
+
+# exact_bg NAME NS FUNC - FUNC in the background with NS as a; its lines
+# in $TMP/NAME.out, $TMP/NAME.done when it finished
+exact_bg() {
+	mkdir -p "$TMP/$1" && chmod 755 "$TMP/$1"
+	(
+		# shellcheck disable=SC2030 # this subshell's own a and temp dir
+		NS_A=$2 TMP=$TMP/$1
+		if exact_ns "$2"; then "$3"; else fail "$1-setup" "could not build namespace $2"; fi
+		: >"$TMP.done"
+	) >"$TMP/$1.out" 2>"$TMP/$1.err" &
+	PIDS+=($!)
+	EXACT_PIDS+=($!)
+}
+
+# exact_join - wait for both, print their checks, count their failures
+exact_join() {
+	local p n
+	for p in "${EXACT_PIDS[@]}"; do
+		wait "$p"
+	done
+	for n in exact-fresh exact-busy; do
+		cat "$TMP/$n.out"
+		[ -s "$TMP/$n.err" ] && sed "s/^/$n: /" "$TMP/$n.err" >&2
+		FAILS=$((FAILS + $(grep -c '^FAIL: ' "$TMP/$n.out")))
+		[ -e "$TMP/$n.done" ] || fail "$n-finished" "the background checks stopped early"
+	done
+}
+
+exact_bg exact-fresh "$NS_X" exact_fresh
+exact_bg exact-busy "$NS_Y" exact_busy
 
 # ----------------------------------------------------------------- checks
 
@@ -810,147 +1020,6 @@ status_has() {
 	if [ -z "$why" ]; then pass "$name"; else fail "$name" "${why}status said: $(printf '%s\n' "$OUT" | grep -E '^(mode|mxtlsd|dns-|redirected|refused):' | tr '\n' '|')"; fi
 }
 
-# snap - the whole packet filter and routing state of a, counters stripped
-snap() {
-	local f
-	{
-		echo "== iptables-save"
-		ina iptables-save 2>/dev/null
-		echo "== ip6tables-save"
-		ina ip6tables-save 2>/dev/null
-		echo "== nft list ruleset"
-		ina nft list ruleset 2>/dev/null
-		for f in -4 -6; do
-			echo "== ip $f rule"
-			ina ip "$f" rule show 2>/dev/null
-			echo "== ip $f route show table all"
-			ina ip "$f" route show table all 2>/dev/null
-		done
-	} | sed -E -e '/^#/d' -e 's/\[[0-9]+:[0-9]+\]/[0:0]/g' -e 's/counter packets [0-9]+ bytes [0-9]+/counter/g'
-}
-
-# can the kernel run nft's queue statement (CONFIG_NFT_QUEUE)?
-NFT_QUEUE=0
-if printf 'table inet mxprobe {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\tqueue num 1 bypass\n\t}\n}\n' |
-	ina nft -c -f - >/dev/null 2>&1; then
-	NFT_QUEUE=1
-fi
-
-# exact_cycle NAME INSTALL-ARGS... - install, then remove: snap unchanged
-exact_cycle() {
-	local name=$1 before after nftdns=0
-	shift
-	case " $* " in *" --nft "*" --dns-watch "* | *" --dns-watch "*" --nft "*) [ "$NFT_QUEUE" = 1 ] || nftdns=1 ;; esac
-	before=$(snap)
-	tool install "$@"
-	if [ "$nftdns" = 1 ]; then
-		# no nft queue in this kernel: refused with a reason, nothing changed
-		if [ "$RC" != 2 ] || ! printf '%s' "$ERR" | grep -q CONFIG_NFT_QUEUE; then
-			fail "$name" "install $* without kernel nft queue: rc=$RC, want 2 naming CONFIG_NFT_QUEUE: $ERR"
-			ina "$TOOL" remove >/dev/null 2>&1
-			return
-		fi
-	elif [ "$RC" != 0 ]; then
-		fail "$name" "install $* exited $RC: $(echo "$ERR" | head -3 | tr '\n' ' ')"
-		ina "$TOOL" remove >/dev/null 2>&1
-		return
-	elif [ "$(snap)" = "$before" ]; then
-		fail "$name" "install $* changed nothing"
-		return
-	fi
-	tool remove
-	after=$(snap)
-	if [ "$RC" != 0 ]; then
-		fail "$name" "remove exited $RC: $ERR"
-	elif [ "$after" != "$before" ]; then
-		fail "$name" "state after remove differs: $(diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep '^[<>]' | head -4 | tr '\n' ' ')"
-	else
-		pass "$name"
-	fi
-}
-
-EXACT_MODES=(
-	"local|--local --mark 36"
-	"local-user|--local --mark 36 --user nobody"
-	"gw|--gateway --iface a0"
-	"gw-mark|--gateway --iface a0 --mark 36 --ct-zone 7"
-	"gw-source|--gateway --source 198.51.100.0/24 --source 2001:db8:c::/64"
-	"tp|--gateway --tproxy --iface a0"
-	"tp-source|--gateway --tproxy --source 198.51.100.0/24"
-)
-EXACT_EXTRAS=(
-	"plain|"
-	"fail-closed|--fail-closed"
-	"dns|--dns-watch 7 --queue-bypass"
-	"dns-fail-closed|--dns-watch 7 --queue-bypass --fail-closed"
-	"dns-nobypass-user|--dns-watch 65535 --fail-open"
-)
-
-exact_matrix() {
-	local base=$1 m e b mn ma en ea
-	for m in "${EXACT_MODES[@]}"; do
-		mn=${m%%|*} ma=${m#*|}
-		for e in "${EXACT_EXTRAS[@]}"; do
-			en=${e%%|*} ea=${e#*|}
-			for b in "" --nft; do
-				# shellcheck disable=SC2086
-				exact_cycle "exact-$base-$mn-$en${b:+-nft}" $ma $ea $b
-			done
-		done
-	done
-}
-
-# a host with nothing at all
-ina nft flush ruleset
-exact_matrix fresh
-
-# a host with a firewall and policy routing of its own, which must survive
-busy_setup() {
-	ina sh -e -c '
-		iptables -A INPUT -s 203.0.113.0/24 -j DROP
-		iptables -t nat -A POSTROUTING -s 203.0.113.0/24 -o a1 -j MASQUERADE
-		iptables -t mangle -A PREROUTING -p udp --dport 9 -j MARK --set-mark 5
-		iptables -N OTHER
-		iptables -A OTHER -j RETURN
-		nft add table inet other
-		nft add chain inet other c "{ type filter hook input priority 10; policy accept; }"
-		nft add rule inet other c udp dport 9 counter
-		ip rule add fwmark 0x77 lookup 77 pref 1000
-		ip route add 203.0.113.0/24 via 192.0.2.25 table 77'
-	if [ "$HAVE6" = 1 ]; then
-		ina sh -e -c '
-			ip6tables -A INPUT -s 2001:db8:ffff::/48 -j DROP
-			ip6tables -t mangle -A OUTPUT -p udp --dport 9 -j MARK --set-mark 6'
-	fi
-}
-ina nft flush ruleset
-if busy_setup; then
-	exact_matrix busy
-	# one install after another with other options, then one remove
-	before=$(snap)
-	seq_ok=1
-	for args in "--local --mark 36 --dns-watch 3 --queue-bypass" "--gateway --iface a0 --fail-closed" \
-		"--gateway --tproxy --dns-watch 4 --fail-closed" "--local --user nobody --nft --fail-closed" \
-		"--gateway --tproxy --source 198.51.100.0/24" "--local --mark 36 --user nobody --dns-watch 9 --queue-bypass --fail-closed"; do
-		# shellcheck disable=SC2086
-		tool install $args
-		[ "$RC" = 0 ] || { seq_ok=0; fail exact-busy-sequence "install $args exited $RC: $ERR"; break; }
-	done
-	if [ "$seq_ok" = 1 ]; then
-		tool remove
-		if [ "$RC" = 0 ] && [ "$(snap)" = "$before" ]; then
-			pass exact-busy-sequence
-		else
-			fail exact-busy-sequence "rc=$RC: $(diff <(printf '%s\n' "$before") <(snap) | grep '^[<>]' | head -4 | tr '\n' ' ')"
-		fi
-	fi
-else
-	fail exact-busy-setup "could not install the unrelated rules"
-fi
-ina nft flush ruleset
-ina ip rule del pref 1000 2>/dev/null
-ina ip route flush table 77 2>/dev/null
-
 # ---- status lines
 
 ina nft flush ruleset
@@ -1203,6 +1272,8 @@ ina nft flush ruleset
 # a dry run of remove prints nothing when nothing is installed
 tool remove --dry-run
 if [ "$RC" = 0 ] && [ -z "$OUT" ]; then pass remove-dry-run-empty; else fail remove-dry-run-empty "rc=$RC out='$OUT'"; fi
+
+exact_join
 
 if [ "$FAILS" -gt 0 ]; then
 	echo "iptables_test: $FAILS check(s) failed"

@@ -117,6 +117,10 @@
 #				192.0.2.58; enforce, mx: mx.sts-unsigned.example
 #	  stsbench.lab.example	mx.stsbench.lab.example 192.0.2.59 (lab-CA
 #				certificate); enforce (TTL 60, for tests/bench/policy)
+#	  stsresume.lab.example	the same MX; enforce, mx: mx.stsbench.lab.example;
+#				TXT TTL 10 (STS_TXT_TTLS): long enough for a TLS
+#				session to be cached and resumed, short for the wait
+#				after an id change (tests/lab/scenarios/resume.sh)
 #	  nopolicy.lab.example	the same MX, no _mta-sts record
 #	  share1.sts.example	mx.share1.sts.example 192.0.2.45, TLSA 3 1 1 (DANE)
 #	  share2.sts.example	mx.share2.sts.example, the same address; enforce,
@@ -279,8 +283,11 @@ syntax.sts.example	syntax1	enforce	syntax	good2.sts.example
 badtls.sts.example	badtls1	enforce	badtls	good2.sts.example
 sts-unsigned.example	unsigned1	enforce	ok	mx.sts-unsigned.example
 stsbench.lab.example	bench1	enforce	ok	mx.stsbench.lab.example
+stsresume.lab.example	resume1	enforce	ok	mx.stsbench.lab.example
 share2.sts.example	share2a	enforce	ok	mx.share2.sts.example"
 STS_DOMAINS=$(cut -f1 <<<"$STS_TABLE")
+# DOMAIN TTL: a TXT TTL other than the one sts_records is given
+STS_TXT_TTLS="stsresume.lab.example	10"
 
 leaf sts-good1     good1.sts.example             DNS:good1.sts.example
 leaf sts-good2     good2.sts.example             DNS:good2.sts.example
@@ -389,16 +396,17 @@ tlsrpt_records() {
 }
 
 # sts_records ZONE TTL - mta-sts.D A/AAAA (the policy host) and _mta-sts.D
-# TXT (with TTL) for every MTA-STS domain D in ZONE itself (not below a
+# TXT (with TTL, or D's in STS_TXT_TTLS) for every MTA-STS domain D in ZONE itself (not below a
 # child zone of ZONE that has its own file), owners relative to ZONE
 sts_records() {
-	local zone=${1%.} ttl=$2 d id rel
+	local zone=${1%.} ttl d id rel
 	while IFS=$'\t' read -r d id _; do
 		case $d in
 		"$zone") rel= ;;
 		*."$zone") rel=.${d%."$zone"} ;;
 		*) continue ;;
 		esac
+		ttl=$(awk -F'\t' -v d="$d" -v t="$2" '$1 == d { t = $2 } END { print t }' <<<"$STS_TXT_TTLS")
 		printf 'mta-sts%s\tA\t%s\nmta-sts%s\tAAAA\t%s\n' "$rel" "$HTTPS_V4" "$rel" "$HTTPS_V6"
 		printf '_mta-sts%s\t%s\tTXT\t"v=STSv1; id=%s;"\n' "$rel" "$ttl" "$id"
 	done <<<"$STS_TABLE"
@@ -548,6 +556,7 @@ mx2			AAAA	2001:db8::26
 mx3			A	192.0.2.27
 mx3			AAAA	2001:db8::27
 stsbench		MX	10 mx.stsbench.lab.example.
+stsresume		MX	10 mx.stsbench.lab.example.
 nopolicy		MX	10 mx.stsbench.lab.example.
 mx.stsbench		A	192.0.2.59
 tlsrpt			A	$RPT_V4

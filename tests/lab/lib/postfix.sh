@@ -61,6 +61,7 @@ big.sts.example			192.0.2.50
 syntax.sts.example		192.0.2.50
 badtls.sts.example		192.0.2.50
 stsbench.lab.example		192.0.2.59
+stsresume.lab.example		192.0.2.59
 "
 
 # lab_postfix_config - write the lab Postfix instance's configuration

@@ -10,11 +10,13 @@
 #      DANE-verified; the second and third handshakes at 192.0.2.31 are
 #      resumed (the sink counts full and resumed handshakes), mxtlsd's
 #      log has the session cached, offered and resumed under one key.
-#   2. MTA-STS: two messages to stsbench.lab.example (enforce, TTL 60):
-#      the second handshake at 192.0.2.59 is resumed.  Then the policy id
-#      changes (TXT, policy re-published) and, once mxtlsd's resolver has
-#      the new id, the next message's handshake is a full one, verified
-#      under the new id, and its session cached under another key.
+#   2. MTA-STS: two messages to stsresume.lab.example (enforce, TXT TTL
+#      10, the MX of stsbench.lab.example): the second handshake at
+#      192.0.2.59 is resumed.  Then the policy id changes (TXT, policy
+#      re-published) and, once mxtlsd's resolver has the new id (the TTL
+#      and a second after the change), the next message's handshake is a
+#      full one, verified under the new id, and its session cached under
+#      another key.
 #   3. DANE, TLSA changed: one-bad.example (TTL 1) with the right TLSA
 #      record: a message arrives verified; then the record is changed to
 #      a non-matching one: the next message is deferred (451 4.7.5 TLSA
@@ -77,7 +79,7 @@ resume_key() {
 
 scenario_resume() {
 	local ip=192.0.2.31 h=mx1.dane-ee.example off k1 k2 k3 out
-	local sip=192.0.2.59 sh=mx.stsbench.lab.example sd=stsbench.lab.example
+	local sip=192.0.2.59 sh=mx.stsbench.lab.example sd=stsresume.lab.example
 	local bip=192.0.2.37 bh=mx.one-bad.example met0 met1
 	lab_dane_only || return 0
 	SCEN_SINKS="$ip $sip $bip"
@@ -139,7 +141,7 @@ scenario_resume() {
 	# 2. MTA-STS: resumed while the policy id stays; not across a change
 	off=$(lab_log_size "$LAB_DIR/log/$sip.conns")
 	resume_send 4 "$sd" "$sip" && {
-		lab_sess_has mxtlsd-sts-verified "$(lab_req "Verified TLS connection established to $sh[$sip]:25: ").*MTA-STS enforce, policy id bench1" \
+		lab_sess_has mxtlsd-sts-verified "$(lab_req "Verified TLS connection established to $sh[$sip]:25: ").*MTA-STS enforce, policy id resume1" \
 			"no MTA-STS verified connection to $sh"
 	}
 	resume_send 5 "$sd" "$sip" && {
@@ -158,13 +160,13 @@ scenario_resume() {
 		fail sts-mx-resumed "the sink logged fewer than 2 TLS connections: $R_CONNS"
 	fi
 	lab_sts_publish "$sd" enforce "$sh"
-	if lab_sts_txt "$sd" bench2; then pass sts-new-id
-	else fail sts-new-id "sts-txt.sh $sd bench2: $(tail -n 2 "$LAB_DIR/log/sts-txt.log")"; fi
-	resume_wait_new_id "$sd" bench2
+	if lab_sts_txt "$sd" resume2; then pass sts-new-id
+	else fail sts-new-id "sts-txt.sh $sd resume2: $(tail -n 2 "$LAB_DIR/log/sts-txt.log")"; fi
+	resume_wait_new_id "$sd"
 	off=$(lab_log_size "$LAB_DIR/log/$sip.conns")
 	if resume_send 6 "$sd" "$sip"; then
-		lab_sess_has mxtlsd-sts-new-id "$(lab_req "Verified TLS connection established to $sh[$sip]:25: ").*MTA-STS enforce, policy id bench2" \
-			"the session after the change was not verified under policy id bench2"
+		lab_sess_has mxtlsd-sts-new-id "$(lab_req "Verified TLS connection established to $sh[$sip]:25: ").*MTA-STS enforce, policy id resume2" \
+			"the session after the change was not verified under policy id resume2"
 		lab_sess_lacks mxtlsd-sts-not-resumed "resumed \\(key " "a session was resumed across the policy id change"
 		k2=$(resume_key "TLS session with .* cached for ")
 		if [ -n "$k2" ] && [ "$k2" != "$k1" ]; then pass sts-other-key
@@ -179,7 +181,7 @@ scenario_resume() {
 	else
 		fail sts-mx-full "no TLS connection at $sip after the id change"
 	fi
-	lab_sts_txt "$sd" bench1 || fail sts-id-back "sts-txt.sh $sd bench1 failed"
+	lab_sts_txt "$sd" resume1 || fail sts-id-back "sts-txt.sh $sd resume1 failed"
 
 	# 3. DANE, the TLSA record changed to a non-matching one
 	if out=$("$LAB_HERE/dns/fix-one-bad.sh" "$LAB_DIR/dns" 2>&1); then pass dns-fixed
@@ -221,11 +223,16 @@ scenario_resume() {
 	else fail metric-resumed "mxtls_tls_resumed_total: before ${met0:-?}, after ${met1:-?} (expected +3)"; fi
 }
 
-# resume_wait_new_id DOMAIN ID - until mxtlsd's resolver can have the new
-# TXT: the old answer's TTL (60 s) from its last lookup
+# resume_wait_new_id DOMAIN - right after the TXT changed: until mxtlsd's
+# resolver can have the new one, the old answer's TTL (the record's in the
+# zone file, 10 s; tests/lab/dns/build.sh STS_TXT_TTLS) and a second
 resume_wait_new_id() {
-	lab_log "$SCEN: waiting 61 s for the old _mta-sts.$1 TXT to expire in mxtlsd's resolver"
-	sleep 61 &
+	local ttl
+	ttl=$(awk -v o="_mta-sts.${1%.lab.example}" '$1 == o && $3 == "TXT" { print $2 }' \
+		"$LAB_DIR/dns/zones/lab.example.zone" 2>/dev/null)
+	case $ttl in ''|*[!0-9]*) ttl=60 ;; esac
+	lab_log "$SCEN: waiting $((ttl + 1)) s for the old _mta-sts.$1 TXT to expire in mxtlsd's resolver"
+	sleep $((ttl + 1)) &
 	wait $!
 }
 

@@ -17,7 +17,8 @@
 #      and a second after the change), the next message's handshake is a
 #      full one, verified under the new id, and its session cached under
 #      another key.
-#   3. DANE, TLSA changed: one-bad.example (TTL 1) with the right TLSA
+#   3. (While the old TXT of 2 expires; then 2 goes on.)
+#      DANE, TLSA changed: one-bad.example (TTL 1) with the right TLSA
 #      record: a message arrives verified; then the record is changed to
 #      a non-matching one: the next message is deferred (451 4.7.5 TLSA
 #      record mismatch), nothing reaches the MX, mxtlsd offers no cached
@@ -77,10 +78,48 @@ resume_key() {
 	grep -E -- "$1" <<<"$D_LINES" | sed -n 's/.*(key \([0-9a-f]*\)[);].*/\1/p' | head -n 1
 }
 
+# resume_tlsa - step 3: one-bad.example verified, then its TLSA record
+# changed to a non-matching one: deferred, nothing offered or resumed
+resume_tlsa() {
+	local bip=192.0.2.37 bh=mx.one-bad.example off out
+	if out=$("$LAB_HERE/dns/fix-one-bad.sh" "$LAB_DIR/dns" 2>&1); then pass dns-fixed
+	else fail dns-fixed "fix-one-bad.sh failed: $out"; return; fi
+	sleep 2.1			# TTL 1: mxtlsd's resolver has the right record
+	if resume_send 7 one-bad.example "$bip"; then
+		lab_sess_verified "$bh" "$bip" "DANE-EE(3) SPKI(1) SHA2-256(1)"
+		# TTL 1: less than a second left, nothing worth caching
+		lab_sess_lacks mxtlsd-ttl1-not-cached "cached for " "a session was cached for longer than the plan's TTL of 1 s"
+	fi
+	CK=
+	if out=$("$LAB_HERE/dns/fix-one-bad.sh" "$LAB_DIR/dns" break 2>&1); then pass dns-broken
+	else fail dns-broken "fix-one-bad.sh break failed: $out"; return; fi
+	sleep 2.1			# ... and the wrong one now
+	off=$(lab_log_size "$LAB_DIR/log/$bip.conns")
+	CK=-8
+	lab_send "r8-$SCEN-$RUNID@one-bad.example" || { CK=; return; }
+	lab_expect_deferred "451 4.7.5 TLSA record mismatch for ${bh}[$bip]:25"
+	if lab_sess one-bad.example; then
+		lab_sess_lacks mxtlsd-not-verified 'Verified TLS connection' "a connection was logged as verified"
+		lab_sess_lacks mxtlsd-not-resumed 'resumed \(key ' "a session was resumed after the TLSA change"
+		lab_sess_lacks mxtlsd-not-offered 'offering a cached TLS session' "a cached session was offered after the TLSA change"
+		lab_sess_result "${bh}[$bip]:25" tlsa-invalid
+	fi
+	lab_dequeue
+	CK=
+	if resume_wait_conns "$bip" "$off" 1; then
+		case $R_CONNS in
+		*" 0 resumed"*) pass tlsa-mx-full ;;
+		*) fail tlsa-mx-full "the sink saw: $R_CONNS" ;;
+		esac
+	else
+		fail tlsa-mx-full "no TLS connection at $bip after the TLSA change"
+	fi
+}
+
 scenario_resume() {
 	local ip=192.0.2.31 h=mx1.dane-ee.example off k1 k2 k3 out
 	local sip=192.0.2.59 sh=mx.stsbench.lab.example sd=stsresume.lab.example
-	local bip=192.0.2.37 bh=mx.one-bad.example met0 met1
+	local bip=192.0.2.37 met0 met1 t0
 	lab_dane_only || return 0
 	SCEN_SINKS="$ip $sip $bip"
 	met0=$(resume_metric)
@@ -162,7 +201,11 @@ scenario_resume() {
 	lab_sts_publish "$sd" enforce "$sh"
 	if lab_sts_txt "$sd" resume2; then pass sts-new-id
 	else fail sts-new-id "sts-txt.sh $sd resume2: $(tail -n 2 "$LAB_DIR/log/sts-txt.log")"; fi
-	resume_wait_new_id "$sd"
+	t0=$(lab_now_ms)
+	# 3. DANE, the TLSA record changed, while the old TXT expires
+	resume_tlsa
+	CK=
+	resume_wait_new_id "$sd" "$t0"
 	off=$(lab_log_size "$LAB_DIR/log/$sip.conns")
 	if resume_send 6 "$sd" "$sip"; then
 		lab_sess_has mxtlsd-sts-new-id "$(lab_req "Verified TLS connection established to $sh[$sip]:25: ").*MTA-STS enforce, policy id resume2" \
@@ -183,56 +226,25 @@ scenario_resume() {
 	fi
 	lab_sts_txt "$sd" resume1 || fail sts-id-back "sts-txt.sh $sd resume1 failed"
 
-	# 3. DANE, the TLSA record changed to a non-matching one
-	if out=$("$LAB_HERE/dns/fix-one-bad.sh" "$LAB_DIR/dns" 2>&1); then pass dns-fixed
-	else fail dns-fixed "fix-one-bad.sh failed: $out"; return; fi
-	sleep 2.1			# TTL 1: mxtlsd's resolver has the right record
-	if resume_send 7 one-bad.example "$bip"; then
-		lab_sess_verified "$bh" "$bip" "DANE-EE(3) SPKI(1) SHA2-256(1)"
-		# TTL 1: less than a second left, nothing worth caching
-		lab_sess_lacks mxtlsd-ttl1-not-cached "cached for " "a session was cached for longer than the plan's TTL of 1 s"
-	fi
-	CK=
-	if out=$("$LAB_HERE/dns/fix-one-bad.sh" "$LAB_DIR/dns" break 2>&1); then pass dns-broken
-	else fail dns-broken "fix-one-bad.sh break failed: $out"; return; fi
-	sleep 2.1			# ... and the wrong one now
-	off=$(lab_log_size "$LAB_DIR/log/$bip.conns")
-	CK=-8
-	lab_send "r8-$SCEN-$RUNID@one-bad.example" || { CK=; return; }
-	lab_expect_deferred "451 4.7.5 TLSA record mismatch for ${bh}[$bip]:25"
-	if lab_sess one-bad.example; then
-		lab_sess_lacks mxtlsd-not-verified 'Verified TLS connection' "a connection was logged as verified"
-		lab_sess_lacks mxtlsd-not-resumed 'resumed \(key ' "a session was resumed after the TLSA change"
-		lab_sess_lacks mxtlsd-not-offered 'offering a cached TLS session' "a cached session was offered after the TLSA change"
-		lab_sess_result "${bh}[$bip]:25" tlsa-invalid
-	fi
-	lab_dequeue
-	CK=
-	if resume_wait_conns "$bip" "$off" 1; then
-		case $R_CONNS in
-		*" 0 resumed"*) pass tlsa-mx-full ;;
-		*) fail tlsa-mx-full "the sink saw: $R_CONNS" ;;
-		esac
-	else
-		fail tlsa-mx-full "no TLS connection at $bip after the TLSA change"
-	fi
-
 	# 4. the metric
 	met1=$(resume_metric)
 	if [ -n "$met1" ] && [ "${met1%.*}" -ge $(( ${met0%.*} + 3 )) ]; then pass metric-resumed
 	else fail metric-resumed "mxtls_tls_resumed_total: before ${met0:-?}, after ${met1:-?} (expected +3)"; fi
 }
 
-# resume_wait_new_id DOMAIN - right after the TXT changed: until mxtlsd's
-# resolver can have the new one, the old answer's TTL (the record's in the
-# zone file, 10 s; tests/lab/dns/build.sh STS_TXT_TTLS) and a second
+# resume_wait_new_id DOMAIN T0 - until mxtlsd's resolver can have the TXT
+# NSD serves since T0 (lab_now_ms, when sts-txt.sh returned): the old answer's TTL
+# (the record's in the zone file, 10 s; tests/lab/dns/build.sh
+# STS_TXT_TTLS) and a second after T0
 resume_wait_new_id() {
-	local ttl
+	local ttl w
 	ttl=$(awk -v o="_mta-sts.${1%.lab.example}" '$1 == o && $3 == "TXT" { print $2 }' \
 		"$LAB_DIR/dns/zones/lab.example.zone" 2>/dev/null)
 	case $ttl in ''|*[!0-9]*) ttl=60 ;; esac
-	lab_log "$SCEN: waiting $((ttl + 1)) s for the old _mta-sts.$1 TXT to expire in mxtlsd's resolver"
-	sleep $((ttl + 1)) &
+	w=$(( $2 + (ttl + 1) * 1000 - $(lab_now_ms) ))
+	[ "$w" -gt 0 ] || return 0
+	lab_log "$SCEN: waiting $w ms for the old _mta-sts.$1 TXT to expire in mxtlsd's resolver"
+	sleep "$((w / 1000)).$(printf '%03d' $((w % 1000)))" &
 	wait $!
 }
 

@@ -93,16 +93,21 @@ time.sleep(1)
 print("unmarked", conn(False))
 PY
 
-try() {	# try NAME BACKEND-ARGS...: one collision; sets GOT (mx|safe)
+install_only() {	# install_only NAME BACKEND-ARGS...: a clean install
 	local name=$1
 	shift
-	: >"$W/mx.log"
-	: >"$W/lsn.log"
 	ip netns exec $H conntrack -F >/dev/null 2>&1
 	ip netns exec $H bash "$REPO/iptables/mxtls-iptables" remove >/dev/null 2>&1
 	ip netns exec $H nft flush ruleset 2>/dev/null
 	ip netns exec $H bash "$REPO/iptables/mxtls-iptables" install --local --mark 0x6d78 \
-	    "$@" >"$W/ipt.log" 2>&1 || { fail "$name" "install: $(tail -1 "$W/ipt.log")"; return; }
+	    "$@" >"$W/ipt.log" 2>&1 || { fail "$name" "install: $(tail -1 "$W/ipt.log")"; return 1; }
+}
+
+try() {	# try NAME BACKEND-ARGS...: one collision; sets GOT (mx|safe)
+	GOT=
+	: >"$W/mx.log"
+	: >"$W/lsn.log"
+	install_only "$@" || return
 	ip netns exec $M /usr/bin/python3 "$W/mx.py" "$W/mx.log" & SRV=$!
 	ip netns exec $H /usr/bin/python3 "$W/lsn.py" "$W/lsn.log" & LSN=$!
 	sleep 0.5
@@ -127,7 +132,8 @@ done
 no_guard() {
 	local port=$1
 	shift
-	try iptables-no-guard "$@"
+	GOT= RED=
+	install_only iptables-no-guard "$@" || return
 	ip netns exec $H iptables -D OUTPUT -p tcp -m tcp --dport 25 -j MXTLS_GUARD 2>/dev/null
 	ip netns exec $H iptables -F MXTLS_GUARD 2>/dev/null; ip netns exec $H iptables -X MXTLS_GUARD 2>/dev/null
 	ip netns exec $H conntrack -F >/dev/null 2>&1

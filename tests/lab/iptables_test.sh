@@ -501,8 +501,8 @@ exact_ns() {
 	ip netns add "$1" && ip netns exec "$1" sh -e -c '
 		ip link set lo up
 		ip link add a0 type veth peer name a1
-		ip link set a0 addrgenmode none
-		ip link set a1 addrgenmode none
+		ip link set a0 addrgenmode none 2>/dev/null || [ ! -e /proc/net/if_inet6 ]
+		ip link set a1 addrgenmode none 2>/dev/null || [ ! -e /proc/net/if_inet6 ]
 		ip addr add 198.51.100.1/24 dev a0
 		ip addr add 192.0.2.1/24 dev a1
 		ip link set a0 up

@@ -25,6 +25,18 @@ route_level_str(enum route_level l)
 	return (unsigned) l < ROUTE_NLEVELS ? words[l] : "?";
 }
 
+/* route_resume_ttl - how long DNS answers let a session of level l be
+ * resumed: -1 no bound, 0 not at all, else seconds */
+long
+route_resume_ttl(enum route_level l, int has_plan, long min_ttl, double left_ms)
+{
+	if (!ROUTE_DNS_VERDICT(l) || !has_plan)
+		return -1;
+	if (min_ttl < 0 || left_ms <= 0)
+		return 0;
+	return (long) (left_ms / 1000.0);
+}
+
 /* add - one candidate, or NULL when the list is full */
 static struct route_cand *
 add(struct route *rt, const struct sockaddr_storage *a, int host,

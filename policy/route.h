@@ -6,8 +6,8 @@
  *		const struct sockaddr_storage *orig,
  *		const struct route_opts *o, struct route *rt);
  *	const char *route_level_str(enum route_level l);
-const struct ptab_entry *route_table_entry(const struct ptable *t, const struct plan *p,
-    const struct sockaddr_storage *orig);
+ *	long route_resume_ttl(enum route_level l, int has_plan,
+ *		long min_ttl, double left_ms);
  *	const struct ptab_entry *route_table_entry(const struct ptable *t,
  *		const struct plan *p, const struct sockaddr_storage *orig);
  *
@@ -65,6 +65,15 @@ const struct ptab_entry *route_table_entry(const struct ptable *t, const struct 
  *	that address, then the domain's own or its nearest .parent's; NULL
  *	when none.
  *
+ *	route_resume_ttl() is how long a TLS session verified at level l may
+ *	be resumed, as far as the DNS answers go: -1 when l's verdict does
+ *	not depend on them (ROUTE_DNS_VERDICT false: may, encrypt and
+ *	fingerprint promise nothing the DNS said, and the session's own
+ *	lifetime is the only bound), or without a plan; else the seconds
+ *	left (left_ms) of the plan's shortest TTL (min_ttl), 0 (cache
+ *	nothing) when the plan counted no TTL (min_ttl < 0) or it has run
+ *	out.
+ *
  *	rt->verdict is ROUTE_TRY (try rt->cands in order), ROUTE_TEMPFAIL,
  *	ROUTE_REFUSE (temporary too), or ROUTE_NULLMX (permanent), with
  *	rt->reply the reply text for the old MTA.
@@ -97,6 +106,8 @@ enum route_level {
 #define ROUTE_IS_STS(l)		((l) == ROUTE_STS || (l) == ROUTE_STS_TESTING)
 #define ROUTE_MUST_MATCH(l)	((l) >= ROUTE_STS)
 #define ROUTE_NAMES(l)		(ROUTE_IS_STS(l) || (l) == ROUTE_VERIFY || (l) == ROUTE_SECURE)
+/* the verdict rests on DNS answers: TLSA records, MX names, the STS id */
+#define ROUTE_DNS_VERDICT(l)	((l) == ROUTE_DANE || ROUTE_NAMES(l))
 enum route_verdict { ROUTE_TRY, ROUTE_TEMPFAIL, ROUTE_REFUSE, ROUTE_NULLMX };
 
 struct route_cand {
@@ -136,6 +147,7 @@ struct route_opts {
 void route_build(const struct plan *p, const struct sockaddr_storage *orig,
     const struct route_opts *o, struct route *rt);
 const char *route_level_str(enum route_level l);
+long route_resume_ttl(enum route_level l, int has_plan, long min_ttl, double left_ms);
 const struct ptab_entry *route_table_entry(const struct ptable *t, const struct plan *p,
     const struct sockaddr_storage *orig);
 

@@ -65,14 +65,13 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 	p->srclen = sess_up_source(s, &p->src);
 	up_params_policy(p, s->rt.plan, &s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL);
 	if (proxy.cfg.tls_session_cache && proxy.scache) {
-		/* A cached session lives no longer than the plan's answers; a
-		 * plan that counted no answer's TTL caches nothing. */
+		/* A session verified on the plan's answers lives no longer
+		 * than they do (route_resume_ttl) */
 		const struct plan *pl = s->rt.plan;
-		double left = s->rt.until - mono_ms();
 
 		p->scache = proxy.scache;
-		p->dns_ttl = pl == NULL ? -1 : pl->min_ttl < 0 || s->rt.until <= 0 || left <= 0
-		    ? 0 : (long) (left / 1000.0);
+		p->dns_ttl = route_resume_ttl(p->level, pl != NULL, pl ? pl->min_ttl : -1,
+		    s->rt.until > 0 ? s->rt.until - mono_ms() : 0);
 	}
 	s->rt.up_tlsa[0] = 0;
 	if (c->host >= 0 && s->rt.plan)

@@ -505,10 +505,42 @@ routes_table(void)
 	}
 }
 
+/* resume_ttls - how long the DNS lets a TLS session be resumed, per level */
+static void
+resume_ttls(void)
+{
+	static const enum route_level dns[] = {ROUTE_DANE, ROUTE_STS, ROUTE_STS_TESTING,
+		ROUTE_VERIFY, ROUTE_SECURE};
+	static const enum route_level nodns[] = {ROUTE_MAY, ROUTE_ENCRYPT, ROUTE_FINGERPRINT};
+	size_t i;
+
+	for (i = 0; i < sizeof(dns) / sizeof(dns[0]); i++) {
+		const char *w = route_level_str(dns[i]);
+
+		T_CASE("resume ttl: the plan's TTL left bounds a DNS-verified level",
+		    route_resume_ttl(dns[i], 1, 300, 42500.0) == 42, "%s", w);
+		T_CASE("resume ttl: a plan that counted no TTL caches nothing",
+		    route_resume_ttl(dns[i], 1, -1, 42500.0) == 0, "%s", w);
+		T_CASE("resume ttl: a TTL run out caches nothing",
+		    route_resume_ttl(dns[i], 1, 300, 0) == 0
+		    && route_resume_ttl(dns[i], 1, 300, -5.0) == 0, "%s", w);
+		T_CASE("resume ttl: under a second left caches nothing",
+		    route_resume_ttl(dns[i], 1, 300, 999.0) == 0, "%s", w);
+		T_CASE("resume ttl: no plan, no DNS bound",
+		    route_resume_ttl(dns[i], 0, -1, 0) == -1, "%s", w);
+	}
+	for (i = 0; i < sizeof(nodns) / sizeof(nodns[0]); i++)
+		T_CASE("resume ttl: a level that verifies nothing from DNS has no DNS bound",
+		    route_resume_ttl(nodns[i], 1, -1, 0) == -1
+		    && route_resume_ttl(nodns[i], 1, 300, 1000.0) == -1,
+		    "%s", route_level_str(nodns[i]));
+}
+
 int
 main(void)
 {
 	T_INIT("route");
+	resume_ttls();
 	routes();
 	routes_sts();
 	routes_addrs();

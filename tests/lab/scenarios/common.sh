@@ -14,6 +14,17 @@
 #
 # lab_check_mxtlsd_log CHECK ERE REASON
 #	(local flavor) mxtlsd's log has a line matching ERE.
+#
+# lab_metric SERIES
+#	The value of SERIES on mxtlsd's /metrics now (the name and labels as
+#	mxtlsd writes them: 'mxtls_early_upstream_total{outcome="used"}'), or
+#	nothing when the series is missing or /metrics does not answer.
+#	(metrics.sh's lab_metrics parses a whole scrape, for exact deltas.)
+
+lab_metric() {
+	lab_in_mta curl -s --max-time 5 "http://$LAB_METRICS_ADDR/metrics" 2>/dev/null |
+		awk -v s="$1" '$1 == s { print $2; exit }'
+}
 
 # CK: suffix of the check names of the helpers (a scenario that repeats a
 # step sets it, e.g. CK=-after-fix)

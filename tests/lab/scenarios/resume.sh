@@ -251,7 +251,6 @@ resume_wait_new_id() {
 # resume_metric - mxtls_tls_resumed_total from /metrics, or 0
 resume_metric() {
 	local v
-	v=$(lab_in_mta curl -s "http://$LAB_METRICS_ADDR/metrics" 2>/dev/null |
-		awk '$1 == "mxtls_tls_resumed_total" { print $2 }')
+	v=$(lab_metric mxtls_tls_resumed_total)
 	echo "${v:-0}"
 }

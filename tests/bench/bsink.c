@@ -23,7 +23,10 @@
  *	few KiB each (plus OpenSSL's state when TLS is on).
  *
  *	SIGUSR1 prints the counters on stdout; SIGINT and SIGTERM print them
- *	and exit 0.  -p writes the process id to PIDFILE (removed at exit).
+ *	and exit 0.  `tls' counts finished handshakes, `resumed' those of
+ *	them that resumed a session (a TLS 1.2 session id or a TLS 1.3
+ *	ticket: OpenSSL's default server cache and stateless tickets); the
+ *	full handshakes are tls - resumed.  -p writes the process id to PIDFILE (removed at exit).
  *
  * DIAGNOSTICS
  *	Bad options and start-up failures (address, certificate, pid file)
@@ -103,6 +106,7 @@ struct sink_stats {
 	unsigned long long active;
 	unsigned long long max_active;
 	unsigned long long tls;
+	unsigned long long resumed;	/* of tls: abbreviated handshakes */
 	unsigned long long messages;
 	unsigned long long bytes;
 	unsigned long long errors;
@@ -147,9 +151,11 @@ static void
 stats_print(void)
 {
 	printf("bsink: connections=%llu active=%llu max_active=%llu tls=%llu "
-	    "messages=%llu bytes=%llu errors=%llu timeouts=%llu\n",
+	    "messages=%llu bytes=%llu errors=%llu timeouts=%llu "
+	    "resumed=%llu\n",
 	    stats.connections, stats.active, stats.max_active, stats.tls,
-	    stats.messages, stats.bytes, stats.errors, stats.timeouts);
+	    stats.messages, stats.bytes, stats.errors, stats.timeouts,
+	    stats.resumed);
 	fflush(stdout);
 }
 
@@ -443,6 +449,8 @@ conn_run(struct sink_conn *c)
 			}
 			c->handshaking = 0;
 			stats.tls++;
+			if (SSL_session_reused(c->ssl))
+				stats.resumed++;
 		}
 		if (c->olen > 0) {
 			ret = conn_flush(c);

@@ -8,6 +8,7 @@
  * SYNOPSIS
  *	sessload -r DNS_SERVER -d DOMAIN -n SESSIONS -c CONCURRENCY
  *	    [-z MSGSIZE] [-p PAUSE_MS] [-T TIMEOUT]
+ *	sessload -a ADDR:PORT -d DOMAIN -n SESSIONS -c CONCURRENCY ...
  *
  * DESCRIPTION
  *	CONCURRENCY threads run SESSIONS sessions between them, each one
@@ -25,6 +26,9 @@
  *	    session_p50_ms=… session_p99_ms=… dns_p50_ms=… dns_p99_ms=…
  *	    seconds=…
  *	(the percentiles over the sessions that succeeded).
+ *
+ *	With -a (tests/bench/fast) there are no lookups: every session
+ *	connects to the IPv4 ADDR:PORT given (dns_*_ms are 0).
  *
  * DIAGNOSTICS
  *	Exit status 0 when every session succeeded, 1 when some failed, 2 for
@@ -53,6 +57,8 @@
 #define LINE_LEN	76
 
 static struct in_addr dns_server;
+static struct in_addr fixed_addr;	/* -a: no lookups, this address */
+static unsigned short fixed_port;	/* and this port (0: no -a) */
 static const char *domain;
 static long sessions, msgsize = 4096, pause_ms, timeout = 30;
 static char *body;			/* the message, CR LF lines, ending "." */
@@ -316,13 +322,15 @@ session(long k, int dfd, double *rcpt, double *whole, double *dns, char *why, si
 	double t0 = now();
 	int rc = -1, one = 1;
 
-	if (lookup(dfd, domain, 15, mx, sizeof(mx), NULL, why, wl) < 0
+	if (fixed_port != 0)
+		a = fixed_addr;
+	else if (lookup(dfd, domain, 15, mx, sizeof(mx), NULL, why, wl) < 0
 	    || lookup(dfd, mx, 1, NULL, 0, &a, why, wl) < 0)
 		return -1;
 	*dns = now() - t0;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_port = htons(25);
+	sin.sin_port = htons(fixed_port != 0 ? fixed_port : 25);
 	sin.sin_addr = a;
 	if ((c.fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
 		snprintf(why, wl, "socket: %s", strerror(errno));
@@ -338,8 +346,8 @@ session(long k, int dfd, double *rcpt, double *whole, double *dns, char *why, si
 
 		memset(&me, 0, sizeof(me));
 		(void) getsockname(c.fd, (struct sockaddr *) &me, &ml);
-		snprintf(why, wl, "connect %s:25 from port %u: %s", inet_ntoa(a),
-		    ntohs(me.sin_port), strerror(e));
+		snprintf(why, wl, "connect %s:%u from port %u: %s", inet_ntoa(a),
+		    ntohs(sin.sin_port), ntohs(me.sin_port), strerror(e));
 		goto out;
 	}
 	if ((rc = reply(&c, why, wl)) != 220) {
@@ -375,15 +383,15 @@ worker(void *arg)
 {
 	struct sockaddr_in sin;
 	char why[256];
-	int dfd;
+	int dfd = -1;
 
 	(void) arg;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(53);
 	sin.sin_addr = dns_server;
-	if ((dfd = socket(AF_INET, SOCK_DGRAM, 0)) < 0
-	    || connect(dfd, (struct sockaddr *) &sin, sizeof(sin)) < 0) {
+	if (fixed_port == 0 && ((dfd = socket(AF_INET, SOCK_DGRAM, 0)) < 0
+	    || connect(dfd, (struct sockaddr *) &sin, sizeof(sin)) < 0)) {
 		perror("sessload: DNS socket");
 		exit(2);
 	}
@@ -410,7 +418,8 @@ worker(void *arg)
 		nok++;
 		pthread_mutex_unlock(&mu);
 	}
-	close(dfd);
+	if (dfd >= 0)
+		close(dfd);
 	return NULL;
 }
 
@@ -469,8 +478,22 @@ main(int argc, char **argv)
 	double t0, secs;
 	int c;
 
-	while ((c = getopt(argc, argv, "r:d:n:c:z:p:T:")) != -1) {
+	while ((c = getopt(argc, argv, "a:r:d:n:c:z:p:T:")) != -1) {
 		switch (c) {
+		case 'a': {
+			char host[64], *colon = strrchr(optarg, ':');
+			long port = colon ? atol(colon + 1) : 0;
+
+			if (!colon || (size_t) (colon - optarg) >= sizeof(host) || port < 1
+			    || port > 65535)
+				goto usage;
+			memcpy(host, optarg, (size_t) (colon - optarg));
+			host[colon - optarg] = '\0';
+			if (inet_pton(AF_INET, host, &fixed_addr) != 1)
+				goto usage;
+			fixed_port = (unsigned short) port;
+			break;
+		}
 		case 'r':
 			if (inet_pton(AF_INET, optarg, &dns_server) != 1)
 				goto usage;
@@ -497,7 +520,7 @@ main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (!domain || dns_server.s_addr == 0 || sessions < 1 || conc < 1 || msgsize < 0
+	if (!domain || (dns_server.s_addr == 0 && fixed_port == 0) || sessions < 1 || conc < 1 || msgsize < 0
 	    || msgsize > 64L * 1024 * 1024 || pause_ms < 0 || timeout < 1 || optind != argc)
 		goto usage;
 	make_body();
@@ -525,7 +548,7 @@ main(int argc, char **argv)
 	    secs);
 	return nfailed ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: sessload -r DNS_SERVER -d DOMAIN -n SESSIONS -c CONCURRENCY "
-	    "[-z MSGSIZE] [-p PAUSE_MS] [-T TIMEOUT]\n");
+	fprintf(stderr, "usage: sessload -r DNS_SERVER|-a ADDR:PORT -d DOMAIN -n SESSIONS "
+	    "-c CONCURRENCY [-z MSGSIZE] [-p PAUSE_MS] [-T TIMEOUT]\n");
 	return 2;
 }

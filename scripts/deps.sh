@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh - install the Debian 12 packages mxtls needs, once, when missing.
 #
-# Usage: scripts/deps.sh [build|check|demo|exim|metrics|smap]
+# Usage: scripts/deps.sh [build|check|demo|exim|metrics|smap|bench]
 #   build  compiler and libraries for `make`
 #   check  build + clang/libFuzzer + the lab (postfix, iptables, nftables,
 #          iproute2, python3, openssl) + exim
@@ -18,6 +18,9 @@
 #          with apt-get.  The binary: $MXTLS_LAB_CACHE/exim/root/usr/sbin/exim4
 #   smap   what the socketmap scenario and bench compare mxtlsd with:
 #          postfix-mta-sts-resolver, and unbound as its recursive resolver
+#   bench  what tests/bench/fast compares mxtlsd with: stunnel4 (client
+#          mode, protocol = smtp) and a Postfix relay; postfix also gives
+#          the load generator, smtp-source
 # Run as root; as another user it only reports what is missing.
 set -eu
 
@@ -29,6 +32,7 @@ python3 openssl procps psmisc ca-certificates nsd ldnsutils nginx-light conntrac
 python3-prometheus-client systemd"
 METRICS_PKGS="python3-prometheus-client"
 SMAP_PKGS="postfix-mta-sts-resolver unbound"
+BENCH_PKGS="stunnel4 postfix"
 
 MXTLS_LAB_CACHE=${MXTLS_LAB_CACHE:-/var/cache/mxtls-lab}
 EXIM_DIR=$MXTLS_LAB_CACHE/exim
@@ -45,7 +49,8 @@ demo) want="$BUILD_PKGS $CHECK_PKGS" ;;
 exim) want=""; exim=1 ;;
 metrics) want=$METRICS_PKGS ;;
 smap) want=$SMAP_PKGS ;;
-*) echo "usage: $0 [build|check|demo|exim|metrics|smap]" >&2; exit 2 ;;
+bench) want=$BENCH_PKGS ;;
+*) echo "usage: $0 [build|check|demo|exim|metrics|smap|bench]" >&2; exit 2 ;;
 esac
 
 # missing_of PKG... - the named packages that are not installed

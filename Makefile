@@ -319,6 +319,7 @@ bench: deps-check
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/socketmap
 	@bash tests/bench/hints
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/watch
+	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/fast
 
 # The TLSRPT figures alone: journal records/s (interval, always), and a
 # million-record day of aggregation (report/agg.c) on one core.

@@ -42,7 +42,7 @@ PROXY_CORE = proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c proxy/dns
 POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c
 POLICY_IO = policy/ptable_load.c policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
-PROXY_IO = proxy/tls.c proxy/tls_scache.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/sess.c \
+PROXY_IO = proxy/tls.c proxy/tls_scache.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/upcache.c proxy/sess.c \
 	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
 	proxy/listen.c proxy/metrics.c proxy/metrics_srv.c proxy/smap_srv.c proxy/nfq.c \
 	proxy/privs.c proxy/privs_set.c
@@ -65,7 +65,7 @@ UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/ta
 	policy/ptable.c policy/ptable_load.c lib/dest.c \
 	lib/addr.c lib/dname.c \
 	lib/conf.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
-	proxy/up_tls.c proxy/tls_scache.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
+	proxy/up_tls.c proxy/tls_scache.c proxy/upcache.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
 	proxy/sess_record.c proxy/metrics.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c policy/dnssec.c report/rtype.c report/record.c report/journal.c
 # The upstream client against a scripted MX in one process.

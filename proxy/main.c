@@ -56,6 +56,7 @@
 #include "tls.h"
 #include "tls_scache.h"
 #include "up.h"
+#include "upcache.h"
 
 struct proxy proxy;
 
@@ -240,6 +241,7 @@ on_term(struct ev_loop *loop, ev_signal *w, int revents)
 	msg_info("signal %d: no new sessions; draining %ld (at most %lds)",
 	    w->signum, proxy.nsessions, proxy.cfg.shutdown_timeout);
 	lsn_stop(loop);
+	upc_flush(METRICS_UPC_DRAIN);		/* cached upstreams: QUIT */
 	sess_drain_all();
 	ev_timer_init(&drain_timer, on_drain_timer,
 	    (double) proxy.cfg.shutdown_timeout, 0.);
@@ -402,6 +404,11 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	keep_fixed(&nc);
 	cfg_free(&proxy.cfg);
 	proxy.cfg = nc;
+	/* Any policy input of a cached upstream may have changed: none is
+	 * kept across a reload. */
+	upc_flush(METRICS_UPC_RELOAD);
+	upc_conf(proxy.loop, nc.upstream_cache_time, nc.upstream_cache_size,
+	    nc.upstream_cache_per_dest);
 	SSL_CTX_free(proxy.server_ctx);		/* live sessions hold references */
 	proxy.server_ctx = ctx;
 	set_hostname();
@@ -549,6 +556,8 @@ run(void)
 	ev_timer_init(&journal_timer, on_journal_timer, 0., 0.);
 	ev_timer_start(proxy.loop, &journal_timer);
 	reap_init(proxy.loop);
+	upc_conf(proxy.loop, proxy.cfg.upstream_cache_time, proxy.cfg.upstream_cache_size,
+	    proxy.cfg.upstream_cache_per_dest);
 	ev_signal_init(&sig_term, on_term, SIGTERM);
 	ev_signal_init(&sig_int, on_term, SIGINT);
 	ev_signal_init(&sig_hup, on_hup, SIGHUP);

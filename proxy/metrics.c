@@ -29,6 +29,7 @@ static int render_actions(const struct metrics *m, struct buf *out);
 static int render_lookup(const struct metrics *m, struct buf *out);
 static int render_rest(const struct metrics *m, const struct metrics_gauges *g,
     struct buf *out);
+static int render_upc(const struct metrics *m, struct buf *out);
 static int req_line(const char *p, size_t n, struct metrics_req *r);
 static int bad_octets(const char *p, size_t n);
 
@@ -238,6 +239,39 @@ render_watch(const struct metrics *m, const struct metrics_gauges *g, struct buf
 	return 0;
 }
 
+/* metrics_upc_drop_str - a drop reason's label word */
+const char *
+metrics_upc_drop_str(enum metrics_upc_drop why)
+{
+	static const char *const words[METRICS_UPC_DROPS] = {
+		"closed", "data", "expired", "evicted", "rset", "dead", "reload", "drain"
+	};
+
+	return (unsigned) why < METRICS_UPC_DROPS ? words[why] : "?";
+}
+
+/* render_upc - the upstream connection cache */
+static int
+render_upc(const struct metrics *m, struct buf *out)
+{
+	const char *n = "mxtls_upstream_cache_dropped_total";
+
+	if (scalar(out, "mxtls_upstream_cache_idle", "gauge", "Idle upstream connections "
+		"held for later sessions (upstream_cache_time).", m->upc_idle) < 0
+	    || scalar(out, "mxtls_upstream_cache_hits_total", "counter", "Sessions that "
+		"took a cached upstream connection (its RSET accepted).", m->upc_hits) < 0
+	    || scalar(out, "mxtls_upstream_cache_misses_total", "counter", "... that "
+		"found none fitting and connected afresh.", m->upc_misses) < 0
+	    || family(out, n, "counter", "Cached upstream connections closed or dropped, "
+		"by reason.") < 0)
+		return -1;
+	for (int k = 0; k < METRICS_UPC_DROPS; k++)
+		if (labelled(out, n, "reason", metrics_upc_drop_str((enum metrics_upc_drop) k),
+		    NULL, NULL, m->upc_dropped[k]) < 0)
+			return -1;
+	return 0;
+}
+
 /* metrics_render - the exposition text of the counters and gauges */
 int
 metrics_render(const struct metrics *m, const struct metrics_gauges *g,
@@ -248,7 +282,8 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g,
 	    || scalar(out, "mxtls_sessions_total", "counter",
 		"Sessions with the old MTA accepted.", m->sessions) < 0
 	    || render_attempts(m, out) < 0 || render_actions(m, out) < 0
-	    || render_lookup(m, out) < 0 || render_watch(m, g, out) < 0)
+	    || render_lookup(m, out) < 0 || render_watch(m, g, out) < 0
+	    || render_upc(m, out) < 0)
 		return -1;
 	return render_rest(m, g, out);
 }

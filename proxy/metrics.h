@@ -11,6 +11,8 @@
  *	void metrics_lookup(double ms);
  *	void metrics_smap_answer(int kind);
  *	void metrics_early(enum metrics_early k);
+ *	void metrics_upc_dropped(enum metrics_upc_drop why);
+ *	const char *metrics_upc_drop_str(enum metrics_upc_drop why);
  *
  *	int metrics_render(const struct metrics *m,
  *		const struct metrics_gauges *g, struct buf *out);
@@ -87,6 +89,15 @@
 enum metrics_early { METRICS_EARLY_STARTED, METRICS_EARLY_USED, METRICS_EARLY_WRONG,
 	METRICS_EARLY_FAILED, METRICS_EARLY_KINDS };
 
+/* the upstream connection cache (upcache.h): why an entry was closed or
+ * dropped (closed: the MX hung up; data: it sent something, a 421 too;
+ * expired: upstream_cache_time; evicted: the size limits; rset: a
+ * session's RSET on it was refused; dead: it failed at that RSET;
+ * reload: SIGHUP; drain: SIGTERM) */
+enum metrics_upc_drop { METRICS_UPC_CLOSED, METRICS_UPC_DATA, METRICS_UPC_EXPIRED,
+	METRICS_UPC_EVICTED, METRICS_UPC_RSET, METRICS_UPC_DEAD, METRICS_UPC_RELOAD,
+	METRICS_UPC_DRAIN, METRICS_UPC_DROPS };
+
 struct metrics {
 	unsigned long long sessions;
 	unsigned long long attempts[PTYPE_COUNT][RTYPE_COUNT];
@@ -98,6 +109,10 @@ struct metrics {
 	unsigned long long lookup_sum_us;
 	unsigned long long smap[METRICS_SMAP_KINDS];
 	unsigned long long early[METRICS_EARLY_KINDS];
+	unsigned long long upc_hits;		/* cached upstreams taken (RSET ok) */
+	unsigned long long upc_misses;		/* ... none fitted: a new one */
+	unsigned long long upc_dropped[METRICS_UPC_DROPS];
+	unsigned long long upc_idle;		/* a level: entries now (upcache.c) */
 };
 
 struct metrics_gauges {			/* read at scrape time */
@@ -155,6 +170,14 @@ metrics_early(enum metrics_early k)
 		metrics.early[k]++;
 }
 
+/* metrics_upc_dropped - a cached upstream was closed or dropped */
+static inline void
+metrics_upc_dropped(enum metrics_upc_drop why)
+{
+	if ((unsigned) why < METRICS_UPC_DROPS)
+		metrics.upc_dropped[why]++;
+}
+
 /* metrics_journal_lost - an attempt record could not be written */
 static inline void
 metrics_journal_lost(void)
@@ -184,6 +207,7 @@ metrics_smap_answer(int kind)
 	metrics.smap[kind >= 1 && kind < METRICS_SMAP_KINDS ? kind : 0]++;
 }
 
+const char *metrics_upc_drop_str(enum metrics_upc_drop why);
 int metrics_render(const struct metrics *m, const struct metrics_gauges *g,
     struct buf *out);
 int metrics_label_value(struct buf *out, const char *s);

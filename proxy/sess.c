@@ -87,7 +87,7 @@ sess_close(struct sess *s, int abort_up)
 	if (s->up) {
 		if (abort_up)
 			up_abort(s->up);
-		else
+		else if (sess_up_park(s) < 0)
 			up_quit(s->up);
 		s->up = NULL;
 	}

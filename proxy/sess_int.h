@@ -34,6 +34,7 @@
 #include "smtp.h"
 #include "tls.h"
 #include "up.h"
+#include "upcache.h"
 
 #define DATA_HIGH_WATER	(256 * 1024)	/* pause the old MTA above this */
 #define REPLY_HIGH_WATER (64 * 1024)	/* no more commands while more is queued */
@@ -95,7 +96,6 @@ struct sess_route {
 	int fresh;			/* looked up in this transaction */
 	double until;			/* mono ms: its answers' TTLs run out */
 	double t0;			/* when the lookups started (monotonic) */
-	char up_tlsa[1024];		/* the TLSA records the upstream was held to */
 	struct route route;		/* candidates from the plan */
 	int icand;			/* next candidate to try */
 	char pfail[REASON_MAX];		/* first policy failure of the attempts */
@@ -108,6 +108,15 @@ struct sess_route {
 					 * copy: a reload replaces the table) */
 	int has_tab;
 	unsigned tab_gen;		/* ... from this proxy.ptab_gen */
+	/* the upstream's key (upcache.h), and the connection cache */
+	struct upc_key up_key;		/* what s->up was started for */
+	int up_key_ok;			/* ... and it may serve others (no
+					 * policy waived: not a held replay) */
+	int up_clean;			/* its last transaction ended well: a
+					 * 2xx to the final dot, or to RSET */
+	int up_probe;			/* taken from the cache: RSET in flight */
+	int up_reused;			/* taken from the cache: no new attempt
+					 * (nothing journaled for it) */
 };
 
 /* sess_hold.c: TLS-Required: No (RFC 8689): the message decides after a
@@ -176,6 +185,8 @@ void sess_route_free(struct sess *s);
 void sess_early(struct sess *s);
 int sess_early_rcpt(struct sess *s, const char *dom);
 int sess_early_up_failed(struct sess *s, const struct up_info *u);
+int sess_up_park(struct sess *s);
+void sess_up_retry(struct sess *s);
 
 /* sess_xfer.c - MAIL/RCPT replay, the DATA relay, the transaction's end */
 void sess_relay_reply(struct sess *s, const struct smtp_reply *r);

@@ -20,6 +20,10 @@ static void early_plan(struct sess *s, struct plan *p);
 static void build_route(struct sess *s);
 static void take_plan(struct sess *s, struct plan *p, int fresh);
 static void early_drop(struct sess *s);
+static void up_key(struct sess *s, const struct plan *pl, const struct route *rt,
+    const struct route_cand *c, const struct ptab_entry *tab, struct upc_key *k);
+static int start_up(struct sess *s, const struct route_cand *c,
+    const struct up_params *p);
 
 /* sess_up_source - the address s's upstream connections leave from:
  * under upstream_source = client, for a session that came through a
@@ -73,10 +77,6 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 		p->dns_ttl = route_resume_ttl(p->level, pl != NULL, pl ? pl->min_ttl : -1,
 		    s->rt.until > 0 ? s->rt.until - mono_ms() : 0);
 	}
-	s->rt.up_tlsa[0] = 0;
-	if (c->host >= 0 && s->rt.plan)
-		snprintf(s->rt.up_tlsa, sizeof(s->rt.up_tlsa), "%s",
-		    s->rt.plan->hosts[c->host].tlsa_text);
 }
 
 /* attempts_failed - every candidate failed: the old MTA hears why */
@@ -192,7 +192,7 @@ sess_next_attempt(struct sess *s)
 			p.sts_mismatch = 0;
 		}
 		sess_enter(s, W_CONNECT);
-		if ((s->up = up_start(proxy.loop, &p, sess_on_up, s)) == NULL) {
+		if (start_up(s, c, &p) < 0) {
 			sess_attempt_failed(s, "?", "4.3.0", RTYPE_NONE, NULL, "out of memory");
 			continue;
 		}
@@ -362,45 +362,123 @@ start_route(struct sess *s)
 	sess_next_attempt(s);
 }
 
+/* up_key - the key (upcache.h) of an upstream for candidate c of route
+ * rt, under plan pl and table entry tab (or NULL): the same rule for a
+ * session's next transaction and for a cached connection */
+static void
+up_key(struct sess *s, const struct plan *pl, const struct route *rt,
+    const struct route_cand *c, const struct ptab_entry *tab, struct upc_key *k)
+{
+	struct up_params p = {
+		.addr = c->addr,
+		.addrlen = c->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+		    : sizeof(struct sockaddr_in),
+		.helo = s->fsm.helo[0] ? s->fsm.helo : proxy.hostname,
+		.mark = proxy.cfg.upstream_mark,
+	};
+
+	/* Never across source addresses: an upstream carries only the mail
+	 * of the address it leaves from (the gateway's, or one old MTA's
+	 * under upstream_source = client); the key holds it. */
+	p.srclen = sess_up_source(s, &p.src);
+	up_params_policy(&p, pl, rt, c, tab);
+	upc_key_make(k, &p, c->host >= 0 && pl ? pl->hosts[c->host].tlsa_text : "",
+	    tab ? proxy.ptab_gen : 0);
+}
+
+/* start_up - the upstream for candidate c (p: its parameters): a cached
+ * connection of the same key, once its RSET is accepted (sess_xfer.c),
+ * else a new one; -1 when out of memory */
+static int
+start_up(struct sess *s, const struct route_cand *c, const struct up_params *p)
+{
+	struct up *u;
+
+	s->rt.up_probe = s->rt.up_reused = s->rt.up_clean = 0;
+	/* A held message's upstream has its policy waived: it serves no one
+	 * else, and it is not the key's. */
+	s->rt.up_key_ok = !s->hold.replay;
+	up_key(s, s->rt.plan, &s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL,
+	    &s->rt.up_key);
+	if (s->rt.up_key_ok && upc_on()) {
+		if ((u = upc_take(&s->rt.up_key)) != NULL) {
+			up_park(u, sess_on_up, s, s->id, 0);
+			if (up_command(u, "RSET", 4) == 0) {
+				s->up = u;
+				s->rt.up_probe = 1;
+				return 0;
+			}
+			up_abort(u);
+			metrics_upc_dropped(METRICS_UPC_DEAD);
+		}
+		metrics.upc_misses++;
+		msg_info("%s: upstream cache miss: %s (%s): connecting", s->id,
+		    s->rt.up_key.addr, s->rt.plan ? s->rt.plan->domain : "");
+	}
+	return (s->up = up_start(proxy.loop, p, sess_on_up, s)) == NULL ? -1 : 0;
+}
+
+/* sess_up_retry - the cached connection of the current candidate was
+ * refused or is dead (nothing was said of it to the old MTA): a new
+ * connection to the same candidate */
+void
+sess_up_retry(struct sess *s)
+{
+	const struct route_cand *c = &s->rt.route.cands[s->rt.icand > 0 ? s->rt.icand - 1 : 0];
+	struct up_params p;
+
+	sess_up_params_for(s, c, &p);
+	if (start_up(s, c, &p) == 0)
+		return;
+	if (s->rt.early == EARLY_CONNECT) {
+		s->rt.early = EARLY_IDLE;	/* the RCPT tries again */
+		return;
+	}
+	sess_attempt_failed(s, "?", "4.3.0", RTYPE_NONE, NULL, "out of memory");
+	sess_next_attempt(s);
+}
+
+/* sess_up_park - the session ends: its upstream goes to the connection
+ * cache when it may serve another (its key, a clean last transaction,
+ * nothing in flight, no drain); 0 when it went, -1 (the caller quits) */
+int
+sess_up_park(struct sess *s)
+{
+	if (s->up == NULL || !s->rt.up_key_ok || !s->rt.up_clean || s->rt.up_probe
+	    || s->txn.mx_open || proxy.draining || !up_idle(s->up))
+		return -1;
+	if (upc_park(s->up, &s->rt.up_key, s->id) < 0)
+		return -1;
+	msg_info("%s: upstream %s kept for later sessions (up to %lds)", s->id,
+	    up_info(s->up)->peer, proxy.cfg.upstream_cache_time);
+	s->up = NULL;
+	return 0;
+}
+
 /* up_fits - would a fresh plan send this mail where the open upstream
- * goes, at the same TLS level, under the same TLSA records and policy? */
+ * goes, at the same TLS level, under the same TLSA records and policy,
+ * from the same source?  (up_key: the connection cache's rule too) */
 static int
 up_fits(struct sess *s, const struct plan *p)
 {
 	struct route rt;
 	const struct route_cand *c = NULL;
-	const struct up_info *up = up_info(s->up);
 	struct route_opts o;
-	struct sockaddr_storage src;
-	socklen_t srclen = sess_up_source(s, &src);
+	struct upc_key k;
 
-	/* Never across source addresses: an upstream carries only the mail
-	 * of the address it leaves from (the gateway's, or one old MTA's
-	 * under upstream_source = client).  Today an upstream belongs to
-	 * one session, whose source changes only when a reload changes
-	 * upstream_source; this test keeps the rule when upstreams are
-	 * shared between sessions (issue 13). */
-	if (srclen != up->srclen || (srclen && !addr_same(&src, &up->src)))
+	if (!s->rt.up_key_ok)
 		return 0;
 	sess_route_opts(s, p, &o);
 	route_build(p, &s->orig, &o, &rt);
-	if (rt.verdict != ROUTE_TRY || rt.would != ROUTE_TRY || rt.soft != s->rt.route.soft)
-		return 0;
-	/* Under the same table entry, from the same table, or under none. */
-	if ((o.tab != NULL) != s->rt.has_tab || (o.tab && (s->rt.tab_gen != proxy.ptab_gen
-	    || strcmp(o.tab->key, s->rt.tab.key) != 0)))
+	if (rt.verdict != ROUTE_TRY || rt.would != ROUTE_TRY)
 		return 0;
 	for (int i = 0; i < rt.ncands && c == NULL; i++)
 		if (!rt.cands[i].failed)
 			c = &rt.cands[i];
-	if (c == NULL || c->level != up->level || c->addr.ss_family != up->sa.ss_family
-	    || memcmp(&c->addr, &up->sa, up->salen) != 0)
+	if (c == NULL)
 		return 0;
-	if (c->host >= 0 && strcmp(p->hosts[c->host].tlsa_text, s->rt.up_tlsa) != 0)
-		return 0;
-	if (p->has_sts && strcmp(p->sts.id, up->sts_id) != 0)
-		return 0;
-	return 1;
+	up_key(s, p, &rt, c, o.tab, &k);
+	return upc_key_eq(&k, &s->rt.up_key);
 }
 
 /* adopt_plan - a fresh plan for this transaction: keep the open
@@ -592,7 +670,7 @@ early_plan(struct sess *s, struct plan *p)
 	s->rt.cur_host = c->host;
 	s->rt.cur_ptype = sess_cand_ptype(s, c);
 	sess_up_params_for(s, c, &up);
-	if ((s->up = up_start(proxy.loop, &up, sess_on_up, s)) == NULL)
+	if (start_up(s, c, &up) < 0)
 		return;
 	s->rt.early = EARLY_CONNECT;
 }

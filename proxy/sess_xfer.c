@@ -30,6 +30,8 @@ static void up_ready(struct sess *s, struct up *u, const struct up_info *ui);
 static int up_reply(struct sess *s, struct up *u, const struct up_info *ui,
     const struct smtp_reply *r);
 static void up_failed(struct sess *s, const struct up_info *ui);
+static void up_probed(struct sess *s, struct up *u, enum up_event ev,
+    const struct up_info *ui, const struct smtp_reply *r);
 
 /* sess_relay_reply - the MX's reply, every line, to the old MTA */
 void
@@ -97,6 +99,7 @@ sess_send_mail(struct sess *s)
 		return;
 	}
 	n = sess_mail_line(s, line, sizeof(line));
+	s->rt.up_clean = 0;		/* a transaction is open at the MX */
 	sess_enter(s, W_MAIL);
 	/* A held message's recipients go one by one: its MX's refusal of
 	 * MAIL is then its one outcome, relayed whole. */
@@ -449,7 +452,8 @@ up_ready(struct sess *s, struct up *u, const struct up_info *ui)
 	}
 	if (s->wait != W_CONNECT)
 		return;
-	if (sess_record_ready(s, ui) < 0 && proxy.cfg.journal_required) {
+	/* A cached connection is no new attempt: its own was journaled. */
+	if (!s->rt.up_reused && sess_record_ready(s, ui) < 0 && proxy.cfg.journal_required) {
 		up_quit(u);
 		s->up = NULL;
 		txn_refused(s, "451 4.3.0 Error: the attempt could not be recorded "
@@ -511,9 +515,11 @@ up_reply(struct sess *s, struct up *u, const struct up_info *ui,
 		}
 		break;
 	case W_DOT:
+		s->rt.up_clean = r->code / 100 == 2;
 		sess_xfer_finish(s, sess_reply_text(r, l1, sizeof(l1)), r);
 		break;
 	case W_RSET:
+		s->rt.up_clean = r->code / 100 == 2;
 		s->txn.mx_open = 0;
 		sess_enter(s, W_NONE);
 		sess_say_pending(s);
@@ -577,6 +583,40 @@ sess_up_adopt(struct sess *s)
 	up_ready(s, s->up, up_info(s->up));
 }
 
+/* up_probed - the RSET on a connection taken from the cache: accepted,
+ * it is this attempt's upstream, ready (a hit); refused or dead, it is
+ * dropped and a new connection made, the old MTA none the wiser */
+static void
+up_probed(struct sess *s, struct up *u, enum up_event ev, const struct up_info *ui,
+    const struct smtp_reply *r)
+{
+	char l1[REASON_MAX];
+
+	if (ev == UP_DRAIN)
+		return;
+	s->rt.up_probe = 0;
+	if (ev == UP_REPLY && r->code / 100 == 2) {
+		s->rt.up_reused = 1;
+		metrics.upc_hits++;
+		msg_info("%s: upstream cache hit: %s (%s), RSET accepted", s->id, ui->peer,
+		    ui->tls_version);
+		up_ready(s, u, ui);
+		return;
+	}
+	if (ev == UP_REPLY) {
+		msg_info("%s: upstream cache: %s refused RSET: %s; connecting afresh", s->id,
+		    ui->peer, sess_reply_text(r, l1, sizeof(l1)));
+		metrics_upc_dropped(METRICS_UPC_RSET);
+		up_quit(u);
+	} else {
+		msg_info("%s: upstream cache: %s: %s; connecting afresh", s->id, ui->peer,
+		    ui->why);
+		metrics_upc_dropped(METRICS_UPC_DEAD);
+	}
+	s->up = NULL;
+	sess_up_retry(s);
+}
+
 /* sess_on_up - events from the upstream connection */
 void
 sess_on_up(struct up *u, enum up_event ev, const struct up_info *ui,
@@ -584,6 +624,12 @@ sess_on_up(struct up *u, enum up_event ev, const struct up_info *ui,
 {
 	struct sess *s = arg;
 
+	if (s->rt.up_probe && u == s->up) {
+		up_probed(s, u, ev, ui, r);
+		if (!s->c.closed)
+			sess_run(s);
+		return;
+	}
 	switch (ev) {
 	case UP_READY:
 		up_ready(s, u, ui);

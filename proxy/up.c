@@ -605,6 +605,12 @@ up_on_conn(struct conn *c, int ev, void *arg)
 		send_ehlo(u, UP_S_EHLO2);
 	if (u->st == UP_S_DEAD)
 		return;
+	if ((ev & CONN_READ) && u->parked && u->st == UP_S_IDLE && buf_used(&u->c.in) > 0) {
+		/* Cached and idle: whatever the MX says (a 421 too) ends it. */
+		up_fail(u, "4.4.2", "unsolicited data from %s on an idle cached connection",
+		    u->i.peer);
+		return;
+	}
 	if (ev & CONN_READ)
 		read_replies(u);
 	if (u->st == UP_S_DEAD)
@@ -760,6 +766,26 @@ void
 up_trim(struct up *u)
 {
 	conn_trim(&u->c);
+}
+
+/* up_idle - connected, nothing in flight either way */
+int
+up_idle(const struct up *u)
+{
+	return u->st == UP_S_IDLE && !u->c.closed && !u->c.eof && u->expect == 0
+	    && conn_pending(&u->c) == 0 && buf_used(&u->c.in) == 0;
+}
+
+/* up_park - a new owner: the connection cache (parked), or a session */
+void
+up_park(struct up *u, up_cb *cb, void *arg, const char *sid, int parked)
+{
+	u->cb = cb;
+	u->arg = arg;
+	u->parked = parked;
+	snprintf(u->sid, sizeof(u->sid), "%s", sid);
+	if (parked)
+		conn_trim(&u->c);
 }
 
 /* up_abort - close now; no more callbacks */

@@ -18,6 +18,9 @@
  *	void up_data_end(struct up *u);
  *	size_t up_pending(const struct up *u);
  *	void up_trim(struct up *u);
+ *	int up_idle(const struct up *u);
+ *	void up_park(struct up *u, up_cb *cb, void *arg, const char *sid,
+ *		int parked);
  *	void up_quit(struct up *u);
  *	void up_abort(struct up *u);
  *	STACK_OF(X509) *up_peer_chain(const struct up *u);
@@ -44,6 +47,12 @@
  *	back-pressure; UP_DRAIN when the queue is empty again), and
  *	up_data_end() waits for the final reply (UP_REPLY).  up_trim()
  *	frees the idle connection's buffer memory between transactions.
+ *	up_idle() says whether nothing is in flight (connected, no command
+ *	unanswered, nothing queued either way): what the connection cache
+ *	(upcache.h) keeps.  up_park() gives the connection a new owner (cb,
+ *	arg; sid for logs): parked (the cache's), its buffers are trimmed
+ *	and its first byte from the MX is an UP_FAIL (`unsolicited ...');
+ *	not parked, it is a session's again.
  *
  *	The TLS level comes from policy: at ROUTE_MAY, STARTTLS when
  *	offered; at ROUTE_ENCRYPT, TLS is required; at ROUTE_DANE, TLS is
@@ -209,6 +218,8 @@ int up_data_write(struct up *u, const void *p, size_t n);
 void up_data_end(struct up *u);
 size_t up_pending(const struct up *u);
 void up_trim(struct up *u);
+int up_idle(const struct up *u);
+void up_park(struct up *u, up_cb *cb, void *arg, const char *sid, int parked);
 void up_quit(struct up *u);
 void up_abort(struct up *u);
 STACK_OF(X509) *up_peer_chain(const struct up *u);

@@ -86,6 +86,7 @@ struct up {
 	int judged, cache_ok;		/* the verdict is in; keyed as promised */
 	int stored;			/* sessions stored (logged once) */
 	unsigned long sgen;		/* the cache's flushes at the offer */
+	int parked;			/* idle in the connection cache */
 	struct up_info i;		/* what the caller may know */
 	up_cb *cb;
 	void *arg;

@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,7 @@
 #include "../../proxy/proxy.h"
 #include "../../proxy/sess.h"
 #include "../../proxy/tls.h"
+#include "../../proxy/upcache.h"
 #include "fakemx.h"
 #include "t.h"
 
@@ -196,6 +198,9 @@ struct mx_manners {
 	const char *rcpt_refuse;	/* RCPT lines containing this get 550 */
 	const char *data;		/* to DATA */
 	const char *dot;		/* to the end of data */
+	const char *rset;		/* to RSET; "close": hang up instead */
+	int idle_close_ms;		/* after a message, hang up when idle this long */
+	int concurrent;			/* a thread per connection */
 };
 
 static struct mx_manners mx_next;	/* taken (and cleared) by mx_start */
@@ -207,6 +212,8 @@ struct mx {
 	atomic_int stop;
 	atomic_int accepted;		/* connections so far */
 	atomic_int greet_go;		/* greeting delayed until set */
+	atomic_int live;		/* connections open (concurrent) */
+	atomic_int rsets;		/* RSET commands received */
 	int greet_wait;			/* wait for greet_go before the 220 */
 	int offer_starttls;		/* EHLO says STARTTLS; 220, then close */
 	enum mx_data_reply data_reply;
@@ -251,6 +258,7 @@ mx_conn(int fd)
 	struct rd *r = calloc(1, sizeof(*r));
 	char line[2048];
 	int in_data = 0;
+	double idle_since = 0;
 
 	r->fd = fd;
 	if (mx.greet_wait)
@@ -267,11 +275,14 @@ mx_conn(int fd)
 		size_t before = r->n;
 
 		(void) before;
-		if (rd_line(r, line, sizeof(line), 200) < 0) {
+		if (rd_line(r, line, sizeof(line), mx.m.idle_close_ms ? 50 : 200) < 0) {
 			if (r->eof)
 				break;
+			if (idle_since > 0 && now_ms() - idle_since >= mx.m.idle_close_ms)
+				break;		/* idle after a message: hang up */
 			continue;
 		}
+		idle_since = 0;
 		mx_log(line, strlen(line));
 		mx_log("\n", 1);
 		if (in_data) {
@@ -288,6 +299,8 @@ mx_conn(int fd)
 					pthread_mutex_lock(&mx.mu);
 					mx.msgs++;
 					pthread_mutex_unlock(&mx.mu);
+					if (mx.m.idle_close_ms)
+						idle_since = now_ms();
 				}
 			}
 			continue;
@@ -331,6 +344,12 @@ mx_conn(int fd)
 		} else if (strncasecmp(line, "QUIT", 4) == 0) {
 			send_all(fd, "221 bye\r\n", 9);
 			break;
+		} else if (strncasecmp(line, "RSET", 4) == 0) {
+			mx.rsets++;
+			if (mx.m.rset && strcmp(mx.m.rset, "close") == 0)
+				break;
+			send_all(fd, mx.m.rset ? mx.m.rset : "250 ok\r\n",
+			    strlen(mx.m.rset ? mx.m.rset : "250 ok\r\n"));
 		} else {
 			send_all(fd, "250 ok\r\n", 8);
 		}
@@ -339,12 +358,23 @@ mx_conn(int fd)
 	free(r);
 }
 
-/* mx_main - accept connections, one at a time, until told to stop */
+/* mx_conn_main - one connection's thread (concurrent) */
+static void *
+mx_conn_main(void *arg)
+{
+	mx_conn((int) (intptr_t) arg);
+	mx.live--;
+	return NULL;
+}
+
+/* mx_main - accept connections, one at a time (or each in a thread of
+ * its own), until told to stop */
 static void *
 mx_main(void *arg)
 {
 	(void) arg;
 	while (!mx.stop) {
+		pthread_t th;
 		int fd;
 
 		if (!wait_readable(mx.lfd, 50))
@@ -352,8 +382,20 @@ mx_main(void *arg)
 		if ((fd = accept(mx.lfd, NULL, NULL)) < 0)
 			continue;
 		mx.accepted++;
-		mx_conn(fd);
+		if (!mx.m.concurrent) {
+			mx_conn(fd);
+			continue;
+		}
+		mx.live++;
+		if (pthread_create(&th, NULL, mx_conn_main, (void *) (intptr_t) fd) != 0) {
+			mx.live--;
+			close(fd);
+			continue;
+		}
+		pthread_detach(th);
 	}
+	while (mx.live > 0)
+		sleep_ms(5);
 	return NULL;
 }
 
@@ -1678,6 +1720,238 @@ early(void)
 	    mx.msgs, res);
 }
 
+/* ---- the upstream connection cache (upcache.c) ------------------------ */
+
+static const char *cc_helo = "old.example";
+static int cc_codes[8], cc_n;
+
+/* cc_client - EHLO cc_helo, one message to a@nopolicy.example, QUIT:
+ * the replies to MAIL, RCPT, DATA, the dot and QUIT */
+static void
+cc_client(struct client *c)
+{
+	char l[512], cmd[300];
+
+	cc_n = 0;
+	if (cl_reply(c, l, sizeof(l)) != 220)
+		return;
+	snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", cc_helo);
+	cl_send(c, cmd);
+	if (cl_reply(c, l, sizeof(l)) != 250)
+		return;
+	cl_send(c, "MAIL FROM:<s@old.example>\r\nRCPT TO:<a@nopolicy.example>\r\nDATA\r\n");
+	for (int i = 0; i < 3; i++)
+		cc_codes[cc_n++] = cl_reply(c, l, sizeof(l));
+	cl_send(c, "Subject: cc\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+	cc_codes[cc_n++] = cl_reply(c, l, sizeof(l));
+	cc_codes[cc_n++] = cl_reply(c, l, sizeof(l));
+}
+
+/* cc_ok - the last cc_client session went through: 250 250 354 250 221 */
+static int
+cc_ok(void)
+{
+	return cc_n == 5 && cc_codes[0] == 250 && cc_codes[1] == 250 && cc_codes[2] == 354
+	    && cc_codes[3] == 250 && cc_codes[4] == 221;
+}
+
+/* cc_spin - run the loop for ms, the peers in their threads */
+static void
+cc_spin(int ms)
+{
+	double until = now_ms() + ms;
+
+	while (now_ms() < until) {
+		ev_run(proxy.loop, EVRUN_NOWAIT);
+		sleep_ms(5);
+	}
+}
+
+/* cc_begin - a fresh MX with manners m, the cache on with these limits,
+ * the counters zero */
+static void
+cc_begin(struct mx_manners m, long secs, long size, long per_dest)
+{
+	memset(&metrics, 0, sizeof(metrics));
+	m.concurrent = 1;
+	mx_next = m;
+	mx_start(MX_354, 0, 0);
+	proxy.cfg.upstream_cache_time = secs;
+	upc_conf(proxy.loop, secs, size, per_dest);
+	cc_helo = "old.example";
+}
+
+/* cc_end - the cache off and empty, the MX gone */
+static void
+cc_end(void)
+{
+	upc_conf(proxy.loop, 0, 1, 1);
+	cc_spin(50);
+	mx_stop();
+}
+
+static void
+conn_cache(void)
+{
+	struct mx_manners none = {0};
+	int recs, hit1, miss1, idle1;
+
+	/* two sessions in a row: one MX connection, RSET before the second */
+	cc_begin(none, 5, 64, 4);
+	recs = journal_count("\"delivered\"");
+	run_client(cc_client, NULL);
+	idle1 = (int) upc_idle();
+	run_client(cc_client, NULL);
+	T_CASE("cache: two sessions in a row use one MX connection, RSET first, "
+	    "both delivered, one attempt journaled", cc_ok() && mx.accepted == 1
+	    && mx.msgs == 2 && mx.rsets == 1 && idle1 == 1 && upc_idle() == 1
+	    && metrics.upc_hits == 1 && metrics.upc_misses == 1
+	    && journal_count("\"delivered\"") == recs + 1, "ok %d accepted %d msgs %d "
+	    "rsets %d idle %d/%ld hits %llu misses %llu records %d", cc_ok(),
+	    (int) mx.accepted, mx.msgs, (int) mx.rsets, idle1, upc_idle(), metrics.upc_hits,
+	    metrics.upc_misses, journal_count("\"delivered\"") - recs);
+	upc_flush(METRICS_UPC_DRAIN);
+	cc_spin(100);
+	T_CASE("cache: a flush says QUIT to the idle connection", upc_idle() == 0
+	    && metrics.upc_dropped[METRICS_UPC_DRAIN] == 1 && mx_saw("QUIT"),
+	    "idle %ld drain %llu", upc_idle(), metrics.upc_dropped[METRICS_UPC_DRAIN]);
+	cc_end();
+
+	/* the MX hangs up on the idle connection: dropped, the next connects */
+	cc_begin((struct mx_manners) { .idle_close_ms = 200 }, 5, 64, 4);
+	run_client(cc_client, NULL);
+	idle1 = (int) upc_idle();
+	cc_spin(500);
+	hit1 = (int) upc_idle();
+	run_client(cc_client, NULL);
+	T_CASE("cache: the MX closes the idle connection: dropped, the next session "
+	    "connects afresh and delivers", idle1 == 1 && hit1 == 0 && cc_ok()
+	    && mx.accepted == 2 && mx.msgs == 2 && mx.rsets == 0
+	    && metrics.upc_dropped[METRICS_UPC_CLOSED] == 1 && metrics.upc_hits == 0,
+	    "idle %d then %d, ok %d accepted %d msgs %d rsets %d closed %llu", idle1, hit1,
+	    cc_ok(), (int) mx.accepted, mx.msgs, (int) mx.rsets,
+	    metrics.upc_dropped[METRICS_UPC_CLOSED]);
+	cc_end();
+
+	/* RSET refused, or the connection dead at RSET: a new one, unseen */
+	for (int dead = 0; dead < 2; dead++) {
+		cc_begin((struct mx_manners) { .rset = dead ? "close"
+		    : "554 5.5.1 no RSET today\r\n" }, 5, 64, 4);
+		run_client(cc_client, NULL);
+		recs = journal_count("\"delivered\"");
+		run_client(cc_client, NULL);
+		T_CASE(dead ? "cache: the connection dies at RSET: a new one, the old MTA "
+		    "sees success" : "cache: RSET refused: a new connection, the old MTA "
+		    "sees success", cc_ok() && mx.accepted == 2 && mx.msgs == 2 && mx.rsets == 1
+		    && metrics.upc_dropped[dead ? METRICS_UPC_DEAD : METRICS_UPC_RSET] == 1
+		    && metrics.upc_hits == 0 && metrics.upc_misses == 2
+		    && journal_count("\"delivered\"") == recs + 1, "ok %d (%d %d %d %d %d) "
+		    "accepted %d msgs %d rsets %d dropped %llu hits %llu misses %llu",
+		    cc_ok(), cc_codes[0], cc_codes[1], cc_codes[2], cc_codes[3], cc_codes[4],
+		    (int) mx.accepted, mx.msgs, (int) mx.rsets,
+		    metrics.upc_dropped[dead ? METRICS_UPC_DEAD : METRICS_UPC_RSET],
+		    metrics.upc_hits, metrics.upc_misses);
+		cc_end();
+	}
+
+	/* another EHLO name: another key, a miss; per_dest 1 evicts the older */
+	cc_begin(none, 5, 64, 1);
+	run_client(cc_client, NULL);
+	cc_helo = "other.example";
+	run_client(cc_client, NULL);
+	cc_spin(100);
+	T_CASE("cache: a session that does not fit (another EHLO name) misses; "
+	    "upstream_cache_per_dest 1 keeps the newer", cc_ok() && mx.accepted == 2
+	    && mx.msgs == 2 && mx.rsets == 0 && metrics.upc_hits == 0
+	    && metrics.upc_misses == 2 && upc_idle() == 1
+	    && metrics.upc_dropped[METRICS_UPC_EVICTED] == 1, "ok %d accepted %d msgs %d "
+	    "rsets %d hits %llu misses %llu idle %ld evicted %llu", cc_ok(),
+	    (int) mx.accepted, mx.msgs, (int) mx.rsets, metrics.upc_hits, metrics.upc_misses,
+	    upc_idle(), metrics.upc_dropped[METRICS_UPC_EVICTED]);
+	run_client(cc_client, NULL);
+	T_CASE("cache: ... and the newer is the one a fitting session takes",
+	    cc_ok() && mx.accepted == 2 && metrics.upc_hits == 1 && mx.rsets == 1,
+	    "ok %d accepted %d hits %llu", cc_ok(), (int) mx.accepted, metrics.upc_hits);
+	cc_end();
+
+	cc_begin(none, 5, 1, 4);
+	run_client(cc_client, NULL);
+	cc_helo = "other.example";
+	run_client(cc_client, NULL);
+	T_CASE("cache: upstream_cache_size 1 holds one", upc_idle() == 1
+	    && metrics.upc_dropped[METRICS_UPC_EVICTED] == 1 && mx.accepted == 2,
+	    "idle %ld evicted %llu accepted %d", upc_idle(),
+	    metrics.upc_dropped[METRICS_UPC_EVICTED], (int) mx.accepted);
+	cc_end();
+
+	/* expiry: upstream_cache_time 1s, QUIT, then the next connects */
+	cc_begin(none, 1, 64, 4);
+	run_client(cc_client, NULL);
+	idle1 = (int) upc_idle();
+	cc_spin(1400);
+	miss1 = (int) upc_idle();
+	run_client(cc_client, NULL);
+	T_CASE("cache: an idle connection expires after upstream_cache_time (QUIT); "
+	    "the next session connects afresh", idle1 == 1 && miss1 == 0 && mx_saw("QUIT")
+	    && metrics.upc_dropped[METRICS_UPC_EXPIRED] == 1 && cc_ok() && mx.accepted == 2
+	    && mx.msgs == 2, "idle %d then %d, expired %llu ok %d accepted %d", idle1, miss1,
+	    metrics.upc_dropped[METRICS_UPC_EXPIRED], cc_ok(), (int) mx.accepted);
+	cc_end();
+
+	/* upstream_cache_time 0: off */
+	cc_begin(none, 0, 64, 4);
+	run_client(cc_client, NULL);
+	run_client(cc_client, NULL);
+	T_CASE("cache: upstream_cache_time 0: nothing kept, every session connects",
+	    cc_ok() && mx.accepted == 2 && upc_idle() == 0 && metrics.upc_misses == 0
+	    && mx.rsets == 0, "accepted %d idle %ld", (int) mx.accepted, upc_idle());
+	cc_end();
+	memset(&metrics, 0, sizeof(metrics));
+}
+
+/* conn_cache_keys - the key rule: another TLSA record set, source, level,
+ * policy id or table generation is another key */
+static void
+conn_cache_keys(void)
+{
+	struct up_params p = {0}, q;
+	struct upc_key a, b;
+	struct sockaddr_in *sa = (struct sockaddr_in *) &p.addr;
+
+	sa->sin_family = AF_INET;
+	sa->sin_addr.s_addr = htonl(0xc0000219);
+	sa->sin_port = htons(25);
+	p.addrlen = sizeof(*sa);
+	p.helo = "old.example";
+	p.level = ROUTE_DANE;
+	p.sts_id = NULL;
+	upc_key_make(&a, &p, "3 1 1 aa", 0);
+	upc_key_make(&b, &p, "3 1 1 aa", 0);
+	T_CASE("cache key: the same parameters, the same key", upc_key_eq(&a, &b), "differ");
+	upc_key_make(&b, &p, "3 1 1 bb", 0);
+	T_CASE("cache key: other TLSA records: another key", !upc_key_eq(&a, &b), "equal");
+	q = p;
+	((struct sockaddr_in *) &q.src)->sin_family = AF_INET;
+	((struct sockaddr_in *) &q.src)->sin_addr.s_addr = htonl(0xc0000201);
+	q.srclen = sizeof(struct sockaddr_in);
+	upc_key_make(&b, &q, "3 1 1 aa", 0);
+	T_CASE("cache key: another source address (upstream_source = client): another "
+	    "key", !upc_key_eq(&a, &b), "equal");
+	q = p;
+	q.level = ROUTE_MAY;
+	upc_key_make(&b, &q, "3 1 1 aa", 0);
+	T_CASE("cache key: another TLS level: another key", !upc_key_eq(&a, &b), "equal");
+	q = p;
+	q.sts_id = "20260101";
+	upc_key_make(&b, &q, "3 1 1 aa", 0);
+	T_CASE("cache key: another MTA-STS policy id: another key", !upc_key_eq(&a, &b),
+	    "equal");
+	q = p;
+	((struct sockaddr_in *) &q.addr)->sin_port = htons(26);
+	upc_key_make(&b, &q, "3 1 1 aa", 0);
+	T_CASE("cache key: another port: another key", !upc_key_eq(&a, &b), "equal");
+}
+
 int
 main(void)
 {
@@ -1727,6 +2001,8 @@ main(void)
 	batches_and_drain();
 	size_limit();
 	early();
+	conn_cache_keys();
+	conn_cache();
 
 	journal_close(proxy.journal);
 	SSL_CTX_free(proxy.client_ctx);

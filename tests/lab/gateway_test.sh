@@ -36,6 +36,9 @@
 # build`: every failure detail of the reports for testing.sts.example and
 # nomatch.sts.example says sending-mta-ip 203.0.113.10; mxtlsd then exits
 # with status 0 on SIGTERM (and no sanitizer report, for an ASan build).
+# source-client also turns the upstream connection cache on (gw_cache):
+# sessions from 203.0.113.10, a second MTA address 203.0.113.11, and .10
+# again: one hit (the third), two misses, the MX sees each its own source.
 #
 # Prints one line per check, "PASS: gateway MODE CHECK" or "FAIL: gateway
 # MODE CHECK: why", then "gateway: N passed, N failed"; exit status 0 only
@@ -171,6 +174,55 @@ gw_three() {
 	gw_send tls.lab.example mx1 192.0.2.25 "no policy" "$1"
 }
 
+# gw_cc_send TAG SOURCE - smtpclient in mxl-gmta from SOURCE to
+# 192.0.2.25:25 (tls.lab.example, mx1), one message: sent, at mx1, and mx1
+# saw it come from SOURCE
+gw_cc_send() {
+	local log=$LAB_DIR/log/smtpclient-gw-$1.log peer
+	if ip netns exec "$LAB_NS_GMTA" "$LAB_PY" "$LAB_PY_DIR/smtpclient.py" --connect 192.0.2.25:25 \
+		--source "$2" --from lab@mta.lab.example --rcpt "$1-$RUNID@tls.lab.example" \
+		--timeout 20 >"$log" 2>&1 </dev/null 9>&-; then
+		pass "cache-session-$1"
+	else
+		fail "cache-session-$1" "$(grep 'smtpclient: FAIL' "$log" || tail -n 2 "$log")"
+		return 1
+	fi
+	lab_wait_msg "$LAB_DIR/mail/mx1" "$1-$RUNID@tls.lab.example" 10
+	if [ -z "$LAB_MSG" ]; then
+		fail "cache-arrived-$1" "no message for $1-$RUNID@tls.lab.example at mx1 within 10 s"
+		return 1
+	fi
+	peer=$(lab_tool json-get "$LAB_DIR/mail/mx1/$LAB_MSG.json" peer)
+	case $peer in
+	"$2:"[0-9]*) pass "cache-mx-peer-$1" ;;
+	*) fail "cache-mx-peer-$1" "mx1 saw the message come from $peer, want $2" ;;
+	esac
+}
+
+# gw_cache - the upstream connection cache under upstream_source = client:
+# a second old MTA (203.0.113.11) never gets the first one's cached
+# upstream (a miss, and the MX sees its own address); the first one's next
+# session does (a hit, the MX sees 203.0.113.10 again)
+gw_cache() {
+	local off log=$LAB_DIR/log/mxtlsd.log hits misses
+	ip -n "$LAB_NS_GMTA" addr add 203.0.113.11/24 dev veth0 2>/dev/null
+	if lab_mxtlsd_hup "upstream_source = client" "upstream_cache_time = 10s"; then
+		pass cache-on
+	else
+		fail cache-on "mxtlsd did not reload: ${LAB_MATCH:-no log line}"
+		return
+	fi
+	off=$(lab_log_size "$log")
+	gw_cc_send cc1 "$LAB_GMTA4" && gw_cc_send cc2 203.0.113.11 &&
+		gw_cc_send cc3 "$LAB_GMTA4"
+	hits=$(lab_grep_after "$log" "$off" "upstream cache hit: " | wc -l)
+	misses=$(lab_grep_after "$log" "$off" "upstream cache miss: " | wc -l)
+	if [ "$hits" = 1 ] && [ "$misses" = 2 ]; then pass cache-by-source
+	else fail cache-by-source "$hits hit(s), $misses miss(es) for the sessions from .10, .11, .10 (want 1 and 2)"; fi
+	lab_mxtlsd_hup "upstream_source = client" || fail cache-off "mxtlsd did not reload"
+	ip -n "$LAB_NS_GMTA" addr del 203.0.113.11/24 dev veth0 2>/dev/null
+}
+
 # gw_counted CHECK TABLE CHAIN TARGET BEFORE - the rule counted packets
 gw_counted() {
 	local n
@@ -298,6 +350,8 @@ if gw_mode source-client client --tproxy --source-client --port "$LAB_TPROXY_POR
 	gw_counted tproxy-rule-used mangle MXTLS_TP TPROXY "$before"
 	gw_counted source-client-rule-used mangle MXTLS_SC MARK "$before_sc"
 	gw_journal journal-sending-mta-ip-mta "$LAB_GMTA4,$LAB_GMTA6"
+	CK=
+	gw_cache
 fi
 [ -n "$SCEN_FAILED" ] && dump_logs
 

@@ -296,6 +296,9 @@ lab_up() {
 	lab_sink_define mx1 normal mx1.lab.example "$p/mx1.crt" "$p/mx1.key" 192.0.2.25:25 '[2001:db8::25]:25'
 	lab_sink_define mx2 normal mx2.lab.example - - 192.0.2.26:25 '[2001:db8::26]:25'
 	lab_sink_define mx3 reset-in-data mx3.lab.example "$p/mx3.crt" "$p/mx3.key" 192.0.2.27:25 '[2001:db8::27]:25'
+	# scenarios/conncache.sh: mx1 hangs up on idle clients while this file is there
+	LAB_SINK_ARGS[mx1]="--idle-close-file $LAB_DIR/run/mx1.idle-close"
+	rm -f "$LAB_DIR/run/mx1.idle-close"
 	for n in mx1 mx2 mx3; do lab_sink_spawn "$n"; done
 	# Postfix needs no DNS: start it while the world is still being built
 	lab_postfix_config

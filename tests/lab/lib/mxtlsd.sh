@@ -89,6 +89,12 @@ report_mail_command = /usr/sbin/sendmail -C $PF_ETC -t -i
 report_http_timeout = 10s
 EOF
 	fi
+	# The scenarios count one attempt, one upstream connection and one
+	# handshake per message: the connection cache is off but where
+	# scenarios/conncache.sh turns it on.
+	if "$MXTLSD" -n 2>/dev/null | grep -q '^upstream_cache_time ='; then
+		echo "upstream_cache_time = 0" >>"$LAB_DIR/mxtlsd.conf.base"
+	fi
 	# the metrics (scenarios/metrics.sh), for a binary that has them
 	if "$MXTLSD" -n 2>/dev/null | grep -q '^metrics_listen ='; then
 		echo "metrics_listen = 127.0.0.1:9425" >>"$LAB_DIR/mxtlsd.conf.base"

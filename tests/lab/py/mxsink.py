@@ -66,6 +66,11 @@ DESCRIPTION
     SIGHUP reloads --cert/--key (new handshakes use the new files; a file
     that does not load is logged and the old certificate kept).
 
+    --idle-close-file FILE: while FILE exists, a connection that has
+    delivered a message and waits for a command with no transaction open
+    is closed by the sink (end_reason "idle-close"): an MX that hangs up
+    on an idle client (scenarios/conncache.sh).  Checked every 50 ms.
+
     --connlog FILE appends one JSON line per connection when it ends (one
     write(2), O_APPEND): peer and local address (ADDR:PORT, [V6]:PORT),
     start and end (epoch seconds), "ehlo" (EHLO/HELO seen before TLS),
@@ -96,6 +101,7 @@ import hashlib
 import json
 import os
 import random
+import select
 import signal
 import socket
 import ssl
@@ -323,6 +329,21 @@ class Session:
             raise Dropped("EOF")
         self.buf += data
 
+    def idle_close(self):
+        """--idle-close-file: hang up on an idle client after a message."""
+        if not OPTS.idle_close_file or not self.c_msgs or self.mail_from is not None:
+            return
+        self.flush()
+        end = time.time() + OPTS.timeout
+        while self.buf.find(b"\n", self.pos) < 0 and time.time() < end:
+            if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+                return
+            if os.path.exists(OPTS.idle_close_file):
+                raise Dropped("idle-close")
+            r, _, _ = select.select([self.sock], [], [], 0.05)
+            if r:
+                return
+
     def readline(self, limit):
         """Return (bytes, complete): a line ending in LF, or `limit` bytes."""
         while True:
@@ -380,6 +401,7 @@ class Session:
                 self.delay("slow-greeting")
             self.reply("220 %s ESMTP mxsink" % OPTS.name)
             while True:
+                self.idle_close()
                 line, complete = self.readline(MAX_CMD_LINE)
                 if not complete:
                     # swallow the rest of the over-long line
@@ -803,6 +825,7 @@ def main():
     ap.add_argument("--size-limit", type=int, default=104857600)
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--connlog")
+    ap.add_argument("--idle-close-file")
     ap.add_argument("--reply-delay-ms", type=float, default=0.0)
     ap.add_argument("--chaos-seed", default="0")
     ap.add_argument("--chaos-rate", type=float, default=0.2)

@@ -6,7 +6,7 @@ SYNOPSIS
     smtpclient.py --connect ADDR:PORT [--ehlo NAME] [--starttls|--starttls-if-offered]
                   --from ADDR (--rcpt ADDR ... | --rcpt-count N --rcpt-format FMT)
                   [--message FILE] [--pipeline] [--check-rcpt-echo]
-                  [--expect-final PREFIX] [--json OUT] [--timeout S]
+                  [--expect-final PREFIX] [--json OUT] [--timeout S] [--source ADDR]
 
 DESCRIPTION
     --banner-only connects, prints the first reply (the greeting, possibly a
@@ -41,10 +41,12 @@ class Fail(Exception):
 
 
 class Client:
-    def __init__(self, addr, port, timeout):
+    def __init__(self, addr, port, timeout, source=None):
         fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
+        if source:
+            self.sock.bind((source, 0))
         self.sock.connect((addr, port))
         self.rf = self.sock.makefile("rb")
         self.closed = False
@@ -126,6 +128,7 @@ def main():
     ap.add_argument("--expect-final", default="250", help="final DATA reply must start with this")
     ap.add_argument("--json")
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--source", help="connect from this address")
     o = ap.parse_args()
 
     spec = o.connect
@@ -148,7 +151,7 @@ def main():
         sys.exit(0)
 
     try:
-        c = Client(host, int(port), o.timeout)
+        c = Client(host, int(port), o.timeout, o.source)
     except OSError as e:
         done(False, "connect %s: %s" % (spec, e))
     try:

@@ -45,6 +45,12 @@ static const struct bad bads[] = {
 	    "t.cf:2: tls_session_cache_size: expected a number from 1 to 1000000"},
 	{"session cache size junk", "tls_session_cache_size = 1k\n", 0,
 	    "t.cf:1: tls_session_cache_size: expected a number"},
+	{"upstream cache time huge", "upstream_cache_time = 2h\n", 0,
+	    "t.cf:1: upstream_cache_time: \"2h\": must be from"},
+	{"upstream cache size zero", "\n\nupstream_cache_size = 0\n", 0,
+	    "t.cf:3: upstream_cache_size: expected a number from 1 to 100000"},
+	{"upstream cache per dest junk", "upstream_cache_per_dest = four\n", 0,
+	    "t.cf:1: upstream_cache_per_dest: expected a number"},
 	{"mark junk", "upstream_mark = 0xZZ\n", 0, "upstream_mark: \"0xZZ\": expected a 32-bit number"},
 	{"mark too big", "upstream_mark = 0x100000000\n", 0, "upstream_mark: \"0x100000000\""},
 	{"listen no port", "listen = 127.0.0.1\n", 0, "listen: bad address \"127.0.0.1\""},
@@ -266,6 +272,10 @@ defaults(void)
 	T_CASE("default TLS session cache on, 1024 entries", c.tls_session_cache == 1
 	    && c.tls_session_cache_size == 1024, "%d %ld", c.tls_session_cache,
 	    c.tls_session_cache_size);
+	T_CASE("default upstream connection cache: 2s, 64 in all, 4 per destination",
+	    c.upstream_cache_time == 2 && c.upstream_cache_size == 64
+	    && c.upstream_cache_per_dest == 4, "%ld %ld %ld", c.upstream_cache_time,
+	    c.upstream_cache_size, c.upstream_cache_per_dest);
 	T_CASE("default mode enforce, no floor, no table, servers off",
 	    c.mode == MODE_ENFORCE && !c.require_tls && !c.policy_table[0]
 	    && !c.socketmap_listen[0] && !c.metrics_listen[0], "mode=%d", c.mode);

@@ -136,7 +136,22 @@ test_render(void)
 	m.early[METRICS_EARLY_STARTED] = 6;
 	m.early[METRICS_EARLY_USED] = 4;
 	m.early[METRICS_EARLY_WRONG] = 1;
+	m.upc_hits = 7;
+	m.upc_misses = 3;
+	m.upc_idle = 2;
+	m.upc_dropped[METRICS_UPC_CLOSED] = 4;
+	m.upc_dropped[METRICS_UPC_RSET] = 1;
 	t = render(&m, &g);
+	T_CASE("upstream connection cache: idle gauge, hits, misses, drops by reason, zeros too",
+	    has_line(t, "mxtls_upstream_cache_idle 2")
+	    && has_line(t, "# TYPE mxtls_upstream_cache_idle gauge")
+	    && has_line(t, "mxtls_upstream_cache_hits_total 7")
+	    && has_line(t, "mxtls_upstream_cache_misses_total 3")
+	    && has_line(t, "mxtls_upstream_cache_dropped_total{reason=\"closed\"} 4")
+	    && has_line(t, "mxtls_upstream_cache_dropped_total{reason=\"rset\"} 1")
+	    && has_line(t, "mxtls_upstream_cache_dropped_total{reason=\"expired\"} 0")
+	    && has_line(t, "mxtls_upstream_cache_dropped_total{reason=\"drain\"} 0")
+	    && has_line(t, "# TYPE mxtls_upstream_cache_dropped_total counter"), "%s", t);
 	T_CASE("dns watcher: up, packets by result, overruns", has_line(t, "mxtls_dns_watch_up 1")
 	    && has_line(t, "mxtls_dns_watch_packets_total{result=\"learned\"} 17")
 	    && has_line(t, "mxtls_dns_watch_packets_total{result=\"skipped\"} 3")

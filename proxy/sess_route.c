@@ -403,7 +403,7 @@ start_up(struct sess *s, const struct route_cand *c, const struct up_params *p)
 	if (s->rt.up_key_ok && upc_on()) {
 		if ((u = upc_take(&s->rt.up_key)) != NULL) {
 			up_park(u, sess_on_up, s, s->id, 0);
-			if (up_command(u, "RSET", 4) == 0) {
+			if (up_probe(u, UPC_PROBE_TIMEOUT) == 0) {
 				s->up = u;
 				s->rt.up_probe = 1;
 				return 0;

@@ -694,6 +694,17 @@ up_command(struct up *u, const char *line, size_t len)
 	return send_line(u, line, len);
 }
 
+/* up_probe - RSET on a connection from the cache, its reply due within
+ * secs (at most the upstream timeout): a silent dead one costs no more */
+int
+up_probe(struct up *u, long secs)
+{
+	if (up_command(u, "RSET", 4) < 0)
+		return -1;
+	arm(u, (double) (secs < u->p.timeout ? secs : u->p.timeout));
+	return 0;
+}
+
 /* up_data_begin - raw message bytes follow */
 void
 up_data_begin(struct up *u)

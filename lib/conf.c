@@ -77,6 +77,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"tls_ca_file", T_STR, O(tls_ca_file), "/etc/ssl/certs/ca-certificates.crt", 0, 0, NULL},
 	{"tls_session_cache", T_BOOL, O(tls_session_cache), "yes", 0, 0, NULL},
 	{"tls_session_cache_size", T_LONG, O(tls_session_cache_size), "1024", 1, 1000000, NULL},
+	{"tls_ktls", T_BOOL, O(tls_ktls), "yes", 0, 0, NULL},
 	{"upstream_cache_time", T_TIME, O(upstream_cache_time), "2s", 0, 3600, NULL},
 	{"upstream_cache_size", T_LONG, O(upstream_cache_size), "100", 1, 100000, NULL},
 	{"upstream_cache_per_dest", T_LONG, O(upstream_cache_per_dest), "20", 1, 100000, NULL},

@@ -106,6 +106,8 @@ struct config {
 	char *tls_ca_file;
 	int tls_session_cache;		/* resume TLS sessions towards MX hosts */
 	long tls_session_cache_size;	/* ... at most this many */
+	int tls_ktls;			/* kernel TLS towards MX hosts, where
+					 * the kernel and OpenSSL offer it */
 	long upstream_cache_time;	/* idle upstreams kept (s); 0: off */
 	long upstream_cache_size;	/* ... at most this many in all */
 	long upstream_cache_per_dest;	/* ... and per MX address and port */

@@ -65,6 +65,7 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 		.timeout = proxy.cfg.upstream_timeout,
 		.tls_ctx = proxy.client_ctx,
 		.sid = s->id,
+		.ktls = proxy.cfg.tls_ktls,
 	};
 	p->srclen = sess_up_source(s, &p->src);
 	up_params_policy(p, s->rt.plan, &s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL);

@@ -152,6 +152,7 @@ struct up_info {
 	int tls;			/* TLS is up */
 	const char *tls_version;	/* `TLSv1.3', or `none' */
 	char tlsinfo[160];		/* `TLSv1.3 with cipher ...' */
+	int ktls;			/* the kernel encrypts what we send */
 	int verified;			/* TLS authenticated by policy */
 	char match[128];		/* `DANE-EE(3) SPKI(1) SHA2-256(1)' */
 	int plain_retry;		/* TLS failed: retried without STARTTLS */
@@ -204,6 +205,7 @@ struct up_params {
 	long dns_ttl;			/* seconds left of the plan's shortest
 					 * TTL (cached sessions die with it);
 					 * -1: no DNS, 0: cache nothing */
+	int ktls;			/* ask OpenSSL for kernel TLS */
 };
 
 struct scache;

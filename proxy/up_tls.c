@@ -350,6 +350,8 @@ up_tls_start(struct up *u)
 		    : u->i.mxname[0] ? u->i.mxname : NULL;
 	if (conn_starttls(&u->c, u->p.tls_ctx, 0, sni) < 0)
 		return -1;
+	if (u->p.ktls)			/* taken up where the kernel has `tls' */
+		SSL_set_options(u->c.ssl, SSL_OP_ENABLE_KTLS);
 	if (u->has_tab && table_tls(u) < 0)
 		return -1;
 	if ((u->p.level == ROUTE_DANE && dane_setup(u) < 0)
@@ -543,6 +545,28 @@ judge_resumed(struct up *u)
 	return 0;
 }
 
+/* ktls_note - whether kernel TLS took the sends; logged when that changes
+ * (it is the same for every connection but for the cipher: the kernel's
+ * `tls' module, OpenSSL's build) */
+static void
+ktls_note(struct up *u)
+{
+	static int said;
+	BIO *w = SSL_get_wbio(u->c.ssl);
+	int on = w != NULL && BIO_get_ktls_send(w);
+
+	u->i.ktls = on;
+	if (!u->p.ktls || said == 1 + on)
+		return;
+	said = 1 + on;
+	if (on)
+		msg_info("%s: kernel TLS sends data to %s (tls_ktls)", u->sid, u->i.peer);
+	else
+		msg_info("%s: tls_ktls: no kernel TLS to %s (the kernel's tls module, "
+		    "OpenSSL's build or the cipher does not offer it); OpenSSL "
+		    "encrypts", u->sid, u->i.peer);
+}
+
 /* up_tls_judge - the handshake is done: does this TLS session meet the
  * level?  -1 after UP_FAIL */
 int
@@ -553,6 +577,7 @@ up_tls_judge(struct up *u)
 	u->i.tls = 1;
 	u->i.tls_version = SSL_get_version(u->c.ssl);
 	tls_describe(u->c.ssl, u->i.tlsinfo, sizeof(u->i.tlsinfo));
+	ktls_note(u);
 	if (u->offered && SSL_session_reused(u->c.ssl))
 		rc = judge_resumed(u);
 	else

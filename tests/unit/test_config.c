@@ -45,6 +45,8 @@ static const struct bad bads[] = {
 	    "t.cf:2: tls_session_cache_size: expected a number from 1 to 1000000"},
 	{"session cache size junk", "tls_session_cache_size = 1k\n", 0,
 	    "t.cf:1: tls_session_cache_size: expected a number"},
+	{"ktls bool", "\n\ntls_ktls = maybe\n", 0,
+	    "t.cf:3: tls_ktls: \"maybe\": expected yes or no"},
 	{"upstream cache time huge", "upstream_cache_time = 2h\n", 0,
 	    "t.cf:1: upstream_cache_time: \"2h\": must be from"},
 	{"upstream cache size zero", "\n\nupstream_cache_size = 0\n", 0,
@@ -166,6 +168,7 @@ good_file(void)
 	    "upstream_source = client\n"
 	    "tls_session_cache = no\n"
 	    "tls_session_cache_size = 5\n"
+	    "tls_ktls = no\n"
 	    "client_tls_key_file = /etc/ssl/k.pem";	/* no final newline */
 	struct config c;
 	char err[512] = "";
@@ -177,6 +180,7 @@ good_file(void)
 	T_CASE("tls_session_cache no, size 5", c.tls_session_cache == 0
 	    && c.tls_session_cache_size == 5, "%d %ld", c.tls_session_cache,
 	    c.tls_session_cache_size);
+	T_CASE("tls_ktls no", c.tls_ktls == 0, "%d", c.tls_ktls);
 	T_CASE("continuation joins listen", c.nlisten == 3, "nlisten=%d", c.nlisten);
 	T_CASE("tproxy flag", c.nlisten == 3 && c.listen[2].tproxy && !c.listen[0].tproxy,
 	    "tproxy flags wrong");
@@ -269,6 +273,7 @@ defaults(void)
 	    c.client_min_data_rate);
 	T_CASE("default timeouts", c.client_timeout == 300 && c.upstream_timeout == 300
 	    && c.upstream_connect_timeout == 30, "wrong");
+	T_CASE("default tls_ktls yes", c.tls_ktls == 1, "%d", c.tls_ktls);
 	T_CASE("default TLS session cache on, 1024 entries", c.tls_session_cache == 1
 	    && c.tls_session_cache_size == 1024, "%d %ld", c.tls_session_cache,
 	    c.tls_session_cache_size);

@@ -31,7 +31,7 @@ fsm_init(struct fsm *f, const struct fsm_conf *conf, int tls)
 static void
 txn_reset(struct fsm *f)
 {
-	memset(&f->mail, 0, sizeof(f->mail));
+	f->mail[0] = 0;
 	f->nrcpt = f->nrcpt_ok = 0;
 	f->body_8bit = f->body_7bit = f->smtputf8 = 0;
 	f->size = 0;
@@ -195,7 +195,7 @@ do_mail(struct fsm *f, const struct smtp_cmd *c, struct fsm_out *out)
 		error(f, out, "553 5.6.7 Must declare SMTPUTF8 to send UTF-8 address");
 		return;
 	}
-	f->mail = *p;
+	memcpy(f->mail, p->addr, sizeof(f->mail));
 	f->state = FSM_MAIL;
 	reply(out, FSM_A_MAILFROM, "250 2.1.0 Ok");
 }

@@ -77,7 +77,8 @@ struct fsm {
 	int nrcpt;			/* RCPT commands in this transaction */
 	int nrcpt_ok;			/* ... that the MX accepted */
 	char helo[256];			/* the old MTA's HELO/EHLO name */
-	struct smtp_path mail;		/* the transaction's MAIL FROM */
+	char mail[SMTP_PATH_MAX];	/* the transaction's MAIL FROM address
+					 * (its parameters are the fields below) */
 	int body_8bit;			/* BODY=8BITMIME */
 	int body_7bit;			/* BODY=7BIT */
 	int smtputf8;			/* SMTPUTF8 */

@@ -46,12 +46,11 @@ sess_enter(struct sess *s, enum sess_wait w)
 	s->wait = w;
 }
 
-/* sess_rcpt_domain - the RCPT's domain, lower case; "" for <postmaster> */
+/* sess_rcpt_domain - a RCPT's domain (after the @), lower case; "" for
+ * <postmaster> and address literals */
 void
-sess_rcpt_domain(const struct smtp_path *p, char *out, size_t len)
+sess_rcpt_domain(const char *d, char *out, size_t len)
 {
-	const char *d = smtp_path_domain(p);
-
 	(void) dname_lower(out, len, d, strlen(d));
 	if (out[0] == '[')		/* an address literal: no policy lookups */
 		out[0] = 0;
@@ -70,6 +69,7 @@ sess_free(struct reap *r)
 	free(s->txn.pending);
 	plan_free(s->rt.plan);
 	sess_route_free(s);
+	sess_route_release(s);
 	free(s);
 }
 
@@ -318,8 +318,11 @@ handle_command(struct sess *s, const char *line, size_t len)
 			char dom[RR_NAME_MAX];
 			int same;
 
-			s->txn.rcpt = out.path;
-			sess_rcpt_domain(&s->txn.rcpt, dom, sizeof(dom));
+			snprintf(s->txn.rcpt.addr, sizeof(s->txn.rcpt.addr), "%s",
+			    out.path.addr);
+			s->txn.rcpt.domain_off = out.path.domain_off;
+			sess_rcpt_domain(s->txn.rcpt.addr + s->txn.rcpt.domain_off, dom,
+			    sizeof(dom));
 			same = s->rt.plan && (dom[0] == 0 || strcmp(dom, s->rt.plan->domain) == 0);
 			if (s->hold.on) {
 				if (same) {

@@ -157,7 +157,7 @@ group_shape(struct sess *s)
 		((char *) c.args)[c.argslen] = 0;
 		if (smtp_path_parse(c.args, SMTP_KIND_RCPT, &path, &why) < 0)
 			continue;
-		sess_rcpt_domain(&path, dom, sizeof(dom));
+		sess_rcpt_domain(smtp_path_domain(&path), dom, sizeof(dom));
 		if (dom[0] && strcmp(dom, s->rt.plan->domain) != 0)
 			return -1;
 	}

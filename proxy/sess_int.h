@@ -59,12 +59,18 @@ enum sess_wait {
 	W_NSTATES
 };
 
+/* the RCPT in flight: its address (what the MX is sent) and its domain */
+struct sess_rcpt {
+	char addr[SMTP_PATH_MAX];
+	size_t domain_off;
+};
+
 /* sess_xfer.c: the transaction, as the MX sees it */
 struct sess_txn {
 	int mx_open;			/* the MX has MAIL for this transaction */
 	int mail_pipelined;		/* the first RCPT went with MAIL */
 	char fail[REASON_MAX];		/* reply for further RCPTs, or "" */
-	struct smtp_path rcpt;		/* the RCPT in flight */
+	struct sess_rcpt rcpt;		/* the RCPT in flight */
 	struct buf rcpts;		/* accepted recipients, for the log */
 	char *pending;			/* reply to send when RSET is done */
 	struct smtp_eod eod;		/* the message: end-of-data scan */
@@ -96,7 +102,9 @@ struct sess_route {
 	int fresh;			/* looked up in this transaction */
 	double until;			/* mono ms: its answers' TTLs run out */
 	double t0;			/* when the lookups started (monotonic) */
-	struct route route;		/* candidates from the plan */
+	struct route *route;		/* candidates from the plan (build_route;
+					 * NULL before the first plan) */
+	int route_oom;			/* ... is the shared out-of-memory one */
 	int icand;			/* next candidate to try */
 	char pfail[REASON_MAX];		/* first policy failure of the attempts */
 	enum rtype prtype;		/* ... its RFC 8460 result type */
@@ -161,7 +169,7 @@ struct sess {
 
 /* sess.c - lifecycle, command intake, replies, deadlines, drain */
 void sess_enter(struct sess *s, enum sess_wait w);
-void sess_rcpt_domain(const struct smtp_path *p, char *out, size_t len);
+void sess_rcpt_domain(const char *domain, char *out, size_t len);
 void sess_say(struct sess *s, const char *text, size_t len);
 void sess_sayf(struct sess *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -182,6 +190,7 @@ void sess_do_rcpt(struct sess *s);
 void sess_route_opts(const struct sess *s, const struct plan *p,
     struct route_opts *o);
 void sess_route_free(struct sess *s);
+void sess_route_release(struct sess *s);
 void sess_early(struct sess *s);
 int sess_early_rcpt(struct sess *s, const char *dom);
 int sess_early_up_failed(struct sess *s, const struct up_info *u);

@@ -169,7 +169,7 @@ sess_record_ready(struct sess *s, const struct up_info *u)
 	} else if (u->soft_rtype != RTYPE_NONE) {
 		/* MTA-STS testing, or report-only */
 		result = u->soft_rtype;
-		action = s->rt.route.soft ? RACTION_WOULD_REFUSE : RACTION_DELIVERED_ANYWAY;
+		action = s->rt.route->soft ? RACTION_WOULD_REFUSE : RACTION_DELIVERED_ANYWAY;
 	} else if (!u->tls) {
 		/* Opportunistic, in plaintext: RFC 8460 counts it as a failure. */
 		result = u->plain_retry ? RTYPE_VALIDATION_FAILURE : RTYPE_STARTTLS_NOT_SUPPORTED;

@@ -68,7 +68,7 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 		.ktls = proxy.cfg.tls_ktls,
 	};
 	p->srclen = sess_up_source(s, &p->src);
-	up_params_policy(p, s->rt.plan, &s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL);
+	up_params_policy(p, s->rt.plan, s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL);
 	if (proxy.cfg.tls_session_cache && proxy.scache) {
 		/* A session verified on the plan's answers lives no longer
 		 * than they do (route_resume_ttl) */
@@ -160,7 +160,7 @@ ruled_out(struct sess *s, const struct route_cand *c)
 		why = buf;
 	}
 	(void) sess_journal(s, NULL, c->host, pt, &c->addr, rt, code,
-	    s->rt.route.soft ? RACTION_WOULD_REFUSE : RACTION_REFUSED);
+	    s->rt.route->soft ? RACTION_WOULD_REFUSE : RACTION_REFUSED);
 	sess_attempt_failed(s, h->name, "4.7.5", rt, NULL, why);
 }
 
@@ -168,15 +168,15 @@ ruled_out(struct sess *s, const struct route_cand *c)
 void
 sess_next_attempt(struct sess *s)
 {
-	while (s->rt.icand < s->rt.route.ncands) {
-		const struct route_cand *c = &s->rt.route.cands[s->rt.icand++];
+	while (s->rt.icand < s->rt.route->ncands) {
+		const struct route_cand *c = &s->rt.route->cands[s->rt.icand++];
 		struct up_params p;
 
 		s->rt.cur_host = c->host;
 		s->rt.cur_ptype = sess_cand_ptype(s, c);
 		if (c->failed && !s->hold.replay) {
 			ruled_out(s, c);
-			if (!s->rt.route.soft)
+			if (!s->rt.route->soft)
 				continue;
 			msg_info("%s: report-only: would refuse %s: %s; trying it anyway", s->id,
 			    s->rt.plan->hosts[c->host].name, s->rt.lfail + 4);
@@ -277,6 +277,16 @@ sess_route_free(struct sess *s)
 	s->rt.has_tab = 0;
 }
 
+/* sess_route_release - the route's storage (sess_free) */
+void
+sess_route_release(struct sess *s)
+{
+	if (!s->rt.route_oom)
+		free(s->rt.route);
+	s->rt.route = NULL;
+	s->rt.route_oom = 0;
+}
+
 /* keep_table - a copy of the entry the route uses, for its attempts;
  * -1 when out of memory */
 static int
@@ -300,12 +310,37 @@ keep_table(struct sess *s, const struct ptab_entry *e)
 static void
 journal_would(struct sess *s)
 {
-	const struct route *r = &s->rt.route;
+	const struct route *r = s->rt.route;
 	enum rtype rt = r->rtype != RTYPE_NONE ? r->rtype : RTYPE_CONNECTION_FAILURE;
 
 	(void) sess_journal(s, NULL, -1, sess_ptype_of_rtype(r->rtype), NULL, rt,
 	    r->rtype != RTYPE_NONE ? "" : "dns-failure", RACTION_WOULD_REFUSE);
 	msg_info("%s: report-only: would refuse: %s; delivering anyway", s->id, r->reply);
+}
+
+/* route_storage - where the route is built: allocated with the first plan
+ * (an idle session holds none); out of memory, a shared tempfail with no
+ * candidates, and NULL */
+static struct route *
+route_storage(struct sess *s)
+{
+	static struct route oom;
+
+	if (s->rt.route_oom) {
+		s->rt.route = NULL;
+		s->rt.route_oom = 0;
+	}
+	if (s->rt.route == NULL && (s->rt.route = malloc(sizeof(*s->rt.route))) == NULL) {
+		memset(&oom, 0, sizeof(oom));
+		oom.verdict = ROUTE_TEMPFAIL;
+		oom.would = ROUTE_TRY;
+		oom.rtype = RTYPE_NONE;
+		snprintf(oom.reply, sizeof(oom.reply), "451 4.3.0 Error: out of memory");
+		s->rt.route = &oom;
+		s->rt.route_oom = 1;
+		return NULL;
+	}
+	return s->rt.route;
 }
 
 /* build_route - the plan's candidates, no attempt made yet, the table
@@ -315,15 +350,17 @@ build_route(struct sess *s)
 {
 	struct route_opts o;
 
-	sess_route_opts(s, s->rt.plan, &o);
-	route_build(s->rt.plan, &s->orig, &o, &s->rt.route);
 	s->rt.icand = 0;
 	s->rt.pfail[0] = s->rt.lfail[0] = 0;
 	s->rt.prtype = RTYPE_NONE;
+	if (route_storage(s) == NULL)
+		return;
+	sess_route_opts(s, s->rt.plan, &o);
+	route_build(s->rt.plan, &s->orig, &o, s->rt.route);
 	if (keep_table(s, o.tab) < 0) {
-		s->rt.route.verdict = ROUTE_TEMPFAIL;
-		s->rt.route.rtype = RTYPE_NONE;
-		snprintf(s->rt.route.reply, sizeof(s->rt.route.reply),
+		s->rt.route->verdict = ROUTE_TEMPFAIL;
+		s->rt.route->rtype = RTYPE_NONE;
+		snprintf(s->rt.route->reply, sizeof(s->rt.route->reply),
 		    "451 4.3.0 Error: out of memory");
 	}
 }
@@ -344,20 +381,20 @@ static void
 start_route(struct sess *s)
 {
 	build_route(s);
-	if (s->rt.route.would != ROUTE_TRY)
+	if (s->rt.route->would != ROUTE_TRY)
 		journal_would(s);
-	if (s->rt.route.verdict != ROUTE_TRY) {
-		if (s->rt.route.rtype != RTYPE_NONE)
-			(void) sess_journal(s, NULL, -1, sess_ptype_of_rtype(s->rt.route.rtype), NULL,
-			    s->rt.route.rtype, "", RACTION_REFUSED);
-		msg_info("%s: %s", s->id, s->rt.route.reply);
-		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", s->rt.route.reply);
+	if (s->rt.route->verdict != ROUTE_TRY) {
+		if (s->rt.route->rtype != RTYPE_NONE)
+			(void) sess_journal(s, NULL, -1, sess_ptype_of_rtype(s->rt.route->rtype), NULL,
+			    s->rt.route->rtype, "", RACTION_REFUSED);
+		msg_info("%s: %s", s->id, s->rt.route->reply);
+		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", s->rt.route->reply);
 		sess_sayf(s, "%s", s->txn.fail);
 		fsm_rcpt_result(&s->fsm, 0);
 		sess_enter(s, W_NONE);
 		return;
 	}
-	if (s->rt.route.rerouted)
+	if (s->rt.route->rerouted)
 		msg_info("%s: %s is not an MX host of %s: rerouting to its MX hosts",
 		    s->id, s->origstr, s->rt.plan->domain);
 	sess_next_attempt(s);
@@ -399,7 +436,7 @@ start_up(struct sess *s, const struct route_cand *c, const struct up_params *p)
 	/* A held message's upstream has its policy waived: it serves no one
 	 * else, and it is not the key's. */
 	s->rt.up_key_ok = !s->hold.replay;
-	up_key(s, s->rt.plan, &s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL,
+	up_key(s, s->rt.plan, s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL,
 	    &s->rt.up_key);
 	if (s->rt.up_key_ok && upc_on()) {
 		if ((u = upc_take(&s->rt.up_key)) != NULL) {
@@ -425,7 +462,7 @@ start_up(struct sess *s, const struct route_cand *c, const struct up_params *p)
 void
 sess_up_retry(struct sess *s)
 {
-	const struct route_cand *c = &s->rt.route.cands[s->rt.icand > 0 ? s->rt.icand - 1 : 0];
+	const struct route_cand *c = &s->rt.route->cands[s->rt.icand > 0 ? s->rt.icand - 1 : 0];
 	struct up_params p;
 
 	sess_up_params_for(s, c, &p);
@@ -551,7 +588,7 @@ sess_do_rcpt(struct sess *s)
 {
 	char dom[RR_NAME_MAX];
 
-	sess_rcpt_domain(&s->txn.rcpt, dom, sizeof(dom));
+	sess_rcpt_domain(s->txn.rcpt.addr + s->txn.rcpt.domain_off, dom, sizeof(dom));
 	if (s->rt.early != EARLY_NONE && sess_early_rcpt(s, dom))
 		return;
 	if (dom[0] == 0 && s->rt.plan)
@@ -658,13 +695,13 @@ early_plan(struct sess *s, struct plan *p)
 	take_plan(s, p, 0);
 	s->rt.early = EARLY_IDLE;
 	build_route(s);
-	if (s->rt.route.verdict != ROUTE_TRY
-	    || s->rt.route.would != ROUTE_TRY || s->rt.route.ncands == 0)
+	if (s->rt.route->verdict != ROUTE_TRY
+	    || s->rt.route->would != ROUTE_TRY || s->rt.route->ncands == 0)
 		return;			/* the RCPT decides, and says why */
-	c = &s->rt.route.cands[0];
+	c = &s->rt.route->cands[0];
 	if (c->failed || (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6))
 		return;
-	if (s->rt.route.rerouted)
+	if (s->rt.route->rerouted)
 		msg_info("%s: early: %s is not an MX host of %s: connecting to its MX hosts",
 		    s->id, s->origstr, p->domain);
 	s->rt.icand = 1;

@@ -65,7 +65,7 @@ int
 sess_mail_line(struct sess *s, char *line, size_t size)
 {
 	const struct smtp_ehlo *e = &up_info(s->up)->ehlo;
-	int n = snprintf(line, size, "MAIL FROM:<%s>", s->fsm.mail.addr);
+	int n = snprintf(line, size, "MAIL FROM:<%s>", s->fsm.mail);
 
 	if (s->fsm.size && e->size)
 		n += snprintf(line + n, size - (size_t) n, " SIZE=%llu",
@@ -253,7 +253,7 @@ void
 sess_log_txn(struct sess *s, const char *status, const char *detail)
 {
 	msg_info("%s: from=<%s>, to=%.*s, relay=%s, tls=%s, size=%llu, status=%s (%s)",
-	    s->id, s->fsm.mail.addr, (int) buf_used(&s->txn.rcpts),
+	    s->id, s->fsm.mail, (int) buf_used(&s->txn.rcpts),
 	    buf_used(&s->txn.rcpts) ? buf_head(&s->txn.rcpts) : "none",
 	    s->txn.relay[0] ? s->txn.relay : s->origstr, s->txn.relay[0] ? s->txn.relay_tls : "none",
 	    (unsigned long long) s->txn.data_bytes, status, detail);

@@ -117,9 +117,11 @@ struct sess_route {
 	int has_tab;
 	unsigned tab_gen;		/* ... from this proxy.ptab_gen */
 	/* the upstream's key (upcache.h), and the connection cache */
-	struct upc_key up_key;		/* what s->up was started for */
+	struct upc_key *up_key;		/* what s->up was started for (allocated
+					 * with the first upstream) */
 	int up_key_ok;			/* ... and it may serve others (no
-					 * policy waived: not a held replay) */
+					 * policy waived: not a held replay);
+					 * implies up_key */
 	int up_clean;			/* its last transaction ended well: a
 					 * 2xx to the final dot, or to RSET */
 	int up_probe;			/* taken from the cache: RSET in flight */

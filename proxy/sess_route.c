@@ -277,7 +277,8 @@ sess_route_free(struct sess *s)
 	s->rt.has_tab = 0;
 }
 
-/* sess_route_release - the route's storage (sess_free) */
+/* sess_route_release - the route's and the upstream key's storage
+ * (sess_free) */
 void
 sess_route_release(struct sess *s)
 {
@@ -285,6 +286,8 @@ sess_route_release(struct sess *s)
 		free(s->rt.route);
 	s->rt.route = NULL;
 	s->rt.route_oom = 0;
+	free(s->rt.up_key);
+	s->rt.up_key = NULL;
 }
 
 /* keep_table - a copy of the entry the route uses, for its attempts;
@@ -436,10 +439,13 @@ start_up(struct sess *s, const struct route_cand *c, const struct up_params *p)
 	/* A held message's upstream has its policy waived: it serves no one
 	 * else, and it is not the key's. */
 	s->rt.up_key_ok = !s->hold.replay;
-	up_key(s, s->rt.plan, s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL,
-	    &s->rt.up_key);
+	if (s->rt.up_key == NULL && (s->rt.up_key = malloc(sizeof(*s->rt.up_key))) == NULL)
+		s->rt.up_key_ok = 0;	/* out of memory: neither cached nor shared */
+	else
+		up_key(s, s->rt.plan, s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL,
+		    s->rt.up_key);
 	if (s->rt.up_key_ok && upc_on()) {
-		if ((u = upc_take(&s->rt.up_key)) != NULL) {
+		if ((u = upc_take(s->rt.up_key)) != NULL) {
 			up_park(u, sess_on_up, s, s->id, 0);
 			if (up_probe(u, UPC_PROBE_TIMEOUT) == 0) {
 				s->up = u;
@@ -451,7 +457,7 @@ start_up(struct sess *s, const struct route_cand *c, const struct up_params *p)
 		}
 		metrics.upc_misses++;
 		msg_info("%s: upstream cache miss: %s (%s): connecting", s->id,
-		    s->rt.up_key.addr, s->rt.plan ? s->rt.plan->domain : "");
+		    s->rt.up_key->addr, s->rt.plan ? s->rt.plan->domain : "");
 	}
 	return (s->up = up_start(proxy.loop, p, sess_on_up, s)) == NULL ? -1 : 0;
 }
@@ -485,7 +491,7 @@ sess_up_park(struct sess *s)
 	if (s->up == NULL || !s->rt.up_key_ok || !s->rt.up_clean || s->rt.up_probe
 	    || s->txn.mx_open || proxy.draining || !up_idle(s->up))
 		return -1;
-	if (upc_park(s->up, &s->rt.up_key, s->id) < 0)
+	if (upc_park(s->up, s->rt.up_key, s->id) < 0)
 		return -1;
 	msg_info("%s: upstream %s kept for later sessions (up to %lds)", s->id,
 	    up_info(s->up)->peer, proxy.cfg.upstream_cache_time);
@@ -516,7 +522,7 @@ up_fits(struct sess *s, const struct plan *p)
 	if (c == NULL)
 		return 0;
 	up_key(s, p, &rt, c, o.tab, &k);
-	return upc_key_eq(&k, &s->rt.up_key);
+	return upc_key_eq(&k, s->rt.up_key);
 }
 
 /* adopt_plan - a fresh plan for this transaction: keep the open

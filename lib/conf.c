@@ -23,7 +23,7 @@
 #include "hex.h"
 
 enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
-	T_RESOLVER, T_CHOICE, T_SOCKET, T_QUEUE, T_NTYPES };
+	T_RESOLVER, T_CHOICE, T_SOCKET, T_QUEUE, T_WORKERS, T_NTYPES };
 
 struct cfg_key {
 	const char *name;
@@ -55,6 +55,7 @@ const struct cfg_word cfg_journal_fsync_words[] = {
 static const struct cfg_key cfg_keys[] = {
 	{"listen", T_LISTEN, O(listen), "127.0.0.1:10025 [::1]:10025", 0, 0, NULL},
 	{"myhostname", T_HOST, O(myhostname), "", 0, 0, NULL},
+	{"workers", T_WORKERS, O(workers), "auto", 1, CFG_MAX_WORKERS, NULL},
 	{"max_sessions", T_LONG, O(max_sessions), "1000", 1, 1000000, NULL},
 	{"client_timeout", T_TIME, O(client_timeout), "300s", 1, 86400, NULL},
 	{"client_idle_limit", T_TIME, O(client_idle_limit), "30m", 0, 604800, NULL},
@@ -477,6 +478,21 @@ set_queue(struct config *c, const struct cfg_key *k, const char *val,
 	return 0;
 }
 
+/* set_workers - auto (0: the number of CPUs, chosen by mxtlsd), or 1..max */
+static int
+set_workers(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	if (strcmp(val, "auto") == 0) {
+		*(long *) field(c, k) = 0;
+		return 0;
+	}
+	if (set_long(c, k, val, w) < 0)
+		return bad(w, k, "\"%s\": expected auto (the number of CPUs) or a "
+		    "number of processes from 1 to " CFG_MAX_WORKERS_STR, val);
+	return 0;
+}
+
 /* set_mark - a 32-bit number, decimal or 0x hex */
 static int
 set_mark(struct config *c, const struct cfg_key *k, const char *val,
@@ -516,6 +532,7 @@ static const struct cfg_kind {
 	[T_CHOICE] = {set_choice, 0},
 	[T_SOCKET] = {set_socket, 1},
 	[T_QUEUE] = {set_queue, 0},
+	[T_WORKERS] = {set_workers, 0},
 };
 
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == T_NTYPES,
@@ -701,6 +718,10 @@ cfg_parse(struct config *c, const char *file, const char *text, size_t len,
 		return cfg_err(err, errlen, file, seen_line(seen, "upstream_source", lineno),
 		    "upstream_source", "client needs a tproxy: address in listen (the old "
 		    "MTA's address is known only to a TPROXY listener)%s", NULL);
+	if (c->workers > 1 && c->dns_watch_queue >= 0)
+		return cfg_err(err, errlen, file, seen_line(seen, "workers", lineno),
+		    "workers", "must be 1 (or auto) with dns_watch_queue: one process "
+		    "binds the NFQUEUE and learns the hints its sessions use%s", NULL);
 	if (c->client_tls_cert_file[0] && !c->client_tls_key_file[0])
 		return cfg_err(err, errlen, file, seen_line(seen, "client_tls_key_file", lineno),
 		    "client_tls_key_file", "must be set when client_tls_cert_file is%s", NULL);
@@ -745,6 +766,12 @@ cfg_print(const struct config *c, FILE *fp)
 			break;
 		case T_LONG:
 			fprintf(fp, " %ld", *(const long *) src);
+			break;
+		case T_WORKERS:
+			if (*(const long *) src == 0)
+				fprintf(fp, " auto");
+			else
+				fprintf(fp, " %ld", *(const long *) src);
 			break;
 		case T_QUEUE:
 			if (*(const long *) src >= 0)

@@ -64,6 +64,8 @@ int cfg_parse_socket(const char *s, int unix_ok, struct cfg_socket *so);
 #include <sys/socket.h>
 
 #define CFG_MAX_LISTEN	16
+#define CFG_MAX_WORKERS	256		/* workers = */
+#define CFG_MAX_WORKERS_STR "256"
 #define CFG_MAX_FILE	(1024 * 1024)
 #define CFG_MAX_LINE	4096
 #define CFG_DEFAULT_FILE "/etc/mxtls/mxtls.conf"
@@ -84,7 +86,8 @@ struct config {
 	struct cfg_endpoint listen[CFG_MAX_LISTEN];
 	int nlisten;
 	char *myhostname;		/* empty: the system's host name */
-	long max_sessions;
+	long workers;			/* processes; 0: auto (the CPUs) */
+	long max_sessions;		/* in all workers together */
 	long client_timeout;		/* seconds, for one command */
 	long client_idle_limit;		/* seconds waiting for commands, in all */
 	long client_min_data_rate;	/* bytes/s in DATA; 0: none */

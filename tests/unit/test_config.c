@@ -114,6 +114,14 @@ static const struct bad bads[] = {
 	{"queue negative", "dns_watch_queue = -1\n", 0, "dns_watch_queue: \"-1\": expected"},
 	{"queue word", "dns_watch_queue = off\n", 0, "dns_watch_queue: \"off\": expected"},
 	{"queue hex", "dns_watch_queue = 0x10\n", 0, "dns_watch_queue: \"0x10\""},
+	{"workers zero", "workers = 0\n", 0,
+	    "t.cf:1: workers: \"0\": expected auto (the number of CPUs) or a number of processes from 1 to 256"},
+	{"workers too many", "workers = 257\n", 0, "t.cf:1: workers: \"257\": expected auto"},
+	{"workers word", "workers = many\n", 0, "workers: \"many\": expected auto"},
+	{"workers > 1 with dns_watch_queue", "dns_watch_queue = 3\nworkers = 2\n", 0,
+	    "t.cf:2: workers: must be 1 (or auto) with dns_watch_queue"},
+	{"workers > 1 with dns_watch_queue, queue after", "max_sessions = 5\nworkers = 4\n"
+	    "dns_watch_queue = 3\n", 0, "t.cf:2: workers: must be 1 (or auto) with dns_watch_queue"},
 	{"upstream_source word", "upstream_source = mta\n", 0,
 	    "t.cf:1: upstream_source: \"mta\": expected gateway or client"},
 	{"upstream_source client without tproxy", "listen = 127.0.0.1:10025\n"
@@ -165,6 +173,7 @@ good_file(void)
 	    "socketmap_listen = unix:/run/mxtls/socketmap\n"
 	    "metrics_listen = [::1]:9425\n"
 	    "dns_watch_queue = 0\n"
+	    "workers = 1\n"
 	    "upstream_source = client\n"
 	    "tls_session_cache = no\n"
 	    "tls_session_cache_size = 5\n"
@@ -206,6 +215,7 @@ good_file(void)
 	    "%s", c.socketmap_listen);
 	T_CASE("metrics v6", strcmp(c.metrics_listen, "[::1]:9425") == 0, "%s", c.metrics_listen);
 	T_CASE("dns_watch_queue 0 is a queue", c.dns_watch_queue == 0, "%ld", c.dns_watch_queue);
+	T_CASE("workers 1 with dns_watch_queue", c.workers == 1, "%ld", c.workers);
 	T_CASE("upstream_source client with a tproxy listener",
 	    c.upstream_source == SOURCE_CLIENT, "%d", c.upstream_source);
 	{
@@ -241,7 +251,7 @@ good_file(void)
 		    && c2.upstream_mark == c.upstream_mark
 		    && c2.offer_client_starttls == c.offer_client_starttls
 		    && c2.mode == c.mode && c2.require_tls == c.require_tls
-		    && c2.dns_watch_queue == c.dns_watch_queue
+		    && c2.dns_watch_queue == c.dns_watch_queue && c2.workers == c.workers
 		    && c2.upstream_source == c.upstream_source
 		    && strcmp(c2.policy_table, c.policy_table) == 0
 		    && strcmp(c2.socketmap_listen, c.socketmap_listen) == 0
@@ -266,6 +276,21 @@ defaults(void)
 	T_CASE("default listen v6", strcmp(ep, "[::1]:10025") == 0, "%s", ep);
 	T_CASE("default starttls offered", c.offer_client_starttls == 1, "no");
 	T_CASE("default dns_watch_queue off", c.dns_watch_queue == -1, "%ld", c.dns_watch_queue);
+	T_CASE("default workers auto", c.workers == 0, "%ld", c.workers);
+	{
+		struct config w;
+		char werr[256] = "";
+
+		cfg_defaults(&w);
+		T_CASE("workers 8 parses", cfg_parse(&w, "w.cf", "workers = 8\n", 12, werr,
+		    sizeof(werr)) == 0 && w.workers == 8, "%s %ld", werr, w.workers);
+		cfg_free(&w);
+		cfg_defaults(&w);
+		T_CASE("workers auto with dns_watch_queue is fine", cfg_parse(&w, "w.cf",
+		    "workers = auto\ndns_watch_queue = 1\n", 35, werr, sizeof(werr)) == 0
+		    && w.workers == 0, "%s %ld", werr, w.workers);
+		cfg_free(&w);
+	}
 	T_CASE("default upstream_source gateway", c.upstream_source == SOURCE_GATEWAY, "%d",
 	    c.upstream_source);
 	T_CASE("default client deadlines", c.client_idle_limit == 1800

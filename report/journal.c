@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +84,26 @@ journal_set_fsync(struct journal *j, int fsync_always)
 	j->fsync_always = fsync_always;
 }
 
+/* end_torn - under the lock: a last line without LF gets one; the size
+ * after it in *size (when not NULL); -1 with errno */
+static int
+end_torn(int fd, off_t *size)
+{
+	struct stat st;
+	char last;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+		if (write(fd, "\n", 1) != 1)
+			return -1;
+		st.st_size++;
+	}
+	if (size)
+		*size = st.st_size;
+	return 0;
+}
+
 /* day_file - the fd of the file for time t, opened when the day changed */
 static int
 day_file(struct journal *j, long long t, char *err, size_t errlen)
@@ -101,19 +122,13 @@ day_file(struct journal *j, long long t, char *err, size_t errlen)
 	}
 	/* A torn last line (the machine crashed mid-write) is ended here,
 	 * so that it stays one bad line and the next record stays whole. */
-	{
-		struct stat st;
-		char last;
-
-		if (fstat(fd, &st) == 0 && st.st_size > 0
-		    && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n'
-		    && write(fd, "\n", 1) != 1) {
-			snprintf(err, errlen, "%s: cannot end a torn line: %s", path,
-			    strerror(errno));
-			close(fd);
-			return -1;
-		}
+	if (flock(fd, LOCK_EX) < 0 || end_torn(fd, NULL) < 0) {
+		snprintf(err, errlen, "%s: cannot end a torn line: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
 	}
+	(void) flock(fd, LOCK_UN);
 	if (j->fd >= 0) {
 		if (j->dirty)
 			(void) fdatasync(j->fd);	/* the old day is done */
@@ -144,7 +159,16 @@ journal_append(struct journal *j, const struct rec *r, char *err, size_t errlen)
 		return -1;
 	p = buf_head(&j->line);
 	left = buf_used(&j->line);
-	start = -1;
+	/* Every writer of the day file (each worker) appends under flock:
+	 * a line torn by a writer killed mid-write is ended first, so the
+	 * next record stays whole, and a failed write is cut back to exactly
+	 * where this record began (nobody else has written since). */
+	if (flock(fd, LOCK_EX) < 0 || end_torn(fd, &start) < 0) {
+		journal_day_name(r->time, name, sizeof(name));
+		snprintf(err, errlen, "%s/%s: %s", j->dir, name, strerror(errno));
+		(void) flock(fd, LOCK_UN);
+		return -1;
+	}
 	while (left > 0) {
 		ssize_t n = write(fd, p, left);
 
@@ -155,19 +179,19 @@ journal_append(struct journal *j, const struct rec *r, char *err, size_t errlen)
 
 			/* Leave no torn line behind: cut the partial one off. */
 			journal_day_name(r->time, name, sizeof(name));
-			if (start >= 0 && ftruncate(fd, start) < 0)
+			if (left < buf_used(&j->line) && ftruncate(fd, start) < 0)
 				snprintf(err, errlen, "%s/%s: %s (and the partial line could "
 				    "not be removed: %s)", j->dir, name, strerror(e),
 				    strerror(errno));
 			else
 				snprintf(err, errlen, "%s/%s: %s", j->dir, name, strerror(e));
+			(void) flock(fd, LOCK_UN);
 			return -1;
 		}
-		if (start < 0 && (size_t) n < left)
-			start = lseek(fd, 0, SEEK_END) - n;
 		p += n;
 		left -= (size_t) n;
 	}
+	(void) flock(fd, LOCK_UN);
 	j->dirty = 1;
 	if (j->fsync_always)
 		return journal_sync(j, err, errlen);

@@ -29,8 +29,13 @@
  *	last call.  A short write is completed or, failing that, the file
  *	is truncated back to the line's start so that no torn line is left
  *	behind a live process.  A day file whose last line has no LF (the
- *	machine crashed in the middle of a write) gets one when it is opened,
- *	so that the torn line stays one bad line and the next record whole.
+ *	machine crashed in the middle of a write, or another writer was
+ *	killed in the middle of one) gets one when it is opened and before
+ *	each record, so that the torn line stays one bad line and the next
+ *	record whole.  Several processes (workers = N) append to one day
+ *	file: each record, the check of the last byte before it and a cut
+ *	after a failed write are done under flock(2) LOCK_EX on the file,
+ *	so no writer ends or cuts a line another is writing.
  *
  *	journal_prune() removes day files older than keep_days whole days
  *	before the day of now (other names are left alone).

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../report/journal.h"
@@ -156,6 +157,68 @@ main(void)
 	    && seen.sport_sum == 2 + 3 + 5 && st.bad == 1 && !st.torn,
 	    "n=%d sum=%d bad=%ld torn=%d", seen.n, seen.sport_sum, st.bad, st.torn);
 	free(text);
+
+	/* Another writer (a worker) killed mid-write while this journal has
+	 * the day open: the next record here must still be whole. */
+	{
+		char path[512];
+		int fd;
+
+		j = journal_open(dir, 0, err, sizeof(err));
+		fill(&r, DAY0 + 6, 6);
+		rc = j ? journal_append(j, &r, err, sizeof(err)) : -1;
+		snprintf(path, sizeof(path), "%s/2026-11-22.jsonl", dir);
+		fd = open(path, O_WRONLY | O_APPEND);
+		T_CASE("a second writer's torn write", rc == 0 && fd >= 0
+		    && write(fd, "{\"time\":179", 11) == 11, "%s", err);
+		if (fd >= 0)
+			close(fd);
+		fill(&r, DAY0 + 7, 7);
+		rc = j ? journal_append(j, &r, err, sizeof(err)) : -1;
+		T_CASE("append after another writer's torn line", rc == 0, "%s", err);
+		journal_close(j);
+		text = slurp("2026-11-22.jsonl", &len);
+		memset(&seen, 0, sizeof(seen));
+		memset(&st, 0, sizeof(st));
+		if (text)
+			journal_replay(text, len, on_rec, &seen, &st);
+		T_CASE("torn line of another writer ended: the record after it whole",
+		    seen.n == 5 && seen.sport_sum == 2 + 3 + 5 + 6 + 7 && st.bad == 2 && !st.torn,
+		    "n=%d sum=%d bad=%ld torn=%d", seen.n, seen.sport_sum, st.bad, st.torn);
+		free(text);
+	}
+
+	/* Two processes append at once (workers = 2): every record whole. */
+	{
+		pid_t pid[2];
+		int ok = 1, wst;
+
+		for (int w = 0; w < 2; w++) {
+			if ((pid[w] = fork()) == 0) {
+				struct journal *cj = journal_open(dir, 0, err, sizeof(err));
+				int bad = cj == NULL;
+
+				for (int i = 0; i < 2000 && cj; i++) {
+					fill(&r, DAY0 + 86400 + 10 + i, 1);
+					bad |= journal_append(cj, &r, err, sizeof(err)) < 0;
+				}
+				journal_close(cj);
+				_exit(bad);
+			}
+		}
+		for (int w = 0; w < 2; w++)
+			ok &= pid[w] > 0 && waitpid(pid[w], &wst, 0) == pid[w]
+			    && WIFEXITED(wst) && WEXITSTATUS(wst) == 0;
+		T_CASE("two processes append 2000 records each", ok, "a writer failed");
+		text = slurp("2026-11-23.jsonl", &len);
+		memset(&seen, 0, sizeof(seen));
+		memset(&st, 0, sizeof(st));
+		if (text)
+			journal_replay(text, len, on_rec, &seen, &st);
+		T_CASE("two writers: every record whole", seen.n == 4001 && st.bad == 0
+		    && !st.torn, "n=%d bad=%ld torn=%d", seen.n, st.bad, st.torn);
+		free(text);
+	}
 
 	/* Pruning: keep 1 whole day before "now" (the 23rd). */
 	{

@@ -45,7 +45,7 @@ POLICY_IO = policy/ptable_load.c policy/dns.c policy/resolve.c policy/fetch.c po
 PROXY_IO = proxy/tls.c proxy/tls_scache.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/upcache.c proxy/sess.c \
 	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
 	proxy/listen.c proxy/metrics.c proxy/metrics_srv.c proxy/smap_srv.c proxy/nfq.c \
-	proxy/privs.c proxy/privs_set.c
+	proxy/privs.c proxy/privs_set.c proxy/wk_shm.c proxy/workers.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 	report/rtype.c report/record.c report/journal.c proxy/main.c
 
@@ -66,7 +66,7 @@ UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/ta
 	lib/addr.c lib/dname.c \
 	lib/conf.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
 	proxy/up_tls.c proxy/tls_scache.c proxy/upcache.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
-	proxy/sess_record.c proxy/metrics.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
+	proxy/sess_record.c proxy/wk_shm.c proxy/metrics.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c policy/dnssec.c report/rtype.c report/record.c report/journal.c
 # The upstream client against a scripted MX in one process.
 UNIT_SRC_test_up = tests/unit/test_up.c tests/unit/fakemx.c lib/buf.c lib/addr.c lib/dname.c \
@@ -96,6 +96,8 @@ UNIT_TESTS += test_scache
 UNIT_SRC_test_scache = tests/unit/test_scache.c proxy/tls_scache.c
 UNIT_SRC_test_hints = tests/unit/test_hints.c proxy/hints.c
 UNIT_TESTS += test_privs
+UNIT_TESTS += test_workers
+UNIT_SRC_test_workers = tests/unit/test_workers.c proxy/wk_shm.c proxy/workers.c lib/log.c
 UNIT_SRC_test_privs = tests/unit/test_privs.c proxy/privs.c lib/conf.c lib/dname.c lib/addr.c
 UNIT_SRC_test_metrics = tests/unit/test_metrics.c proxy/metrics.c report/rtype.c lib/buf.c
 # mxtls-check's pure part: verdict words, table entry, JSON and text.

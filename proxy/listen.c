@@ -15,6 +15,7 @@
 #include "listen.h"
 #include "proxy.h"
 #include "sess.h"
+#include "wk_shm.h"
 
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST 80		/* linux/netfilter_ipv4.h */
@@ -35,18 +36,20 @@ struct lsn {
 	char name[80];
 };
 
-static struct lsn lsns[CFG_MAX_LISTEN];
-static int nlsn;
+static struct lsn lsns[CFG_MAX_LISTEN * CFG_MAX_WORKERS];
+static int nlsn;			/* nsets * per_set */
+static int per_set;			/* cfg->nlisten */
 static int spare_fd = -1;
 
-/* lsn_open - bind every listen address */
+/* lsn_open - bind every listen address, nsets times */
 int
-lsn_open(const struct config *cfg, char *err, size_t errlen)
+lsn_open(const struct config *cfg, int nsets, char *err, size_t errlen)
 {
 	int one = 1;
 
-	for (int i = 0; i < cfg->nlisten; i++) {
-		const struct cfg_endpoint *ep = &cfg->listen[i];
+	per_set = cfg->nlisten;
+	for (int k = 0; k < nsets * cfg->nlisten; k++) {
+		const struct cfg_endpoint *ep = &cfg->listen[k % cfg->nlisten];
 		struct lsn *l = &lsns[nlsn];
 		int fd, fam = ep->addr.ss_family;
 
@@ -57,6 +60,13 @@ lsn_open(const struct config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 		(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (nsets > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+			sizeof(one)) < 0) {
+			snprintf(err, errlen, "listen %s: SO_REUSEPORT: %s", l->name,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
 		if (fam == AF_INET6)
 			(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		if (ep->tproxy && setsockopt(fd, fam == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
@@ -83,6 +93,23 @@ lsn_open(const struct config *cfg, char *err, size_t errlen)
 	}
 	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return 0;
+}
+
+/* lsn_keep - a worker keeps its set of listeners and closes the others */
+void
+lsn_keep(int set)
+{
+	int k = 0;
+
+	for (int i = 0; i < nlsn; i++) {
+		if (i / per_set == set)
+			lsns[k++] = lsns[i];
+		else
+			close(lsns[i].w.fd);
+	}
+	nlsn = k;
+	for (int i = 0; i < nlsn; i++)
+		ev_io_init(&lsns[i].w, NULL, lsns[i].w.fd, EV_READ);
 }
 
 /* lsn_orig_dst - where the old MTA meant to connect */
@@ -182,7 +209,7 @@ lsn_accept(struct ev_loop *loop, ev_io *w, int revents)
 			refuse(fd, "421 4.3.2 Service shutting down\r\n");
 			continue;
 		}
-		if (proxy.nsessions >= proxy.cfg.max_sessions) {
+		if (!wk_sess_take(proxy.nsessions, proxy.cfg.max_sessions)) {
 			msg_warn("refused connection from [%s]: max_sessions (%ld) reached",
 			    ps, proxy.cfg.max_sessions);
 			refuse(fd, "421 4.3.2 Error: too many sessions, try again later\r\n");

@@ -2,7 +2,9 @@
  * listen.h - listening sockets and the original destination.
  *
  * SYNOPSIS
- *	int lsn_open(const struct config *cfg, char *err, size_t errlen);
+ *	int lsn_open(const struct config *cfg, int nsets, char *err,
+ *		size_t errlen);
+ *	void lsn_keep(int set);
  *	void lsn_start(struct ev_loop *loop);
  *	void lsn_stop(struct ev_loop *loop);
  *	int lsn_orig_dst(int fd, int tproxy, struct sockaddr_storage *dst);
@@ -12,13 +14,20 @@
  *
  * DESCRIPTION
  *	lsn_open() binds every `listen' address (IP_TRANSPARENT for tproxy:
- *	entries, IPV6_V6ONLY for IPv6) before privileges are dropped.
+ *	entries, IPV6_V6ONLY for IPv6) before privileges are dropped, nsets
+ *	times: one set per worker, with SO_REUSEPORT when nsets > 1, so that
+ *	the kernel spreads connections over the workers and a worker started
+ *	again after privileges were dropped finds its set still bound (the
+ *	parent keeps every set open; connections the kernel gave a dead
+ *	worker's set wait in its backlog for the new worker).  lsn_keep() is
+ *	a worker's: it keeps set `set' and closes the others.
  *	lsn_start() accepts with libev; each accepted connection's original
  *	destination is found (SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST after
  *	REDIRECT, the local address after TPROXY).  A connection that was
  *	not redirected (its destination is the listener itself) is refused
- *	with 554 5.7.1: mxtlsd is not an open relay.  Above max_sessions a
- *	connection gets 421 4.3.2 and is closed.  One spare descriptor is
+ *	with 554 5.7.1: mxtlsd is not an open relay.  Above max_sessions (in
+ *	all workers together, wk_shm.h) a connection gets 421 4.3.2 and is
+ *	closed.  One spare descriptor is
  *	kept so that running out of descriptors cannot spin the loop.
  *	lsn_stop() closes the listeners (SIGTERM).
  *
@@ -35,7 +44,8 @@
 
 #include "../lib/conf.h"
 
-int lsn_open(const struct config *cfg, char *err, size_t errlen);
+int lsn_open(const struct config *cfg, int nsets, char *err, size_t errlen);
+void lsn_keep(int set);
 void lsn_start(struct ev_loop *loop);
 void lsn_stop(struct ev_loop *loop);
 int lsn_orig_dst(int fd, int tproxy, struct sockaddr_storage *dst);

@@ -57,6 +57,8 @@
 #include "tls_scache.h"
 #include "up.h"
 #include "upcache.h"
+#include "workers.h"
+#include "wk_shm.h"
 
 struct proxy proxy;
 
@@ -313,6 +315,8 @@ warn_restart(const struct config *nc)
 		msg_warn("reload: DNS settings changed; that takes a restart");
 	if (nc->dns_watch_queue != c->dns_watch_queue)
 		msg_warn("reload: dns_watch_queue changed; that takes a restart");
+	if (nc->workers != 0 && nc->workers != c->workers)
+		msg_warn("reload: workers changed; that takes a restart");
 	if (nc->upstream_source != c->upstream_source)
 		msg_warn("reload: upstream_source changed; that takes a restart");
 	if (strcmp(nc->sts_cache_dir, c->sts_cache_dir) != 0)
@@ -345,6 +349,7 @@ keep_fixed(struct config *nc)
 {
 	memcpy(nc->listen, proxy.cfg.listen, sizeof(nc->listen));
 	nc->nlisten = proxy.cfg.nlisten;
+	nc->workers = proxy.cfg.workers;
 	nc->dns_watch_queue = proxy.cfg.dns_watch_queue;
 	nc->upstream_source = proxy.cfg.upstream_source;
 	free(nc->user);
@@ -357,25 +362,24 @@ keep_fixed(struct config *nc)
 	nc->journal_dir = strdup(proxy.cfg.journal_dir);
 }
 
-/* on_hup - SIGHUP: reload configuration, certificates and the table */
-static void
-on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+/* reload - configuration, certificates and the table; 0 when it worked.
+ * The parent of workers does it too, to check the file and to fork new
+ * workers from what it holds; it leaves "reloaded" to the workers. */
+static int
+reload(int parent)
 {
 	struct config nc;
 	struct ptable *tab = NULL;
 	char err[512];
 	SSL_CTX *ctx = NULL, *cctx = NULL;
 
-	(void) loop;
-	(void) w;
-	(void) revents;
 	if (cfg_read(&nc, config_file, config_given, err, sizeof(err)) < 0)
 		goto fail;
 	if (load_table(&nc, &tab, err, sizeof(err)) < 0) {
 		msg_warn("reload: %s; keeping the running configuration and policy table",
 		    err);
 		cfg_free(&nc);
-		return;
+		return -1;
 	}
 	if ((ctx = make_server_ctx(&nc, nc.myhostname[0] ? nc.myhostname
 		    : proxy.hostname, err, sizeof(err))) == NULL)
@@ -400,7 +404,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		stsget_conf_of(&nc, &sc);
 		stsget_reconfigure(&sc);
 	}
-	journal_set_fsync(proxy.journal, nc.journal_fsync == JOURNAL_FSYNC_ALWAYS);
+	if (proxy.journal)
+		journal_set_fsync(proxy.journal, nc.journal_fsync == JOURNAL_FSYNC_ALWAYS);
 	keep_fixed(&nc);
 	cfg_free(&proxy.cfg);
 	proxy.cfg = nc;
@@ -413,13 +418,25 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	proxy.server_ctx = ctx;
 	set_hostname();
 	set_table(tab);
-	msg_info("reloaded %s", config_file);
-	return;
+	if (!parent)
+		msg_info("reloaded %s", config_file);
+	return 0;
 fail:
 	msg_warn("reload: %s; keeping the running configuration", err);
 	SSL_CTX_free(ctx);
 	drop_table(tab);
 	cfg_free(&nc);
+	return -1;
+}
+
+/* on_hup - SIGHUP: reload configuration, certificates and the table */
+static void
+on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void) loop;
+	(void) w;
+	(void) revents;
+	(void) reload(0);
 }
 
 /* print_privs - -n: what mxtlsd keeps after start-up, as comments */
@@ -532,12 +549,12 @@ start_lookups(void)
 	resolve_init(&resolve_conf);
 }
 
-/* start_up - as root: TLS, listeners, lookups, the journal; then the drop */
+/* start_common - as root, for one process or the parent of workers: the
+ * table, TLS, the listeners (a set per worker), metrics and socketmap */
 static void
-start_up(int foreground)
+start_common(int foreground, int nsets)
 {
 	char err[512];
-
 	struct ptable *tab;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -553,7 +570,7 @@ start_up(int foreground)
 	if ((proxy.scache = scache_new((size_t) proxy.cfg.tls_session_cache_size)) == NULL)
 		msg_fatal("TLS session cache: out of memory");
 	raise_fd_limit();
-	if (lsn_open(&proxy.cfg, err, sizeof(err)) < 0)
+	if (lsn_open(&proxy.cfg, nsets, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	if (metrics_srv_open(proxy.cfg.metrics_listen, err, sizeof(err)) < 0)
 		msg_fatal("%s: %s", config_file, err);
@@ -562,15 +579,33 @@ start_up(int foreground)
 		msg_fatal("%s: %s", config_file, err);
 	if (!foreground && daemon(0, 0) < 0)
 		msg_fatal("daemon: %m");
+}
+
+/* open_journal - the attempt records */
+static void
+open_journal(void)
+{
+	char err[512];
+
+	if ((proxy.journal = journal_open(proxy.cfg.journal_dir,
+		    proxy.cfg.journal_fsync == JOURNAL_FSYNC_ALWAYS, err, sizeof(err))) == NULL)
+		msg_fatal("%s: %s", config_file, err);
+}
+
+/* start_up - as root: TLS, listeners, lookups, the journal; then the drop */
+static void
+start_up(int foreground)
+{
+	char err[512];
+
+	start_common(foreground, 1);
 	proxy.loop = EV_DEFAULT;
 	start_lookups();
 	if (proxy.cfg.dns_watch_queue >= 0
 	    && nfq_start(proxy.loop, (unsigned) proxy.cfg.dns_watch_queue, err, sizeof(err)) < 0)
 		msg_fatal("%s: dns_watch_queue = %ld: %s", config_file, proxy.cfg.dns_watch_queue,
 		    err);
-	if ((proxy.journal = journal_open(proxy.cfg.journal_dir,
-		    proxy.cfg.journal_fsync == JOURNAL_FSYNC_ALWAYS, err, sizeof(err))) == NULL)
-		msg_fatal("%s: %s", config_file, err);
+	open_journal();
 	drop_privileges();
 }
 
@@ -623,6 +658,56 @@ shut_down(void)
 	cfg_free(&proxy.cfg);
 }
 
+/* worker_main - one of workers = N, forked by the parent (workers.h):
+ * its listeners, its own loop, lookups and journal, as one process */
+static void
+worker_main(int idx)
+{
+	lsn_keep(idx);
+	proxy.loop = EV_DEFAULT;
+	start_lookups();
+	open_journal();
+	msg_info("worker %d (pid %ld): starting", idx, (long) getpid());
+	run();
+	shut_down();
+	exit(0);
+}
+
+/* parent_reload - SIGHUP in the parent: check and take the new file */
+static int
+parent_reload(void)
+{
+	return reload(1);
+}
+
+/* supervise - workers > 1: start-up as root, the drop, then the parent */
+static int
+supervise(int foreground)
+{
+	struct wk_hooks h = {worker_main, parent_reload};
+	char err[512];
+	int n = (int) proxy.cfg.workers;
+
+	if (wk_shm_create(n, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	start_common(foreground, n);
+	/* The parent forks the workers it restarts: it keeps what they need
+	 * (the listeners, the capabilities the features need), and no more. */
+	drop_privileges();
+	return wk_supervise(n, &h);
+}
+
+/* auto_workers - workers = auto: the CPUs, 1 with dns_watch_queue */
+static long
+auto_workers(const struct config *c)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (c->dns_watch_queue >= 0 || n < 1)
+		return 1;
+	return n > CFG_MAX_WORKERS ? CFG_MAX_WORKERS : n;
+}
+
 /* main - start mxtlsd */
 int
 main(int argc, char **argv)
@@ -635,6 +720,8 @@ main(int argc, char **argv)
 	if (cfg_read(&proxy.cfg, config_file, config_given, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	set_hostname();
+	if (proxy.cfg.workers == 0)
+		proxy.cfg.workers = auto_workers(&proxy.cfg);
 	if (o.print) {
 		/* the effective values: the host name as it will be used */
 		free(proxy.cfg.myhostname);
@@ -643,6 +730,8 @@ main(int argc, char **argv)
 		print_privs(&proxy.cfg, stdout);
 		return 0;
 	}
+	if (proxy.cfg.workers > 1)
+		return supervise(o.foreground);
 	start_up(o.foreground);
 	run();
 	shut_down();

@@ -283,9 +283,14 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g,
 		"Sessions with the old MTA accepted.", m->sessions) < 0
 	    || render_attempts(m, out) < 0 || render_actions(m, out) < 0
 	    || render_lookup(m, out) < 0 || render_watch(m, g, out) < 0
-	    || render_upc(m, out) < 0)
+	    || render_upc(m, out) < 0 || render_rest(m, g, out) < 0)
 		return -1;
-	return render_rest(m, g, out);
+	if (scalar(out, "mxtls_workers", "gauge", "Worker processes running now "
+		"(workers = N; 1 for one process).", (unsigned long long) g->workers) < 0
+	    || scalar(out, "mxtls_worker_restarts_total", "counter",
+		"Workers the parent started again after one died.", g->worker_restarts) < 0)
+		return -1;
+	return 0;
 }
 
 /* bad_octets - a NUL, a control octet or a bare CR in a line (a CR at

@@ -116,7 +116,9 @@ struct metrics {
 };
 
 struct metrics_gauges {			/* read at scrape time */
-	long sessions_open;
+	long sessions_open;		/* in all workers */
+	long workers;			/* running now */
+	unsigned long long worker_restarts;
 	unsigned long long sts_entries;
 	unsigned long long sts_hits;
 	unsigned long long sts_fetches;

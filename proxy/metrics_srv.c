@@ -17,6 +17,7 @@
 #include "nfq.h"
 #include "proxy.h"
 #include "tls_scache.h"
+#include "wk_shm.h"
 
 enum mstate { M_FREE, M_READ, M_WRITE, M_LINGER };
 
@@ -126,7 +127,9 @@ gauges(struct metrics_gauges *g)
 	const struct stsget_stats *st = stsget_stats();
 
 	memset(g, 0, sizeof(*g));
-	g->sessions_open = proxy.nsessions;
+	g->sessions_open = wk_sess_total(proxy.nsessions);
+	g->workers = wk_running();
+	g->worker_restarts = (unsigned long long) wk_restarts();
 	g->sts_entries = stscache_count();
 	g->sts_hits = st->hits;
 	g->sts_fetches = st->fetches;

@@ -10,6 +10,7 @@
  * PIPELINING server answers a batch in one write.
  */
 #include "sess_int.h"
+#include "wk_shm.h"
 
 static void sess_free(struct reap *r);
 static void sess_close(struct sess *s, int abort_up);
@@ -100,6 +101,7 @@ sess_close(struct sess *s, int abort_up)
 		s->next->prev = s->prev;
 	s->prev = s->next = NULL;
 	proxy.nsessions--;
+	wk_sess_put();
 	msg_info("%s: disconnect from %s", s->id, s->client);
 	reap_later(&s->reap, sess_free);
 }
@@ -259,6 +261,7 @@ sess_new(int fd, const struct sockaddr_storage *peer,
 	if (s == NULL) {
 		msg_warn("out of memory for a session");
 		close(fd);
+		wk_sess_put();			/* listen.c reserved it */
 		return;
 	}
 	snprintf(s->id, sizeof(s->id), "%05lX%05lX",

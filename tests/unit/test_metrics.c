@@ -119,7 +119,8 @@ test_render(void)
 	    .sts_fetches = 5, .sts_fetch_failures = 2, .journal_errors = 4, .dns_watch = 1,
 	    .dns_learned = 17, .dns_skipped = 3, .dns_bad = 2, .dns_overruns = 1,
 	    .hints_entries = 12, .hints_lookups = 9, .hints_hits = 6, .hints_ambiguous = 1,
-	    .tls_cache_entries = 4, .tls_cache_hits = 5, .tls_cache_misses = 2, .tls_resumed = 3};
+	    .tls_cache_entries = 4, .tls_cache_hits = 5, .tls_cache_misses = 2, .tls_resumed = 3,
+	    .workers = 2, .worker_restarts = 5};
 	const char *t;
 
 	memset(&m, 0, sizeof(m));
@@ -198,6 +199,10 @@ test_render(void)
 	T_CASE("every policy type x every worded result",
 	    count_prefix(t, "mxtls_upstream_attempts_total{") == PTYPE_COUNT * (RTYPE_COUNT - 1),
 	    "%d", count_prefix(t, "mxtls_upstream_attempts_total{"));
+	T_CASE("workers gauge", strstr(t, "\n# TYPE mxtls_workers gauge\nmxtls_workers 2\n") != NULL,
+	    "%s", t);
+	T_CASE("worker restarts counter", strstr(t, "\n# TYPE mxtls_worker_restarts_total counter\n"
+	    "mxtls_worker_restarts_total 5\n") != NULL, "%s", t);
 	T_CASE("no result=none while zero", strstr(t, "result=\"none\"") == NULL, "%s", t);
 	T_CASE("refused by result", has_line(t,
 		"mxtls_attempt_actions_total{action=\"refused\",result=\"dane-required\"} 6"), "%s", t);

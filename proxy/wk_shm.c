@@ -1,0 +1,150 @@
+/*
+ * wk_shm.c - what the worker processes share.  See wk_shm.h.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "../lib/conf.h"
+#include "wk_shm.h"
+
+struct wk_slot {
+	atomic_long sessions;		/* this worker's open sessions */
+	atomic_long pid;		/* 0: not running */
+	atomic_long restarts;		/* started again after the first time */
+	atomic_long started;		/* how many times */
+};
+
+struct wk_shm {
+	atomic_long sessions;		/* all workers' together */
+	int n;
+	struct wk_slot slot[CFG_MAX_WORKERS];
+};
+
+static struct wk_shm *shm;
+static int self = -1;
+
+/* wk_shm_create - the shared region, before the first fork */
+int
+wk_shm_create(int n, char *err, size_t errlen)
+{
+	void *p;
+
+	if (n < 1 || n > CFG_MAX_WORKERS) {
+		snprintf(err, errlen, "workers = %d: out of range", n);
+		return -1;
+	}
+	p = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	    -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "workers: shared memory: %s", strerror(errno));
+		return -1;
+	}
+	shm = p;			/* zero-filled */
+	shm->n = n;
+	return 0;
+}
+
+/* wk_shm_self - this process is worker idx */
+void
+wk_shm_self(int idx)
+{
+	self = idx;
+}
+
+/* wk_self - this worker's slot, -1 without workers (or in the parent) */
+int
+wk_self(void)
+{
+	return self;
+}
+
+/* wk_count - the number of workers */
+int
+wk_count(void)
+{
+	return shm ? shm->n : 1;
+}
+
+/* wk_sess_take - reserve a session under max in all, 1 when it fits */
+int
+wk_sess_take(long local, long max)
+{
+	if (shm == NULL || self < 0)
+		return local < max;
+	if (atomic_fetch_add(&shm->sessions, 1) >= max) {
+		atomic_fetch_sub(&shm->sessions, 1);
+		return 0;
+	}
+	atomic_fetch_add(&shm->slot[self].sessions, 1);
+	return 1;
+}
+
+/* wk_sess_put - a reserved session ended */
+void
+wk_sess_put(void)
+{
+	if (shm == NULL || self < 0)
+		return;
+	atomic_fetch_sub(&shm->slot[self].sessions, 1);
+	atomic_fetch_sub(&shm->sessions, 1);
+}
+
+/* wk_sess_total - the sessions of all workers */
+long
+wk_sess_total(long local)
+{
+	return shm ? atomic_load(&shm->sessions) : local;
+}
+
+/* wk_slot_started - the parent forked worker idx */
+void
+wk_slot_started(int idx, long pid)
+{
+	if (shm == NULL || idx < 0 || idx >= shm->n)
+		return;
+	if (atomic_fetch_add(&shm->slot[idx].started, 1) > 0)
+		atomic_fetch_add(&shm->slot[idx].restarts, 1);
+	atomic_store(&shm->slot[idx].pid, pid);
+}
+
+/* wk_slot_gone - worker idx was reaped: its sessions are gone too */
+void
+wk_slot_gone(int idx)
+{
+	long n;
+
+	if (shm == NULL || idx < 0 || idx >= shm->n)
+		return;
+	atomic_store(&shm->slot[idx].pid, 0);
+	n = atomic_exchange(&shm->slot[idx].sessions, 0);
+	atomic_fetch_sub(&shm->sessions, n);
+}
+
+/* wk_running - workers running now */
+long
+wk_running(void)
+{
+	long r = 0;
+
+	if (shm == NULL)
+		return 1;
+	for (int i = 0; i < shm->n; i++)
+		r += atomic_load(&shm->slot[i].pid) != 0;
+	return r;
+}
+
+/* wk_restarts - restarts of all workers since start-up */
+long
+wk_restarts(void)
+{
+	long r = 0;
+
+	if (shm == NULL)
+		return 0;
+	for (int i = 0; i < shm->n; i++)
+		r += atomic_load(&shm->slot[i].restarts);
+	return r;
+}

@@ -1,0 +1,55 @@
+/*
+ * wk_shm.h - what the worker processes share: one MAP_SHARED region made
+ *	before the first fork.
+ *
+ * SYNOPSIS
+ *	int wk_shm_create(int n, char *err, size_t errlen);
+ *	void wk_shm_self(int idx);
+ *	int wk_self(void);
+ *	int wk_count(void);
+ *	int wk_sess_take(long local, long max);
+ *	void wk_sess_put(void);
+ *	long wk_sess_total(long local);
+ *	void wk_slot_started(int idx, long pid);
+ *	void wk_slot_gone(int idx);
+ *	long wk_running(void);
+ *	long wk_restarts(void);
+ *
+ * DESCRIPTION
+ *	With workers = 1 nothing is created: wk_self() is -1, wk_count() 1,
+ *	wk_sess_take() is `local < max' (today's check) and wk_sess_put()
+ *	does nothing.
+ *
+ *	wk_shm_create() maps the region for n workers (the parent, before
+ *	it forks).  wk_shm_self() tells a worker which slot it is.
+ *
+ *	max_sessions holds in total: wk_sess_take() reserves one session in
+ *	the shared count (an atomic add; over max it is given back and 0
+ *	returned) and in the worker's own slot; wk_sess_put() gives one
+ *	back.  wk_slot_gone() (the parent, after reaping a worker) takes the
+ *	dead worker's sessions off the total, so a worker killed with
+ *	sessions open does not leak them.  wk_sess_total() is the total
+ *	(local without workers).
+ *
+ *	wk_slot_started() and wk_slot_gone() keep each slot's pid (0: not
+ *	running) and the restarts; wk_running() and wk_restarts() read them
+ *	for the log and the metrics.
+ */
+#ifndef MXTLS_WK_SHM_H
+#define MXTLS_WK_SHM_H
+
+#include <stddef.h>
+
+int wk_shm_create(int n, char *err, size_t errlen);
+void wk_shm_self(int idx);
+int wk_self(void);
+int wk_count(void);
+int wk_sess_take(long local, long max);
+void wk_sess_put(void);
+long wk_sess_total(long local);
+void wk_slot_started(int idx, long pid);
+void wk_slot_gone(int idx);
+long wk_running(void);
+long wk_restarts(void);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * test_workers.c - proxy/wk_shm.c and the pure part of proxy/workers.c:
+ * max_sessions in total across processes (a reservation over the limit
+ * is refused and given back, a child's sessions count for the parent,
+ * a dead worker's sessions are taken off), the running and restart
+ * counts, and the restart backoff.
+ */
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../proxy/workers.h"
+#include "../../proxy/wk_shm.h"
+#include "t.h"
+
+/* backoff - the restart delays */
+static void
+backoff(void)
+{
+	T_CASE("backoff first quick death 0.5 s", wk_backoff(0., 1.) == 0.5, "%g",
+	    wk_backoff(0., 1.));
+	T_CASE("backoff doubles", wk_backoff(0.5, 1.) == 1. && wk_backoff(4., 29.9) == 8.,
+	    "%g %g", wk_backoff(0.5, 1.), wk_backoff(4., 29.9));
+	T_CASE("backoff at most 30 s", wk_backoff(16., 0.) == 30. && wk_backoff(30., 0.) == 30.,
+	    "%g", wk_backoff(16., 0.));
+	T_CASE("backoff after a long life 0.1 s", wk_backoff(30., 30.) == 0.1, "%g",
+	    wk_backoff(30., 30.));
+}
+
+/* single - no shared region: today's check */
+static void
+single(void)
+{
+	T_CASE("single: self -1, one worker", wk_self() == -1 && wk_count() == 1, "%d %d",
+	    wk_self(), wk_count());
+	T_CASE("single: under max", wk_sess_take(2, 3) == 1, "refused");
+	T_CASE("single: at max", wk_sess_take(3, 3) == 0, "taken");
+	wk_sess_put();
+	T_CASE("single: total is the local count", wk_sess_total(7) == 7, "%ld",
+	    wk_sess_total(7));
+	T_CASE("single: running 1, no restarts", wk_running() == 1 && wk_restarts() == 0,
+	    "%ld %ld", wk_running(), wk_restarts());
+}
+
+/* shared - two workers, max 3 in total */
+static void
+shared(void)
+{
+	char err[256];
+	int st;
+	pid_t pid;
+
+	T_CASE("create for 2", wk_shm_create(2, err, sizeof(err)) == 0, "%s", err);
+	T_CASE("create 0 refused", wk_shm_create(0, err, sizeof(err)) < 0, "accepted");
+	T_CASE("count 2", wk_count() == 2, "%d", wk_count());
+	if ((pid = fork()) == 0) {
+		/* worker 1 takes two sessions and dies with them open */
+		wk_shm_self(1);
+		_exit(wk_sess_take(0, 3) && wk_sess_take(0, 3) ? 0 : 1);
+	}
+	wk_slot_started(1, (long) pid);
+	T_CASE("child took two", pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st)
+	    && WEXITSTATUS(st) == 0, "status %d", st);
+	T_CASE("its two count in the total", wk_sess_total(0) == 2, "%ld", wk_sess_total(0));
+	wk_shm_self(0);
+	T_CASE("worker 0 takes the third (its local count 0)", wk_sess_take(0, 3) == 1,
+	    "refused");
+	T_CASE("a fourth is refused in total", wk_sess_take(1, 3) == 0, "taken");
+	T_CASE("the refused one was given back", wk_sess_total(0) == 3, "%ld",
+	    wk_sess_total(0));
+	T_CASE("running: the one started", wk_running() == 1, "%ld", wk_running());
+	wk_slot_gone(1);
+	T_CASE("the dead worker's sessions taken off", wk_sess_total(0) == 1, "%ld",
+	    wk_sess_total(0));
+	T_CASE("running 0 after it is gone", wk_running() == 0, "%ld", wk_running());
+	T_CASE("take again after the death", wk_sess_take(1, 3) == 1, "refused");
+	wk_sess_put();
+	wk_sess_put();
+	T_CASE("put back to 0", wk_sess_total(0) == 0, "%ld", wk_sess_total(0));
+	wk_slot_started(1, 4242);
+	T_CASE("a second start of slot 1 is a restart", wk_restarts() == 1
+	    && wk_running() == 1, "%ld %ld", wk_restarts(), wk_running());
+}
+
+int
+main(void)
+{
+	T_INIT("workers");
+	backoff();
+	single();
+	shared();
+	return t_done();
+}

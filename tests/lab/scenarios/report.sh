@@ -35,7 +35,7 @@
 # journal-drop; mxtls-report -c a copy of mxtlsd.conf naming it), and
 # tlsrpt_check.py leaves out the same seconds (--exclude).  In run's
 # default order none of them comes before report: the journal itself.
-REPORT_UNCOUNTED="check journal-required exim-mixed-failing-first exim-mixed-failing-second
+REPORT_UNCOUNTED="check workers journal-required exim-mixed-failing-first exim-mixed-failing-second
 	hostile-smuggle hostile-mx hostile-flood hostile-trickle metrics signals
 	table-dane-only table-encrypt table-none table-fingerprint table-secure
 	table-literal table-reload report-only require-tls"

@@ -38,7 +38,7 @@ ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
 LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/dest.c lib/conf.c lib/conf_load.c
-PROXY_CORE = proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c proxy/dnsmsg.c proxy/hints.c
+PROXY_CORE = proxy/affinity.c proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c proxy/dnsmsg.c proxy/hints.c
 POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c
 POLICY_IO = policy/ptable_load.c policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
@@ -96,7 +96,8 @@ UNIT_TESTS += test_scache
 UNIT_SRC_test_scache = tests/unit/test_scache.c proxy/tls_scache.c
 UNIT_SRC_test_hints = tests/unit/test_hints.c proxy/hints.c
 UNIT_TESTS += test_privs
-UNIT_TESTS += test_workers
+UNIT_TESTS += test_workers test_affinity
+UNIT_SRC_test_affinity = tests/unit/test_affinity.c proxy/affinity.c
 UNIT_SRC_test_workers = tests/unit/test_workers.c proxy/wk_shm.c proxy/workers.c lib/log.c
 UNIT_SRC_test_privs = tests/unit/test_privs.c proxy/privs.c lib/conf.c lib/dname.c lib/addr.c
 UNIT_SRC_test_metrics = tests/unit/test_metrics.c proxy/metrics.c report/rtype.c lib/buf.c

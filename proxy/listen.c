@@ -6,12 +6,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/uio.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../lib/addr.h"
 #include "../lib/log.h"
+#include "affinity.h"
 #include "listen.h"
 #include "proxy.h"
 #include "sess.h"
@@ -40,6 +42,11 @@ static struct lsn lsns[CFG_MAX_LISTEN * CFG_MAX_WORKERS];
 static int nlsn;			/* nsets * per_set */
 static int per_set;			/* cfg->nlisten */
 static int spare_fd = -1;
+static int ho_fd[CFG_MAX_WORKERS][2];	/* [i][0]: worker i reads; [i][1]: all send */
+static int n_owner;			/* workers, when hand-off is on */
+static ev_io ho_w;
+
+static void handoff_recv(struct ev_loop *loop, ev_io *w, int revents);
 
 /* lsn_open - bind every listen address, nsets times */
 int
@@ -101,6 +108,12 @@ lsn_keep(int set)
 {
 	int k = 0;
 
+	for (int i = 0; i < n_owner; i++)
+		if (i != set)
+			close(ho_fd[i][0]);	/* only the owner reads */
+	if (n_owner > 1)
+		ev_io_init(&ho_w, handoff_recv, ho_fd[set][0], EV_READ);
+
 	for (int i = 0; i < nlsn; i++) {
 		if (i / per_set == set)
 			lsns[k++] = lsns[i];
@@ -155,6 +168,122 @@ refuse(int fd, const char *msg)
 	close(fd);
 }
 
+/* lsn_take - a redirected connection: a session, or a refusal */
+static void
+lsn_take(int fd, const struct sockaddr_storage *peer, const struct sockaddr_storage *dst)
+{
+	char ps[ADDR_STRLEN];
+	int one = 1;
+
+	if (proxy.draining) {
+		refuse(fd, "421 4.3.2 Service shutting down\r\n");
+		return;
+	}
+	if (!wk_sess_take(proxy.nsessions, proxy.cfg.max_sessions)) {
+		addr_str(peer, ps, sizeof(ps));
+		msg_warn("refused connection from [%s]: max_sessions (%ld) reached",
+		    ps, proxy.cfg.max_sessions);
+		refuse(fd, "421 4.3.2 Error: too many sessions, try again later\r\n");
+		return;
+	}
+	/* Replies are small and often pipelined: no Nagle delay. */
+	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	sess_new(fd, peer, dst);
+}
+
+/* The hand-off of a connection to the worker that owns its destination:
+ * one datagram per connection, the descriptor as SCM_RIGHTS. */
+struct handoff_msg {
+	struct sockaddr_storage peer, dst;
+};
+
+
+/* lsn_handoff_open - the parent, before the forks: a socketpair per worker */
+int
+lsn_handoff_open(int n, char *err, size_t errlen)
+{
+	for (int i = 0; i < n; i++)
+		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+			ho_fd[i]) < 0) {
+			snprintf(err, errlen, "workers: socketpair: %s", strerror(errno));
+			return -1;
+		}
+	n_owner = n;
+	return 0;
+}
+
+/* handoff_send - pass fd, its peer and destination to worker owner */
+static int
+handoff_send(unsigned owner, int fd, const struct sockaddr_storage *peer,
+    const struct sockaddr_storage *dst)
+{
+	struct handoff_msg m;
+	struct iovec iov = {&m, sizeof(m)};
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cb;
+	struct msghdr mh;
+	struct cmsghdr *c;
+
+	memset(&m, 0, sizeof(m));
+	m.peer = *peer;
+	m.dst = *dst;
+	memset(&mh, 0, sizeof(mh));
+	memset(&cb, 0, sizeof(cb));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cb.b;
+	mh.msg_controllen = sizeof(cb.b);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	/* Full (the owner is stuck or being restarted): keep it here. */
+	return sendmsg(ho_fd[owner][1], &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) sizeof(m)
+	    ? 0 : -1;
+}
+
+/* handoff_recv - connections other workers passed to this one */
+static void
+handoff_recv(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void) loop;
+	(void) revents;
+	for (int burst = 0; burst < 64; burst++) {
+		struct handoff_msg m;
+		struct iovec iov = {&m, sizeof(m)};
+		union {
+			struct cmsghdr h;
+			char b[CMSG_SPACE(sizeof(int))];
+		} cb;
+		struct msghdr mh;
+		struct cmsghdr *c;
+		ssize_t n;
+		int fd = -1;
+
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cb.b;
+		mh.msg_controllen = sizeof(cb.b);
+		if ((n = recvmsg(w->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0)
+			return;
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS
+			    && c->cmsg_len == CMSG_LEN(sizeof(int)))
+				memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		if (fd < 0)
+			continue;
+		if (n != (ssize_t) sizeof(m) || (mh.msg_flags & MSG_CTRUNC)) {
+			close(fd);
+			continue;
+		}
+		lsn_take(fd, &m.peer, &m.dst);
+	}
+}
+
 /* lsn_accept - a new connection */
 static void
 lsn_accept(struct ev_loop *loop, ev_io *w, int revents)
@@ -205,23 +334,15 @@ lsn_accept(struct ev_loop *loop, ev_io *w, int revents)
 			    "this is not an open relay\r\n");
 			continue;
 		}
-		if (proxy.draining) {
-			refuse(fd, "421 4.3.2 Service shutting down\r\n");
-			continue;
-		}
-		if (!wk_sess_take(proxy.nsessions, proxy.cfg.max_sessions)) {
-			msg_warn("refused connection from [%s]: max_sessions (%ld) reached",
-			    ps, proxy.cfg.max_sessions);
-			refuse(fd, "421 4.3.2 Error: too many sessions, try again later\r\n");
-			continue;
-		}
-		{
-			int one = 1;
+		if (n_owner > 1) {
+			unsigned owner = aff_owner(&dst, n_owner);
 
-			/* Replies are small and often pipelined: no Nagle delay. */
-			(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			if ((int) owner != wk_self() && handoff_send(owner, fd, &peer, &dst) == 0) {
+				close(fd);	/* the owner has its own copy */
+				continue;
+			}
 		}
-		sess_new(fd, &peer, &dst);
+		lsn_take(fd, &peer, &dst);
 	}
 }
 
@@ -229,6 +350,8 @@ lsn_accept(struct ev_loop *loop, ev_io *w, int revents)
 void
 lsn_start(struct ev_loop *loop)
 {
+	if (n_owner > 1 && wk_self() >= 0)
+		ev_io_start(loop, &ho_w);
 	for (int i = 0; i < nlsn; i++) {
 		ev_set_cb(&lsns[i].w, lsn_accept);
 		ev_io_start(loop, &lsns[i].w);

@@ -5,6 +5,8 @@
  *	int lsn_open(const struct config *cfg, int nsets, char *err,
  *		size_t errlen);
  *	void lsn_keep(int set);
+int lsn_handoff_open(int n, char *err, size_t errlen);
+ *	int lsn_handoff_open(int n, char *err, size_t errlen);
  *	void lsn_start(struct ev_loop *loop);
  *	void lsn_stop(struct ev_loop *loop);
  *	int lsn_orig_dst(int fd, int tproxy, struct sockaddr_storage *dst);
@@ -21,6 +23,19 @@
  *	parent keeps every set open; connections the kernel gave a dead
  *	worker's set wait in its backlog for the new worker).  lsn_keep() is
  *	a worker's: it keeps set `set' and closes the others.
+ *
+ *	Affinity (workers > 1): the caches of a worker (TLS sessions, upstream
+ *	connections) hit only when the connections to one MX land on it, and
+ *	SO_REUSEPORT spreads by the client's 4-tuple.  So each worker reads
+ *	the original destination of what it accepts, asks aff_owner()
+ *	(affinity.h) which worker owns it and, when that is another, passes
+ *	the descriptor with the peer and destination to it: one datagram
+ *	with SCM_RIGHTS on the owner's socketpair, made by
+ *	lsn_handoff_open() in the parent before the forks (the parent keeps
+ *	both ends, so a restarted worker finds what was queued for it).  The
+ *	owner takes it as one it accepted itself (drain, max_sessions).
+ *	When the owner's queue is full, the accepting worker keeps the
+ *	connection.
  *	lsn_start() accepts with libev; each accepted connection's original
  *	destination is found (SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST after
  *	REDIRECT, the local address after TPROXY).  A connection that was
@@ -46,6 +61,7 @@
 
 int lsn_open(const struct config *cfg, int nsets, char *err, size_t errlen);
 void lsn_keep(int set);
+int lsn_handoff_open(int n, char *err, size_t errlen);
 void lsn_start(struct ev_loop *loop);
 void lsn_stop(struct ev_loop *loop);
 int lsn_orig_dst(int fd, int tproxy, struct sockaddr_storage *dst);

@@ -688,7 +688,8 @@ supervise(int foreground)
 	char err[512];
 	int n = (int) proxy.cfg.workers;
 
-	if (wk_shm_create(n, err, sizeof(err)) < 0)
+	if (wk_shm_create(n, err, sizeof(err)) < 0
+	    || lsn_handoff_open(n, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	start_common(foreground, n);
 	/* The parent forks the workers it restarts: it keeps what they need

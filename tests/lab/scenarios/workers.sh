@@ -7,8 +7,9 @@
 #       bad-hup-keeps-all: a broken file leaves the parent's warning and
 #       both workers running, no worker reloads;
 #   (b) a burst of WK_TOTAL (120) messages from the lab Postfix to
-#       tls.lab.example (sink mx1); once WK_TOTAL/4 are at the sink, one
-#       worker gets SIGKILL: worker-restarted (the parent logs the death
+#       tls.lab.example (sink mx1); once WK_TOTAL/4 are at the sink, the
+#       worker with the most descriptors (the owner of 192.0.2.25:25,
+#       which the other hands its connections to) gets SIGKILL: worker-restarted (the parent logs the death
 #       and starts that slot again: two children), queue-empty (Postfix's
 #       queue has none of them left, deferred ones flushed),
 #       every-message-delivered (each at the sink at least once),
@@ -102,7 +103,10 @@ scenario_workers() {
 	while [ $(( $(lab_now_ms) - t0 )) -lt 20000 ]; do
 		n=$(grep -l "workers[0-9]*-$RUNID@" "$(lab_sink_dir "$sink")"/*.json 2>/dev/null | wc -l)
 		if [ "$n" -ge $((total / 4)) ]; then
-			victim=$(wk_children | head -n 1)
+			# the worker with the most descriptors: the one with sessions
+			# (affinity hands every connection to one MX to its owner)
+			victim=$(for p in $(wk_children); do echo "$(ls /proc/"$p"/fd 2>/dev/null | wc -l) $p"; done |
+				sort -rn | awk 'NR == 1 {print $2}')
 			kill -KILL "$victim"
 			lab_log "workers: SIGKILL to worker $victim after $n of $total messages"
 			break

@@ -98,7 +98,8 @@ UNIT_SRC_test_hints = tests/unit/test_hints.c proxy/hints.c
 UNIT_TESTS += test_privs
 UNIT_TESTS += test_workers test_affinity
 UNIT_SRC_test_affinity = tests/unit/test_affinity.c proxy/affinity.c
-UNIT_SRC_test_workers = tests/unit/test_workers.c proxy/wk_shm.c proxy/workers.c lib/log.c
+UNIT_SRC_test_workers = tests/unit/test_workers.c proxy/wk_shm.c proxy/workers.c proxy/metrics.c \
+	report/rtype.c lib/buf.c lib/log.c
 UNIT_SRC_test_privs = tests/unit/test_privs.c proxy/privs.c lib/conf.c lib/dname.c lib/addr.c
 UNIT_SRC_test_metrics = tests/unit/test_metrics.c proxy/metrics.c report/rtype.c lib/buf.c
 # mxtls-check's pure part: verdict words, table entry, JSON and text.

@@ -272,6 +272,50 @@ render_upc(const struct metrics *m, struct buf *out)
 	return 0;
 }
 
+/* metrics_sum - add one worker's counters to a total */
+void
+metrics_sum(struct metrics *into, const struct metrics *add)
+{
+	unsigned long long *d = (unsigned long long *) into;
+	const unsigned long long *a = (const unsigned long long *) add;
+
+	_Static_assert(sizeof(*into) % sizeof(*d) == 0, "counters only");
+	for (size_t i = 0; i < sizeof(*into) / sizeof(*d); i++)
+		d[i] += a[i];
+}
+
+/* metrics_gauges_sum - add one worker's gauges (its caches, its counts) */
+void
+metrics_gauges_sum(struct metrics_gauges *into, const struct metrics_gauges *add)
+{
+	unsigned long long *const d[] = {&into->sts_hits, &into->sts_fetches,
+		&into->sts_fetch_failures, &into->journal_errors, &into->dns_packets,
+		&into->dns_learned, &into->dns_skipped, &into->dns_bad, &into->dns_overruns,
+		&into->dns_verdict_errors, &into->hints_entries, &into->hints_learned,
+		&into->hints_evicted, &into->hints_expired, &into->hints_lookups,
+		&into->hints_hits, &into->hints_ambiguous, &into->tls_cache_entries,
+		&into->tls_cache_hits, &into->tls_cache_misses, &into->tls_cache_stored,
+		&into->tls_cache_evicted, &into->tls_cache_expired, &into->tls_cache_dropped,
+		&into->tls_resumed};
+	const unsigned long long *const a[] = {&add->sts_hits, &add->sts_fetches,
+		&add->sts_fetch_failures, &add->journal_errors, &add->dns_packets,
+		&add->dns_learned, &add->dns_skipped, &add->dns_bad, &add->dns_overruns,
+		&add->dns_verdict_errors, &add->hints_entries, &add->hints_learned,
+		&add->hints_evicted, &add->hints_expired, &add->hints_lookups,
+		&add->hints_hits, &add->hints_ambiguous, &add->tls_cache_entries,
+		&add->tls_cache_hits, &add->tls_cache_misses, &add->tls_cache_stored,
+		&add->tls_cache_evicted, &add->tls_cache_expired, &add->tls_cache_dropped,
+		&add->tls_resumed};
+
+	_Static_assert(sizeof(d) == sizeof(a), "the same fields");
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		*d[i] += *a[i];
+	/* every worker caches the same domains' policies: the largest */
+	if (add->sts_entries > into->sts_entries)
+		into->sts_entries = add->sts_entries;
+	into->dns_watch |= add->dns_watch;
+}
+
 /* metrics_render - the exposition text of the counters and gauges */
 int
 metrics_render(const struct metrics *m, const struct metrics_gauges *g,

@@ -40,6 +40,12 @@
  *	proxy.journal_errors), are read at scrape time into a struct
  *	metrics_gauges by the server (metrics_srv.h).
  *
+ *	metrics_sum() adds one worker's counters to a total (workers = N:
+ *	every field).  metrics_gauges_sum() adds one worker's gauges: the
+ *	counts and cache sizes summed, sts_entries the largest (each worker
+ *	caches the same domains), dns_watch or-ed; sessions_open, workers
+ *	and worker_restarts are left alone (they are totals already).
+ *
  *	metrics_render() appends the Prometheus text exposition format,
  *	version 0.0.4, of both to out: `# HELP', `# TYPE', one line per
  *	series, names prefixed `mxtls_'.  Every combination of label
@@ -210,6 +216,8 @@ metrics_smap_answer(int kind)
 }
 
 const char *metrics_upc_drop_str(enum metrics_upc_drop why);
+void metrics_sum(struct metrics *into, const struct metrics *add);
+void metrics_gauges_sum(struct metrics_gauges *into, const struct metrics_gauges *add);
 int metrics_render(const struct metrics *m, const struct metrics_gauges *g,
     struct buf *out);
 int metrics_label_value(struct buf *out, const char *s);

@@ -33,6 +33,7 @@ struct mconn {
 static struct ev_loop *m_loop;
 static ev_io lsn_w;
 static ev_timer pause_w;		/* out of descriptors: accept later */
+static ev_timer pub_w;			/* workers: publish the counters */
 static int lsn_fd = -1;
 static char lsn_name[128];
 static struct mconn conns[METRICS_SRV_CONNS];
@@ -160,8 +161,12 @@ response(struct buf *out, int st, int head)
 
 	buf_init(&body);
 	if (st == 200) {
+		struct metrics sum = metrics;	/* with workers: all of them */
+
 		gauges(&g);
-		if (metrics_render(&metrics, &g, &body) < 0)
+		wk_publish(&metrics, &g);
+		wk_collect(&sum, &g);
+		if (metrics_render(&sum, &g, &body) < 0)
 			st = 500;
 	}
 	if (st != 200) {
@@ -338,6 +343,19 @@ on_pause(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_io_start(loop, &lsn_w);
 }
 
+/* on_publish - workers: this worker's values where the others can read them */
+static void
+on_publish(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct metrics_gauges g;
+
+	(void) loop;
+	(void) w;
+	(void) revents;
+	gauges(&g);
+	wk_publish(&metrics, &g);
+}
+
 /* metrics_srv_start - accept on the loop */
 void
 metrics_srv_start(struct ev_loop *loop)
@@ -345,6 +363,12 @@ metrics_srv_start(struct ev_loop *loop)
 	m_loop = loop;
 	if (lsn_fd < 0)
 		return;
+	if (wk_self() >= 0) {
+		wk_metrics_restore(&metrics);
+		metrics.upc_idle = 0;	/* a level, not a count: none cached yet */
+		ev_timer_init(&pub_w, on_publish, 0.25, 0.25);
+		ev_timer_start(loop, &pub_w);
+	}
 	ev_io_init(&lsn_w, on_accept, lsn_fd, EV_READ);
 	ev_timer_init(&pause_w, on_pause, 1., 0.);
 	ev_io_start(loop, &lsn_w);
@@ -363,6 +387,10 @@ metrics_srv_close(void)
 	if (m_loop) {
 		ev_io_stop(m_loop, &lsn_w);
 		ev_timer_stop(m_loop, &pause_w);
+		if (wk_self() >= 0) {
+			on_publish(m_loop, &pub_w, 0);	/* the last counts */
+			ev_timer_stop(m_loop, &pub_w);
+		}
 	}
 	close(lsn_fd);
 	lsn_fd = -1;

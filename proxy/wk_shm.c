@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include "../lib/conf.h"
+#include "metrics.h"
 #include "wk_shm.h"
 
 struct wk_slot {
@@ -15,6 +16,9 @@ struct wk_slot {
 	atomic_long pid;		/* 0: not running */
 	atomic_long restarts;		/* started again after the first time */
 	atomic_long started;		/* how many times */
+	atomic_uint seq;		/* odd while pub is written */
+	struct metrics m;		/* its counters and gauges, published */
+	struct metrics_gauges g;
 };
 
 struct wk_shm {
@@ -147,4 +151,69 @@ wk_restarts(void)
 	for (int i = 0; i < shm->n; i++)
 		r += atomic_load(&shm->slot[i].restarts);
 	return r;
+}
+
+/* wk_publish - this worker's counters and gauges, for the others' scrapes */
+void
+wk_publish(const struct metrics *m, const struct metrics_gauges *g)
+{
+	struct wk_slot *sl;
+
+	if (shm == NULL || self < 0)
+		return;
+	sl = &shm->slot[self];
+	atomic_fetch_add(&sl->seq, 1);
+	atomic_thread_fence(memory_order_release);
+	memcpy(&sl->m, m, sizeof(*m));
+	memcpy(&sl->g, g, sizeof(*g));
+	atomic_thread_fence(memory_order_release);
+	atomic_fetch_add(&sl->seq, 1);
+}
+
+/* read_slot - a consistent copy of slot i's published values */
+static void
+read_slot(int i, struct metrics *m, struct metrics_gauges *g)
+{
+	struct wk_slot *sl = &shm->slot[i];
+
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned a = atomic_load(&sl->seq), b;
+
+		atomic_thread_fence(memory_order_acquire);
+		memcpy(m, &sl->m, sizeof(*m));
+		memcpy(g, &sl->g, sizeof(*g));
+		atomic_thread_fence(memory_order_acquire);
+		b = atomic_load(&sl->seq);
+		if (a == b && !(a & 1))
+			return;
+	}
+}
+
+/* wk_collect - add every other worker's published values */
+void
+wk_collect(struct metrics *m, struct metrics_gauges *g)
+{
+	struct metrics om;
+	struct metrics_gauges og;
+
+	if (shm == NULL || self < 0)
+		return;
+	for (int i = 0; i < shm->n; i++) {
+		if (i == self)
+			continue;
+		read_slot(i, &om, &og);
+		metrics_sum(m, &om);
+		metrics_gauges_sum(g, &og);
+	}
+}
+
+/* wk_metrics_restore - a restarted worker goes on from its slot's counters */
+void
+wk_metrics_restore(struct metrics *m)
+{
+	struct metrics_gauges og;
+
+	if (shm == NULL || self < 0)
+		return;
+	read_slot(self, m, &og);
 }

@@ -14,6 +14,12 @@
  *	void wk_slot_gone(int idx);
  *	long wk_running(void);
  *	long wk_restarts(void);
+void wk_publish(const struct metrics *m, const struct metrics_gauges *g);
+void wk_collect(struct metrics *m, struct metrics_gauges *g);
+void wk_metrics_restore(struct metrics *m);
+ *	void wk_publish(const struct metrics *m, const struct metrics_gauges *g);
+ *	void wk_collect(struct metrics *m, struct metrics_gauges *g);
+ *	void wk_metrics_restore(struct metrics *m);
  *
  * DESCRIPTION
  *	With workers = 1 nothing is created: wk_self() is -1, wk_count() 1,
@@ -34,11 +40,22 @@
  *	wk_slot_started() and wk_slot_gone() keep each slot's pid (0: not
  *	running) and the restarts; wk_running() and wk_restarts() read them
  *	for the log and the metrics.
+ *
+ *	/metrics with several workers: each worker wk_publish()es its
+ *	counters (metrics.h) and gauges into its slot (a sequence count
+ *	makes a reader retry a half-written copy), every 0.25 s and before
+ *	it answers a scrape; the scraping worker adds the others' with
+ *	wk_collect() to its own live values.  A restarted worker starts its
+ *	counters from its slot's last copy (wk_metrics_restore()), so the
+ *	totals do not go back; what a killed worker counted in its last
+ *	0.25 s is lost.
  */
 #ifndef MXTLS_WK_SHM_H
 #define MXTLS_WK_SHM_H
 
 #include <stddef.h>
+
+#include "metrics.h"
 
 int wk_shm_create(int n, char *err, size_t errlen);
 void wk_shm_self(int idx);
@@ -51,5 +68,8 @@ void wk_slot_started(int idx, long pid);
 void wk_slot_gone(int idx);
 long wk_running(void);
 long wk_restarts(void);
+void wk_publish(const struct metrics *m, const struct metrics_gauges *g);
+void wk_collect(struct metrics *m, struct metrics_gauges *g);
+void wk_metrics_restore(struct metrics *m);
 
 #endif

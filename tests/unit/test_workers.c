@@ -3,9 +3,11 @@
  * max_sessions in total across processes (a reservation over the limit
  * is refused and given back, a child's sessions count for the parent,
  * a dead worker's sessions are taken off), the running and restart
- * counts, and the restart backoff.
+ * counts, the counters and gauges of /metrics added across workers, and
+ * the restart backoff.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +79,47 @@ shared(void)
 	wk_sess_put();
 	wk_sess_put();
 	T_CASE("put back to 0", wk_sess_total(0) == 0, "%ld", wk_sess_total(0));
+	/* /metrics: worker 1 publishes, worker 0 adds it to its own */
+	if ((pid = fork()) == 0) {
+		struct metrics m1;
+		struct metrics_gauges g1;
+
+		memset(&m1, 0, sizeof(m1));
+		memset(&g1, 0, sizeof(g1));
+		m1.sessions = 5;
+		m1.records = 2;
+		m1.early[METRICS_EARLY_KINDS - 1] = 1;
+		g1.tls_resumed = 4;
+		g1.sts_entries = 3;
+		wk_shm_self(1);
+		wk_publish(&m1, &g1);
+		_exit(0);
+	}
+	(void) waitpid(pid, &st, 0);
+	{
+		struct metrics m0, r;
+		struct metrics_gauges g0;
+
+		memset(&m0, 0, sizeof(m0));
+		memset(&g0, 0, sizeof(g0));
+		m0.sessions = 7;
+		g0.tls_resumed = 1;
+		g0.sts_entries = 2;
+		g0.sessions_open = 9;
+		wk_collect(&m0, &g0);
+		T_CASE("collect: counters summed", m0.sessions == 12 && m0.records == 2
+		    && m0.early[METRICS_EARLY_KINDS - 1] == 1, "%llu %llu", m0.sessions,
+		    m0.records);
+		T_CASE("collect: gauges summed, sts entries the largest, sessions_open kept",
+		    g0.tls_resumed == 5 && g0.sts_entries == 3 && g0.sessions_open == 9,
+		    "%llu %llu %ld", g0.tls_resumed, g0.sts_entries, g0.sessions_open);
+		wk_shm_self(1);
+		memset(&r, 0, sizeof(r));
+		wk_metrics_restore(&r);
+		T_CASE("a restarted worker goes on from its slot", r.sessions == 5, "%llu",
+		    r.sessions);
+		wk_shm_self(0);
+	}
 	wk_slot_started(1, 4242);
 	T_CASE("a second start of slot 1 is a restart", wk_restarts() == 1
 	    && wk_running() == 1, "%ld %ld", wk_restarts(), wk_running());

@@ -372,3 +372,16 @@ lsn_stop(struct ev_loop *loop)
 	}
 	nlsn = 0;
 }
+
+/* lsn_close_all - the parent's copies, when it drains: new connections
+ * are refused by the kernel as soon as the workers close theirs */
+void
+lsn_close_all(void)
+{
+	for (int i = 0; i < nlsn; i++)
+		if (lsns[i].w.fd >= 0) {
+			close(lsns[i].w.fd);
+			lsns[i].w.fd = -1;
+		}
+	nlsn = 0;
+}

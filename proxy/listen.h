@@ -6,7 +6,10 @@
  *		size_t errlen);
  *	void lsn_keep(int set);
 int lsn_handoff_open(int n, char *err, size_t errlen);
+void lsn_close_all(void);
  *	int lsn_handoff_open(int n, char *err, size_t errlen);
+ *	void lsn_close_all(void);
+void lsn_close_all(void);
  *	void lsn_start(struct ev_loop *loop);
  *	void lsn_stop(struct ev_loop *loop);
  *	int lsn_orig_dst(int fd, int tproxy, struct sockaddr_storage *dst);
@@ -44,7 +47,9 @@ int lsn_handoff_open(int n, char *err, size_t errlen);
  *	all workers together, wk_shm.h) a connection gets 421 4.3.2 and is
  *	closed.  One spare descriptor is
  *	kept so that running out of descriptors cannot spin the loop.
- *	lsn_stop() closes the listeners (SIGTERM).
+ *	lsn_stop() closes the listeners (SIGTERM).  lsn_close_all() is the
+ *	parent's, on SIGTERM: it closes its copies of every set, so that the
+ *	kernel refuses new connections once the workers have closed theirs.
  *
  * DIAGNOSTICS
  *	lsn_open() returns -1 with `listen ADDR: reason' in err.
@@ -62,6 +67,7 @@ int lsn_handoff_open(int n, char *err, size_t errlen);
 int lsn_open(const struct config *cfg, int nsets, char *err, size_t errlen);
 void lsn_keep(int set);
 int lsn_handoff_open(int n, char *err, size_t errlen);
+void lsn_close_all(void);
 void lsn_start(struct ev_loop *loop);
 void lsn_stop(struct ev_loop *loop);
 int lsn_orig_dst(int fd, int tproxy, struct sockaddr_storage *dst);

@@ -684,7 +684,7 @@ parent_reload(void)
 static int
 supervise(int foreground)
 {
-	struct wk_hooks h = {worker_main, parent_reload};
+	struct wk_hooks h = {worker_main, parent_reload, lsn_close_all};
 	char err[512];
 	int n = (int) proxy.cfg.workers;
 

@@ -368,6 +368,12 @@ metrics_srv_start(struct ev_loop *loop)
 		metrics.upc_idle = 0;	/* a level, not a count: none cached yet */
 		ev_timer_init(&pub_w, on_publish, 0.25, 0.25);
 		ev_timer_start(loop, &pub_w);
+		/* Worker 0 answers for all (one connection cap, one server). */
+		if (wk_self() > 0) {
+			close(lsn_fd);
+			lsn_fd = -1;
+			return;
+		}
 	}
 	ev_io_init(&lsn_w, on_accept, lsn_fd, EV_READ);
 	ev_timer_init(&pause_w, on_pause, 1., 0.);
@@ -379,6 +385,10 @@ metrics_srv_start(struct ev_loop *loop)
 void
 metrics_srv_close(void)
 {
+	if (m_loop && ev_is_active(&pub_w)) {
+		on_publish(m_loop, &pub_w, 0);	/* a worker's last counts */
+		ev_timer_stop(m_loop, &pub_w);
+	}
 	if (lsn_fd < 0)
 		return;
 	for (int i = 0; i < METRICS_SRV_CONNS; i++)
@@ -387,10 +397,6 @@ metrics_srv_close(void)
 	if (m_loop) {
 		ev_io_stop(m_loop, &lsn_w);
 		ev_timer_stop(m_loop, &pause_w);
-		if (wk_self() >= 0) {
-			on_publish(m_loop, &pub_w, 0);	/* the last counts */
-			ev_timer_stop(m_loop, &pub_w);
-		}
 	}
 	close(lsn_fd);
 	lsn_fd = -1;

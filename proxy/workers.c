@@ -180,6 +180,8 @@ wk_supervise(int n, const struct wk_hooks *h)
 		switch (sig) {
 		case SIGTERM:
 		case SIGINT:
+			if (!draining)
+				h->drain();
 			msg_info("signal %d: %s %d workers", sig, draining
 			    ? "closing the sessions of" : "draining", tell(SIGTERM));
 			draining = 1;

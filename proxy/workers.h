@@ -6,6 +6,7 @@
  *	struct wk_hooks {
  *		void (*child)(int idx);
  *		int (*reload)(void);
+ *		void (*drain)(void);
  *	};
  *	int wk_supervise(int n, const struct wk_hooks *h);
  *	double wk_backoff(double prev, double lived);
@@ -25,7 +26,8 @@
  *	in the parent (a new worker is forked from what it holds); only
  *	when that worked is SIGHUP sent to every worker, which reloads as
  *	one process does.  A broken file leaves everything running.
- *	SIGTERM/SIGINT: sent on to every worker (each drains its sessions);
+ *	SIGTERM/SIGINT: h->drain() (the parent closes its copies of the
+ *	listeners), then sent on to every worker (each drains its sessions);
  *	nothing is restarted; a second one is sent on too (the workers
  *	close what is left).  wk_supervise() returns 0 when the last worker
  *	is gone.
@@ -40,6 +42,7 @@
 struct wk_hooks {
 	void (*child)(int idx);		/* the worker; does not return */
 	int (*reload)(void);		/* SIGHUP in the parent: 0 when good */
+	void (*drain)(void);		/* SIGTERM in the parent, once */
 };
 
 int wk_supervise(int n, const struct wk_hooks *h);

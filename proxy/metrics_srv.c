@@ -33,7 +33,7 @@ struct mconn {
 static struct ev_loop *m_loop;
 static ev_io lsn_w;
 static ev_timer pause_w;		/* out of descriptors: accept later */
-static ev_timer pub_w;			/* workers: publish the counters */
+static ev_prepare pub_w;		/* workers: publish the counters */
 static int lsn_fd = -1;
 static char lsn_name[128];
 static struct mconn conns[METRICS_SRV_CONNS];
@@ -343,9 +343,10 @@ on_pause(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_io_start(loop, &lsn_w);
 }
 
-/* on_publish - workers: this worker's values where the others can read them */
+/* on_publish - workers: this worker's values where the others can read
+ * them, before the loop waits (what the callbacks just counted) */
 static void
-on_publish(struct ev_loop *loop, ev_timer *w, int revents)
+on_publish(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct metrics_gauges g;
 
@@ -366,8 +367,8 @@ metrics_srv_start(struct ev_loop *loop)
 	if (wk_self() >= 0) {
 		wk_metrics_restore(&metrics);
 		metrics.upc_idle = 0;	/* a level, not a count: none cached yet */
-		ev_timer_init(&pub_w, on_publish, 0.25, 0.25);
-		ev_timer_start(loop, &pub_w);
+		ev_prepare_init(&pub_w, on_publish);
+		ev_prepare_start(loop, &pub_w);
 		/* Worker 0 answers for all (one connection cap, one server). */
 		if (wk_self() > 0) {
 			close(lsn_fd);
@@ -387,7 +388,7 @@ metrics_srv_close(void)
 {
 	if (m_loop && ev_is_active(&pub_w)) {
 		on_publish(m_loop, &pub_w, 0);	/* a worker's last counts */
-		ev_timer_stop(m_loop, &pub_w);
+		ev_prepare_stop(m_loop, &pub_w);
 	}
 	if (lsn_fd < 0)
 		return;

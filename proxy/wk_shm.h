@@ -43,12 +43,13 @@ void wk_metrics_restore(struct metrics *m);
  *
  *	/metrics with several workers: each worker wk_publish()es its
  *	counters (metrics.h) and gauges into its slot (a sequence count
- *	makes a reader retry a half-written copy), every 0.25 s and before
- *	it answers a scrape; the scraping worker adds the others' with
+ *	makes a reader retry a half-written copy) each time its loop is
+ *	about to wait (an ev_prepare: a memcpy of a few KiB) and before it
+ *	answers a scrape; the scraping worker adds the others' with
  *	wk_collect() to its own live values.  A restarted worker starts its
  *	counters from its slot's last copy (wk_metrics_restore()), so the
- *	totals do not go back; what a killed worker counted in its last
- *	0.25 s is lost.
+ *	totals do not go back; what a killed worker counted in the loop
+ *	iteration it died in is lost.
  */
 #ifndef MXTLS_WK_SHM_H
 #define MXTLS_WK_SHM_H

@@ -134,6 +134,8 @@
 #	LAB_MXTLSD_USER	value of mxtlsd's `user =` (default: empty, no drop)
 #	LAB_MXTLSD_HOSTNAME  its `myhostname =` (default mxtls.lab.example; it must
 #			differ from Postfix's mta.lab.example, see lab_mxtlsd_config)
+#	LAB_MXTLSD_WORKERS  value of mxtlsd's `workers =` (default 1; the
+#			workers scenario runs 2)
 #	LAB_MXTLSD_DNS	value of mxtlsd's `dns_resolver =` (default: not set,
 #			i.e. recursive, from the lab's hints and trust anchor)
 #	LAB_MXTLSD_EXTRA  extra lines appended to the generated mxtlsd.conf

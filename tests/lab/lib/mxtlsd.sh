@@ -99,6 +99,11 @@ EOF
 	if "$MXTLSD" -n 2>/dev/null | grep -q '^metrics_listen ='; then
 		echo "metrics_listen = 127.0.0.1:9425" >>"$LAB_DIR/mxtlsd.conf.base"
 	fi
+	# one process unless LAB_MXTLSD_WORKERS says otherwise (scenarios/workers.sh
+	# runs 2; LAB_MXTLSD_WORKERS=auto runs the whole lab with the default)
+	if "$MXTLSD" -n 2>/dev/null | grep -q '^workers ='; then
+		echo "workers = ${LAB_MXTLSD_WORKERS:-1}" >>"$LAB_DIR/mxtlsd.conf.base"
+	fi
 	[ -n "$LAB_MXTLSD_DNS" ] && echo "dns_resolver = $LAB_MXTLSD_DNS" >>"$LAB_DIR/mxtlsd.conf.base"
 	[ -n "$LAB_MXTLSD_EXTRA" ] && printf '%s\n' "$LAB_MXTLSD_EXTRA" >>"$LAB_DIR/mxtlsd.conf.base"
 	cp "$LAB_DIR/mxtlsd.conf.base" "$LAB_DIR/mxtlsd.conf"

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -283,6 +284,57 @@ stscache_save(const struct sts_entry *e)
 		return -1;
 	}
 	return 0;
+}
+
+/* stscache_lock - the fetch lock of a domain, across processes sharing
+ * the directory: the locked fd, -2 while another holds it, -1 for none */
+int
+stscache_lock(const char *domain)
+{
+	char path[1400], name[STS_NAME_MAX + 8];
+	int fd;
+
+	if (!cache_dir[0])
+		return -1;
+	/* a dot file: stscache_init() reads no dot file as an entry */
+	snprintf(name, sizeof(name), ".lock.%s", domain);
+	if (file_of(domain, path, sizeof(path)) < 0
+	    || snprintf(path, sizeof(path), "%s/%s", cache_dir, name) >= (int) sizeof(path))
+		return -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	close(fd);
+	return errno == EWOULDBLOCK ? -2 : -1;
+}
+
+/* stscache_reread - the disk entry of a domain into memory; 1 when there
+ * was one newer than since (fetched, or a failure still holding) */
+int
+stscache_reread(const char *domain, time_t since, time_t now)
+{
+	char path[1400], text[16384], why[256];
+	struct sts_entry e, *slot;
+	ssize_t n;
+	int fd;
+
+	if (!cache_dir[0] || file_of(domain, path, sizeof(path)) < 0)
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < 0 || (size_t) n >= sizeof(text) - 1
+	    || stscache_parse(text, (size_t) n, &e, why, sizeof(why)) < 0
+	    || strcmp(e.domain, domain) != 0)
+		return 0;
+	if (!((e.has_policy && e.fetched >= since) || e.fail_until > now))
+		return 0;
+	if ((slot = stscache_add(domain)) == NULL)
+		return 0;
+	*slot = e;
+	return 1;
 }
 
 /* stscache_walk - every entry (fn must not drop entries) */

@@ -9,6 +9,10 @@
  *	struct sts_entry *stscache_add(const char *domain);
  *	void stscache_drop(const char *domain);
  *	int stscache_save(const struct sts_entry *e);
+ *	int stscache_lock(const char *domain);
+ *	int stscache_reread(const char *domain, time_t since, time_t now);
+int stscache_lock(const char *domain);
+int stscache_reread(const char *domain, time_t since, time_t now);
  *	void stscache_walk(void (*fn)(struct sts_entry *, void *), void *arg);
  *	int stscache_format(const struct sts_entry *e, char *buf, size_t len);
  *	int stscache_parse(const char *text, size_t len, struct sts_entry *e,
@@ -21,6 +25,13 @@
  *	policy has expired and whose failure (below) no longer holds is
  *	removed quietly.  stscache_save() writes an entry that has a policy
  *	or a failure atomically (a temporary file, fsync, rename).
+ *	stscache_lock() takes a domain's fetch lock (flock on the dot file
+ *	.lock.DOMAIN in dir, never read as an entry), shared by every process
+ *	on the directory (mxtlsd's workers): the locked fd, -2 while another
+ *	process holds it, -1 when there is no lock to take (no dir, an
+ *	error: fetch anyway).  stscache_reread() loads a domain's disk entry
+ *	into memory when another process wrote it since `since' (a policy
+ *	fetched then, or a failure still holding): 1 then, else 0.
  *	stscache_format() and stscache_parse() are the pure file format:
  *
  *		mxtls-sts 1
@@ -52,6 +63,8 @@ struct sts_entry *stscache_get(const char *domain);
 struct sts_entry *stscache_add(const char *domain);
 void stscache_drop(const char *domain);
 int stscache_save(const struct sts_entry *e);
+int stscache_lock(const char *domain);
+int stscache_reread(const char *domain, time_t since, time_t now);
 void stscache_walk(void (*fn)(struct sts_entry *, void *), void *arg);
 int stscache_format(const struct sts_entry *e, char *buf, size_t len);
 int stscache_parse(const char *text, size_t len, struct sts_entry *e,

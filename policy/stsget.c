@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../lib/addr.h"
 #include "../lib/log.h"
@@ -31,6 +32,9 @@ struct inflight {			/* one fetch, shared by its waiters */
 	struct fetch *fetch;
 	struct stsget *waiters[MAX_WAITERS];
 	int nwaiters;
+	int lockfd;			/* the fetch lock (stscache_lock()), or -1 */
+	ev_timer lockw;			/* another process holds it: try again */
+	time_t wait_start;
 };
 
 struct stsget {
@@ -102,6 +106,14 @@ inflight_done(struct inflight *in, int ok, const char *body, size_t len,
 	struct sts_policy p;
 	char pwhy[256];
 
+	if (in->lockfd == -3) {			/* another process fetched it */
+		ok = e != NULL && e->has_policy && e->fetched >= in->wait_start;
+		if (!ok && e) {
+			rtype = e->fail_rtype;
+			why = e->fail_why;
+		}
+		goto waiters;
+	}
 	if (ok && sts_policy_parse(body, len, &p, pwhy, sizeof(pwhy)) < 0) {
 		ok = 0;
 		rtype = RTYPE_STS_POLICY_INVALID;
@@ -130,6 +142,9 @@ inflight_done(struct inflight *in, int ok, const char *body, size_t len,
 		msg_warn("mta-sts: no new policy for %s: %s", in->domain, why);
 		g_stats.fetch_failures++;
 	}
+	if (in->lockfd >= 0)
+		close(in->lockfd);		/* saved: the others may read it */
+waiters:
 	for (int i = 0; i < in->nwaiters; i++) {
 		struct stsget *g = in->waiters[i];
 
@@ -207,6 +222,44 @@ on_host(void *arg, enum dns_sec sec, const struct ub_result *u, const char *why)
 	}
 }
 
+/* lookup_host - the fetch itself: mta-sts.<domain>'s addresses first */
+static void
+lookup_host(struct inflight *in)
+{
+	char host[STS_NAME_MAX + 16];
+
+	snprintf(host, sizeof(host), "mta-sts.%s", in->domain);
+	in->pending = 2;
+	in->qa = dns_query(host, T_A, on_host, in);
+	in->qaaaa = dns_query(host, T_AAAA, on_host, in);
+}
+
+/* on_lockw - is the other process's fetch over?  Then its disk entry, or
+ * (nothing new there, or it took too long) a fetch of our own */
+static void
+on_lockw(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct inflight *in = w->data;
+	time_t t = now();
+
+	(void) revents;
+	if ((in->lockfd = stscache_lock(in->domain)) == -2
+	    && t - in->wait_start <= g_conf.fetch_timeout + 10)
+		return;
+	ev_timer_stop(loop, w);
+	if (in->lockfd != -2 && stscache_reread(in->domain, in->wait_start, t)) {
+		if (in->lockfd >= 0)
+			close(in->lockfd);
+		in->lockfd = -3;
+		msg_info("mta-sts: policy for %s: another worker fetched it", in->domain);
+		inflight_done(in, 1, NULL, 0, RTYPE_NONE, NULL);
+		return;
+	}
+	if (in->lockfd == -2)
+		in->lockfd = -1;		/* waited long enough: fetch */
+	lookup_host(in);
+}
+
 /* start_fetch - join or start the fetch for g's domain; 0: joined */
 static int
 start_fetch(struct stsget *g, const char *id, int wait)
@@ -231,10 +284,17 @@ start_fetch(struct stsget *g, const char *id, int wait)
 			if (e)
 				e->last_attempt = now();
 		}
-		snprintf(host, sizeof(host), "mta-sts.%s", g->domain);
-		in->pending = 2;
-		in->qa = dns_query(host, T_A, on_host, in);
-		in->qaaaa = dns_query(host, T_AAAA, on_host, in);
+		(void) host;
+		in->lockfd = stscache_lock(in->domain);
+		if (in->lockfd == -2) {
+			/* Another worker fetches it: its entry, once saved. */
+			in->wait_start = now();
+			ev_timer_init(&in->lockw, on_lockw, 0.05, 0.05);
+			in->lockw.data = in;
+			ev_timer_start(g_loop, &in->lockw);
+		} else {
+			lookup_host(in);
+		}
 	}
 	if (!wait)
 		return 1;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../policy/sts.h"
@@ -565,6 +566,69 @@ restart(void)
 	(void) stscache_init("", t, err, sizeof(err));
 }
 
+/* shared - two processes on one cache directory: one fetch lock per
+ * domain, and the loser reads the winner's disk entry */
+static void
+shared(void)
+{
+	char dir[] = "/tmp/test_sts.XXXXXX", err[256], path[600], text[4096];
+	time_t t = time(NULL);
+	struct sts_entry e;
+	int fd, st = -1, n;
+	pid_t pid;
+
+	if (mkdtemp(dir) == NULL || stscache_init(dir, t, err, sizeof(err)) < 0) {
+		T_CASE("shared: temporary directory", 0, "mkdtemp or init failed");
+		return;
+	}
+	fd = stscache_lock("lock.example");
+	T_CASE("shared: the first takes the lock", fd >= 0, "fd=%d", fd);
+	if ((pid = fork()) == 0)
+		_exit(stscache_lock("lock.example") == -2 ? 0 : 1);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	T_CASE("shared: another process finds it held", pid > 0 && WIFEXITED(st)
+	    && WEXITSTATUS(st) == 0, "status %d", st);
+	if ((pid = fork()) == 0)
+		_exit(stscache_lock("other.example") >= 0 ? 0 : 1);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	T_CASE("shared: another domain's lock is free", pid > 0 && WIFEXITED(st)
+	    && WEXITSTATUS(st) == 0, "status %d", st);
+	T_CASE("shared: nothing on disk yet: nothing to read",
+	    stscache_reread("lock.example", t, t) == 0, "read something");
+	/* the winner saves its policy, as another process */
+	n = snprintf(text, sizeof(text), "mxtls-sts 1\ndomain: lock.example\nid: id7\n"
+	    "fetched: %lld\nexpires: %lld\n\nversion: STSv1\nmode: enforce\nmx: a.example\n"
+	    "max_age: 86400\n", (long long) t, (long long) t + 86400);
+	snprintf(path, sizeof(path), "%s/lock.example", dir);
+	{
+		FILE *fp = fopen(path, "w");
+
+		if (fp) {
+			fwrite(text, 1, (size_t) n, fp);
+			fclose(fp);
+		}
+	}
+	close(fd);
+	T_CASE("shared: an entry older than the wait is not taken",
+	    stscache_reread("lock.example", t + 5, t + 5) == 0, "taken");
+	T_CASE("shared: the winner's entry is read into memory",
+	    stscache_reread("lock.example", t, t) == 1 && stscache_get("lock.example")
+	    && strcmp(stscache_get("lock.example")->id, "id7") == 0, "not read");
+	memset(&e, 0, sizeof(e));
+	T_CASE("shared: the lock file is not an entry at start-up",
+	    stscache_init(dir, t, err, sizeof(err)) == 0
+	    && stscache_get(".lock.lock.example") == NULL, "%s", err);
+	stscache_drop("lock.example");
+	snprintf(path, sizeof(path), "%s/.lock.lock.example", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/.lock.other.example", dir);
+	unlink(path);
+	rmdir(dir);
+	(void) stscache_init("", t, err, sizeof(err));
+}
+
 int
 main(void)
 {
@@ -576,5 +640,6 @@ main(void)
 	negative();
 	cachefile();
 	restart();
+	shared();
 	return t_done();
 }

@@ -197,6 +197,30 @@ struct handoff_msg {
 	struct sockaddr_storage peer, dst;
 };
 
+/* One hand-off datagram being sent or received, with its control space */
+struct handoff_buf {
+	struct handoff_msg m;
+	struct iovec iov;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cb;
+	struct msghdr mh;
+};
+
+/* handoff_buf_init - b zeroed, its msghdr pointing at its message and
+ * control space */
+static void
+handoff_buf_init(struct handoff_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->iov.iov_base = &b->m;
+	b->iov.iov_len = sizeof(b->m);
+	b->mh.msg_iov = &b->iov;
+	b->mh.msg_iovlen = 1;
+	b->mh.msg_control = b->cb.b;
+	b->mh.msg_controllen = sizeof(b->cb.b);
+}
 
 /* lsn_handoff_open - the parent, before the forks: a socketpair per worker */
 int
@@ -217,32 +241,20 @@ static int
 handoff_send(unsigned owner, int fd, const struct sockaddr_storage *peer,
     const struct sockaddr_storage *dst)
 {
-	struct handoff_msg m;
-	struct iovec iov = {&m, sizeof(m)};
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cb;
-	struct msghdr mh;
+	struct handoff_buf b;
 	struct cmsghdr *c;
 
-	memset(&m, 0, sizeof(m));
-	m.peer = *peer;
-	m.dst = *dst;
-	memset(&mh, 0, sizeof(mh));
-	memset(&cb, 0, sizeof(cb));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cb.b;
-	mh.msg_controllen = sizeof(cb.b);
-	c = CMSG_FIRSTHDR(&mh);
+	handoff_buf_init(&b);
+	b.m.peer = *peer;
+	b.m.dst = *dst;
+	c = CMSG_FIRSTHDR(&b.mh);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	/* Full (the owner is stuck or being restarted): keep it here. */
-	return sendmsg(ho_fd[owner][1], &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) sizeof(m)
-	    ? 0 : -1;
+	return sendmsg(ho_fd[owner][1], &b.mh, MSG_DONTWAIT | MSG_NOSIGNAL)
+	    == (ssize_t) sizeof(b.m) ? 0 : -1;
 }
 
 /* handoff_recv - connections other workers passed to this one */
@@ -252,35 +264,25 @@ handoff_recv(struct ev_loop *loop, ev_io *w, int revents)
 	(void) loop;
 	(void) revents;
 	for (int burst = 0; burst < 64; burst++) {
-		struct handoff_msg m;
-		struct iovec iov = {&m, sizeof(m)};
-		union {
-			struct cmsghdr h;
-			char b[CMSG_SPACE(sizeof(int))];
-		} cb;
-		struct msghdr mh;
+		struct handoff_buf b;
 		struct cmsghdr *c;
 		ssize_t n;
 		int fd = -1;
 
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cb.b;
-		mh.msg_controllen = sizeof(cb.b);
-		if ((n = recvmsg(w->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0)
+		handoff_buf_init(&b);
+		if ((n = recvmsg(w->fd, &b.mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0)
 			return;
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		for (c = CMSG_FIRSTHDR(&b.mh); c; c = CMSG_NXTHDR(&b.mh, c))
 			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS
 			    && c->cmsg_len == CMSG_LEN(sizeof(int)))
 				memcpy(&fd, CMSG_DATA(c), sizeof(int));
 		if (fd < 0)
 			continue;
-		if (n != (ssize_t) sizeof(m) || (mh.msg_flags & MSG_CTRUNC)) {
+		if (n != (ssize_t) sizeof(b.m) || (b.mh.msg_flags & MSG_CTRUNC)) {
 			close(fd);
 			continue;
 		}
-		lsn_take(fd, &m.peer, &m.dst);
+		lsn_take(fd, &b.m.peer, &b.m.dst);
 	}
 }
 

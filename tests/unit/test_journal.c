@@ -72,6 +72,23 @@ on_rec(const struct rec *r, void *arg)
 	s->sport_sum += r->sport - 40000;
 }
 
+/* replay_day - the records of day file name, counted into seen and st;
+ * 0 when the file could not be read */
+static int
+replay_day(const char *name, struct seen *seen, struct journal_stats *st)
+{
+	size_t len;
+	char *text = slurp(name, &len);
+
+	memset(seen, 0, sizeof(*seen));
+	memset(st, 0, sizeof(*st));
+	if (text == NULL)
+		return 0;
+	journal_replay(text, len, on_rec, seen, st);
+	free(text);
+	return 1;
+}
+
 static int
 exists(const char *name)
 {
@@ -89,9 +106,7 @@ main(void)
 	struct rec r;
 	struct journal_stats st;
 	struct seen seen;
-	size_t len;
-	char *text;
-	int rc = 0;
+	int rc = 0, rd;
 
 	T_INIT("journal");
 	snprintf(dir, sizeof(dir), "/tmp/mxtls-test-journal.%ld/a/b", (long) getpid());
@@ -121,15 +136,10 @@ main(void)
 	journal_close(j);
 	T_CASE("the day before midnight has its own file", exists("2026-11-21.jsonl"), "missing");
 	T_CASE("the day after midnight has its own file", exists("2026-11-23.jsonl"), "missing");
-	text = slurp("2026-11-22.jsonl", &len);
-	memset(&seen, 0, sizeof(seen));
-	memset(&st, 0, sizeof(st));
-	if (text)
-		journal_replay(text, len, on_rec, &seen, &st);
-	T_CASE("the day holds exactly its two records, whole", text && seen.n == 2
+	rd = replay_day("2026-11-22.jsonl", &seen, &st);
+	T_CASE("the day holds exactly its two records, whole", rd && seen.n == 2
 	    && seen.sport_sum == 2 + 3 && st.bad == 0 && !st.torn, "n=%d sum=%d bad=%ld torn=%d",
 	    seen.n, seen.sport_sum, st.bad, st.torn);
-	free(text);
 
 	/* A crash left a torn line: the next record must still be whole. */
 	{
@@ -148,15 +158,10 @@ main(void)
 	rc = j ? journal_append(j, &r, err, sizeof(err)) : -1;
 	T_CASE("append after a torn line (fsync always)", rc == 0, "%s", err);
 	journal_close(j);
-	text = slurp("2026-11-22.jsonl", &len);
-	memset(&seen, 0, sizeof(seen));
-	memset(&st, 0, sizeof(st));
-	if (text)
-		journal_replay(text, len, on_rec, &seen, &st);
+	rd = replay_day("2026-11-22.jsonl", &seen, &st);
 	T_CASE("torn line ended: one bad line, the new record whole", seen.n == 3
 	    && seen.sport_sum == 2 + 3 + 5 && st.bad == 1 && !st.torn,
 	    "n=%d sum=%d bad=%ld torn=%d", seen.n, seen.sport_sum, st.bad, st.torn);
-	free(text);
 
 	/* Another writer (a worker) killed mid-write while this journal has
 	 * the day open: the next record here must still be whole. */
@@ -177,15 +182,10 @@ main(void)
 		rc = j ? journal_append(j, &r, err, sizeof(err)) : -1;
 		T_CASE("append after another writer's torn line", rc == 0, "%s", err);
 		journal_close(j);
-		text = slurp("2026-11-22.jsonl", &len);
-		memset(&seen, 0, sizeof(seen));
-		memset(&st, 0, sizeof(st));
-		if (text)
-			journal_replay(text, len, on_rec, &seen, &st);
+		rd = replay_day("2026-11-22.jsonl", &seen, &st);
 		T_CASE("torn line of another writer ended: the record after it whole",
 		    seen.n == 5 && seen.sport_sum == 2 + 3 + 5 + 6 + 7 && st.bad == 2 && !st.torn,
 		    "n=%d sum=%d bad=%ld torn=%d", seen.n, seen.sport_sum, st.bad, st.torn);
-		free(text);
 	}
 
 	/* Two processes append at once (workers = 2): every record whole. */
@@ -210,14 +210,9 @@ main(void)
 			ok &= pid[w] > 0 && waitpid(pid[w], &wst, 0) == pid[w]
 			    && WIFEXITED(wst) && WEXITSTATUS(wst) == 0;
 		T_CASE("two processes append 2000 records each", ok, "a writer failed");
-		text = slurp("2026-11-23.jsonl", &len);
-		memset(&seen, 0, sizeof(seen));
-		memset(&st, 0, sizeof(st));
-		if (text)
-			journal_replay(text, len, on_rec, &seen, &st);
+		rd = replay_day("2026-11-23.jsonl", &seen, &st);
 		T_CASE("two writers: every record whole", seen.n == 4001 && st.bad == 0
 		    && !st.torn, "n=%d bad=%ld torn=%d", seen.n, st.bad, st.torn);
-		free(text);
 	}
 
 	/* Pruning: keep 1 whole day before "now" (the 23rd). */

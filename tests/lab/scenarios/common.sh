@@ -15,11 +15,37 @@
 # lab_check_mxtlsd_log CHECK ERE REASON
 #	(local flavor) mxtlsd's log has a line matching ERE.
 #
+# lab_conns SINK OFFSET tls|msgs
+#	The connections in sink SINK's connlog (log/SINK.conns) after byte
+#	OFFSET: tls, their TLS handshakes, "N full M resumed" then one
+#	"full"/"resumed" word per connection in order; msgs, one
+#	"msgs=N end=REASON" word per connection.
+#
 # lab_metric SERIES
 #	The value of SERIES on mxtlsd's /metrics now (the name and labels as
 #	mxtlsd writes them: 'mxtls_early_upstream_total{outcome="used"}'), or
 #	nothing when the series is missing or /metrics does not answer.
 #	(metrics.sh's lab_metrics parses a whole scrape, for exact deltas.)
+
+lab_conns() {
+	"$LAB_PY" - "$LAB_DIR/log/$1.conns" "$2" "$3" <<'PY'
+import json, sys
+recs = []
+try:
+    with open(sys.argv[1], "rb") as f:
+        f.seek(int(sys.argv[2]))
+        recs = [json.loads(l) for l in f.read().decode().splitlines() if l.strip()]
+except OSError:
+    pass
+if sys.argv[3] == "tls":
+    kinds = ["resumed" if r.get("tls_resumed") else "full" for r in recs if r.get("tls")]
+    print("%d full %d resumed %s" % (kinds.count("full"), kinds.count("resumed"), " ".join(kinds)))
+else:
+    print(" ".join("msgs=%d end=%s" % (len(r.get("msgs") or []),
+                                       (r.get("end_reason") or "?").replace(" ", "_"))
+                   for r in recs))
+PY
+}
 
 lab_metric() {
 	lab_in_mta curl -s --max-time 5 "http://$LAB_METRICS_ADDR/metrics" 2>/dev/null |

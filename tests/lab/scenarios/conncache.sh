@@ -28,23 +28,6 @@ cc_send() {
 	else fail "arrived-$1" "no message for $1-$RUNID@tls.lab.example at mx1 within 10 s"; return 1; fi
 }
 
-# cc_conns OFFSET - mx1's connections in its connlog after OFFSET: one
-# "msgs=N end=REASON" word per connection
-cc_conns() {
-	"$LAB_PY" - "$LAB_DIR/log/mx1.conns" "$1" <<'PY'
-import json, sys
-recs = []
-try:
-    with open(sys.argv[1], "rb") as f:
-        f.seek(int(sys.argv[2]))
-        recs = [json.loads(l) for l in f.read().decode().splitlines() if l.strip()]
-except OSError:
-    pass
-print(" ".join("msgs=%d end=%s" % (len(r.get("msgs") or []), (r.get("end_reason") or "?").replace(" ", "_"))
-               for r in recs))
-PY
-}
-
 scenario_conncache() {
 	local log=$LAB_DIR/log/mxtlsd.log flag=$LAB_DIR/run/mx1.idle-close off coff out i
 	SCEN_SINKS=mx1
@@ -69,7 +52,7 @@ scenario_conncache() {
 	# a reload closes the cached connection (QUIT): then it is in the connlog
 	lab_mxtlsd_hup "upstream_cache_time = 10s" || fail reload-flush "mxtlsd did not reload"
 	for i in $(seq 50); do
-		out=$(cc_conns "$coff")
+		out=$(lab_conns mx1 "$coff" msgs)
 		case $out in *"end=QUIT"*) break ;; esac
 		sleep 0.1
 	done

@@ -31,31 +31,12 @@
 # both make the miss.  That the key alone does, against an MX that would
 # resume, is in the unit tests (test_up: a changed TLSA record).
 
-# resume_conns SINK OFFSET - the sink's TLS handshakes in its connlog
-# after byte OFFSET: "N full M resumed" and one "full"/"resumed" per
-# connection, in order
-resume_conns() {
-	"$LAB_PY" - "$LAB_DIR/log/$1.conns" "$2" <<'PY'
-import json, sys
-recs = []
-try:
-    with open(sys.argv[1], "rb") as f:
-        f.seek(int(sys.argv[2]))
-        recs = [json.loads(l) for l in f.read().decode().splitlines() if l.strip()]
-except OSError:
-    pass
-recs = [r for r in recs if r.get("tls")]
-kinds = ["resumed" if r.get("tls_resumed") else "full" for r in recs]
-print("%d full %d resumed %s" % (kinds.count("full"), kinds.count("resumed"), " ".join(kinds)))
-PY
-}
-
 # resume_wait_conns SINK OFFSET N - wait (10 s) until the connlog has N
-# TLS connections after OFFSET; R_CONNS = resume_conns's line
+# TLS connections after OFFSET; R_CONNS = lab_conns SINK OFFSET tls
 resume_wait_conns() {
 	local end=$(( $(lab_now_ms) + 10000 ))
 	while :; do
-		R_CONNS=$(resume_conns "$1" "$2")
+		R_CONNS=$(lab_conns "$1" "$2" tls)
 		[ $(( ${R_CONNS%% *} + $(echo "$R_CONNS" | awk '{print $3}') )) -ge "$3" ] && return 0
 		[ "$(lab_now_ms)" -lt $end ] || return 1
 		sleep 0.2

@@ -2,6 +2,7 @@
  * metrics.c - the counters, their Prometheus text, the head of an HTTP
  * request for them.  See metrics.h.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "metrics.h"
@@ -288,28 +289,23 @@ metrics_sum(struct metrics *into, const struct metrics *add)
 void
 metrics_gauges_sum(struct metrics_gauges *into, const struct metrics_gauges *add)
 {
-	unsigned long long *const d[] = {&into->sts_hits, &into->sts_fetches,
-		&into->sts_fetch_failures, &into->journal_errors, &into->dns_packets,
-		&into->dns_learned, &into->dns_skipped, &into->dns_bad, &into->dns_overruns,
-		&into->dns_verdict_errors, &into->hints_entries, &into->hints_learned,
-		&into->hints_evicted, &into->hints_expired, &into->hints_lookups,
-		&into->hints_hits, &into->hints_ambiguous, &into->tls_cache_entries,
-		&into->tls_cache_hits, &into->tls_cache_misses, &into->tls_cache_stored,
-		&into->tls_cache_evicted, &into->tls_cache_expired, &into->tls_cache_dropped,
-		&into->tls_resumed};
-	const unsigned long long *const a[] = {&add->sts_hits, &add->sts_fetches,
-		&add->sts_fetch_failures, &add->journal_errors, &add->dns_packets,
-		&add->dns_learned, &add->dns_skipped, &add->dns_bad, &add->dns_overruns,
-		&add->dns_verdict_errors, &add->hints_entries, &add->hints_learned,
-		&add->hints_evicted, &add->hints_expired, &add->hints_lookups,
-		&add->hints_hits, &add->hints_ambiguous, &add->tls_cache_entries,
-		&add->tls_cache_hits, &add->tls_cache_misses, &add->tls_cache_stored,
-		&add->tls_cache_evicted, &add->tls_cache_expired, &add->tls_cache_dropped,
-		&add->tls_resumed};
+#define G(f) offsetof(struct metrics_gauges, f)
+	/* the gauges that add up over the workers (the fields, named once) */
+	static const size_t summed[] = {G(sts_hits), G(sts_fetches),
+		G(sts_fetch_failures), G(journal_errors), G(dns_packets),
+		G(dns_learned), G(dns_skipped), G(dns_bad), G(dns_overruns),
+		G(dns_verdict_errors), G(hints_entries), G(hints_learned),
+		G(hints_evicted), G(hints_expired), G(hints_lookups),
+		G(hints_hits), G(hints_ambiguous), G(tls_cache_entries),
+		G(tls_cache_hits), G(tls_cache_misses), G(tls_cache_stored),
+		G(tls_cache_evicted), G(tls_cache_expired), G(tls_cache_dropped),
+		G(tls_resumed)};
+#undef G
 
-	_Static_assert(sizeof(d) == sizeof(a), "the same fields");
-	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
-		*d[i] += *a[i];
+	for (size_t i = 0; i < sizeof(summed) / sizeof(summed[0]); i++)
+		*(unsigned long long *) (void *) ((char *) into + summed[i])
+		    += *(const unsigned long long *) (const void *) ((const char *) add
+		    + summed[i]);
 	/* every worker caches the same domains' policies: the largest */
 	if (add->sts_entries > into->sts_entries)
 		into->sts_entries = add->sts_entries;

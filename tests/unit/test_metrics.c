@@ -519,10 +519,75 @@ test_parse_caps(void)
 }
 
 /* main - run them */
+/* test_gauges_sum - one worker's gauges added to another's: every counted
+ * field adds up, the policy entries are the largest, the watcher is on
+ * when one is, and what the fleet keeps itself is left alone */
+static void
+test_gauges_sum(void)
+{
+	struct metrics_gauges a, b;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.sessions_open = 3;
+	a.workers = 2;
+	a.sts_entries = 5;
+	b.sts_entries = 9;
+	b.dns_watch = 1;
+	a.sts_hits = 1, b.sts_hits = 2;
+	a.sts_fetches = 10, b.sts_fetches = 20;
+	a.sts_fetch_failures = 100, b.sts_fetch_failures = 200;
+	a.journal_errors = 1000, b.journal_errors = 2000;
+	a.dns_packets = 7, b.dns_packets = 70;
+	a.dns_learned = 8, b.dns_learned = 70;
+	a.dns_skipped = 9, b.dns_skipped = 70;
+	a.dns_bad = 10, b.dns_bad = 70;
+	a.dns_overruns = 11, b.dns_overruns = 70;
+	a.dns_verdict_errors = 12, b.dns_verdict_errors = 70;
+	a.hints_entries = 1, b.hints_entries = 2;
+	a.hints_learned = 3, b.hints_learned = 4;
+	a.hints_evicted = 5, b.hints_evicted = 6;
+	a.hints_expired = 7, b.hints_expired = 8;
+	a.hints_lookups = 9, b.hints_lookups = 10;
+	a.hints_hits = 11, b.hints_hits = 12;
+	a.hints_ambiguous = 13, b.hints_ambiguous = 14;
+	a.tls_cache_entries = 15, b.tls_cache_entries = 16;
+	a.tls_cache_hits = 17, b.tls_cache_hits = 18;
+	a.tls_cache_misses = 19, b.tls_cache_misses = 20;
+	a.tls_cache_stored = 21, b.tls_cache_stored = 22;
+	a.tls_cache_evicted = 23, b.tls_cache_evicted = 24;
+	a.tls_cache_expired = 25, b.tls_cache_expired = 26;
+	a.tls_cache_dropped = 27, b.tls_cache_dropped = 28;
+	a.tls_resumed = 29, b.tls_resumed = 30;
+	metrics_gauges_sum(&a, &b);
+	T_CASE("gauges sum: the MTA-STS and journal counts add up", a.sts_hits == 3
+	    && a.sts_fetches == 30 && a.sts_fetch_failures == 300 && a.journal_errors == 3000,
+	    "%llu %llu %llu %llu", a.sts_hits, a.sts_fetches, a.sts_fetch_failures,
+	    a.journal_errors);
+	T_CASE("gauges sum: the DNS watcher's counts add up", a.dns_packets == 77
+	    && a.dns_learned == 78 && a.dns_skipped == 79 && a.dns_bad == 80
+	    && a.dns_overruns == 81 && a.dns_verdict_errors == 82, "%llu %llu",
+	    a.dns_packets, a.dns_verdict_errors);
+	T_CASE("gauges sum: the hints' counts add up", a.hints_entries == 3
+	    && a.hints_learned == 7 && a.hints_evicted == 11 && a.hints_expired == 15
+	    && a.hints_lookups == 19 && a.hints_hits == 23 && a.hints_ambiguous == 27,
+	    "%llu %llu", a.hints_entries, a.hints_ambiguous);
+	T_CASE("gauges sum: the TLS session cache's counts add up", a.tls_cache_entries == 31
+	    && a.tls_cache_hits == 35 && a.tls_cache_misses == 39 && a.tls_cache_stored == 43
+	    && a.tls_cache_evicted == 47 && a.tls_cache_expired == 51
+	    && a.tls_cache_dropped == 55 && a.tls_resumed == 59, "%llu %llu",
+	    a.tls_cache_entries, a.tls_resumed);
+	T_CASE("gauges sum: policy entries are the largest, the watcher on if one is",
+	    a.sts_entries == 9 && a.dns_watch == 1, "%llu %d", a.sts_entries, a.dns_watch);
+	T_CASE("gauges sum: the fleet's own gauges are left alone", a.sessions_open == 3
+	    && a.workers == 2, "%ld %ld", a.sessions_open, a.workers);
+}
+
 int
 main(void)
 {
 	T_INIT("test_metrics");
+	test_gauges_sum();
 	test_render();
 	test_escape();
 	test_histogram();

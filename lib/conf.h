@@ -14,7 +14,6 @@
  *	void cfg_print(const struct config *c, FILE *fp);
  *	void cfg_free(struct config *c);
  *	int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);
-int cfg_parse_socket(const char *s, int unix_ok, struct cfg_socket *so);
  *	int cfg_parse_socket(const char *s, int unix_ok,
  *		struct cfg_socket *so);
  *	void cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf,

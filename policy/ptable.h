@@ -11,8 +11,6 @@
  *	const struct ptab_entry *ptable_find_dest(const struct ptable *t,
  *		const char *host, unsigned port);
  *	void ptable_free(struct ptable *t);
-int ptab_entry_dup(struct ptab_entry *dst, const struct ptab_entry *src);
-void ptab_entry_free(struct ptab_entry *e);
  *	int ptab_entry_dup(struct ptab_entry *dst,
  *		const struct ptab_entry *src);
  *	void ptab_entry_free(struct ptab_entry *e);

@@ -11,8 +11,6 @@
  *	int stscache_save(const struct sts_entry *e);
  *	int stscache_lock(const char *domain);
  *	int stscache_reread(const char *domain, time_t since, time_t now);
-int stscache_lock(const char *domain);
-int stscache_reread(const char *domain, time_t since, time_t now);
  *	void stscache_walk(void (*fn)(struct sts_entry *, void *), void *arg);
  *	int stscache_format(const struct sts_entry *e, char *buf, size_t len);
  *	int stscache_parse(const char *text, size_t len, struct sts_entry *e,

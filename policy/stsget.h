@@ -8,9 +8,7 @@
  *		void *arg);
  *	void stsget_cancel(struct stsget *g);
  *	void stsget_reconfigure(const struct stsget_conf *c);
-void stsget_conf_of(const struct config *cfg, struct stsget_conf *c);
  *	void stsget_conf_of(const struct config *cfg, struct stsget_conf *c);
-const struct stsget_stats *stsget_stats(void);
  *	const struct stsget_stats *stsget_stats(void);
  *
  * DESCRIPTION

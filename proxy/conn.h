@@ -14,7 +14,7 @@
  *	void conn_trim(struct conn *c);
  *	size_t conn_pending(const struct conn *c);
  *	void conn_init_loop(struct ev_loop *loop);
-void reap_init(struct ev_loop *loop);
+ *	void reap_init(struct ev_loop *loop);
  *	void reap_later(struct reap *r, void (*fn)(struct reap *));
  *
  * DESCRIPTION

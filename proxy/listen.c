@@ -366,17 +366,14 @@ lsn_start(struct ev_loop *loop)
 void
 lsn_stop(struct ev_loop *loop)
 {
-	for (int i = 0; i < nlsn; i++) {
+	for (int i = 0; i < nlsn; i++)
 		ev_io_stop(loop, &lsns[i].w);
-		if (lsns[i].w.fd >= 0)
-			close(lsns[i].w.fd);
-		lsns[i].w.fd = -1;
-	}
-	nlsn = 0;
+	lsn_close_all();
 }
 
-/* lsn_close_all - the parent's copies, when it drains: new connections
- * are refused by the kernel as soon as the workers close theirs */
+/* lsn_close_all - close every listener (no watchers: the parent's copies,
+ * when it drains; new connections are refused by the kernel as soon as
+ * the workers close theirs) */
 void
 lsn_close_all(void)
 {

@@ -5,11 +5,8 @@
  *	int lsn_open(const struct config *cfg, int nsets, char *err,
  *		size_t errlen);
  *	void lsn_keep(int set);
-int lsn_handoff_open(int n, char *err, size_t errlen);
-void lsn_close_all(void);
  *	int lsn_handoff_open(int n, char *err, size_t errlen);
  *	void lsn_close_all(void);
-void lsn_close_all(void);
  *	void lsn_start(struct ev_loop *loop);
  *	void lsn_stop(struct ev_loop *loop);
  *	int lsn_orig_dst(int fd, int tproxy, struct sockaddr_storage *dst);

@@ -4,14 +4,7 @@
  * mxtlsd's engine would apply.
  *
  * SYNOPSIS
- *	struct smap_srv_limits {
-	double request_timeout, idle_timeout, lookup_timeout, write_timeout;
-	long max_conns;
-};
-
-extern struct smap_srv_limits smap_srv_limits;
-
-int smap_srv_open(const char *where, char *err, size_t errlen);
+ *	int smap_srv_open(const char *where, char *err, size_t errlen);
  *	void smap_srv_start(struct ev_loop *loop);
  *	void smap_srv_stop(void);
  *	const struct smap_srv_stats *smap_srv_stats(void);

@@ -14,9 +14,6 @@
  *	void wk_slot_gone(int idx);
  *	long wk_running(void);
  *	long wk_restarts(void);
-void wk_publish(const struct metrics *m, const struct metrics_gauges *g);
-void wk_collect(struct metrics *m, struct metrics_gauges *g);
-void wk_metrics_restore(struct metrics *m);
  *	void wk_publish(const struct metrics *m, const struct metrics_gauges *g);
  *	void wk_collect(struct metrics *m, struct metrics_gauges *g);
  *	void wk_metrics_restore(struct metrics *m);

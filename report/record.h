@@ -2,12 +2,11 @@
  * record.h - one upstream attempt, as a journal line (JSON), pure.
  *
  * SYNOPSIS
- *	struct cJSON;
-
-int rec_to_json(const struct rec *r, struct buf *out);
-char *rec_utf8_dup(const char *s, size_t n);
-int rec_json_lines(struct cJSON *o, const char *key, const char *lines);
-int rec_json_str(struct cJSON *o, const char *key, const char *s);
+ *	int rec_to_json(const struct rec *r, struct buf *out);
+ *	char *rec_utf8_dup(const char *s, size_t n);
+ *	int rec_json_lines(struct cJSON *o, const char *key,
+ *		const char *lines);
+ *	int rec_json_str(struct cJSON *o, const char *key, const char *s);
  *	int rec_from_json(const char *line, size_t len, struct rec *r,
  *		const char **why);
  *	void journal_replay(const char *text, size_t len,

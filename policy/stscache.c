@@ -309,25 +309,49 @@ stscache_lock(const char *domain)
 	return errno == EWOULDBLOCK ? -2 : -1;
 }
 
+/* read_entry - the entry in file path, which must be domain's and sane
+ * at now (what stscache_init() keeps and stscache_reread() takes); 0, or
+ * -1 with why ("" when the file cannot be opened) */
+static int
+read_entry(const char *path, const char *domain, time_t now, struct sts_entry *e,
+    char *why, size_t whylen)
+{
+	char text[16384];
+	ssize_t n;
+	int fd;
+
+	why[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < 0 || (size_t) n >= sizeof(text) - 1) {
+		snprintf(why, whylen, "unreadable or too large");
+		return -1;
+	}
+	if (stscache_parse(text, (size_t) n, e, why, whylen) < 0)
+		return -1;
+	if (strcmp(e->domain, domain) != 0) {
+		snprintf(why, whylen, "domain does not match the file name");
+		return -1;
+	}
+	if (e->fail_until > now + STS_NEGATIVE_TTL_MAX) {
+		snprintf(why, whylen, "fail-until too far ahead");
+		return -1;
+	}
+	return 0;
+}
+
 /* stscache_reread - the disk entry of a domain into memory; 1 when there
  * was one newer than since (fetched, or a failure still holding) */
 int
 stscache_reread(const char *domain, time_t since, time_t now)
 {
-	char path[1400], text[16384], why[256];
+	char path[1400], why[256];
 	struct sts_entry e, *slot;
-	ssize_t n;
-	int fd;
 
-	if (!cache_dir[0] || file_of(domain, path, sizeof(path)) < 0)
-		return 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return 0;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n < 0 || (size_t) n >= sizeof(text) - 1
-	    || stscache_parse(text, (size_t) n, &e, why, sizeof(why)) < 0
-	    || strcmp(e.domain, domain) != 0)
+	if (!cache_dir[0] || file_of(domain, path, sizeof(path)) < 0
+	    || read_entry(path, domain, now, &e, why, sizeof(why)) < 0)
 		return 0;
 	if (!((e.has_policy && e.fetched >= since) || e.fail_until > now))
 		return 0;
@@ -371,10 +395,8 @@ stscache_init(const char *dir, time_t now, char *err, size_t errlen)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		char path[1400], text[16384], why[256];
+		char path[1400], why[256];
 		struct sts_entry e, *slot;
-		ssize_t n;
-		int fd;
 
 		if (de->d_name[0] == '.')
 			continue;
@@ -383,28 +405,11 @@ stscache_init(const char *dir, time_t now, char *err, size_t errlen)
 			unlink(path);		/* a write that a crash cut short */
 			continue;
 		}
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-			continue;
-		n = read(fd, text, sizeof(text) - 1);
-		close(fd);
-		if (n < 0 || (size_t) n >= sizeof(text) - 1) {
-			msg_warn("sts cache: %s: unreadable or too large; discarded", path);
-			unlink(path);
-			continue;
-		}
-		if (stscache_parse(text, (size_t) n, &e, why, sizeof(why)) < 0) {
-			msg_warn("sts cache: %s: %s; discarded", path, why);
-			unlink(path);
-			continue;
-		}
-		if (strcmp(e.domain, de->d_name) != 0) {
-			msg_warn("sts cache: %s: domain does not match the file name; discarded", path);
-			unlink(path);
-			continue;
-		}
-		if (e.fail_until > now + STS_NEGATIVE_TTL_MAX) {
-			msg_warn("sts cache: %s: fail-until too far ahead; discarded", path);
-			unlink(path);
+		if (read_entry(path, de->d_name, now, &e, why, sizeof(why)) < 0) {
+			if (why[0]) {
+				msg_warn("sts cache: %s: %s; discarded", path, why);
+				unlink(path);
+			}
 			continue;
 		}
 		/* Kept while its policy applies or its failure holds back

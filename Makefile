@@ -37,7 +37,7 @@ ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 	$(WARN) -D_GNU_SOURCE $(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
-LIB_SRC = lib/log.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/dest.c lib/conf.c lib/conf_load.c
+LIB_SRC = lib/log.c lib/clock.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/dest.c lib/conf.c lib/conf_load.c
 PROXY_CORE = proxy/affinity.c proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c proxy/dnsmsg.c proxy/hints.c
 POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c
@@ -214,9 +214,9 @@ build-asan/mxtls-check: $(MXTLS_CHECK_SRC:%.c=build-asan/%.o)
 
 # Unit tests: one binary each, built both ways.
 define unit_rule
-build/tests/$(1): $$(UNIT_SRC_$(1):%.c=build/%.o) build/lib/log.o
+build/tests/$(1): $$(UNIT_SRC_$(1):%.c=build/%.o) build/lib/log.o build/lib/clock.o
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(sort $$^) $$(LIBS) $$(UNIT_LIBS)
-build-asan/tests/$(1): $$(UNIT_SRC_$(1):%.c=build-asan/%.o) build-asan/lib/log.o
+build-asan/tests/$(1): $$(UNIT_SRC_$(1):%.c=build-asan/%.o) build-asan/lib/log.o build-asan/lib/clock.o
 	$$(CC) $$(ASAN_LDFLAGS) -o $$@ $$(sort $$^) $$(LIBS) $$(UNIT_LIBS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))

@@ -4,6 +4,7 @@
  * the open upstream still fits a fresh plan, the reply when every MX
  * failed.  See sess_int.h.
  */
+#include "../lib/clock.h"
 #include "sess_int.h"
 
 static void attempts_failed(struct sess *s);
@@ -205,14 +206,11 @@ sess_next_attempt(struct sess *s)
 		attempts_failed(s);
 }
 
-/* mono_ms - a monotonic clock in milliseconds */
+/* mono_ms - the monotonic clock in milliseconds */
 static double
 mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
+	return clock_mono() * 1000.0;
 }
 
 /* log_plan - what policy found, one line per MX host, and a summary */

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../lib/addr.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "up_int.h"
 
@@ -300,12 +300,8 @@ up_start(struct ev_loop *loop, const struct up_params *p, up_cb *cb, void *arg)
 	u->p.sts_id = u->i.sts_id;
 	u->i.tls_version = "none";
 	u->dns_until = -1;
-	if (p->scache && p->dns_ttl >= 0) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		u->dns_until = (long) ts.tv_sec + p->dns_ttl;
-	}
+	if (p->scache && p->dns_ttl >= 0)
+		u->dns_until = (long) clock_mono() + p->dns_ttl;
 	u->i.level = p->level;
 	u->i.sa = p->addr;
 	u->i.salen = p->addrlen;

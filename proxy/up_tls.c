@@ -34,6 +34,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../policy/dane.h"
 #include "../policy/ptable_load.h"
@@ -597,14 +598,11 @@ ex_index(void)
 	return idx;
 }
 
-/* mono_s - a monotonic clock, seconds: the cache's */
+/* mono_s - the monotonic clock in whole seconds: the cache's */
 static long
 mono_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long) ts.tv_sec;
+	return (long) clock_mono();
 }
 
 /* level_verifies - does the level authenticate the MX? */

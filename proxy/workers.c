@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../lib/conf.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "workers.h"
 #include "wk_shm.h"
@@ -26,16 +27,6 @@ struct wslot {
 static struct wslot slots[CFG_MAX_WORKERS];
 static int nslots;
 static sigset_t old_mask;
-
-/* now - the monotonic clock in seconds */
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 /* wk_backoff - the delay before a restart */
 double
@@ -56,7 +47,7 @@ spawn(int idx, const struct wk_hooks *h)
 
 	if ((pid = fork()) < 0) {
 		slots[idx].delay = wk_backoff(slots[idx].delay, 0.);
-		slots[idx].restart_at = now() + slots[idx].delay;
+		slots[idx].restart_at = clock_mono() + slots[idx].delay;
 		msg_warn("worker %d: fork: %m; trying again in %.1fs", idx, slots[idx].delay);
 		return;
 	}
@@ -70,7 +61,7 @@ spawn(int idx, const struct wk_hooks *h)
 		_exit(0);
 	}
 	slots[idx].pid = pid;
-	slots[idx].started = now();
+	slots[idx].started = clock_mono();
 	slots[idx].restart_at = 0;
 	wk_slot_started(idx, (long) pid);
 	msg_info("worker %d started (pid %ld); %ld of %d running", idx, (long) pid,
@@ -101,7 +92,7 @@ reap(int draining)
 
 		if (i < 0)
 			continue;
-		lived = now() - slots[i].started;
+		lived = clock_mono() - slots[i].started;
 		slots[i].pid = 0;
 		wk_slot_gone(i);
 		if (WIFSIGNALED(st))
@@ -114,7 +105,7 @@ reap(int draining)
 			continue;
 		}
 		slots[i].delay = wk_backoff(slots[i].delay, lived);
-		slots[i].restart_at = now() + slots[i].delay;
+		slots[i].restart_at = clock_mono() + slots[i].delay;
 		msg_warn("worker %d (pid %ld) %s after %.0fs; restarting it in %.1fs; "
 		    "%ld of %d running", i, (long) pid, how, lived, slots[i].delay,
 		    wk_running(), nslots);
@@ -151,7 +142,7 @@ wk_supervise(int n, const struct wk_hooks *h)
 		spawn(i, h);
 	msg_info("mxtlsd parent (pid %ld): %d workers", (long) getpid(), n);
 	for (;;) {
-		double t = now(), next = t + 60.;
+		double t = clock_mono(), next = t + 60.;
 		struct timespec ts;
 		siginfo_t info;
 		int sig, running = 0;

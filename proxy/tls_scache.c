@@ -182,9 +182,10 @@ scache_expiry(long now, long dns_left, long sess_left, long hint_left)
 {
 	long left = sess_left;
 
-	if (dns_left >= 0 && dns_left < left)
+	/* A bound run out is negative: the least, never taken for none. */
+	if (dns_left < left)
 		left = dns_left;
-	if (hint_left >= 0 && hint_left < left)
+	if (hint_left < left)
 		left = hint_left;
 	return left > 0 ? now + left : 0;
 }

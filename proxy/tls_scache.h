@@ -38,9 +38,10 @@
  *	for logs.
  *
  *	scache_expiry() is the entry's end, now + the least of what is left:
- *	dns_left (of the plan's shortest DNS TTL; -1: the route used no DNS),
- *	sess_left (of the session's timeout) and hint_left (of the ticket's
- *	lifetime hint; -1: none).  0 when nothing is left: never stored.
+ *	dns_left (of the plan's shortest DNS TTL; SCACHE_NONE: the route used
+ *	no DNS), sess_left (of the session's timeout) and hint_left (of the
+ *	ticket's lifetime hint; SCACHE_NONE: none).  0 when nothing is left,
+ *	a bound at 0 or already past (negative) included: never stored.
  *
  *	scache_new() makes a cache of at most max entries (1 or more);
  *	scache_flush() empties it and sets a new bound (a reload: the trust
@@ -66,6 +67,8 @@
 #ifndef MXTLS_TLS_SCACHE_H
 #define MXTLS_TLS_SCACHE_H
 
+#include <limits.h>
+
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -76,6 +79,7 @@
 #define SCACHE_KEYLEN	32
 #define SCACHE_MAX	1000000		/* tls_session_cache_size's bound */
 #define SCACHE_MATCH	128
+#define SCACHE_NONE	LONG_MAX	/* scache_expiry(): no such bound */
 
 struct scache_key {
 	unsigned char d[SCACHE_KEYLEN];

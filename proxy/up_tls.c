@@ -668,7 +668,7 @@ cache_store(struct up *u, SSL_SESSION *sess)
 	long wall = (long) time(NULL), now = mono_s(), t0 = (long) SSL_SESSION_get_time(sess);
 	long sess_left = t0 + (long) SSL_SESSION_get_timeout(sess) - wall;
 	unsigned long hint = SSL_SESSION_get_ticket_lifetime_hint(sess);
-	long hint_left = -1, dns_left = -1, exp;
+	long hint_left = SCACHE_NONE, dns_left = SCACHE_NONE, exp;
 	char hex[20], why[40];
 
 	/* Verified before a reload: not for after it */
@@ -685,12 +685,12 @@ cache_store(struct up *u, SSL_SESSION *sess)
 	    now) < 0 || u->stored++)
 		return;
 	scache_key_hex(&u->skey, hex, sizeof(hex));
-	if (dns_left >= 0)
+	if (dns_left != SCACHE_NONE)
 		snprintf(why, sizeof(why), "DNS TTL %lds left", dns_left);
 	else
 		snprintf(why, sizeof(why), "no DNS TTL");
 	msg_info("%s: TLS session with %s cached for %lds (key %s; %s, session %lds)",
-	    u->sid, u->i.peer, exp - now, hex, why, hint_left >= 0 && hint_left < sess_left
+	    u->sid, u->i.peer, exp - now, hex, why, hint_left < sess_left
 	    ? hint_left : sess_left);
 }
 

@@ -215,8 +215,13 @@ test_expiry(void)
 	    scache_expiry(1000, 600, 7200, 30) == 1030, "%ld", scache_expiry(1000, 600, 7200, 30));
 	T_CASE("expiry: the session timeout is shortest",
 	    scache_expiry(1000, 600, 20, 300) == 1020, "%ld", scache_expiry(1000, 600, 20, 300));
-	T_CASE("expiry: no DNS (-1): the session's",
-	    scache_expiry(1000, -1, 7200, -1) == 8200, "%ld", scache_expiry(1000, -1, 7200, -1));
+	T_CASE("expiry: no DNS, no hint (SCACHE_NONE): the session's",
+	    scache_expiry(1000, SCACHE_NONE, 7200, SCACHE_NONE) == 8200, "%ld",
+	    scache_expiry(1000, SCACHE_NONE, 7200, SCACHE_NONE));
+	T_CASE("expiry: a DNS TTL run out a second ago is never stored",
+	    scache_expiry(1000, -1, 7200, 300) == 0, "%ld", scache_expiry(1000, -1, 7200, 300));
+	T_CASE("expiry: a ticket lifetime run out is never stored",
+	    scache_expiry(1000, 60, 7200, -3) == 0, "%ld", scache_expiry(1000, 60, 7200, -3));
 	T_CASE("expiry: TTL 0 is never stored", scache_expiry(1000, 0, 7200, 300) == 0,
 	    "%ld", scache_expiry(1000, 0, 7200, 300));
 	T_CASE("expiry: ticket lifetime 0 is never stored",

@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 
 #include "conn.h"
+#include "../lib/log.h"
 #include "tls.h"
 
 #define CONN_READ_CHUNK	65536
@@ -24,10 +25,12 @@
 
 static void conn_on_io(struct ev_loop *, ev_io *, int);
 
-/* conn_init - take over a connected (or connecting) non-blocking socket */
+/* conn_init - take over a connected (or connecting) non-blocking socket;
+ * c is zeroed memory or a connection closed before */
 void
 conn_init(struct conn *c, struct ev_loop *loop, int fd, conn_cb *cb, void *arg)
 {
+	conn_release(c);		/* a closed connection made anew */
 	memset(c, 0, sizeof(*c));
 	c->loop = loop;
 	c->fd = fd;
@@ -65,9 +68,9 @@ static void
 fail(struct conn *c, const char *what, int tlserr)
 {
 	if (tlserr)
-		tls_errstr(c->err, sizeof(c->err), what);
+		tls_errstr(conn_errbuf(c), CONN_ERR_MAX, what);
 	else
-		snprintf(c->err, sizeof(c->err), "%s", what);
+		snprintf(conn_errbuf(c), CONN_ERR_MAX, "%s", what);
 	ERR_clear_error();
 	ev_io_stop(c->loop, &c->rio);
 	ev_io_stop(c->loop, &c->wio);
@@ -177,7 +180,7 @@ do_read(struct conn *c)
 						c->eof = 1;
 						events |= CONN_EOF;
 						if (errno == ECONNRESET)
-							snprintf(c->err, sizeof(c->err),
+							snprintf(conn_errbuf(c), CONN_ERR_MAX,
 							    "connection reset by peer");
 						goto out;
 					}
@@ -211,7 +214,7 @@ do_read(struct conn *c)
 			break;
 		if (errno == ECONNRESET) {
 			c->eof = 1;
-			snprintf(c->err, sizeof(c->err), "connection reset by peer");
+			snprintf(conn_errbuf(c), CONN_ERR_MAX, "connection reset by peer");
 			events |= CONN_EOF;
 			break;
 		}
@@ -451,7 +454,7 @@ conn_starttls(struct conn *c, SSL_CTX *ctx, int server, const char *sni)
 	if (c->closed || c->ssl)
 		return -1;
 	if ((c->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
-		tls_errstr(c->err, sizeof(c->err), "SSL_new");
+		tls_errstr(conn_errbuf(c), CONN_ERR_MAX, "SSL_new");
 		return -1;
 	}
 	if (server) {
@@ -460,7 +463,7 @@ conn_starttls(struct conn *c, SSL_CTX *ctx, int server, const char *sni)
 	} else {
 		SSL_set_connect_state(c->ssl);
 		if (sni && *sni && SSL_set_tlsext_host_name(c->ssl, sni) != 1) {
-			tls_errstr(c->err, sizeof(c->err), "SNI");
+			tls_errstr(conn_errbuf(c), CONN_ERR_MAX, "SNI");
 			return -1;
 		}
 	}
@@ -493,6 +496,27 @@ conn_close(struct conn *c)
 	c->fd = -1;
 	buf_free(&c->in);
 	buf_free(&c->out);
+}
+
+/* conn_release - what outlived conn_close (the error text, which the
+ * owner reads after the close); for the owner's free */
+void
+conn_release(struct conn *c)
+{
+	free(c->err);
+	c->err = NULL;
+}
+
+/* conn_errbuf - the error text's buffer, CONN_ERR_MAX octets, allocated
+ * with the first error: an idle connection does not carry one.  Out of
+ * memory is fatal, as for the session's parts. */
+char *
+conn_errbuf(struct conn *c)
+{
+	if (c->err == NULL && (c->err = malloc(CONN_ERR_MAX)) == NULL)
+		msg_fatal("out of memory for a connection's error text");
+	c->err[0] = 0;
+	return c->err;
 }
 
 /* The reaper: objects freed from an ev_prepare, outside every callback. */

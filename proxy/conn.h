@@ -11,6 +11,9 @@
  *	int conn_starttls(struct conn *c, SSL_CTX *ctx, int server,
  *		const char *sni);
  *	void conn_close(struct conn *c);
+ *	void conn_release(struct conn *c);
+ *	const char *conn_err(const struct conn *c);
+ *	char *conn_errbuf(struct conn *c);
  *	void conn_trim(struct conn *c);
  *	size_t conn_pending(const struct conn *c);
  *	void conn_init_loop(struct ev_loop *loop);
@@ -28,7 +31,7 @@
  *	CONN_CONNECTED	a conn_connecting() connect finished
  *	CONN_TLS	the TLS handshake finished
  *	CONN_EOF	the peer closed (c->in may still hold bytes)
- *	CONN_ERROR	I/O or TLS error; c->err says which
+ *	CONN_ERROR	I/O or TLS error; conn_err(c) says which
  *
  *	conn_starttls() starts a handshake on the open socket; the caller
  *	must already have discarded any plaintext it buffered (no command
@@ -36,8 +39,13 @@
  *	output is written just before the loop sleeps (conn_init_loop()
  *	installs that), so the replies of one iteration share one write.  conn_pause()/conn_resume() stop
  *	and restart reading for back-pressure.  conn_close() shuts TLS down,
- *	stops the watchers and closes the socket; the struct stays valid.
- *	Buffers keep their memory while busy; conn_trim() frees the empty
+ *	stops the watchers and closes the socket; the struct stays valid,
+ *	and conn_err() still says what went wrong; conn_init() may make it
+ *	anew (c is zeroed memory, or a connection closed before), and the
+ *	owner calls
+ *	conn_release() when it frees the struct.  The error text is
+ *	allocated with the first error (conn_errbuf(), CONN_ERR_MAX octets;
+ *	out of memory is fatal).  Buffers keep their memory while busy; conn_trim() frees the empty
  *	ones when the owner goes idle.
  *
  *	reap_later() frees an object (through the struct reap embedded in
@@ -74,7 +82,8 @@ struct conn {
 	struct conn *flush_prev, *flush_next;
 	conn_cb *cb;
 	void *arg;
-	char err[512];
+	char *err;		/* the last error, or NULL: conn_err() reads
+				 * it, conn_errbuf() writes it */
 };
 
 void conn_init(struct conn *c, struct ev_loop *loop, int fd, conn_cb *cb,
@@ -86,6 +95,17 @@ void conn_pause(struct conn *c);
 void conn_resume(struct conn *c);
 int conn_starttls(struct conn *c, SSL_CTX *ctx, int server, const char *sni);
 void conn_close(struct conn *c);
+void conn_release(struct conn *c);
+char *conn_errbuf(struct conn *c);
+
+#define CONN_ERR_MAX	512	/* an error text, with its NUL */
+
+/* conn_err - the last error, "" before one */
+static inline const char *
+conn_err(const struct conn *c)
+{
+	return c->err ? c->err : "";
+}
 
 /* conn_pending - bytes waiting to be written */
 static inline size_t

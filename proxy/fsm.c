@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -27,11 +28,21 @@ fsm_init(struct fsm *f, const struct fsm_conf *conf, int tls)
 	f->tls = tls;
 }
 
+/* fsm_free - release what the session's names took; f stays usable */
+void
+fsm_free(struct fsm *f)
+{
+	free(f->helo);
+	free(f->mail);
+	f->helo = f->mail = NULL;
+}
+
 /* txn_reset - forget the transaction */
 static void
 txn_reset(struct fsm *f)
 {
-	f->mail[0] = 0;
+	free(f->mail);
+	f->mail = NULL;
 	f->nrcpt = f->nrcpt_ok = 0;
 	f->body_8bit = f->body_7bit = f->smtputf8 = 0;
 	f->size = 0;
@@ -84,6 +95,7 @@ static void
 do_helo(struct fsm *f, const struct smtp_cmd *c, int ehlo, struct fsm_out *out)
 {
 	size_t n = c->argslen;
+	char *name;
 
 	if (n == 0) {
 		error(f, out, "501 5.5.4 Syntax: %s hostname", ehlo ? "EHLO" : "HELO");
@@ -98,12 +110,16 @@ do_helo(struct fsm *f, const struct smtp_cmd *c, int ehlo, struct fsm_out *out)
 			return;
 		}
 	}
-	if (n >= sizeof(f->helo)) {
+	if (n >= FSM_HELO_MAX) {
 		error(f, out, "501 5.5.4 Syntax: host name too long");
 		return;
 	}
-	memcpy(f->helo, c->args, n);
-	f->helo[n] = 0;
+	if ((name = strndup(c->args, n)) == NULL) {
+		reply(out, FSM_A_REPLY, "451 4.3.0 Error: out of memory");
+		return;
+	}
+	free(f->helo);
+	f->helo = name;
 	f->esmtp = ehlo;
 	txn_reset(f);
 	f->state = FSM_IDLE;
@@ -195,7 +211,11 @@ do_mail(struct fsm *f, const struct smtp_cmd *c, struct fsm_out *out)
 		error(f, out, "553 5.6.7 Must declare SMTPUTF8 to send UTF-8 address");
 		return;
 	}
-	memcpy(f->mail, p->addr, sizeof(f->mail));
+	free(f->mail);
+	if ((f->mail = strdup(p->addr)) == NULL) {
+		reply(out, FSM_A_REPLY, "451 4.3.0 Error: out of memory");
+		return;
+	}
 	f->state = FSM_MAIL;
 	reply(out, FSM_A_MAILFROM, "250 2.1.0 Ok");
 }
@@ -399,6 +419,7 @@ fsm_tls_started(struct fsm *f)
 	f->tls = 1;
 	f->state = FSM_START;
 	f->esmtp = 0;
-	f->helo[0] = 0;
+	free(f->helo);
+	f->helo = NULL;
 	txn_reset(f);
 }

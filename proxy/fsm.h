@@ -76,9 +76,12 @@ struct fsm {
 	int errors;
 	int nrcpt;			/* RCPT commands in this transaction */
 	int nrcpt_ok;			/* ... that the MX accepted */
-	char helo[256];			/* the old MTA's HELO/EHLO name */
-	char mail[SMTP_PATH_MAX];	/* the transaction's MAIL FROM address
-					 * (its parameters are the fields below) */
+	char *helo;			/* the old MTA's HELO/EHLO name, or NULL:
+					 * its own allocation (an idle session
+					 * keeps only what it uses) */
+	char *mail;			/* the transaction's MAIL FROM address, or
+					 * NULL (its parameters are the fields
+					 * below) */
 	int body_8bit;			/* BODY=8BITMIME */
 	int body_7bit;			/* BODY=7BIT */
 	int smtputf8;			/* SMTPUTF8 */
@@ -92,12 +95,29 @@ struct fsm_out {
 	struct smtp_path path;		/* FSM_A_MAILFROM, FSM_A_RCPT */
 };
 
+#define FSM_HELO_MAX	256		/* a HELO/EHLO name is shorter */
+
 void fsm_init(struct fsm *f, const struct fsm_conf *conf, int tls);
+void fsm_free(struct fsm *f);
 void fsm_command(struct fsm *f, const char *line, size_t len,
     struct fsm_out *out);
 void fsm_rcpt_result(struct fsm *f, int accepted);
 void fsm_txn_end(struct fsm *f);
 void fsm_tls_started(struct fsm *f);
 const char *fsm_state_str(enum fsm_state s);
+
+/* fsm_helo - the HELO/EHLO name, "" before one */
+static inline const char *
+fsm_helo(const struct fsm *f)
+{
+	return f->helo ? f->helo : "";
+}
+
+/* fsm_mail - the MAIL FROM address, "" outside a transaction (and for <>) */
+static inline const char *
+fsm_mail(const struct fsm *f)
+{
+	return f->mail ? f->mail : "";
+}
 
 #endif

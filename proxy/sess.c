@@ -57,20 +57,108 @@ sess_rcpt_domain(const char *d, char *out, size_t len)
 		out[0] = 0;
 }
 
+/* The zero parts: what a missing part reads as (sess_int.h). */
+const struct sess_txn sess_txn_zero;
+const struct sess_route sess_route_zero;
+const struct sess_hold sess_hold_zero;
+
+/*
+ * part_alloc - a zeroed part.  A part is a few KiB asked for in the
+ * middle of a command: without it the session cannot go on, and a
+ * process that cannot get that much is failing anyway (Postfix's
+ * mymalloc() is fatal alike); the parent restarts the worker.
+ */
+static void *
+part_alloc(size_t size, const char *what)
+{
+	void *p = calloc(1, size);
+
+	if (p == NULL)
+		msg_fatal("out of memory for a session's %s (%zu bytes)", what, size);
+	return p;
+}
+
+struct sess_txn *
+sess_txn_alloc(struct sess *s)
+{
+	return s->txn_ = part_alloc(sizeof(*s->txn_), "transaction");
+}
+
+struct sess_route *
+sess_route_alloc(struct sess *s)
+{
+	return s->rt_ = part_alloc(sizeof(*s->rt_), "route");
+}
+
+struct sess_hold *
+sess_hold_alloc(struct sess *s)
+{
+	return s->hold_ = part_alloc(sizeof(*s->hold_), "hold");
+}
+
+/*
+ * sess_parts_trim - free the transaction and hold parts when what they
+ * hold means the same as their zero state: between transactions (nothing
+ * in flight to the MX, no reply waiting for an RSET, nothing held), the
+ * idle session keeps only its core and its route.
+ */
+void
+sess_parts_trim(struct sess *s)
+{
+	struct sess_txn *t = s->txn_;
+	struct sess_hold *h = s->hold_;
+
+	if (h && !h->on && !h->starved && !h->replay && h->fail[0] == 0
+	    && buf_used(&h->rcpts) == 0 && h->msg.data == NULL) {
+		buf_free(&h->rcpts);
+		free(h);
+		s->hold_ = NULL;
+	}
+	if (t && !t->mx_open && t->pending == NULL && t->fail[0] == 0
+	    && t->data_fail[0] == 0 && !t->data_discard
+	    && buf_used(&t->rcpts) == 0 && s->wait == W_NONE) {
+		buf_free(&t->rcpts);
+		free(t);
+		s->txn_ = NULL;
+	}
+}
+
+/* sess_parts_free - free every part (the session ends) */
+void
+sess_parts_free(struct sess *s)
+{
+	if (s->txn_) {
+		buf_free(&s->txn_->rcpts);
+		free(s->txn_->pending);
+		free(s->txn_);
+		s->txn_ = NULL;
+	}
+	if (s->hold_) {
+		buf_free(&s->hold_->rcpts);
+		sess_held_drop(s);
+		buf_free(&s->hold_->msg);
+		free(s->hold_);
+		s->hold_ = NULL;
+	}
+	if (s->rt_) {
+		plan_free(s->rt_->plan);
+		s->rt_->plan = NULL;
+		sess_route_free(s);
+		sess_route_release(s);
+		free(s->rt_);
+		s->rt_ = NULL;
+	}
+}
+
 /* sess_free - the reaper's part */
 static void
 sess_free(struct reap *r)
 {
 	struct sess *s = (struct sess *) ((char *) r - offsetof(struct sess, reap));
 
-	buf_free(&s->txn.rcpts);
-	buf_free(&s->hold.rcpts);
-	sess_held_drop(s);
-	buf_free(&s->hold.msg);
-	free(s->txn.pending);
-	plan_free(s->rt.plan);
-	sess_route_free(s);
-	sess_route_release(s);
+	sess_parts_free(s);
+	fsm_free(&s->fsm);
+	conn_release(&s->c);
 	free(s);
 }
 
@@ -81,9 +169,9 @@ sess_close(struct sess *s, int abort_up)
 	if (s->c.closed && s->reap.queued)
 		return;
 	ev_timer_stop(proxy.loop, &s->tmo);
-	if (s->rt.res) {
-		resolve_cancel(s->rt.res);
-		s->rt.res = NULL;
+	if (rt_of(s)->res) {
+		resolve_cancel(rt_of(s)->res);
+		rt_w(s)->res = NULL;
 	}
 	if (s->up) {
 		if (abort_up)
@@ -141,10 +229,10 @@ sess_sayf(struct sess *s, const char *fmt, ...)
 void
 sess_say_pending(struct sess *s)
 {
-	if (s->txn.pending) {
-		sess_say(s, s->txn.pending, strlen(s->txn.pending));
-		free(s->txn.pending);
-		s->txn.pending = NULL;
+	if (txn_of(s)->pending) {
+		sess_say(s, txn_of(s)->pending, strlen(txn_of(s)->pending));
+		free(txn_of(s)->pending);
+		txn_w(s)->pending = NULL;
 	}
 }
 
@@ -203,9 +291,9 @@ cmd_wait_end(struct sess *s)
 void
 sess_data_begin(struct sess *s)
 {
-	smtp_eod_init(&s->txn.eod);
-	s->txn.data_bytes = 0;
-	s->txn.data_discard = 0;
+	smtp_eod_init(&txn_w(s)->eod);
+	txn_w(s)->data_bytes = 0;
+	txn_w(s)->data_discard = 0;
 	cmd_wait_end(s);
 	s->data_deadline = ev_now(proxy.loop) + (double) proxy.cfg.client_timeout;
 	sess_arm(s);
@@ -219,13 +307,13 @@ int
 sess_data_scan(struct sess *s, size_t *used, int *over)
 {
 	uint64_t limit = proxy.cfg.message_size_limit;
-	int r = smtp_eod_scan(&s->txn.eod, buf_head(&s->c.in), buf_used(&s->c.in), used);
+	int r = smtp_eod_scan(&txn_w(s)->eod, buf_head(&s->c.in), buf_used(&s->c.in), used);
 
-	s->txn.data_bytes += *used;
-	*over = !s->txn.data_discard && limit && s->txn.data_bytes > limit + 5;
+	txn_w(s)->data_bytes += *used;
+	*over = !txn_of(s)->data_discard && limit && txn_of(s)->data_bytes > limit + 5;
 	if (*over) {
-		s->txn.data_discard = 1;
-		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
+		txn_w(s)->data_discard = 1;
+		snprintf(txn_w(s)->data_fail, sizeof(txn_w(s)->data_fail),
 		    "552 5.3.4 Message size exceeds fixed limit");
 	}
 	return r;
@@ -270,9 +358,6 @@ sess_new(int fd, const struct sockaddr_storage *peer,
 	addr_port_str(peer, s->client, sizeof(s->client));
 	s->orig = *orig;
 	addr_port_str(orig, s->origstr, sizeof(s->origstr));
-	buf_init(&s->txn.rcpts);
-	buf_init(&s->hold.rcpts);
-	buf_init(&s->hold.msg);
 	conn_init(&s->c, proxy.loop, fd, sess_on_conn, s);
 	s->c.in_max = 65536;
 	fsm_init(&s->fsm, &proxy.fsmc, 0);
@@ -308,9 +393,9 @@ handle_command(struct sess *s, const char *line, size_t len)
 		/* A transaction open at the MX (RSET, EHLO, or a MAIL after a
 		 * refused DATA) is reset there first; the reply waits for it. */
 		sess_txn_clear(s);
-		if (s->up && s->txn.mx_open) {
-			free(s->txn.pending);
-			s->txn.pending = strdup(out.reply);
+		if (s->up && txn_of(s)->mx_open) {
+			free(txn_of(s)->pending);
+			txn_w(s)->pending = strdup(out.reply);
 			sess_enter(s, W_RSET);
 			up_command(s->up, "RSET", 4);
 			return;
@@ -321,18 +406,18 @@ handle_command(struct sess *s, const char *line, size_t len)
 			char dom[RR_NAME_MAX];
 			int same;
 
-			snprintf(s->txn.rcpt.addr, sizeof(s->txn.rcpt.addr), "%s",
+			snprintf(txn_w(s)->rcpt.addr, sizeof(txn_w(s)->rcpt.addr), "%s",
 			    out.path.addr);
-			s->txn.rcpt.domain_off = out.path.domain_off;
-			sess_rcpt_domain(s->txn.rcpt.addr + s->txn.rcpt.domain_off, dom,
+			txn_w(s)->rcpt.domain_off = out.path.domain_off;
+			sess_rcpt_domain(txn_of(s)->rcpt.addr + txn_of(s)->rcpt.domain_off, dom,
 			    sizeof(dom));
-			same = s->rt.plan && (dom[0] == 0 || strcmp(dom, s->rt.plan->domain) == 0);
-			if (s->hold.on) {
+			same = rt_of(s)->plan && (dom[0] == 0 || strcmp(dom, rt_of(s)->plan->domain) == 0);
+			if (hold_of(s)->on) {
 				if (same) {
 					sess_hold_rcpt(s);
 				} else {
 					/* Its own policy decides, in a transaction of its own. */
-					s->hold.starved = 1;
+					hold_w(s)->starved = 1;
 					sess_sayf(s, "452 4.5.3 Error: too many recipients (one "
 					    "destination domain per transaction; try again)");
 					fsm_rcpt_result(&s->fsm, 0);
@@ -341,10 +426,10 @@ handle_command(struct sess *s, const char *line, size_t len)
 			}
 			/* A failure belongs to its domain: another domain, with no
 			 * recipient accepted yet, starts the transaction afresh. */
-			if (s->txn.fail[0] && !same && s->fsm.nrcpt_ok == 0)
-				s->txn.fail[0] = 0;
-			if (s->txn.fail[0]) {
-				sess_sayf(s, "%s", s->txn.fail);
+			if (txn_of(s)->fail[0] && !same && s->fsm.nrcpt_ok == 0)
+				txn_w(s)->fail[0] = 0;
+			if (txn_of(s)->fail[0]) {
+				sess_sayf(s, "%s", txn_of(s)->fail);
 				fsm_rcpt_result(&s->fsm, 0);
 				return;
 			}
@@ -352,14 +437,14 @@ handle_command(struct sess *s, const char *line, size_t len)
 			return;
 		}
 	case FSM_A_DATA:
-		if (s->hold.on) {
+		if (hold_of(s)->on) {
 			/* The message decides (TLS-Required: No); take it first. */
 			sess_sayf(s, "354 End data with <CR><LF>.<CR><LF>");
 			sess_data_begin(s);
 			return;
 		}
 		if (s->up == NULL) {
-			sess_sayf(s, "%s", s->txn.fail[0] ? s->txn.fail
+			sess_sayf(s, "%s", txn_of(s)->fail[0] ? txn_of(s)->fail
 			    : "451 4.4.2 Error: lost connection with the MX");
 			sess_txn_done(s);
 			return;
@@ -438,8 +523,11 @@ sess_run(struct sess *s)
 	if (s->c.closed)
 		return;
 	if (s->wait == W_NONE && s->fsm.state != FSM_DATA && buf_used(&s->c.in) == 0
-	    && conn_pending(&s->c) == 0)
+	    && conn_pending(&s->c) == 0) {
 		conn_trim(&s->c);		/* idle: hold no buffer memory */
+		if (s->fsm.state == FSM_IDLE || s->fsm.state == FSM_START)
+			sess_parts_trim(s);	/* ... nor a transaction's */
+	}
 	if (s->c.eof && s->wait == W_NONE && conn_pending(&s->c) == 0) {
 		if (s->fsm.state == FSM_DATA || s->fsm.state == FSM_MAIL
 		    || s->fsm.state == FSM_RCPT)
@@ -457,7 +545,7 @@ sess_on_conn(struct conn *c, int ev, void *arg)
 
 	(void) c;
 	if (ev & CONN_ERROR) {
-		msg_info("%s: lost connection with %s: %s", s->id, s->client, s->c.err);
+		msg_info("%s: lost connection with %s: %s", s->id, s->client, conn_err(&s->c));
 		sess_close(s, 1);
 		return;
 	}
@@ -474,7 +562,7 @@ sess_on_conn(struct conn *c, int ev, void *arg)
 	if (ev & CONN_DRAIN) {
 		if (s->wait == W_TLS && !s->c.ssl) {
 			if (conn_starttls(&s->c, proxy.server_ctx, 1, NULL) < 0) {
-				msg_warn("%s: cannot start TLS: %s", s->id, s->c.err);
+				msg_warn("%s: cannot start TLS: %s", s->id, conn_err(&s->c));
 				sess_close(s, 1);
 			}
 			return;
@@ -541,7 +629,7 @@ sess_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (s->fsm.state == FSM_DATA && s->up) {
 		up_abort(s->up);		/* the MX never sees an end of data */
 		s->up = NULL;
-		s->txn.mx_open = 0;
+		txn_mx_closed(s);
 	}
 	sess_enter(s, W_CLOSE);
 	s->cmd_t0 = 0;

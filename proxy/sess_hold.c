@@ -17,9 +17,11 @@ static size_t held_total;		/* octets held by all sessions */
 void
 sess_held_drop(struct sess *s)
 {
-	held_total -= buf_used(&s->hold.msg);
-	buf_reset(&s->hold.msg);
-	buf_release(&s->hold.msg);
+	if (s->hold_ == NULL)
+		return;
+	held_total -= buf_used(&s->hold_->msg);
+	buf_reset(&s->hold_->msg);
+	buf_release(&s->hold_->msg);
 }
 
 /*
@@ -69,23 +71,23 @@ sess_hold_data(struct sess *s)
 	size_t used;
 	int over, r = sess_data_scan(s, &used, &over);
 
-	if (!s->txn.data_discard && (buf_used(&s->hold.msg) + used > HOLD_MAX_DEFAULT
+	if (!txn_of(s)->data_discard && (buf_used(&hold_of(s)->msg) + used > HOLD_MAX_DEFAULT
 		|| held_total + used > HOLD_TOTAL_MAX)) {
 		/* Too big to hold (alone, or with all the others held now):
 		 * it gets the policy's answer, unread. */
-		s->txn.data_discard = 1;
-		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail), "%s", s->hold.fail);
+		txn_w(s)->data_discard = 1;
+		snprintf(txn_w(s)->data_fail, sizeof(txn_w(s)->data_fail), "%s", hold_w(s)->fail);
 	}
-	if (!s->txn.data_discard) {
-		if (buf_append(&s->hold.msg, buf_head(&s->c.in), used) < 0) {
-			s->txn.data_discard = 1;
-			snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
+	if (!txn_of(s)->data_discard) {
+		if (buf_append(&hold_w(s)->msg, buf_head(&s->c.in), used) < 0) {
+			txn_w(s)->data_discard = 1;
+			snprintf(txn_w(s)->data_fail, sizeof(txn_w(s)->data_fail),
 			    "451 4.3.0 Error: out of memory while receiving the message");
 		} else {
 			held_total += used;
 		}
 	}
-	if (s->txn.data_discard)
+	if (txn_of(s)->data_discard)
 		sess_held_drop(s);
 	buf_consume(&s->c.in, used);
 	sess_data_credit(s, used);
@@ -95,15 +97,15 @@ sess_hold_data(struct sess *s)
 		sess_refuse_smuggling(s);
 		return 0;
 	}
-	if (!s->txn.data_discard
-	    && smtp_tls_required_no(buf_head(&s->hold.msg), buf_used(&s->hold.msg))) {
+	if (!txn_of(s)->data_discard
+	    && smtp_tls_required_no(buf_head(&hold_of(s)->msg), buf_used(&hold_of(s)->msg))) {
 		replay_start(s);
 		return 1;
 	}
-	if (!s->txn.data_discard)
-		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail), "%s", s->hold.fail);
-	sess_sayf(s, "%s", s->txn.data_fail);
-	sess_log_txn(s, s->txn.data_fail[0] == '5' ? "bounced" : "deferred", s->txn.data_fail);
+	if (!txn_of(s)->data_discard)
+		snprintf(txn_w(s)->data_fail, sizeof(txn_w(s)->data_fail), "%s", hold_w(s)->fail);
+	sess_sayf(s, "%s", txn_of(s)->data_fail);
+	sess_log_txn(s, txn_of(s)->data_fail[0] == '5' ? "bounced" : "deferred", txn_of(s)->data_fail);
 	sess_txn_done(s);
 	return 1;
 }
@@ -112,14 +114,14 @@ sess_hold_data(struct sess *s)
 void
 sess_hold_rcpt(struct sess *s)
 {
-	if (buf_append(&s->hold.rcpts, s->txn.rcpt.addr, strlen(s->txn.rcpt.addr) + 1) < 0) {
+	if (buf_append(&hold_w(s)->rcpts, txn_w(s)->rcpt.addr, strlen(txn_w(s)->rcpt.addr) + 1) < 0) {
 		sess_sayf(s, "451 4.3.0 Error: out of memory");
 		fsm_rcpt_result(&s->fsm, 0);
 		return;
 	}
 	msg_info("%s: <%s>: held: %s; delivered only if the message says "
-	    "TLS-Required: No (RFC 8689)", s->id, s->txn.rcpt.addr, s->hold.fail);
-	buf_printf(&s->txn.rcpts, "%s<%s>", buf_used(&s->txn.rcpts) ? "," : "", s->txn.rcpt.addr);
+	    "TLS-Required: No (RFC 8689)", s->id, txn_of(s)->rcpt.addr, hold_of(s)->fail);
+	buf_printf(&txn_w(s)->rcpts, "%s<%s>", buf_used(&txn_w(s)->rcpts) ? "," : "", txn_w(s)->rcpt.addr);
 	sess_sayf(s, "250 2.1.5 Ok");
 	fsm_rcpt_result(&s->fsm, 1);
 }
@@ -158,7 +160,7 @@ group_shape(struct sess *s)
 		if (smtp_path_parse(c.args, SMTP_KIND_RCPT, &path, &why) < 0)
 			continue;
 		sess_rcpt_domain(smtp_path_domain(&path), dom, sizeof(dom));
-		if (dom[0] && strcmp(dom, s->rt.plan->domain) != 0)
+		if (dom[0] && strcmp(dom, rt_of(s)->plan->domain) != 0)
 			return -1;
 	}
 	return 0;
@@ -173,12 +175,12 @@ sess_may_hold(struct sess *s)
 
 	if (shape < 0) {
 		msg_info("%s: not holding <%s>: the transaction names another domain "
-		    "too; it gets its own policy's answer", s->id, s->txn.rcpt.addr);
+		    "too; it gets its own policy's answer", s->id, txn_of(s)->rcpt.addr);
 		return 0;
 	}
-	if (shape == 0 && starve_known(s->rt.plan->domain)) {
+	if (shape == 0 && starve_known(rt_of(s)->plan->domain)) {
 		msg_info("%s: not holding <%s>: %s was held with another domain's "
-		    "recipients lately", s->id, s->txn.rcpt.addr, s->rt.plan->domain);
+		    "recipients lately", s->id, txn_of(s)->rcpt.addr, rt_of(s)->plan->domain);
 		return 0;
 	}
 	return 1;
@@ -191,13 +193,13 @@ static void
 replay_start(struct sess *s)
 {
 	msg_info("%s: the message says TLS-Required: No: delivering to %s without "
-	    "the policy that failed (%s)", s->id, s->rt.plan->domain, s->hold.fail);
-	s->hold.replay = 1;
-	s->hold.next = 0;
-	s->hold.ok = 0;
-	s->hold.rfail[0] = 0;
-	s->rt.icand = 0;
-	s->rt.lfail[0] = 0;
+	    "the policy that failed (%s)", s->id, rt_of(s)->plan->domain, hold_of(s)->fail);
+	hold_w(s)->replay = 1;
+	hold_w(s)->next = 0;
+	hold_w(s)->ok = 0;
+	hold_w(s)->rfail[0] = 0;
+	rt_w(s)->icand = 0;
+	rt_w(s)->lfail[0] = 0;
 	sess_next_attempt(s);
 }
 
@@ -207,22 +209,22 @@ replay_start(struct sess *s)
 void
 sess_hold_rcpt_next(struct sess *s)
 {
-	if (s->hold.next < buf_used(&s->hold.rcpts)) {
-		const char *addr = buf_head(&s->hold.rcpts) + s->hold.next;
+	if (hold_of(s)->next < buf_used(&hold_of(s)->rcpts)) {
+		const char *addr = buf_head(&hold_of(s)->rcpts) + hold_of(s)->next;
 
-		s->hold.next += strlen(addr) + 1;
+		hold_w(s)->next += strlen(addr) + 1;
 		sess_send_rcpt(s, addr);
 		return;
 	}
-	if (s->hold.ok == 0) {
-		sess_xfer_finish(s, s->hold.rfail, NULL);
+	if (hold_of(s)->ok == 0) {
+		sess_xfer_finish(s, hold_of(s)->rfail, NULL);
 		return;
 	}
-	if (s->hold.rfail[0]) {
+	if (hold_of(s)->rfail[0]) {
 		char why[REASON_MAX + 80];
 
 		snprintf(why, sizeof(why), "451 4.3.0 Error: a recipient was refused "
-		    "(%s); message not sent", s->hold.rfail);
+		    "(%s); message not sent", hold_of(s)->rfail);
 		sess_xfer_finish(s, why, NULL);
 		return;
 	}
@@ -234,8 +236,8 @@ void
 sess_hold_rcpt_result(struct sess *s, const struct smtp_reply *r)
 {
 	if (r->code / 100 == 2)
-		s->hold.ok++;
+		hold_w(s)->ok++;
 	else
-		sess_reply_text(r, s->hold.rfail, sizeof(s->hold.rfail));
+		sess_reply_text(r, hold_w(s)->rfail, sizeof(hold_w(s)->rfail));
 	sess_hold_rcpt_next(s);
 }

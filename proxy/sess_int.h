@@ -77,8 +77,6 @@ struct sess_txn {
 	uint64_t data_bytes;
 	int data_discard;
 	char data_fail[REASON_MAX];
-	char relay[400];		/* the MX of this transaction, for the log */
-	char relay_tls[16];		/* its TLS version, or "none" */
 };
 
 /* sess_route.c: early upstream (issue 12): the DNS watcher's hint, worked
@@ -127,6 +125,8 @@ struct sess_route {
 	int up_probe;			/* taken from the cache: RSET in flight */
 	int up_reused;			/* taken from the cache: no new attempt
 					 * (nothing journaled for it) */
+	char relay[400];		/* the MX of s->up, for the log */
+	char relay_tls[16];		/* its TLS version, or "none" */
 };
 
 /* sess_hold.c: TLS-Required: No (RFC 8689): the message decides after a
@@ -164,10 +164,77 @@ struct sess {
 	double idle_used;		/* seconds spent waiting for commands */
 	double data_deadline;		/* ev_now: DATA must have progressed by */
 	int out_paused;			/* replies queued over REPLY_HIGH_WATER */
-	struct sess_txn txn;		/* sess_xfer.c */
-	struct sess_route rt;		/* sess_route.c */
-	struct sess_hold hold;		/* sess_hold.c */
+	/*
+	 * The parts an idle session does without (issue 13: an idle session
+	 * costs little), allocated on first write and read through
+	 * txn_of()/rt_of()/hold_of(), which give a zero part (what calloc
+	 * gives, and what a cleared part is) while there is none.  The
+	 * compiler keeps the two apart: a read accessor gives a const
+	 * pointer, so any write must go through txn_w()/rt_w()/hold_w().
+	 */
+	struct sess_txn *txn_;		/* sess_xfer.c: from MAIL to its end */
+	struct sess_route *rt_;		/* sess_route.c: from the first plan or
+					 * hint to the end of the session */
+	struct sess_hold *hold_;	/* sess_hold.c: while a message is held */
 };
+
+extern const struct sess_txn sess_txn_zero;
+extern const struct sess_route sess_route_zero;
+extern const struct sess_hold sess_hold_zero;
+
+static inline const struct sess_txn *
+txn_of(const struct sess *s)
+{
+	return s->txn_ ? s->txn_ : &sess_txn_zero;
+}
+
+static inline const struct sess_route *
+rt_of(const struct sess *s)
+{
+	return s->rt_ ? s->rt_ : &sess_route_zero;
+}
+
+static inline const struct sess_hold *
+hold_of(const struct sess *s)
+{
+	return s->hold_ ? s->hold_ : &sess_hold_zero;
+}
+
+/* the same parts for writing: allocated (zeroed) when missing */
+struct sess_txn *sess_txn_alloc(struct sess *s);
+struct sess_route *sess_route_alloc(struct sess *s);
+struct sess_hold *sess_hold_alloc(struct sess *s);
+
+static inline struct sess_txn *
+txn_w(struct sess *s)
+{
+	return s->txn_ ? s->txn_ : sess_txn_alloc(s);
+}
+
+static inline struct sess_route *
+rt_w(struct sess *s)
+{
+	return s->rt_ ? s->rt_ : sess_route_alloc(s);
+}
+
+static inline struct sess_hold *
+hold_w(struct sess *s)
+{
+	return s->hold_ ? s->hold_ : sess_hold_alloc(s);
+}
+
+/* txn_mx_closed - the MX has no transaction of ours (none allocated: none) */
+static inline void
+txn_mx_closed(struct sess *s)
+{
+	if (s->txn_)
+		s->txn_->mx_open = 0;
+}
+
+/* sess.c - the parts' lifecycle: sess_parts_trim() frees the transaction
+ * and hold parts when they are back in their zero state's meaning */
+void sess_parts_trim(struct sess *s);
+void sess_parts_free(struct sess *s);
 
 /* sess.c - lifecycle, command intake, replies, deadlines, drain */
 void sess_enter(struct sess *s, enum sess_wait w);

@@ -17,7 +17,7 @@ static void source_for(const struct sockaddr_storage *addr, char *buf,
 enum ptype
 sess_cand_ptype(const struct sess *s, const struct route_cand *c)
 {
-	enum dane_state d = c->host >= 0 ? s->rt.plan->hosts[c->host].dane : DANE_NONE;
+	enum dane_state d = c->host >= 0 ? rt_of(s)->plan->hosts[c->host].dane : DANE_NONE;
 
 	if (d == DANE_FAIL || c->level == ROUTE_DANE
 	    || (c->level == ROUTE_ENCRYPT && d == DANE_UNAUTH))
@@ -69,7 +69,7 @@ sess_journal(struct sess *s, const struct up_info *u, int host, enum ptype ptype
     enum raction action)
 {
 	static double last_warn;
-	const struct plan *p = s->rt.plan;
+	const struct plan *p = rt_of(s)->plan;
 	struct rec r;
 	char err[600];
 
@@ -126,9 +126,9 @@ sess_journal(struct sess *s, const struct up_info *u, int host, enum ptype ptype
 	snprintf(r.result, sizeof(r.result), "%s", rtype_str(result));
 	snprintf(r.reason, sizeof(r.reason), "%s", reason ? reason : "");
 	snprintf(r.action, sizeof(r.action), "%s", raction_str(action));
-	if (s->rt.has_tab)
-		snprintf(r.table, sizeof(r.table), "%s %s", s->rt.tab.key,
-		    ptab_level_str(s->rt.tab.level));
+	if (rt_of(s)->has_tab)
+		snprintf(r.table, sizeof(r.table), "%s %s", rt_of(s)->tab.key,
+		    ptab_level_str(rt_of(s)->tab.level));
 	if (journal_append(proxy.journal, &r, err, sizeof(err)) == 0)
 		return 0;
 	proxy.journal_errors++;
@@ -151,31 +151,31 @@ sess_record_ready(struct sess *s, const struct up_info *u)
 	enum rtype result = RTYPE_SUCCESS;
 	enum raction action = RACTION_DELIVERED;
 	const char *reason = "";
-	enum ptype ptype = s->rt.cur_ptype;
-	const struct plan *p = s->rt.plan;
+	enum ptype ptype = rt_of(s)->cur_ptype;
+	const struct plan *p = rt_of(s)->plan;
 
 	if (p && p->sts.rtype != RTYPE_NONE && !p->sts.has_policy && ptype == PTYPE_NO_POLICY_FOUND) {
 		/* The domain publishes MTA-STS, but no policy could be had: each
 		 * session is an MTA-STS failure of that kind (RFC 8460 4.3.2.2),
 		 * whatever TLS it got. */
-		return sess_journal(s, u, s->rt.cur_host, PTYPE_STS, NULL, p->sts.rtype, p->sts.why,
+		return sess_journal(s, u, rt_of(s)->cur_host, PTYPE_STS, NULL, p->sts.rtype, p->sts.why,
 		    RACTION_DELIVERED);
 	}
-	if (s->hold.replay) {
+	if (hold_of(s)->replay) {
 		/* The policy failure, waived by the message. */
-		result = s->rt.prtype != RTYPE_NONE ? s->rt.prtype : RTYPE_VALIDATION_FAILURE;
+		result = rt_of(s)->prtype != RTYPE_NONE ? rt_of(s)->prtype : RTYPE_VALIDATION_FAILURE;
 		reason = "TLS-Required: No";
 		action = RACTION_DELIVERED_ANYWAY;
 	} else if (u->soft_rtype != RTYPE_NONE) {
 		/* MTA-STS testing, or report-only */
 		result = u->soft_rtype;
-		action = s->rt.route->soft ? RACTION_WOULD_REFUSE : RACTION_DELIVERED_ANYWAY;
+		action = rt_of(s)->route->soft ? RACTION_WOULD_REFUSE : RACTION_DELIVERED_ANYWAY;
 	} else if (!u->tls) {
 		/* Opportunistic, in plaintext: RFC 8460 counts it as a failure. */
 		result = u->plain_retry ? RTYPE_VALIDATION_FAILURE : RTYPE_STARTTLS_NOT_SUPPORTED;
 		reason = u->plain_retry ? "tls-handshake-failed" : "";
 	}
-	return sess_journal(s, u, s->rt.cur_host, ptype, NULL, result, reason, action);
+	return sess_journal(s, u, rt_of(s)->cur_host, ptype, NULL, result, reason, action);
 }
 
 /* sess_record_fail - the journal record of a failed connection attempt */
@@ -183,11 +183,11 @@ void
 sess_record_fail(struct sess *s, const struct up_info *u)
 {
 	if (u->rtype != RTYPE_NONE) {
-		(void) sess_journal(s, u, s->rt.cur_host, s->rt.cur_ptype, NULL, u->rtype, u->rcode,
+		(void) sess_journal(s, u, rt_of(s)->cur_host, rt_of(s)->cur_ptype, NULL, u->rtype, u->rcode,
 		    RACTION_REFUSED);
 		return;
 	}
 	/* Not a TLS result: the journal keeps it, reports leave it out. */
-	(void) sess_journal(s, u, s->rt.cur_host, s->rt.cur_ptype, NULL, RTYPE_CONNECTION_FAILURE,
+	(void) sess_journal(s, u, rt_of(s)->cur_host, rt_of(s)->cur_ptype, NULL, RTYPE_CONNECTION_FAILURE,
 	    u->why, RACTION_FAILED);
 }

@@ -60,7 +60,7 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 		.addr = c->addr,
 		.addrlen = c->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 		    : sizeof(struct sockaddr_in),
-		.helo = s->fsm.helo[0] ? s->fsm.helo : proxy.hostname,
+		.helo = s->fsm.helo ? s->fsm.helo : proxy.hostname,
 		.mark = proxy.cfg.upstream_mark,
 		.connect_timeout = proxy.cfg.upstream_connect_timeout,
 		.timeout = proxy.cfg.upstream_timeout,
@@ -69,15 +69,15 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 		.ktls = proxy.cfg.tls_ktls,
 	};
 	p->srclen = sess_up_source(s, &p->src);
-	up_params_policy(p, s->rt.plan, s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL);
+	up_params_policy(p, rt_of(s)->plan, rt_of(s)->route, c, rt_of(s)->has_tab ? &rt_of(s)->tab : NULL);
 	if (proxy.cfg.tls_session_cache && proxy.scache) {
 		/* A session verified on the plan's answers lives no longer
 		 * than they do (route_resume_ttl) */
-		const struct plan *pl = s->rt.plan;
+		const struct plan *pl = rt_of(s)->plan;
 
 		p->scache = proxy.scache;
 		p->dns_ttl = route_resume_ttl(p->level, pl != NULL, pl ? pl->min_ttl : -1,
-		    s->rt.until > 0 ? s->rt.until - mono_ms() : 0);
+		    rt_of(s)->until > 0 ? rt_of(s)->until - mono_ms() : 0);
 	}
 }
 
@@ -85,34 +85,34 @@ sess_up_params_for(struct sess *s, const struct route_cand *c,
 static void
 attempts_failed(struct sess *s)
 {
-	if (s->rt.pfail[0] && s->rt.lfail[0] && !s->rt.lfail_policy) {
+	if (rt_of(s)->pfail[0] && rt_of(s)->lfail[0] && !rt_of(s)->lfail_policy) {
 		/* The policy failure is the reason; what went wrong with the
 		 * last host, which policy allowed, is said too. */
-		const char *sp = strchr(s->rt.lfail + 4, ' ');
+		const char *sp = strchr(rt_of(s)->lfail + 4, ' ');
 
-		snprintf(s->txn.fail, sizeof(s->txn.fail), "%.500s; then %.450s", s->rt.pfail,
-		    sp ? sp + 1 : s->rt.lfail);
-	} else if (s->rt.pfail[0])
-		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", s->rt.pfail);
-	else if (s->rt.lfail[0])
-		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", s->rt.lfail);
+		snprintf(txn_w(s)->fail, sizeof(txn_w(s)->fail), "%.500s; then %.450s", rt_w(s)->pfail,
+		    sp ? sp + 1 : rt_of(s)->lfail);
+	} else if (rt_of(s)->pfail[0])
+		snprintf(txn_w(s)->fail, sizeof(txn_w(s)->fail), "%s", rt_w(s)->pfail);
+	else if (rt_of(s)->lfail[0])
+		snprintf(txn_w(s)->fail, sizeof(txn_w(s)->fail), "%s", rt_w(s)->lfail);
 	else
-		snprintf(s->txn.fail, sizeof(s->txn.fail), "451 4.4.3 no MX host of %s "
-		    "could be tried", s->rt.plan ? s->rt.plan->domain : "the domain");
+		snprintf(txn_w(s)->fail, sizeof(txn_w(s)->fail), "451 4.4.3 no MX host of %s "
+		    "could be tried", rt_of(s)->plan ? rt_of(s)->plan->domain : "the domain");
 	msg_info("%s: all MX hosts failed for %s: %s", s->id,
-	    s->rt.plan ? s->rt.plan->domain : "?", s->txn.fail);
-	if (s->rt.pfail[0] && s->rt.plan && proxy.cfg.tls_required_enable
+	    rt_of(s)->plan ? rt_of(s)->plan->domain : "?", txn_of(s)->fail);
+	if (rt_of(s)->pfail[0] && rt_of(s)->plan && proxy.cfg.tls_required_enable
 	    && sess_may_hold(s)) {
 		/* A policy failure: only the message can waive it (RFC 8689),
 		 * and the message comes after DATA.  Hold the recipient. */
-		snprintf(s->hold.fail, sizeof(s->hold.fail), "%s", s->txn.fail);
-		s->txn.fail[0] = 0;
-		s->hold.on = 1;
+		snprintf(hold_w(s)->fail, sizeof(hold_w(s)->fail), "%s", txn_w(s)->fail);
+		txn_w(s)->fail[0] = 0;
+		hold_w(s)->on = 1;
 		sess_hold_rcpt(s);
 		sess_enter(s, W_NONE);
 		return;
 	}
-	sess_sayf(s, "%s", s->txn.fail);
+	sess_sayf(s, "%s", txn_of(s)->fail);
 	fsm_rcpt_result(&s->fsm, 0);
 	sess_enter(s, W_NONE);
 }
@@ -125,11 +125,11 @@ sess_attempt_failed(struct sess *s, const char *peer, const char *enh,
 	msg_info("%s: attempt to %s failed: result=%s%s%s: %s", s->id, peer,
 	    rtype != RTYPE_NONE ? rtype_str(rtype) : "connection", rcode && *rcode ? " reason=" : "",
 	    rcode && *rcode ? rcode : "", why);
-	snprintf(s->rt.lfail, sizeof(s->rt.lfail), "451 %s %s", enh, why);
-	s->rt.lfail_policy = rtype != RTYPE_NONE;
-	if (rtype != RTYPE_NONE && !s->rt.pfail[0]) {
-		snprintf(s->rt.pfail, sizeof(s->rt.pfail), "451 %s %s", enh, why);
-		s->rt.prtype = rtype;
+	snprintf(rt_w(s)->lfail, sizeof(rt_w(s)->lfail), "451 %s %s", enh, why);
+	rt_w(s)->lfail_policy = rtype != RTYPE_NONE;
+	if (rtype != RTYPE_NONE && !rt_of(s)->pfail[0]) {
+		snprintf(rt_w(s)->pfail, sizeof(rt_w(s)->pfail), "451 %s %s", enh, why);
+		rt_w(s)->prtype = rtype;
 	}
 }
 
@@ -140,7 +140,7 @@ sess_attempt_failed(struct sess *s, const char *peer, const char *enh,
 static void
 ruled_out(struct sess *s, const struct route_cand *c)
 {
-	const struct plan_host *h = &s->rt.plan->hosts[c->host];
+	const struct plan_host *h = &rt_of(s)->plan->hosts[c->host];
 	enum ptype pt = PTYPE_TLSA;
 	enum rtype rt = h->rtype != RTYPE_NONE ? h->rtype : RTYPE_VALIDATION_FAILURE;
 	const char *code = "", *why = h->why;
@@ -151,7 +151,7 @@ ruled_out(struct sess *s, const struct route_cand *c)
 		rt = RTYPE_VALIDATION_FAILURE;
 		code = "mx-pattern-mismatch";
 		snprintf(buf, sizeof(buf), "MX host %s matches no mx pattern of the MTA-STS "
-		    "policy of %s", h->name, s->rt.plan->domain);
+		    "policy of %s", h->name, rt_of(s)->plan->domain);
 		why = buf;
 	} else if (c->dane_only) {
 		rt = RTYPE_DANE_REQUIRED;
@@ -161,7 +161,7 @@ ruled_out(struct sess *s, const struct route_cand *c)
 		why = buf;
 	}
 	(void) sess_journal(s, NULL, c->host, pt, &c->addr, rt, code,
-	    s->rt.route->soft ? RACTION_WOULD_REFUSE : RACTION_REFUSED);
+	    rt_of(s)->route->soft ? RACTION_WOULD_REFUSE : RACTION_REFUSED);
 	sess_attempt_failed(s, h->name, "4.7.5", rt, NULL, why);
 }
 
@@ -169,23 +169,23 @@ ruled_out(struct sess *s, const struct route_cand *c)
 void
 sess_next_attempt(struct sess *s)
 {
-	while (s->rt.icand < s->rt.route->ncands) {
-		const struct route_cand *c = &s->rt.route->cands[s->rt.icand++];
+	while (rt_of(s)->icand < rt_of(s)->route->ncands) {
+		const struct route_cand *c = &rt_w(s)->route->cands[rt_w(s)->icand++];
 		struct up_params p;
 
-		s->rt.cur_host = c->host;
-		s->rt.cur_ptype = sess_cand_ptype(s, c);
-		if (c->failed && !s->hold.replay) {
+		rt_w(s)->cur_host = c->host;
+		rt_w(s)->cur_ptype = sess_cand_ptype(s, c);
+		if (c->failed && !hold_of(s)->replay) {
 			ruled_out(s, c);
-			if (!s->rt.route->soft)
+			if (!rt_of(s)->route->soft)
 				continue;
 			msg_info("%s: report-only: would refuse %s: %s; trying it anyway", s->id,
-			    s->rt.plan->hosts[c->host].name, s->rt.lfail + 4);
+			    rt_of(s)->plan->hosts[c->host].name, rt_of(s)->lfail + 4);
 		}
 		if (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6)
 			continue;	/* (a failed host without an address) */
 		sess_up_params_for(s, c, &p);
-		if (s->hold.replay) {
+		if (hold_of(s)->replay) {
 			/* TLS-Required: No: the best TLS the MX offers, every
 			 * host, the policy waived (RFC 8689 5) */
 			p.level = ROUTE_MAY;
@@ -200,8 +200,8 @@ sess_next_attempt(struct sess *s)
 		}
 		return;
 	}
-	if (s->hold.replay)
-		sess_xfer_finish(s, s->rt.lfail[0] ? s->rt.lfail : s->hold.fail, NULL);
+	if (hold_of(s)->replay)
+		sess_xfer_finish(s, rt_of(s)->lfail[0] ? rt_of(s)->lfail : hold_of(s)->fail, NULL);
 	else
 		attempts_failed(s);
 }
@@ -217,7 +217,7 @@ mono_ms(void)
 static void
 log_plan(struct sess *s, const struct plan *p)
 {
-	double took = mono_ms() - s->rt.t0;
+	double took = mono_ms() - rt_of(s)->t0;
 
 	metrics_lookup(took);
 	msg_info("%s: policy lookups for %s took %.3f ms: %s%s%s", s->id, p->domain,
@@ -270,9 +270,11 @@ sess_route_opts(const struct sess *s, const struct plan *p, struct route_opts *o
 void
 sess_route_free(struct sess *s)
 {
-	if (s->rt.has_tab)
-		ptab_entry_free(&s->rt.tab);
-	s->rt.has_tab = 0;
+	if (s->rt_ == NULL)
+		return;
+	if (s->rt_->has_tab)
+		ptab_entry_free(&s->rt_->tab);
+	s->rt_->has_tab = 0;
 }
 
 /* sess_route_release - the route's and the upstream key's storage
@@ -280,12 +282,16 @@ sess_route_free(struct sess *s)
 void
 sess_route_release(struct sess *s)
 {
-	if (!s->rt.route_oom)
-		free(s->rt.route);
-	s->rt.route = NULL;
-	s->rt.route_oom = 0;
-	free(s->rt.up_key);
-	s->rt.up_key = NULL;
+	struct sess_route *rt = s->rt_;
+
+	if (rt == NULL)
+		return;
+	if (!rt->route_oom)
+		free(rt->route);
+	rt->route = NULL;
+	rt->route_oom = 0;
+	free(rt->up_key);
+	rt->up_key = NULL;
 }
 
 /* keep_table - a copy of the entry the route uses, for its attempts;
@@ -296,14 +302,14 @@ keep_table(struct sess *s, const struct ptab_entry *e)
 	sess_route_free(s);
 	if (e == NULL)
 		return 0;
-	if (ptab_entry_dup(&s->rt.tab, e) < 0)
+	if (ptab_entry_dup(&rt_w(s)->tab, e) < 0)
 		return -1;
-	s->rt.has_tab = 1;
-	s->rt.tab_gen = proxy.ptab_gen;
+	rt_w(s)->has_tab = 1;
+	rt_w(s)->tab_gen = proxy.ptab_gen;
 	msg_info("%s: policy table %s:%d: %s %s%s applies to %s", s->id,
 	    proxy.cfg.policy_table, e->line, e->key, ptab_level_str(e->level),
-	    e->report_only ? " mode=report-only" : "", s->rt.plan->domain[0]
-	    ? s->rt.plan->domain : s->origstr);
+	    e->report_only ? " mode=report-only" : "", rt_of(s)->plan->domain[0]
+	    ? rt_of(s)->plan->domain : s->origstr);
 	return 0;
 }
 
@@ -311,7 +317,7 @@ keep_table(struct sess *s, const struct ptab_entry *e)
 static void
 journal_would(struct sess *s)
 {
-	const struct route *r = s->rt.route;
+	const struct route *r = rt_of(s)->route;
 	enum rtype rt = r->rtype != RTYPE_NONE ? r->rtype : RTYPE_CONNECTION_FAILURE;
 
 	(void) sess_journal(s, NULL, -1, sess_ptype_of_rtype(r->rtype), NULL, rt,
@@ -327,21 +333,21 @@ route_storage(struct sess *s)
 {
 	static struct route oom;
 
-	if (s->rt.route_oom) {
-		s->rt.route = NULL;
-		s->rt.route_oom = 0;
+	if (rt_of(s)->route_oom) {
+		rt_w(s)->route = NULL;
+		rt_w(s)->route_oom = 0;
 	}
-	if (s->rt.route == NULL && (s->rt.route = malloc(sizeof(*s->rt.route))) == NULL) {
+	if (rt_w(s)->route == NULL && (rt_w(s)->route = malloc(sizeof(*rt_w(s)->route))) == NULL) {
 		memset(&oom, 0, sizeof(oom));
 		oom.verdict = ROUTE_TEMPFAIL;
 		oom.would = ROUTE_TRY;
 		oom.rtype = RTYPE_NONE;
 		snprintf(oom.reply, sizeof(oom.reply), "451 4.3.0 Error: out of memory");
-		s->rt.route = &oom;
-		s->rt.route_oom = 1;
+		rt_w(s)->route = &oom;
+		rt_w(s)->route_oom = 1;
 		return NULL;
 	}
-	return s->rt.route;
+	return rt_of(s)->route;
 }
 
 /* build_route - the plan's candidates, no attempt made yet, the table
@@ -351,17 +357,17 @@ build_route(struct sess *s)
 {
 	struct route_opts o;
 
-	s->rt.icand = 0;
-	s->rt.pfail[0] = s->rt.lfail[0] = 0;
-	s->rt.prtype = RTYPE_NONE;
+	rt_w(s)->icand = 0;
+	rt_w(s)->pfail[0] = rt_w(s)->lfail[0] = 0;
+	rt_w(s)->prtype = RTYPE_NONE;
 	if (route_storage(s) == NULL)
 		return;
-	sess_route_opts(s, s->rt.plan, &o);
-	route_build(s->rt.plan, &s->orig, &o, s->rt.route);
+	sess_route_opts(s, rt_of(s)->plan, &o);
+	route_build(rt_of(s)->plan, &s->orig, &o, rt_of(s)->route);
 	if (keep_table(s, o.tab) < 0) {
-		s->rt.route->verdict = ROUTE_TEMPFAIL;
-		s->rt.route->rtype = RTYPE_NONE;
-		snprintf(s->rt.route->reply, sizeof(s->rt.route->reply),
+		rt_of(s)->route->verdict = ROUTE_TEMPFAIL;
+		rt_of(s)->route->rtype = RTYPE_NONE;
+		snprintf(rt_of(s)->route->reply, sizeof(rt_of(s)->route->reply),
 		    "451 4.3.0 Error: out of memory");
 	}
 }
@@ -370,10 +376,10 @@ build_route(struct sess *s)
 static void
 take_plan(struct sess *s, struct plan *p, int fresh)
 {
-	plan_free(s->rt.plan);
-	s->rt.plan = p;
-	s->rt.fresh = fresh;
-	s->rt.until = p->status == PLAN_OK && p->min_ttl > 0
+	plan_free(rt_of(s)->plan);
+	rt_w(s)->plan = p;
+	rt_w(s)->fresh = fresh;
+	rt_w(s)->until = p->status == PLAN_OK && p->min_ttl > 0
 	    ? mono_ms() + 1000.0 * (double) p->min_ttl : 0;
 }
 
@@ -382,22 +388,22 @@ static void
 start_route(struct sess *s)
 {
 	build_route(s);
-	if (s->rt.route->would != ROUTE_TRY)
+	if (rt_of(s)->route->would != ROUTE_TRY)
 		journal_would(s);
-	if (s->rt.route->verdict != ROUTE_TRY) {
-		if (s->rt.route->rtype != RTYPE_NONE)
-			(void) sess_journal(s, NULL, -1, sess_ptype_of_rtype(s->rt.route->rtype), NULL,
-			    s->rt.route->rtype, "", RACTION_REFUSED);
-		msg_info("%s: %s", s->id, s->rt.route->reply);
-		snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", s->rt.route->reply);
-		sess_sayf(s, "%s", s->txn.fail);
+	if (rt_of(s)->route->verdict != ROUTE_TRY) {
+		if (rt_of(s)->route->rtype != RTYPE_NONE)
+			(void) sess_journal(s, NULL, -1, sess_ptype_of_rtype(rt_of(s)->route->rtype), NULL,
+			    rt_of(s)->route->rtype, "", RACTION_REFUSED);
+		msg_info("%s: %s", s->id, rt_of(s)->route->reply);
+		snprintf(txn_w(s)->fail, sizeof(txn_w(s)->fail), "%s", rt_w(s)->route->reply);
+		sess_sayf(s, "%s", txn_of(s)->fail);
 		fsm_rcpt_result(&s->fsm, 0);
 		sess_enter(s, W_NONE);
 		return;
 	}
-	if (s->rt.route->rerouted)
+	if (rt_of(s)->route->rerouted)
 		msg_info("%s: %s is not an MX host of %s: rerouting to its MX hosts",
-		    s->id, s->origstr, s->rt.plan->domain);
+		    s->id, s->origstr, rt_of(s)->plan->domain);
 	sess_next_attempt(s);
 }
 
@@ -412,7 +418,7 @@ up_key(struct sess *s, const struct plan *pl, const struct route *rt,
 		.addr = c->addr,
 		.addrlen = c->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 		    : sizeof(struct sockaddr_in),
-		.helo = s->fsm.helo[0] ? s->fsm.helo : proxy.hostname,
+		.helo = s->fsm.helo ? s->fsm.helo : proxy.hostname,
 		.mark = proxy.cfg.upstream_mark,
 	};
 
@@ -433,21 +439,21 @@ start_up(struct sess *s, const struct route_cand *c, const struct up_params *p)
 {
 	struct up *u;
 
-	s->rt.up_probe = s->rt.up_reused = s->rt.up_clean = 0;
+	rt_w(s)->up_probe = rt_w(s)->up_reused = rt_w(s)->up_clean = 0;
 	/* A held message's upstream has its policy waived: it serves no one
 	 * else, and it is not the key's. */
-	s->rt.up_key_ok = !s->hold.replay;
-	if (s->rt.up_key == NULL && (s->rt.up_key = malloc(sizeof(*s->rt.up_key))) == NULL)
-		s->rt.up_key_ok = 0;	/* out of memory: neither cached nor shared */
+	rt_w(s)->up_key_ok = !hold_w(s)->replay;
+	if (rt_w(s)->up_key == NULL && (rt_w(s)->up_key = malloc(sizeof(*rt_w(s)->up_key))) == NULL)
+		rt_w(s)->up_key_ok = 0;	/* out of memory: neither cached nor shared */
 	else
-		up_key(s, s->rt.plan, s->rt.route, c, s->rt.has_tab ? &s->rt.tab : NULL,
-		    s->rt.up_key);
-	if (s->rt.up_key_ok && upc_on()) {
-		if ((u = upc_take(s->rt.up_key)) != NULL) {
+		up_key(s, rt_of(s)->plan, rt_of(s)->route, c, rt_of(s)->has_tab ? &rt_of(s)->tab : NULL,
+		    rt_of(s)->up_key);
+	if (rt_of(s)->up_key_ok && upc_on()) {
+		if ((u = upc_take(rt_of(s)->up_key)) != NULL) {
 			up_park(u, sess_on_up, s, s->id, 0);
 			if (up_probe(u, UPC_PROBE_TIMEOUT) == 0) {
 				s->up = u;
-				s->rt.up_probe = 1;
+				rt_w(s)->up_probe = 1;
 				return 0;
 			}
 			up_abort(u);
@@ -455,7 +461,7 @@ start_up(struct sess *s, const struct route_cand *c, const struct up_params *p)
 		}
 		metrics.upc_misses++;
 		msg_info("%s: upstream cache miss: %s (%s): connecting", s->id,
-		    s->rt.up_key->addr, s->rt.plan ? s->rt.plan->domain : "");
+		    rt_of(s)->up_key->addr, rt_of(s)->plan ? rt_of(s)->plan->domain : "");
 	}
 	return (s->up = up_start(proxy.loop, p, sess_on_up, s)) == NULL ? -1 : 0;
 }
@@ -466,14 +472,14 @@ start_up(struct sess *s, const struct route_cand *c, const struct up_params *p)
 void
 sess_up_retry(struct sess *s)
 {
-	const struct route_cand *c = &s->rt.route->cands[s->rt.icand > 0 ? s->rt.icand - 1 : 0];
+	const struct route_cand *c = &rt_of(s)->route->cands[rt_of(s)->icand > 0 ? rt_of(s)->icand - 1 : 0];
 	struct up_params p;
 
 	sess_up_params_for(s, c, &p);
 	if (start_up(s, c, &p) == 0)
 		return;
-	if (s->rt.early == EARLY_CONNECT) {
-		s->rt.early = EARLY_IDLE;	/* the RCPT tries again */
+	if (rt_of(s)->early == EARLY_CONNECT) {
+		rt_w(s)->early = EARLY_IDLE;	/* the RCPT tries again */
 		return;
 	}
 	sess_attempt_failed(s, "?", "4.3.0", RTYPE_NONE, NULL, "out of memory");
@@ -486,10 +492,10 @@ sess_up_retry(struct sess *s)
 int
 sess_up_park(struct sess *s)
 {
-	if (s->up == NULL || !s->rt.up_key_ok || !s->rt.up_clean || s->rt.up_probe
-	    || s->txn.mx_open || proxy.draining || !up_idle(s->up))
+	if (s->up == NULL || !rt_of(s)->up_key_ok || !rt_of(s)->up_clean || rt_of(s)->up_probe
+	    || txn_of(s)->mx_open || proxy.draining || !up_idle(s->up))
 		return -1;
-	if (upc_park(s->up, s->rt.up_key, s->id) < 0)
+	if (upc_park(s->up, rt_of(s)->up_key, s->id) < 0)
 		return -1;
 	msg_info("%s: upstream %s kept for later sessions (up to %lds)", s->id,
 	    up_info(s->up)->peer, proxy.cfg.upstream_cache_time);
@@ -508,7 +514,7 @@ up_fits(struct sess *s, const struct plan *p)
 	struct route_opts o;
 	struct upc_key k;
 
-	if (!s->rt.up_key_ok)
+	if (!rt_of(s)->up_key_ok)
 		return 0;
 	sess_route_opts(s, p, &o);
 	route_build(p, &s->orig, &o, &rt);
@@ -520,7 +526,7 @@ up_fits(struct sess *s, const struct plan *p)
 	if (c == NULL)
 		return 0;
 	up_key(s, p, &rt, c, o.tab, &k);
-	return upc_key_eq(&k, s->rt.up_key);
+	return upc_key_eq(&k, rt_of(s)->up_key);
 }
 
 /* adopt_plan - a fresh plan for this transaction: keep the open
@@ -533,13 +539,13 @@ adopt_plan(struct sess *s, struct plan *p)
 	if (s->up && !keep) {
 		up_quit(s->up);			/* policy or destination changed */
 		s->up = NULL;
-		s->txn.mx_open = 0;
+		txn_mx_closed(s);
 	}
 	take_plan(s, p, 1);
 	if (!keep)
 		start_route(s);
-	else if (s->txn.mx_open)
-		sess_send_rcpt(s, s->txn.rcpt.addr);
+	else if (txn_of(s)->mx_open)
+		sess_send_rcpt(s, txn_of(s)->rcpt.addr);
 	else
 		sess_send_mail(s);
 }
@@ -550,32 +556,32 @@ on_plan(void *arg, struct plan *p)
 {
 	struct sess *s = arg;
 
-	s->rt.res = NULL;
-	if (s->rt.early == EARLY_LOOKUP) {
+	rt_w(s)->res = NULL;
+	if (rt_of(s)->early == EARLY_LOOKUP) {
 		early_plan(s, p);
 		return;
 	}
 	log_plan(s, p);
-	if (s->rt.second) {
+	if (rt_of(s)->second) {
 		/* A second domain in one transaction rides along only when
 		 * neither domain has a policy that could tell them apart. */
 		int same = p->status != PLAN_TEMPFAIL && !p->has_dane && !p->has_sts
-		    && s->rt.plan && !s->rt.plan->has_dane && !s->rt.plan->has_sts;
+		    && rt_of(s)->plan && !rt_of(s)->plan->has_dane && !rt_of(s)->plan->has_sts;
 
 		plan_free(p);
-		s->rt.second = 0;
+		rt_w(s)->second = 0;
 		sess_enter(s, W_NONE);
 		if (!same) {
 			sess_sayf(s, "452 4.5.3 Error: too many recipients (one destination "
 			    "domain per transaction; try again)");
 			fsm_rcpt_result(&s->fsm, 0);
 		} else if (s->up) {
-			if (s->txn.mx_open)
-				sess_send_rcpt(s, s->txn.rcpt.addr);
+			if (txn_of(s)->mx_open)
+				sess_send_rcpt(s, txn_of(s)->rcpt.addr);
 			else
 				sess_send_mail(s);
 		} else {
-			sess_sayf(s, "%s", s->txn.fail[0] ? s->txn.fail
+			sess_sayf(s, "%s", txn_of(s)->fail[0] ? txn_of(s)->fail
 			    : "451 4.4.2 Error: lost connection with the MX");
 			fsm_rcpt_result(&s->fsm, 0);
 		}
@@ -592,25 +598,25 @@ sess_do_rcpt(struct sess *s)
 {
 	char dom[RR_NAME_MAX];
 
-	sess_rcpt_domain(s->txn.rcpt.addr + s->txn.rcpt.domain_off, dom, sizeof(dom));
-	if (s->rt.early != EARLY_NONE && sess_early_rcpt(s, dom))
+	sess_rcpt_domain(txn_of(s)->rcpt.addr + txn_of(s)->rcpt.domain_off, dom, sizeof(dom));
+	if (rt_of(s)->early != EARLY_NONE && sess_early_rcpt(s, dom))
 		return;
-	if (dom[0] == 0 && s->rt.plan)
-		snprintf(dom, sizeof(dom), "%s", s->rt.plan->domain);
+	if (dom[0] == 0 && rt_of(s)->plan)
+		snprintf(dom, sizeof(dom), "%s", rt_of(s)->plan->domain);
 	/* A plan serves later transactions only while every DNS answer in it
 	 * is within its TTL: no cache of ours outlives libunbound's. */
-	if (s->rt.plan && !s->rt.fresh && strcmp(dom, s->rt.plan->domain) == 0
-	    && mono_ms() < s->rt.until)
-		s->rt.fresh = 1;
-	if (s->rt.plan && s->rt.fresh && strcmp(dom, s->rt.plan->domain) == 0) {
+	if (rt_of(s)->plan && !rt_of(s)->fresh && strcmp(dom, rt_of(s)->plan->domain) == 0
+	    && mono_ms() < rt_of(s)->until)
+		rt_w(s)->fresh = 1;
+	if (rt_of(s)->plan && rt_of(s)->fresh && strcmp(dom, rt_of(s)->plan->domain) == 0) {
 		if (s->up == NULL) {
-			s->rt.icand = 0;
-			s->rt.pfail[0] = s->rt.lfail[0] = 0;
+			rt_w(s)->icand = 0;
+			rt_w(s)->pfail[0] = rt_w(s)->lfail[0] = 0;
 			start_route(s);
-		} else if (!s->txn.mx_open) {
+		} else if (!txn_of(s)->mx_open) {
 			sess_send_mail(s);
 		} else {
-			sess_send_rcpt(s, s->txn.rcpt.addr);
+			sess_send_rcpt(s, txn_of(s)->rcpt.addr);
 		}
 		return;
 	}
@@ -631,10 +637,10 @@ sess_do_rcpt(struct sess *s)
 	}
 	/* A recipient already accepted owns the transaction; until then, a
 	 * new domain does (the MX transaction is redone if it must be). */
-	s->rt.second = s->rt.fresh && s->fsm.nrcpt_ok > 0;
+	rt_w(s)->second = rt_w(s)->fresh && s->fsm.nrcpt_ok > 0;
 	sess_enter(s, W_POLICY);
-	s->rt.t0 = mono_ms();
-	if ((s->rt.res = resolve_start(proxy.loop, dom, on_plan, s)) == NULL) {
+	rt_w(s)->t0 = mono_ms();
+	if ((rt_w(s)->res = resolve_start(proxy.loop, dom, on_plan, s)) == NULL) {
 		sess_enter(s, W_NONE);
 		sess_sayf(s, "451 4.3.0 Error: out of memory");
 		fsm_rcpt_result(&s->fsm, 0);
@@ -671,20 +677,20 @@ sess_early(struct sess *s)
 	    || doms[0][0] == 0) {
 		return;
 	}
-	snprintf(s->rt.early_dom, sizeof(s->rt.early_dom), "%s", doms[0]);
+	snprintf(rt_w(s)->early_dom, sizeof(rt_w(s)->early_dom), "%s", doms[0]);
 	if (n == 1)
 		msg_info("%s: hint: %s for %s from the DNS watcher (certain)", s->id,
-		    s->rt.early_dom, s->origstr);
+		    rt_of(s)->early_dom, s->origstr);
 	else
 		msg_info("%s: hint: %s for %s from the DNS watcher (one of %d%s)", s->id,
-		    s->rt.early_dom, s->origstr, n, n == EARLY_HINTS_MAX ? " or more" : "");
-	s->rt.t0 = mono_ms();
-	if ((s->rt.res = resolve_start(proxy.loop, s->rt.early_dom, on_plan, s)) == NULL)
+		    rt_of(s)->early_dom, s->origstr, n, n == EARLY_HINTS_MAX ? " or more" : "");
+	rt_w(s)->t0 = mono_ms();
+	if ((rt_w(s)->res = resolve_start(proxy.loop, rt_w(s)->early_dom, on_plan, s)) == NULL)
 		return;
-	s->rt.early = EARLY_LOOKUP;
+	rt_w(s)->early = EARLY_LOOKUP;
 	metrics_early(METRICS_EARLY_STARTED);
 	msg_info("%s: early: policy lookups and upstream for %s before RCPT", s->id,
-	    s->rt.early_dom);
+	    rt_of(s)->early_dom);
 }
 
 /* early_plan - the hinted domain's plan, before any RCPT: keep it, and
@@ -697,24 +703,24 @@ early_plan(struct sess *s, struct plan *p)
 
 	log_plan(s, p);
 	take_plan(s, p, 0);
-	s->rt.early = EARLY_IDLE;
+	rt_w(s)->early = EARLY_IDLE;
 	build_route(s);
-	if (s->rt.route->verdict != ROUTE_TRY
-	    || s->rt.route->would != ROUTE_TRY || s->rt.route->ncands == 0)
+	if (rt_of(s)->route->verdict != ROUTE_TRY
+	    || rt_of(s)->route->would != ROUTE_TRY || rt_of(s)->route->ncands == 0)
 		return;			/* the RCPT decides, and says why */
-	c = &s->rt.route->cands[0];
+	c = &rt_of(s)->route->cands[0];
 	if (c->failed || (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6))
 		return;
-	if (s->rt.route->rerouted)
+	if (rt_of(s)->route->rerouted)
 		msg_info("%s: early: %s is not an MX host of %s: connecting to its MX hosts",
 		    s->id, s->origstr, p->domain);
-	s->rt.icand = 1;
-	s->rt.cur_host = c->host;
-	s->rt.cur_ptype = sess_cand_ptype(s, c);
+	rt_w(s)->icand = 1;
+	rt_w(s)->cur_host = c->host;
+	rt_w(s)->cur_ptype = sess_cand_ptype(s, c);
 	sess_up_params_for(s, c, &up);
 	if (start_up(s, c, &up) < 0)
 		return;
-	s->rt.early = EARLY_CONNECT;
+	rt_w(s)->early = EARLY_CONNECT;
 }
 
 /* early_drop - the hint was wrong: nothing the early work left (lookups,
@@ -722,18 +728,18 @@ early_plan(struct sess *s, struct plan *p)
 static void
 early_drop(struct sess *s)
 {
-	if (s->rt.res) {
-		resolve_cancel(s->rt.res);
-		s->rt.res = NULL;
+	if (rt_of(s)->res) {
+		resolve_cancel(rt_of(s)->res);
+		rt_w(s)->res = NULL;
 	}
 	if (s->up) {
 		up_quit(s->up);
 		s->up = NULL;
 	}
-	plan_free(s->rt.plan);
-	s->rt.plan = NULL;
+	plan_free(rt_of(s)->plan);
+	rt_w(s)->plan = NULL;
 	sess_route_free(s);
-	s->rt.early = EARLY_NONE;
+	rt_w(s)->early = EARLY_NONE;
 }
 
 /* sess_early_rcpt - the first RCPT, with early work done or under way:
@@ -741,15 +747,15 @@ early_drop(struct sess *s)
 int
 sess_early_rcpt(struct sess *s, const char *dom)
 {
-	enum sess_early e = s->rt.early;
+	enum sess_early e = rt_of(s)->early;
 
-	s->rt.early = EARLY_NONE;
-	if (strcmp(dom, s->rt.early_dom) != 0) {
+	rt_w(s)->early = EARLY_NONE;
+	if (strcmp(dom, rt_of(s)->early_dom) != 0) {
 		msg_info("%s: early: hint wrong (RCPT domain %s, hint %s): %s", s->id,
-		    dom[0] ? dom : "none", s->rt.early_dom, e == EARLY_CONNECT
+		    dom[0] ? dom : "none", rt_of(s)->early_dom, e == EARLY_CONNECT
 		    || e == EARLY_READY ? "its upstream is closed" : "looking up the RCPT's domain");
 		metrics_early(METRICS_EARLY_WRONG);
-		s->rt.early = e;
+		rt_w(s)->early = e;
 		early_drop(s);
 		return 0;
 	}
@@ -757,17 +763,17 @@ sess_early_rcpt(struct sess *s, const char *dom)
 	    : e == EARLY_CONNECT ? "upstream being set up" : e == EARLY_READY
 	    ? "upstream ready" : "plan in, no upstream");
 	metrics_early(METRICS_EARLY_USED);
-	s->rt.second = 0;
+	rt_w(s)->second = 0;
 	switch (e) {
 	case EARLY_LOOKUP:
 		sess_enter(s, W_POLICY);	/* on_plan takes it as any RCPT's */
 		return 1;
 	case EARLY_CONNECT:
-		s->rt.fresh = 1;
+		rt_w(s)->fresh = 1;
 		sess_enter(s, W_CONNECT);	/* UP_READY or UP_FAIL, as any attempt */
 		return 1;
 	case EARLY_READY:
-		s->rt.fresh = 1;
+		rt_w(s)->fresh = 1;
 		sess_enter(s, W_CONNECT);
 		sess_up_adopt(s);
 		return 1;
@@ -781,11 +787,11 @@ sess_early_rcpt(struct sess *s, const char *dom)
 int
 sess_early_up_failed(struct sess *s, const struct up_info *u)
 {
-	if (s->rt.early != EARLY_CONNECT && s->rt.early != EARLY_READY)
+	if (rt_of(s)->early != EARLY_CONNECT && rt_of(s)->early != EARLY_READY)
 		return 0;
 	msg_info("%s: early: upstream failed before RCPT: %s; the RCPT tries again", s->id,
 	    u->why);
 	metrics_early(METRICS_EARLY_FAILED);
-	s->rt.early = EARLY_IDLE;
+	rt_w(s)->early = EARLY_IDLE;
 	return 1;
 }

@@ -65,7 +65,7 @@ int
 sess_mail_line(struct sess *s, char *line, size_t size)
 {
 	const struct smtp_ehlo *e = &up_info(s->up)->ehlo;
-	int n = snprintf(line, size, "MAIL FROM:<%s>", s->fsm.mail);
+	int n = snprintf(line, size, "MAIL FROM:<%s>", fsm_mail(&s->fsm));
 
 	if (s->fsm.size && e->size)
 		n += snprintf(line + n, size - (size_t) n, " SIZE=%llu",
@@ -99,20 +99,20 @@ sess_send_mail(struct sess *s)
 		return;
 	}
 	n = sess_mail_line(s, line, sizeof(line));
-	s->rt.up_clean = 0;		/* a transaction is open at the MX */
+	rt_w(s)->up_clean = 0;		/* a transaction is open at the MX */
 	sess_enter(s, W_MAIL);
 	/* A held message's recipients go one by one: its MX's refusal of
 	 * MAIL is then its one outcome, relayed whole. */
-	if (e->pipelining && !s->hold.replay) {
+	if (e->pipelining && !hold_of(s)->replay) {
 		/* MAIL and the first RCPT in one write: one round trip less. */
 		char rl[SMTP_PATH_MAX + 16];
-		int rn = snprintf(rl, sizeof(rl), "RCPT TO:<%s>", s->txn.rcpt.addr);
+		int rn = snprintf(rl, sizeof(rl), "RCPT TO:<%s>", txn_of(s)->rcpt.addr);
 
-		s->txn.mail_pipelined = 1;
+		txn_w(s)->mail_pipelined = 1;
 		up_command2(s->up, line, (size_t) n, rl, (size_t) rn);
 		return;
 	}
-	s->txn.mail_pipelined = 0;
+	txn_w(s)->mail_pipelined = 0;
 	up_command(s->up, line, (size_t) n);
 }
 
@@ -141,11 +141,11 @@ sess_send_data(struct sess *s)
 static void
 txn_refused(struct sess *s, const char *text, const struct smtp_reply *r)
 {
-	if (s->hold.replay) {
+	if (hold_of(s)->replay) {
 		sess_xfer_finish(s, text, r);
 		return;
 	}
-	snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", text);
+	snprintf(txn_w(s)->fail, sizeof(txn_w(s)->fail), "%s", text);
 	if (r)
 		sess_relay_reply(s, r);
 	else
@@ -161,15 +161,15 @@ rcpt_result(struct sess *s, const struct smtp_reply *r)
 {
 	int ok = r->code / 100 == 2;
 
-	if (s->hold.replay) {
+	if (hold_of(s)->replay) {
 		sess_hold_rcpt_result(s, r);
 		return;
 	}
 	sess_relay_reply(s, r);
 	fsm_rcpt_result(&s->fsm, ok);
 	if (ok)
-		buf_printf(&s->txn.rcpts, "%s<%s>", buf_used(&s->txn.rcpts) ? "," : "",
-		    s->txn.rcpt.addr);
+		buf_printf(&txn_w(s)->rcpts, "%s<%s>", buf_used(&txn_w(s)->rcpts) ? "," : "",
+		    txn_of(s)->rcpt.addr);
 	sess_enter(s, W_NONE);
 }
 
@@ -179,8 +179,8 @@ static void
 data_open(struct sess *s, struct up *u, const struct smtp_reply *r)
 {
 	up_data_begin(u);
-	if (s->hold.replay) {
-		data_write(s, buf_head(&s->hold.msg), buf_used(&s->hold.msg));
+	if (hold_of(s)->replay) {
+		data_write(s, buf_head(&hold_of(s)->msg), buf_used(&hold_of(s)->msg));
 		data_end(s);
 		return;
 	}
@@ -194,11 +194,11 @@ data_open(struct sess *s, struct up *u, const struct smtp_reply *r)
 static void
 data_write(struct sess *s, const void *p, size_t n)
 {
-	if (s->txn.data_discard || s->up == NULL)
+	if (txn_of(s)->data_discard || s->up == NULL)
 		return;
 	if (up_data_write(s->up, p, n) < 0) {
-		s->txn.data_discard = 1;
-		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
+		txn_w(s)->data_discard = 1;
+		snprintf(txn_w(s)->data_fail, sizeof(txn_w(s)->data_fail),
 		    "451 4.3.0 Error: out of memory while relaying the message");
 		up_abort(s->up);
 		s->up = NULL;
@@ -210,11 +210,11 @@ data_write(struct sess *s, const void *p, size_t n)
 static void
 data_end(struct sess *s)
 {
-	if (s->txn.data_discard || s->up == NULL) {
-		if (!s->txn.data_fail[0])
-			snprintf(s->txn.data_fail, sizeof(s->txn.data_fail),
+	if (txn_of(s)->data_discard || s->up == NULL) {
+		if (!txn_of(s)->data_fail[0])
+			snprintf(txn_w(s)->data_fail, sizeof(txn_w(s)->data_fail),
 			    "451 4.4.2 Error: lost connection with the MX");
-		sess_xfer_finish(s, s->txn.data_fail, NULL);
+		sess_xfer_finish(s, txn_of(s)->data_fail, NULL);
 		return;
 	}
 	up_data_end(s->up);
@@ -233,7 +233,7 @@ sess_xfer_finish(struct sess *s, const char *text, const struct smtp_reply *r)
 	else
 		sess_sayf(s, "%s", text);
 	sess_enter(s, W_NONE);
-	if (s->hold.replay) {
+	if (hold_of(s)->replay) {
 		snprintf(detail, sizeof(detail), "%s; TLS-Required: No", text);
 		text = detail;
 		/* An upstream opened with the policy waived serves nothing else. */
@@ -244,7 +244,7 @@ sess_xfer_finish(struct sess *s, const char *text, const struct smtp_reply *r)
 	}
 	sess_log_txn(s, text[0] == '2' ? "sent" : text[0] == '5' ? "bounced" : "deferred",
 	    text);
-	s->txn.mx_open = 0;
+	txn_mx_closed(s);
 	sess_txn_done(s);
 }
 
@@ -253,33 +253,41 @@ void
 sess_log_txn(struct sess *s, const char *status, const char *detail)
 {
 	msg_info("%s: from=<%s>, to=%.*s, relay=%s, tls=%s, size=%llu, status=%s (%s)",
-	    s->id, s->fsm.mail, (int) buf_used(&s->txn.rcpts),
-	    buf_used(&s->txn.rcpts) ? buf_head(&s->txn.rcpts) : "none",
-	    s->txn.relay[0] ? s->txn.relay : s->origstr, s->txn.relay[0] ? s->txn.relay_tls : "none",
-	    (unsigned long long) s->txn.data_bytes, status, detail);
+	    s->id, fsm_mail(&s->fsm), (int) buf_used(&txn_of(s)->rcpts),
+	    buf_used(&txn_of(s)->rcpts) ? buf_head(&txn_of(s)->rcpts) : "none",
+	    rt_of(s)->relay[0] ? rt_of(s)->relay : s->origstr, rt_of(s)->relay[0] ? rt_of(s)->relay_tls : "none",
+	    (unsigned long long) txn_of(s)->data_bytes, status, detail);
 }
 
 /* sess_txn_clear - forget our side of the transaction */
 void
 sess_txn_clear(struct sess *s)
 {
-	s->rt.fresh = 0;		/* the next transaction looks policy up again */
-	s->txn.fail[0] = 0;
-	buf_reset(&s->txn.rcpts);
-	buf_release(&s->txn.rcpts);
-	s->txn.data_bytes = 0;
-	s->txn.data_discard = 0;
-	s->txn.data_fail[0] = 0;
+	struct sess_txn *t = s->txn_;
+	struct sess_hold *h = s->hold_;
+
+	if (s->rt_)
+		s->rt_->fresh = 0;	/* the next transaction looks policy up again */
+	if (t) {
+		t->fail[0] = 0;
+		buf_reset(&t->rcpts);
+		buf_release(&t->rcpts);
+		t->data_bytes = 0;
+		t->data_discard = 0;
+		t->data_fail[0] = 0;
+	}
 	s->data_deadline = 0;
-	if (s->hold.starved && s->rt.plan)
-		sess_starve_add(s->rt.plan->domain);
-	s->hold.starved = 0;
-	s->hold.on = 0;
-	s->hold.fail[0] = 0;
-	buf_reset(&s->hold.rcpts);
-	buf_release(&s->hold.rcpts);
-	sess_held_drop(s);
-	s->hold.replay = 0;
+	if (h) {
+		if (h->starved && rt_of(s)->plan)
+			sess_starve_add(rt_of(s)->plan->domain);
+		h->starved = 0;
+		h->on = 0;
+		h->fail[0] = 0;
+		buf_reset(&h->rcpts);
+		buf_release(&h->rcpts);
+		sess_held_drop(s);
+		h->replay = 0;
+	}
 }
 
 /* sess_txn_done - the transaction ended; drain if asked */
@@ -302,9 +310,11 @@ sess_txn_done(struct sess *s)
 static void
 quiet_rset(struct sess *s)
 {
-	free(s->txn.pending);
-	s->txn.pending = NULL;
-	if (s->up && s->txn.mx_open) {
+	if (s->txn_) {
+		free(s->txn_->pending);
+		s->txn_->pending = NULL;
+	}
+	if (s->up && txn_of(s)->mx_open) {
 		sess_enter(s, W_RSET);
 		up_command(s->up, "RSET", 4);
 	}
@@ -325,15 +335,15 @@ sess_refuse_smuggling(struct sess *s)
 		up_abort(s->up);
 		s->up = NULL;
 	}
-	s->txn.mx_open = 0;
-	if (!s->txn.data_discard)		/* else data_fail says why already */
-		snprintf(s->txn.data_fail, sizeof(s->txn.data_fail), "554 5.5.2 Error: bare <CR> "
+	txn_mx_closed(s);
+	if (!txn_of(s)->data_discard)		/* else data_fail says why already */
+		snprintf(txn_w(s)->data_fail, sizeof(txn_w(s)->data_fail), "554 5.5.2 Error: bare <CR> "
 		    "or <LF> next to the end-of-data dot (SMTP smuggling?); message not "
 		    "sent; closing the connection");
 	msg_warn("%s: a lone dot next to a bare <CR> or <LF> in the message from %s: "
 	    "transaction aborted, connection closed", s->id, s->client);
-	sess_sayf(s, "%s", s->txn.data_fail);
-	sess_log_txn(s, "bounced", s->txn.data_fail);
+	sess_sayf(s, "%s", txn_of(s)->data_fail);
+	sess_log_txn(s, "bounced", txn_of(s)->data_fail);
 	fsm_txn_end(&s->fsm);
 	sess_txn_clear(s);
 	buf_reset(&s->c.in);		/* nothing after it is ever a command */
@@ -350,7 +360,7 @@ sess_relay_data(struct sess *s)
 
 	if (buf_used(&s->c.in) == 0)
 		return 0;
-	if (s->hold.on)
+	if (hold_of(s)->on)
 		return sess_hold_data(s);
 	r = sess_data_scan(s, &used, &over);
 	if (over && s->up) {
@@ -406,11 +416,11 @@ mx_protocol_error(struct sess *s, struct up *u, const struct up_info *ui,
 	snprintf(why, sizeof(why), "451 4.5.0 Error: protocol error: host %s "
 	    "answered %s with \"%.200s\"", ui->peer, wait_cmd(w), l1);
 	msg_warn("%s: %s", s->id, why + 10);
-	(void) sess_journal(s, ui, s->rt.cur_host, s->rt.cur_ptype, NULL,
+	(void) sess_journal(s, ui, rt_of(s)->cur_host, rt_of(s)->cur_ptype, NULL,
 	    RTYPE_CONNECTION_FAILURE, "smtp-protocol-error", RACTION_FAILED);
 	up_abort(u);
 	s->up = NULL;
-	s->txn.mx_open = 0;
+	txn_mx_closed(s);
 	mx_gone(s, w, why);
 }
 
@@ -443,17 +453,17 @@ static void
 up_ready(struct sess *s, struct up *u, const struct up_info *ui)
 {
 	/* Remember the MX for the log: the upstream may be gone by then. */
-	snprintf(s->txn.relay, sizeof(s->txn.relay), "%s", ui->peer);
-	snprintf(s->txn.relay_tls, sizeof(s->txn.relay_tls), "%s", ui->tls_version);
-	if (s->rt.early == EARLY_CONNECT) {
-		s->rt.early = EARLY_READY;	/* parked until the first RCPT */
+	snprintf(rt_w(s)->relay, sizeof(rt_w(s)->relay), "%s", ui->peer);
+	snprintf(rt_w(s)->relay_tls, sizeof(rt_w(s)->relay_tls), "%s", ui->tls_version);
+	if (rt_of(s)->early == EARLY_CONNECT) {
+		rt_w(s)->early = EARLY_READY;	/* parked until the first RCPT */
 		msg_info("%s: early: upstream %s ready (%s) before RCPT", s->id, ui->peer,
 		    ui->tls_version[0] ? ui->tls_version : "no TLS");
 	}
 	if (s->wait != W_CONNECT)
 		return;
 	/* A cached connection is no new attempt: its own was journaled. */
-	if (!s->rt.up_reused && sess_record_ready(s, ui) < 0 && proxy.cfg.journal_required) {
+	if (!rt_of(s)->up_reused && sess_record_ready(s, ui) < 0 && proxy.cfg.journal_required) {
 		up_quit(u);
 		s->up = NULL;
 		txn_refused(s, "451 4.3.0 Error: the attempt could not be recorded "
@@ -477,18 +487,18 @@ up_reply(struct sess *s, struct up *u, const struct up_info *ui,
 	switch (s->wait) {
 	case W_MAIL:
 		if (r->code / 100 == 2) {
-			s->txn.mx_open = 1;
-			if (s->txn.mail_pipelined)
+			txn_w(s)->mx_open = 1;
+			if (txn_of(s)->mail_pipelined)
 				sess_enter(s, W_RCPT);	/* its reply is next */
-			else if (s->hold.replay)
+			else if (hold_of(s)->replay)
 				sess_hold_rcpt_next(s);
 			else
-				sess_send_rcpt(s, s->txn.rcpt.addr);
+				sess_send_rcpt(s, txn_of(s)->rcpt.addr);
 			return 0;
 		}
 		/* The MX refused the sender: every RCPT hears why. */
 		txn_refused(s, sess_reply_text(r, l1, sizeof(l1)), r);
-		if (s->txn.mail_pipelined) {
+		if (txn_of(s)->mail_pipelined) {
 			sess_enter(s, W_RCPT_SKIP);	/* the RCPT's reply is still due */
 			return 0;
 		}
@@ -502,7 +512,7 @@ up_reply(struct sess *s, struct up *u, const struct up_info *ui,
 	case W_DATA:
 		if (r->code == 354) {
 			data_open(s, u, r);
-		} else if (s->hold.replay) {
+		} else if (hold_of(s)->replay) {
 			sess_xfer_finish(s, sess_reply_text(r, l1, sizeof(l1)), r);
 		} else {
 			sess_relay_reply(s, r);
@@ -515,12 +525,12 @@ up_reply(struct sess *s, struct up *u, const struct up_info *ui,
 		}
 		break;
 	case W_DOT:
-		s->rt.up_clean = r->code / 100 == 2;
+		rt_w(s)->up_clean = r->code / 100 == 2;
 		sess_xfer_finish(s, sess_reply_text(r, l1, sizeof(l1)), r);
 		break;
 	case W_RSET:
-		s->rt.up_clean = r->code / 100 == 2;
-		s->txn.mx_open = 0;
+		rt_w(s)->up_clean = r->code / 100 == 2;
+		txn_mx_closed(s);
 		sess_enter(s, W_NONE);
 		sess_say_pending(s);
 		break;
@@ -539,7 +549,7 @@ up_failed(struct sess *s, const struct up_info *u)
 	char l1[REASON_MAX];
 
 	s->up = NULL;			/* the reaper has it */
-	s->txn.mx_open = 0;
+	txn_mx_closed(s);
 	if (sess_early_up_failed(s, u))
 		return;
 	if (s->wait != W_CONNECT)
@@ -550,8 +560,8 @@ up_failed(struct sess *s, const struct up_info *u)
 	switch (s->wait) {
 	case W_CONNECT:
 		/* A held message's policy is waived: no failure is the policy's. */
-		sess_attempt_failed(s, u->peer, u->enh, s->hold.replay ? RTYPE_NONE : u->rtype,
-		    s->hold.replay ? NULL : u->rcode, u->why);
+		sess_attempt_failed(s, u->peer, u->enh, hold_of(s)->replay ? RTYPE_NONE : u->rtype,
+		    hold_of(s)->replay ? NULL : u->rcode, u->why);
 		sess_next_attempt(s);
 		break;
 	case W_RCPT_SKIP:
@@ -564,12 +574,12 @@ up_failed(struct sess *s, const struct up_info *u)
 		break;
 	default:
 		if (s->fsm.state == FSM_DATA) {
-			s->txn.data_discard = 1;
-			snprintf(s->txn.data_fail, sizeof(s->txn.data_fail), "%s", l1);
+			txn_w(s)->data_discard = 1;
+			snprintf(txn_w(s)->data_fail, sizeof(txn_w(s)->data_fail), "%s", l1);
 			if (s->c.paused)
 				conn_resume(&s->c);
 		} else if (s->fsm.state == FSM_RCPT || s->fsm.state == FSM_MAIL) {
-			snprintf(s->txn.fail, sizeof(s->txn.fail), "%s", l1);
+			snprintf(txn_w(s)->fail, sizeof(txn_w(s)->fail), "%s", l1);
 		}
 		break;
 	}
@@ -594,9 +604,9 @@ up_probed(struct sess *s, struct up *u, enum up_event ev, const struct up_info *
 
 	if (ev == UP_DRAIN)
 		return;
-	s->rt.up_probe = 0;
+	rt_w(s)->up_probe = 0;
 	if (ev == UP_REPLY && r->code / 100 == 2) {
-		s->rt.up_reused = 1;
+		rt_w(s)->up_reused = 1;
 		metrics.upc_hits++;
 		msg_info("%s: upstream cache hit: %s (%s), RSET accepted", s->id, ui->peer,
 		    ui->tls_version);
@@ -624,7 +634,7 @@ sess_on_up(struct up *u, enum up_event ev, const struct up_info *ui,
 {
 	struct sess *s = arg;
 
-	if (s->rt.up_probe && u == s->up) {
+	if (rt_of(s)->up_probe && u == s->up) {
 		up_probed(s, u, ev, ui, r);
 		if (!s->c.closed)
 			sess_run(s);

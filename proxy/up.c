@@ -73,6 +73,7 @@ up_free(struct reap *r)
 	SSL_SESSION_free(u->pend);
 	if (u->has_tab)
 		ptab_entry_free(&u->tab);
+	conn_release(&u->c);
 	free(u);
 }
 
@@ -468,7 +469,7 @@ got_starttls(struct up *u)
 	/* Whatever follows the 220 in plaintext is dropped. */
 	buf_reset(&u->c.in);
 	if (up_tls_start(u) < 0) {
-		up_fail(u, "4.7.0", "TLS setup with %s: %s", u->i.peer, u->c.err);
+		up_fail(u, "4.7.0", "TLS setup with %s: %s", u->i.peer, conn_err(&u->c));
 		return;
 	}
 	u->st = UP_S_HANDSHAKE;
@@ -616,14 +617,14 @@ up_on_conn(struct conn *c, int ev, void *arg)
 	if (u->st == UP_S_DEAD)
 		return;
 	if ((ev & (CONN_ERROR | CONN_EOF)) && u->st == UP_S_HANDSHAKE
-	    && up_tls_broken(u, ev & CONN_ERROR ? u->c.err : NULL))
+	    && up_tls_broken(u, ev & CONN_ERROR ? conn_err(&u->c) : NULL))
 		return;
 	if (ev & CONN_ERROR) {
 		if (u->st == UP_S_CONNECT)
-			up_fail(u, "4.4.1", "connect to %s: %s", u->i.peer, u->c.err);
+			up_fail(u, "4.4.1", "connect to %s: %s", u->i.peer, conn_err(&u->c));
 		else
 			up_fail(u, "4.4.2", "lost connection with %s while %s: %s",
-			    u->i.peer, u->phase, u->c.err);
+			    u->i.peer, u->phase, conn_err(&u->c));
 		return;
 	}
 	if (ev & CONN_EOF)

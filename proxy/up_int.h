@@ -24,7 +24,7 @@
  *
  *	up_tls_start() starts the handshake after STARTTLS's 220: SNI, and
  *	under DANE or MTA-STS the reference identities (the verdict waits
- *	for the end of the handshake); -1 with the reason in u->c.err.
+ *	for the end of the handshake); -1 with the reason in conn_err(&u->c).
  *	up_tls_judge() judges the finished handshake against the level:
  *	verified or not, the log line, and for a failure UP_FAIL (-1).
  *	up_tls_unoffered() is what the level says when the MX does not

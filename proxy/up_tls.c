@@ -180,7 +180,7 @@ dane_setup(struct up *u)
 	int added = 0;
 
 	if (SSL_dane_enable(ssl, u->base) <= 0) {
-		tls_errstr(u->c.err, sizeof(u->c.err), "SSL_dane_enable");
+		tls_errstr(conn_errbuf(&u->c), CONN_ERR_MAX, "SSL_dane_enable");
 		return -1;
 	}
 	(void) SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
@@ -200,7 +200,7 @@ dane_setup(struct up *u)
 			    u->sid, t->usage, t->selector, t->mtype, u->base);
 	}
 	if (added == 0) {
-		snprintf(u->c.err, sizeof(u->c.err), "no usable TLSA record for %s", u->base);
+		snprintf(conn_errbuf(&u->c), CONN_ERR_MAX, "no usable TLSA record for %s", u->base);
 		return -1;
 	}
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);	/* judged after the handshake */
@@ -215,7 +215,7 @@ sts_setup(struct up *u)
 
 	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	if (SSL_set1_host(ssl, u->i.mxname) != 1) {
-		tls_errstr(u->c.err, sizeof(u->c.err), "SSL_set1_host");
+		tls_errstr(conn_errbuf(&u->c), CONN_ERR_MAX, "SSL_set1_host");
 		return -1;
 	}
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);	/* judged after the handshake */
@@ -254,7 +254,7 @@ table_tls(struct up *u)
 			;
 		if (hi < PTAB_SSLV3 || SSL_set_min_proto_version(ssl, vers[lo]) != 1
 		    || SSL_set_max_proto_version(ssl, vers[hi]) != 1) {
-			snprintf(u->c.err, sizeof(u->c.err), "policy table %s: protocols= "
+			snprintf(conn_errbuf(&u->c), CONN_ERR_MAX, "policy table %s: protocols= "
 			    "leaves no protocol OpenSSL can use", e->key);
 			return -1;
 		}
@@ -266,7 +266,7 @@ table_tls(struct up *u)
 			if (strcmp(e->ciphers, grades[i].grade) == 0)
 				list = grades[i].list;
 		if (SSL_set_cipher_list(ssl, list) != 1) {
-			snprintf(u->c.err, sizeof(u->c.err), "policy table %s: ciphers=%s: "
+			snprintf(conn_errbuf(&u->c), CONN_ERR_MAX, "policy table %s: ciphers=%s: "
 			    "no cipher OpenSSL knows", e->key, e->ciphers);
 			return -1;
 		}
@@ -301,7 +301,7 @@ names_setup(struct up *u)
 		}
 	}
 	if (n == 0) {
-		snprintf(u->c.err, sizeof(u->c.err), "policy table %s: no name to verify "
+		snprintf(conn_errbuf(&u->c), CONN_ERR_MAX, "policy table %s: no name to verify "
 		    "%s against", e->key, u->i.peer);
 		return -1;
 	}
@@ -310,7 +310,7 @@ names_setup(struct up *u)
 		struct ptab_ta *ta;
 		int nta, added = 0;
 
-		if (ptab_ta_read(e->tafile, &ta, &nta, u->c.err, sizeof(u->c.err)) < 0)
+		if (ptab_ta_read(e->tafile, &ta, &nta, conn_errbuf(&u->c), CONN_ERR_MAX) < 0)
 			return -1;
 		if (SSL_dane_enable(ssl, names[0]) <= 0)
 			rc = -1;
@@ -320,16 +320,16 @@ names_setup(struct up *u)
 				added++;
 		ptab_ta_free(ta, nta);
 		if (rc < 0 || added == 0) {
-			tls_errstr(u->c.err, sizeof(u->c.err), "tafile trust anchors");
+			tls_errstr(conn_errbuf(&u->c), CONN_ERR_MAX, "tafile trust anchors");
 			return -1;
 		}
 	} else if (SSL_set1_host(ssl, names[0]) != 1) {
-		tls_errstr(u->c.err, sizeof(u->c.err), "SSL_set1_host");
+		tls_errstr(conn_errbuf(&u->c), CONN_ERR_MAX, "SSL_set1_host");
 		return -1;
 	}
 	for (int i = 1; i < n; i++)
 		if (SSL_add1_host(ssl, names[i]) != 1) {
-			tls_errstr(u->c.err, sizeof(u->c.err), "SSL_add1_host");
+			tls_errstr(conn_errbuf(&u->c), CONN_ERR_MAX, "SSL_add1_host");
 			return -1;
 		}
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);	/* judged after the handshake */

@@ -62,6 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		off += consumed;
 	}
+	fsm_free(&f);
 	/* RFC 8689 header detection: any bytes, never out of bounds. */
 	(void) smtp_tls_required_no(p, size);
 	/* The fast scanner must agree with the reference, whole and cut into

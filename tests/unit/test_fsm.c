@@ -187,17 +187,17 @@ run_script(const struct script *sc)
 		if (out.action != st->act) {
 			T_CASE(sc->name, 0, "step %d \"%s\": action %s, want %s (reply %s)", i + 1,
 			    st->line, act_str(out.action), act_str(st->act), out.reply);
-			return;
+			goto out;
 		}
 		if (st->reply && strncmp(out.reply, st->reply, strlen(st->reply)) != 0) {
 			T_CASE(sc->name, 0, "step %d \"%s\": reply \"%s\", want \"%s\"", i + 1,
 			    st->line, out.reply, st->reply);
-			return;
+			goto out;
 		}
 		if (out.replylen && (out.replylen < 2 || memcmp(out.reply + out.replylen - 2,
 			    "\r\n", 2) != 0)) {
 			T_CASE(sc->name, 0, "step %d: reply not CRLF-ended", i + 1);
-			return;
+			goto out;
 		}
 		switch (st->mx) {
 		case '+':
@@ -215,6 +215,8 @@ run_script(const struct script *sc)
 		}
 	}
 	T_CASE(sc->name, 1, "-");
+out:
+	fsm_free(&f);
 }
 
 static void
@@ -255,6 +257,49 @@ limits(void)
 		fsm_command(&f, host, sizeof(host), &out);
 		T_CASE("over-long EHLO name", strncmp(out.reply, "501 5.5.4", 9) == 0, "reply %s", out.reply);
 	}
+	fsm_free(&f);
+}
+
+/* names - the HELO name and MAIL address are kept while they mean
+ * something, and only then (an idle session holds no transaction) */
+static void
+names(void)
+{
+	struct fsm_conf conf = {"mx.test", 0, 1};
+	struct fsm f;
+	struct fsm_out out;
+	int ok;
+
+	fsm_init(&f, &conf, 0);
+	T_CASE("names: none before EHLO", f.helo == NULL && f.mail == NULL
+	    && strcmp(fsm_helo(&f), "") == 0 && strcmp(fsm_mail(&f), "") == 0, "-");
+	fsm_command(&f, "EHLO client.example", 19, &out);
+	fsm_command(&f, "MAIL FROM:<a@b.example> SIZE=10", 31, &out);
+	T_CASE("names: EHLO name and MAIL address kept", out.action == FSM_A_MAILFROM
+	    && strcmp(fsm_helo(&f), "client.example") == 0
+	    && strcmp(fsm_mail(&f), "a@b.example") == 0, "helo %s mail %s", fsm_helo(&f),
+	    fsm_mail(&f));
+	fsm_command(&f, "RSET", 4, &out);
+	T_CASE("names: RSET frees the address, keeps the name", f.mail == NULL
+	    && strcmp(fsm_helo(&f), "client.example") == 0, "mail %p", (void *) f.mail);
+	fsm_command(&f, "MAIL FROM:<>", 12, &out);
+	ok = out.action == FSM_A_MAILFROM && f.mail != NULL && strcmp(fsm_mail(&f), "") == 0;
+	fsm_command(&f, "HELO other.example", 18, &out);
+	T_CASE("names: null sender; a second HELO replaces the name, ends the transaction",
+	    ok && f.mail == NULL && strcmp(fsm_helo(&f), "other.example") == 0,
+	    "helo %s", fsm_helo(&f));
+	fsm_command(&f, "EHLO client.example", 19, &out);
+	fsm_command(&f, "STARTTLS", 8, &out);
+	fsm_tls_started(&f);
+	T_CASE("names: STARTTLS forgets the name", out.action == FSM_A_STARTTLS
+	    && f.helo == NULL, "action %s", act_str(out.action));
+	fsm_command(&f, "EHLO again.example", 18, &out);
+	fsm_command(&f, "MAIL FROM:<c@d.example>", 23, &out);
+	fsm_txn_end(&f);
+	T_CASE("names: the end of a transaction frees the address", f.mail == NULL
+	    && strcmp(fsm_helo(&f), "again.example") == 0, "-");
+	fsm_free(&f);
+	T_CASE("names: fsm_free leaves none", f.helo == NULL && f.mail == NULL, "-");
 }
 
 int
@@ -264,5 +309,6 @@ main(void)
 	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++)
 		run_script(&scripts[i]);
 	limits();
+	names();
 	return t_done();
 }

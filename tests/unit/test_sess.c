@@ -212,6 +212,7 @@ struct mx {
 	unsigned short port;
 	pthread_t th;
 	atomic_int stop;
+	int joined;		/* mx_main joined (mx_join) */
 	atomic_int accepted;		/* connections so far */
 	atomic_int greet_go;		/* greeting delayed until set */
 	atomic_int live;		/* connections open (concurrent) */
@@ -422,12 +423,36 @@ mx_start(enum mx_data_reply dr, int offer_starttls, int greet_wait)
 	pthread_create(&mx.th, NULL, mx_main, NULL);
 }
 
+/* mx_join - end the MX thread, once */
+static void
+mx_join(void)
+{
+	mx.stop = 1;
+	if (!mx.joined)
+		pthread_join(mx.th, NULL);
+	mx.joined = 1;
+}
+
+/* mx_refuse - the port stays bound but refuses connections. Closing the
+ * listener while mx_main polls it would not do: the poll holds the socket
+ * open (and listening) until it returns, so a connect in those 50 ms is
+ * accepted and then reset. shutdown() of a listener nobody polls ends its
+ * listening and keeps its port. */
+static void
+mx_refuse(void)
+{
+	mx_join();
+	if (shutdown(mx.lfd, SHUT_RDWR) < 0) {
+		perror("mx_refuse: shutdown");
+		exit(2);
+	}
+}
+
 /* mx_stop - end the MX thread */
 static void
 mx_stop(void)
 {
-	mx.stop = 1;
-	pthread_join(mx.th, NULL);
+	mx_join();
 	close(mx.lfd);
 	pthread_mutex_destroy(&mx.mu);
 }
@@ -1184,10 +1209,8 @@ mx_steps(void)
 		mx_next = k->m;
 		mx_start(MX_354, k->offer_starttls, 0);
 		if (k->down)
-			close(mx.lfd);		/* the port stays ours, refused */
+			mx_refuse();		/* the port stays ours, refused */
 		run_client(step_client, NULL);
-		if (k->down)
-			mx.lfd = socket(AF_INET, SOCK_STREAM, 0);
 		mx_stop();
 		after = journal_last(rec, sizeof(rec));
 		for (int j = 0; j < 4; j++)

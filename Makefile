@@ -202,7 +202,7 @@ build-asan/mxtls-report: $(MXTLS_REPORT_SRC:%.c=build-asan/%.o)
 # domain (tools/); no listener, no session, no journal.
 MXTLS_CHECK_SRC = $(LIB_SRC) $(POLICY_CORE) $(POLICY_IO) report/rtype.c \
 	proxy/smtp.c proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/tls_scache.c \
-	tools/check_out.c tools/mxtls-check.c
+	tools/check_out.c tools/selftest.c tools/mxtls-check.c
 
 mxtls-check: $(MXTLS_CHECK_SRC:%.c=build/%.o)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)

@@ -68,6 +68,10 @@
 #define CFG_MAX_FILE	(1024 * 1024)
 #define CFG_MAX_LINE	4096
 #define CFG_DEFAULT_FILE "/etc/mxtls/mxtls.conf"
+#define CFG_MAX_CANARY	64		/* canary_domains = */
+#define CFG_MAX_CANARY_STR "64"
+/* mxtls-check --canary: public domains broken on purpose (mxtls-check(8)) */
+#define CFG_CANARY_DEFAULT "wrong.havedane.net"
 
 struct cfg_endpoint {
 	struct sockaddr_storage addr;
@@ -136,6 +140,9 @@ struct config {
 	char *report_state_dir;		/* what mxtls-report has sent */
 	char *report_mail_command;	/* reads a message on stdin */
 	long report_http_timeout;
+	int selftest_at_start;		/* ExecStartPre: mxtls-check --selftest */
+	char *canary_domains;		/* mxtls-check --canary: names, one
+					 * space apart; empty: none */
 };
 
 /* mx_mismatch: what to do when the original destination is not a

@@ -529,13 +529,13 @@ set_domains(struct config *c, const struct cfg_key *k, const char *val,
 
 	snprintf(tmp, sizeof(tmp), "%s", val);
 	for (tok = strtok_r(tmp, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-		size_t l = strlen(tok);
-
-		if (l >= sizeof(name) || !dname_host_ok(tok, l))
+		if (strlen(tok) >= sizeof(name))
+			return bad(w, k, "\"%.256s\" is not a domain name", tok);
+		dname_norm(name, sizeof(name), tok);	/* lower case, no final dot */
+		if (!dname_host_ok(name, strlen(name)))
 			return bad(w, k, "\"%.256s\" is not a domain name", tok);
 		if (++n > k->max)
 			return bad(w, k, "more than " CFG_MAX_CANARY_STR " domains%s", NULL);
-		dname_norm(name, sizeof(name), tok);
 		o += (size_t) snprintf(out + o, sizeof(out) - o, "%s%s", o ? " " : "", name);
 	}
 	return store_str(c, k, out, w);

@@ -190,9 +190,15 @@ options(int argc, char **argv, struct opts *o)
 		return;
 	}
 	if (o->canary) {
-		for (int i = optind; i < argc; i++)
-			if (!dname_host_ok(argv[i], strlen(argv[i])))
+		for (int i = optind; i < argc; i++) {
+			char d[DNAME_MAX + 2];
+
+			if (strlen(argv[i]) > DNAME_MAX + 1)
+				die("%.64s...: not a domain name", argv[i]);
+			dname_norm(d, sizeof(d), argv[i]);
+			if (!dname_host_ok(d, strlen(d)))
 				die("%s: not a domain name", argv[i]);
+		}
 		o->names = argv + optind;
 		o->nnames = argc - optind;
 		return;

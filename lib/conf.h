@@ -44,6 +44,10 @@
  *	socketmap, with unix_ok: Postfix's inet:ADDR:PORT and unix:/PATH
  *	too; the metrics: ADDR:PORT or [ADDR6]:PORT); -1 when it is none.
  *
+ *	canary_domains (mxtls-check --canary) is a list of host names,
+ *	separated by white space or commas in the file, kept lower case
+ *	without a final dot and one space apart (at most CFG_MAX_CANARY).
+ *
  *	A word-valued key (mx_mismatch, mode, journal_fsync) maps its words to
  *	values through a table of struct cfg_word, ended by a NULL name;
  *	cfg_word_str() is the word of a value (NULL when none has it).  The

@@ -670,6 +670,9 @@ run_case(const struct config *cfg, struct ev_loop *loop, SSL_CTX *cctx,
 		srv_stop(&srv);
 		return;
 	}
+	/* As sess_route.c's transport fields, but for upstream_mark and
+	 * upstream_source: nothing redirects loopback, and neither needs a
+	 * capability here */
 	up = (struct up_params) {
 		.addr = rt.cands[ci].addr,
 		.addrlen = sizeof(struct sockaddr_in),

@@ -34,15 +34,16 @@ wrong_rows() { grep -- '<- WRONG' "$tmp/out" | sed 's/  .*//'; }
 run "$tmp/default.conf" --selftest
 check "default configuration: exit 0" $rc "exit $rc: $(tail -3 "$tmp/out")"
 n=$(grep -c -E '^(sts|dane|no policy)' "$tmp/out")
-check "default configuration: 15 cases, none wrong, the last line says ok" \
-	$([ "$n" -eq 15 ] && [ -z "$(wrong_rows)" ] && tail -1 "$tmp/out" |
-	grep -q '^selftest: ok: all 15 cases as expected'; echo $?) "$n rows: $out"
+check "default configuration: 18 cases, none wrong, the last line says ok" \
+	$([ "$n" -eq 18 ] && [ -z "$(wrong_rows)" ] && tail -1 "$tmp/out" |
+	grep -q '^selftest: ok: all 18 cases as expected'; echo $?) "$n rows: $out"
 check "default configuration: the must-fail cases refused for their reasons" \
 	$(grep -q '^sts-enforce wrong name .*refuse certificate-host-mismatch *$' "$tmp/out" &&
 	grep -q '^sts-enforce expired .*refuse certificate-expired *$' "$tmp/out" &&
 	grep -q '^sts-enforce self-signed .*refuse certificate-not-trusted *$' "$tmp/out" &&
 	grep -q '^dane-ee TLSA mismatch .*refuse tlsa-invalid *$' "$tmp/out" &&
-	grep -q '^dane no STARTTLS .*refuse starttls-not-supported *$' "$tmp/out"; echo $?) "$out"
+	grep -q '^dane no STARTTLS .*refuse starttls-not-supported *$' "$tmp/out" &&
+	grep -q '^dane TLSA answer bogus .*refuse dnssec-invalid *$' "$tmp/out"; echo $?) "$out"
 
 # The broken set-up: the CA file trusts the "must fail" certificate too.
 "$chk" --print-selftest-cert >"$tmp/untrusted.pem"
@@ -56,7 +57,7 @@ check "broken tls_ca_file: exit 1" $([ $rc -eq 1 ]; echo $?) "exit $rc"
 check "broken tls_ca_file: the one wrong case is sts-enforce self-signed" \
 	$([ "$(wrong_rows)" = "sts-enforce self-signed" ]; echo $?) "wrong: $(wrong_rows)"
 check "broken tls_ca_file: the last line names it" \
-	$(tail -1 "$tmp/out" | grep -q '^selftest: FAILED: 1 of 15 cases: sts-enforce self-signed$'
+	$(tail -1 "$tmp/out" | grep -q '^selftest: FAILED: 1 of 18 cases: sts-enforce self-signed$'
 	echo $?) "$(tail -1 "$tmp/out")"
 check "broken tls_ca_file: it was delivered, verified" \
 	$(grep -q '^sts-enforce self-signed .*deliver verified   <- WRONG$' "$tmp/out"; echo $?) "$out"

@@ -78,9 +78,10 @@ static const char untrusted_cert[] =
 	"d2zRvx/yEg==\n"
 	"-----END CERTIFICATE-----\n";
 
-enum st_pol { P_NONE, P_STS_ENFORCE, P_STS_TESTING, P_DANE };
+enum st_pol { P_NONE, P_STS_ENFORCE, P_STS_TESTING, P_STS_NONE, P_DANE };
 enum st_cert { C_GOOD, C_WRONG, C_EXPIRED, C_ODD, C_SELF, C_NCERTS };
 enum st_tlsa { T_NONE, T_EE, T_EE_OTHER, T_TA };
+enum st_tsec { S_SECURE, S_INSECURE, S_BOGUS };	/* the TLSA answer's DNSSEC state */
 enum st_dep { D_FIXED, D_STRICT, D_FLOOR };	/* what the expectation depends on */
 
 struct st_case {
@@ -92,33 +93,42 @@ struct st_case {
 	int other_mx;			/* MTA-STS: the mx pattern names another host */
 	const char *expect;		/* D_FIXED; else the configuration says */
 	enum st_dep dep;
+	enum st_tsec tsec;		/* DANE: the TLSA answer's DNSSEC state */
 };
 
 static const struct st_case cases[] = {
-	{"sts-enforce good", P_STS_ENFORCE, C_GOOD, 0, T_NONE, 0, "deliver verified", D_FIXED},
+	{"sts-enforce good", P_STS_ENFORCE, C_GOOD, 0, T_NONE, 0, "deliver verified", D_FIXED,
+	    S_SECURE},
 	{"sts-enforce wrong name", P_STS_ENFORCE, C_WRONG, 0, T_NONE, 0,
-	    "refuse certificate-host-mismatch", D_FIXED},
+	    "refuse certificate-host-mismatch", D_FIXED, S_SECURE},
 	{"sts-enforce expired", P_STS_ENFORCE, C_EXPIRED, 0, T_NONE, 0,
-	    "refuse certificate-expired", D_FIXED},
+	    "refuse certificate-expired", D_FIXED, S_SECURE},
 	{"sts-enforce self-signed", P_STS_ENFORCE, C_SELF, 0, T_NONE, 0,
-	    "refuse certificate-not-trusted", D_FIXED},
+	    "refuse certificate-not-trusted", D_FIXED, S_SECURE},
 	{"sts-enforce no STARTTLS", P_STS_ENFORCE, C_GOOD, 1, T_NONE, 0,
-	    "refuse starttls-not-supported", D_FIXED},
+	    "refuse starttls-not-supported", D_FIXED, S_SECURE},
 	{"sts-enforce MX not in policy", P_STS_ENFORCE, C_GOOD, 0, T_NONE, 1,
-	    "refuse validation-failure", D_FIXED},
-	{"sts-testing wrong name", P_STS_TESTING, C_WRONG, 0, T_NONE, 0, NULL, D_STRICT},
-	{"dane-ee 3 1 1 good", P_DANE, C_GOOD, 0, T_EE, 0, "deliver verified", D_FIXED},
+	    "refuse validation-failure", D_FIXED, S_SECURE},
+	{"sts-testing wrong name", P_STS_TESTING, C_WRONG, 0, T_NONE, 0, NULL, D_STRICT, S_SECURE},
+	{"dane-ee 3 1 1 good", P_DANE, C_GOOD, 0, T_EE, 0, "deliver verified", D_FIXED, S_SECURE},
 	{"dane-ee 3 1 1 expired, other name", P_DANE, C_ODD, 0, T_EE, 0, "deliver verified",
-	    D_FIXED},
+	    D_FIXED, S_SECURE},
 	{"dane-ee TLSA mismatch", P_DANE, C_GOOD, 0, T_EE_OTHER, 0, "refuse tlsa-invalid",
-	    D_FIXED},
+	    D_FIXED, S_SECURE},
 	{"dane no STARTTLS", P_DANE, C_GOOD, 1, T_EE, 0, "refuse starttls-not-supported",
-	    D_FIXED},
-	{"dane-ta 2 0 1 good", P_DANE, C_GOOD, 0, T_TA, 0, "deliver verified", D_FIXED},
+	    D_FIXED, S_SECURE},
+	{"dane-ta 2 0 1 good", P_DANE, C_GOOD, 0, T_TA, 0, "deliver verified", D_FIXED, S_SECURE},
 	{"dane-ta 2 0 1 wrong name", P_DANE, C_WRONG, 0, T_TA, 0,
-	    "refuse certificate-host-mismatch", D_FIXED},
-	{"no policy, no STARTTLS", P_NONE, C_GOOD, 1, T_NONE, 0, NULL, D_FLOOR},
-	{"no policy, self-signed", P_NONE, C_SELF, 0, T_NONE, 0, "deliver unverified", D_FIXED},
+	    "refuse certificate-host-mismatch", D_FIXED, S_SECURE},
+	{"dane TLSA answer bogus", P_DANE, C_GOOD, 0, T_EE, 0, "refuse dnssec-invalid",
+	    D_FIXED, S_BOGUS},
+	{"dane TLSA not signed, self-signed", P_DANE, C_SELF, 0, T_EE, 0, "deliver unverified",
+	    D_FIXED, S_INSECURE},
+	{"sts mode none, wrong name", P_STS_NONE, C_WRONG, 0, T_NONE, 0, "deliver unverified",
+	    D_FIXED, S_SECURE},
+	{"no policy, no STARTTLS", P_NONE, C_GOOD, 1, T_NONE, 0, NULL, D_FLOOR, S_SECURE},
+	{"no policy, self-signed", P_NONE, C_SELF, 0, T_NONE, 0, "deliver unverified", D_FIXED,
+	    S_SECURE},
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -541,19 +551,28 @@ make_plan(const struct st_case *c, const struct st_pki *pk, unsigned short port)
 		    : c->tlsa == T_EE_OTHER ? add_tlsa(h, 3, 1, 1, pk->ee_other, 32)
 		    : add_tlsa(h, 2, 0, 1, pk->ta, 32);
 
+		/* as got_tlsa(): records exist only in a secure answer, and
+		 * those of another are not kept */
 		h->tlsa_looked_up = 1;
-		h->tlsa_sec = DNS_SECURE;
-		h->tlsa_exists = 1;
+		h->tlsa_sec = c->tsec == S_BOGUS ? DNS_BOGUS : c->tsec == S_INSECURE
+		    ? DNS_INSECURE : DNS_SECURE;
+		h->tlsa_exists = c->tsec == S_SECURE;
+		if (c->tsec != S_SECURE) {
+			for (int i = 0; i < h->ntlsa; i++)
+				free(h->tlsa[i].data);
+			h->ntlsa = 0;
+		}
 		if (r < 0) {
 			plan_free(p);
 			return NULL;
 		}
 	}
-	if (c->pol == P_STS_ENFORCE || c->pol == P_STS_TESTING) {
+	if (c->pol == P_STS_ENFORCE || c->pol == P_STS_TESTING || c->pol == P_STS_NONE) {
 		struct sts_result *s = &p->sts;
 
 		snprintf(text, sizeof(text), "version: STSv1\nmode: %s\nmx: %s\nmax_age: 86400\n",
-		    c->pol == P_STS_ENFORCE ? "enforce" : "testing", c->other_mx ? ST_OTHER : ST_MX);
+		    c->pol == P_STS_ENFORCE ? "enforce" : c->pol == P_STS_TESTING ? "testing"
+		    : "none", c->other_mx ? ST_OTHER : ST_MX);
 		if (sts_policy_parse(text, strlen(text), &s->policy, why, sizeof(why)) < 0) {
 			msg_warn("self-test: MTA-STS policy: %s", why);
 			plan_free(p);

@@ -34,9 +34,9 @@ wrong_rows() { grep -- '<- WRONG' "$tmp/out" | sed 's/  .*//'; }
 run "$tmp/default.conf" --selftest
 check "default configuration: exit 0" $rc "exit $rc: $(tail -3 "$tmp/out")"
 n=$(grep -c -E '^(sts|dane|no policy)' "$tmp/out")
-check "default configuration: 18 cases, none wrong, the last line says ok" \
-	$([ "$n" -eq 18 ] && [ -z "$(wrong_rows)" ] && tail -1 "$tmp/out" |
-	grep -q '^selftest: ok: all 18 cases as expected'; echo $?) "$n rows: $out"
+check "default configuration: 21 cases, none wrong, the last line says ok" \
+	$([ "$n" -eq 21 ] && [ -z "$(wrong_rows)" ] && tail -1 "$tmp/out" |
+	grep -q '^selftest: ok: all 21 cases as expected'; echo $?) "$n rows: $out"
 check "default configuration: the must-fail cases refused for their reasons" \
 	$(grep -q '^sts-enforce wrong name .*refuse certificate-host-mismatch *$' "$tmp/out" &&
 	grep -q '^sts-enforce expired .*refuse certificate-expired *$' "$tmp/out" &&
@@ -57,7 +57,7 @@ check "broken tls_ca_file: exit 1" $([ $rc -eq 1 ]; echo $?) "exit $rc"
 check "broken tls_ca_file: the one wrong case is sts-enforce self-signed" \
 	$([ "$(wrong_rows)" = "sts-enforce self-signed" ]; echo $?) "wrong: $(wrong_rows)"
 check "broken tls_ca_file: the last line names it" \
-	$(tail -1 "$tmp/out" | grep -q '^selftest: FAILED: 1 of 18 cases: sts-enforce self-signed$'
+	$(tail -1 "$tmp/out" | grep -q '^selftest: FAILED: 1 of 21 cases: sts-enforce self-signed$'
 	echo $?) "$(tail -1 "$tmp/out")"
 check "broken tls_ca_file: it was delivered, verified" \
 	$(grep -q '^sts-enforce self-signed .*deliver verified   <- WRONG$' "$tmp/out"; echo $?) "$out"
@@ -80,6 +80,16 @@ check "strict_testing and require_tls: exit 0, testing and no-policy plaintext r
 	grep -q '^sts-testing wrong name .*refuse certificate-host-mismatch *$' "$tmp/out" &&
 	grep -q '^no policy, no STARTTLS .*refuse starttls-not-supported *$' "$tmp/out"; echo $?) \
 	"exit $rc: $out"
+run "$tmp/default.conf" --selftest
+check "TLS session cache: the second connection resumed, not after the TLSA changed" \
+	$(grep -q '^dane-ee good, again .*deliver verified resumed *$' "$tmp/out" &&
+	grep -q '^sts-enforce good, again .*deliver verified resumed *$' "$tmp/out" &&
+	grep -q '^dane-ee again, TLSA changed .*refuse tlsa-invalid *$' "$tmp/out"; echo $?) "$out"
+echo 'tls_session_cache = no' >"$tmp/nosc.conf"
+run "$tmp/nosc.conf" --selftest
+check "tls_session_cache = no: exit 0, nothing resumed" \
+	$([ $rc -eq 0 ] && ! grep -q 'resumed' "$tmp/out" &&
+	grep -q '^dane-ee good, again .*deliver verified *$' "$tmp/out"; echo $?) "exit $rc: $out"
 echo 'mode = report-only' >"$tmp/ro.conf"
 run "$tmp/ro.conf" --selftest
 check "report-only: judged under enforce, said so, exit 0" \

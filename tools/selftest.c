@@ -41,6 +41,7 @@
 #include "../policy/sts.h"
 #include "../proxy/conn.h"
 #include "../proxy/tls.h"
+#include "../proxy/tls_scache.h"
 #include "../proxy/up.h"
 #include "selftest.h"
 
@@ -80,9 +81,10 @@ static const char untrusted_cert[] =
 
 enum st_pol { P_NONE, P_STS_ENFORCE, P_STS_TESTING, P_STS_NONE, P_DANE };
 enum st_cert { C_GOOD, C_WRONG, C_EXPIRED, C_ODD, C_SELF, C_NCERTS };
-enum st_tlsa { T_NONE, T_EE, T_EE_OTHER, T_TA };
+enum st_tlsa { T_EE, T_EE_OTHER, T_TA };
 enum st_tsec { S_SECURE, S_INSECURE, S_BOGUS };	/* the TLSA answer's DNSSEC state */
-enum st_dep { D_FIXED, D_STRICT, D_FLOOR };	/* what the expectation depends on */
+enum st_dep { D_FIXED, D_STRICT, D_FLOOR, D_SCACHE };	/* what the expectation
+							 * depends on */
 
 struct st_case {
 	const char *name;
@@ -90,45 +92,49 @@ struct st_case {
 	enum st_cert cert;		/* what the MX presents */
 	int no_starttls;		/* the MX does not offer STARTTLS */
 	enum st_tlsa tlsa;		/* DANE: the one TLSA record */
+	enum st_tsec tsec;		/* DANE: the TLSA answer's DNSSEC state */
 	int other_mx;			/* MTA-STS: the mx pattern names another host */
+	int twice;			/* a second connection to the same MX (the
+					 * first must be verified): its outcome */
+	enum st_tlsa tlsa2;		/* ... with this TLSA record (DANE) */
 	const char *expect;		/* D_FIXED; else the configuration says */
 	enum st_dep dep;
-	enum st_tsec tsec;		/* DANE: the TLSA answer's DNSSEC state */
 };
 
+#define STS(m)	.pol = P_STS_##m
+#define DANE(t)	.pol = P_DANE, .tlsa = T_##t
+
 static const struct st_case cases[] = {
-	{"sts-enforce good", P_STS_ENFORCE, C_GOOD, 0, T_NONE, 0, "deliver verified", D_FIXED,
-	    S_SECURE},
-	{"sts-enforce wrong name", P_STS_ENFORCE, C_WRONG, 0, T_NONE, 0,
-	    "refuse certificate-host-mismatch", D_FIXED, S_SECURE},
-	{"sts-enforce expired", P_STS_ENFORCE, C_EXPIRED, 0, T_NONE, 0,
-	    "refuse certificate-expired", D_FIXED, S_SECURE},
-	{"sts-enforce self-signed", P_STS_ENFORCE, C_SELF, 0, T_NONE, 0,
-	    "refuse certificate-not-trusted", D_FIXED, S_SECURE},
-	{"sts-enforce no STARTTLS", P_STS_ENFORCE, C_GOOD, 1, T_NONE, 0,
-	    "refuse starttls-not-supported", D_FIXED, S_SECURE},
-	{"sts-enforce MX not in policy", P_STS_ENFORCE, C_GOOD, 0, T_NONE, 1,
-	    "refuse validation-failure", D_FIXED, S_SECURE},
-	{"sts-testing wrong name", P_STS_TESTING, C_WRONG, 0, T_NONE, 0, NULL, D_STRICT, S_SECURE},
-	{"dane-ee 3 1 1 good", P_DANE, C_GOOD, 0, T_EE, 0, "deliver verified", D_FIXED, S_SECURE},
-	{"dane-ee 3 1 1 expired, other name", P_DANE, C_ODD, 0, T_EE, 0, "deliver verified",
-	    D_FIXED, S_SECURE},
-	{"dane-ee TLSA mismatch", P_DANE, C_GOOD, 0, T_EE_OTHER, 0, "refuse tlsa-invalid",
-	    D_FIXED, S_SECURE},
-	{"dane no STARTTLS", P_DANE, C_GOOD, 1, T_EE, 0, "refuse starttls-not-supported",
-	    D_FIXED, S_SECURE},
-	{"dane-ta 2 0 1 good", P_DANE, C_GOOD, 0, T_TA, 0, "deliver verified", D_FIXED, S_SECURE},
-	{"dane-ta 2 0 1 wrong name", P_DANE, C_WRONG, 0, T_TA, 0,
-	    "refuse certificate-host-mismatch", D_FIXED, S_SECURE},
-	{"dane TLSA answer bogus", P_DANE, C_GOOD, 0, T_EE, 0, "refuse dnssec-invalid",
-	    D_FIXED, S_BOGUS},
-	{"dane TLSA not signed, self-signed", P_DANE, C_SELF, 0, T_EE, 0, "deliver unverified",
-	    D_FIXED, S_INSECURE},
-	{"sts mode none, wrong name", P_STS_NONE, C_WRONG, 0, T_NONE, 0, "deliver unverified",
-	    D_FIXED, S_SECURE},
-	{"no policy, no STARTTLS", P_NONE, C_GOOD, 1, T_NONE, 0, NULL, D_FLOOR, S_SECURE},
-	{"no policy, self-signed", P_NONE, C_SELF, 0, T_NONE, 0, "deliver unverified", D_FIXED,
-	    S_SECURE},
+	{"sts-enforce good", STS(ENFORCE), .cert = C_GOOD, .expect = "deliver verified"},
+	{"sts-enforce wrong name", STS(ENFORCE), .cert = C_WRONG,
+	    .expect = "refuse certificate-host-mismatch"},
+	{"sts-enforce expired", STS(ENFORCE), .cert = C_EXPIRED,
+	    .expect = "refuse certificate-expired"},
+	{"sts-enforce self-signed", STS(ENFORCE), .cert = C_SELF,
+	    .expect = "refuse certificate-not-trusted"},
+	{"sts-enforce no STARTTLS", STS(ENFORCE), .no_starttls = 1,
+	    .expect = "refuse starttls-not-supported"},
+	{"sts-enforce MX not in policy", STS(ENFORCE), .other_mx = 1,
+	    .expect = "refuse validation-failure"},
+	{"sts-testing wrong name", STS(TESTING), .cert = C_WRONG, .dep = D_STRICT},
+	{"sts mode none, wrong name", STS(NONE), .cert = C_WRONG, .expect = "deliver unverified"},
+	{"dane-ee 3 1 1 good", DANE(EE), .expect = "deliver verified"},
+	{"dane-ee 3 1 1 expired, other name", DANE(EE), .cert = C_ODD,
+	    .expect = "deliver verified"},
+	{"dane-ee TLSA mismatch", DANE(EE_OTHER), .expect = "refuse tlsa-invalid"},
+	{"dane no STARTTLS", DANE(EE), .no_starttls = 1, .expect = "refuse starttls-not-supported"},
+	{"dane-ta 2 0 1 good", DANE(TA), .expect = "deliver verified"},
+	{"dane-ta 2 0 1 wrong name", DANE(TA), .cert = C_WRONG,
+	    .expect = "refuse certificate-host-mismatch"},
+	{"dane TLSA answer bogus", DANE(EE), .tsec = S_BOGUS, .expect = "refuse dnssec-invalid"},
+	{"dane TLSA not signed, self-signed", DANE(EE), .tsec = S_INSECURE, .cert = C_SELF,
+	    .expect = "deliver unverified"},
+	{"dane-ee good, again", DANE(EE), .twice = 1, .tlsa2 = T_EE, .dep = D_SCACHE},
+	{"dane-ee again, TLSA changed", DANE(EE), .twice = 1, .tlsa2 = T_EE_OTHER,
+	    .expect = "refuse tlsa-invalid"},
+	{"sts-enforce good, again", STS(ENFORCE), .twice = 1, .dep = D_SCACHE},
+	{"no policy, no STARTTLS", .pol = P_NONE, .no_starttls = 1, .dep = D_FLOOR},
+	{"no policy, self-signed", .pol = P_NONE, .cert = C_SELF, .expect = "deliver unverified"},
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -148,7 +154,8 @@ struct st_srv {
 	int lfd;
 	unsigned short port;
 	SSL_CTX *ctx;			/* NULL: no STARTTLS */
-	atomic_int done;
+	int nconns;			/* connections to take, one after another */
+	atomic_int served;		/* ... taken and done with */
 	pthread_t th;
 };
 
@@ -432,35 +439,41 @@ out:
 	free(io);
 }
 
-/* srv_main - accept the case's one connection and play the MX */
+/* srv_main - accept the case's connections in turn and play the MX */
 static void *
 srv_main(void *arg)
 {
 	struct st_srv *s = arg;
 	struct pollfd pfd = {s->lfd, POLLIN, 0};
 	struct timeval tv = {ST_IO_SECS, 0};
+	double until = clock_mono() + ST_CASE_SECS;
 	int fd;
 
-	if (poll(&pfd, 1, (int) (ST_CASE_SECS * 1000)) > 0
-	    && (fd = accept(s->lfd, NULL, NULL)) >= 0) {
+	for (int i = 0; i < s->nconns; i++) {
+		int left = (int) ((until - clock_mono()) * 1000);
+
+		if (left <= 0 || poll(&pfd, 1, left) <= 0 || (fd = accept(s->lfd, NULL, NULL)) < 0)
+			break;
 		(void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		(void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		srv_conv(fd, s->ctx);
 		close(fd);
+		s->served++;
 	}
-	s->done = 1;
 	return NULL;
 }
 
-/* srv_start - a listener on 127.0.0.1 and its thread; -1 on failure */
+/* srv_start - a listener on 127.0.0.1 for n connections, and its
+ * thread; -1 on failure */
 static int
-srv_start(struct st_srv *s, SSL_CTX *ctx)
+srv_start(struct st_srv *s, SSL_CTX *ctx, int n)
 {
 	struct sockaddr_in a;
 	socklen_t al = sizeof(a);
 
 	memset(s, 0, sizeof(*s));
 	s->ctx = ctx;
+	s->nconns = n;
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -476,8 +489,8 @@ srv_start(struct st_srv *s, SSL_CTX *ctx)
 	return 0;
 }
 
-/* srv_stop - the MX thread is over (it waits ST_CASE_SECS at most for a
- * connection, ST_IO_SECS for each read) */
+/* srv_stop - the MX thread is over (it waits ST_CASE_SECS at most for
+ * its connections, ST_IO_SECS for each read) */
 static void
 srv_stop(struct st_srv *s)
 {
@@ -515,9 +528,11 @@ add_tlsa(struct plan_host *h, uint8_t usage, uint8_t sel, uint8_t mt,
 }
 
 /* make_plan - the plan resolve.c would make for ST_DOMAIN: one MX host
- * at 127.0.0.1:port, signed for DANE, with the case's policy */
+ * at 127.0.0.1:port, signed for DANE, with the case's policy (DANE:
+ * the TLSA record tlsa) */
 static struct plan *
-make_plan(const struct st_case *c, const struct st_pki *pk, unsigned short port)
+make_plan(const struct st_case *c, enum st_tlsa tlsa, const struct st_pki *pk,
+    unsigned short port)
 {
 	struct plan *p = calloc(1, sizeof(*p));
 	struct plan_host *h;
@@ -547,8 +562,8 @@ make_plan(const struct st_case *c, const struct st_pki *pk, unsigned short port)
 	h->naddrs = 1;
 	h->rtype = RTYPE_NONE;
 	if (c->pol == P_DANE) {
-		int r = c->tlsa == T_EE ? add_tlsa(h, 3, 1, 1, pk->ee, 32)
-		    : c->tlsa == T_EE_OTHER ? add_tlsa(h, 3, 1, 1, pk->ee_other, 32)
+		int r = tlsa == T_EE ? add_tlsa(h, 3, 1, 1, pk->ee, 32)
+		    : tlsa == T_EE_OTHER ? add_tlsa(h, 3, 1, 1, pk->ee_other, 32)
 		    : add_tlsa(h, 2, 0, 1, pk->ta, 32);
 
 		/* as got_tlsa(): records exist only in a secure answer, and
@@ -626,20 +641,30 @@ outcome(const struct st_run *rn, char *got, size_t len)
 	else if (rn->ev == UP_FAIL)
 		snprintf(got, len, "refuse %s", rt ? rt : "connection-failure");
 	else if (ui->tls && ui->verified)
-		snprintf(got, len, "deliver verified");
+		snprintf(got, len, "deliver verified%s", ui->resumed ? " resumed" : "");
 	else if (ui->soft_rtype != RTYPE_NONE)
 		snprintf(got, len, "deliver noted %s", rtype_str(ui->soft_rtype));
 	else
 		snprintf(got, len, "deliver %s", ui->tls ? "unverified" : "plaintext");
 }
 
-/* run_case - one case against its MX: what came out (got), and why */
+/* What one case's connections share. */
+struct st_ctx {
+	const struct config *cfg;
+	struct ev_loop *loop;
+	SSL_CTX *cctx;
+	struct scache *scache;		/* tls_session_cache, or NULL */
+	const struct st_pki *pk;
+};
+
+/* attempt - one connection of case c to its MX (srv, whose nth it is),
+ * with TLSA record tlsa: what came out (got), and why */
 static void
-run_case(const struct config *cfg, struct ev_loop *loop, SSL_CTX *cctx,
-    const struct st_pki *pk, const struct st_case *c, char *got, size_t len,
-    char *why, size_t whylen)
+attempt(const struct st_ctx *x, const struct st_case *c, enum st_tlsa tlsa,
+    struct st_srv *srv, int nth, double until, char *got, size_t len, char *why,
+    size_t whylen)
 {
-	struct st_srv srv;
+	const struct config *cfg = x->cfg;
 	struct st_run rn = {0};
 	struct route rt;
 	struct route_opts ro = {
@@ -652,19 +677,12 @@ run_case(const struct config *cfg, struct ev_loop *loop, SSL_CTX *cctx,
 	struct plan *p;
 	struct up_params up;
 	ev_timer tick;
-	double until;
 	int ci;
 
 	why[0] = 0;
-	if (srv_start(&srv, c->no_starttls ? NULL : pk->mx[c->cert]) < 0) {
-		snprintf(got, len, "error");
-		snprintf(why, whylen, "no loopback listener: %s", strerror(errno));
-		return;
-	}
-	if ((p = make_plan(c, pk, srv.port)) == NULL) {
+	if ((p = make_plan(c, tlsa, x->pk, srv->port)) == NULL) {
 		snprintf(got, len, "error");
 		snprintf(why, whylen, "the synthetic plan was refused");
-		srv_stop(&srv);
 		return;
 	}
 	orig = p->hosts[0].addrs[0];	/* the old MTA went to the MX itself */
@@ -686,10 +704,9 @@ run_case(const struct config *cfg, struct ev_loop *loop, SSL_CTX *cctx,
 		    : rt.ncands && rt.cands[0].sts_skip ? "the MX matches no mx pattern, not "
 		    "connected to" : "no candidate to connect to");
 		plan_free(p);
-		srv_stop(&srv);
 		return;
 	}
-	/* As sess_route.c's transport fields, but for upstream_mark and
+	/* As sess_route.c's sess_up_params_for(), but for upstream_mark and
 	 * upstream_source: nothing redirects loopback, and neither needs a
 	 * capability here */
 	up = (struct up_params) {
@@ -698,27 +715,30 @@ run_case(const struct config *cfg, struct ev_loop *loop, SSL_CTX *cctx,
 		.helo = "mxtls-check.selftest.invalid",
 		.connect_timeout = ST_IO_SECS,
 		.timeout = ST_IO_SECS,
-		.tls_ctx = cctx,
+		.tls_ctx = x->cctx,
 		.sid = "selftest",
 		.dns_ttl = -1,
 		.ktls = cfg->tls_ktls,
 	};
 	up_params_policy(&up, p, &rt, &rt.cands[ci], NULL);
+	if (x->scache) {
+		up.scache = x->scache;
+		up.dns_ttl = route_resume_ttl(up.level, 1, p->min_ttl, (until - clock_mono()) * 1000);
+	}
 	ev_timer_init(&tick, on_tick, 0.005, 0.005);
-	ev_timer_start(loop, &tick);
-	until = clock_mono() + ST_CASE_SECS;
-	if ((rn.u = up_start(loop, &up, on_up, &rn)) == NULL) {
+	ev_timer_start(x->loop, &tick);
+	if ((rn.u = up_start(x->loop, &up, on_up, &rn)) == NULL) {
 		snprintf(why, whylen, "out of memory");
 	} else {
 		/* Until the outcome is in and the MX is done (QUIT answered) */
-		while (clock_mono() < until && !(rn.over && srv.done))
-			ev_run(loop, EVRUN_ONCE);
+		while (clock_mono() < until && !(rn.over && srv->served > nth))
+			ev_run(x->loop, EVRUN_ONCE);
 		if (!rn.over && rn.u)
 			up_abort(rn.u);
 		for (int i = 0; i < 20; i++)	/* the reaper's turn */
-			ev_run(loop, EVRUN_NOWAIT);
+			ev_run(x->loop, EVRUN_NOWAIT);
 	}
-	ev_timer_stop(loop, &tick);
+	ev_timer_stop(x->loop, &tick);
 	outcome(&rn, got, len);
 	if (rn.over && why[0] == 0)
 		snprintf(why, whylen, "%.590s%s%.160s", rn.ev == UP_FAIL ? rn.ui.why : rn.ui.match,
@@ -727,6 +747,31 @@ run_case(const struct config *cfg, struct ev_loop *loop, SSL_CTX *cctx,
 	else if (!rn.over)
 		snprintf(why, whylen, "no outcome within %.0f s", ST_CASE_SECS);
 	plan_free(p);
+}
+
+/* run_case - one case against its MX (two connections when c->twice):
+ * what came out (got, the last connection's), and why */
+static void
+run_case(const struct st_ctx *x, const struct st_case *c, char *got, size_t len,
+    char *why, size_t whylen)
+{
+	double until = clock_mono() + ST_CASE_SECS;
+	struct st_srv srv;
+
+	if (srv_start(&srv, c->no_starttls ? NULL : x->pk->mx[c->cert], c->twice ? 2 : 1) < 0) {
+		snprintf(got, len, "error");
+		snprintf(why, whylen, "no loopback listener: %s", strerror(errno));
+		return;
+	}
+	attempt(x, c, c->tlsa, &srv, 0, until, got, len, why, whylen);
+	if (c->twice && strncmp(got, "deliver verified", 16) != 0) {
+		size_t n = strlen(why);
+
+		snprintf(why + n, whylen - n, " (the first connection: %s)", got);
+		snprintf(got, len, "error");
+	} else if (c->twice) {
+		attempt(x, c, c->tlsa2, &srv, 1, until, got, len, why, whylen);
+	}
 	srv_stop(&srv);
 }
 
@@ -740,6 +785,8 @@ expect_of(const struct st_case *c, const struct config *cfg)
 		    : "deliver noted certificate-host-mismatch";
 	case D_FLOOR:			/* require_tls: never plaintext */
 		return cfg->require_tls ? "refuse starttls-not-supported" : "deliver plaintext";
+	case D_SCACHE:			/* the second connection resumes */
+		return cfg->tls_session_cache ? "deliver verified resumed" : "deliver verified";
 	case D_FIXED:
 		break;
 	}
@@ -767,6 +814,7 @@ int
 st_run(const struct config *cfg, struct ev_loop *loop, int verbose, FILE *out)
 {
 	struct st_pki pk;
+	struct st_ctx x;
 	SSL_CTX *cctx;
 	char err[512], got[96], why[sizeof(((struct up_info *) 0)->why)];
 	char failed[1024] = "";
@@ -781,6 +829,16 @@ st_run(const struct config *cfg, struct ev_loop *loop, int verbose, FILE *out)
 		pki_free(&pk);
 		return 1;
 	}
+	x = (struct st_ctx) {cfg, loop, cctx, NULL, &pk};
+	if (cfg->tls_session_cache) {	/* as mxtlsd's main.c */
+		up_cache_ctx(cctx);
+		if ((x.scache = scache_new((size_t) cfg->tls_session_cache_size)) == NULL) {
+			fprintf(out, "selftest: FAILED: out of memory\n");
+			SSL_CTX_free(cctx);
+			pki_free(&pk);
+			return 1;
+		}
+	}
 	conn_init_loop(loop);
 	reap_init(loop);
 	fprintf(out, "%-36s %-40s %s\n", "case", "expected", "got");
@@ -789,7 +847,7 @@ st_run(const struct config *cfg, struct ev_loop *loop, int verbose, FILE *out)
 		const char *want = expect_of(c, cfg);
 		int ok;
 
-		run_case(cfg, loop, cctx, &pk, c, got, sizeof(got), why, sizeof(why));
+		run_case(&x, c, got, sizeof(got), why, sizeof(why));
 		ok = strcmp(want, got) == 0;
 		fprintf(out, "%-36s %-40s %s%s\n", c->name, want, got, ok ? "" : "   <- WRONG");
 		if (!ok || verbose)
@@ -810,6 +868,8 @@ st_run(const struct config *cfg, struct ev_loop *loop, int verbose, FILE *out)
 		fprintf(out, "selftest: ok: all %zu cases as expected (tls_ca_file %s)\n", NCASES,
 		    cfg->tls_ca_file[0] ? cfg->tls_ca_file : "none");
 	SSL_CTX_free(cctx);
+	if (x.scache)
+		scache_free(x.scache);
 	pki_free(&pk);
 	return nbad ? 1 : 0;
 }

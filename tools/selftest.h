@@ -25,9 +25,15 @@
  *	(st_untrusted_pem()), so that a trust store that holds it, as no
  *	store should, is shown to make its case pass.
  *
+ *	With tls_session_cache = yes the client has mxtlsd's session cache
+ *	(scache_new(), up_cache_ctx()), and three cases connect twice to
+ *	one MX: the second handshake must resume the first's session, and
+ *	must not once the TLSA record changed.
+ *
  *	Each case says what it expects (`refuse RESULT-TYPE', `deliver
  *	verified', `deliver noted RESULT-TYPE', `deliver unverified',
- *	`deliver plaintext') and what it got; a case has 10 seconds in all.
+ *	`deliver plaintext', `deliver verified resumed') and what it got; a
+ *	case has 10 seconds in all.
  *	st_run() prints the table and a last line on out, and returns 0
  *	when every case came out as expected, else 1 (the failed cases are
  *	named on the last line).

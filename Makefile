@@ -152,7 +152,7 @@ UNIT_LIBS = $(shell pkg-config --libs libcjson zlib 2>/dev/null) $(CAP_LIBS)
 HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h report/*.h tools/*.h)
 
 .PHONY: all deps deps-check check unit fuzz fuzz-smoke fuzz-long asan asan-unit lab \
-	soak soak-check demo bench install uninstall clean
+	soak soak-check demo bench install uninstall clean selftest asan-selftest
 
 all: mxtlsd mxtls-report mxtls-check
 
@@ -202,7 +202,7 @@ build-asan/mxtls-report: $(MXTLS_REPORT_SRC:%.c=build-asan/%.o)
 # domain (tools/); no listener, no session, no journal.
 MXTLS_CHECK_SRC = $(LIB_SRC) $(POLICY_CORE) $(POLICY_IO) report/rtype.c \
 	proxy/smtp.c proxy/tls.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/tls_scache.c \
-	tools/check_out.c tools/mxtls-check.c
+	tools/check_out.c tools/selftest.c tools/mxtls-check.c
 
 mxtls-check: $(MXTLS_CHECK_SRC:%.c=build/%.o)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -236,6 +236,15 @@ unit: $(UNIT_TESTS:%=build/tests/%)
 
 asan-unit: $(UNIT_TESTS:%=build-asan/tests/%)
 	@sh tests/run-units build-asan/tests $(UNIT_TESTS)
+
+# mxtls-check --selftest (tests/selftest_test.sh): mxtlsd's policy and
+# upstream code against loopback MX hosts, with the default configuration
+# and with a broken tls_ca_file; loopback only, no namespace, a few seconds.
+selftest: mxtls-check
+	@sh tests/selftest_test.sh ./mxtls-check
+
+asan-selftest: build-asan/mxtls-check
+	@sh tests/selftest_test.sh build-asan/mxtls-check
 
 # The lab tests that start mxtlsd, in worlds of their own; `make lab' runs
 # them with ./mxtlsd, `make asan' with the ASan+UBSan build (the same
@@ -303,7 +312,8 @@ check: deps-check
 	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) all
 	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) -k $(CHECK_BUILD) || \
 	  echo "check: a build failed; its part says so below" >&2
-	@$(MAKE) --no-print-directory -k CHECK_ONCE=1 unit fuzz-smoke lab asan soak-check; \
+	@$(MAKE) --no-print-directory -k CHECK_ONCE=1 unit selftest fuzz-smoke lab asan \
+	  asan-selftest soak-check; \
 	  rc=$$?; exit $$rc
 
 demo: deps-check

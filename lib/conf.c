@@ -23,7 +23,7 @@
 #include "hex.h"
 
 enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
-	T_RESOLVER, T_CHOICE, T_SOCKET, T_QUEUE, T_WORKERS, T_NTYPES };
+	T_RESOLVER, T_CHOICE, T_SOCKET, T_QUEUE, T_WORKERS, T_DOMAINS, T_NTYPES };
 
 struct cfg_key {
 	const char *name;
@@ -105,6 +105,9 @@ static const struct cfg_key cfg_keys[] = {
 	{"report_state_dir", T_STR, O(report_state_dir), "/var/lib/mxtls/reports", 0, 0, NULL},
 	{"report_mail_command", T_STR, O(report_mail_command), "/usr/sbin/sendmail -t -i", 0, 0, NULL},
 	{"report_http_timeout", T_TIME, O(report_http_timeout), "60s", 1, 3600, NULL},
+	{"selftest_at_start", T_BOOL, O(selftest_at_start), "no", 0, 0, NULL},
+	{"canary_domains", T_DOMAINS, O(canary_domains), CFG_CANARY_DEFAULT, 0, CFG_MAX_CANARY,
+	    NULL},
 };
 
 #define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -513,6 +516,31 @@ set_mark(struct config *c, const struct cfg_key *k, const char *val,
 	return 0;
 }
 
+/* set_domains - domain names, separated by white space or commas, at
+ * most k->max; stored as one space between each two */
+static int
+set_domains(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	char tmp[CFG_MAX_LINE], out[CFG_MAX_LINE] = "", name[300];
+	char *save = NULL, *tok;
+	long n = 0;
+	size_t o = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s", val);
+	for (tok = strtok_r(tmp, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		if (strlen(tok) >= sizeof(name))
+			return bad(w, k, "\"%.256s\" is not a domain name", tok);
+		dname_norm(name, sizeof(name), tok);	/* lower case, no final dot */
+		if (!dname_host_ok(name, strlen(name)))
+			return bad(w, k, "\"%.256s\" is not a domain name", tok);
+		if (++n > k->max)
+			return bad(w, k, "more than " CFG_MAX_CANARY_STR " domains%s", NULL);
+		o += (size_t) snprintf(out + o, sizeof(out) - o, "%s%s", o ? " " : "", name);
+	}
+	return store_str(c, k, out, w);
+}
+
 /* How each type of value is parsed, and whether the field is a string of
  * its own (cfg_free() frees it). */
 static const struct cfg_kind {
@@ -533,6 +561,7 @@ static const struct cfg_kind {
 	[T_SOCKET] = {set_socket, 1},
 	[T_QUEUE] = {set_queue, 0},
 	[T_WORKERS] = {set_workers, 0},
+	[T_DOMAINS] = {set_domains, 1},
 };
 
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == T_NTYPES,
@@ -758,6 +787,7 @@ cfg_print(const struct config *c, FILE *fp)
 		case T_HOST:
 		case T_RESOLVER:
 		case T_SOCKET:
+		case T_DOMAINS:
 			if (**(char *const *) src)
 				fprintf(fp, " %s", *(char *const *) src);
 			break;

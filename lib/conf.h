@@ -44,6 +44,10 @@
  *	socketmap, with unix_ok: Postfix's inet:ADDR:PORT and unix:/PATH
  *	too; the metrics: ADDR:PORT or [ADDR6]:PORT); -1 when it is none.
  *
+ *	canary_domains (mxtls-check --canary) is a list of host names,
+ *	separated by white space or commas in the file, kept lower case
+ *	without a final dot and one space apart (at most CFG_MAX_CANARY).
+ *
  *	A word-valued key (mx_mismatch, mode, journal_fsync) maps its words to
  *	values through a table of struct cfg_word, ended by a NULL name;
  *	cfg_word_str() is the word of a value (NULL when none has it).  The
@@ -68,6 +72,10 @@
 #define CFG_MAX_FILE	(1024 * 1024)
 #define CFG_MAX_LINE	4096
 #define CFG_DEFAULT_FILE "/etc/mxtls/mxtls.conf"
+#define CFG_MAX_CANARY	64		/* canary_domains = */
+#define CFG_MAX_CANARY_STR "64"
+/* mxtls-check --canary: public domains broken on purpose (mxtls-check(8)) */
+#define CFG_CANARY_DEFAULT "wrong.havedane.net"
 
 struct cfg_endpoint {
 	struct sockaddr_storage addr;
@@ -136,6 +144,9 @@ struct config {
 	char *report_state_dir;		/* what mxtls-report has sent */
 	char *report_mail_command;	/* reads a message on stdin */
 	long report_http_timeout;
+	int selftest_at_start;		/* ExecStartPre: mxtls-check --selftest */
+	char *canary_domains;		/* mxtls-check --canary: names, one
+					 * space apart; empty: none */
 };
 
 /* mx_mismatch: what to do when the original destination is not a

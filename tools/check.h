@@ -11,6 +11,8 @@
  *		size_t len);
  *	void chk_txt_parse(struct chk_txt *t);
  *	int chk_deliverable(const struct chk *k);
+ *	enum chk_canary chk_canary(const struct chk *k);
+ *	const char *chk_canary_str(enum chk_canary v);
  *	void chk_print(const struct chk *k, FILE *fp);
  *	cJSON *chk_json(const struct chk *k);
  *
@@ -54,6 +56,16 @@
  *	chk_deliverable() is 1 when mxtlsd would try to deliver: the route's
  *	verdict is ROUTE_TRY and some candidate is connected to (with
  *	k->connect: and some handshake reached the ready state), else 0.
+ *
+ *	chk_canary() is what --canary says of a domain broken on purpose
+ *	(after --connect's handshakes): CHK_CANARY_DELIVER when mxtlsd would
+ *	deliver (chk_deliverable()), CHK_CANARY_REFUSED when it would not
+ *	and every reason is a policy one (a route verdict with a result
+ *	type, a candidate not connected to for policy, a handshake that
+ *	failed with a result type), else CHK_CANARY_UNPROVEN (lookups that
+ *	failed without a result type, a TCP or SMTP failure, a null MX):
+ *	mxtlsd would not deliver, but not because policy refused.
+ *	chk_canary_str() is its word: `DELIVER', `refuse', `unproven'.
  *
  *	chk_print() writes the report as text lines (mxtls-check(8),
  *	OUTPUT); chk_json() builds the --json object (mxtls-check(8), JSON;
@@ -158,6 +170,11 @@ void chk_cand_word(const struct plan *p, const struct route *rt, int i,
 void chk_txt_add(struct chk_txt *t, const unsigned char *rd, size_t len);
 void chk_txt_parse(struct chk_txt *t);
 int chk_deliverable(const struct chk *k);
+
+enum chk_canary { CHK_CANARY_DELIVER, CHK_CANARY_REFUSED, CHK_CANARY_UNPROVEN };
+
+enum chk_canary chk_canary(const struct chk *k);
+const char *chk_canary_str(enum chk_canary v);
 void chk_print(const struct chk *k, FILE *fp);
 cJSON *chk_json(const struct chk *k);
 

@@ -213,6 +213,39 @@ chk_deliverable(const struct chk *k)
 	return 0;
 }
 
+/* chk_canary - --canary: delivered, refused for a policy reason (a
+ * result type says which), or not proven either way */
+enum chk_canary
+chk_canary(const struct chk *k)
+{
+	int policy = 0, other = 0;
+
+	if (chk_deliverable(k))
+		return CHK_CANARY_DELIVER;
+	if (k->rt->verdict == ROUTE_NULLMX)
+		return CHK_CANARY_UNPROVEN;	/* no mail at all, no policy needed */
+	if (k->rt->verdict != ROUTE_TRY)
+		return k->rt->rtype != RTYPE_NONE ? CHK_CANARY_REFUSED : CHK_CANARY_UNPROVEN;
+	for (int i = 0; i < k->rt->ncands; i++)
+		if (!connected_to(k->rt, &k->rt->cands[i]))
+			policy |= k->rt->cands[i].failed;
+	for (int i = 0; i < k->nconns; i++) {
+		if (k->conns[i].rtype != RTYPE_NONE)
+			policy = 1;
+		else
+			other = 1;	/* a TCP or SMTP failure proves nothing */
+	}
+	return policy && !other ? CHK_CANARY_REFUSED : CHK_CANARY_UNPROVEN;
+}
+
+/* chk_canary_str - the word of a canary verdict */
+const char *
+chk_canary_str(enum chk_canary v)
+{
+	return v == CHK_CANARY_DELIVER ? "DELIVER" : v == CHK_CANARY_REFUSED ? "refuse"
+	    : "unproven";
+}
+
 /* when_str - a time in UTC, ISO 8601 */
 static void
 when_str(time_t t, char *buf, size_t len)

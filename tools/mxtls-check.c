@@ -4,6 +4,9 @@
  * SYNOPSIS
  *	mxtls-check [-c FILE] [--json] [--connect] [--dest ADDR[:PORT]]
  *		[--fresh] [-v] DOMAIN
+ *	mxtls-check [-c FILE] [-v] --selftest [--if-configured]
+ *	mxtls-check --print-selftest-cert
+ *	mxtls-check [-c FILE] [-v] --canary [DOMAIN...]
  *
  * DESCRIPTION
  *	Reads mxtlsd's configuration (cfg_read(), the same default file),
@@ -23,8 +26,18 @@
  *	(an empty one with --fresh), removed at the end.  mxtlsd's own
  *	sts_cache_dir is only read.
  *
+ *	--selftest runs selftest.c's cases (mxtlsd's policy and upstream
+ *	code against MX hosts on loopback; with --if-configured only when
+ *	selftest_at_start = yes).  --canary runs the check with --connect
+ *	for each domain of canary_domains (or the command line), each in a
+ *	child process of its own, and says of each whether mxtlsd would
+ *	refuse it (chk_canary()).
+ *
  *	Exit status: 0 deliverable, 1 mxtlsd would refuse (or, with
  *	--connect, no handshake succeeded), 2 usage or configuration error.
+ *	--selftest: 0 every case as expected, 1 not.  --canary: 0 every
+ *	domain refused for a policy reason, 1 one would be delivered, 3
+ *	none delivered but some not proven.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -34,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,15 +69,20 @@
 #include "../proxy/tls.h"
 #include "../proxy/up.h"
 #include "check.h"
+#include "selftest.h"
 
 #define T_TXT		16
 #define CACHE_FILE_MAX	16384		/* as stscache_init() reads */
+#define CANARY_SECS	180		/* one canary domain, in all */
 
 struct opts {				/* the command line */
 	const char *config;
 	int given, json, connect, fresh, verbose;
+	int selftest, if_configured, print_cert, canary;
 	const char *dest;
 	char domain[DNAME_MAX + 2];
+	char **names;			/* --canary's domains, or NULL */
+	int nnames;
 };
 
 static struct config cfg;
@@ -85,7 +104,10 @@ static _Noreturn void
 usage(int asked)
 {
 	fprintf(asked ? stdout : stderr, "usage: mxtls-check [-c config_file] [--json] "
-	    "[--connect] [--dest addr[:port]] [--fresh] [-v] domain\n");
+	    "[--connect] [--dest addr[:port]] [--fresh] [-v] domain\n"
+	    "       mxtls-check [-c config_file] [-v] --selftest [--if-configured]\n"
+	    "       mxtls-check --print-selftest-cert\n"
+	    "       mxtls-check [-c config_file] [-v] --canary [domain ...]\n");
 	exit(asked ? 0 : 2);
 }
 
@@ -110,7 +132,10 @@ options(int argc, char **argv, struct opts *o)
 	static const struct option longs[] = {
 		{"json", no_argument, NULL, 'j'}, {"connect", no_argument, NULL, 'C'},
 		{"dest", required_argument, NULL, 'd'}, {"fresh", no_argument, NULL, 'F'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'}, {"selftest", no_argument, NULL, 'S'},
+		{"if-configured", no_argument, NULL, 'I'},
+		{"print-selftest-cert", no_argument, NULL, 'P'},
+		{"canary", no_argument, NULL, 'K'}, {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -136,11 +161,47 @@ options(int argc, char **argv, struct opts *o)
 		case 'v':
 			o->verbose = 1;
 			break;
+		case 'S':
+			o->selftest = 1;
+			break;
+		case 'I':
+			o->if_configured = 1;
+			break;
+		case 'P':
+			o->print_cert = 1;
+			break;
+		case 'K':
+			o->canary = 1;
+			break;
 		case 'h':
 			usage(1);
 		default:
 			usage(0);
 		}
+	}
+	if (o->selftest + o->print_cert + o->canary > 1
+	    || (o->if_configured && !o->selftest)
+	    || ((o->selftest || o->print_cert || o->canary)
+	    && (o->json || o->connect || o->dest || o->fresh)))
+		usage(0);
+	if (o->selftest || o->print_cert) {
+		if (optind != argc)
+			usage(0);
+		return;
+	}
+	if (o->canary) {
+		for (int i = optind; i < argc; i++) {
+			char d[DNAME_MAX + 2];
+
+			if (strlen(argv[i]) > DNAME_MAX + 1)
+				die("%.64s...: not a domain name", argv[i]);
+			dname_norm(d, sizeof(d), argv[i]);
+			if (!dname_host_ok(d, strlen(d)))
+				die("%s: not a domain name", argv[i]);
+		}
+		o->names = argv + optind;
+		o->nnames = argc - optind;
+		return;
 	}
 	if (optind != argc - 1)
 		usage(0);
@@ -535,35 +596,29 @@ output(int json)
 	cJSON_Delete(o);
 }
 
-/* main - check one domain */
-int
-main(int argc, char **argv)
+/* check_domain - one domain, as mxtlsd would see it: its report on
+ * stdout; 0 deliverable, 1 not.  *canary, when asked for, is what
+ * --canary says of it */
+static int
+check_domain(const struct opts *o, enum chk_canary *canary)
 {
-	struct opts o = {0};
 	struct route rt;
 	struct ptable *tab;
-	char err[1024];
 	int rc;
 
-	options(argc, argv, &o);
-	log_init("mxtls-check", 1, o.verbose);
-	signal(SIGPIPE, SIG_IGN);
-	if (cfg_read(&cfg, o.config, o.given, err, sizeof(err)) < 0)
-		die("%s", err);
-	cfg_hostname(&cfg, hostname, sizeof(hostname));
 	tab = load_table();
-	k.domain = o.domain;
+	k.domain = o->domain;
 	k.table_file = cfg.policy_table;
-	k.connect = o.connect;
-	if (o.dest) {
-		if (chk_parse_dest(o.dest, &k.dest) < 0)
-			die("--dest %s: not ADDR, ADDR:PORT or [ADDR6]:PORT", o.dest);
+	k.connect = o->connect;
+	if (o->dest) {
+		if (chk_parse_dest(o->dest, &k.dest) < 0)
+			die("--dest %s: not ADDR, ADDR:PORT or [ADDR6]:PORT", o->dest);
 		k.dest_given = 1;
 	}
 	loop = EV_DEFAULT;
-	lookups(o.domain, o.fresh);
+	lookups(o->domain, o->fresh);
 	k.plan = plan;
-	if (!o.dest)
+	if (!o->dest)
 		(void) chk_orig_of(plan, &k.dest);
 	k.opts = (struct route_opts) {
 		.mismatch = (enum mx_mismatch) cfg.mx_mismatch,
@@ -574,11 +629,13 @@ main(int argc, char **argv)
 	};
 	route_build(plan, &k.dest, &k.opts, &rt);
 	k.rt = &rt;
-	if (o.connect)
+	if (o->connect)
 		connect_all();
 	k.now = time(NULL);
-	output(o.json);
+	output(o->json);
 	rc = chk_deliverable(&k) ? 0 : 1;
+	if (canary)
+		*canary = chk_canary(&k);
 	fflush(stdout);
 	if (k.sts_looked_up)
 		fetch_shutdown();
@@ -587,6 +644,105 @@ main(int argc, char **argv)
 	plan_free(plan);
 	if (tab)
 		ptable_free(tab);
+	return rc;
+}
+
+/* canary_one - one canary domain in a child process (its report on
+ * stdout with -v, else nowhere): what --canary says of it */
+static enum chk_canary
+canary_one(const struct opts *o, const char *domain)
+{
+	struct opts co = *o;
+	enum chk_canary v = CHK_CANARY_UNPROVEN;
+	int st;
+	pid_t pid;
+
+	dname_norm(co.domain, sizeof(co.domain), domain);
+	co.connect = 1;
+	fflush(stdout);
+	if ((pid = fork()) < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (!o->verbose && freopen("/dev/null", "w", stdout) == NULL)
+			_exit(2);
+		alarm(CANARY_SECS);		/* SIGALRM ends it: unproven */
+		(void) check_domain(&co, &v);
+		fflush(stdout);
+		_exit(10 + (int) v);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid: %s", strerror(errno));
+	if (WIFEXITED(st) && WEXITSTATUS(st) >= 10 && WEXITSTATUS(st) <= 10 + CHK_CANARY_UNPROVEN)
+		v = (enum chk_canary) (WEXITSTATUS(st) - 10);
+	return v;
+}
+
+/* canary - every canary domain: would mxtlsd refuse it? */
+static int
+canary(const struct opts *o)
+{
+	char *list = NULL, *save = NULL, *tok;
+	int n = 0, delivered = 0, unproven = 0;
+
+	printf("%-40s %-10s %s\n", "domain", "expected", "got");
+	if (o->nnames == 0 && (list = strdup(cfg.canary_domains)) == NULL)
+		die("out of memory");
+	for (int i = 0;; i++) {
+		const char *d = o->nnames ? (i < o->nnames ? o->names[i] : NULL)
+		    : (tok = strtok_r(i ? NULL : list, " ", &save));
+		enum chk_canary v;
+
+		if (d == NULL)
+			break;
+		v = canary_one(o, d);
+		printf("%-40s %-10s %s\n", d, "refuse", chk_canary_str(v));
+		fflush(stdout);
+		n++;
+		delivered += v == CHK_CANARY_DELIVER;
+		unproven += v == CHK_CANARY_UNPROVEN;
+	}
+	free(list);
+	if (n == 0)
+		die("--canary: no domains (canary_domains is empty)");
+	if (delivered)
+		printf("canary: FAILED: %d of %d domains would be delivered\n", delivered, n);
+	else if (unproven)
+		printf("canary: %d of %d domains not proven (lookups or connections failed, "
+		    "no policy verdict)\n", unproven, n);
+	else
+		printf("canary: ok: all %d domains refused\n", n);
+	return delivered ? 1 : unproven ? 3 : 0;
+}
+
+/* main - check one domain, or run the self-test or the canary */
+int
+main(int argc, char **argv)
+{
+	struct opts o = {0};
+	char err[1024];
+	int rc;
+
+	options(argc, argv, &o);
+	if (o.print_cert) {
+		fputs(st_untrusted_pem(), stdout);
+		return 0;
+	}
+	log_init("mxtls-check", 1, o.verbose);
+	signal(SIGPIPE, SIG_IGN);
+	if (cfg_read(&cfg, o.config, o.given, err, sizeof(err)) < 0)
+		die("%s", err);
+	cfg_hostname(&cfg, hostname, sizeof(hostname));
+	if (o.selftest) {
+		if (o.if_configured && !cfg.selftest_at_start)
+			rc = 0;			/* selftest_at_start = no */
+		else
+			rc = st_run(&cfg, EV_DEFAULT, o.verbose, stdout);
+	} else if (o.canary) {
+		rc = canary(&o);
+	} else {
+		rc = check_domain(&o, NULL);
+	}
 	cfg_free(&cfg);
 	return rc;
 }

@@ -399,6 +399,7 @@ fi
 if command -v systemd-analyze >/dev/null; then
 	mkdir -p "$W/sbin" "$W/unit"
 	ln -sf "$MXTLSD" "$W/sbin/mxtlsd"
+	ln -sf "${MXTLS_CHECK:-$REPO/mxtls-check}" "$W/sbin/mxtls-check"
 	ln -sf "$REPO/iptables/mxtls-iptables" "$W/sbin/mxtls-iptables"
 	sed "s,@SBINDIR@,$W/sbin,g; s,@SYSCONFDIR@,/etc,g" "$UNIT" >"$W/unit/mxtlsd.service"
 	out=$(systemd-analyze verify --man=no "$W/unit/mxtlsd.service" 2>&1)

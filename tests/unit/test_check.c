@@ -297,6 +297,77 @@ deliverable(void)
 	free(p);
 }
 
+/* canary - chk_canary: refused for a policy reason, delivered, or not
+ * proven (what --canary must not count as a refusal) */
+static void
+canary(void)
+{
+	static const enum dane_state fail2[] = {DANE_FAIL, DANE_FAIL};
+	static const enum dane_state auth1[] = {DANE_AUTH};
+	struct plan *p = mkplan(2, fail2);
+	struct route rt;
+	struct chk k;
+	enum chk_canary v;
+
+	memset(&k, 0, sizeof(k));
+	k.plan = p;
+	k.rt = &rt;
+	k.dest = sa("192.0.2.1:25");
+	k.connect = 1;
+	route_build(p, &k.dest, &k.opts, &rt);
+	v = chk_canary(&k);
+	T_CASE("canary: every host's DANE lookups failed: refused", v == CHK_CANARY_REFUSED,
+	    "%s", chk_canary_str(v));
+	k.opts.report_only = 1;
+	route_build(p, &k.dest, &k.opts, &rt);
+	k.nconns = 1;
+	k.conns[0].ok = 1;
+	v = chk_canary(&k);
+	T_CASE("canary: report-only delivers it: DELIVER", v == CHK_CANARY_DELIVER
+	    && strcmp(chk_canary_str(v), "DELIVER") == 0, "%s", chk_canary_str(v));
+	k.opts.report_only = 0;
+	k.nconns = 0;
+	free(p);
+
+	p = mkplan(1, auth1);
+	k.plan = p;
+	route_build(p, &k.dest, &k.opts, &rt);
+	k.nconns = 1;
+	k.conns[0] = (struct chk_conn) {.cand = 0, .ok = 0, .rtype = RTYPE_TLSA_INVALID};
+	v = chk_canary(&k);
+	T_CASE("canary: DANE, the handshake failed with tlsa-invalid: refused",
+	    v == CHK_CANARY_REFUSED && strcmp(chk_canary_str(v), "refuse") == 0, "%s",
+	    chk_canary_str(v));
+	k.conns[0].rtype = RTYPE_NONE;
+	v = chk_canary(&k);
+	T_CASE("canary: DANE, the connection failed (no result type): unproven",
+	    v == CHK_CANARY_UNPROVEN && strcmp(chk_canary_str(v), "unproven") == 0, "%s",
+	    chk_canary_str(v));
+	k.conns[0].ok = 1;
+	v = chk_canary(&k);
+	T_CASE("canary: DANE, the handshake succeeded: DELIVER", v == CHK_CANARY_DELIVER, "%s",
+	    chk_canary_str(v));
+	k.conns[0].ok = 0;
+	p->status = PLAN_TEMPFAIL;
+	p->rtype = RTYPE_NONE;
+	route_build(p, &k.dest, &k.opts, &rt);
+	k.nconns = 0;
+	v = chk_canary(&k);
+	T_CASE("canary: lookups failed (no Internet): unproven", v == CHK_CANARY_UNPROVEN,
+	    "%s", chk_canary_str(v));
+	p->rtype = RTYPE_DNSSEC_INVALID;
+	route_build(p, &k.dest, &k.opts, &rt);
+	v = chk_canary(&k);
+	T_CASE("canary: DNSSEC bogus: refused", v == CHK_CANARY_REFUSED, "%s",
+	    chk_canary_str(v));
+	p->status = PLAN_NULLMX;
+	route_build(p, &k.dest, &k.opts, &rt);
+	v = chk_canary(&k);
+	T_CASE("canary: null MX: unproven (no policy needed to refuse)",
+	    v == CHK_CANARY_UNPROVEN, "%s", chk_canary_str(v));
+	free(p);
+}
+
 /* txt - chk_txt_parse */
 static void
 txt(void)
@@ -603,6 +674,7 @@ main(void)
 	table();
 	words();
 	deliverable();
+	canary();
 	txt();
 	output();
 	dest();

@@ -129,6 +129,22 @@ static const struct bad bads[] = {
 	    "t.cf:2: upstream_source: client needs a tproxy: address in listen"},
 	{"upstream_source client, default listen", "upstream_source = client\n", 0,
 	    "upstream_source: client needs a tproxy:"},
+	{"selftest_at_start maybe", "selftest_at_start = maybe\n", 0,
+	    "t.cf:1: selftest_at_start: \"maybe\": expected yes or no"},
+	{"canary_domains not a name", "canary_domains = wrong.havedane.net bad_name.example\n",
+	    0, "t.cf:1: canary_domains: \"bad_name.example\" is not a domain name"},
+	{"canary_domains an address", "canary_domains = [192.0.2.1]\n", 0,
+	    "canary_domains: \"[192.0.2.1]\" is not a domain name"},
+	{"canary_domains too many", "canary_domains = a.example b.example c.example d.example "
+	    "e.example f.example g.example h.example i.example j.example k.example l.example "
+	    "m.example n.example o.example p.example q.example r.example s.example t.example "
+	    "u.example v.example w.example x.example y.example z.example aa.example ab.example "
+	    "ac.example ad.example ae.example af.example ag.example ah.example ai.example "
+	    "aj.example ak.example al.example am.example an.example ao.example ap.example "
+	    "aq.example ar.example as.example at.example au.example av.example aw.example "
+	    "ax.example ay.example az.example ba.example bb.example bc.example bd.example "
+	    "be.example bf.example bg.example bh.example bi.example bj.example bk.example "
+	    "bl.example bm.example\n", 0, "canary_domains: more than 64 domains"},
 };
 
 static void
@@ -309,7 +325,52 @@ defaults(void)
 	T_CASE("default mode enforce, no floor, no table, servers off",
 	    c.mode == MODE_ENFORCE && !c.require_tls && !c.policy_table[0]
 	    && !c.socketmap_listen[0] && !c.metrics_listen[0], "mode=%d", c.mode);
+	T_CASE("default selftest_at_start no", c.selftest_at_start == 0, "%d",
+	    c.selftest_at_start);
+	T_CASE("default canary_domains: wrong.havedane.net",
+	    strcmp(c.canary_domains, "wrong.havedane.net") == 0, "%s", c.canary_domains);
 	cfg_free(&c);
+}
+
+/* selftest_keys - selftest_at_start, and canary_domains: a list in any
+ * separators and case, one space apart, lower case, printed back */
+static void
+selftest_keys(void)
+{
+	static const char text[] = "selftest_at_start = yes\n"
+	    "canary_domains = Wrong.HaveDANE.net,  b.example.\n\tc.example\n";
+	struct config c, c2;
+	char err[512], *out = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int rc;
+
+	cfg_defaults(&c);
+	rc = cfg_parse(&c, "t.cf", text, sizeof(text) - 1, err, sizeof(err));
+	T_CASE("selftest_at_start yes", rc == 0 && c.selftest_at_start == 1, "rc %d %s", rc,
+	    err);
+	T_CASE("canary_domains: commas, blanks, a continuation, case and a final dot",
+	    rc == 0 && strcmp(c.canary_domains, "wrong.havedane.net b.example c.example") == 0,
+	    "\"%s\"", c.canary_domains);
+	if ((fp = open_memstream(&out, &len)) != NULL) {
+		cfg_print(&c, fp);
+		fclose(fp);
+	}
+	T_CASE("canary_domains and selftest_at_start printed", out
+	    && strstr(out, "\ncanary_domains = wrong.havedane.net b.example c.example\n")
+	    && strstr(out, "\nselftest_at_start = yes\n"), "%s", out ? out : "(none)");
+	cfg_defaults(&c2);
+	rc = out ? cfg_parse(&c2, "p.cf", out, len, err, sizeof(err)) : -1;
+	T_CASE("... and parsed back the same", rc == 0 && c2.selftest_at_start == 1
+	    && strcmp(c2.canary_domains, c.canary_domains) == 0, "rc %d %s", rc, err);
+	cfg_free(&c2);
+	cfg_free(&c);
+	cfg_defaults(&c);
+	rc = cfg_parse(&c, "t.cf", "canary_domains =\n", 17, err, sizeof(err));
+	T_CASE("canary_domains empty: none", rc == 0 && c.canary_domains[0] == 0, "rc %d %s",
+	    rc, err);
+	cfg_free(&c);
+	free(out);
 }
 
 /* Every word of every word-valued key, with the value it stands for. */
@@ -476,6 +537,7 @@ main(void)
 	bad_files();
 	good_file();
 	defaults();
+	selftest_keys();
 	words();
 	read_and_name();
 	hostile();

@@ -10,6 +10,11 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= /lib/systemd/system
 
 CC ?= cc
+# The version, in one place: VERSION (debian/changelog must agree, see
+# debian/rules); `mxtlsd -V', `mxtls-report -V', `mxtls-check -V' and
+# `mxtls-iptables --version' print it.
+VERSION := $(shell cat VERSION)
+VERSION_DEF = -DMXTLS_VERSION='"$(VERSION)"'
 PKGS = openssl libunbound libnetfilter_queue libcjson libcurl zlib libcap
 # The build must find every dependency; only what is used is linked.
 PKG_CHECK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok)
@@ -18,7 +23,7 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -fno-common
 HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) -D_GNU_SOURCE \
+ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(WARN) $(HARDEN) -D_GNU_SOURCE $(VERSION_DEF) \
 	$(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
 LDFLAGS ?=
 ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now
@@ -34,7 +39,7 @@ CAP_LIBS = $(shell pkg-config --libs libcap 2>/dev/null)
 # ASan + UBSan build: same sources, its own object directory.
 ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	$(WARN) -D_GNU_SOURCE $(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
+	$(WARN) -D_GNU_SOURCE $(VERSION_DEF) $(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
 LIB_SRC = lib/log.c lib/clock.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/dest.c lib/conf.c lib/conf_load.c
@@ -174,6 +179,10 @@ build/%.o: %.c $(HDRS) | pkgcheck
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The objects that print the version are rebuilt when it changes.
+VERSION_OBJS = proxy/main.o tools/mxtls-report.o tools/mxtls-check.o
+$(VERSION_OBJS:%=build/%) $(VERSION_OBJS:%=build-asan/%): VERSION
 
 build-asan/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -346,7 +355,8 @@ install: mxtlsd mxtls-report mxtls-check
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(SYSCONFDIR)/mxtls $(DESTDIR)$(UNITDIR)
 	install -m 755 mxtlsd $(DESTDIR)$(SBINDIR)/mxtlsd
-	install -m 755 iptables/mxtls-iptables $(DESTDIR)$(SBINDIR)/mxtls-iptables
+	sed 's,@VERSION@,$(VERSION),' iptables/mxtls-iptables > $(DESTDIR)$(SBINDIR)/mxtls-iptables
+	chmod 755 $(DESTDIR)$(SBINDIR)/mxtls-iptables
 	install -m 644 man/mxtlsd.8 man/mxtls-iptables.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 man/mxtls.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	test -e $(DESTDIR)$(SYSCONFDIR)/mxtls/mxtls.conf || \

@@ -157,7 +157,7 @@ UNIT_LIBS = $(shell pkg-config --libs libcjson zlib 2>/dev/null) $(CAP_LIBS)
 HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h report/*.h tools/*.h)
 
 .PHONY: all deps deps-check check unit fuzz fuzz-smoke fuzz-long asan asan-unit lab \
-	soak soak-check demo bench install uninstall clean selftest asan-selftest
+	soak soak-check demo bench install uninstall clean selftest asan-selftest deb
 
 all: mxtlsd mxtls-report mxtls-check
 
@@ -379,6 +379,13 @@ install: mxtlsd mxtls-report mxtls-check
 	    echo "creating system user mxtls"; \
 	    useradd --system --no-create-home --home-dir /nonexistent \
 	        --shell /usr/sbin/nologin mxtls; fi
+
+# The Debian package (debian/, scripts/deb.sh): build/deb/mxtls_VERSION_ARCH.deb
+# and its -dbgsym, made by dpkg-buildpackage -b -us -uc from a copy of the
+# tree; fails when lintian reports an error.  `sh scripts/deps.sh deb'
+# installs debhelper, dpkg-dev, lintian and fakeroot.
+deb:
+	@sh scripts/deb.sh
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mxtlsd $(DESTDIR)$(SBINDIR)/mxtls-iptables \

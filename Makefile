@@ -266,6 +266,8 @@ asan-selftest: build-asan/mxtls-check
 #   gateway_test  mxtlsd's sessions and journal in the gateway topology
 # Those of the rules alone, with no mxtlsd, run once, in `make lab':
 # bypass_test.sh and iptables_test.sh (tests/lab/run; LAB_SKIP_IPTABLES_TEST).
+# So does deb_test.sh: `make deb', and the package installed, reinstalled,
+# removed and purged in a throw-away root (never the host's).
 LAB_MXTLSD_TESTS = tproxy_test crash_test privs_test gateway_test
 
 # The lab with the ASan+UBSan mxtlsd.
@@ -289,6 +291,7 @@ fuzz-long: fuzz
 lab: mxtlsd mxtls-report mxtls-check
 	@rc=0; MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/run || rc=1; \
 	bash tests/lab/bypass_test.sh || rc=1; \
+	bash tests/lab/deb_test.sh || rc=1; \
 	$(if $(CHECK_ONCE),echo "lab: $(LAB_MXTLSD_TESTS:%=%.sh) run under make asan only (CHECK_ONCE)" >&2;, \
 	for t in $(LAB_MXTLSD_TESTS); do \
 		MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/$$t.sh || rc=1; \

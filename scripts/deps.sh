@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh [build|check|demo|exim|metrics|smap|bench|deb]
 #   build  compiler and libraries for `make`
 #   check  build + clang/libFuzzer + the lab (postfix, iptables, nftables,
-#          iproute2, python3, openssl) + exim
+#          iproute2, python3, openssl) + exim + deb (tests/lab/deb_test.sh)
 #   demo   build + clang/libFuzzer + the lab, without exim
 #   metrics  python3-prometheus-client alone: the lab's metrics scenario
 #          parses mxtlsd's /metrics with it (tests/lab/scenarios/metrics.sh)
@@ -50,7 +50,7 @@ want=$BUILD_PKGS
 exim=
 case "${1:-build}" in
 build) ;;
-check) want="$BUILD_PKGS $CHECK_PKGS"; exim=1 ;;
+check) want="$BUILD_PKGS $CHECK_PKGS $DEB_PKGS"; exim=1 ;;
 demo) want="$BUILD_PKGS $CHECK_PKGS" ;;
 exim) want=""; exim=1 ;;
 metrics) want=$METRICS_PKGS ;;

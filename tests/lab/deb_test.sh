@@ -313,7 +313,7 @@ dpkg-deb --fsys-tarfile "$deb" 2>/dev/null | tar -xOf - ./usr/sbin/mxtlsd >"$W/m
 id=$(readelf -n "$W/mxtlsd" 2>/dev/null | sed -n 's/.*Build ID: *//p')
 dbgfile=./usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug
 check dbgsym "no $dbgfile in ${dbg:-no dbgsym package}" \
-    sh -c "[ -n '$id' ] && [ -n '$dbg' ] && dpkg-deb -c '$dbg' | grep -q '$dbgfile\$'"
+    sh -c "[ -n '$id' ] && [ -n '$dbg' ] && dpkg-deb -c '$dbg' 2>/dev/null | grep -q '$dbgfile\$'"
 
 exec 9>/tmp/mxlab.lock
 if ! flock -w "${LAB_LOCK_WAIT:-0}" 9; then

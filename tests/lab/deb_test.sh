@@ -26,9 +26,19 @@
 #	the purge every path in it must look in root2 as it does in root1
 #	(type, mode, owner, content; a directory's list of names), but for
 #	dpkg's and debconf's own books and the backup files of /etc/passwd
-#	and friends.  The rules check installs mxtls-iptables' rules
-#	(--fail-closed, which mxtlsd's unit never removes) in the namespace's
-#	network and expects dpkg -r to take them away.
+#	and friends.  The rules: mxtls-iptables' fail-closed rules (which
+#	mxtlsd's unit never removes), installed in the namespace's network
+#	before the reinstall, must be there after it (prerm upgrade) and gone
+#	after dpkg -r (prerm remove).
+#
+#	Steps: install; files, conffile, user, /var/lib/mxtls, nothing
+#	enabled, -V of the four programs; mxtlsd.service's ExecStartPre
+#	(mxtlsd -n) as mxtls, and every Exec path of the units; reinstall
+#	over itself; dpkg -r (rules, binaries gone; conffile, user, state
+#	kept); install again and remove; dpkg -P (conffile, state, user,
+#	group, dpkg's files gone; /etc/passwd, group, shadow, gshadow, subuid,
+#	subgid as before; nothing else left).  About 15 s with DEB_DIR, a
+#	minute with the build.
 #
 # ENVIRONMENT
 #	DEB_DIR		take the .deb files from here instead of building
@@ -117,7 +127,7 @@ mxtls_rules() {
 
 inner() {
 	W=$1 DEBS=$2 VERSION=$3
-	local T=$W/t deb user uid dir out v p unit bad
+	local T=$W/t deb user uid dir out v p unit bad n
 	R1=$W/root1 R2=$W/root2 UP2=$T/upper2
 	mkdir -p "$T" "$R1" "$R2"
 	mount -t tmpfs -o mode=0755 tmpfs "$T" || { fail setup "tmpfs"; return 1; }
@@ -205,10 +215,16 @@ inner() {
 	done
 	check unit-paths "not installed:$bad" [ -z "$bad" ]
 
-	# 6. reinstall over itself: the admin's conffile change stays, the
-	# user keeps its uid, and dpkg asks nothing (stdin is /dev/null)
+	# 6. reinstall over itself (dpkg runs the old prerm with "upgrade"):
+	# the admin's conffile change stays, the user keeps its uid, the rules
+	# mxtlsd works behind stay (the new mxtlsd takes them over), and dpkg
+	# asks nothing (stdin is /dev/null).  The rules are fail-closed ones,
+	# which mxtlsd's unit never removes.
 	echo "# changed by the admin" >>"$R2/etc/mxtls/mxtls.conf"
 	echo state >"$R2/var/lib/mxtls/kept"
+	out=$(in2 mxtls-iptables install --local --fail-closed --port 10025 --mark 0x6d78 2>&1)
+	n=$(mxtls_rules)
+	[ "$n" -gt 0 ] || fail rules-setup "mxtls-iptables install: $out"
 	if in2 dpkg -i "/tmp/debs/$deb" </dev/null >"$W/reinstall.log" 2>&1 &&
 	    grep -q '^# changed by the admin' "$R2/etc/mxtls/mxtls.conf" &&
 	    [ "$(in2 id -u mxtls)" = "$uid" ] && [ -f "$R2/var/lib/mxtls/kept" ] &&
@@ -217,11 +233,10 @@ inner() {
 	else
 		fail reinstall "$(tail -n 3 "$W/reinstall.log" | tr '\n' ' ')"
 	fi
+	check reinstall-rules "$n MXTLS rules before, $(mxtls_rules) after" test "$(mxtls_rules)" = "$n"
 
-	# 7. remove: the rules go (fail-closed ones too), binaries go, the
-	# conffile, the user and the state stay
-	out=$(in2 mxtls-iptables install --local --fail-closed --port 10025 --mark 0x6d78 2>&1)
-	[ "$(mxtls_rules)" -gt 0 ] || fail rules-setup "mxtls-iptables install: $out"
+	# 7. remove: the rules go, binaries go, the conffile, the user and the
+	# state stay; installed again from there, the conffile change is kept
 	if in2 dpkg -r mxtls </dev/null >"$W/remove.log" 2>&1; then
 		pass "remove (dpkg -r)"
 	else
@@ -240,6 +255,14 @@ inner() {
 	out=$(in2 dpkg-query -W -f='${Status}' mxtls 2>&1)
 	[ "$out" = "deinstall ok config-files" ] || bad="$bad [status '$out']"
 	check remove-state "$bad" [ -z "$bad" ]
+	if in2 dpkg -i "/tmp/debs/$deb" </dev/null >"$W/again.log" 2>&1 &&
+	    grep -q '^# changed by the admin' "$R2/etc/mxtls/mxtls.conf" &&
+	    [ -x "$R2/usr/sbin/mxtlsd" ] && [ "$(in2 id -u mxtls)" = "$uid" ] &&
+	    in2 dpkg -r mxtls </dev/null >>"$W/again.log" 2>&1; then
+		pass "install after remove (conffile change kept), remove again"
+	else
+		fail install-again "$(tail -n 3 "$W/again.log" | tr '\n' ' ')"
+	fi
 
 	# 8. purge: conffile, state, user and group go
 	if in2 dpkg -P mxtls </dev/null >"$W/purge.log" 2>&1; then

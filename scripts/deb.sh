@@ -5,7 +5,8 @@
 #
 # dpkg-buildpackage -b -us -uc writes its results into the parent of the
 # source tree, so the tree is first copied (the files git knows of, and new
-# ones it does not ignore: what is being worked on, without build/) to
+# ones it does not ignore: what is being worked on, without build/; without
+# git, everything but what make builds) to
 # $DEB_TMP/mxtls-VERSION; the .deb files (mxtls_VERSION_ARCH.deb and the
 # mxtls-dbgsym one debhelper makes), .buildinfo and .changes end up in
 # build/deb/, and lintian's report in build/deb/lintian.txt.  Exit status:
@@ -31,10 +32,17 @@ done
 
 src=$tmp/mxtls-$version
 mkdir -p "$src"
-# -z: NUL-separated names; a file deleted but not yet committed is skipped
-git ls-files -z -c -o --exclude-standard | (cd "$repo" && xargs -0 sh -c '
-	for f; do [ -e "$f" ] && printf "%s\n" "$f"; done' sh) |
-	tar -cf - -T - | tar -xf - -C "$src"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	# -z: NUL-separated names; a file deleted but not yet committed is skipped
+	git ls-files -z -c -o --exclude-standard | xargs -0 sh -c '
+		for f; do [ -e "$f" ] && printf "%s\n" "$f"; done' sh |
+		tar -cf - -T - | tar -xf - -C "$src"
+else
+	# a tree without git (an unpacked tarball): all but what make builds
+	tar -cf - --exclude=./build --exclude=./build-asan --exclude=./mxtlsd \
+	    --exclude=./mxtls-report --exclude=./mxtls-check --exclude='*.o' . |
+		tar -xf - -C "$src"
+fi
 
 echo "deb.sh: dpkg-buildpackage -b -us -uc in $src"
 (cd "$src" && dpkg-buildpackage -b -us -uc) >"$tmp/build.log" 2>&1 || {

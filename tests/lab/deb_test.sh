@@ -205,6 +205,7 @@ inner() {
 	# every program the units name is there
 	unit=$R2/lib/systemd/system/mxtlsd.service
 	p=$(sed -n 's/^ExecStartPre=//p' "$unit")
+	# shellcheck disable=SC2086 # $p is the unit's command line, split as systemd does
 	out=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C \
 	    chroot --userspec="$uid:$(cut -d: -f4 <<<"$user")" "$R2" $p 2>&1)
 	check mxtlsd-n "'$p' as mxtls: $(tail -n 2 <<<"$out" | tr '\n' ' ')" \

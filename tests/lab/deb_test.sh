@@ -33,7 +33,8 @@
 #
 #	Steps: install; files, conffile, user, /var/lib/mxtls, nothing
 #	enabled, -V of the four programs; mxtlsd.service's ExecStartPre
-#	(mxtlsd -n) as mxtls, and every Exec path of the units; reinstall
+#	(mxtlsd -n) as mxtls, every Exec path of the units, systemd-analyze
+#	verify of the installed units; reinstall
 #	over itself; dpkg -r (rules, binaries gone; conffile, user, state
 #	kept); install again and remove; dpkg -P (conffile, state, user,
 #	group, dpkg's files gone; /etc/passwd, group, shadow, gshadow, subuid,
@@ -215,6 +216,13 @@ inner() {
 		[ -x "$R2$p" ] || bad="$bad $p"
 	done
 	check unit-paths "not installed:$bad" [ -z "$bad" ]
+	if [ -x "$R2/usr/bin/systemd-analyze" ]; then
+		out=$(in2 systemd-analyze verify --man=no /lib/systemd/system/mxtlsd.service \
+		    /lib/systemd/system/mxtls-report.service /lib/systemd/system/mxtls-report.timer 2>&1)
+		check unit-verify "systemd-analyze verify: $(tr '\n' ' ' <<<"$out")" test -z "$out"
+	else
+		fail unit-verify "no systemd-analyze (package systemd)"
+	fi
 
 	# 6. reinstall over itself (dpkg runs the old prerm with "upgrade"):
 	# the admin's conffile change stays, the user keeps its uid, the rules

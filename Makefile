@@ -21,7 +21,10 @@ PKG_CHECK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok)
 LINK_PKGS = openssl libunbound libcurl libcjson libnetfilter_queue
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -fno-common
-HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+# _FORTIFY_SOURCE=2 unless CPPFLAGS or CFLAGS set a level (dpkg-buildflags
+# does): a second, different definition would be an error with -Werror.
+HARDEN = -fstack-protector-strong -fPIE \
+	$(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(WARN) $(HARDEN) -D_GNU_SOURCE $(VERSION_DEF) \
 	$(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)

@@ -2,7 +2,7 @@
  * version.h - the version the programs print (-V).
  *
  * SYNOPSIS
- *	MXTLS_VERSION	"0.1.0", a string
+ *	MXTLS_VERSION	a string, "0.1.0" for instance
  *
  * DESCRIPTION
  *	The version has one home, the file VERSION at the top of the tree;

@@ -12,7 +12,7 @@
  *	-f	stay in the foreground, log to stderr
  *	-S	with -f: log to syslog anyway (for systemd)
  *	-v	verbose (debug) logging
- *	-V	print the version ("mxtlsd 0.1.0") and exit
+ *	-V	print the version ("mxtlsd " and the file VERSION) and exit
  *
  *	Order of start-up: configuration, TLS contexts, listeners (as root),
  *	then privileges are dropped (privs_set.h): to `user' when started as

@@ -45,7 +45,13 @@
 #	DEB_DIR		take the .deb files from here instead of building
 #	LAB_LOCK_WAIT=N	wait up to N seconds for another lab run to release
 #			/tmp/mxlab.lock (default 0: fail at once)
-#	DEB_KEEP=1	keep the work directory (build log, lintian output)
+#	DEB_KEEP=1	keep the work directory (build log, lintian output,
+#			the dpkg logs, upper2.txt: what was compared)
+#
+# BUGS
+#	Needs overlayfs over /: on a host whose / is itself an overlay (a
+#	container) the second overlay is one level too deep, and the test
+#	fails at "setup".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -135,7 +141,10 @@ inner() {
 	mkdir "$T/upper1" "$T/work1" "$T/upper2" "$T/work2" "$T/debs"
 	mount -t overlay overlay -o "lowerdir=/,upperdir=$T/upper1,workdir=$T/work1" "$R1" ||
 		{ fail setup "overlay of /"; return 1; }
-	# root1: the host without mxtls
+	# root1: the host without mxtls (what follows deletes: only ever in
+	# the overlay)
+	[ "$(findmnt -n -o FSTYPE --mountpoint "$R1")" = overlay ] ||
+		{ fail setup "$R1 is not the overlay"; return 1; }
 	mount -t proc proc "$R1/proc" && mount --bind /dev "$R1/dev" &&
 		mount -t tmpfs tmpfs "$R1/tmp" && mount -t tmpfs tmpfs "$R1/run" ||
 		{ fail setup "root1 mounts"; return 1; }
@@ -151,6 +160,8 @@ inner() {
 	umount "$R1/run" "$R1/tmp" "$R1/dev" "$R1/proc"
 	mount -t overlay overlay -o "lowerdir=$R1,upperdir=$UP2,workdir=$T/work2" "$R2" ||
 		{ fail setup "overlay of root1"; return 1; }
+	[ "$(findmnt -n -o FSTYPE --mountpoint "$R2")" = overlay ] ||
+		{ fail setup "$R2 is not the overlay"; return 1; }
 	mount -t proc proc "$R2/proc" && mount --bind /dev "$R2/dev" &&
 		mount -t tmpfs tmpfs "$R2/tmp" && mount -t tmpfs tmpfs "$R2/run" ||
 		{ fail setup "root2 mounts"; return 1; }

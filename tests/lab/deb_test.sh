@@ -33,13 +33,15 @@
 #
 #	Steps: install; files, conffile, user, /var/lib/mxtls, nothing
 #	enabled, -V of the four programs; mxtlsd.service's ExecStartPre
-#	(mxtlsd -n) as mxtls, every Exec path of the units, systemd-analyze
-#	verify of the installed units; reinstall
-#	over itself; dpkg -r (rules, binaries gone; conffile, user, state
-#	kept); install again and remove; dpkg -P (conffile, state, user,
-#	group, dpkg's files gone; /etc/passwd, group, shadow, gshadow, subuid,
-#	subgid as before; nothing else left).  About 15 s with DEB_DIR, a
-#	minute with the build.
+#	(mxtlsd -n) as mxtls; mxtlsd started as root from the installed
+#	paths (it drops to mxtls, listens, its workers write /var/lib/mxtls);
+#	every Exec path of the units, systemd-analyze verify of the installed
+#	units; reinstall over itself; dpkg -r (rules, binaries gone;
+#	conffile, user, state kept); install again and remove; dpkg -P
+#	(conffile, state, user, group, dpkg's files gone; /etc/passwd, group,
+#	shadow, gshadow, subuid, subgid as before; nothing else left); last,
+#	a root-owned /var/lib/mxtls from before is made mxtls' by install.
+#	About 20 s with DEB_DIR, a minute with the build.
 #
 # ENVIRONMENT
 #	DEB_DIR		take the .deb files from here instead of building
@@ -227,6 +229,25 @@ inner() {
 		[ -x "$R2$p" ] || bad="$bad $p"
 	done
 	check unit-paths "not installed:$bad" [ -z "$bad" ]
+	# and it starts: as root with the shipped file, it drops to mxtls,
+	# listens, and its workers (mxtls already) make sts/ and journal/ in
+	# /var/lib/mxtls; SIGTERM ends it with status 0
+	# (exec: $! is mxtlsd itself, env and chroot exec it)
+	(exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C chroot "$R2" \
+	    /usr/sbin/mxtlsd -f -c /etc/mxtls/mxtls.conf >"$W/mxtlsd.log" 2>&1) &
+	p=$!
+	for n in $(seq 50); do
+		ss -Hltn 'sport = :10025' | grep -q 127.0.0.1 && break
+		sleep 0.1
+	done
+	sleep 1
+	out=$(ss -Hltn 'sport = :10025')
+	kill -TERM $p 2>/dev/null
+	wait $p
+	n=$?
+	bad=$(grep -E 'fatal|panic|exited with status [1-9]|killed by' "$W/mxtlsd.log" | head -n 2 | tr '\n' ' ')
+	check start "listening: '$(tr '\n' ' ' <<<"$out")'; exit $n; $bad" \
+	    test -n "$out" -a "$n" = 0 -a -z "$bad" -a -d "$R2/var/lib/mxtls/sts"
 	if [ -x "$R2/usr/bin/systemd-analyze" ]; then
 		out=$(in2 systemd-analyze verify --man=no /lib/systemd/system/mxtlsd.service \
 		    /lib/systemd/system/mxtls-report.service /lib/systemd/system/mxtls-report.timer 2>&1)
@@ -308,6 +329,13 @@ inner() {
 	out=$(leftovers)
 	check purge-leftovers "$(head -n 5 <<<"$out" | tr '\n' ';')" test -z "$out"
 	[ -z "$out" ] || printf '%s\n' "$out" >"$W/leftovers.txt"
+
+	# 9. a /var/lib/mxtls that was there, root's: made mxtls' at install
+	mkdir -m 0755 "$R2/var/lib/mxtls"
+	in2 dpkg -i "/tmp/debs/$deb" </dev/null >"$W/existing.log" 2>&1
+	dir=$(in2 stat -c '%U:%G %a' /var/lib/mxtls 2>&1)
+	check state-dir-existing "/var/lib/mxtls: '$dir' (want mxtls:mxtls 750)" \
+	    test "$dir" = "mxtls:mxtls 750"
 	return 0
 }
 

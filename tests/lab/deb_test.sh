@@ -33,7 +33,8 @@
 #
 #	Steps: install; files, conffile, user, /var/lib/mxtls, nothing
 #	enabled, -V of the four programs; mxtlsd.service's ExecStartPre
-#	(mxtlsd -n) as mxtls; mxtlsd started as root from the installed
+#	lines (mxtlsd -n, mxtls-check --selftest --if-configured) as mxtls;
+#	mxtlsd started as root from the installed
 #	paths (it drops to mxtls, listens, its workers write /var/lib/mxtls);
 #	every Exec path of the units, systemd-analyze verify of the installed
 #	units; reinstall over itself; dpkg -r (rules, binaries gone;
@@ -215,15 +216,27 @@ inner() {
 	done
 	check version "package $v, VERSION $VERSION$bad" test "$v" = "$VERSION" -a -z "$bad"
 
-	# 5. mxtlsd -n as the installed unit runs it (ExecStartPre, User=mxtls);
-	# every program the units name is there
+	# 5. the installed unit's ExecStartPre lines (mxtlsd -n, mxtls-check
+	# --selftest --if-configured) as it runs them (User=mxtls); every
+	# program the units name is there
 	unit=$R2/lib/systemd/system/mxtlsd.service
-	p=$(sed -n 's/^ExecStartPre=//p' "$unit")
-	# shellcheck disable=SC2086 # $p is the unit's command line, split as systemd does
-	out=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C \
-	    chroot --userspec="$uid:$(cut -d: -f4 <<<"$user")" "$R2" $p 2>&1)
-	check mxtlsd-n "'$p' as mxtls: $(tail -n 2 <<<"$out" | tr '\n' ' ')" \
-	    grep -q '^upstream_mark = 0x6d78' <<<"$out"
+	bad= n=0
+	while read -r p; do
+		n=$((n + 1))
+		# shellcheck disable=SC2086 # $p is the unit's command line, split as systemd does
+		out=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C \
+		    chroot --userspec="$uid:$(cut -d: -f4 <<<"$user")" "$R2" $p 2>&1) ||
+			bad="$bad ['$p' as mxtls: status $?: $(tail -n 2 <<<"$out" | tr '\n' ' ')]"
+		case $p in
+		*/mxtlsd\ -n\ *)
+			grep -q '^upstream_mark = 0x6d78' <<<"$out" ||
+				bad="$bad ['$p': no upstream_mark = 0x6d78 in its output]"
+			n=$((n + 100))
+			;;
+		esac
+	done < <(sed -n 's/^ExecStartPre=//p' "$unit")
+	# (n: the lines, plus 100 for the mxtlsd -n one)
+	check exec-start-pre "$n lines:$bad" test "$n" -gt 100 -a -z "$bad"
 	bad=
 	for p in $(sed -n 's/^Exec[A-Za-z]*=[-+!@:]*\([^ ]*\).*/\1/p' "$R2"/lib/systemd/system/mxtls*); do
 		[ -x "$R2$p" ] || bad="$bad $p"

@@ -220,7 +220,7 @@ inner() {
 	# --selftest --if-configured) as it runs them (User=mxtls); every
 	# program the units name is there
 	unit=$R2/lib/systemd/system/mxtlsd.service
-	bad= n=0
+	bad='' n=0
 	while read -r p; do
 		n=$((n + 1))
 		# shellcheck disable=SC2086 # $p is the unit's command line, split as systemd does

@@ -10,15 +10,23 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= /lib/systemd/system
 
 CC ?= cc
+# The version, in one place: VERSION (debian/changelog must agree, see
+# debian/rules); `mxtlsd -V', `mxtls-report -V', `mxtls-check -V' and
+# `mxtls-iptables --version' print it.
+VERSION := $(shell cat VERSION)
+VERSION_DEF = -DMXTLS_VERSION='"$(VERSION)"'
 PKGS = openssl libunbound libnetfilter_queue libcjson libcurl zlib libcap
 # The build must find every dependency; only what is used is linked.
 PKG_CHECK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok)
 LINK_PKGS = openssl libunbound libcurl libcjson libnetfilter_queue
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -fno-common
-HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+# _FORTIFY_SOURCE=2 unless CPPFLAGS or CFLAGS set a level (dpkg-buildflags
+# does): a second, different definition would be an error with -Werror.
+HARDEN = -fstack-protector-strong -fPIE \
+	$(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) $(HARDEN) -D_GNU_SOURCE \
+ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(WARN) $(HARDEN) -D_GNU_SOURCE $(VERSION_DEF) \
 	$(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
 LDFLAGS ?=
 ALL_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now
@@ -34,7 +42,7 @@ CAP_LIBS = $(shell pkg-config --libs libcap 2>/dev/null)
 # ASan + UBSan build: same sources, its own object directory.
 ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	$(WARN) -D_GNU_SOURCE $(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
+	$(WARN) -D_GNU_SOURCE $(VERSION_DEF) $(shell pkg-config --cflags $(LINK_PKGS) 2>/dev/null)
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
 LIB_SRC = lib/log.c lib/clock.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/dest.c lib/conf.c lib/conf_load.c
@@ -152,7 +160,7 @@ UNIT_LIBS = $(shell pkg-config --libs libcjson zlib 2>/dev/null) $(CAP_LIBS)
 HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h report/*.h tools/*.h)
 
 .PHONY: all deps deps-check check unit fuzz fuzz-smoke fuzz-long asan asan-unit lab \
-	soak soak-check demo bench install uninstall clean selftest asan-selftest
+	soak soak-check demo bench install uninstall clean selftest asan-selftest deb
 
 all: mxtlsd mxtls-report mxtls-check
 
@@ -174,6 +182,10 @@ build/%.o: %.c $(HDRS) | pkgcheck
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The objects that print the version are rebuilt when it changes.
+VERSION_OBJS = proxy/main.o tools/mxtls-report.o tools/mxtls-check.o
+$(VERSION_OBJS:%=build/%) $(VERSION_OBJS:%=build-asan/%): VERSION
 
 build-asan/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -257,6 +269,8 @@ asan-selftest: build-asan/mxtls-check
 #   gateway_test  mxtlsd's sessions and journal in the gateway topology
 # Those of the rules alone, with no mxtlsd, run once, in `make lab':
 # bypass_test.sh and iptables_test.sh (tests/lab/run; LAB_SKIP_IPTABLES_TEST).
+# So does deb_test.sh: `make deb', and the package installed, reinstalled,
+# removed and purged in a throw-away root (never the host's).
 LAB_MXTLSD_TESTS = tproxy_test crash_test privs_test gateway_test
 
 # The lab with the ASan+UBSan mxtlsd.
@@ -280,6 +294,7 @@ fuzz-long: fuzz
 lab: mxtlsd mxtls-report mxtls-check
 	@rc=0; MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/run || rc=1; \
 	bash tests/lab/bypass_test.sh || rc=1; \
+	bash tests/lab/deb_test.sh || rc=1; \
 	$(if $(CHECK_ONCE),echo "lab: $(LAB_MXTLSD_TESTS:%=%.sh) run under make asan only (CHECK_ONCE)" >&2;, \
 	for t in $(LAB_MXTLSD_TESTS); do \
 		MXTLSD=$(CURDIR)/mxtlsd bash tests/lab/$$t.sh || rc=1; \
@@ -346,7 +361,8 @@ install: mxtlsd mxtls-report mxtls-check
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(SYSCONFDIR)/mxtls $(DESTDIR)$(UNITDIR)
 	install -m 755 mxtlsd $(DESTDIR)$(SBINDIR)/mxtlsd
-	install -m 755 iptables/mxtls-iptables $(DESTDIR)$(SBINDIR)/mxtls-iptables
+	sed 's,@VERSION@,$(VERSION),' iptables/mxtls-iptables > $(DESTDIR)$(SBINDIR)/mxtls-iptables
+	chmod 755 $(DESTDIR)$(SBINDIR)/mxtls-iptables
 	install -m 644 man/mxtlsd.8 man/mxtls-iptables.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 man/mxtls.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	test -e $(DESTDIR)$(SYSCONFDIR)/mxtls/mxtls.conf || \
@@ -369,6 +385,13 @@ install: mxtlsd mxtls-report mxtls-check
 	    echo "creating system user mxtls"; \
 	    useradd --system --no-create-home --home-dir /nonexistent \
 	        --shell /usr/sbin/nologin mxtls; fi
+
+# The Debian package (debian/, scripts/deb.sh): build/deb/mxtls_VERSION_ARCH.deb
+# and its -dbgsym, made by dpkg-buildpackage -b -us -uc from a copy of the
+# tree; fails when lintian reports an error.  `sh scripts/deps.sh deb'
+# installs debhelper, dpkg-dev, lintian and fakeroot.
+deb:
+	@sh scripts/deb.sh
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mxtlsd $(DESTDIR)$(SBINDIR)/mxtls-iptables \

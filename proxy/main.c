@@ -3,6 +3,7 @@
  *
  * SYNOPSIS
  *	mxtlsd [-f] [-S] [-n] [-v] [-c FILE]
+ *	mxtlsd -V
  *
  * DESCRIPTION
  *	-c FILE	configuration (default /etc/mxtls/mxtls.conf; a missing
@@ -11,6 +12,7 @@
  *	-f	stay in the foreground, log to stderr
  *	-S	with -f: log to syslog anyway (for systemd)
  *	-v	verbose (debug) logging
+ *	-V	print the version ("mxtlsd " and the file VERSION) and exit
  *
  *	Order of start-up: configuration, TLS contexts, listeners (as root),
  *	then privileges are dropped (privs_set.h): to `user' when started as
@@ -37,6 +39,7 @@
 #include <openssl/ssl.h>
 
 #include "../lib/log.h"
+#include "../lib/version.h"
 #include "../policy/dns.h"
 #include "../policy/fetch.h"
 #include "../policy/ptable_load.h"
@@ -78,7 +81,8 @@ struct opts {				/* the command line */
 static _Noreturn void
 usage(void)
 {
-	fprintf(stderr, "usage: mxtlsd [-f] [-S] [-n] [-v] [-c config_file]\n");
+	fprintf(stderr, "usage: mxtlsd [-f] [-S] [-n] [-v] [-c config_file]\n"
+	    "       mxtlsd -V\n");
 	exit(2);
 }
 
@@ -458,7 +462,7 @@ options(int argc, char **argv, struct opts *o)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:fnSv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fnSvV")) != -1) {
 		switch (ch) {
 		case 'c':
 			config_file = optarg;
@@ -476,6 +480,9 @@ options(int argc, char **argv, struct opts *o)
 		case 'v':
 			o->verbose = 1;
 			break;
+		case 'V':
+			printf("mxtlsd %s\n", MXTLS_VERSION);
+			exit(0);
 		default:
 			usage();
 		}

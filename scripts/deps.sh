@@ -1,10 +1,10 @@
 #!/bin/sh
 # deps.sh - install the Debian 12 packages mxtls needs, once, when missing.
 #
-# Usage: scripts/deps.sh [build|check|demo|exim|metrics|smap|bench]
+# Usage: scripts/deps.sh [build|check|demo|exim|metrics|smap|bench|deb]
 #   build  compiler and libraries for `make`
 #   check  build + clang/libFuzzer + the lab (postfix, iptables, nftables,
-#          iproute2, python3, openssl) + exim
+#          iproute2, python3, openssl) + exim + deb (tests/lab/deb_test.sh)
 #   demo   build + clang/libFuzzer + the lab, without exim
 #   metrics  python3-prometheus-client alone: the lab's metrics scenario
 #          parses mxtlsd's /metrics with it (tests/lab/scenarios/metrics.sh)
@@ -21,6 +21,10 @@
 #   bench  what tests/bench/fast compares mxtlsd with: stunnel4 (client
 #          mode, protocol = smtp) and a Postfix relay; postfix also gives
 #          the load generator, smtp-source
+#   deb    build + what `make deb' and tests/lab/deb_test.sh use: debhelper,
+#          dpkg-dev, fakeroot, lintian, and the packages the .deb depends
+#          on (adduser, dns-root-data, ...), so that it installs in the
+#          test's throw-away root
 # Run as root; as another user it only reports what is missing.
 set -eu
 
@@ -33,6 +37,8 @@ python3-prometheus-client systemd"
 METRICS_PKGS="python3-prometheus-client"
 SMAP_PKGS="postfix-mta-sts-resolver unbound"
 BENCH_PKGS="stunnel4 postfix"
+DEB_PKGS="debhelper dpkg-dev fakeroot lintian adduser ca-certificates dns-root-data \
+iproute2 iptables"
 
 MXTLS_LAB_CACHE=${MXTLS_LAB_CACHE:-/var/cache/mxtls-lab}
 EXIM_DIR=$MXTLS_LAB_CACHE/exim
@@ -44,13 +50,14 @@ want=$BUILD_PKGS
 exim=
 case "${1:-build}" in
 build) ;;
-check) want="$BUILD_PKGS $CHECK_PKGS"; exim=1 ;;
+check) want="$BUILD_PKGS $CHECK_PKGS $DEB_PKGS"; exim=1 ;;
 demo) want="$BUILD_PKGS $CHECK_PKGS" ;;
 exim) want=""; exim=1 ;;
 metrics) want=$METRICS_PKGS ;;
 smap) want=$SMAP_PKGS ;;
 bench) want=$BENCH_PKGS ;;
-*) echo "usage: $0 [build|check|demo|exim|metrics|smap|bench]" >&2; exit 2 ;;
+deb) want="$BUILD_PKGS $DEB_PKGS" ;;
+*) echo "usage: $0 [build|check|demo|exim|metrics|smap|bench|deb]" >&2; exit 2 ;;
 esac
 
 # missing_of PKG... - the named packages that are not installed

@@ -7,6 +7,7 @@
  *	mxtls-check [-c FILE] [-v] --selftest [--if-configured]
  *	mxtls-check --print-selftest-cert
  *	mxtls-check [-c FILE] [-v] --canary [DOMAIN...]
+ *	mxtls-check -V		(--version: print the version and exit)
  *
  * DESCRIPTION
  *	Reads mxtlsd's configuration (cfg_read(), the same default file),
@@ -59,6 +60,7 @@
 #include "../lib/dname.h"
 #include "../lib/file.h"
 #include "../lib/log.h"
+#include "../lib/version.h"
 #include "../policy/dns.h"
 #include "../policy/fetch.h"
 #include "../policy/ptable_load.h"
@@ -107,7 +109,8 @@ usage(int asked)
 	    "[--connect] [--dest addr[:port]] [--fresh] [-v] domain\n"
 	    "       mxtls-check [-c config_file] [-v] --selftest [--if-configured]\n"
 	    "       mxtls-check --print-selftest-cert\n"
-	    "       mxtls-check [-c config_file] [-v] --canary [domain ...]\n");
+	    "       mxtls-check [-c config_file] [-v] --canary [domain ...]\n"
+	    "       mxtls-check -V\n");
 	exit(asked ? 0 : 2);
 }
 
@@ -135,12 +138,13 @@ options(int argc, char **argv, struct opts *o)
 		{"help", no_argument, NULL, 'h'}, {"selftest", no_argument, NULL, 'S'},
 		{"if-configured", no_argument, NULL, 'I'},
 		{"print-selftest-cert", no_argument, NULL, 'P'},
-		{"canary", no_argument, NULL, 'K'}, {NULL, 0, NULL, 0},
+		{"canary", no_argument, NULL, 'K'}, {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	int ch;
 
 	o->config = CFG_DEFAULT_FILE;
-	while ((ch = getopt_long(argc, argv, "c:hv", longs, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hvV", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -175,6 +179,9 @@ options(int argc, char **argv, struct opts *o)
 			break;
 		case 'h':
 			usage(1);
+		case 'V':
+			printf("mxtls-check %s\n", MXTLS_VERSION);
+			exit(0);
 		default:
 			usage(0);
 		}

@@ -5,6 +5,7 @@
  *	mxtls-report [-c config] [-v] summary [--day YYYY-MM-DD]
  *	mxtls-report [-c config] [-v] build [--day D] [--out DIR] [--dry-run]
  *	mxtls-report [-c config] [-v] send [--day D] [--days N] [--dry-run]
+ *	mxtls-report -V		(--version: print the version and exit)
  *
  * DESCRIPTION
  *	The journal of one UTC day (journal_dir/YYYY-MM-DD.jsonl) is
@@ -41,6 +42,7 @@
 #include "../lib/buf.h"
 #include "../lib/conf.h"
 #include "../lib/log.h"
+#include "../lib/version.h"
 #include "../policy/dns.h"
 #include "../report/agg.h"
 #include "../report/journal.h"
@@ -58,7 +60,8 @@ usage(const char *why)
 	fprintf(stderr,
 	    "usage: mxtls-report [-c config] [-v] summary [--day YYYY-MM-DD]\n"
 	    "       mxtls-report [-c config] [-v] build [--day YYYY-MM-DD] [--out DIR] [--dry-run]\n"
-	    "       mxtls-report [-c config] [-v] send [--day YYYY-MM-DD] [--days N] [--dry-run]\n");
+	    "       mxtls-report [-c config] [-v] send [--day YYYY-MM-DD] [--days N] [--dry-run]\n"
+	    "       mxtls-report -V\n");
 	exit(EX_USAGE_RC);
 }
 
@@ -250,6 +253,7 @@ parse_args(int argc, char **argv, struct run *run, const char **config, int *giv
 		{"dry-run", no_argument, NULL, 'N'},
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *day = NULL, *cmd;
@@ -257,7 +261,7 @@ parse_args(int argc, char **argv, struct run *run, const char **config, int *giv
 	char *end;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:vh", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:vhV", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			*config = optarg;
@@ -282,6 +286,9 @@ parse_args(int argc, char **argv, struct run *run, const char **config, int *giv
 			break;
 		case 'h':
 			usage(NULL);
+		case 'V':
+			printf("mxtls-report %s\n", MXTLS_VERSION);
+			exit(0);
 		case ':':
 			usage("an option needs a value");
 		default:

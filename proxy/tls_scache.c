@@ -19,7 +19,7 @@
 
 struct sc_ent {
 	struct scache_key k;
-	SSL_SESSION *sess;		/* our reference */
+	SSL_SESSION *sess;		/* our own copy (scache_put) */
 	long expires;			/* monotonic seconds */
 	char match[SCACHE_MATCH];
 	struct sc_ent *hnext;		/* bucket chain */
@@ -337,12 +337,14 @@ scache_put(struct scache *c, const struct scache_key *k, SSL_SESSION *sess,
 		remove_ent(c, c->tail);
 		c->st.evicted++;
 	}
-	if ((e = calloc(1, sizeof(*e))) == NULL || SSL_SESSION_up_ref(sess) != 1) {
+	/* A copy of its own: OpenSSL marks the SSL's current session not
+	 * resumable when the SSL is freed without our close_notify (the MX
+	 * closed first, as after 221), and that object was sess. */
+	if ((e = calloc(1, sizeof(*e))) == NULL || (e->sess = SSL_SESSION_dup(sess)) == NULL) {
 		free(e);
 		return -1;
 	}
 	e->k = *k;
-	e->sess = sess;
 	e->expires = expires;
 	snprintf(e->match, sizeof(e->match), "%s", match ? match : "");
 	e->hnext = *bucket(c, k);
@@ -359,6 +361,7 @@ scache_get(struct scache *c, const struct scache_key *k, long now, char *match,
     size_t matchlen)
 {
 	struct sc_ent *e = find(c, k);
+	SSL_SESSION *sess;
 
 	if (e && now >= e->expires) {
 		remove_ent(c, e);
@@ -369,7 +372,9 @@ scache_get(struct scache *c, const struct scache_key *k, long now, char *match,
 		c->st.dropped++;
 		e = NULL;
 	}
-	if (e == NULL || SSL_SESSION_up_ref(e->sess) != 1) {
+	/* A copy for the SSL, as scache_put's: the cache's own object never
+	 * becomes an SSL's session, which OpenSSL may mark not resumable. */
+	if (e == NULL || (sess = SSL_SESSION_dup(e->sess)) == NULL) {
 		c->st.misses++;
 		return NULL;
 	}
@@ -378,7 +383,7 @@ scache_get(struct scache *c, const struct scache_key *k, long now, char *match,
 	if (matchlen)
 		snprintf(match, matchlen, "%s", e->match);
 	c->st.hits++;
-	return e->sess;
+	return sess;
 }
 
 /* scache_drop - k's entry is no good */

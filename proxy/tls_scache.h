@@ -45,11 +45,13 @@
  *
  *	scache_new() makes a cache of at most max entries (1 or more);
  *	scache_flush() empties it and sets a new bound (a reload: the trust
- *	anchors may have changed).  scache_put() stores sess (a reference of
- *	its own) and the verdict's description under k until expires
+ *	anchors may have changed).  scache_put() stores a copy of sess
+ *	(SSL_SESSION_dup: OpenSSL marks an SSL's session not resumable
+ *	when the SSL ends without our close_notify, so the cache never
+ *	shares an object with an SSL) and the verdict's description under k until expires
  *	(replacing what was there), evicting the least recently used entry
  *	when full; -1 (nothing stored) when expires is not after now.
- *	scache_get() gives a new reference to k's session and copies its
+ *	scache_get() gives a copy of k's session (the caller's) and copies its
  *	description into match, or NULL: no entry, expired (now at or past
  *	its end: removed) or no longer resumable (removed).  scache_drop()
  *	removes k's entry (a failed handshake, a verdict other than the key

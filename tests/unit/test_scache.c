@@ -95,6 +95,56 @@ sess(int id)
 	return s;
 }
 
+/* same_sess - a and b are the same session (the cache hands out copies) */
+static int
+same_sess(SSL_SESSION *a, SSL_SESSION *b)
+{
+	const unsigned char *ia, *ib;
+	unsigned int la, lb;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	ia = SSL_SESSION_get_id(a, &la);
+	ib = SSL_SESSION_get_id(b, &lb);
+	return la == lb && memcmp(ia, ib, la) == 0;
+}
+
+/* test_own_copies - OpenSSL marks an SSL's session not resumable when
+ * the SSL is freed without our close_notify (SSL_CTX_remove_session()
+ * does the same to any session): neither the session stored nor one
+ * handed out is the cache's own object, so neither mark reaches it */
+static void
+test_own_copies(void)
+{
+	struct scache *c = scache_new(4);
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	struct scache_keyin in = base();
+	struct scache_key k = key(&in);
+	SSL_SESSION *orig = sess(9), *got, *again;
+	char m[64];
+
+	if (c == NULL || ctx == NULL)
+		abort();
+	scache_put(c, &k, orig, 500, "DANE-EE", 100);
+	SSL_CTX_remove_session(ctx, orig);
+	T_CASE("copies: the stored session marked not resumable (the MX closed first)",
+	    !SSL_SESSION_is_resumable(orig), "OpenSSL did not mark it: the case proves nothing");
+	got = scache_get(c, &k, 101, m, sizeof(m));
+	T_CASE("copies: the cache's entry is still a hit", got != NULL && same_sess(got, orig)
+	    && got != orig && SSL_SESSION_is_resumable(got), "got %p", (void *) got);
+	if (got)
+		SSL_CTX_remove_session(ctx, got);
+	again = scache_get(c, &k, 102, m, sizeof(m));
+	T_CASE("copies: a copy handed out and marked leaves the entry a hit",
+	    again != NULL && again != got && SSL_SESSION_is_resumable(again), "got %p",
+	    (void *) again);
+	SSL_SESSION_free(got);
+	SSL_SESSION_free(again);
+	SSL_SESSION_free(orig);
+	scache_free(c);
+	SSL_CTX_free(ctx);
+}
+
 static void
 test_key(void)
 {
@@ -258,7 +308,7 @@ test_map(void)
 	    "failed");
 	m[0] = 0;
 	got = scache_get(c, &k[0], 159, m, sizeof(m));
-	T_CASE("map: hit a second before the end", got == s[0] && strcmp(m, "DANE-EE") == 0
+	T_CASE("map: hit a second before the end", same_sess(got, s[0]) && strcmp(m, "DANE-EE") == 0
 	    && st->hits == 1, "%p %s", (void *) got, m);
 	SSL_SESSION_free(got);
 	got = scache_get(c, &k[0], 160, m, sizeof(m));
@@ -275,7 +325,7 @@ test_map(void)
 	scache_put(c, &k[1], s[1], 500, "first", 100);
 	scache_put(c, &k[1], s[2], 500, "second", 101);
 	got = scache_get(c, &k[1], 102, m, sizeof(m));
-	T_CASE("map: the same key replaced", got == s[2] && strcmp(m, "second") == 0
+	T_CASE("map: the same key replaced", same_sess(got, s[2]) && strcmp(m, "second") == 0
 	    && st->replaced == 1 && st->n == 1, "%p %s", (void *) got, m);
 	SSL_SESSION_free(got);
 
@@ -290,7 +340,7 @@ test_map(void)
 	got = scache_get(c, &k[2], 107, m, sizeof(m));
 	T_CASE("map: full: the least recently used evicted", got == NULL, "still there");
 	got = scache_get(c, &k[1], 107, m, sizeof(m));
-	T_CASE("map: full: the recently used kept", got == s[2], "gone");
+	T_CASE("map: full: the recently used kept", same_sess(got, s[2]), "gone");
 	SSL_SESSION_free(got);
 
 	scache_drop(c, &k[1]);
@@ -307,7 +357,7 @@ test_map(void)
 	T_CASE("map: size 1 keeps the last", st->n == 1
 	    && scache_get(c, &k[0], 112, m, sizeof(m)) == NULL, "n %zu", st->n);
 	got = scache_get(c, &k[3], 112, m, sizeof(m));
-	T_CASE("map: size 1 hit", got == s[3], "miss");
+	T_CASE("map: size 1 hit", same_sess(got, s[3]), "miss");
 	SSL_SESSION_free(got);
 
 	/* A session that cannot be resumed is no hit. */
@@ -347,5 +397,6 @@ main(void)
 	test_key();
 	test_expiry();
 	test_map();
+	test_own_copies();
 	return t_done();
 }

@@ -101,7 +101,6 @@ tls_server_ctx(const char *cert, const char *key, const char *hostname,
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
 	    | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_read_ahead(ctx, 1);		/* as tls_client_ctx */
 	if (cert && *cert) {
 		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 			char why[512];
@@ -154,10 +153,6 @@ tls_client_ctx(const char *ca_file, char *err, size_t errlen)
 	    | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
 	    | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-	/* One read(2) per record, not two (header, then body); what it
-	 * reads beyond a record waits in OpenSSL, and conn.c drains it
-	 * (SSL_has_pending) before it waits for the socket again. */
-	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	if (SSL_CTX_dane_enable(ctx) <= 0) {
 		tls_errstr(err, errlen, "SSL_CTX_dane_enable");

@@ -89,3 +89,25 @@ plan_free(struct plan *p)
 			free(p->hosts[i].tlsa[j].data);
 	free(p);
 }
+
+/* plan_add_tlsa - a usable record into h's set (its data copied, the
+ * plan's to free); -1, nothing added, when the set is full, the record
+ * longer than PLAN_TLSA_DATA or memory short */
+int
+plan_add_tlsa(struct plan_host *h, const struct rr_tlsa *t)
+{
+	struct plan_tlsa *p;
+
+	if (t->len > PLAN_TLSA_DATA || h->ntlsa >= PLAN_MAX_TLSA)
+		return -1;
+	p = &h->tlsa[h->ntlsa];
+	if ((p->data = malloc(t->len ? t->len : 1)) == NULL)
+		return -1;
+	p->usage = t->usage;
+	p->selector = t->selector;
+	p->mtype = t->mtype;
+	p->len = (uint16_t) t->len;
+	memcpy(p->data, t->data, t->len);
+	h->ntlsa++;
+	return 0;
+}

@@ -78,6 +78,7 @@ struct plan {
 
 void plan_finish(struct plan *p);
 void plan_free(struct plan *p);
+int plan_add_tlsa(struct plan_host *h, const struct rr_tlsa *t);
 int plan_host_of_addr(const struct plan *p, const struct sockaddr_storage *a,
     int *addr_index);
 

@@ -293,17 +293,8 @@ got_tlsa(struct resolve *r, struct rq *q, enum dns_sec sec, const struct ub_resu
 			    txt, h->base);
 			continue;
 		}
-		if (t.len > PLAN_TLSA_DATA || h->ntlsa >= PLAN_MAX_TLSA
-		    || (h->tlsa[h->ntlsa].data = malloc(t.len)) == NULL) {
+		if (plan_add_tlsa(h, &t) < 0)
 			h->nmalformed++;
-			continue;
-		}
-		h->tlsa[h->ntlsa].usage = t.usage;
-		h->tlsa[h->ntlsa].selector = t.selector;
-		h->tlsa[h->ntlsa].mtype = t.mtype;
-		h->tlsa[h->ntlsa].len = (uint16_t) t.len;
-		memcpy(h->tlsa[h->ntlsa].data, t.data, t.len);
-		h->ntlsa++;
 	}
 }
 

@@ -514,16 +514,9 @@ add_tlsa(struct plan_host *h, uint8_t usage, uint8_t sel, uint8_t mt,
 	rd[1] = sel;
 	rd[2] = mt;
 	memcpy(rd + 3, data, len);
-	if (rr_tlsa(rd, 3 + len, &t, &why) < 0 || !dane_usable(&t)
-	    || (h->tlsa[h->ntlsa].data = malloc(t.len)) == NULL)
+	if (rr_tlsa(rd, 3 + len, &t, &why) < 0 || !dane_usable(&t) || plan_add_tlsa(h, &t) < 0)
 		return -1;
 	rr_tlsa_text(&t, h->tlsa_text, sizeof(h->tlsa_text));
-	h->tlsa[h->ntlsa].usage = t.usage;
-	h->tlsa[h->ntlsa].selector = t.selector;
-	h->tlsa[h->ntlsa].mtype = t.mtype;
-	h->tlsa[h->ntlsa].len = (uint16_t) t.len;
-	memcpy(h->tlsa[h->ntlsa].data, t.data, t.len);
-	h->ntlsa++;
 	return 0;
 }
 

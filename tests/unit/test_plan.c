@@ -199,10 +199,46 @@ plans_hostile(void)
 	plan_free(p);
 }
 
+/* add_tlsa - records into a host's set: copied, bounded */
+static void
+add_tlsa(void)
+{
+	struct plan *p = calloc(1, sizeof(*p));
+	unsigned char d[32], *big = calloc(1, PLAN_TLSA_DATA + 1);
+	struct rr_tlsa t = {3, 1, 1, d, sizeof(d)};
+	int ok = 1, i;
+
+	if (p == NULL || big == NULL)
+		abort();
+	p->nhosts = 1;
+	memset(d, 0xab, sizeof(d));
+	ok &= plan_add_tlsa(&p->hosts[0], &t) == 0;
+	d[0] = 0;			/* the plan's copy, not ours */
+	T_CASE("add tlsa: copied", ok && p->hosts[0].ntlsa == 1 && p->hosts[0].tlsa[0].len == 32
+	    && p->hosts[0].tlsa[0].data[0] == 0xab && p->hosts[0].tlsa[0].usage == 3
+	    && p->hosts[0].tlsa[0].mtype == 1, "ntlsa %d", p->hosts[0].ntlsa);
+	t.data = big;
+	t.len = PLAN_TLSA_DATA + 1;
+	T_CASE("add tlsa: longer than PLAN_TLSA_DATA refused", plan_add_tlsa(&p->hosts[0], &t) < 0
+	    && p->hosts[0].ntlsa == 1, "ntlsa %d", p->hosts[0].ntlsa);
+	t.len = PLAN_TLSA_DATA;
+	T_CASE("add tlsa: PLAN_TLSA_DATA exactly taken", plan_add_tlsa(&p->hosts[0], &t) == 0,
+	    "refused");
+	t.data = d;
+	t.len = sizeof(d);
+	for (i = 0; i < PLAN_MAX_TLSA + 5; i++)
+		(void) plan_add_tlsa(&p->hosts[0], &t);
+	T_CASE("add tlsa: the set is bounded", p->hosts[0].ntlsa == PLAN_MAX_TLSA
+	    && plan_add_tlsa(&p->hosts[0], &t) < 0, "ntlsa %d", p->hosts[0].ntlsa);
+	plan_free(p);			/* every copy freed (ASan) */
+	free(big);
+}
+
 int
 main(void)
 {
 	T_INIT("plan");
+	add_tlsa();
 	plans();
 	plans_hostile();
 	host_of();

@@ -135,6 +135,13 @@ mxtls_rules() {
 	{ iptables-save; ip6tables-save; } 2>/dev/null | grep -c 'MXTLS' || true
 }
 
+# root_mounts ROOT - what dpkg and its scripts need in a root: proc, dev,
+# and a /tmp and /run of their own
+root_mounts() {
+	mount -t proc proc "$1/proc" && mount --bind /dev "$1/dev" &&
+		mount -t tmpfs tmpfs "$1/tmp" && mount -t tmpfs tmpfs "$1/run"
+}
+
 inner() {
 	W=$1 DEBS=$2 VERSION=$3
 	local T=$W/t deb user uid dir out v p unit bad n
@@ -148,9 +155,7 @@ inner() {
 	# the overlay)
 	[ "$(findmnt -n -o FSTYPE --mountpoint "$R1")" = overlay ] ||
 		{ fail setup "$R1 is not the overlay"; return 1; }
-	mount -t proc proc "$R1/proc" && mount --bind /dev "$R1/dev" &&
-		mount -t tmpfs tmpfs "$R1/tmp" && mount -t tmpfs tmpfs "$R1/run" ||
-		{ fail setup "root1 mounts"; return 1; }
+	root_mounts "$R1" || { fail setup "root1 mounts"; return 1; }
 	R2=$R1 in2 sh -c '
 		if dpkg-query -W -f="\${Status}" mxtls 2>/dev/null | grep -q installed; then
 			dpkg -P mxtls >/dev/null 2>&1; fi
@@ -165,9 +170,7 @@ inner() {
 		{ fail setup "overlay of root1"; return 1; }
 	[ "$(findmnt -n -o FSTYPE --mountpoint "$R2")" = overlay ] ||
 		{ fail setup "$R2 is not the overlay"; return 1; }
-	mount -t proc proc "$R2/proc" && mount --bind /dev "$R2/dev" &&
-		mount -t tmpfs tmpfs "$R2/tmp" && mount -t tmpfs tmpfs "$R2/run" ||
-		{ fail setup "root2 mounts"; return 1; }
+	root_mounts "$R2" || { fail setup "root2 mounts"; return 1; }
 	ip link set lo up
 	mkdir "$R2/tmp/debs"
 	cp "$DEBS"/mxtls_"$VERSION"_*.deb "$R2/tmp/debs/"

@@ -257,6 +257,16 @@ words(void)
 	free(p);
 }
 
+/* kinit - a check of plan p with route rt, the old MTA sent to 192.0.2.1 */
+static void
+kinit(struct chk *k, struct plan *p, struct route *rt)
+{
+	memset(k, 0, sizeof(*k));
+	k->plan = p;
+	k->rt = rt;
+	k->dest = sa("192.0.2.1:25");
+}
+
 /* deliverable - chk_deliverable and the route's verdicts */
 static void
 deliverable(void)
@@ -266,10 +276,7 @@ deliverable(void)
 	struct route rt;
 	struct chk k;
 
-	memset(&k, 0, sizeof(k));
-	k.plan = p;
-	k.rt = &rt;
-	k.dest = sa("192.0.2.1:25");
+	kinit(&k, p, &rt);
 	route_build(p, &k.dest, &k.opts, &rt);
 	T_CASE("deliverable: every host failed", !chk_deliverable(&k), "ncands %d", rt.ncands);
 	k.opts.report_only = 1;
@@ -309,10 +316,7 @@ canary(void)
 	struct chk k;
 	enum chk_canary v;
 
-	memset(&k, 0, sizeof(k));
-	k.plan = p;
-	k.rt = &rt;
-	k.dest = sa("192.0.2.1:25");
+	kinit(&k, p, &rt);
 	k.connect = 1;
 	route_build(p, &k.dest, &k.opts, &rt);
 	v = chk_canary(&k);

@@ -613,6 +613,8 @@ static const struct step tls_broken[] = {GREET, EHLO, EHLO_TLS, E("STARTTLS"),
 static const struct step tls_again[] = {GREET, EHLO, EHLO_TLS, QUIT, Z};
 static const struct step tls_ok[] = {GREET, EHLO, EHLO_TLS, E("STARTTLS"),
 	S("220 go\r\n"), STARTTLS, EHLO, EHLO_250, QUIT, Z};
+static const struct step tls_ok_hangup[] = {GREET, EHLO, EHLO_TLS, E("STARTTLS"),
+	S("220 go\r\n"), STARTTLS, EHLO, EHLO_250, HANGUP, Z};	/* the MX closes first */
 static const struct step tls_then_bye[] = {GREET, EHLO, EHLO_TLS, E("STARTTLS"),
 	S("220 go\r\n"), STARTTLS, Z};
 static const struct step tls_220_only[] = {GREET, EHLO, EHLO_TLS, E("STARTTLS"),
@@ -739,6 +741,8 @@ resume(void)
 {
 	static const struct tcase dane_ok = {"", ROUTE_DANE, 1, 1, tls_ok, NULL, {0},
 	    {"ready", NULL, NULL, NULL, 1, 1, 0, 0, NULL}};
+	static const struct tcase dane_hangup = {"", ROUTE_DANE, 1, 1, tls_ok_hangup, NULL,
+	    {0}, {"ready", NULL, NULL, NULL, 1, 1, 0, 0, NULL}};
 	static const struct tcase dane_bad = {"", ROUTE_DANE, 1, 2, tls_then_bye, NULL, {0},
 	    {"fail", "4.7.5", "TLSA record mismatch for mx.example[127.0.0.1]:",
 	    "tlsa-invalid", 1, 0, 0, 0, NULL}};
@@ -773,6 +777,17 @@ resume(void)
 	err = resume_case(&dane_ok, &r2, buf, sizeof(buf));
 	T_CASE("resume: the old TLSA record's session is still its own", err[0] == 0
 	    && r2 == 1, "%s resumed %d", err, r2);
+	/* The MX closes first (close_notify, then FIN; an idle cached
+	 * connection timed out): the client frees its SSL without its own
+	 * close_notify, and OpenSSL marks that SSL's session not resumable.
+	 * The cache's copy is not that object. */
+	scache_flush(tc_scache, 8);
+	err = resume_case(&dane_hangup, &r1, buf, sizeof(buf));
+	if (err[0] == 0)
+		err = resume_case(&dane_ok, &r2, buf, sizeof(buf));
+	T_CASE("resume: after the MX closed first, the next connection still resumes",
+	    err[0] == 0 && r1 == 0 && r2 == 1 && st->n == 1, "%s resumed %d %d n %zu", err, r1,
+	    r2, st->n);
 
 	/* TLS 1.2, session ids: the MX's own cache, no tickets */
 	scache_flush(tc_scache, 8);

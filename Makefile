@@ -46,7 +46,7 @@ ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
 LIB_SRC = lib/log.c lib/clock.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/dest.c lib/conf.c lib/conf_load.c
-PROXY_CORE = proxy/affinity.c proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c proxy/dnsmsg.c proxy/hints.c
+PROXY_CORE = proxy/affinity.c proxy/summary.c proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c proxy/dnsmsg.c proxy/hints.c
 POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c
 POLICY_IO = policy/ptable_load.c policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
@@ -74,7 +74,7 @@ UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/ta
 	lib/addr.c lib/dname.c \
 	lib/conf.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
 	proxy/up_tls.c proxy/tls_scache.c proxy/upcache.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
-	proxy/sess_record.c proxy/wk_shm.c proxy/metrics.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
+	proxy/summary.c proxy/sess_record.c proxy/wk_shm.c proxy/metrics.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c policy/dnssec.c report/rtype.c report/record.c report/journal.c
 # The upstream client against a scripted MX in one process.
 UNIT_SRC_test_up = tests/unit/test_up.c tests/unit/fakemx.c lib/buf.c lib/addr.c lib/dname.c \
@@ -104,6 +104,10 @@ UNIT_TESTS += test_scache
 UNIT_SRC_test_scache = tests/unit/test_scache.c proxy/tls_scache.c
 UNIT_SRC_test_hints = tests/unit/test_hints.c proxy/hints.c
 UNIT_TESTS += test_privs
+# The log layer and the delivery summary: text and JSON lines, parsed back.
+UNIT_TESTS += test_log
+UNIT_SRC_test_log = tests/unit/test_log.c proxy/summary.c policy/ptable.c lib/dest.c lib/addr.c \
+	lib/dname.c
 UNIT_TESTS += test_workers test_affinity
 UNIT_SRC_test_affinity = tests/unit/test_affinity.c proxy/affinity.c
 UNIT_SRC_test_workers = tests/unit/test_workers.c proxy/wk_shm.c proxy/workers.c proxy/metrics.c \

@@ -413,6 +413,7 @@ reload(int parent)
 	keep_fixed(&nc);
 	cfg_free(&proxy.cfg);
 	proxy.cfg = nc;
+	log_set_json(nc.log_format == LOG_FORMAT_JSON);
 	/* Any policy input of a cached upstream may have changed: none is
 	 * kept across a reload. */
 	upc_flush(METRICS_UPC_RELOAD);
@@ -727,6 +728,8 @@ main(int argc, char **argv)
 	log_init("mxtlsd", o.print || (o.foreground && !o.to_syslog), o.verbose);
 	if (cfg_read(&proxy.cfg, config_file, config_given, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
+	if (!o.print)
+		log_set_json(proxy.cfg.log_format == LOG_FORMAT_JSON);
 	set_hostname();
 	if (proxy.cfg.workers == 0)
 		proxy.cfg.workers = auto_workers(&proxy.cfg);

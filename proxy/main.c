@@ -82,6 +82,7 @@ static ev_check drain_w;
 static uint64_t caps_kept = UINT64_MAX;	/* privs.h mask; all: none dropped */
 
 #define STATUS_INTERVAL	10.		/* seconds between STATUS= lines */
+#define WK_GO_WAIT	30.		/* s: a worker waits for the others */
 
 struct opts {				/* the command line */
 	int foreground, to_syslog, print, verbose;
@@ -670,17 +671,20 @@ run(void)
 	ev_signal_start(proxy.loop, &sig_hup);
 	ev_check_init(&drain_w, drain_check);
 	ev_check_start(proxy.loop, &drain_w);
-	lsn_start(proxy.loop);
 	metrics_srv_start(proxy.loop);
 	smap_srv_start(proxy.loop);
 	ev_timer_init(&status_timer, on_status_timer, STATUS_INTERVAL, STATUS_INTERVAL);
 	ev_timer_start(proxy.loop, &status_timer);
+	/* A worker tells the parent it is set up and waits for the word
+	 * that all are (the parent says READY=1 first): no worker takes a
+	 * connection before systemd was told. */
+	wk_ready((long) getpid());
+	wk_wait_go(WK_GO_WAIT);
+	lsn_start(proxy.loop);
 	msg_info("mxtlsd started, hostname %s, max_sessions %ld", proxy.hostname,
 	    proxy.cfg.max_sessions);
 	/* Listening, privileges dropped, the loop next: systemd may go on
-	 * (ExecStartPost= installs the redirect).  A worker tells the
-	 * parent instead, which tells systemd once all are up. */
-	wk_ready((long) getpid());
+	 * (ExecStartPost= installs the redirect). */
 	send_status();
 	notify_ready();
 	ev_run(proxy.loop, 0);

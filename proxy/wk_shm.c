@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
+#include "../lib/clock.h"
 #include "../lib/conf.h"
 #include "metrics.h"
 #include "wk_shm.h"
@@ -25,6 +27,7 @@ struct wk_slot {
 
 struct wk_shm {
 	atomic_long sessions;		/* all workers' together */
+	atomic_int go;			/* every worker was ready once */
 	int n;
 	struct wk_slot slot[CFG_MAX_WORKERS];
 };
@@ -152,6 +155,27 @@ wk_all_ready(void)
 			return 0;
 	}
 	return 1;
+}
+
+/* wk_go - the parent: every worker was ready; they may take connections */
+void
+wk_go(void)
+{
+	if (shm)
+		atomic_store(&shm->go, 1);
+}
+
+/* wk_wait_go - a worker: wait (at most max seconds) for wk_go() */
+void
+wk_wait_go(double max)
+{
+	struct timespec ts = {0, 5 * 1000 * 1000};
+	double until = clock_mono() + max;
+
+	if (shm == NULL || self < 0)
+		return;
+	while (!atomic_load(&shm->go) && clock_mono() < until)
+		nanosleep(&ts, NULL);
 }
 
 /* wk_journal_errors_set - this worker's journal errors are now n */

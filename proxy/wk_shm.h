@@ -15,10 +15,16 @@
  *	long wk_running(void);
 void wk_ready(long pid);
 int wk_all_ready(void);
+void wk_go(void);
+void wk_wait_go(double max);
 void wk_journal_errors_set(long n);
 long wk_journal_errors(long local);
  *	void wk_ready(long pid);
  *	int wk_all_ready(void);
+void wk_go(void);
+void wk_wait_go(double max);
+ *	void wk_go(void);
+ *	void wk_wait_go(double max);
  *	void wk_journal_errors_set(long n);
  *	long wk_journal_errors(long local);
  *	long wk_restarts(void);
@@ -49,7 +55,11 @@ long wk_journal_errors(long local);
  *	wk_ready() (a worker, its listeners started, just before its loop
  *	runs) marks its slot ready for its pid; wk_all_ready() (the parent,
  *	for READY=1, notify.h) is true when every slot runs a worker that
- *	did (always without workers).  A reaped slot is not ready.
+ *	did (always without workers).  A reaped slot is not ready.  Then
+ *	the parent says READY=1 and wk_go(): wk_wait_go() (a worker, after
+ *	wk_ready(), before it starts its listeners) returns once it has,
+ *	or after max seconds (a worker that cannot start must not hold the
+ *	others for ever); at once for a worker restarted later.
  *	wk_journal_errors_set() publishes a worker's proxy.journal_errors,
  *	wk_journal_errors() sums them (local without workers): STATUS=.
  *
@@ -82,6 +92,8 @@ void wk_slot_gone(int idx);
 long wk_running(void);
 void wk_ready(long pid);
 int wk_all_ready(void);
+void wk_go(void);
+void wk_wait_go(double max);
 void wk_journal_errors_set(long n);
 long wk_journal_errors(long local);
 long wk_restarts(void);

@@ -159,6 +159,7 @@ wk_supervise(int n, const struct wk_hooks *h)
 			msg_info("all %d workers ready", n);
 			h->status();
 			notify_ready();
+			wk_go();		/* after READY=1: the workers accept */
 			status_at = t + WK_STATUS_EVERY;
 		}
 		if (!ready && !draining)

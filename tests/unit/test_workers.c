@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -162,6 +163,25 @@ ready(void)
 	wk_ready(4242);			/* the old pid's word does not count */
 	wk_shm_self(-1);
 	T_CASE("... nor by its predecessor's pid", !wk_all_ready(), "ready");
+	{
+		struct timespec a, b;
+		double ms;
+
+		wk_shm_self(1);
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		wk_wait_go(0.1);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ms = (double) (b.tv_sec - a.tv_sec) * 1e3 + (double) (b.tv_nsec - a.tv_nsec) / 1e6;
+		T_CASE("before wk_go a worker waits (at most max)", ms >= 90 && ms < 1000, "%.1f ms",
+		    ms);
+		wk_go();
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		wk_wait_go(10.);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ms = (double) (b.tv_sec - a.tv_sec) * 1e3 + (double) (b.tv_nsec - a.tv_nsec) / 1e6;
+		T_CASE("after wk_go it does not", ms < 50, "%.1f ms", ms);
+		wk_shm_self(-1);
+	}
 }
 
 /* status_text - STATUS= (notify.h) */

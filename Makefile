@@ -273,11 +273,14 @@ asan-selftest: build-asan/mxtls-check
 #   crash_test    mxtlsd's journal across a SIGKILL mid-burst
 #   privs_test    mxtlsd's capabilities and user after start-up, reload
 #   gateway_test  mxtlsd's sessions and journal in the gateway topology
+#   notify_test   mxtlsd under systemd's Type=notify: READY=1 before the
+#                 first connection is taken (workers = 1 and 2), reload,
+#                 STATUS=, STOPPING=1, a broken file; log_format = json
 # Those of the rules alone, with no mxtlsd, run once, in `make lab':
 # bypass_test.sh and iptables_test.sh (tests/lab/run; LAB_SKIP_IPTABLES_TEST).
 # So does deb_test.sh: `make deb', and the package installed, reinstalled,
 # removed and purged in a throw-away root (never the host's).
-LAB_MXTLSD_TESTS = tproxy_test crash_test privs_test gateway_test
+LAB_MXTLSD_TESTS = tproxy_test crash_test privs_test gateway_test notify_test
 
 # The lab with the ASan+UBSan mxtlsd.
 asan: build-asan/mxtlsd build-asan/mxtls-report build-asan/mxtls-check asan-unit

@@ -23,6 +23,7 @@ static const char *log_ident = "mxtls";
 static int log_stderr = 1;
 static int log_debug_on;
 static int log_json;
+static void (*log_sink)(const char *line, size_t len);	/* tests */
 
 /* log_init - choose where diagnostics go */
 void
@@ -40,6 +41,13 @@ void
 log_set_json(int on)
 {
 	log_json = on;
+}
+
+/* log_set_sink - every line to fn instead (tests); NULL: as before */
+void
+log_set_sink(void (*fn)(const char *line, size_t len))
+{
+	log_sink = fn;
 }
 
 /* log_verbose - is debug logging on? */
@@ -251,6 +259,11 @@ now_str(char *buf, size_t len)
 static void
 out(int prio, char *line, size_t n, size_t cap)
 {
+	if (log_sink) {
+		line[n < cap ? n : cap - 1] = 0;
+		log_sink(line, n < cap ? n : cap - 1);
+		return;
+	}
 	if (log_stderr) {
 		if (n >= cap - 1)
 			n = cap - 2;

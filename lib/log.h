@@ -4,6 +4,8 @@
  * SYNOPSIS
  *	void log_init(const char *ident, int to_stderr, int verbose);
  *	void log_set_json(int on);
+void log_set_sink(void (*fn)(const char *line, size_t len));
+ *	void log_set_sink(void (*fn)(const char *line, size_t len));
  *	void msg_info(const char *fmt, ...);
  *	void msg_warn(const char *fmt, ...);
  *	void msg_debug(const char *fmt, ...);
@@ -44,6 +46,8 @@
  *	object above with each field a string member of the same name, and
  *	"msg" the text form.  log_fields_text() and log_json_line() are pure,
  *	for the tests; both NUL-end what they write and return its length.
+ *	log_set_sink() hands every finished line (no newline) to fn instead
+ *	of writing it, for the tests; NULL: back to stderr or syslog.
  */
 #ifndef MXTLS_LOG_H
 #define MXTLS_LOG_H
@@ -60,6 +64,7 @@ struct log_field {
 
 void log_init(const char *ident, int to_stderr, int verbose);
 void log_set_json(int on);
+void log_set_sink(void (*fn)(const char *line, size_t len));
 int log_verbose(void);
 void msg_info(const char *fmt, ...) MSG_PRINTF(1, 2);
 void msg_warn(const char *fmt, ...) MSG_PRINTF(1, 2);

@@ -35,7 +35,9 @@
  *
  *	systemd (notify.h): the parent alone notifies.  READY=1 once every
  *	slot runs a worker whose loop runs (wk_all_ready(), polled every
- *	50 ms until then); h->status() then, every 10 s, and after a
+ *	50 ms until then), then wk_go(): the workers, which wait for it
+ *	before they start their listeners, take no connection before
+ *	READY=1 was sent; h->status() then, every 10 s, and after a
  *	reload; RELOADING=1 before h->reload() and READY=1 after it (once
  *	the workers were sent SIGHUP, or the file was rejected);
  *	STOPPING=1 at the first SIGTERM.

@@ -15,7 +15,7 @@ CC ?= cc
 # `mxtls-iptables --version' print it.
 VERSION := $(shell cat VERSION)
 VERSION_DEF = -DMXTLS_VERSION='"$(VERSION)"'
-PKGS = openssl libunbound libnetfilter_queue libcjson libcurl zlib libcap
+PKGS = openssl libunbound libnetfilter_queue libcjson libcurl zlib libcap libsystemd
 # The build must find every dependency; only what is used is linked.
 PKG_CHECK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok)
 LINK_PKGS = openssl libunbound libcurl libcjson libnetfilter_queue
@@ -38,6 +38,8 @@ LIBS = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) \
 	-Wl,--no-as-needed -levent -Wl,--as-needed -lev
 # libcap: mxtlsd's privileges (proxy/privs.c, proxy/privs_set.c) only.
 CAP_LIBS = $(shell pkg-config --libs libcap 2>/dev/null)
+# libsystemd: sd_notify(3) for Type=notify (proxy/notify.c) only.
+NOTIFY_LIBS = $(shell pkg-config --libs libsystemd 2>/dev/null)
 
 # ASan + UBSan build: same sources, its own object directory.
 ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
@@ -46,14 +48,14 @@ ASAN_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer \
 ASAN_LDFLAGS = -fsanitize=address,undefined
 
 LIB_SRC = lib/log.c lib/clock.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/addr.c lib/dname.c lib/dest.c lib/conf.c lib/conf_load.c
-PROXY_CORE = proxy/affinity.c proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c proxy/dnsmsg.c proxy/hints.c
+PROXY_CORE = proxy/affinity.c proxy/summary.c proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c proxy/dnsmsg.c proxy/hints.c
 POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c
 POLICY_IO = policy/ptable_load.c policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
 PROXY_IO = proxy/tls.c proxy/tls_scache.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/upcache.c proxy/sess.c \
 	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
 	proxy/listen.c proxy/metrics.c proxy/metrics_srv.c proxy/smap_srv.c proxy/nfq.c \
-	proxy/privs.c proxy/privs_set.c proxy/wk_shm.c proxy/workers.c
+	proxy/privs.c proxy/privs_set.c proxy/wk_shm.c proxy/workers.c proxy/notify.c
 MXTLSD_SRC = $(LIB_SRC) $(PROXY_CORE) $(POLICY_CORE) $(POLICY_IO) $(PROXY_IO) \
 	report/rtype.c report/record.c report/journal.c proxy/main.c
 
@@ -74,7 +76,7 @@ UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/ta
 	lib/addr.c lib/dname.c \
 	lib/conf.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
 	proxy/up_tls.c proxy/tls_scache.c proxy/upcache.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
-	proxy/sess_record.c proxy/wk_shm.c proxy/metrics.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
+	proxy/summary.c proxy/sess_record.c proxy/wk_shm.c proxy/metrics.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c policy/dnssec.c report/rtype.c report/record.c report/journal.c
 # The upstream client against a scripted MX in one process.
 UNIT_SRC_test_up = tests/unit/test_up.c tests/unit/fakemx.c lib/buf.c lib/addr.c lib/dname.c \
@@ -104,9 +106,13 @@ UNIT_TESTS += test_scache
 UNIT_SRC_test_scache = tests/unit/test_scache.c proxy/tls_scache.c
 UNIT_SRC_test_hints = tests/unit/test_hints.c proxy/hints.c
 UNIT_TESTS += test_privs
+# The log layer and the delivery summary: text and JSON lines, parsed back.
+UNIT_TESTS += test_log
+UNIT_SRC_test_log = tests/unit/test_log.c proxy/summary.c policy/ptable.c lib/dest.c lib/addr.c \
+	lib/dname.c
 UNIT_TESTS += test_workers test_affinity
 UNIT_SRC_test_affinity = tests/unit/test_affinity.c proxy/affinity.c
-UNIT_SRC_test_workers = tests/unit/test_workers.c proxy/wk_shm.c proxy/workers.c proxy/metrics.c \
+UNIT_SRC_test_workers = tests/unit/test_workers.c proxy/wk_shm.c proxy/workers.c proxy/notify.c proxy/metrics.c \
 	report/rtype.c lib/buf.c lib/log.c
 UNIT_SRC_test_privs = tests/unit/test_privs.c proxy/privs.c lib/conf.c lib/dname.c lib/addr.c
 UNIT_SRC_test_metrics = tests/unit/test_metrics.c proxy/metrics.c report/rtype.c lib/buf.c
@@ -154,8 +160,8 @@ FUZZ_LIBS_fuzz_check = $(shell pkg-config --libs libcjson 2>/dev/null)
 # seconds per fuzzer in `make fuzz-smoke` (make check); FUZZ_JOBS run at once
 FUZZ_SECONDS ?= 10
 # Unit tests may use what the daemon does not link yet (cJSON); libcap
-# is for test_privs (capability names).
-UNIT_LIBS = $(shell pkg-config --libs libcjson zlib 2>/dev/null) $(CAP_LIBS)
+# is for test_privs (capability names), libsystemd for test_workers.
+UNIT_LIBS = $(shell pkg-config --libs libcjson zlib 2>/dev/null) $(CAP_LIBS) $(NOTIFY_LIBS)
 
 HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h report/*.h tools/*.h)
 
@@ -175,7 +181,7 @@ pkgcheck:
 	    for p in $(PKGS); do pkg-config --exists $$p || echo "  pkg-config: $$p not found"; done; exit 1; }
 
 mxtlsd: $(MXTLSD_SRC:%.c=build/%.o)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CAP_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CAP_LIBS) $(NOTIFY_LIBS)
 	@sh tests/check-linkorder $@
 
 build/%.o: %.c $(HDRS) | pkgcheck
@@ -193,7 +199,7 @@ build-asan/%.o: %.c $(HDRS)
 	@$(CC) $(ASAN_CFLAGS) -c -o $@ $<
 
 build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
-	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS) $(CAP_LIBS)
+	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS) $(CAP_LIBS) $(NOTIFY_LIBS)
 	@sh tests/check-linkorder $@
 
 # mxtls-report: TLSRPT from the journal (tools/); mxtlsd's link is separate.
@@ -267,11 +273,14 @@ asan-selftest: build-asan/mxtls-check
 #   crash_test    mxtlsd's journal across a SIGKILL mid-burst
 #   privs_test    mxtlsd's capabilities and user after start-up, reload
 #   gateway_test  mxtlsd's sessions and journal in the gateway topology
+#   notify_test   mxtlsd under systemd's Type=notify: READY=1 before the
+#                 first connection is taken (workers = 1 and 2), reload,
+#                 STATUS=, STOPPING=1, a broken file; log_format = json
 # Those of the rules alone, with no mxtlsd, run once, in `make lab':
 # bypass_test.sh and iptables_test.sh (tests/lab/run; LAB_SKIP_IPTABLES_TEST).
 # So does deb_test.sh: `make deb', and the package installed, reinstalled,
 # removed and purged in a throw-away root (never the host's).
-LAB_MXTLSD_TESTS = tproxy_test crash_test privs_test gateway_test
+LAB_MXTLSD_TESTS = tproxy_test crash_test privs_test gateway_test notify_test
 
 # The lab with the ASan+UBSan mxtlsd.
 asan: build-asan/mxtlsd build-asan/mxtls-report build-asan/mxtls-check asan-unit

@@ -34,7 +34,7 @@ struct cfg_key {
 	const struct cfg_word *words;	/* T_CHOICE: name <-> value */
 };
 
-/* The words of mx_mismatch and journal_fsync, and what each means. */
+/* The words of the word-valued keys, and what each means. */
 const struct cfg_word cfg_mx_mismatch_words[] = {
 	{"auto", MX_AUTO}, {"reroute", MX_REROUTE}, {"pass", MX_PASS},
 	{"refuse", MX_REFUSE}, {NULL, 0}
@@ -48,6 +48,9 @@ const struct cfg_word cfg_upstream_source_words[] = {
 const struct cfg_word cfg_journal_fsync_words[] = {
 	{"interval", JOURNAL_FSYNC_INTERVAL}, {"always", JOURNAL_FSYNC_ALWAYS},
 	{NULL, 0}
+};
+const struct cfg_word cfg_log_format_words[] = {
+	{"text", LOG_FORMAT_TEXT}, {"json", LOG_FORMAT_JSON}, {NULL, 0}
 };
 
 #define O(f) offsetof(struct config, f)
@@ -105,6 +108,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"report_state_dir", T_STR, O(report_state_dir), "/var/lib/mxtls/reports", 0, 0, NULL},
 	{"report_mail_command", T_STR, O(report_mail_command), "/usr/sbin/sendmail -t -i", 0, 0, NULL},
 	{"report_http_timeout", T_TIME, O(report_http_timeout), "60s", 1, 3600, NULL},
+	{"log_format", T_CHOICE, O(log_format), "text", 0, 0, cfg_log_format_words},
 	{"selftest_at_start", T_BOOL, O(selftest_at_start), "no", 0, 0, NULL},
 	{"canary_domains", T_DOMAINS, O(canary_domains), CFG_CANARY_DEFAULT, 0, CFG_MAX_CANARY,
 	    NULL},

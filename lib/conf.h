@@ -23,6 +23,7 @@
  *	extern const struct cfg_word cfg_mode_words[];
  *	extern const struct cfg_word cfg_upstream_source_words[];
  *	extern const struct cfg_word cfg_journal_fsync_words[];
+ *	extern const struct cfg_word cfg_log_format_words[];
  *
  * DESCRIPTION
  *	The file is `key = value' lines in the style of Postfix's main.cf:
@@ -48,7 +49,7 @@
  *	separated by white space or commas in the file, kept lower case
  *	without a final dot and one space apart (at most CFG_MAX_CANARY).
  *
- *	A word-valued key (mx_mismatch, mode, journal_fsync) maps its words to
+ *	A word-valued key (mx_mismatch, mode, journal_fsync, log_format) maps its words to
  *	values through a table of struct cfg_word, ended by a NULL name;
  *	cfg_word_str() is the word of a value (NULL when none has it).  The
  *	enums of those values are here, where the words are.
@@ -144,6 +145,7 @@ struct config {
 	char *report_state_dir;		/* what mxtls-report has sent */
 	char *report_mail_command;	/* reads a message on stdin */
 	long report_http_timeout;
+	int log_format;			/* enum log_format: text or JSON lines */
 	int selftest_at_start;		/* ExecStartPre: mxtls-check --selftest */
 	char *canary_domains;		/* mxtls-check --canary: names, one
 					 * space apart; empty: none */
@@ -157,6 +159,8 @@ enum cfg_mode { MODE_ENFORCE, MODE_REPORT_ONLY };
 /* upstream_source: whose address upstream connections leave from. */
 enum upstream_source { SOURCE_GATEWAY, SOURCE_CLIENT };
 enum journal_fsync { JOURNAL_FSYNC_INTERVAL, JOURNAL_FSYNC_ALWAYS };
+/* log_format: mxtlsd's log lines as text, or as one JSON object each. */
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 
 struct cfg_word {
 	const char *name;
@@ -167,6 +171,7 @@ extern const struct cfg_word cfg_mx_mismatch_words[];
 extern const struct cfg_word cfg_mode_words[];
 extern const struct cfg_word cfg_upstream_source_words[];
 extern const struct cfg_word cfg_journal_fsync_words[];
+extern const struct cfg_word cfg_log_format_words[];
 
 void cfg_defaults(struct config *c);
 int cfg_parse(struct config *c, const char *file, const char *text,

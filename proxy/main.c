@@ -25,6 +25,13 @@
  *	whatever is left is closed.  SIGHUP re-reads the configuration and
  *	certificates; sessions in progress are not touched, and a bad file
  *	keeps the running configuration.
+ *
+ *	Under systemd (Type=notify, notify.h): READY=1 once the listeners
+ *	are listening, privileges are dropped and the loop is about to run
+ *	(with workers: the parent, once every worker's loop runs); SIGHUP
+ *	RELOADING=1, then READY=1 (and a rejected reload in STATUS=);
+ *	STATUS= every STATUS_INTERVAL seconds; SIGTERM STOPPING=1.  A broken
+ *	configuration exits 1 before READY=1, its FILE:LINE error on stderr.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -51,6 +58,7 @@
 #include "listen.h"
 #include "metrics_srv.h"
 #include "nfq.h"
+#include "notify.h"
 #include "privs.h"
 #include "privs_set.h"
 #include "proxy.h"
@@ -69,9 +77,12 @@ static const char *config_file = CFG_DEFAULT_FILE;
 static int config_given;
 static struct resolve_conf resolve_conf;	/* .sts once stsget_init() worked */
 static ev_signal sig_term, sig_int, sig_hup;
-static ev_timer drain_timer, journal_timer;
+static ev_timer drain_timer, journal_timer, status_timer;
 static ev_check drain_w;
 static uint64_t caps_kept = UINT64_MAX;	/* privs.h mask; all: none dropped */
+
+#define STATUS_INTERVAL	10.		/* seconds between STATUS= lines */
+#define WK_GO_WAIT	30.		/* s: a worker waits for the others */
 
 struct opts {				/* the command line */
 	int foreground, to_syslog, print, verbose;
@@ -134,6 +145,7 @@ on_journal_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void) revents;
 	if (journal_sync(proxy.journal, err, sizeof(err)) < 0) {
 		proxy.journal_errors++;
+		wk_journal_errors_set(proxy.journal_errors);
 		msg_warn("journal: %s", err);
 	}
 	if (today != pruned_day) {
@@ -244,6 +256,7 @@ on_term(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	proxy.draining = 1;
+	notify_stopping();
 	msg_info("signal %d: no new sessions; draining %ld (at most %lds)",
 	    w->signum, proxy.nsessions, proxy.cfg.shutdown_timeout);
 	lsn_stop(loop);
@@ -382,6 +395,7 @@ reload(int parent)
 	if (load_table(&nc, &tab, err, sizeof(err)) < 0) {
 		msg_warn("reload: %s; keeping the running configuration and policy table",
 		    err);
+		notify_reload_result(err);
 		cfg_free(&nc);
 		return -1;
 	}
@@ -413,6 +427,7 @@ reload(int parent)
 	keep_fixed(&nc);
 	cfg_free(&proxy.cfg);
 	proxy.cfg = nc;
+	log_set_json(nc.log_format == LOG_FORMAT_JSON);
 	/* Any policy input of a cached upstream may have changed: none is
 	 * kept across a reload. */
 	upc_flush(METRICS_UPC_RELOAD);
@@ -424,13 +439,32 @@ reload(int parent)
 	set_table(tab);
 	if (!parent)
 		msg_info("reloaded %s", config_file);
+	notify_reload_result(NULL);
 	return 0;
 fail:
 	msg_warn("reload: %s; keeping the running configuration", err);
+	notify_reload_result(err);
 	SSL_CTX_free(ctx);
 	drop_table(tab);
 	cfg_free(&nc);
 	return -1;
+}
+
+/* send_status - STATUS= for systemd: sessions, the journal (one process) */
+static void
+send_status(void)
+{
+	notify_status(proxy.nsessions, proxy.cfg.max_sessions, proxy.journal_errors, 1, 1);
+}
+
+/* on_status_timer - STATUS= every STATUS_INTERVAL seconds */
+static void
+on_status_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void) loop;
+	(void) w;
+	(void) revents;
+	send_status();
 }
 
 /* on_hup - SIGHUP: reload configuration, certificates and the table */
@@ -440,7 +474,10 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void) loop;
 	(void) w;
 	(void) revents;
+	notify_reloading();
 	(void) reload(0);
+	send_status();
+	notify_ready();
 }
 
 /* print_privs - -n: what mxtlsd keeps after start-up, as comments */
@@ -634,11 +671,22 @@ run(void)
 	ev_signal_start(proxy.loop, &sig_hup);
 	ev_check_init(&drain_w, drain_check);
 	ev_check_start(proxy.loop, &drain_w);
-	lsn_start(proxy.loop);
 	metrics_srv_start(proxy.loop);
 	smap_srv_start(proxy.loop);
+	ev_timer_init(&status_timer, on_status_timer, STATUS_INTERVAL, STATUS_INTERVAL);
+	ev_timer_start(proxy.loop, &status_timer);
+	/* A worker tells the parent it is set up and waits for the word
+	 * that all are (the parent says READY=1 first): no worker takes a
+	 * connection before systemd was told. */
+	wk_ready((long) getpid());
+	wk_wait_go(WK_GO_WAIT);
+	lsn_start(proxy.loop);
 	msg_info("mxtlsd started, hostname %s, max_sessions %ld", proxy.hostname,
 	    proxy.cfg.max_sessions);
+	/* Listening, privileges dropped, the loop next: systemd may go on
+	 * (ExecStartPost= installs the redirect). */
+	send_status();
+	notify_ready();
 	ev_run(proxy.loop, 0);
 }
 
@@ -670,6 +718,7 @@ shut_down(void)
 static void
 worker_main(int idx)
 {
+	notify_off();			/* the parent speaks to systemd */
 	lsn_keep(idx);
 	proxy.loop = EV_DEFAULT;
 	start_lookups();
@@ -687,11 +736,20 @@ parent_reload(void)
 	return reload(1);
 }
 
+/* parent_status - STATUS= from the parent: all workers' sessions and
+ * journal errors */
+static void
+parent_status(void)
+{
+	notify_status(wk_sess_total(0), proxy.cfg.max_sessions, wk_journal_errors(0),
+	    wk_running(), wk_count());
+}
+
 /* supervise - workers > 1: start-up as root, the drop, then the parent */
 static int
 supervise(int foreground)
 {
-	struct wk_hooks h = {worker_main, parent_reload, lsn_close_all};
+	struct wk_hooks h = {worker_main, parent_reload, lsn_close_all, parent_status};
 	char err[512];
 	int n = (int) proxy.cfg.workers;
 
@@ -727,6 +785,8 @@ main(int argc, char **argv)
 	log_init("mxtlsd", o.print || (o.foreground && !o.to_syslog), o.verbose);
 	if (cfg_read(&proxy.cfg, config_file, config_given, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
+	if (!o.print)
+		log_set_json(proxy.cfg.log_format == LOG_FORMAT_JSON);
 	set_hostname();
 	if (proxy.cfg.workers == 0)
 		proxy.cfg.workers = auto_workers(&proxy.cfg);

@@ -121,7 +121,7 @@ sess_hold_rcpt(struct sess *s)
 	}
 	msg_info("%s: <%s>: held: %s; delivered only if the message says "
 	    "TLS-Required: No (RFC 8689)", s->id, txn_of(s)->rcpt.addr, hold_of(s)->fail);
-	buf_printf(&txn_w(s)->rcpts, "%s<%s>", buf_used(&txn_w(s)->rcpts) ? "," : "", txn_w(s)->rcpt.addr);
+	sess_rcpt_add(s, txn_of(s)->rcpt.addr);
 	sess_sayf(s, "250 2.1.5 Ok");
 	fsm_rcpt_result(&s->fsm, 1);
 }

@@ -32,6 +32,7 @@
 #include "proxy.h"
 #include "sess.h"
 #include "smtp.h"
+#include "summary.h"
 #include "tls.h"
 #include "up.h"
 #include "upcache.h"
@@ -71,7 +72,8 @@ struct sess_txn {
 	int mail_pipelined;		/* the first RCPT went with MAIL */
 	char fail[REASON_MAX];		/* reply for further RCPTs, or "" */
 	struct sess_rcpt rcpt;		/* the RCPT in flight */
-	struct buf rcpts;		/* accepted recipients, for the log */
+	struct buf rcpts;		/* accepted recipients, for the log
+					 * (NUL-ended addresses) */
 	char *pending;			/* reply to send when RSET is done */
 	struct smtp_eod eod;		/* the message: end-of-data scan */
 	uint64_t data_bytes;
@@ -127,6 +129,8 @@ struct sess_route {
 					 * (nothing journaled for it) */
 	char relay[400];		/* the MX of s->up, for the log */
 	char relay_tls[16];		/* its TLS version, or "none" */
+	enum route_level relay_level;	/* ... the level it was held to */
+	int relay_verified;		/* ... and it was authenticated */
 };
 
 /* sess_hold.c: TLS-Required: No (RFC 8689): the message decides after a
@@ -275,6 +279,9 @@ void sess_send_rcpt(struct sess *s, const char *addr);
 void sess_send_data(struct sess *s);
 void sess_xfer_finish(struct sess *s, const char *text, const struct smtp_reply *r);
 void sess_log_txn(struct sess *s, const char *status, const char *detail);
+void sess_log_rcpt(struct sess *s, const char *rcpt, int upstream, const char *status,
+    const char *detail);
+void sess_rcpt_add(struct sess *s, const char *addr);
 void sess_txn_clear(struct sess *s);
 void sess_txn_done(struct sess *s);
 void sess_refuse_smuggling(struct sess *s);

@@ -6,6 +6,7 @@
  * through or failed.  See sess_int.h.
  */
 #include "sess_int.h"
+#include "wk_shm.h"
 
 static void source_for(const struct sockaddr_storage *addr, char *buf,
     size_t len);
@@ -132,6 +133,7 @@ sess_journal(struct sess *s, const struct up_info *u, int host, enum ptype ptype
 	if (journal_append(proxy.journal, &r, err, sizeof(err)) == 0)
 		return 0;
 	proxy.journal_errors++;
+	wk_journal_errors_set(proxy.journal_errors);
 	metrics_journal_lost();
 	/* Loud, but not a line per attempt while the disk is full. */
 	if (ev_now(proxy.loop) - last_warn >= 10.0) {

@@ -113,6 +113,7 @@ attempts_failed(struct sess *s)
 		return;
 	}
 	sess_sayf(s, "%s", txn_of(s)->fail);
+	sess_log_rcpt(s, txn_of(s)->rcpt.addr, 0, "deferred", txn_of(s)->fail);
 	fsm_rcpt_result(&s->fsm, 0);
 	sess_enter(s, W_NONE);
 }
@@ -397,6 +398,8 @@ start_route(struct sess *s)
 		msg_info("%s: %s", s->id, rt_of(s)->route->reply);
 		snprintf(txn_w(s)->fail, sizeof(txn_w(s)->fail), "%s", rt_w(s)->route->reply);
 		sess_sayf(s, "%s", txn_of(s)->fail);
+		sess_log_rcpt(s, txn_of(s)->rcpt.addr, 0, txn_of(s)->fail[0] == '5' ? "bounced"
+		    : "deferred", txn_of(s)->fail);
 		fsm_rcpt_result(&s->fsm, 0);
 		sess_enter(s, W_NONE);
 		return;

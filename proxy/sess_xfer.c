@@ -150,6 +150,8 @@ txn_refused(struct sess *s, const char *text, const struct smtp_reply *r)
 		sess_relay_reply(s, r);
 	else
 		sess_sayf(s, "%s", text);
+	sess_log_rcpt(s, txn_of(s)->rcpt.addr, s->up != NULL, text[0] == '5' ? "bounced"
+	    : "deferred", text);
 	fsm_rcpt_result(&s->fsm, 0);
 	sess_enter(s, W_NONE);
 }
@@ -167,9 +169,14 @@ rcpt_result(struct sess *s, const struct smtp_reply *r)
 	}
 	sess_relay_reply(s, r);
 	fsm_rcpt_result(&s->fsm, ok);
-	if (ok)
-		buf_printf(&txn_w(s)->rcpts, "%s<%s>", buf_used(&txn_w(s)->rcpts) ? "," : "",
-		    txn_of(s)->rcpt.addr);
+	if (ok) {
+		sess_rcpt_add(s, txn_of(s)->rcpt.addr);
+	} else {
+		char l1[REASON_MAX];
+
+		sess_log_rcpt(s, txn_of(s)->rcpt.addr, 1, r->code / 100 == 5 ? "bounced"
+		    : "deferred", sess_reply_text(r, l1, sizeof(l1)));
+	}
 	sess_enter(s, W_NONE);
 }
 
@@ -248,15 +255,79 @@ sess_xfer_finish(struct sess *s, const char *text, const struct smtp_reply *r)
 	sess_txn_done(s);
 }
 
-/* sess_log_txn - one line per transaction outcome */
+/* summary_policy_of - the policy= word of the session's attempt: the
+ * upstream's level (upstream), else the route's (its first candidate, or
+ * the result type that refused) */
+static const char *
+summary_policy_of(const struct sess *s, int upstream, char *buf, size_t len)
+{
+	const struct route *r = rt_of(s)->route;
+	enum route_level l = ROUTE_MAY;
+
+	if (upstream)
+		l = rt_of(s)->relay_level;
+	else if (r && r->ncands > 0 && r->verdict == ROUTE_TRY)
+		l = r->cands[0].level;
+	else if (r && rtype_is_dane(r->rtype))
+		l = ROUTE_DANE;
+	else if (r && rtype_is_sts(r->rtype))
+		l = ROUTE_STS;
+	/* a held message goes out with its policy waived: no table either */
+	return summary_policy(l, rt_of(s)->has_tab && !(upstream && hold_of(s)->replay),
+	    rt_of(s)->tab.level, buf, len);
+}
+
+/* sess_log_rcpt - the delivery summary of one recipient (summary.h):
+ * through the session's upstream (upstream), or with none */
+void
+sess_log_rcpt(struct sess *s, const char *rcpt, int upstream, const char *status,
+    const char *detail)
+{
+	struct summary sm;
+	struct log_field f[SUMMARY_NFIELDS];
+	char to[SUMMARY_ADDR_MAX + 3], pol[48];
+	size_t n;
+
+	upstream = upstream && rt_of(s)->relay[0];
+	memset(&sm, 0, sizeof(sm));
+	sm.to = rcpt;
+	sm.from = fsm_mail(&s->fsm);
+	sm.relay = upstream ? rt_of(s)->relay : "none";
+	sm.tls = upstream ? rt_of(s)->relay_tls : "none";
+	sm.policy = summary_policy_of(s, upstream, pol, sizeof(pol));
+	sm.verified = upstream && rt_of(s)->relay_verified;
+	sm.size = (unsigned long long) txn_of(s)->data_bytes;
+	sm.status = status;
+	sm.detail = detail;
+	n = summary_fields(&sm, f, to, sizeof(to));
+	msg_fields(s->id, f, n);
+}
+
+/* sess_log_txn - the transaction's outcome: one summary line for each
+ * recipient the MX (or the hold) accepted, as Postfix's smtp logs one per
+ * recipient of a delivery */
 void
 sess_log_txn(struct sess *s, const char *status, const char *detail)
 {
-	msg_info("%s: from=<%s>, to=%.*s, relay=%s, tls=%s, size=%llu, status=%s (%s)",
-	    s->id, fsm_mail(&s->fsm), (int) buf_used(&txn_of(s)->rcpts),
-	    buf_used(&txn_of(s)->rcpts) ? buf_head(&txn_of(s)->rcpts) : "none",
-	    rt_of(s)->relay[0] ? rt_of(s)->relay : s->origstr, rt_of(s)->relay[0] ? rt_of(s)->relay_tls : "none",
-	    (unsigned long long) txn_of(s)->data_bytes, status, detail);
+	const char *p = buf_head(&txn_of(s)->rcpts);
+	size_t used = buf_used(&txn_of(s)->rcpts), off = 0;
+
+	if (used == 0) {
+		sess_log_rcpt(s, "", s->up != NULL || rt_of(s)->relay[0], status, detail);
+		return;
+	}
+	while (off < used) {
+		sess_log_rcpt(s, p + off, 1, status, detail);
+		off += strlen(p + off) + 1;
+	}
+}
+
+/* sess_rcpt_add - a recipient accepted in this transaction, for the log */
+void
+sess_rcpt_add(struct sess *s, const char *addr)
+{
+	if (buf_append(&txn_w(s)->rcpts, addr, strlen(addr) + 1) < 0)
+		msg_warn("%s: out of memory for the recipient list of the log", s->id);
 }
 
 /* sess_txn_clear - forget our side of the transaction */
@@ -455,6 +526,8 @@ up_ready(struct sess *s, struct up *u, const struct up_info *ui)
 	/* Remember the MX for the log: the upstream may be gone by then. */
 	snprintf(rt_w(s)->relay, sizeof(rt_w(s)->relay), "%s", ui->peer);
 	snprintf(rt_w(s)->relay_tls, sizeof(rt_w(s)->relay_tls), "%s", ui->tls_version);
+	rt_w(s)->relay_level = ui->level;
+	rt_w(s)->relay_verified = ui->verified;
 	if (rt_of(s)->early == EARLY_CONNECT) {
 		rt_w(s)->early = EARLY_READY;	/* parked until the first RCPT */
 		msg_info("%s: early: upstream %s ready (%s) before RCPT", s->id, ui->peer,

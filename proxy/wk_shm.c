@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
+#include "../lib/clock.h"
 #include "../lib/conf.h"
 #include "metrics.h"
 #include "wk_shm.h"
@@ -16,6 +18,8 @@ struct wk_slot {
 	atomic_long pid;		/* 0: not running */
 	atomic_long restarts;		/* started again after the first time */
 	atomic_long started;		/* how many times */
+	atomic_long ready;		/* the pid whose loop runs (wk_ready()) */
+	atomic_long journal_errors;	/* its proxy.journal_errors */
 	atomic_uint seq;		/* odd while pub is written */
 	struct metrics m;		/* its counters and gauges, published */
 	struct metrics_gauges g;
@@ -23,6 +27,7 @@ struct wk_slot {
 
 struct wk_shm {
 	atomic_long sessions;		/* all workers' together */
+	atomic_int go;			/* every worker was ready once */
 	int n;
 	struct wk_slot slot[CFG_MAX_WORKERS];
 };
@@ -123,8 +128,77 @@ wk_slot_gone(int idx)
 	if (shm == NULL || idx < 0 || idx >= shm->n)
 		return;
 	atomic_store(&shm->slot[idx].pid, 0);
+	atomic_store(&shm->slot[idx].ready, 0);
 	n = atomic_exchange(&shm->slot[idx].sessions, 0);
 	atomic_fetch_sub(&shm->sessions, n);
+}
+
+/* wk_ready - this worker's listeners are started and its loop runs */
+void
+wk_ready(long pid)
+{
+	if (shm == NULL || self < 0)
+		return;
+	atomic_store(&shm->slot[self].ready, pid);
+}
+
+/* wk_all_ready - every slot runs a worker that said wk_ready() */
+int
+wk_all_ready(void)
+{
+	if (shm == NULL)
+		return 1;
+	for (int i = 0; i < shm->n; i++) {
+		long pid = atomic_load(&shm->slot[i].pid);
+
+		if (pid == 0 || atomic_load(&shm->slot[i].ready) != pid)
+			return 0;
+	}
+	return 1;
+}
+
+/* wk_go - the parent: every worker was ready; they may take connections */
+void
+wk_go(void)
+{
+	if (shm)
+		atomic_store(&shm->go, 1);
+}
+
+/* wk_wait_go - a worker: wait (at most max seconds) for wk_go() */
+void
+wk_wait_go(double max)
+{
+	struct timespec ts = {0, 5 * 1000 * 1000};
+	double until = clock_mono() + max;
+
+	if (shm == NULL || self < 0)
+		return;
+	while (!atomic_load(&shm->go) && clock_mono() < until)
+		nanosleep(&ts, NULL);
+}
+
+/* wk_journal_errors_set - this worker's journal errors are now n */
+void
+wk_journal_errors_set(long n)
+{
+	if (shm == NULL || self < 0)
+		return;
+	atomic_store(&shm->slot[self].journal_errors, n);
+}
+
+/* wk_journal_errors - the journal errors of every worker since start-up
+ * (local without workers) */
+long
+wk_journal_errors(long local)
+{
+	long r = 0;
+
+	if (shm == NULL)
+		return local;
+	for (int i = 0; i < shm->n; i++)
+		r += atomic_load(&shm->slot[i].journal_errors);
+	return r;
 }
 
 /* wk_running - workers running now */

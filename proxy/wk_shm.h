@@ -13,6 +13,20 @@
  *	void wk_slot_started(int idx, long pid);
  *	void wk_slot_gone(int idx);
  *	long wk_running(void);
+void wk_ready(long pid);
+int wk_all_ready(void);
+void wk_go(void);
+void wk_wait_go(double max);
+void wk_journal_errors_set(long n);
+long wk_journal_errors(long local);
+ *	void wk_ready(long pid);
+ *	int wk_all_ready(void);
+void wk_go(void);
+void wk_wait_go(double max);
+ *	void wk_go(void);
+ *	void wk_wait_go(double max);
+ *	void wk_journal_errors_set(long n);
+ *	long wk_journal_errors(long local);
  *	long wk_restarts(void);
  *	void wk_publish(const struct metrics *m, const struct metrics_gauges *g);
  *	void wk_collect(struct metrics *m, struct metrics_gauges *g);
@@ -37,6 +51,17 @@
  *	wk_slot_started() and wk_slot_gone() keep each slot's pid (0: not
  *	running) and the restarts; wk_running() and wk_restarts() read them
  *	for the log and the metrics.
+ *
+ *	wk_ready() (a worker, its listeners started, just before its loop
+ *	runs) marks its slot ready for its pid; wk_all_ready() (the parent,
+ *	for READY=1, notify.h) is true when every slot runs a worker that
+ *	did (always without workers).  A reaped slot is not ready.  Then
+ *	the parent says READY=1 and wk_go(): wk_wait_go() (a worker, after
+ *	wk_ready(), before it starts its listeners) returns once it has,
+ *	or after max seconds (a worker that cannot start must not hold the
+ *	others for ever); at once for a worker restarted later.
+ *	wk_journal_errors_set() publishes a worker's proxy.journal_errors,
+ *	wk_journal_errors() sums them (local without workers): STATUS=.
  *
  *	/metrics with several workers: each worker wk_publish()es its
  *	counters (metrics.h) and gauges into its slot (a sequence count
@@ -65,6 +90,12 @@ long wk_sess_total(long local);
 void wk_slot_started(int idx, long pid);
 void wk_slot_gone(int idx);
 long wk_running(void);
+void wk_ready(long pid);
+int wk_all_ready(void);
+void wk_go(void);
+void wk_wait_go(double max);
+void wk_journal_errors_set(long n);
+long wk_journal_errors(long local);
 long wk_restarts(void);
 void wk_publish(const struct metrics *m, const struct metrics_gauges *g);
 void wk_collect(struct metrics *m, struct metrics_gauges *g);

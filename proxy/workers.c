@@ -14,6 +14,7 @@
 #include "../lib/conf.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
+#include "notify.h"
 #include "workers.h"
 #include "wk_shm.h"
 
@@ -23,6 +24,9 @@ struct wslot {
 	double restart_at;		/* 0: none due */
 	double delay;			/* the last restart delay */
 };
+
+#define WK_READY_POLL	0.05		/* s: polling for the workers' readiness */
+#define WK_STATUS_EVERY	10.		/* s: between STATUS= lines */
 
 static struct wslot slots[CFG_MAX_WORKERS];
 static int nslots;
@@ -129,7 +133,8 @@ int
 wk_supervise(int n, const struct wk_hooks *h)
 {
 	sigset_t set;
-	int draining = 0;
+	int draining = 0, ready = 0;
+	double status_at = 0;
 
 	nslots = n;
 	sigemptyset(&set);
@@ -146,6 +151,27 @@ wk_supervise(int n, const struct wk_hooks *h)
 		struct timespec ts;
 		siginfo_t info;
 		int sig, running = 0;
+
+		/* READY=1 once every worker's loop runs (wk_ready()); until
+		 * then the parent polls for it. */
+		if (!ready && !draining && wk_all_ready()) {
+			ready = 1;
+			msg_info("all %d workers ready", n);
+			h->status();
+			notify_ready();
+			wk_go();		/* after READY=1: the workers accept */
+			status_at = t + WK_STATUS_EVERY;
+		}
+		if (!ready && !draining)
+			next = t + WK_READY_POLL;
+		else if (!draining) {
+			if (status_at <= t) {
+				h->status();
+				status_at = t + WK_STATUS_EVERY;
+			}
+			if (status_at < next)
+				next = status_at;
+		}
 
 		for (int i = 0; i < n; i++) {
 			if (slots[i].pid > 0)
@@ -171,8 +197,10 @@ wk_supervise(int n, const struct wk_hooks *h)
 		switch (sig) {
 		case SIGTERM:
 		case SIGINT:
-			if (!draining)
+			if (!draining) {
+				notify_stopping();
 				h->drain();
+			}
 			msg_info("signal %d: %s %d workers", sig, draining
 			    ? "closing the sessions of" : "draining", tell(SIGTERM));
 			draining = 1;
@@ -180,9 +208,13 @@ wk_supervise(int n, const struct wk_hooks *h)
 		case SIGHUP:
 			if (draining)
 				break;
+			notify_reloading();
 			if (h->reload() == 0)
 				msg_info("reload: configuration checked; sent SIGHUP to %d "
 				    "workers", tell(SIGHUP));
+			h->status();
+			if (ready)
+				notify_ready();
 			break;
 		default:
 			break;

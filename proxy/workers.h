@@ -7,6 +7,7 @@
  *		void (*child)(int idx);
  *		int (*reload)(void);
  *		void (*drain)(void);
+ *		void (*status)(void);
  *	};
  *	int wk_supervise(int n, const struct wk_hooks *h);
  *	double wk_backoff(double prev, double lived);
@@ -32,6 +33,15 @@
  *	close what is left).  wk_supervise() returns 0 when the last worker
  *	is gone.
  *
+ *	systemd (notify.h): the parent alone notifies.  READY=1 once every
+ *	slot runs a worker whose loop runs (wk_all_ready(), polled every
+ *	50 ms until then), then wk_go(): the workers, which wait for it
+ *	before they start their listeners, take no connection before
+ *	READY=1 was sent; h->status() then, every 10 s, and after a
+ *	reload; RELOADING=1 before h->reload() and READY=1 after it (once
+ *	the workers were sent SIGHUP, or the file was rejected);
+ *	STOPPING=1 at the first SIGTERM.
+ *
  *	wk_backoff() is the restart delay (pure): 0.1 s when the worker
  *	lived 30 s or more, else twice the previous delay (0.5 s the first
  *	time), at most 30 s.
@@ -43,6 +53,7 @@ struct wk_hooks {
 	void (*child)(int idx);		/* the worker; does not return */
 	int (*reload)(void);		/* SIGHUP in the parent: 0 when good */
 	void (*drain)(void);		/* SIGTERM in the parent, once */
+	void (*status)(void);		/* STATUS= for systemd (notify.h) */
 };
 
 int wk_supervise(int n, const struct wk_hooks *h);

@@ -30,7 +30,7 @@ set -eu
 
 BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libev-dev libunbound-dev \
 libnetfilter-queue-dev libcjson-dev libcurl4-openssl-dev \
-libevent-dev dns-root-data zlib1g-dev libcap-dev"
+libevent-dev dns-root-data zlib1g-dev libcap-dev libsystemd-dev"
 CHECK_PKGS="clang llvm libclang-rt-14-dev postfix iptables nftables iproute2 \
 python3 openssl procps psmisc ca-certificates nsd ldnsutils nginx-light conntrack time \
 python3-prometheus-client systemd"

@@ -88,6 +88,9 @@ static const struct bad bads[] = {
 	{"mx_mismatch a number", "mx_mismatch = 1\n", 0, "t.cf:1: mx_mismatch: \"1\": expected"},
 	{"journal_fsync unknown word", "journal_fsync = never\n", 0,
 	    "t.cf:1: journal_fsync: \"never\": expected interval or always"},
+	{"log_format unknown word", "log_format = syslog\n", 0,
+	    "t.cf:1: log_format: \"syslog\": expected text or json"},
+	{"log_format word case", "\n\nlog_format = JSON\n", 0, "t.cf:3: log_format: \"JSON\""},
 	{"mode unknown word", "mode = shadow\n", 0,
 	    "t.cf:1: mode: \"shadow\": expected enforce or report-only"},
 	{"mode testing is MTA-STS's word", "mode = testing\n", 0, "mode: \"testing\""},
@@ -292,6 +295,7 @@ defaults(void)
 	T_CASE("default listen v6", strcmp(ep, "[::1]:10025") == 0, "%s", ep);
 	T_CASE("default starttls offered", c.offer_client_starttls == 1, "no");
 	T_CASE("default dns_watch_queue off", c.dns_watch_queue == -1, "%ld", c.dns_watch_queue);
+	T_CASE("default log_format text", c.log_format == LOG_FORMAT_TEXT, "%d", c.log_format);
 	T_CASE("default workers auto", c.workers == 0, "%ld", c.workers);
 	{
 		struct config w;
@@ -388,6 +392,8 @@ static const struct word_case {
 	{"journal_fsync", cfg_journal_fsync_words, "always", JOURNAL_FSYNC_ALWAYS},
 	{"mode", cfg_mode_words, "enforce", MODE_ENFORCE},
 	{"mode", cfg_mode_words, "report-only", MODE_REPORT_ONLY},
+	{"log_format", cfg_log_format_words, "text", LOG_FORMAT_TEXT},
+	{"log_format", cfg_log_format_words, "json", LOG_FORMAT_JSON},
 };
 
 #define NWORD_CASES (sizeof(word_cases) / sizeof(word_cases[0]))
@@ -397,7 +403,8 @@ static int
 word_value(const struct config *c, const char *key)
 {
 	return strcmp(key, "mx_mismatch") == 0 ? c->mx_mismatch
-	    : strcmp(key, "mode") == 0 ? c->mode : c->journal_fsync;
+	    : strcmp(key, "mode") == 0 ? c->mode
+	    : strcmp(key, "log_format") == 0 ? c->log_format : c->journal_fsync;
 }
 
 /* word_listed - a table entry is one of word_cases */
@@ -415,7 +422,7 @@ static void
 words(void)
 {
 	const struct cfg_word *tables[] = {cfg_mx_mismatch_words, cfg_journal_fsync_words,
-	    cfg_mode_words};
+	    cfg_mode_words, cfg_log_format_words};
 	size_t ntable = 0;
 
 	for (size_t i = 0; i < NWORD_CASES; i++) {

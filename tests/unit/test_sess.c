@@ -968,6 +968,79 @@ static void mix_fail_first(struct client *c) { mix_send(c, "a@fail.example", "b@
 static void mix_ok_first(struct client *c) { mix_send(c, "b@nopolicy.example", "a@fail.example", 1); }
 static void mix_fail_first_slow(struct client *c) { mix_send(c, "a@fail.example", "b@nopolicy.example", 0); }
 
+/* The log lines of a run, for the delivery summary (log_set_sink()). */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char log_text[65536];
+static size_t log_used;
+
+/* log_keep - a log line, kept in log_text */
+static void
+log_keep(const char *line, size_t len)
+{
+	pthread_mutex_lock(&log_mu);
+	if (log_used + len + 2 < sizeof(log_text)) {
+		memcpy(log_text + log_used, line, len);
+		log_used += len;
+		log_text[log_used++] = '\n';
+		log_text[log_used] = 0;
+	}
+	pthread_mutex_unlock(&log_mu);
+}
+
+/* log_line_with - the kept line that has all of a, b and c, or NULL */
+static const char *
+log_line_with(const char *a, const char *b, const char *c, char *out, size_t len)
+{
+	for (const char *p = log_text; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t) (e - p) : strlen(p);
+
+		snprintf(out, len, "%.*s", (int) n, p);
+		if (strstr(out, a) && strstr(out, b) && strstr(out, c))
+			return out;
+		p += n + (e != NULL);
+	}
+	return NULL;
+}
+
+/* summary_lines - the delivery summary of a mixed transaction: the sent
+ * recipient through the MX, the refused one with relay=none and the
+ * policy that refused it; as JSON too.  (A second domain's 452, one
+ * domain per transaction, is no attempt: it has no summary line.) */
+static void
+summary_lines(void)
+{
+	char l[2048];
+
+	proxy.cfg.tls_required_enable = 0;
+	log_used = 0;
+	log_text[0] = 0;
+	log_set_sink(log_keep);
+	mx_start(MX_354, 0, 0);
+	run_client(mix_fail_first, NULL);
+	mx_stop();
+	log_set_json(1);
+	mx_start(MX_354, 0, 0);
+	run_client(mix_fail_first, NULL);
+	mx_stop();
+	log_set_json(0);
+	log_set_sink(NULL);
+	T_CASE("summary: the sent recipient, one line, Postfix's shape",
+	    log_line_with(": to=<b@nopolicy.example>, relay=", ", policy=none, verified=no, "
+	    "from=<s@old.example>, size=", "status=sent (250 ", l, sizeof(l)) != NULL,
+	    "%s", log_text);
+	T_CASE("summary: the refused recipient: relay=none, policy=dane, deferred",
+	    log_line_with(": to=<a@fail.example>, relay=none, tls=none, policy=dane, "
+	    "verified=no", "size=0", ", status=deferred (4", l, sizeof(l)) != NULL,
+	    "%s", log_text);
+	T_CASE("summary as JSON: the sent recipient's members",
+	    log_line_with("\"to\":\"<b@nopolicy.example>\"", "\"policy\":\"none\",\"verified\":\"no\"",
+	    "\"status\":\"sent\",\"detail\":\"250 ", l, sizeof(l)) != NULL, "%s", log_text);
+	T_CASE("summary as JSON: the refused recipient's members",
+	    log_line_with("\"to\":\"<a@fail.example>\",\"relay\":\"none\"", "\"policy\":\"dane\"",
+	    "\"status\":\"deferred\",\"detail\":\"4", l, sizeof(l)) != NULL, "%s", log_text);
+}
+
 static void
 mixed_domains(void)
 {
@@ -1023,6 +1096,7 @@ mixed_domains(void)
 	    mix_codes[1] / 100 == 4 && mix_codes[2] == 250 && mix_codes[4] == 250
 	    && mx.msgs == 1, "replies %d %d %d %d %d, mx msgs %d", mix_codes[0],
 	    mix_codes[1], mix_codes[2], mix_codes[3], mix_codes[4], mx.msgs);
+	summary_lines();
 	proxy.cfg.tls_required_enable = hold;
 }
 

@@ -8,9 +8,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../proxy/notify.h"
 #include "../../proxy/workers.h"
 #include "../../proxy/wk_shm.h"
 #include "t.h"
@@ -43,6 +45,8 @@ single(void)
 	T_CASE("single: running 1, no restarts", wk_running() == 1 && wk_restarts() == 0,
 	    "%ld %ld", wk_running(), wk_restarts());
 }
+
+static void ready(void);
 
 /* shared - two workers, max 3 in total */
 static void
@@ -123,6 +127,77 @@ shared(void)
 	wk_slot_started(1, 4242);
 	T_CASE("a second start of slot 1 is a restart", wk_restarts() == 1
 	    && wk_running() == 1, "%ld %ld", wk_restarts(), wk_running());
+	ready();
+}
+
+/* ready - READY=1 waits for every worker's wk_ready(); journal errors
+ * summed for STATUS= (slot 1 runs pid 4242, slot 0 nothing) */
+static void
+ready(void)
+{
+	pid_t pid;
+	int st;
+
+	wk_shm_self(-1);			/* the parent */
+	T_CASE("not ready: slot 0 runs nothing", !wk_all_ready(), "ready");
+	wk_slot_started(0, 4241);
+	T_CASE("not ready: started, no loop yet", !wk_all_ready(), "ready");
+	if ((pid = fork()) == 0) {
+		wk_shm_self(0);
+		wk_ready(4241);
+		wk_journal_errors_set(3);
+		_exit(0);
+	}
+	(void) waitpid(pid, &st, 0);
+	T_CASE("not ready: slot 1 has not said so", !wk_all_ready(), "ready");
+	wk_shm_self(1);
+	wk_ready(4242);
+	wk_journal_errors_set(2);
+	wk_shm_self(-1);
+	T_CASE("ready: both slots' loops run", wk_all_ready(), "not ready");
+	T_CASE("journal errors summed", wk_journal_errors(0) == 5, "%ld", wk_journal_errors(0));
+	wk_slot_gone(1);
+	wk_slot_started(1, 4243);
+	T_CASE("a restarted worker is not ready until it says so", !wk_all_ready(), "ready");
+	wk_shm_self(1);
+	wk_ready(4242);			/* the old pid's word does not count */
+	wk_shm_self(-1);
+	T_CASE("... nor by its predecessor's pid", !wk_all_ready(), "ready");
+	{
+		struct timespec a, b;
+		double ms;
+
+		wk_shm_self(1);
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		wk_wait_go(0.1);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ms = (double) (b.tv_sec - a.tv_sec) * 1e3 + (double) (b.tv_nsec - a.tv_nsec) / 1e6;
+		T_CASE("before wk_go a worker waits (at most max)", ms >= 90 && ms < 1000, "%.1f ms",
+		    ms);
+		wk_go();
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		wk_wait_go(10.);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ms = (double) (b.tv_sec - a.tv_sec) * 1e3 + (double) (b.tv_nsec - a.tv_nsec) / 1e6;
+		T_CASE("after wk_go it does not", ms < 50, "%.1f ms", ms);
+		wk_shm_self(-1);
+	}
+}
+
+/* status_text - STATUS= (notify.h) */
+static void
+status_text(void)
+{
+	char b[256];
+
+	notify_status_text(b, sizeof(b), 3, 1000, 0, 1, 1, NULL);
+	T_CASE("status one process", strcmp(b, "3 sessions (max 1000); journal ok") == 0, "%s", b);
+	notify_status_text(b, sizeof(b), 1, 10, 2, 1, 2, "t.cf:3: mode: \"x\"\nmore");
+	T_CASE("status workers, journal errors, rejected reload",
+	    strcmp(b, "1 session (max 10); journal: 2 write/sync errors; workers 1 of 2; "
+	    "last reload rejected: t.cf:3: mode: \"x\" more") == 0, "%s", b);
+	notify_status_text(b, 12, 1, 10, 2, 1, 2, "x");
+	T_CASE("status cut to the buffer", strlen(b) == 11, "%zu", strlen(b));
 }
 
 int
@@ -132,5 +207,6 @@ main(void)
 	backoff();
 	single();
 	shared();
+	status_text();
 	return t_done();
 }

@@ -212,7 +212,7 @@ exim_mixed() {
 	exim_msg_lines "$id" | sed 's/^/lab:   /' >&2
 	lab_log "$SCEN: mxtlsd's log:"
 	lab_grep_after "$LAB_DIR/log/mxtlsd.log" "$D_OFF" \
-		': (connect from|policy lookups for|.*: held: |all MX hosts failed|attempt to .* failed|from=<.* status=)' |
+		': (connect from|policy lookups for|.*: held: |all MX hosts failed|attempt to .* failed|to=<.* status=)' |
 		sed 's/^/lab:   /' >&2
 
 	if out=$("$LAB_HERE/dns/fix-one-bad.sh" "$LAB_DIR/dns" break 2>&1); then pass dns-broken-again

@@ -6,6 +6,7 @@
  * concurrent processes do not interleave.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,27 @@ static int log_stderr = 1;
 static int log_debug_on;
 static int log_json;
 static void (*log_sink)(const char *line, size_t len);	/* tests */
+static pid_t log_pid;			/* 0: ask getpid() (again after a fork) */
+
+/* log_forked - the child of a fork(): its own pid from the next line on */
+static void
+log_forked(void)
+{
+	log_pid = 0;
+}
+
+/* pid_now - this process's pid, one getpid(2) per process, not per line */
+static long
+pid_now(void)
+{
+	static int hooked;
+
+	if (!hooked && pthread_atfork(NULL, NULL, log_forked) == 0)
+		hooked = 1;
+	if (log_pid == 0 || !hooked)
+		log_pid = getpid();
+	return (long) log_pid;
+}
 
 /* log_init - choose where diagnostics go */
 void
@@ -297,13 +319,13 @@ emit(int prio, const char *level, const char *prefix, const char *sid,
 			msg += sl + 2;
 		}
 		len = log_json_line(line, sizeof(line), t, level, log_ident,
-		    (long) getpid(), sid, msg, f, n);
+		    pid_now(), sid, msg, f, n);
 		out(prio, line, len, sizeof(line));
 		return;
 	}
 	if (log_stderr)
 		r = snprintf(line, LOG_LINE_MAX, "%s %s[%ld]: %s%s%s", t, log_ident,
-		    (long) getpid(), prefix, sid ? sid : "", sid ? ": " : "");
+		    pid_now(), prefix, sid ? sid : "", sid ? ": " : "");
 	else
 		r = snprintf(line, LOG_LINE_MAX, "%s%s%s", prefix, sid ? sid : "",
 		    sid ? ": " : "");

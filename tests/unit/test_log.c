@@ -8,6 +8,7 @@
  * must give valid JSON and one clean text line.
  */
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,6 +370,72 @@ plain_lines(void)
 	free(out);
 }
 
+/* The child of a fork writes its line through this pipe. */
+static int pid_pipe = -1;
+
+static void
+pipe_sink(const char *line, size_t len)
+{
+	(void) !write(pid_pipe, line, len);
+}
+
+static void
+drop_sink(const char *line, size_t len)
+{
+	(void) line;
+	(void) len;
+}
+
+/* pids - each line names its own process, a forked child included (the
+ * pid is cached: one getpid(2) a process, renewed by fork) */
+static void
+pids(void)
+{
+	char buf[4096], want[32];
+	int p[2], st;
+	ssize_t n;
+	pid_t c;
+
+	log_set_sink(drop_sink);
+	msg_info("parent first");		/* the parent's pid is cached now */
+	log_set_sink(NULL);
+	if (pipe(p) < 0 || (c = fork()) < 0)
+		abort();
+	if (c == 0) {
+		close(p[0]);
+		pid_pipe = p[1];
+		log_set_sink(pipe_sink);
+		msg_info("child line");
+		_exit(0);
+	}
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	waitpid(c, &st, 0);
+	buf[n > 0 ? n : 0] = 0;
+	snprintf(want, sizeof(want), "[%ld]: child line", (long) c);
+	T_CASE("pid: a forked child's line has the child's pid", strstr(buf, want) != NULL,
+	    "line \"%s\", want \"%s\"", buf, want);
+	pid_pipe = p[1] = -1;
+	{
+		int q[2];
+
+		if (pipe(q) < 0)
+			abort();
+		pid_pipe = q[1];
+		log_set_sink(pipe_sink);
+		msg_info("parent again");
+		log_set_sink(NULL);
+		close(q[1]);
+		n = read(q[0], buf, sizeof(buf) - 1);
+		close(q[0]);
+		buf[n > 0 ? n : 0] = 0;
+		snprintf(want, sizeof(want), "[%ld]: parent again", (long) getpid());
+		T_CASE("pid: the parent's own still", strstr(buf, want) != NULL,
+		    "line \"%s\", want \"%s\"", buf, want);
+	}
+}
+
 int
 main(void)
 {
@@ -381,5 +448,6 @@ main(void)
 		summary_case(&cases[i]);
 	policy_words();
 	plain_lines();
+	pids();
 	return t_done();
 }

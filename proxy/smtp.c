@@ -112,6 +112,8 @@ path_params(const char *p, struct smtp_path *path, const char **why)
 			return -1;
 		}
 		prm = &path->params[path->nparams++];
+		prm->key[0] = prm->value[0] = 0;
+		prm->has_value = 0;
 		while (param_key_char((unsigned char) p[kl]))
 			kl++;
 		if (kl == 0 || kl >= sizeof(prm->key)) {
@@ -167,7 +169,12 @@ smtp_path_parse(const char *args, int kind, struct smtp_path *path,
 	int inquote = 0;
 	const char *at = NULL;
 
-	memset(path, 0, sizeof(*path));
+	/* Each field, not the whole 3 KiB struct (a memset per MAIL and RCPT);
+	 * path_params() sets each parameter it adds. */
+	path->addr[0] = 0;
+	path->domain_off = 0;
+	path->nparams = 0;
+	path->utf8 = 0;
 	if (strncasecmp(p, pfx, plen) != 0) {
 		*why = kind == SMTP_KIND_MAIL ? "Syntax: MAIL FROM:<address>"
 		    : "Syntax: RCPT TO:<address>";

@@ -74,7 +74,7 @@ UNIT_SRC_test_file = tests/unit/test_file.c lib/file.c
 UNIT_SRC_test_sess = tests/unit/test_sess.c tests/unit/fakemx.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c \
 	policy/ptable.c policy/ptable_load.c lib/dest.c \
 	lib/addr.c lib/dname.c \
-	lib/conf.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
+	lib/conf.c lib/conf_load.c proxy/smtp.c proxy/fsm.c proxy/tls.c proxy/conn.c proxy/up.c \
 	proxy/up_tls.c proxy/tls_scache.c proxy/upcache.c proxy/sess.c proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c \
 	proxy/summary.c proxy/sess_record.c proxy/wk_shm.c proxy/metrics.c policy/rr.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c policy/dnssec.c report/rtype.c report/record.c report/journal.c

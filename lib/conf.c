@@ -23,7 +23,7 @@
 #include "hex.h"
 
 enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
-	T_RESOLVER, T_CHOICE, T_SOCKET, T_QUEUE, T_WORKERS, T_DOMAINS, T_NTYPES };
+	T_RESOLVER, T_CHOICE, T_SOCKET, T_QUEUE, T_WORKERS, T_DOMAINS, T_GWID, T_NTYPES };
 
 struct cfg_key {
 	const char *name;
@@ -101,6 +101,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"journal_flush_interval", T_TIME, O(journal_flush_interval), "1s", 1, 3600, NULL},
 	{"journal_required", T_BOOL, O(journal_required), "no", 0, 0, NULL},
 	{"journal_keep_days", T_LONG, O(journal_keep_days), "31", 1, 36500, NULL},
+	{"gateway_id", T_GWID, O(gateway_id), "", 0, CFG_GATEWAY_ID_MAX, NULL},
 	{"report_organization", T_STR, O(report_organization), "", 0, 0, NULL},
 	{"report_contact", T_STR, O(report_contact), "", 0, 0, NULL},
 	{"report_submitter", T_HOST, O(report_submitter), "", 0, 0, NULL},
@@ -348,6 +349,20 @@ set_host(struct config *c, const struct cfg_key *k, const char *val,
 	return store_str(c, k, val, w);
 }
 
+/* set_gwid - a gateway id: printable ASCII, no white space, at most
+ * k->max bytes; empty: the system's host name (cfg_gateway_id()) */
+static int
+set_gwid(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	for (const char *p = val; *p; p++)
+		if ((unsigned char) *p < 0x21 || (unsigned char) *p > 0x7e)
+			return bad(w, k, "\"%s\": printable ASCII without white space only", val);
+	if (strlen(val) > (size_t) k->max)
+		return bad(w, k, "longer than " CFG_GATEWAY_ID_MAX_STR " bytes%s", "");
+	return store_str(c, k, val, w);
+}
+
 /* set_bool - yes or no */
 static int
 set_bool(struct config *c, const struct cfg_key *k, const char *val,
@@ -566,6 +581,7 @@ static const struct cfg_kind {
 	[T_QUEUE] = {set_queue, 0},
 	[T_WORKERS] = {set_workers, 0},
 	[T_DOMAINS] = {set_domains, 1},
+	[T_GWID] = {set_gwid, 1},
 };
 
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == T_NTYPES,
@@ -792,6 +808,7 @@ cfg_print(const struct config *c, FILE *fp)
 		case T_RESOLVER:
 		case T_SOCKET:
 		case T_DOMAINS:
+		case T_GWID:
 			if (**(char *const *) src)
 				fprintf(fp, " %s", *(char *const *) src);
 			break;

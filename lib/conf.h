@@ -11,6 +11,7 @@
  *	int cfg_read(struct config *c, const char *file, int given,
  *		char *err, size_t errlen);
  *	void cfg_hostname(const struct config *c, char *buf, size_t len);
+ *	void cfg_gateway_id(const struct config *c, char *buf, size_t len);
  *	void cfg_print(const struct config *c, FILE *fp);
  *	void cfg_free(struct config *c);
  *	int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);
@@ -38,6 +39,10 @@
  *	cfg_hostname() is the name mxtlsd greets with and mxtls-report
  *	submits under: myhostname, or `mxtls.' and the system's host name
  *	(never the system's own: an MTA on this host would see a loop).
+ *	cfg_gateway_id() is the gateway's name in its journal records
+ *	(gateway_id, else the system's host name cut at the first
+ *	character gateway_id could not hold, at most CFG_GATEWAY_ID_MAX
+ *	bytes, "localhost" when there is none).
  *	cfg_print() writes every key with its effective value, in the same
  *	syntax, so that its output parses back to the same configuration.
  *
@@ -75,6 +80,8 @@
 #define CFG_DEFAULT_FILE "/etc/mxtls/mxtls.conf"
 #define CFG_MAX_CANARY	64		/* canary_domains = */
 #define CFG_MAX_CANARY_STR "64"
+#define CFG_GATEWAY_ID_MAX	64	/* gateway_id = : bytes */
+#define CFG_GATEWAY_ID_MAX_STR "64"
 /* mxtls-check --canary: public domains broken on purpose (mxtls-check(8)) */
 #define CFG_CANARY_DEFAULT "wrong.havedane.net"
 
@@ -133,6 +140,8 @@ struct config {
 	long sts_negative_ttl;
 	long sts_refresh_before;
 	int tls_required_enable;	/* honour TLS-Required: No (RFC 8689) */
+	char *gateway_id;		/* in every journal record; empty: the
+					 * system's host name */
 	char *journal_dir;		/* one JSON-lines file per UTC day */
 	int journal_fsync;		/* enum journal_fsync */
 	long journal_flush_interval;
@@ -180,6 +189,7 @@ int cfg_load(struct config *c, const char *file, char *err, size_t errlen);
 int cfg_read(struct config *c, const char *file, int given, char *err,
     size_t errlen);
 void cfg_hostname(const struct config *c, char *buf, size_t len);
+void cfg_gateway_id(const struct config *c, char *buf, size_t len);
 void cfg_print(const struct config *c, FILE *fp);
 void cfg_free(struct config *c);
 int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);

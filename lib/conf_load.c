@@ -58,3 +58,23 @@ cfg_hostname(const struct config *c, char *buf, size_t len)
 	sys[sizeof(sys) - 1] = 0;
 	snprintf(buf, len, "mxtls.%s", sys);
 }
+
+/* cfg_gateway_id - gateway_id, else the system's host name */
+void
+cfg_gateway_id(const struct config *c, char *buf, size_t len)
+{
+	char sys[CFG_GATEWAY_ID_MAX + 2] = "";
+	size_t n;
+
+	if (c->gateway_id != NULL && c->gateway_id[0]) {
+		snprintf(buf, len, "%s", c->gateway_id);
+		return;
+	}
+	if (gethostname(sys, sizeof(sys) - 1) < 0)
+		sys[0] = 0;
+	sys[CFG_GATEWAY_ID_MAX] = 0;
+	for (n = 0; sys[n] && (unsigned char) sys[n] >= 0x21 && (unsigned char) sys[n] <= 0x7e; n++)
+		;
+	sys[n] = 0;
+	snprintf(buf, len, "%s", sys[0] ? sys : "localhost");
+}

@@ -156,6 +156,8 @@ struct sess {
 	struct fsm fsm;
 	struct up *up;
 	char id[16];
+	unsigned nrec;			/* journal records so far: the attempt
+					 * number in a record-id (sess_record.c) */
 	struct sockaddr_storage peer;	/* the old MTA */
 	char client[80];		/* [192.0.2.1]:40000 */
 	struct sockaddr_storage orig;

@@ -135,6 +135,10 @@ rec_to_json(const struct rec *r, struct buf *out)
 			goto out;
 	if (r->table[0] && rec_json_str(o, "policy-table", r->table) < 0)
 		goto out;
+	if (r->gw[0] && rec_json_str(o, "gateway-id", r->gw) < 0)
+		goto out;
+	if (r->rid[0] && rec_json_str(o, "record-id", r->rid) < 0)
+		goto out;
 	if ((text = cJSON_PrintUnformatted(o)) == NULL)
 		goto out;
 	if (buf_puts(out, text) == 0 && buf_append(out, "\n", 1) == 0)
@@ -173,6 +177,30 @@ read_table(const cJSON *o, struct rec *r, const char **why)
 		return -1;
 	}
 	memcpy(r->table, v->valuestring, strlen(v->valuestring) + 1);
+	return 0;
+}
+
+/* read_id - an optional id member (gateway-id, record-id): printable
+ * ASCII without spaces, not empty, shorter than size; -1 with why */
+static int
+read_id(const cJSON *o, const char *key, char *dst, size_t size, const char **why)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	size_t n;
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsString(v) || (n = strlen(v->valuestring)) == 0 || n >= size) {
+		*why = "gateway-id or record-id is not a string, empty, or too long";
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char) v->valuestring[i] < 0x21
+		    || (unsigned char) v->valuestring[i] > 0x7e) {
+			*why = "gateway-id or record-id is not printable ASCII without spaces";
+			return -1;
+		}
+	memcpy(dst, v->valuestring, n + 1);
 	return 0;
 }
 
@@ -225,7 +253,8 @@ rec_from_json(const char *line, size_t len, struct rec *r, const char **why)
 		*why = "an unknown policy type, result type or action";
 		goto out;
 	}
-	if (read_table(o, r, why) < 0)
+	if (read_table(o, r, why) < 0 || read_id(o, "gateway-id", r->gw, sizeof(r->gw), why) < 0
+	    || read_id(o, "record-id", r->rid, sizeof(r->rid), why) < 0)
 		goto out;
 	for (size_t i = 0; i < NLISTS; i++) {
 		char *dst = (char *) r + lists[i].off;
@@ -283,10 +312,15 @@ journal_replay(const char *text, size_t len, void (*fn)(const struct rec *, void
 		st->lines++;
 		if (rec_from_json(text + pos, (size_t) (nl - (text + pos)), r, &why) == 0) {
 			st->good++;
+			r->line = text + pos;
+			r->linelen = (size_t) (nl - (text + pos));
 			if (fn)
 				fn(r, arg);
 		} else {
-			st->bad++;
+			if (st->bad++ == 0) {
+				st->first_bad = st->lines;
+				st->first_why = why;
+			}
 		}
 		pos = (size_t) (nl - text) + 1;
 	}

@@ -22,6 +22,11 @@
  *	mxtlsd did (delivered, refused, delivered-anyway, failed, or
  *	would-refuse under mode = report-only), and, only when the admin's
  *	policy table decided, its entry (`policy-table': `KEY LEVEL').
+ *	Records of mxtlsd since fleet reports also carry the gateway's id
+ *	(`gateway-id', mxtls.conf's gateway_id) and a `record-id' unique in
+ *	the fleet (GATEWAY:SID:PID:N, N the attempt's number in the
+ *	session); both are optional when read, since older records have
+ *	none: one with a record-id is printable ASCII without spaces.
  *
  *	rec_to_json() appends one line (cJSON, unformatted, LF-ended); bytes
  *	that are not UTF-8 (whatever an MX sent) become `?', so that every
@@ -34,8 +39,10 @@
  *	long is refused with a reason, and so is a policy type, result type
  *	or action that is not exactly a word of rtype.h.  journal_replay() walks a day's file:
  *	each whole line is parsed and handed to fn; a corrupt line is counted
- *	and skipped; a last line without LF (a crash cut it) is counted as
- *	torn and skipped.  Never fatal.
+ *	and skipped (the first one's line number and reason are kept in the
+ *	stats); a last line without LF (a crash cut it) is counted as
+ *	torn and skipped.  The record handed to fn points at its line
+ *	(r->line, r->linelen) for the callback's time.  Never fatal.
  */
 #ifndef MXTLS_RECORD_H
 #define MXTLS_RECORD_H
@@ -47,6 +54,8 @@
 #define REC_NAME	256
 #define REC_LIST	4096
 #define REC_LINE_MAX	16384
+#define REC_GWID	72		/* gateway-id: 64 bytes, NUL */
+#define REC_RID		160		/* record-id */
 
 struct rec {
 	long long time;
@@ -66,6 +75,12 @@ struct rec {
 					 * failed | would-refuse */
 	char table[REC_NAME + 32];	/* `KEY LEVEL' of the policy table entry
 					 * that applied, or "": optional */
+	char gw[REC_GWID];		/* gateway-id, or "": optional (older
+					 * records have none) */
+	char rid[REC_RID];		/* record-id, unique in the fleet, or "":
+					 * optional (never deduplicated) */
+	const char *line;		/* journal_replay(): the line read, */
+	size_t linelen;			/* valid during the callback only */
 };
 
 struct journal_stats {
@@ -73,6 +88,8 @@ struct journal_stats {
 	long good;
 	long bad;
 	int torn;
+	long first_bad;			/* line number of the first bad line, */
+	const char *first_why;		/* and why (a static string) */
 };
 
 struct cJSON;

@@ -72,6 +72,14 @@ static const struct bad bads[] = {
 	/* what we say in EHLO is a host name (RFC 5321 Domain): no `_' */
 	{"hostname underscore", "myhostname = mx_1.example\n", 0, "is not a valid host name"},
 	{"hostname trailing dot", "myhostname = mx.example.\n", 0, "is not a valid host name"},
+	{"gateway_id space", "\ngateway_id = gw 1\n", 0,
+	    "t.cf:2: gateway_id: \"gw 1\": printable ASCII without white space only"},
+	{"gateway_id control", "gateway_id = gw\x7f1\n", 0, "t.cf:1: gateway_id: "},
+	{"gateway_id 8-bit", "gateway_id = gw\xc3\xa91\n", 0,
+	    "t.cf:1: gateway_id: \"gw\xc3\xa91\": printable ASCII"},
+	{"gateway_id too long", "gateway_id = "
+	    "0123456789012345678901234567890123456789012345678901234567890123x\n", 0,
+	    "t.cf:1: gateway_id: longer than 64 bytes"},
 	{"submitter underscore", "report_submitter = mx_1.example\n", 0,
 	    "report_submitter: \"mx_1.example\" is not a valid host name"},
 	{"duplicate", "max_sessions = 5\n\nmax_sessions = 6\n", 0, "t.cf:3: max_sessions: already set at line 1"},
@@ -165,6 +173,33 @@ bad_files(void)
 		    "rc=%d err=\"%s\" want \"%s\"", rc, err, bads[i].err);
 		cfg_free(&c);
 	}
+}
+
+/* gateway_id - a value kept as written, 64 bytes the most; the default
+ * the system's host name, never empty */
+static void
+gateway_id(void)
+{
+	struct config c;
+	char err[512] = "", gw[128], sys[256] = "";
+	const char *t64 = "gateway_id = gw-1.example:a_b@c/"
+	    "01234567890123456789012345678901\n";
+	int rc;
+
+	cfg_defaults(&c);
+	rc = cfg_parse(&c, "t.cf", t64, strlen(t64), err, sizeof(err));
+	cfg_gateway_id(&c, gw, sizeof(gw));
+	T_CASE("gateway_id of 64 bytes kept", rc == 0
+	    && strcmp(gw, "gw-1.example:a_b@c/01234567890123456789012345678901") == 0,
+	    "rc=%d err=%s gw=%s", rc, err, gw);
+	cfg_free(&c);
+	cfg_defaults(&c);
+	cfg_gateway_id(&c, gw, sizeof(gw));
+	(void) gethostname(sys, sizeof(sys) - 1);
+	T_CASE("gateway_id default: the host name", gw[0] && strlen(gw) <= 64
+	    && (strcmp(gw, sys) == 0 || (sys[0] == 0 && strcmp(gw, "localhost") == 0)),
+	    "gw=%s host=%s", gw, sys);
+	cfg_free(&c);
 }
 
 static void
@@ -542,6 +577,7 @@ main(void)
 {
 	T_INIT("config");
 	bad_files();
+	gateway_id();
 	good_file();
 	defaults();
 	selftest_keys();

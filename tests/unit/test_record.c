@@ -130,6 +130,50 @@ main(void)
 		}
 		buf_free(&o2);
 	}
+	{
+		/* gateway-id, record-id: written when set, optional when read */
+		struct rec c;
+		struct buf o2;
+		const char *hostile[] = {
+			"\"record-id\":5", "\"record-id\":\"\"", "\"record-id\":\"a b\"",
+			"\"gateway-id\":\"gw\\u00e9\"", "\"gateway-id\":null",
+			"\"record-id\":\"a\\nb\"",
+		};
+
+		T_CASE("no gateway-id, record-id members when unset (old records)",
+		    memmem(buf_head(&out), buf_used(&out), "record-id", 9) == NULL
+		    && memmem(buf_head(&out), buf_used(&out), "gateway-id", 10) == NULL, "%.*s",
+		    (int) buf_used(&out), buf_head(&out));
+		fill(&c, 4);
+		snprintf(c.gw, sizeof(c.gw), "gw-2.example");
+		snprintf(c.rid, sizeof(c.rid), "gw-2.example:28A1D00004:4711:2");
+		buf_init(&o2);
+		rc = rec_to_json(&c, &o2);
+		rc = rc == 0 ? rec_from_json(buf_head(&o2), buf_used(&o2) - 1, &b, &why) : rc;
+		T_CASE("gateway-id and record-id round trip", rc == 0
+		    && memcmp(&c, &b, sizeof(c)) == 0, "rc=%d why=%s gw=%s rid=%s", rc,
+		    rc ? why : "-", b.gw, b.rid);
+		for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+			char line[REC_LINE_MAX], name[96];
+			int n = snprintf(line, sizeof(line), "%.*s,%s}", (int) buf_used(&out) - 2,
+			    buf_head(&out), hostile[i]);
+
+			snprintf(name, sizeof(name), "id refused: %s", hostile[i]);
+			T_CASE(name, rec_from_json(line, (size_t) n, &b, &why) < 0, "accepted");
+		}
+		{
+			char line[REC_LINE_MAX], big[REC_RID + 1];
+			int n;
+
+			memset(big, 'a', sizeof(big) - 1);
+			big[sizeof(big) - 1] = 0;
+			n = snprintf(line, sizeof(line), "%.*s,\"record-id\":\"%s\"}",
+			    (int) buf_used(&out) - 2, buf_head(&out), big);
+			T_CASE("record-id over its size refused, not truncated",
+			    rec_from_json(line, (size_t) n, &b, &why) < 0, "accepted");
+		}
+		buf_free(&o2);
+	}
 	T_CASE("policy strings are a JSON array", strstr(buf_head(&out),
 	    "\"policy-string\":[\"3 1 1 0D3A28\",\"2 0 1 ABCDEF\"]") != NULL, "%.*s",
 	    (int) buf_used(&out), buf_head(&out));
@@ -191,6 +235,9 @@ main(void)
 		T_CASE("replay: corrupt line counted, skipped", st.bad == 1, "bad=%ld", st.bad);
 		T_CASE("replay: torn last line skipped", st.torn == 1 && st.lines == 6, "torn=%d lines=%ld",
 		    st.torn, st.lines);
+		T_CASE("replay: the first bad line's number and reason kept", st.first_bad == 4
+		    && st.first_why != NULL && strstr(st.first_why, "JSON") != NULL,
+		    "first_bad=%ld why=%s", st.first_bad, st.first_why ? st.first_why : "-");
 		buf_free(&j);
 	}
 	buf_free(&out);

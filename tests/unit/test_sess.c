@@ -48,6 +48,7 @@
 #include "../../policy/resolve.h"
 #include "../../policy/ptable.h"
 #include "../../report/journal.h"
+#include "../../report/record.h"
 #include "../../lib/conf.h"
 #include "../../proxy/conn.h"
 #include "../../proxy/nfq.h"
@@ -1320,6 +1321,66 @@ journal_count(const char *needle)
 	return n;
 }
 
+/* record_ids - every record of the run carries the gateway id and a
+ * record-id GATEWAY:SID:PID:N, unique, N counting each session's
+ * attempts from 1 */
+static void
+record_ids(void)
+{
+	char path[128], line[REC_LINE_MAX + 2], gw[REC_GWID], want[REC_RID];
+	char (*sids)[32] = calloc(4096, 32);
+	unsigned *next = calloc(4096, sizeof(*next));
+	time_t now = time(NULL);
+	struct rec *r = malloc(sizeof(*r));
+	int n = 0, bad = 0, nsid = 0;
+	struct tm tm;
+	FILE *f;
+
+	cfg_gateway_id(&proxy.cfg, gw, sizeof(gw));
+	gmtime_r(&now, &tm);
+	snprintf(path, sizeof(path), "%s/%04d-%02d-%02d.jsonl", jdir, tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday);
+	if (sids == NULL || next == NULL || r == NULL || (f = fopen(path, "r")) == NULL) {
+		T_CASE("record ids", 0, "no journal %s", path);
+		free(sids), free(next), free(r);
+		return;
+	}
+	while (fgets(line, sizeof(line), f) && !bad) {
+		const char *why;
+		int i;
+
+		n++;
+		if (rec_from_json(line, strcspn(line, "\n"), r, &why) < 0) {
+			bad = 1;
+			break;
+		}
+		for (i = 0; i < nsid && strcmp(sids[i], r->sid) != 0; i++)
+			;
+		if (i == nsid && nsid < 4096)
+			snprintf(sids[nsid++], 32, "%s", r->sid);
+		if (i == 4096)
+			continue;
+		snprintf(want, sizeof(want), "%s:%s:%ld:%u", gw, r->sid, (long) getpid(), ++next[i]);
+		if (strcmp(r->gw, gw) != 0 || strcmp(r->rid, want) != 0) {
+			bad = 1;
+			printf("record %d: gateway-id %s record-id %s, want %s %s\n", n, r->gw,
+			    r->rid, gw, want);
+		}
+	}
+	fclose(f);
+	T_CASE("records carry gateway-id and record-id GW:SID:PID:N", n > 10 && !bad
+	    && nsid > 1, "records=%d sessions=%d bad=%d", n, nsid, bad);
+	{
+		int multi = 0;
+
+		for (int i = 0; i < nsid; i++)
+			multi += next[i] > 1;
+		T_CASE("a session's attempts numbered 1, 2, ...", multi > 0, "no session with "
+		    "two records among %d", nsid);
+	}
+	free(sids), free(next), free(r);
+}
+
 struct mode_case {
 	const char *name;
 	const char *rcpt;
@@ -2130,6 +2191,7 @@ main(void)
 	early();
 	conn_cache_keys();
 	conn_cache();
+	record_ids();
 
 	journal_close(proxy.journal);
 	SSL_CTX_free(proxy.client_ctx);

@@ -93,6 +93,9 @@ UNIT_SRC_test_journal = tests/unit/test_journal.c report/journal.c report/record
 	report/rtype.c lib/buf.c lib/dirs.c
 UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c report/render.c report/record.c \
 	report/rtype.c lib/buf.c lib/dname.c
+UNIT_TESTS += test_merge
+UNIT_SRC_test_merge = tests/unit/test_merge.c report/merge.c report/agg.c report/record.c \
+	report/rtype.c lib/buf.c lib/dname.c
 UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c
 UNIT_SRC_test_sts = tests/unit/test_sts.c policy/sts.c policy/stscache.c lib/dname.c lib/tags.c \
 	lib/dirs.c lib/file.c report/rtype.c
@@ -205,7 +208,7 @@ build-asan/mxtlsd: $(MXTLSD_SRC:%.c=build-asan/%.o)
 # mxtls-report: TLSRPT from the journal (tools/); mxtlsd's link is separate.
 MXTLS_REPORT_SRC = $(LIB_SRC) policy/dns.c report/record.c \
 	policy/dnssec.c report/journal.c report/rtype.c \
-	report/tlsrpt.c report/agg.c report/render.c report/mime.c report/deliver.c tools/discover.c \
+	report/tlsrpt.c report/agg.c report/render.c report/merge.c report/mime.c report/deliver.c tools/discover.c \
 	tools/mxtls-report.c tools/report_summary.c tools/report_build.c tools/report_send.c
 
 mxtls-report: $(MXTLS_REPORT_SRC:%.c=build/%.o)

@@ -314,6 +314,7 @@ journal_replay(const char *text, size_t len, void (*fn)(const struct rec *, void
 			st->good++;
 			r->line = text + pos;
 			r->linelen = (size_t) (nl - (text + pos));
+			r->lineno = st->lines;
 			if (fn)
 				fn(r, arg);
 		} else {

@@ -42,7 +42,7 @@
  *	and skipped (the first one's line number and reason are kept in the
  *	stats); a last line without LF (a crash cut it) is counted as
  *	torn and skipped.  The record handed to fn points at its line
- *	(r->line, r->linelen) for the callback's time.  Never fatal.
+ *	(r->line, r->linelen, r->lineno) for the callback's time.  Never fatal.
  */
 #ifndef MXTLS_RECORD_H
 #define MXTLS_RECORD_H
@@ -80,7 +80,8 @@ struct rec {
 	char rid[REC_RID];		/* record-id, unique in the fleet, or "":
 					 * optional (never deduplicated) */
 	const char *line;		/* journal_replay(): the line read, */
-	size_t linelen;			/* valid during the callback only */
+	size_t linelen;			/* valid during the callback only, */
+	long lineno;			/* and its number (from 1) */
 };
 
 struct journal_stats {

@@ -2,15 +2,20 @@
  * mxtls-report - TLSRPT (RFC 8460) reports from mxtlsd's journal.
  *
  * SYNOPSIS
- *	mxtls-report [-c config] [-v] summary [--day YYYY-MM-DD]
+ *	mxtls-report [-c config] [-v] summary [--day YYYY-MM-DD] [--journal DIR]...
  *	mxtls-report [-c config] [-v] build [--day D] [--out DIR] [--dry-run]
+ *		[--journal DIR]...
  *	mxtls-report [-c config] [-v] send [--day D] [--days N] [--dry-run]
+ *		[--journal DIR]...
  *	mxtls-report -V		(--version: print the version and exit)
  *
  * DESCRIPTION
  *	The journal of one UTC day (journal_dir/YYYY-MM-DD.jsonl) is
  *	aggregated (report/agg.c) into one report per policy domain, plus
- *	one per MX host for DANE results.
+ *	one per MX host for DANE results.  With --journal, the day files of
+ *	several journal directories (a fleet's gateways; a directory of
+ *	such directories) are merged into the same reports, a record read
+ *	twice (its record-id and line: report/merge.c) counted once.
  *
  *	summary prints a table per report domain and the journal's health;
  *	it needs no DNS.  build writes each report, gzip-compressed, under
@@ -46,10 +51,13 @@
 #include "../policy/dns.h"
 #include "../report/agg.h"
 #include "../report/journal.h"
+#include "../report/merge.h"
 #include "report_int.h"
 
 #define EX_USAGE_RC	2
 #define MAX_DAYS	31
+#define MAX_JOURNALS	256		/* --journal DIR, given this often */
+#define MAX_JOURNALS_STR "256"
 
 /* usage - the synopsis, and exit */
 static _Noreturn void
@@ -58,9 +66,11 @@ usage(const char *why)
 	if (why)
 		fprintf(stderr, "mxtls-report: %s\n", why);
 	fprintf(stderr,
-	    "usage: mxtls-report [-c config] [-v] summary [--day YYYY-MM-DD]\n"
+	    "usage: mxtls-report [-c config] [-v] summary [--day YYYY-MM-DD] [--journal DIR]...\n"
 	    "       mxtls-report [-c config] [-v] build [--day YYYY-MM-DD] [--out DIR] [--dry-run]\n"
+	    "                    [--journal DIR]...\n"
 	    "       mxtls-report [-c config] [-v] send [--day YYYY-MM-DD] [--days N] [--dry-run]\n"
+	    "                    [--journal DIR]...\n"
 	    "       mxtls-report -V\n");
 	exit(EX_USAGE_RC);
 }
@@ -149,19 +159,37 @@ read_all(const char *path, struct buf *b)
 	return n < 0 ? -1 : 0;
 }
 
-/* on_rec - journal_replay's callback: count one record */
+/* on_rec - journal_replay's callback: count one record, once */
 static void
 on_rec(const struct rec *r, void *arg)
 {
 	struct day_data *dd = arg;
-	int rc = agg_add(dd->agg, r);
+	struct day_src *src = dd->cur;
+	int rc = merge_seen(dd->seen, r);
 	enum raction a;
 	enum rtype t;
 
 	if (rc < 0)
-		msg_fatal("out of memory aggregating %s", dd->path);
+		msg_fatal("out of memory for the record-ids of %s", src->path);
+	if (rc == MERGE_COPY) {
+		src->copies++;
+		return;
+	}
+	if (rc == MERGE_CONFLICT) {
+		char rb[REC_RID];
+
+		if (dd->conflicts + src->conflicts < DAY_CONFLICT_WARN)
+			msg_warn("%s:%ld: record-id %s was read before with other content: "
+			    "the first one counts, this one is skipped", src->path, r->lineno,
+			    rpt_clean(r->rid, rb, sizeof(rb)));
+		src->conflicts++;
+		return;
+	}
+	rc = agg_add(dd->agg, r);
+	if (rc < 0)
+		msg_fatal("out of memory aggregating %s", src->path);
 	if (rc == 0)
-		dd->outside++;
+		src->outside++;
 	if (r->time < dd->day || r->time - dd->day >= 86400)
 		return;
 	dd->table += r->table[0] != 0;
@@ -183,35 +211,84 @@ on_rec(const struct rec *r, void *arg)
 	}
 }
 
-/* rpt_load_day - read and aggregate one day's journal */
+/* load_src - one journal's file of the day into dd */
+static void
+load_src(struct day_data *dd, struct day_src *src, const char *dir, const char *name)
+{
+	struct buf text;
+
+	snprintf(src->path, sizeof(src->path), "%s/%s", dir, name);
+	dd->cur = src;
+	buf_init(&text);
+	if (read_all(src->path, &text) < 0) {
+		if (errno != ENOENT)
+			msg_fatal("%s: %s", src->path, strerror(errno));
+		src->missing = 1;
+	} else {
+		journal_replay(buf_head(&text), buf_used(&text), on_rec, dd, &src->st);
+	}
+	buf_free(&text);
+	if (src->st.bad > 0)
+		msg_warn("%s: %ld corrupt line%s skipped (the first: line %ld: %s)", src->path,
+		    src->st.bad, src->st.bad == 1 ? "" : "s", src->st.first_bad,
+		    src->st.first_why ? src->st.first_why : "?");
+	if (src->st.torn)
+		msg_warn("%s: incomplete last line skipped (torn by a crash, or still "
+		    "being written)", src->path);
+	if (src->conflicts > 0)
+		msg_warn("%s: %ld record%s with a record-id read before, with other content, "
+		    "skipped", src->path, src->conflicts, src->conflicts == 1 ? "" : "s");
+	dd->st.lines += src->st.lines;
+	dd->st.good += src->st.good;
+	dd->st.bad += src->st.bad;
+	dd->st.torn += src->st.torn;
+	dd->outside += src->outside;
+	dd->copies += src->copies;
+	dd->conflicts += src->conflicts;
+}
+
+/* rpt_load_day - read, merge and aggregate one day of every journal */
 void
 rpt_load_day(const struct run *run, long long day, struct day_data *dd)
 {
-	struct buf text;
 	char name[64];
+	int missing = 0;
 
 	memset(dd, 0, sizeof(*dd));
 	dd->day = day;
 	journal_day_name(day, name, sizeof(name));	/* mxtlsd's file for that day */
-	snprintf(dd->path, sizeof(dd->path), "%s/%s", run->cfg.journal_dir, name);
-	if ((dd->agg = agg_new(day)) == NULL)
+	if ((dd->agg = agg_new(day)) == NULL || (dd->seen = merge_new()) == NULL
+	    || (dd->src = calloc((size_t) run->njdirs, sizeof(*dd->src))) == NULL)
 		msg_fatal("out of memory");
-	buf_init(&text);
-	if (read_all(dd->path, &text) < 0) {
-		if (errno != ENOENT)
-			msg_fatal("%s: %s", dd->path, strerror(errno));
-		dd->missing = 1;
-	} else {
-		journal_replay(buf_head(&text), buf_used(&text), on_rec, dd, &dd->st);
+	dd->nsrc = run->njdirs;
+	for (int i = 0; i < dd->nsrc; i++) {
+		load_src(dd, &dd->src[i], run->jdirs[i], name);
+		missing += dd->src[i].missing;
 	}
-	buf_free(&text);
+	dd->cur = NULL;
 	agg_finish(dd->agg);
-	if (dd->st.bad > 0)
-		msg_warn("%s: %ld corrupt line%s skipped", dd->path, dd->st.bad,
-		    dd->st.bad == 1 ? "" : "s");
-	if (dd->st.torn)
-		msg_warn("%s: incomplete last line skipped (torn by a crash, or still "
-		    "being written)", dd->path);
+	dd->missing = missing == dd->nsrc;
+	if (dd->nsrc == 1)
+		snprintf(dd->path, sizeof(dd->path), "%s", dd->src[0].path);
+	else
+		snprintf(dd->path, sizeof(dd->path), "%s in %d journals", name, dd->nsrc);
+	/* The ids are needed no more: their memory goes before the reports'. */
+	msg_debug("%s: %zu record-ids, %zu bytes", dd->path, merge_ids(dd->seen),
+	    merge_bytes(dd->seen));
+	merge_free(dd->seen);
+	dd->seen = NULL;
+}
+
+/* rpt_free_day - what rpt_load_day() made */
+void
+rpt_free_day(struct day_data *dd)
+{
+	agg_free(dd->agg);
+	merge_free(dd->seen);
+	free(dd->src);
+	dd->agg = NULL;
+	dd->seen = NULL;
+	dd->src = NULL;
 }
 
 /* rpt_clean - a name from the journal, safe to print */
@@ -251,6 +328,7 @@ parse_args(int argc, char **argv, struct run *run, const char **config, int *giv
 		{"days", required_argument, NULL, 'n'},
 		{"out", required_argument, NULL, 'o'},
 		{"dry-run", no_argument, NULL, 'N'},
+		{"journal", required_argument, NULL, 'j'},
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -283,6 +361,11 @@ parse_args(int argc, char **argv, struct run *run, const char **config, int *giv
 			break;
 		case 'N':
 			run->dry_run = 1;
+			break;
+		case 'j':
+			if (run->njargs == MAX_JOURNALS)
+				usage("--journal: at most " MAX_JOURNALS_STR " times");
+			run->jargs[run->njargs++] = optarg;
 			break;
 		case 'h':
 			usage(NULL);
@@ -323,6 +406,33 @@ parse_args(int argc, char **argv, struct run *run, const char **config, int *giv
 		run->out = ".";
 }
 
+/* set_journals - the journal directories: journal_dir, or those of
+ * --journal (a fleet collection's subdirectories each) */
+static void
+set_journals(struct run *run)
+{
+	char err[4400];
+
+	if (run->njargs == 0) {
+		if ((run->jdirs = calloc(1, sizeof(*run->jdirs))) == NULL
+		    || (run->jdirs[0] = strdup(run->cfg.journal_dir)) == NULL)
+			msg_fatal("out of memory");
+		run->njdirs = 1;
+		return;
+	}
+	if (merge_dirs(run->jargs, run->njargs, &run->jdirs, &run->njdirs, err,
+	    sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	/* The report-id and file name name the submitter, not a gateway:
+	 * the same on every host only when it is set. */
+	if (run->cmd != CMD_SUMMARY && run->cfg.report_submitter[0] == 0)
+		msg_warn("--journal: report_submitter is not set, so report ids and file "
+		    "names name this host (%s); set it to one name for the fleet so that "
+		    "every host makes the same reports and sends each once", run->id.submitter);
+	for (int i = 0; i < run->njdirs; i++)
+		msg_debug("journal %d: %s", i + 1, run->jdirs[i]);
+}
+
 /* main - one command */
 int
 main(int argc, char **argv)
@@ -333,10 +443,13 @@ main(int argc, char **argv)
 	int given = 0, rc;
 
 	memset(&run, 0, sizeof(run));
+	if ((run.jargs = calloc(MAX_JOURNALS, sizeof(*run.jargs))) == NULL)
+		msg_fatal("out of memory");
 	parse_args(argc, argv, &run, &config, &given);
 	if (cfg_read(&run.cfg, config, given, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	set_ident(&run.cfg, &run.id);
+	set_journals(&run);
 	run.loop = EV_DEFAULT;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		msg_fatal("cannot initialise libcurl");
@@ -355,6 +468,8 @@ main(int argc, char **argv)
 	if (run.dns_ok)
 		dns_shutdown();
 	curl_global_cleanup();
+	merge_dirs_free(run.jdirs, run.njdirs);
+	free(run.jargs);
 	cfg_free(&run.cfg);
 	return rc;
 }

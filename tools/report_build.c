@@ -146,6 +146,6 @@ rpt_build(struct run *run)
 		buf_free(&gz);
 	}
 	free(d);
-	agg_free(dd.agg);
+	rpt_free_day(&dd);
 	return rc;
 }

@@ -5,6 +5,7 @@
  *	mxtls-report.c: options, configuration, one day's journal
  *	void rpt_load_day(const struct run *run, long long day,
  *		struct day_data *dd);
+ *	void rpt_free_day(struct day_data *dd);
  *	const char *rpt_clean(const char *s, char *buf, size_t len);
  *	int rpt_setup_dns(struct run *run, char *err, size_t errlen);
  *
@@ -30,8 +31,10 @@
  *	resolver once rpt_setup_dns() has made it.  struct day_data is one
  *	UTC day's journal, aggregated (report/agg.h), with its health.
  *
- *	rpt_load_day() reads and aggregates a day (a missing file is an
- *	empty day; a read error is fatal).  rpt_clean() makes a name from
+ *	rpt_load_day() reads and aggregates a day of each journal
+ *	directory (run->jdirs: journal_dir, or those of --journal), a
+ *	record read twice (its record-id and line) counted once (a missing
+ *	file is an empty day; a read error is fatal); rpt_free_day() frees it.  rpt_clean() makes a name from
  *	the journal safe to print.  rpt_make_report() renders and
  *	compresses one report, with its report id and RFC 8460 5.1 file
  *	name.  rpt_discover_day() finds the TLSRPT records of the domains a
@@ -47,6 +50,7 @@
 #include "../lib/conf.h"
 #include "../report/agg.h"
 #include "../report/journal.h"
+#include "../report/merge.h"
 #include "discover.h"
 
 #define DAY		86400LL
@@ -72,6 +76,10 @@ struct run {
 	int dry_run;
 	int dns_ok;			/* dns_init() succeeded */
 	struct ev_loop *loop;
+	const char **jargs;		/* --journal DIR..., or none */
+	int njargs;
+	char **jdirs;			/* the journal directories to merge: */
+	int njdirs;			/* journal_dir, or merge_dirs(jargs) */
 };
 
 #define DAY_WOULD_MAX	256
@@ -82,20 +90,36 @@ struct day_would {			/* report-only: refusals it did not make */
 	long count;
 };
 
-struct day_data {			/* one day's journal, aggregated */
-	struct agg *agg;
-	long long day;
+struct day_src {			/* one journal's file of the day */
+	char path[4096];
+	int missing;			/* no such file */
 	struct journal_stats st;
 	long outside;			/* records not counted by agg_add */
+	long copies;			/* records already read (record-id, line) */
+	long conflicts;			/* a record-id already read, other line */
+};
+
+#define DAY_CONFLICT_WARN	10	/* conflicts named one by one, a day */
+
+struct day_data {			/* one day's journals, merged, aggregated */
+	struct agg *agg;
+	long long day;
+	struct day_src *src;		/* one per journal directory */
+	int nsrc;
+	struct day_src *cur;		/* the one being read */
+	struct merge *seen;		/* the record-ids read */
+	struct journal_stats st;	/* over all of them */
+	long outside, copies, conflicts;	/* likewise */
 	long table;			/* of the day's: under a policy table entry */
 	long would;			/* ... action would-refuse */
 	struct day_would wby[DAY_WOULD_MAX];	/* ... by domain and result type */
 	int nwby;
-	char path[4096];
-	int missing;			/* no journal file */
+	char path[4096];		/* the file, or "N journals" */
+	int missing;			/* no journal has a file for the day */
 };
 
 void rpt_load_day(const struct run *run, long long day, struct day_data *dd);
+void rpt_free_day(struct day_data *dd);
 const char *rpt_clean(const char *s, char *buf, size_t len);
 int rpt_setup_dns(struct run *run, char *err, size_t errlen);
 

@@ -200,7 +200,7 @@ send_day(struct run *run, long long day)
 			rc = 1;
 	}
 	free(d);
-	agg_free(dd.agg);
+	rpt_free_day(&dd);
 	return rc;
 }
 

@@ -64,19 +64,34 @@ print_failures(const struct agg_report *r, int width)
 		    by[k].count);
 }
 
-/* print_health - what the journal looked like */
+/* print_health - what each journal looked like, and the merge */
 static void
 print_health(const struct day_data *dd)
 {
-	if (dd->missing) {
-		printf("journal: %s: no such file\n", dd->path);
-		return;
+	for (int i = 0; i < dd->nsrc; i++) {
+		const struct day_src *src = &dd->src[i];
+
+		if (src->missing) {
+			printf("journal: %s: no such file\n", src->path);
+			continue;
+		}
+		printf("journal: %s: %ld lines, %ld records, %ld corrupt line%s skipped, %s, "
+		    "%ld record%s outside the day", src->path, src->st.lines, src->st.good,
+		    src->st.bad, src->st.bad == 1 ? "" : "s",
+		    src->st.torn ? "torn last line skipped" : "no torn last line",
+		    src->outside, src->outside == 1 ? "" : "s");
+		if (src->copies || src->conflicts)
+			printf(", %ld cop%s of records read before, %ld conflicting record-id%s",
+			    src->copies, src->copies == 1 ? "y" : "ies", src->conflicts,
+			    src->conflicts == 1 ? "" : "s");
+		printf("\n");
 	}
-	printf("journal: %s: %ld lines, %ld records, %ld corrupt line%s skipped, %s, "
-	    "%ld record%s outside the day\n", dd->path, dd->st.lines, dd->st.good,
-	    dd->st.bad, dd->st.bad == 1 ? "" : "s",
-	    dd->st.torn ? "torn last line skipped" : "no torn last line",
-	    dd->outside, dd->outside == 1 ? "" : "s");
+	if (dd->nsrc > 1 || dd->copies || dd->conflicts)
+		printf("merged: %d journal%s, %ld records, %ld cop%s counted once, %ld "
+		    "conflicting record-id%s skipped (the first read counts)\n", dd->nsrc,
+		    dd->nsrc == 1 ? "" : "s", dd->st.good - dd->copies - dd->conflicts,
+		    dd->copies, dd->copies == 1 ? "y" : "ies", dd->conflicts,
+		    dd->conflicts == 1 ? "" : "s");
 }
 
 /* print_local - what no report says: report-only's would-refusals, and
@@ -138,6 +153,6 @@ rpt_summary(struct run *run)
 	printf("%-*s %-8s %-20s %10ld %10ld %10ld\n", width, "total", "", "",
 	    tot_s, tot_ok, tot_f);
 	print_local(&dd, width);
-	agg_free(dd.agg);
+	rpt_free_day(&dd);
 	return 0;
 }

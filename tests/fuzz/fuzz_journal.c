@@ -6,6 +6,12 @@
  * report through agg_render(), agg_gzip(), agg_report_id() and
  * agg_filename().
  *
+ * The same input is also merged with itself as fleet reports merge the
+ * journals of several gateways (report/merge.c): read a second time,
+ * a record with a record-id is never new (a copy, or a conflict when
+ * the input holds its id twice with different lines), one without is
+ * always new, and every id parsed is printable ASCII without spaces.
+ *
  * Aborts when an invariant breaks: counts that do not add up (report =
  * sum of policies, policy failures = sum of failure details, the
  * rendered summary = sum of the rendered failure-details), an empty
@@ -19,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "../../report/agg.h"
+#include "../../report/merge.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,6 +46,41 @@ first_day(const struct rec *r, void *arg)
 		run->day = r->time - r->time % 86400;
 		run->have_day = 1;
 	}
+}
+
+struct mrun {
+	struct merge *m;
+	int pass;
+	long news, seen;
+};
+
+/* ids_ok - printable ASCII without spaces */
+static int
+ids_ok(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char) *s < 0x21 || (unsigned char) *s > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* merged - the record-id set, read twice */
+static void
+merged(const struct rec *r, void *arg)
+{
+	struct mrun *mr = arg;
+	int rc = merge_seen(mr->m, r);
+
+	if (!ids_ok(r->rid) || !ids_ok(r->gw) || r->line == NULL || r->lineno < 1)
+		abort();
+	if (rc < 0)
+		return;
+	if (rc != MERGE_NEW && rc != MERGE_COPY && rc != MERGE_CONFLICT)
+		abort();
+	if (mr->pass == 1 && (r->rid[0] ? rc == MERGE_NEW : rc != MERGE_NEW))
+		abort();
+	mr->news += rc == MERGE_NEW;
+	mr->seen++;
 }
 
 /* add - one record into the aggregate */
@@ -119,8 +161,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&run, 0, sizeof(run));
 	journal_replay((const char *) data, size, first_day, &run, &st);
-	if (st.good + st.bad != st.lines)
+	if (st.good + st.bad != st.lines || (st.bad > 0) != (st.first_bad > 0)
+	    || st.first_bad > st.lines)
 		abort();
+	{
+		struct mrun mr;
+
+		memset(&mr, 0, sizeof(mr));
+		if ((mr.m = merge_new()) != NULL) {
+			journal_replay((const char *) data, size, merged, &mr, &st);
+			mr.pass = 1;
+			journal_replay((const char *) data, size, merged, &mr, &st);
+			if (mr.seen != 2 * st.good || merge_ids(mr.m) > (size_t) st.good)
+				abort();
+			merge_free(mr.m);
+		}
+	}
 	if (!run.have_day)
 		return 0;
 	if ((run.agg = agg_new(run.day)) == NULL)

@@ -56,6 +56,7 @@
 
 #define EX_USAGE_RC	2
 #define MAX_DAYS	31
+#define READ_CHUNK	(1 << 20)	/* a day file is read this much at a time */
 #define MAX_JOURNALS	256		/* --journal DIR, given this often */
 #define MAX_JOURNALS_STR "256"
 
@@ -133,32 +134,6 @@ set_ident(const struct config *c, struct ident *id)
 		    id->submitter);
 }
 
-/* read_all - a whole file into b; the journal may still be growing */
-static int
-read_all(const char *path, struct buf *b)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	for (;;) {
-		if (buf_reserve(b, 65536) < 0) {
-			close(fd);
-			errno = ENOMEM;
-			return -1;
-		}
-		n = read(fd, b->data + b->len, b->cap - b->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		b->len += (size_t) n;
-	}
-	close(fd);
-	return n < 0 ? -1 : 0;
-}
-
 /* on_rec - journal_replay's callback: count one record, once */
 static void
 on_rec(const struct rec *r, void *arg)
@@ -180,7 +155,8 @@ on_rec(const struct rec *r, void *arg)
 
 		if (dd->conflicts + src->conflicts < DAY_CONFLICT_WARN)
 			msg_warn("%s:%ld: record-id %s was read before with other content: "
-			    "the first one counts, this one is skipped", src->path, r->lineno,
+			    "the first one counts, this one is skipped", src->path,
+			    src->line_base + r->lineno,
 			    rpt_clean(r->rid, rb, sizeof(rb)));
 		src->conflicts++;
 		return;
@@ -211,23 +187,103 @@ on_rec(const struct rec *r, void *arg)
 	}
 }
 
+/* add_stats - a chunk's replay into the file's */
+static void
+add_stats(struct day_src *src, const struct journal_stats *st)
+{
+	if (st->bad > 0 && src->st.bad == 0) {
+		src->st.first_bad = src->line_base + st->first_bad;
+		src->st.first_why = st->first_why;
+	}
+	src->st.lines += st->lines;
+	src->st.good += st->good;
+	src->st.bad += st->bad;
+	src->st.torn |= st->torn;
+	src->line_base += st->lines;
+}
+
+/* replay_file - a day file in chunks of whole lines, so that memory
+ * does not grow with it (the journal may still be growing); a line
+ * longer than REC_LINE_MAX is skipped as it goes by, as one bad line;
+ * -1 with errno */
+static int
+replay_file(struct day_data *dd, struct day_src *src)
+{
+	int fd = open(src->path, O_RDONLY | O_CLOEXEC), skipping = 0;
+	struct journal_stats st;
+	struct buf b;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	buf_init(&b);
+	for (;;) {
+		const char *lf;
+		size_t end;
+
+		if (buf_reserve(&b, READ_CHUNK) < 0) {
+			errno = ENOMEM;
+			n = -1;
+			break;
+		}
+		n = read(fd, b.data + b.len, b.cap - b.len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		b.len += (size_t) n;
+		lf = b.len ? memrchr(b.data, '\n', b.len) : NULL;
+		if (skipping) {
+			/* the rest of an over-long line, up to its LF */
+			const char *first = b.len ? memchr(b.data, '\n', b.len) : NULL;
+
+			if (first == NULL) {
+				src->st.torn |= n == 0;
+				b.len = 0;
+				if (n == 0)
+					break;
+				continue;
+			}
+			memset(&st, 0, sizeof(st));
+			st.lines = st.bad = st.first_bad = 1;
+			st.first_why = "line too long";
+			add_stats(src, &st);
+			end = (size_t) (first - b.data) + 1;
+			memmove(b.data, b.data + end, b.len - end);
+			b.len -= end;
+			skipping = 0;
+			lf = b.len ? memrchr(b.data, '\n', b.len) : NULL;
+		}
+		end = n == 0 ? b.len : lf ? (size_t) (lf - b.data) + 1 : 0;
+		if (end > 0) {
+			journal_replay(b.data, end, on_rec, dd, &st);
+			add_stats(src, &st);
+			memmove(b.data, b.data + end, b.len - end);
+			b.len -= end;
+		}
+		if (n == 0)
+			break;
+		if (b.len > REC_LINE_MAX + 1) {
+			skipping = 1;		/* no LF in sight: not a record */
+			b.len = 0;
+		}
+	}
+	buf_free(&b);
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
 /* load_src - one journal's file of the day into dd */
 static void
 load_src(struct day_data *dd, struct day_src *src, const char *dir, const char *name)
 {
-	struct buf text;
-
 	snprintf(src->path, sizeof(src->path), "%s/%s", dir, name);
 	dd->cur = src;
-	buf_init(&text);
-	if (read_all(src->path, &text) < 0) {
+	if (replay_file(dd, src) < 0) {
 		if (errno != ENOENT)
 			msg_fatal("%s: %s", src->path, strerror(errno));
 		src->missing = 1;
-	} else {
-		journal_replay(buf_head(&text), buf_used(&text), on_rec, dd, &src->st);
 	}
-	buf_free(&text);
 	if (src->st.bad > 0)
 		msg_warn("%s: %ld corrupt line%s skipped (the first: line %ld: %s)", src->path,
 		    src->st.bad, src->st.bad == 1 ? "" : "s", src->st.first_bad,

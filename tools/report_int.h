@@ -97,6 +97,7 @@ struct day_src {			/* one journal's file of the day */
 	long outside;			/* records not counted by agg_add */
 	long copies;			/* records already read (record-id, line) */
 	long conflicts;			/* a record-id already read, other line */
+	long line_base;			/* while reading: lines before the chunk */
 };
 
 #define DAY_CONFLICT_WARN	10	/* conflicts named one by one, a day */

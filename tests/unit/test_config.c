@@ -74,9 +74,9 @@ static const struct bad bads[] = {
 	{"hostname trailing dot", "myhostname = mx.example.\n", 0, "is not a valid host name"},
 	{"gateway_id space", "\ngateway_id = gw 1\n", 0,
 	    "t.cf:2: gateway_id: \"gw 1\": printable ASCII without white space only"},
-	{"gateway_id control", "gateway_id = gw\x7f1\n", 0, "t.cf:1: gateway_id: "},
-	{"gateway_id 8-bit", "gateway_id = gw\xc3\xa91\n", 0,
-	    "t.cf:1: gateway_id: \"gw\xc3\xa91\": printable ASCII"},
+	{"gateway_id control", "gateway_id = gw\x7f" "1\n", 0, "t.cf:1: "},
+	{"gateway_id 8-bit", "gateway_id = gw\xc3\xa9" "1\n", 0,
+	    "t.cf:1: gateway_id: \"gw\xc3\xa9" "1\": printable ASCII"},
 	{"gateway_id too long", "gateway_id = "
 	    "0123456789012345678901234567890123456789012345678901234567890123x\n", 0,
 	    "t.cf:1: gateway_id: longer than 64 bytes"},

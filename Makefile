@@ -169,7 +169,8 @@ UNIT_LIBS = $(shell pkg-config --libs libcjson zlib 2>/dev/null) $(CAP_LIBS) $(N
 HDRS = $(wildcard lib/*.h proxy/*.h policy/*.h report/*.h tools/*.h)
 
 .PHONY: all deps deps-check check unit fuzz fuzz-smoke fuzz-long asan asan-unit lab \
-	soak soak-check demo bench install uninstall clean selftest asan-selftest deb
+	soak soak-check demo bench install uninstall clean selftest asan-selftest deb \
+	report-merge asan-report-merge
 
 all: mxtlsd mxtls-report mxtls-check
 
@@ -267,6 +268,15 @@ selftest: mxtls-check
 asan-selftest: build-asan/mxtls-check
 	@sh tests/selftest_test.sh build-asan/mxtls-check
 
+# Fleet reports with the mxtls-report binary (tests/report_merge_test.sh):
+# gateways' journals merged by --journal, copies counted once, hostile
+# journals; no DNS, no network, a second.
+report-merge: mxtls-report
+	@sh tests/report_merge_test.sh ./mxtls-report
+
+asan-report-merge: build-asan/mxtls-report
+	@sh tests/report_merge_test.sh build-asan/mxtls-report
+
 # The lab tests that start mxtlsd, in worlds of their own; `make lab' runs
 # them with ./mxtlsd, `make asan' with the ASan+UBSan build (the same
 # checks, and sanitizer-clean).  In `make check' (CHECK_ONCE=1) they run
@@ -339,8 +349,8 @@ check: deps-check
 	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) all
 	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) -k $(CHECK_BUILD) || \
 	  echo "check: a build failed; its part says so below" >&2
-	@$(MAKE) --no-print-directory -k CHECK_ONCE=1 unit selftest fuzz-smoke lab asan \
-	  asan-selftest soak-check; \
+	@$(MAKE) --no-print-directory -k CHECK_ONCE=1 unit selftest report-merge fuzz-smoke lab asan \
+	  asan-selftest asan-report-merge soak-check; \
 	  rc=$$?; exit $$rc
 
 demo: deps-check

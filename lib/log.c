@@ -47,6 +47,13 @@ pid_now(void)
 	return (long) log_pid;
 }
 
+/* log_self_pid - this process's pid, as the lines carry it */
+long
+log_self_pid(void)
+{
+	return pid_now();
+}
+
 /* log_init - choose where diagnostics go */
 void
 log_init(const char *ident, int to_stderr, int verbose)

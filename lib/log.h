@@ -21,6 +21,7 @@ void log_set_sink(void (*fn)(const char *line, size_t len));
  *		const char *level, const char *prog, long pid, const char *sid,
  *		const char *msg, const struct log_field *f, size_t n);
  *	size_t log_sid_of(const char *msg);
+ *	long log_self_pid(void);
  *
  * DESCRIPTION
  *	Three levels of trouble, as in Postfix: msg_warn() for anything a
@@ -48,6 +49,9 @@ void log_set_sink(void (*fn)(const char *line, size_t len));
  *	for the tests; both NUL-end what they write and return its length.
  *	log_set_sink() hands every finished line (no newline) to fn instead
  *	of writing it, for the tests; NULL: back to stderr or syslog.
+ *	log_self_pid() is this process's pid as the lines carry it: one
+ *	getpid(2) a process, renewed in a fork's child (the journal's
+ *	record-id uses it too).
  */
 #ifndef MXTLS_LOG_H
 #define MXTLS_LOG_H
@@ -66,6 +70,7 @@ void log_init(const char *ident, int to_stderr, int verbose);
 void log_set_json(int on);
 void log_set_sink(void (*fn)(const char *line, size_t len));
 int log_verbose(void);
+long log_self_pid(void);
 void msg_info(const char *fmt, ...) MSG_PRINTF(1, 2);
 void msg_warn(const char *fmt, ...) MSG_PRINTF(1, 2);
 void msg_debug(const char *fmt, ...) MSG_PRINTF(1, 2);

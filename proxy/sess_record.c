@@ -81,7 +81,7 @@ sess_journal(struct sess *s, const struct up_info *u, int host, enum ptype ptype
 	/* Unique in the fleet: the gateway, the session, the process (the
 	 * workers count sessions each from 1) and the attempt's number. */
 	cfg_gateway_id(&proxy.cfg, r.gw, sizeof(r.gw));
-	snprintf(r.rid, sizeof(r.rid), "%s:%s:%ld:%u", r.gw, s->id, (long) getpid(), ++s->nrec);
+	snprintf(r.rid, sizeof(r.rid), "%s:%s:%ld:%u", r.gw, s->id, log_self_pid(), ++s->nrec);
 	snprintf(r.domain, sizeof(r.domain), "%s", p ? p->domain : "");
 	snprintf(r.ptype, sizeof(r.ptype), "%s", ptype_str(ptype));
 	if (p && host >= 0 && ptype == PTYPE_TLSA) {

@@ -16,7 +16,8 @@
 #       journal-has-every-delivery (for every stored message a success
 #       record whose sending-mta-ip/port is the sink's peer),
 #       journal-no-torn-record (at most one bad line: the one the kill
-#       may have torn);
+#       may have torn); journal-record-ids-unique (every record has a
+#       record-id, none twice, across two workers and a restart);
 #   (c) drained: SIGTERM to the parent; both workers and the parent exit,
 #       status 0, within shutdown_timeout.
 # Then mxtlsd is started again with the lab's configuration.
@@ -163,6 +164,15 @@ lost = ["workers%d" % i for i in range(1, total + 1)
 print("lost %d %s" % (len(lost), " ".join(lost[:5])))
 print("journal %d %s" % (len(missing), "; ".join(missing[:3])))
 print("bad %d" % bad)
+# Fleet reports merge by record-id: no two records of this run (two
+# workers, one restarted, counting their sessions afresh) share one.
+ids = [r.get("record-id") for r in recs]
+seen, dup = set(), set()
+for i in ids:
+    if i in seen:
+        dup.add(i)
+    seen.add(i)
+print("ids %d %d %s" % (sum(1 for i in ids if not i), len(dup), " ".join(sorted(dup)[:3])))
 PY
 )
 	read -r _ n why <<<"$(grep '^lost ' <<<"$out")"
@@ -174,6 +184,9 @@ PY
 	read -r _ n <<<"$(grep '^bad ' <<<"$out")"
 	if [ "${n:-9}" -le 1 ]; then pass journal-no-torn-record
 	else fail journal-no-torn-record "$n bad lines in the journal (at most the one the kill tore)"; fi
+	read -r _ none ndup why <<<"$(grep '^ids ' <<<"$out")"
+	if [ "$none" = 0 ] && [ "$ndup" = 0 ]; then pass journal-record-ids-unique
+	else fail journal-record-ids-unique "$none records without a record-id, $ndup ids twice: $why"; fi
 
 	# (c) SIGTERM drains both workers, then the parent exits
 	off=$(lab_log_size "$log")

@@ -28,20 +28,10 @@
 #include <unistd.h>
 
 #include "../../report/record.h"
+#include "xorshift.h"
 
 #define DAY	1763769600LL		/* 2025-11-22T00:00:00Z */
 
-/* rnd - xorshift64 */
-static unsigned long long
-rnd(void)
-{
-	static unsigned long long s = 0x9e3779b97f4a7c15ULL;
-
-	s ^= s << 13;
-	s ^= s >> 7;
-	s ^= s << 17;
-	return s;
-}
 
 /* fill - record i of gateway g for domain d */
 static void

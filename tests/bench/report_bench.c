@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "../../report/agg.h"
+#include "xorshift.h"
 
 #define DAY	1763769600LL		/* 2025-11-22T00:00:00Z */
 
@@ -62,17 +63,6 @@ now_s(void)
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-/* rnd - a small deterministic generator (xorshift64) */
-static unsigned long long
-rnd(void)
-{
-	static unsigned long long s = 0x9e3779b97f4a7c15ULL;
-
-	s ^= s << 13;
-	s ^= s >> 7;
-	s ^= s << 17;
-	return s;
-}
 
 /* rnd_unit - uniform in [0, 1) */
 static double

@@ -254,6 +254,7 @@ endef
 $(foreach t,$(FUZZERS),$(eval $(call fuzz_rule,$(t))))
 
 unit: $(UNIT_TESTS:%=build/tests/%)
+	@sh tests/check-headers
 	@sh tests/run-units build/tests $(UNIT_TESTS)
 
 asan-unit: $(UNIT_TESTS:%=build-asan/tests/%)

@@ -4,7 +4,6 @@
  * SYNOPSIS
  *	void log_init(const char *ident, int to_stderr, int verbose);
  *	void log_set_json(int on);
-void log_set_sink(void (*fn)(const char *line, size_t len));
  *	void log_set_sink(void (*fn)(const char *line, size_t len));
  *	void msg_info(const char *fmt, ...);
  *	void msg_warn(const char *fmt, ...);

@@ -13,16 +13,8 @@
  *	void wk_slot_started(int idx, long pid);
  *	void wk_slot_gone(int idx);
  *	long wk_running(void);
-void wk_ready(long pid);
-int wk_all_ready(void);
-void wk_go(void);
-void wk_wait_go(double max);
-void wk_journal_errors_set(long n);
-long wk_journal_errors(long local);
  *	void wk_ready(long pid);
  *	int wk_all_ready(void);
-void wk_go(void);
-void wk_wait_go(double max);
  *	void wk_go(void);
  *	void wk_wait_go(double max);
  *	void wk_journal_errors_set(long n);

@@ -57,6 +57,7 @@
 #	fails at "setup".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lock.sh"
 REPO=$(cd "$HERE/../.." && pwd)
 
 # --- inside the namespaces (see the end of the file for the outside) ---
@@ -402,9 +403,8 @@ dbgfile=./usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug
 check dbgsym "no $dbgfile in ${dbg:-no dbgsym package}" \
     sh -c "[ -n '$id' ] && [ -n '$dbg' ] && dpkg-deb -c '$dbg' 2>/dev/null | grep -q '$dbgfile\$'"
 
-exec 9>/tmp/mxlab.lock
-if ! flock -w "${LAB_LOCK_WAIT:-0}" 9; then
-	fail lock "another lab run holds /tmp/mxlab.lock"
+if ! lab_lock deb; then
+	fail lock "another lab run holds $LAB_LOCK"
 	exit 1
 fi
 unshare --mount --net --pid --fork --propagation private \

@@ -172,7 +172,7 @@ LAB_PY=/usr/bin/python3
 # the Python helpers (MX sinks, clients, checkers)
 LAB_PY_DIR=$LAB_HERE/py
 LAB_STATE=/tmp/mxlab.state
-LAB_LOCK=/tmp/mxlab.lock
+. "$LAB_HERE/lock.sh"
 LAB_FLAVOR=${LAB_FLAVOR:-local}
 # the namespace of the lab Postfix (lab_in_pf)
 LAB_NS_PF=$LAB_NS_MTA
@@ -266,12 +266,7 @@ lab_wait_grep_after() {
 # lab_up - build the whole world
 lab_up() {
 	local n p
-	exec 9>"$LAB_LOCK"
-	if [ "${LAB_LOCK_WAIT:-0}" -gt 0 ] && ! flock -n 9; then
-		lab_log "waiting (at most $LAB_LOCK_WAIT s) for another lab run to release $LAB_LOCK"
-		flock -w "$LAB_LOCK_WAIT" 9
-	fi
-	if ! flock -n 9; then
+	if ! lab_lock lab; then
 		lab_setup_fail lock "another lab run holds $LAB_LOCK (its world is left alone)"; return 1
 	fi
 	LAB_UP_STARTED=1	# from here on, lab_down owns the namespaces

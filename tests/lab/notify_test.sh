@@ -23,6 +23,7 @@
 #	MXTLSD (default ./mxtlsd), LAB_KEEP=1 keeps the work directory
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lock.sh"
 REPO=$(cd "$HERE/../.." && pwd)
 MXTLSD=${MXTLSD:-$REPO/mxtlsd}
 case $MXTLSD in /*) ;; *) MXTLSD=$REPO/$MXTLSD ;; esac
@@ -42,11 +43,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-exec 9>/tmp/mxlab.lock
-if ! flock -n 9; then
-	echo "notify: waiting (at most ${LAB_LOCK_WAIT:-0} s) for /tmp/mxlab.lock" >&2
-	flock -w "${LAB_LOCK_WAIT:-0}" 9 || { fail setup "another lab run holds /tmp/mxlab.lock"; exit 1; }
-fi
+lab_lock notify || { fail setup "another lab run holds $LAB_LOCK"; exit 1; }
 [ "$(id -u)" = 0 ] || { fail setup "needs root"; exit 1; }
 [ -x "$MXTLSD" ] || { fail setup "no executable $MXTLSD"; exit 1; }
 

@@ -74,6 +74,7 @@
 #	PRIVS_USER (mxtls-lab)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lock.sh"
 REPO=$(cd "$HERE/../.." && pwd)
 MXTLSD=${MXTLSD:-$REPO/mxtlsd}
 case $MXTLSD in /*) ;; *) MXTLSD=$REPO/$MXTLSD ;; esac
@@ -101,11 +102,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-exec 9>/tmp/mxlab.lock
-if ! flock -n 9; then
-	echo "privs: waiting (at most ${LAB_LOCK_WAIT:-0} s) for /tmp/mxlab.lock" >&2
-	flock -w "${LAB_LOCK_WAIT:-0}" 9 || { fail setup "another lab run holds /tmp/mxlab.lock"; exit 1; }
-fi
+lab_lock privs || { fail setup "another lab run holds $LAB_LOCK"; exit 1; }
 [ "$(id -u)" = 0 ] || { fail setup "needs root"; exit 1; }
 [ -x "$MXTLSD" ] || { fail setup "no executable $MXTLSD"; exit 1; }
 if ! getent passwd "$LABUSER" >/dev/null; then

@@ -129,6 +129,15 @@ def greeting(timeout):
     return data.decode(errors="replace").split("\r\n")[0], c
 
 
+def exit_within(p, secs):
+    """p's exit status, or "timeout" (and p killed) after secs"""
+    try:
+        return p.wait(secs)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return "timeout"
+
+
 def has_ready(n):
     return any(m[2].get("READY") == "1" for m in n.msgs)
 
@@ -224,11 +233,7 @@ def main():
 
     mark = len(n.msgs)
     os.kill(p.pid, signal.SIGTERM)
-    try:
-        rc = p.wait(20)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "timeout"
+    rc = exit_within(p, 20)
     n.drain()
     stopping = any(m[2].get("STOPPING") == "1" for m in n.msgs[mark:])
     result("stopping", stopping and rc == 0, "STOPPING=1 %s, exit %s" % (stopping, rc))
@@ -256,11 +261,7 @@ def main():
     n2 = Notify(os.path.join(WORK, TAG + ".bad.notify"))
     blog = os.path.join(WORK, TAG + ".bad.log")
     q, qf = start(n2, badconf, blog)
-    try:
-        qrc = q.wait(10)
-    except subprocess.TimeoutExpired:
-        q.kill()
-        qrc = "timeout"
+    qrc = exit_within(q, 10)
     qf.close()
     n2.drain()
     text = open(blog, errors="replace").read()

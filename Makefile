@@ -236,9 +236,9 @@ build-asan/mxtls-check: $(MXTLS_CHECK_SRC:%.c=build-asan/%.o)
 
 # Unit tests: one binary each, built both ways.
 define unit_rule
-build/tests/$(1): $$(UNIT_SRC_$(1):%.c=build/%.o) build/lib/log.o build/lib/clock.o
+build/tests/$(1): $$(UNIT_SRC_$(1):%.c=build/%.o) build/lib/log.o build/lib/buf.o build/lib/clock.o
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(sort $$^) $$(LIBS) $$(UNIT_LIBS)
-build-asan/tests/$(1): $$(UNIT_SRC_$(1):%.c=build-asan/%.o) build-asan/lib/log.o build-asan/lib/clock.o
+build-asan/tests/$(1): $$(UNIT_SRC_$(1):%.c=build-asan/%.o) build-asan/lib/log.o build-asan/lib/buf.o build-asan/lib/clock.o
 	$$(CC) $$(ASAN_LDFLAGS) -o $$@ $$(sort $$^) $$(LIBS) $$(UNIT_LIBS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))

@@ -124,3 +124,24 @@ buf_release(struct buf *b)
 	if (b->off == b->len)
 		buf_free(b);
 }
+
+/* str_addf - append a formatted text to a fixed array, cut to fit */
+size_t
+str_addf(char *dst, size_t len, size_t w, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (len == 0)
+		return w;
+	if (w >= len - 1) {
+		dst[len - 1] = 0;
+		return len - 1;
+	}
+	va_start(ap, fmt);
+	r = vsnprintf(dst + w, len - w, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return w;
+	return (size_t) r < len - w ? w + (size_t) r : len - 1;
+}

@@ -15,6 +15,8 @@
  *	void buf_reset(struct buf *b);
  *	void buf_release(struct buf *b);
  *
+ *	size_t str_addf(char *dst, size_t len, size_t w, const char *fmt, ...);
+ *
  * DESCRIPTION
  *	The live bytes are data[off .. len).  buf_consume() drops bytes at
  *	the front in O(1); the space is reclaimed by buf_reserve() when it
@@ -22,6 +24,12 @@
  *	end and returns the writable pointer's room via b->cap - b->len.
  *	buf_release() frees the storage of an empty buffer, so that idle
  *	sessions hold no buffer memory.
+ *
+ *	str_addf() is for a fixed array, not a struct buf: it formats at
+ *	dst + w (w < len, dst NUL-ended there) and returns the new length,
+ *	at most len - 1: what does not fit is cut, and dst stays NUL-ended.
+ *	A full dst (w at len - 1 or beyond) is NUL-ended at len - 1 and
+ *	len - 1 returned; a len of 0 or a format error return w unchanged.
  *
  * DIAGNOSTICS
  *	Functions that allocate return -1 when memory runs out (the buffer
@@ -63,5 +71,8 @@ buf_used(const struct buf *b)
 {
 	return b->len - b->off;
 }
+
+size_t str_addf(char *dst, size_t len, size_t w, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

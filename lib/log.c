@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 
 #define LOG_LINE_MAX	2048		/* a text line, before escaping */
@@ -214,16 +215,10 @@ log_fields_text(char *buf, size_t len, const struct log_field *f, size_t n)
 		return 0;
 	buf[0] = 0;
 	for (size_t i = 0; i < n && w < len - 1; i++) {
-		int r;
-
 		if (strcmp(f[i].key, "detail") == 0)
-			r = snprintf(buf + w, len - w, " (%s)", f[i].val);
+			w = str_addf(buf, len, w, " (%s)", f[i].val);
 		else
-			r = snprintf(buf + w, len - w, "%s%s=%s", i ? ", " : "", f[i].key,
-			    f[i].val);
-		if (r < 0)
-			break;
-		w += (size_t) r < len - w ? (size_t) r : len - w - 1;
+			w = str_addf(buf, len, w, "%s%s=%s", i ? ", " : "", f[i].key, f[i].val);
 	}
 	return w;
 }

@@ -10,6 +10,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "../lib/buf.h"
 #include "../lib/log.h"
 #include "notify.h"
 
@@ -79,31 +80,19 @@ size_t
 notify_status_text(char *buf, size_t len, long sessions, long max, long journal_errors,
     long running, int nworkers, const char *rerr)
 {
-	size_t w = 0;
-	int r;
+	size_t w;
 
 	if (len == 0)
 		return 0;
-	r = snprintf(buf, len, "%ld session%s (max %ld); %s", sessions, sessions == 1 ? "" : "s",
-	    max, journal_errors ? "" : "journal ok");
-	if (r > 0)
-		w = (size_t) r < len ? (size_t) r : len - 1;
-	if (journal_errors && w < len - 1) {
-		r = snprintf(buf + w, len - w, "journal: %ld write/sync error%s", journal_errors,
+	w = str_addf(buf, len, 0, "%ld session%s (max %ld); %s", sessions,
+	    sessions == 1 ? "" : "s", max, journal_errors ? "" : "journal ok");
+	if (journal_errors)
+		w = str_addf(buf, len, w, "journal: %ld write/sync error%s", journal_errors,
 		    journal_errors == 1 ? "" : "s");
-		if (r > 0)
-			w += (size_t) r < len - w ? (size_t) r : len - w - 1;
-	}
-	if (nworkers > 1 && w < len - 1) {
-		r = snprintf(buf + w, len - w, "; workers %ld of %d", running, nworkers);
-		if (r > 0)
-			w += (size_t) r < len - w ? (size_t) r : len - w - 1;
-	}
-	if (rerr && *rerr && w < len - 1) {
-		r = snprintf(buf + w, len - w, "; last reload rejected: %s", rerr);
-		if (r > 0)
-			w += (size_t) r < len - w ? (size_t) r : len - w - 1;
-	}
+	if (nworkers > 1)
+		w = str_addf(buf, len, w, "; workers %ld of %d", running, nworkers);
+	if (rerr && *rerr)
+		w = str_addf(buf, len, w, "; last reload rejected: %s", rerr);
 	/* one line: systemd shows STATUS= up to its first newline */
 	for (size_t i = 0; i < w; i++)
 		if (buf[i] == '\n')

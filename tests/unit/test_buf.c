@@ -13,6 +13,29 @@ main(void)
 	int ok = 1;
 
 	T_INIT("buf");
+	{
+		char a[8];
+		size_t w;
+
+		w = str_addf(a, sizeof(a), 0, "%s", "abc");
+		T_CASE("str_addf: fits", w == 3 && strcmp(a, "abc") == 0, "%zu %s", w, a);
+		w = str_addf(a, sizeof(a), w, "%d", 1234);
+		T_CASE("str_addf: exactly full (len - 1)", w == 7 && strcmp(a, "abc1234") == 0,
+		    "%zu %s", w, a);
+		w = str_addf(a, sizeof(a), w, "more");
+		T_CASE("str_addf: full stays full", w == 7 && strcmp(a, "abc1234") == 0, "%zu %s", w,
+		    a);
+		w = str_addf(a, sizeof(a), 2, "%s", "xyzxyzxyz");
+		T_CASE("str_addf: cut to fit, NUL-ended", w == 7 && strcmp(a, "abxyzxy") == 0,
+		    "%zu %s", w, a);
+		a[0] = 'q';
+		w = str_addf(a, 1, 0, "%s", "x");
+		T_CASE("str_addf: len 1 holds the NUL alone", w == 0 && a[0] == 0, "%zu", w);
+		w = str_addf(a, 0, 5, "%s", "x");
+		T_CASE("str_addf: len 0 writes nothing", w == 5 && a[0] == 0, "%zu", w);
+		w = str_addf(a, sizeof(a), 20, "%s", "x");
+		T_CASE("str_addf: w beyond len is clamped", w == 7 && a[7] == 0, "%zu", w);
+	}
 	buf_init(&b);
 	T_CASE("empty has no storage", b.data == NULL && buf_used(&b) == 0, "data=%p", (void *) b.data);
 	buf_puts(&b, "hello ");

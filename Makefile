@@ -15,10 +15,10 @@ CC ?= cc
 # `mxtls-iptables --version' print it.
 VERSION := $(shell cat VERSION)
 VERSION_DEF = -DMXTLS_VERSION='"$(VERSION)"'
-PKGS = openssl libunbound libnetfilter_queue libcjson libcurl zlib libcap libsystemd
+PKGS = openssl libunbound libnetfilter_queue libcjson libcurl zlib libcap libsystemd hiredis
 # The build must find every dependency; only what is used is linked.
 PKG_CHECK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok)
-LINK_PKGS = openssl libunbound libcurl libcjson libnetfilter_queue
+LINK_PKGS = openssl libunbound libcurl libcjson libnetfilter_queue hiredis
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -fno-common
 # _FORTIFY_SOURCE=2 unless CPPFLAGS or CFLAGS set a level (dpkg-buildflags

@@ -4,7 +4,8 @@
 # Usage: scripts/deps.sh [build|check|demo|exim|metrics|smap|bench|deb]
 #   build  compiler and libraries for `make`
 #   check  build + clang/libFuzzer + the lab (postfix, iptables, nftables,
-#          iproute2, python3, openssl) + exim + deb (tests/lab/deb_test.sh)
+#          iproute2, python3, openssl, redis-server for the fleet test) + exim
+#          + deb (tests/lab/deb_test.sh)
 #   demo   build + clang/libFuzzer + the lab, without exim
 #   metrics  python3-prometheus-client alone: the lab's metrics scenario
 #          parses mxtlsd's /metrics with it (tests/lab/scenarios/metrics.sh)
@@ -30,10 +31,10 @@ set -eu
 
 BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libev-dev libunbound-dev \
 libnetfilter-queue-dev libcjson-dev libcurl4-openssl-dev \
-libevent-dev dns-root-data zlib1g-dev libcap-dev libsystemd-dev"
+libevent-dev dns-root-data zlib1g-dev libcap-dev libsystemd-dev libhiredis-dev"
 CHECK_PKGS="clang llvm libclang-rt-14-dev postfix iptables nftables iproute2 \
 python3 openssl procps psmisc ca-certificates nsd ldnsutils nginx-light conntrack time \
-python3-prometheus-client systemd"
+python3-prometheus-client systemd redis-server"
 METRICS_PKGS="python3-prometheus-client"
 SMAP_PKGS="postfix-mta-sts-resolver unbound"
 BENCH_PKGS="stunnel4 postfix"

@@ -51,7 +51,8 @@ LIB_SRC = lib/log.c lib/clock.c lib/buf.c lib/tags.c lib/dirs.c lib/file.c lib/a
 PROXY_CORE = proxy/affinity.c proxy/summary.c proxy/smtp.c proxy/fsm.c proxy/smap.c proxy/smap_answer.c proxy/dnsmsg.c proxy/hints.c
 POLICY_CORE = policy/ptable.c policy/rr.c policy/dnssec.c policy/dane.c policy/plan.c policy/route.c \
 	policy/sts.c
-POLICY_IO = policy/ptable_load.c policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c
+POLICY_IO = policy/ptable_load.c policy/dns.c policy/resolve.c policy/fetch.c policy/stscache.c policy/stsget.c \
+	policy/stsredis.c
 PROXY_IO = proxy/tls.c proxy/tls_scache.c proxy/conn.c proxy/up.c proxy/up_tls.c proxy/upcache.c proxy/sess.c \
 	proxy/sess_route.c proxy/sess_xfer.c proxy/sess_hold.c proxy/sess_record.c \
 	proxy/listen.c proxy/metrics.c proxy/metrics_srv.c proxy/smap_srv.c proxy/nfq.c \

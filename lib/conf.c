@@ -23,7 +23,7 @@
 #include "hex.h"
 
 enum cfg_type { T_LISTEN, T_STR, T_HOST, T_LONG, T_TIME, T_SIZE, T_BOOL, T_MARK,
-	T_RESOLVER, T_CHOICE, T_SOCKET, T_QUEUE, T_WORKERS, T_DOMAINS, T_GWID, T_NTYPES };
+	T_RESOLVER, T_CHOICE, T_SOCKET, T_QUEUE, T_WORKERS, T_DOMAINS, T_GWID, T_STSCACHE, T_NTYPES };
 
 struct cfg_key {
 	const char *name;
@@ -86,6 +86,10 @@ static const struct cfg_key cfg_keys[] = {
 	{"upstream_cache_size", T_LONG, O(upstream_cache_size), "100", 1, 100000, NULL},
 	{"upstream_cache_per_dest", T_LONG, O(upstream_cache_per_dest), "20", 1, 100000, NULL},
 	{"sts_cache_dir", T_STR, O(sts_cache_dir), "/var/lib/mxtls/sts", 0, 0, NULL},
+	{"sts_cache", T_STSCACHE, O(sts_cache), "disk", 0, 0, NULL},
+	{"sts_cache_redis_password_file", T_STR, O(sts_cache_redis_password_file), "", 0, 0,
+	    NULL},
+	{"sts_cache_redis_timeout", T_TIME, O(sts_cache_redis_timeout), "1s", 1, 60, NULL},
 	{"strict_testing", T_BOOL, O(strict_testing), "no", 0, 0, NULL},
 	{"policy_table", T_STR, O(policy_table), "", 0, 0, NULL},
 	{"mode", T_CHOICE, O(mode), "enforce", 0, 0, cfg_mode_words},
@@ -185,6 +189,127 @@ cfg_parse_socket(const char *s, int unix_ok, struct cfg_socket *so)
 	if (unix_ok && strncmp(s, "inet:", 5) == 0)
 		s += 5;
 	return addr_parse(s, &so->addr, &so->addrlen);
+}
+
+static int parse_u64(const char *s, int base, uint64_t *out, const char **end);
+
+/* cfg_parse_sts_cache - disk, redis://HOST[:PORT][/DB] or
+ * unix:/PATH[?db=DB] */
+int
+cfg_parse_sts_cache(const char *s, struct cfg_sts_cache *sc, const char **why)
+{
+	const char *p, *end, *db = NULL;
+	uint64_t v;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->port = 6379;
+	*why = NULL;
+	if (strcmp(s, "disk") == 0)
+		return 0;
+	sc->kind = CFG_STS_REDIS;
+	if (strncmp(s, "rediss://", 9) == 0) {
+		*why = "rediss:// (TLS to Redis) is not supported: Debian 12's hiredis 0.14 "
+		    "has no TLS; use a unix: socket, or a TLS tunnel to the Redis host";
+		return -1;
+	}
+	if (strncmp(s, "unix:", 5) == 0) {
+		size_t n;
+
+		p = s + 5;
+		if ((end = strchr(p, '?')) != NULL) {
+			if (strncmp(end, "?db=", 4) != 0) {
+				*why = "expected unix:/PATH or unix:/PATH?db=N";
+				return -1;
+			}
+			db = end + 4;
+		} else
+			end = p + strlen(p);
+		n = (size_t) (end - p);
+		if (p[0] != '/' || n >= sizeof(sc->path)) {
+			*why = "unix: needs an absolute path of at most 107 bytes";
+			return -1;
+		}
+		memcpy(sc->path, p, n);
+		sc->path[n] = 0;
+		sc->is_unix = 1;
+	} else if (strncmp(s, "redis://", 8) == 0) {
+		const char *hend, *port = NULL;
+		size_t n;
+
+		p = s + 8;
+		end = p + strcspn(p, "/");
+		if (memchr(p, '@', (size_t) (end - p))) {
+			*why = "no password in the URL: sts_cache_redis_password_file names a "
+			    "file with it";
+			return -1;
+		}
+		if (*p == '[') {
+			if ((hend = memchr(p, ']', (size_t) (end - p))) == NULL) {
+				*why = "an IPv6 address needs its closing ]";
+				return -1;
+			}
+			p++;
+			if (hend + 1 < end && hend[1] != ':') {
+				*why = "expected [IPv6]:PORT";
+				return -1;
+			}
+			port = hend + 1 < end ? hend + 2 : NULL;
+		} else {
+			hend = memchr(p, ':', (size_t) (end - p));
+			if (hend)
+				port = hend + 1;
+			else
+				hend = end;
+		}
+		n = (size_t) (hend - p);
+		if (n == 0 || n >= sizeof(sc->host)) {
+			*why = "expected redis://HOST[:PORT][/DB]";
+			return -1;
+		}
+		memcpy(sc->host, p, n);
+		sc->host[n] = 0;
+		{
+			unsigned char a[16];
+
+			if (inet_pton(AF_INET6, sc->host, a) != 1 && (s[8] == '['
+				|| !dname_host_ok(sc->host, n))) {
+				*why = "the host is not a host name or an IP address";
+				return -1;
+			}
+		}
+		if (port) {
+			const char *pe;
+			char tmp[8];
+			size_t pl = (size_t) (end - port);
+
+			if (pl == 0 || pl >= sizeof(tmp)) {
+				*why = "bad port";
+				return -1;
+			}
+			memcpy(tmp, port, pl);
+			tmp[pl] = 0;
+			if (parse_u64(tmp, 10, &v, &pe) < 0 || *pe || v == 0 || v > 65535) {
+				*why = "bad port";
+				return -1;
+			}
+			sc->port = (unsigned) v;
+		}
+		if (*end == '/' && end[1])
+			db = end + 1;
+	} else {
+		*why = "expected disk, redis://HOST[:PORT][/DB] or unix:/PATH[?db=N]";
+		return -1;
+	}
+	if (db) {
+		const char *de;
+
+		if (parse_u64(db, 10, &v, &de) < 0 || *de || v > 1000000) {
+			*why = "bad database number";
+			return -1;
+		}
+		sc->db = (long) v;
+	}
+	return 0;
 }
 
 /* valid_hostname - a host name, or empty */
@@ -360,6 +485,19 @@ set_gwid(struct config *c, const struct cfg_key *k, const char *val,
 			return bad(w, k, "\"%s\": printable ASCII without white space only", val);
 	if (strlen(val) > (size_t) k->max)
 		return bad(w, k, "longer than " CFG_GATEWAY_ID_MAX_STR " bytes%s", "");
+	return store_str(c, k, val, w);
+}
+
+/* set_sts_cache - disk or a Redis URL (cfg_parse_sts_cache()) */
+static int
+set_sts_cache(struct config *c, const struct cfg_key *k, const char *val,
+    const struct where *w)
+{
+	struct cfg_sts_cache sc;
+	const char *why;
+
+	if (cfg_parse_sts_cache(val, &sc, &why) < 0)
+		return bad(w, k, "%s", why);
 	return store_str(c, k, val, w);
 }
 
@@ -582,6 +720,7 @@ static const struct cfg_kind {
 	[T_WORKERS] = {set_workers, 0},
 	[T_DOMAINS] = {set_domains, 1},
 	[T_GWID] = {set_gwid, 1},
+	[T_STSCACHE] = {set_sts_cache, 1},
 };
 
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == T_NTYPES,
@@ -809,6 +948,7 @@ cfg_print(const struct config *c, FILE *fp)
 		case T_SOCKET:
 		case T_DOMAINS:
 		case T_GWID:
+		case T_STSCACHE:
 			if (**(char *const *) src)
 				fprintf(fp, " %s", *(char *const *) src);
 			break;

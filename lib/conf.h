@@ -17,6 +17,8 @@
  *	int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);
  *	int cfg_parse_socket(const char *s, int unix_ok,
  *		struct cfg_socket *so);
+ *	int cfg_parse_sts_cache(const char *s, struct cfg_sts_cache *sc,
+ *		const char **why);
  *	void cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf,
  *		size_t len);
  *	const char *cfg_word_str(const struct cfg_word *words, int value);
@@ -49,6 +51,13 @@
  *	cfg_parse_socket() reads where a server of mxtlsd listens (the
  *	socketmap, with unix_ok: Postfix's inet:ADDR:PORT and unix:/PATH
  *	too; the metrics: ADDR:PORT or [ADDR6]:PORT); -1 when it is none.
+ *
+ *	cfg_parse_sts_cache() reads sts_cache: `disk', or a Redis server
+ *	that gateways share (policy/stsredis.h): redis://HOST[:PORT][/DB]
+ *	(HOST a name, an IPv4 address or [IPv6]; port 6379, database 0 by
+ *	default) or unix:/PATH[?db=DB].  -1 with a reason otherwise; a
+ *	password in the URL is refused (sts_cache_redis_password_file), and
+ *	so is rediss:// (TLS to Redis: Debian 12's hiredis 0.14 has none).
  *
  *	canary_domains (mxtls-check --canary) is a list of host names,
  *	separated by white space or commas in the file, kept lower case
@@ -91,6 +100,17 @@ struct cfg_endpoint {
 	int tproxy;			/* IP_TRANSPARENT listener */
 };
 
+enum cfg_sts_cache_kind { CFG_STS_DISK, CFG_STS_REDIS };
+
+struct cfg_sts_cache {			/* sts_cache = */
+	int kind;			/* enum cfg_sts_cache_kind */
+	int is_unix;
+	char host[256];			/* a name or address, no brackets */
+	unsigned port;
+	char path[108];			/* unix: */
+	long db;			/* SELECT */
+};
+
 struct cfg_socket {
 	struct sockaddr_storage addr;	/* AF_INET, AF_INET6 or AF_UNIX */
 	socklen_t addrlen;
@@ -130,6 +150,9 @@ struct config {
 	long upstream_cache_size;	/* ... at most this many in all */
 	long upstream_cache_per_dest;	/* ... and per MX address and port */
 	char *sts_cache_dir;
+	char *sts_cache;		/* disk, or a Redis URL (cfg_sts_cache) */
+	char *sts_cache_redis_password_file;	/* empty: no AUTH */
+	long sts_cache_redis_timeout;	/* a slower Redis is down (s) */
 	int strict_testing;
 	char *policy_table;		/* the admin's table; empty: none */
 	int mode;			/* enum cfg_mode */
@@ -194,6 +217,7 @@ void cfg_print(const struct config *c, FILE *fp);
 void cfg_free(struct config *c);
 int cfg_parse_endpoint(const char *s, struct cfg_endpoint *ep);
 int cfg_parse_socket(const char *s, int unix_ok, struct cfg_socket *so);
+int cfg_parse_sts_cache(const char *s, struct cfg_sts_cache *sc, const char **why);
 void cfg_endpoint_str(const struct cfg_endpoint *ep, char *buf, size_t len);
 const char *cfg_word_str(const struct cfg_word *words, int value);
 

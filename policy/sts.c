@@ -460,6 +460,37 @@ sts_cache_failed(struct sts_entry *e, time_t now, const struct sts_conf *conf,
 	sts_cache_set_failure(e, rtype, why);
 }
 
+/* sts_cache_merge - another gateway's entry for the domain into e: the
+ * later policy, the longer failure; never less than e knew */
+int
+sts_cache_merge(struct sts_entry *e, const struct sts_entry *r)
+{
+	int changed = 0;
+
+	if (r->has_policy && (!e->has_policy || r->fetched > e->fetched)) {
+		e->has_policy = 1;
+		memcpy(e->id, r->id, sizeof(e->id));
+		e->policy = r->policy;
+		e->fetched = r->fetched;
+		e->expires = r->expires;
+		changed = 1;
+	} else if (r->has_policy && r->fetched == e->fetched && strcmp(r->id, e->id) == 0
+	    && r->expires > e->expires) {
+		e->expires = r->expires;	/* the same fetch, extended there */
+		changed = 1;
+	}
+	if (r->fail_rtype != RTYPE_NONE && r->fail_until > e->fail_until) {
+		e->fail_until = r->fail_until;
+		e->fail_rtype = r->fail_rtype;
+		memcpy(e->fail_why, r->fail_why, sizeof(e->fail_why));
+		changed = 1;
+	}
+	/* Its fetch was an attempt too: min_interval runs from it. */
+	if (r->has_policy && r->fetched > e->last_attempt)
+		e->last_attempt = r->fetched;
+	return changed;
+}
+
 /* sts_cache_extend - TXT seen with the same id: the policy lives on */
 void
 sts_cache_extend(struct sts_entry *e, time_t now)

@@ -20,6 +20,7 @@
  *		enum sts_txt txt, const char *id, time_t now);
  *	void sts_cache_set_failure(struct sts_entry *e, enum rtype rtype,
  *		const char *why);
+ *	int sts_cache_merge(struct sts_entry *e, const struct sts_entry *r);
  *	enum rtype sts_fail_type(const char *name);
  *	int sts_cache_applies(const struct sts_entry *e, time_t now);
  *
@@ -65,6 +66,12 @@
  *	reason (control and non-ASCII bytes become `?').  sts_fail_type()
  *	reads one of those three words (the cache file's fail-type), and
  *	is RTYPE_NONE for any other.
+ *	sts_cache_merge() takes into e what another gateway's entry r for the
+ *	same domain (the shared cache, stsredis.h) knows: its policy when
+ *	fetched later than e's (or e has none), its failure when it holds
+ *	longer; e's own policy is never dropped for one fetched earlier or
+ *	for none (no downgrade), and r's fetch counts as an attempt (no
+ *	refetch before min_interval).  1 when e changed.
  *	Time is always an argument: these never read a clock.
  *
  *	struct sts_result is what a lookup of a domain's policy (stsget.h)
@@ -148,6 +155,7 @@ enum rtype sts_cache_failure(const struct sts_entry *e, enum sts_txt txt,
 void sts_cache_set_failure(struct sts_entry *e, enum rtype rtype,
     const char *why);
 enum rtype sts_fail_type(const char *name);
+int sts_cache_merge(struct sts_entry *e, const struct sts_entry *r);
 void sts_cache_extend(struct sts_entry *e, time_t now);
 int sts_cache_applies(const struct sts_entry *e, time_t now);
 const char *sts_mode_str(enum sts_mode m);

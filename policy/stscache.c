@@ -309,6 +309,42 @@ stscache_lock(const char *domain)
 	return errno == EWOULDBLOCK ? -2 : -1;
 }
 
+/* stscache_shared_parse - an entry's text from where it is kept (a file,
+ * the shared cache), which must be the domain's and sane at now */
+int
+stscache_shared_parse(const char *domain, const char *text, size_t len, time_t now,
+    struct sts_entry *e, char *why, size_t whylen)
+{
+	why[0] = '\0';
+	if (stscache_parse(text, len, e, why, whylen) < 0)
+		return -1;
+	if (strcmp(e->domain, domain) != 0) {
+		snprintf(why, whylen, "domain does not match");
+		return -1;
+	}
+	if (e->fail_until > now + STS_NEGATIVE_TTL_MAX) {
+		snprintf(why, whylen, "fail-until too far ahead");
+		return -1;
+	}
+	return 0;
+}
+
+/* stscache_shared_format - an entry's text for the shared cache, and
+ * when that copy is of no more use; -1: nothing worth sharing */
+int
+stscache_shared_format(const struct sts_entry *e, time_t now, char *buf, size_t len,
+    time_t *expire_at)
+{
+	time_t until = e->has_policy ? e->expires : 0;
+
+	if (e->fail_rtype != RTYPE_NONE && e->fail_until > until)
+		until = e->fail_until;
+	if (until <= now)
+		return -1;
+	*expire_at = until;
+	return stscache_format(e, buf, len);
+}
+
 /* read_entry - the entry in file path, which must be domain's and sane
  * at now (what stscache_init() keeps and stscache_reread() takes); 0, or
  * -1 with why ("" when the file cannot be opened) */
@@ -329,14 +365,9 @@ read_entry(const char *path, const char *domain, time_t now, struct sts_entry *e
 		snprintf(why, whylen, "unreadable or too large");
 		return -1;
 	}
-	if (stscache_parse(text, (size_t) n, e, why, whylen) < 0)
-		return -1;
-	if (strcmp(e->domain, domain) != 0) {
-		snprintf(why, whylen, "domain does not match the file name");
-		return -1;
-	}
-	if (e->fail_until > now + STS_NEGATIVE_TTL_MAX) {
-		snprintf(why, whylen, "fail-until too far ahead");
+	if (stscache_shared_parse(domain, text, (size_t) n, now, e, why, whylen) < 0) {
+		if (strcmp(why, "domain does not match") == 0)
+			snprintf(why, whylen, "domain does not match the file name");
 		return -1;
 	}
 	return 0;

@@ -15,6 +15,11 @@
  *	int stscache_format(const struct sts_entry *e, char *buf, size_t len);
  *	int stscache_parse(const char *text, size_t len, struct sts_entry *e,
  *		char *why, size_t whylen);
+ *	int stscache_shared_format(const struct sts_entry *e, time_t now,
+ *		char *buf, size_t len, time_t *expire_at);
+ *	int stscache_shared_parse(const char *domain, const char *text,
+ *		size_t len, time_t now, struct sts_entry *e, char *why,
+ *		size_t whylen);
  *
  * DESCRIPTION
  *	Entries live in a hash table keyed by domain (lower case).
@@ -47,6 +52,15 @@
  *	the form of the files written before they existed; a fail-until
  *	without fail-type loads as sts-policy-fetch-error.
  *	An empty dir keeps the cache in memory only.
+ *
+ *	stscache_shared_format() and stscache_shared_parse() are the same
+ *	text as a value in the cache gateways share (stsredis.h):
+ *	the format's length and, in expire_at, when the shared copy is of no
+ *	more use (the later of the policy's expiry and the failure's end);
+ *	-1 when nothing in the entry is worth sharing at now.  The parse
+ *	checks what a file's name checks on disk: the entry is the domain's,
+ *	and its failure does not hold longer than sts_negative_ttl can make
+ *	it.
  */
 #ifndef MXTLS_STSCACHE_H
 #define MXTLS_STSCACHE_H
@@ -67,6 +81,10 @@ void stscache_walk(void (*fn)(struct sts_entry *, void *), void *arg);
 int stscache_format(const struct sts_entry *e, char *buf, size_t len);
 int stscache_parse(const char *text, size_t len, struct sts_entry *e,
     char *why, size_t whylen);
+int stscache_shared_format(const struct sts_entry *e, time_t now, char *buf,
+    size_t len, time_t *expire_at);
+int stscache_shared_parse(const char *domain, const char *text, size_t len,
+    time_t now, struct sts_entry *e, char *why, size_t whylen);
 size_t stscache_count(void);
 
 #endif

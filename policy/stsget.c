@@ -14,6 +14,7 @@
 #include "fetch.h"
 #include "stscache.h"
 #include "stsget.h"
+#include "stsredis.h"
 
 #define T_A	1
 #define T_TXT	16
@@ -35,6 +36,12 @@ struct inflight {			/* one fetch, shared by its waiters */
 	int lockfd;			/* the fetch lock (stscache_lock()), or -1 */
 	ev_timer lockw;			/* another process holds it: try again */
 	time_t wait_start;
+	struct stsredis_q *rq;		/* the shared cache asked */
+	int rlocked;			/* its fetch lock is ours */
+	ev_timer rpoll;			/* another gateway fetches: ask again */
+	time_t had_fetched;		/* what the local entry had at the start */
+	time_t had_fail_until;
+	int rbad_said;			/* a bad shared entry logged */
 };
 
 struct stsget {
@@ -107,7 +114,8 @@ inflight_done(struct inflight *in, int ok, const char *body, size_t len,
 	char pwhy[256];
 
 	if (in->lockfd == -3) {			/* another process fetched it */
-		ok = e != NULL && e->has_policy && e->fetched >= in->wait_start;
+		ok = e != NULL && sts_cache_applies(e, now()) && (e->fetched >= in->wait_start
+		    || strcmp(e->id, in->id) == 0);
 		if (!ok && e) {
 			rtype = e->fail_rtype;
 			why = e->fail_why;
@@ -144,6 +152,11 @@ inflight_done(struct inflight *in, int ok, const char *body, size_t len,
 	}
 	if (in->lockfd >= 0)
 		close(in->lockfd);		/* saved: the others may read it */
+	if (e && stsredis_enabled()) {
+		stsredis_put(e);		/* before the lock goes: in order */
+		if (in->rlocked)
+			stsredis_unlock(in->domain);
+	}
 waiters:
 	for (int i = 0; i < in->nwaiters; i++) {
 		struct stsget *g = in->waiters[i];
@@ -260,6 +273,115 @@ on_lockw(struct ev_loop *loop, ev_timer *w, int revents)
 	lookup_host(in);
 }
 
+/* local_fetch - the fetch, under the disk lock that the workers on the
+ * cache dir share */
+static void
+local_fetch(struct inflight *in)
+{
+	in->lockfd = stscache_lock(in->domain);
+	if (in->lockfd == -2) {
+		/* Another worker fetches it: its entry, once saved. */
+		in->wait_start = now();
+		ev_timer_init(&in->lockw, on_lockw, 0.05, 0.05);
+		in->lockw.data = in;
+		ev_timer_start(g_loop, &in->lockw);
+	} else {
+		lookup_host(in);
+	}
+}
+
+/* shared_enough - does the entry, with what the shared cache told us,
+ * make the fetch needless: a policy for the published id fetched since
+ * ours, or another gateway's failure, still holding? */
+static int
+shared_enough(const struct inflight *in, const struct sts_entry *e, time_t t)
+{
+	if (sts_cache_applies(e, t) && strcmp(e->id, in->id) == 0
+	    && e->fetched > in->had_fetched)
+		return 1;
+	return e->fail_rtype != RTYPE_NONE && e->fail_until > t
+	    && e->fail_until > in->had_fail_until;
+}
+
+static void on_rpoll(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* on_shared - the shared cache's entry for the domain, and its lock */
+static void
+on_shared(void *arg, int ok, const char *text, size_t len, int locked)
+{
+	struct inflight *in = arg;
+	struct sts_entry *e = stscache_add(in->domain);
+	time_t t = now();
+
+	in->rq = NULL;
+	if (!ok || e == NULL) {
+		/* Redis is down (it says so): fetch as one gateway alone. */
+		g_stats.redis_fallbacks++;
+		local_fetch(in);
+		return;
+	}
+	if (text) {
+		struct sts_entry theirs;
+		char why[256];
+
+		if (stscache_shared_parse(in->domain, text, len, t, &theirs, why,
+			sizeof(why)) < 0) {
+			if (!in->rbad_said++)
+				msg_warn("sts cache: redis entry for %s ignored: %s", in->domain, why);
+		} else if (sts_cache_merge(e, &theirs))
+			(void) stscache_save(e);
+	}
+	if (shared_enough(in, e, t)) {
+		if (locked)
+			stsredis_unlock(in->domain);
+		g_stats.redis_shared++;
+		msg_info("mta-sts: policy for %s: another gateway fetched it", in->domain);
+		in->lockfd = -3;
+		inflight_done(in, 1, NULL, 0, RTYPE_NONE, NULL);
+		return;
+	}
+	if (locked || t - in->wait_start > g_conf.fetch_timeout + 10) {
+		in->rlocked = locked;		/* else waited long enough */
+		lookup_host(in);
+		return;
+	}
+	ev_timer_init(&in->rpoll, on_rpoll, 0.1, 0.);
+	in->rpoll.data = in;
+	ev_timer_start(g_loop, &in->rpoll);
+}
+
+/* shared_ask - ask the shared cache (and for its lock); -1: not there */
+static int
+shared_ask(struct inflight *in)
+{
+	if (!stsredis_enabled())
+		return -1;
+	if (in->wait_start == 0) {
+		struct sts_entry *e = stscache_get(in->domain);
+
+		in->wait_start = now();
+		in->had_fetched = e && e->has_policy ? e->fetched : 0;
+		in->had_fail_until = e ? e->fail_until : 0;
+	}
+	if ((in->rq = stsredis_check(in->domain, 1, on_shared, in)) == NULL) {
+		g_stats.redis_fallbacks++;
+		return -1;
+	}
+	return 0;
+}
+
+/* on_rpoll - another gateway holds the lock: has it written? */
+static void
+on_rpoll(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct inflight *in = w->data;
+
+	(void) loop;
+	(void) revents;
+	if (shared_ask(in) < 0)
+		local_fetch(in);
+}
+
 /* start_fetch - join or start the fetch for g's domain; 0: joined */
 static int
 start_fetch(struct stsget *g, const char *id, int wait)
@@ -285,16 +407,9 @@ start_fetch(struct stsget *g, const char *id, int wait)
 				e->last_attempt = now();
 		}
 		(void) host;
-		in->lockfd = stscache_lock(in->domain);
-		if (in->lockfd == -2) {
-			/* Another worker fetches it: its entry, once saved. */
-			in->wait_start = now();
-			ev_timer_init(&in->lockw, on_lockw, 0.05, 0.05);
-			in->lockw.data = in;
-			ev_timer_start(g_loop, &in->lockw);
-		} else {
-			lookup_host(in);
-		}
+		in->lockfd = -1;
+		if (shared_ask(in) < 0)
+			local_fetch(in);
 	}
 	if (!wait)
 		return 1;
@@ -510,6 +625,13 @@ stsget_init(struct ev_loop *loop, const struct stsget_conf *c, char *err,
 	own(c);
 	if (stscache_init(g_conf.cache_dir, now(), err, errlen) < 0)
 		return -1;
+	{
+		struct stsredis_conf rc = {c->sts_cache, c->redis_password, c->redis_timeout,
+			c->fetch_timeout + 10, c->gateway_id};
+
+		if (stsredis_init(loop, &rc, err, errlen) < 0)
+			return -1;
+	}
 	if (fetch_init(loop, err, errlen) < 0)
 		return -1;
 	ev_timer_init(&scan_w, on_scan, REFRESH_SCAN, REFRESH_SCAN);
@@ -523,6 +645,10 @@ void
 stsget_conf_of(const struct config *cfg, struct stsget_conf *c)
 {
 	c->cache_dir = cfg->sts_cache_dir;
+	c->sts_cache = cfg->sts_cache;
+	c->redis_password = NULL;		/* the caller reads the file */
+	c->redis_timeout = cfg->sts_cache_redis_timeout;
+	c->gateway_id = cfg->gateway_id;
 	c->ca_file = cfg->tls_ca_file;
 	c->fetch_timeout = cfg->sts_fetch_timeout;
 	c->rules.refresh_before = cfg->sts_refresh_before;

@@ -29,8 +29,22 @@
  *	policies that near max_age even when no mail flows.  The
  *	configuration is copied; stsget_reconfigure() replaces it (SIGHUP).
  *	stsget_conf_of() is what mxtls.conf asks for (sts_cache_dir,
- *	tls_ca_file, sts_fetch_timeout, sts_refresh_before, sts_negative_ttl);
- *	its strings point into cfg.
+ *	sts_cache, sts_cache_redis_timeout, gateway_id, tls_ca_file,
+ *	sts_fetch_timeout, sts_refresh_before, sts_negative_ttl); its strings
+ *	point into cfg; the Redis password (the contents of
+ *	sts_cache_redis_password_file) is the caller's to read and set.
+ *
+ *	With a shared cache (sts_cache = redis..., stsredis.h), a fetch the
+ *	rules ask for asks Redis first: when another gateway's entry there
+ *	has the published id's policy fetched since ours, or its failure
+ *	still holding, that is merged into ours (sts_cache_merge()) and used
+ *	without a fetch ("another gateway fetched it"); else the gateway
+ *	that gets the domain's lock fetches and writes its result there, and
+ *	the others ask again every 100 ms until it is there (or
+ *	sts_fetch_timeout + 10 s have passed: then they fetch).  Whenever
+ *	Redis cannot answer, the lookup goes on as without it (the disk
+ *	lock, its own fetch): counted in redis_fallbacks.  The lookups that
+ *	need no fetch never wait for Redis.
  *
  *	stsget_stats() counts, since start-up, the lookups answered with a
  *	cached policy (hits), the policy fetches started (a refresh too) and
@@ -46,6 +60,10 @@
 
 struct stsget_conf {
 	const char *cache_dir;
+	const char *sts_cache;		/* disk, or the shared cache's URL */
+	const char *redis_password;	/* its AUTH password, or NULL */
+	long redis_timeout;
+	const char *gateway_id;		/* in its fetch locks */
 	const char *ca_file;
 	long fetch_timeout;
 	struct sts_conf rules;
@@ -55,6 +73,8 @@ struct stsget_stats {
 	unsigned long long hits;	/* answered with a cached policy */
 	unsigned long long fetches;	/* started */
 	unsigned long long fetch_failures;
+	unsigned long long redis_shared;	/* fetches another gateway made */
+	unsigned long long redis_fallbacks;	/* ... decided without Redis */
 };
 
 struct stsget;

@@ -52,8 +52,10 @@
 #include "../policy/ptable_load.h"
 #include "../policy/resolve.h"
 #include "../policy/stsget.h"
+#include "../policy/stsredis.h"
 #include "../report/journal.h"
 #include "../lib/conf.h"
+#include "../lib/file.h"
 #include "conn.h"
 #include "listen.h"
 #include "metrics_srv.h"
@@ -76,6 +78,7 @@ struct proxy proxy;
 static const char *config_file = CFG_DEFAULT_FILE;
 static int config_given;
 static struct resolve_conf resolve_conf;	/* .sts once stsget_init() worked */
+static char redis_password[1024];	/* sts_cache_redis_password_file's */
 static ev_signal sig_term, sig_int, sig_hup;
 static ev_timer drain_timer, journal_timer, status_timer;
 static ev_check drain_w;
@@ -338,6 +341,10 @@ warn_restart(const struct config *nc)
 		msg_warn("reload: upstream_source changed; that takes a restart");
 	if (strcmp(nc->sts_cache_dir, c->sts_cache_dir) != 0)
 		msg_warn("reload: sts_cache_dir changed; that takes a restart");
+	if (strcmp(nc->sts_cache, c->sts_cache) != 0
+	    || strcmp(nc->sts_cache_redis_password_file, c->sts_cache_redis_password_file) != 0
+	    || nc->sts_cache_redis_timeout != c->sts_cache_redis_timeout)
+		msg_warn("reload: the sts_cache settings changed; that takes a restart");
 	if (strcmp(nc->journal_dir, c->journal_dir) != 0)
 		msg_warn("reload: journal_dir changed; that takes a restart");
 }
@@ -585,12 +592,43 @@ start_lookups(void)
 	} else {
 		if (dns_init(proxy.loop, &dc, err, sizeof(err)) < 0)
 			msg_fatal("%s", err);
+		char gw[CFG_GATEWAY_ID_MAX + 1];
+
 		stsget_conf_of(&proxy.cfg, &sc);
+		sc.redis_password = redis_password[0] ? redis_password : NULL;
+		cfg_gateway_id(&proxy.cfg, gw, sizeof(gw));
+		sc.gateway_id = gw;
 		if (stsget_init(proxy.loop, &sc, err, sizeof(err)) < 0)
-			msg_fatal("%s", err);
+			msg_fatal("%s: %s", config_file, err);
 		resolve_conf.sts = 1;
 	}
 	resolve_init(&resolve_conf);
+}
+
+/* read_redis_password - as root: sts_cache_redis_password_file's first
+ * line (the workers, forked after the drop, could not read it) */
+static void
+read_redis_password(void)
+{
+	const char *file = proxy.cfg.sts_cache_redis_password_file;
+	char err[512], *text;
+	size_t len, n;
+
+	redis_password[0] = 0;
+	if (!file[0])
+		return;
+	if (file_read_all(file, 4096, &text, &len, err, sizeof(err)) < 0)
+		msg_fatal("%s: sts_cache_redis_password_file: %s", config_file, err);
+	n = strcspn(text, "\r\n");
+	if (n == 0 || n >= sizeof(redis_password) || memchr(text, 0, n)) {
+		free(text);
+		msg_fatal("%s: sts_cache_redis_password_file %s: expected the password on its "
+		    "first line (1 to %zu bytes)", config_file, file, sizeof(redis_password) - 1);
+	}
+	memcpy(redis_password, text, n);
+	redis_password[n] = 0;
+	explicit_bzero(text, len);
+	free(text);
 }
 
 /* start_common - as root, for one process or the parent of workers: the
@@ -602,6 +640,7 @@ start_common(int foreground, int nsets)
 	struct ptable *tab;
 
 	signal(SIGPIPE, SIG_IGN);
+	read_redis_password();
 	if (load_table(&proxy.cfg, &tab, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	set_table(tab);
@@ -703,8 +742,10 @@ shut_down(void)
 	msg_info("mxtlsd stopped");
 	nfq_stop();
 	smap_srv_stop();			/* its lookups go before DNS does */
-	if (resolve_conf.sts)
+	if (resolve_conf.sts) {
+		stsredis_shutdown();
 		fetch_shutdown();
+	}
 	dns_shutdown();
 	SSL_CTX_free(proxy.server_ctx);
 	SSL_CTX_free(proxy.client_ctx);

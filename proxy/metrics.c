@@ -182,6 +182,18 @@ render_rest(const struct metrics *m, const struct metrics_gauges *g, struct buf 
 	    || scalar(out, "mxtls_sts_fetch_failures_total", "counter",
 		"MTA-STS policy fetches that failed (no address, HTTPS, invalid).",
 		g->sts_fetch_failures) < 0
+	    || scalar(out, "mxtls_sts_redis_up", "gauge",
+		"1 when the shared MTA-STS cache (sts_cache = redis...) is connected.",
+		g->sts_redis && g->sts_redis_up == g->sts_redis) < 0
+	    || scalar(out, "mxtls_sts_redis_shared_total", "counter",
+		"MTA-STS fetches saved: another gateway's entry in Redis used.",
+		g->sts_redis_shared) < 0
+	    || scalar(out, "mxtls_sts_redis_fallbacks_total", "counter",
+		"MTA-STS fetch decisions made without Redis (down or too slow).",
+		g->sts_redis_fallbacks) < 0
+	    || scalar(out, "mxtls_sts_redis_errors_total", "counter",
+		"Redis connections lost, refused, or too slow to answer.",
+		g->sts_redis_errors) < 0
 	    || scalar(out, "mxtls_journal_records_total", "counter",
 		"Attempt records written to the journal.",
 		m->records - m->journal_lost) < 0
@@ -292,7 +304,8 @@ metrics_gauges_sum(struct metrics_gauges *into, const struct metrics_gauges *add
 #define G(f) offsetof(struct metrics_gauges, f)
 	/* the gauges that add up over the workers (the fields, named once) */
 	static const size_t summed[] = {G(sts_hits), G(sts_fetches),
-		G(sts_fetch_failures), G(journal_errors), G(dns_packets),
+		G(sts_fetch_failures), G(sts_redis), G(sts_redis_up), G(sts_redis_shared),
+		G(sts_redis_fallbacks), G(sts_redis_errors), G(journal_errors), G(dns_packets),
 		G(dns_learned), G(dns_skipped), G(dns_bad), G(dns_overruns),
 		G(dns_verdict_errors), G(hints_entries), G(hints_learned),
 		G(hints_evicted), G(hints_expired), G(hints_lookups),

@@ -43,7 +43,8 @@
  *	metrics_sum() adds one worker's counters to a total (workers = N:
  *	every field).  metrics_gauges_sum() adds one worker's gauges: the
  *	counts and cache sizes summed, sts_entries the largest (each worker
- *	caches the same domains), dns_watch or-ed; sessions_open, workers
+ *	caches the same domains), dns_watch or-ed (mxtls_sts_redis_up is 1
+ *	when every process with a Redis is connected); sessions_open, workers
  *	and worker_restarts are left alone (they are totals already).
  *
  *	metrics_render() appends the Prometheus text exposition format,
@@ -129,6 +130,9 @@ struct metrics_gauges {			/* read at scrape time */
 	unsigned long long sts_hits;
 	unsigned long long sts_fetches;
 	unsigned long long sts_fetch_failures;
+	unsigned long long sts_redis;		/* processes with sts_cache = redis */
+	unsigned long long sts_redis_up;	/* ... connected to it now */
+	unsigned long long sts_redis_shared, sts_redis_fallbacks, sts_redis_errors;
 	unsigned long long journal_errors;	/* appends and syncs */
 	int dns_watch;			/* the DNS watcher reads its queue */
 	unsigned long long dns_packets, dns_learned, dns_skipped, dns_bad;

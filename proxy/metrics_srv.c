@@ -12,6 +12,7 @@
 #include "../lib/log.h"
 #include "../policy/stscache.h"
 #include "../policy/stsget.h"
+#include "../policy/stsredis.h"
 #include "metrics.h"
 #include "metrics_srv.h"
 #include "nfq.h"
@@ -135,6 +136,11 @@ gauges(struct metrics_gauges *g)
 	g->sts_hits = st->hits;
 	g->sts_fetches = st->fetches;
 	g->sts_fetch_failures = st->fetch_failures;
+	g->sts_redis = stsredis_enabled();
+	g->sts_redis_up = (unsigned long long) stsredis_stats()->up;
+	g->sts_redis_shared = st->redis_shared;
+	g->sts_redis_fallbacks = st->redis_fallbacks;
+	g->sts_redis_errors = stsredis_stats()->errors;
 	g->journal_errors = (unsigned long long) proxy.journal_errors;
 	if (proxy.scache) {
 		const struct scache_stats *sc = scache_stats(proxy.scache);

@@ -351,6 +351,7 @@ start_lookups(const char *domain, int fresh)
 			k.cache.use = CHK_CACHE_MEMORY;	/* as mxtlsd: memory only */
 		stsget_conf_of(&cfg, &sc);
 		sc.cache_dir = tmpdir;	/* mxtlsd's cache is never written */
+		sc.sts_cache = "disk";	/* nor the fleet's */
 		if (stsget_init(loop, &sc, err, sizeof(err)) < 0)
 			die("%s", err);
 		rc.sts = 1;

@@ -117,6 +117,8 @@ test_render(void)
 	static struct metrics m;
 	struct metrics_gauges g = {.sessions_open = 3, .sts_entries = 7, .sts_hits = 11,
 	    .sts_fetches = 5, .sts_fetch_failures = 2, .journal_errors = 4, .dns_watch = 1,
+	    .sts_redis = 2, .sts_redis_up = 1, .sts_redis_shared = 13, .sts_redis_fallbacks = 14,
+	    .sts_redis_errors = 15,
 	    .dns_learned = 17, .dns_skipped = 3, .dns_bad = 2, .dns_overruns = 1,
 	    .hints_entries = 12, .hints_lookups = 9, .hints_hits = 6, .hints_ambiguous = 1,
 	    .tls_cache_entries = 4, .tls_cache_hits = 5, .tls_cache_misses = 2, .tls_resumed = 3,
@@ -224,7 +226,13 @@ test_render(void)
 		"# HELP mxtls_sts_fetch_failures_total MTA-STS policy fetches that failed "
 		"(no address, HTTPS, invalid).\n"
 		"# TYPE mxtls_sts_fetch_failures_total counter\n"
-		"mxtls_sts_fetch_failures_total 2\n"
+		"mxtls_sts_fetch_failures_total 2\n"), "%s", t);
+	T_CASE("the shared cache: up only when every process with one is connected",
+	    has_block(t, "# TYPE mxtls_sts_redis_up gauge\nmxtls_sts_redis_up 0\n")
+	    && has_line(t, "mxtls_sts_redis_shared_total 13")
+	    && has_line(t, "mxtls_sts_redis_fallbacks_total 14")
+	    && has_line(t, "mxtls_sts_redis_errors_total 15"), "%s", t);
+	T_CASE("journal and socketmap", has_block(t,
 		"# HELP mxtls_journal_records_total Attempt records written to the journal.\n"
 		"# TYPE mxtls_journal_records_total counter\n"
 		"mxtls_journal_records_total 17\n"
@@ -559,7 +567,16 @@ test_gauges_sum(void)
 	a.tls_cache_expired = 25, b.tls_cache_expired = 26;
 	a.tls_cache_dropped = 27, b.tls_cache_dropped = 28;
 	a.tls_resumed = 29, b.tls_resumed = 30;
+	a.sts_redis = 1, b.sts_redis = 1;
+	a.sts_redis_up = 1, b.sts_redis_up = 1;
+	a.sts_redis_shared = 31, b.sts_redis_shared = 32;
+	a.sts_redis_fallbacks = 33, b.sts_redis_fallbacks = 34;
+	a.sts_redis_errors = 35, b.sts_redis_errors = 36;
 	metrics_gauges_sum(&a, &b);
+	T_CASE("gauges sum: the shared cache's counts add up", a.sts_redis == 2
+	    && a.sts_redis_up == 2 && a.sts_redis_shared == 63 && a.sts_redis_fallbacks == 67
+	    && a.sts_redis_errors == 71, "%llu %llu %llu", a.sts_redis, a.sts_redis_up,
+	    a.sts_redis_shared);
 	T_CASE("gauges sum: the MTA-STS and journal counts add up", a.sts_hits == 3
 	    && a.sts_fetches == 30 && a.sts_fetch_failures == 300 && a.journal_errors == 3000,
 	    "%llu %llu %llu %llu", a.sts_hits, a.sts_fetches, a.sts_fetch_failures,

@@ -95,6 +95,10 @@ UNIT_SRC_test_journal = tests/unit/test_journal.c report/journal.c report/record
 UNIT_SRC_test_agg = tests/unit/test_agg.c report/agg.c report/render.c report/record.c \
 	report/rtype.c lib/buf.c lib/dname.c
 UNIT_TESTS += test_merge
+# The shared MTA-STS cache against real redis-server processes.
+UNIT_TESTS += test_stsredis
+UNIT_SRC_test_stsredis = tests/unit/test_stsredis.c policy/stsredis.c policy/stscache.c \
+	policy/sts.c lib/conf.c lib/addr.c lib/dname.c lib/dirs.c lib/file.c lib/tags.c report/rtype.c
 UNIT_SRC_test_merge = tests/unit/test_merge.c report/merge.c report/agg.c report/record.c \
 	report/rtype.c lib/buf.c lib/dname.c
 UNIT_SRC_test_tlsrpt = tests/unit/test_tlsrpt.c report/tlsrpt.c lib/tags.c

@@ -62,6 +62,7 @@ static struct {
 	double backoff;
 	time_t down_since;		/* 0: never down yet */
 	time_t said_at;
+	int down_said;			/* this outage was logged: say "back" */
 	char **resync;			/* domains still to resynchronise */
 	size_t nresync, resync_cap, resync_next;
 	unsigned resync_out;
@@ -95,6 +96,7 @@ say_down(const char *why)
 	if (R.said_at && t - R.said_at < SAY_EVERY)
 		return;
 	R.said_at = t;
+	R.down_said = 1;
 	msg_warn("sts cache: redis %s unreachable (%s): the local cache and own fetches "
 	    "meanwhile (said once a minute at most)", R.addr, why);
 }
@@ -223,13 +225,13 @@ on_connect(const redisAsyncContext *ac, int status)
 	}
 	R.state = R_UP;
 	R.backoff = RETRY_FIRST;
-	if (R.down_since)
+	if (R.down_since && R.down_said)
 		msg_info("sts cache: redis %s: back after %lld s; resynchronising",
 		    R.addr, (long long) (t - R.down_since));
-	else
+	else if (!R.down_since)
 		msg_info("sts cache: redis %s: connected; the MTA-STS cache is shared", R.addr);
 	R.down_since = 0;
-	R.said_at = 0;
+	R.down_said = 0;
 	resync_more();
 }
 
@@ -345,7 +347,9 @@ on_get(redisAsyncContext *ac, void *reply, void *privdata)
 
 	if (live(ac))
 		watch(-1);
-	if (r == NULL || err)
+	if (err && strncmp(err, "WRONGTYPE", 9) == 0)
+		err = NULL;			/* not an entry of ours: none */
+	else if (r == NULL || err)
 		q->ok = 0;
 	else if (r->type == REDIS_REPLY_STRING && r->len > 0 && r->len <= VALUE_MAX
 	    && (q->text = malloc(r->len + 1)) != NULL) {
@@ -655,6 +659,8 @@ stsredis_init(struct ev_loop *loop, const struct stsredis_conf *c, char *err,
 	snprintf(R.owner, sizeof(R.owner), "%s:%ld", c->owner && c->owner[0] ? c->owner
 	    : "mxtlsd", (long) getpid());
 	R.backoff = RETRY_FIRST;
+	R.down_since = 0;
+	R.down_said = 0;
 	ev_init(&R.watchdog, on_watchdog);
 	ev_init(&R.retry, on_retry);
 	R.state = R_DOWN;

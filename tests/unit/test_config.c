@@ -80,6 +80,29 @@ static const struct bad bads[] = {
 	{"gateway_id too long", "gateway_id = "
 	    "0123456789012345678901234567890123456789012345678901234567890123x\n", 0,
 	    "t.cf:1: gateway_id: longer than 64 bytes"},
+	{"sts_cache rediss", "sts_cache = rediss://r.example:6380\n", 0,
+	    "t.cf:1: sts_cache: rediss:// (TLS to Redis) is not supported"},
+	{"sts_cache password in URL", "sts_cache = redis://:secret@192.0.2.5\n", 0,
+	    "sts_cache: no password in the URL"},
+	{"sts_cache unknown scheme", "sts_cache = memcached://192.0.2.5\n", 0,
+	    "sts_cache: expected disk, redis://HOST[:PORT][/DB] or unix:/PATH[?db=N]"},
+	{"sts_cache port 0", "sts_cache = redis://192.0.2.5:0\n", 0, "sts_cache: bad port"},
+	{"sts_cache port big", "sts_cache = redis://192.0.2.5:65536\n", 0, "sts_cache: bad port"},
+	{"sts_cache port empty", "sts_cache = redis://192.0.2.5:\n", 0, "sts_cache: bad port"},
+	{"sts_cache db word", "sts_cache = redis://192.0.2.5/x\n", 0,
+	    "sts_cache: bad database number"},
+	{"sts_cache relative unix", "sts_cache = unix:run/redis.sock\n", 0,
+	    "sts_cache: unix: needs an absolute path"},
+	{"sts_cache unix query", "sts_cache = unix:/run/redis.sock?database=1\n", 0,
+	    "expected unix:/PATH or unix:/PATH?db=N"},
+	{"sts_cache bad host", "sts_cache = redis://bad_host..example\n", 0,
+	    "sts_cache: the host is not a host name or an IP address"},
+	{"sts_cache v6 open", "sts_cache = redis://[2001:db8::5:6379\n", 0,
+	    "an IPv6 address needs its closing ]"},
+	{"sts_cache empty host", "sts_cache = redis://:6379\n", 0,
+	    "expected redis://HOST[:PORT][/DB]"},
+	{"sts_cache_redis_timeout 0", "sts_cache_redis_timeout = 0\n", 0,
+	    "sts_cache_redis_timeout"},
 	{"submitter underscore", "report_submitter = mx_1.example\n", 0,
 	    "report_submitter: \"mx_1.example\" is not a valid host name"},
 	{"duplicate", "max_sessions = 5\n\nmax_sessions = 6\n", 0, "t.cf:3: max_sessions: already set at line 1"},
@@ -171,6 +194,75 @@ bad_files(void)
 		rc = cfg_parse(&c, "t.cf", bads[i].text, len, err, sizeof(err));
 		T_CASE(bads[i].name, rc == -1 && strstr(err, bads[i].err) != NULL,
 		    "rc=%d err=\"%s\" want \"%s\"", rc, err, bads[i].err);
+		cfg_free(&c);
+	}
+}
+
+/* sts_cache - the forms cfg_parse_sts_cache() reads */
+static void
+sts_cache(void)
+{
+	static const struct {
+		const char *in;
+		int kind, is_unix;
+		const char *host;
+		unsigned port;
+		const char *path;
+		long db;
+	} ok[] = {
+		{"disk", CFG_STS_DISK, 0, "", 6379, "", 0},
+		{"redis://192.0.2.5", CFG_STS_REDIS, 0, "192.0.2.5", 6379, "", 0},
+		{"redis://192.0.2.5:6380/3", CFG_STS_REDIS, 0, "192.0.2.5", 6380, "", 3},
+		{"redis://192.0.2.5/", CFG_STS_REDIS, 0, "192.0.2.5", 6379, "", 0},
+		{"redis://[2001:db8::5]:7000/12", CFG_STS_REDIS, 0, "2001:db8::5", 7000, "", 12},
+		{"redis://[2001:db8::5]", CFG_STS_REDIS, 0, "2001:db8::5", 6379, "", 0},
+		{"redis://cache.example.net:6379", CFG_STS_REDIS, 0, "cache.example.net", 6379, "", 0},
+		{"unix:/run/redis/redis-server.sock", CFG_STS_REDIS, 1, "", 6379,
+		    "/run/redis/redis-server.sock", 0},
+		{"unix:/run/redis.sock?db=7", CFG_STS_REDIS, 1, "", 6379, "/run/redis.sock", 7},
+	};
+	static const char *bad[] = {"", "redis://", "redis:///1", "redis://[::1]x",
+		"redis://192.0.2.5:99999999999999999999", "redis://192.0.2.5/1/2",
+		"redis://192.0.2.5/-1", "unix:", "unix:/x?db=", "unix:/x?db=1x",
+		"unix:/0123456789012345678901234567890123456789012345678901234567890123456789"
+		"0123456789012345678901234567890123456789", "Disk", "redis://a b", "redis://[]"};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct cfg_sts_cache sc;
+		const char *why = NULL;
+		int rc = cfg_parse_sts_cache(ok[i].in, &sc, &why);
+
+		T_CASE(ok[i].in, rc == 0 && sc.kind == ok[i].kind && sc.is_unix == ok[i].is_unix
+		    && strcmp(sc.host, ok[i].host) == 0 && sc.port == ok[i].port
+		    && strcmp(sc.path, ok[i].path) == 0 && sc.db == ok[i].db,
+		    "rc=%d why=%s kind=%d host=%s port=%u path=%s db=%ld", rc, why ? why : "",
+		    sc.kind, sc.host, sc.port, sc.path, sc.db);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cfg_sts_cache sc;
+		const char *why = NULL;
+		char name[256];
+		int rc = cfg_parse_sts_cache(bad[i], &sc, &why);
+
+		snprintf(name, sizeof(name), "sts_cache refused: \"%.200s\"", bad[i]);
+		T_CASE(name, rc < 0 && why && why[0], "rc=%d", rc);
+	}
+	{
+		struct config c;
+		char err[512] = "";
+		const char *t = "sts_cache = unix:/run/redis.sock?db=2\n"
+		    "sts_cache_redis_password_file = /etc/mxtls/redis.pass\n";
+		int rc;
+
+		cfg_defaults(&c);
+		T_CASE("sts_cache default: disk", strcmp(c.sts_cache, "disk") == 0
+		    && c.sts_cache_redis_timeout == 1 && c.sts_cache_redis_password_file[0] == 0,
+		    "%s %ld", c.sts_cache, c.sts_cache_redis_timeout);
+		rc = cfg_parse(&c, "t.cf", t, strlen(t), err, sizeof(err));
+		T_CASE("sts_cache and its password file kept as written", rc == 0
+		    && strcmp(c.sts_cache, "unix:/run/redis.sock?db=2") == 0
+		    && strcmp(c.sts_cache_redis_password_file, "/etc/mxtls/redis.pass") == 0,
+		    "rc=%d err=%s", rc, err);
 		cfg_free(&c);
 	}
 }
@@ -578,6 +670,7 @@ main(void)
 	T_INIT("config");
 	bad_files();
 	gateway_id();
+	sts_cache();
 	good_file();
 	defaults();
 	selftest_keys();

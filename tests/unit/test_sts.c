@@ -629,10 +629,190 @@ shared(void)
 	(void) stscache_init("", t, err, sizeof(err));
 }
 
+/* entry - an entry for d: a policy (id, mode) fetched at f, or none */
+static void
+entry(struct sts_entry *e, const char *d, const char *id, const char *mode, time_t f)
+{
+	char body[256], why[256];
+	struct sts_policy p;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->domain, sizeof(e->domain), "%s", d);
+	if (id == NULL)
+		return;
+	snprintf(body, sizeof(body), "version: STSv1\nmode: %s\nmx: mx1.%s\nmx: *.%s\n"
+	    "max_age: 86400\n", mode, d, d);
+	(void) sts_policy_parse(body, strlen(body), &p, why, sizeof(why));
+	sts_cache_fetched(e, id, &p, f);
+}
+
+/* redis_value - the shared cache's value: round trip, expiry, hostile
+ * values refused with a reason */
+static void
+redis_value(void)
+{
+	struct sts_conf conf = {86400, 300, 60};
+	struct sts_entry e, r;
+	char text[12288], why[256], bad[16384];
+	time_t t = 1700000000, exat = 0;
+	int n, rc;
+
+	entry(&e, "shared.example", "id7", "enforce", t);
+	n = stscache_shared_format(&e, t + 1, text, sizeof(text), &exat);
+	rc = n > 0 ? stscache_shared_parse("shared.example", text, (size_t) n, t + 1, &r, why,
+	    sizeof(why)) : -1;
+	T_CASE("redis value: a policy round trip", rc == 0 && r.has_policy
+	    && strcmp(r.id, "id7") == 0 && r.fetched == t && r.expires == t + 86400
+	    && r.policy.mode == STS_MODE_ENFORCE && r.policy.nmx == 2
+	    && strcmp(r.policy.mx[1], "*.shared.example") == 0 && r.policy.max_age == 86400
+	    && r.fail_rtype == RTYPE_NONE && exat == t + 86400, "rc=%d why=%s exat=%lld", rc, why,
+	    (long long) exat);
+	sts_cache_failed(&e, t + 10, &conf, RTYPE_STS_WEBPKI_INVALID, "bad certificate\r\nX: 1");
+	n = stscache_shared_format(&e, t + 11, text, sizeof(text), &exat);
+	rc = n > 0 ? stscache_shared_parse("shared.example", text, (size_t) n, t + 11, &r, why,
+	    sizeof(why)) : -1;
+	T_CASE("redis value: a policy and a failure round trip, reason one line", rc == 0
+	    && r.has_policy && r.fail_until == t + 310 && r.fail_rtype == RTYPE_STS_WEBPKI_INVALID
+	    && strcmp(r.fail_why, "bad certificate??X: 1") == 0 && exat == t + 86400,
+	    "rc=%d why=%s fail_why=%s", rc, why, r.fail_why);
+	entry(&e, "neg.example", NULL, NULL, 0);
+	sts_cache_failed(&e, t, &conf, RTYPE_STS_POLICY_INVALID, "line 2: no mode");
+	n = stscache_shared_format(&e, t, text, sizeof(text), &exat);
+	rc = n > 0 ? stscache_shared_parse("neg.example", text, (size_t) n, t, &r, why,
+	    sizeof(why)) : -1;
+	T_CASE("redis value: a negative entry round trip, expiring with its failure", rc == 0
+	    && !r.has_policy && r.fail_rtype == RTYPE_STS_POLICY_INVALID && exat == t + 300,
+	    "rc=%d why=%s exat=%lld", rc, why, (long long) exat);
+	T_CASE("redis value: nothing of use (the failure over) is not shared",
+	    stscache_shared_format(&e, t + 300, text, sizeof(text), &exat) == -1, "shared");
+	entry(&e, "old.example", "id1", "testing", t - 86400);
+	T_CASE("redis value: an expired policy is not shared",
+	    stscache_shared_format(&e, t, text, sizeof(text), &exat) == -1, "shared");
+
+	entry(&e, "shared.example", "id7", "enforce", t);
+	n = stscache_shared_format(&e, t, text, sizeof(text), &exat);
+	rc = stscache_shared_parse("other.example", text, (size_t) n, t, &r, why, sizeof(why));
+	T_CASE("redis value: another domain's value refused", rc < 0
+	    && strcmp(why, "domain does not match") == 0, "rc=%d why=%s", rc, why);
+	{
+		static const struct {
+			const char *name, *value, *why;
+		} hostile[] = {
+			{"empty", "", "truncated"},
+			{"no header end", "mxtls-sts 1\ndomain: shared.example\n", "truncated"},
+			{"no magic", "domain: shared.example\nfail-until: 1700000100\n\n",
+			    "header incomplete"},
+			{"unknown line", "mxtls-sts 1\ndomain: shared.example\nevil: 1\n\n",
+			    "unknown header line"},
+			{"fail-until far ahead", "mxtls-sts 1\ndomain: shared.example\n"
+			    "fail-until: 1800000000\nfail-type: sts-policy-invalid\n\n",
+			    "fail-until too far ahead"},
+			{"unknown failure type", "mxtls-sts 1\ndomain: shared.example\n"
+			    "fail-until: 1700000100\nfail-type: starttls-not-supported\n\n",
+			    "unknown failure type"},
+			{"policy without times", "mxtls-sts 1\ndomain: shared.example\n"
+			    "fail-until: 1700000100\n\nversion: STSv1\nmode: none\nmx: a\n"
+			    "max_age: 1\n", "policy without id"},
+			{"times out of range", "mxtls-sts 1\ndomain: shared.example\nid: a\n"
+			    "fetched: 1700000000\nexpires: 1600000000\n\nversion: STSv1\n"
+			    "mode: enforce\nmx: a.example\nmax_age: 60\n", "times out of range"},
+			{"bad policy", "mxtls-sts 1\ndomain: shared.example\nid: a\n"
+			    "fetched: 1700000000\nexpires: 1700000060\n\nversion: STSv1\n"
+			    "mode: always\nmx: a.example\nmax_age: 60\n", "mode"},
+			{"negative time", "mxtls-sts 1\ndomain: shared.example\nid: a\n"
+			    "fetched: -5\nexpires: 1700000060\n\n", "unknown header line"},
+		};
+
+		for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+			char name[128];
+
+			snprintf(name, sizeof(name), "redis value refused: %s", hostile[i].name);
+			rc = stscache_shared_parse("shared.example", hostile[i].value,
+			    strlen(hostile[i].value), t, &r, why, sizeof(why));
+			T_CASE(name, rc < 0 && strstr(why, hostile[i].why) != NULL, "rc=%d why=%s",
+			    rc, why);
+		}
+	}
+	memcpy(bad, "mxtls-sts 1\ndomain: shared.example\nfail-until: 1700000100\n\0\n", 61);
+	rc = stscache_shared_parse("shared.example", bad, 61, t, &r, why, sizeof(why));
+	T_CASE("redis value refused: a NUL byte", rc < 0 && strcmp(why, "NUL byte") == 0,
+	    "rc=%d why=%s", rc, why);
+	memset(bad, 'a', sizeof(bad));
+	memcpy(bad, "mxtls-sts 1\ndomain: ", 20);
+	bad[sizeof(bad) - 2] = '\n';
+	bad[sizeof(bad) - 1] = '\n';
+	rc = stscache_shared_parse("shared.example", bad, sizeof(bad), t, &r, why, sizeof(why));
+	T_CASE("redis value refused: a header of 16 KiB", rc < 0
+	    && strcmp(why, "header too long") == 0, "rc=%d why=%s", rc, why);
+}
+
+/* merge - another gateway's entry into ours: newer policies and longer
+ * failures come in, nothing we know goes */
+static void
+merge(void)
+{
+	struct sts_conf conf = {86400, 300, 60};
+	struct sts_entry e, r;
+	time_t t = 1700000000;
+	int ch;
+
+	entry(&e, "m.example", NULL, NULL, 0);
+	entry(&r, "m.example", "id2", "enforce", t);
+	ch = sts_cache_merge(&e, &r);
+	T_CASE("merge: a policy where we had none", ch && e.has_policy && strcmp(e.id, "id2") == 0
+	    && e.fetched == t && e.last_attempt == t
+	    && sts_cache_step(&e, STS_TXT_FOUND, "id2", t + 5, &conf) == STS_EXTEND,
+	    "ch=%d id=%s", ch, e.id);
+	T_CASE("merge: the same entry again changes nothing", sts_cache_merge(&e, &r) == 0,
+	    "changed");
+	entry(&r, "m.example", "id3", "testing", t + 100);
+	ch = sts_cache_merge(&e, &r);
+	T_CASE("merge: a policy fetched later replaces ours (a new id, a new mode)", ch
+	    && strcmp(e.id, "id3") == 0 && e.policy.mode == STS_MODE_TESTING
+	    && e.expires == t + 100 + 86400, "ch=%d id=%s", ch, e.id);
+	entry(&r, "m.example", "id2", "enforce", t);
+	ch = sts_cache_merge(&e, &r);
+	T_CASE("merge: a policy fetched earlier does not replace ours", !ch
+	    && strcmp(e.id, "id3") == 0, "ch=%d id=%s", ch, e.id);
+	entry(&r, "m.example", NULL, NULL, 0);
+	sts_cache_failed(&r, t + 200, &conf, RTYPE_STS_WEBPKI_INVALID, "expired certificate");
+	ch = sts_cache_merge(&e, &r);
+	T_CASE("merge: another gateway's failure without a policy keeps ours (no downgrade)",
+	    ch && e.has_policy && strcmp(e.id, "id3") == 0 && e.fail_until == t + 500
+	    && e.fail_rtype == RTYPE_STS_WEBPKI_INVALID && sts_cache_applies(&e, t + 300)
+	    && strcmp(e.fail_why, "expired certificate") == 0, "ch=%d has=%d", ch, e.has_policy);
+	T_CASE("merge: while it holds, no fetch of our own (negative cache shared)",
+	    sts_cache_step(&e, STS_TXT_FOUND, "id4", t + 300, &conf) == STS_USE
+	    && strcmp(failure(&e, STS_TXT_FOUND, "id4", t + 300), "sts-webpki-invalid") == 0,
+	    "step=%d", sts_cache_step(&e, STS_TXT_FOUND, "id4", t + 300, &conf));
+	entry(&r, "m.example", NULL, NULL, 0);
+	sts_cache_failed(&r, t + 100, &conf, RTYPE_STS_POLICY_FETCH_ERROR, "timeout");
+	ch = sts_cache_merge(&e, &r);
+	T_CASE("merge: a failure ending sooner than ours changes nothing", !ch
+	    && e.fail_rtype == RTYPE_STS_WEBPKI_INVALID && e.fail_until == t + 500, "ch=%d", ch);
+	entry(&e, "m.example", "id3", "enforce", t);
+	e.expires = t + 86400 + 50;		/* extended here */
+	entry(&r, "m.example", "id3", "enforce", t);
+	r.expires = t + 86400 + 900;		/* ... and longer there */
+	ch = sts_cache_merge(&e, &r);
+	T_CASE("merge: the same fetch extended there: the later expiry", ch
+	    && e.expires == t + 86400 + 900, "ch=%d expires=%lld", ch, (long long) e.expires);
+	r.expires = t + 86400;
+	T_CASE("merge: ... never an earlier one", sts_cache_merge(&e, &r) == 0
+	    && e.expires == t + 86400 + 900, "expires=%lld", (long long) e.expires);
+	entry(&e, "m.example", "id3", "enforce", t);
+	entry(&r, "m.example", "id9", "none", t + 10);
+	ch = sts_cache_merge(&e, &r);
+	T_CASE("merge: a later mode none is taken (the domain withdrew it)", ch
+	    && e.policy.mode == STS_MODE_NONE && strcmp(e.id, "id9") == 0, "ch=%d", ch);
+}
+
 int
 main(void)
 {
 	T_INIT("sts");
+	redis_value();
+	merge();
 	txt();
 	policies();
 	patterns();

@@ -370,6 +370,7 @@ bench: deps-check
 	@bash tests/bench/journal
 	@bash tests/bench/report
 	@bash tests/bench/merge
+	@bash tests/bench/stsredis
 	@bash tests/bench/eod
 	@bash tests/bench/ptable
 	@MXTLSD=$(CURDIR)/mxtlsd bash tests/bench/modes

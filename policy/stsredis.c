@@ -48,6 +48,7 @@ struct stsredis_q {
 static struct {
 	struct ev_loop *loop;
 	enum state state;
+	int closing;			/* stsredis_shutdown(): no more callbacks */
 	struct cfg_sts_cache where;
 	char addr[NI_MAXHOST + 16];	/* for log lines */
 	char ip[NI_MAXHOST];		/* where resolved */
@@ -331,7 +332,7 @@ q_done(struct stsredis_q *q)
 {
 	if (--q->replies > 0)
 		return;
-	if (q->cb)
+	if (q->cb && !R.closing)
 		q->cb(q->arg, q->ok, q->text, q->len, q->locked);
 	free(q->text);
 	free(q);
@@ -681,8 +682,10 @@ stsredis_shutdown(void)
 	resync_free();
 	R.ac = NULL;
 	R.state = R_OFF;
+	R.closing = 1;			/* the askers are going away too */
 	if (ac)
 		redisAsyncFree(ac);
+	R.closing = 0;
 	free(R.password);
 	R.password = NULL;
 }

@@ -45,6 +45,8 @@
  *	stsredis_init() reads the URL (cfg_parse_sts_cache()); a host name
  *	is resolved there, once.  It connects at once.  Disabled (disk),
  *	everything here is a no-op and stsredis_check() returns NULL.
+ *	stsredis_shutdown() closes the connection; the queries outstanding
+ *	then hear nothing more.
  */
 #ifndef MXTLS_STSREDIS_H
 #define MXTLS_STSREDIS_H

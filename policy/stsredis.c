@@ -71,6 +71,7 @@ static struct {
 } R;
 
 static void gone(const char *why);
+static void on_written(redisAsyncContext *ac, void *reply, void *privdata);
 static void resync_more(void);
 
 /* stsredis_stats - the connection's state and counts */
@@ -188,24 +189,6 @@ live(const redisAsyncContext *ac)
 	return ac != NULL && ac == R.ac;
 }
 
-/* on_setup - AUTH or SELECT answered */
-static void
-on_setup(redisAsyncContext *ac, void *reply, void *privdata)
-{
-	const char *err = reply_error(reply);
-
-	if (!live(ac))
-		return;
-	watch(-1);
-	if (reply == NULL || err) {
-		char why[300];
-
-		snprintf(why, sizeof(why), "%s: %.200s", (const char *) privdata,
-		    err ? err : "no answer");
-		gone(why);
-	}
-}
-
 /* on_connect - the connection is made, or not */
 static void
 on_connect(const redisAsyncContext *ac, int status)
@@ -302,7 +285,7 @@ connect_now(void)
 		const char *argv[2] = {"AUTH", R.password};
 		size_t lens[2] = {4, strlen(R.password)};
 
-		(void) command(on_setup, (void *) "AUTH", 2, argv, lens);
+		(void) command(on_written, (void *) "AUTH", 2, argv, lens);
 	}
 	if (R.where.db && R.ac) {
 		char db[24];
@@ -312,7 +295,7 @@ connect_now(void)
 		snprintf(db, sizeof(db), "%ld", R.where.db);
 		lens[0] = 6;
 		lens[1] = strlen(db);
-		(void) command(on_setup, (void *) "SELECT", 2, argv, lens);
+		(void) command(on_written, (void *) "SELECT", 2, argv, lens);
 	}
 }
 
@@ -446,7 +429,8 @@ stsredis_cancel(struct stsredis_q *q)
 		q->cb = NULL;
 }
 
-/* on_written - a write's answer: only an error is of interest */
+/* on_written - the answer to a write, AUTH or SELECT: only an error is
+ * of interest (and takes the connection down) */
 static void
 on_written(redisAsyncContext *ac, void *reply, void *privdata)
 {

@@ -128,6 +128,11 @@ struct chk_cache {			/* mxtlsd's cache file for the domain */
 	struct sts_entry e;
 	long refresh_before;		/* sts_refresh_before */
 	enum chk_cache_use use;
+	/* sts_cache = redis...: the fleet's entry, read only */
+	const char *shared;		/* the URL; NULL with sts_cache = disk */
+	enum { CHK_SHARED_NONE, CHK_SHARED_ENTRY, CHK_SHARED_ERROR } shared_state;
+	char shared_error[512];		/* unreachable, refused, does not parse */
+	struct sts_entry se;		/* CHK_SHARED_ENTRY */
 };
 
 #define CHK_TXT_MAX	8

@@ -488,11 +488,31 @@ print_cache(const struct chk *k, FILE *fp)
 		    c->path, rword(c->e.fail_rtype), c->e.fail_why[0] ? cl(c->e.fail_why) : "-",
 		    t1, c->e.fail_until > k->now ? "holding" : "over");
 	}
-	fprintf(fp, "cache: %s\n", c->use == CHK_CACHE_FRESH ? "the lookups above used an "
+	if (c->shared && c->shared_state == CHK_SHARED_ERROR)
+		fprintf(fp, "shared cache %s: %s\n", c->shared, cl(c->shared_error));
+	else if (c->shared && c->shared_state == CHK_SHARED_NONE)
+		fprintf(fp, "shared cache %s: no entry\n", c->shared);
+	if (c->shared && c->shared_state == CHK_SHARED_ENTRY && c->se.has_policy) {
+		when_str(c->se.fetched, t1, sizeof(t1));
+		when_str(c->se.expires, t2, sizeof(t2));
+		fprintf(fp, "shared cache %s: policy id %s, mode %s, fetched %s (age %llds), "
+		    "expires %s\n", c->shared, c->se.id, sts_mode_str(c->se.policy.mode), t1,
+		    (long long) (k->now - c->se.fetched), t2);
+	}
+	if (c->shared && c->shared_state == CHK_SHARED_ENTRY && c->se.fail_rtype != RTYPE_NONE) {
+		when_str(c->se.fail_until, t1, sizeof(t1));
+		fprintf(fp, "shared cache %s: a gateway's last fetch failed: %s: %s; no fetch "
+		    "before %s (%s)\n", c->shared, rword(c->se.fail_rtype),
+		    c->se.fail_why[0] ? cl(c->se.fail_why) : "-", t1,
+		    c->se.fail_until > k->now ? "holding" : "over");
+	}
+	fprintf(fp, "cache: %s%s\n", c->use == CHK_CACHE_FRESH ? "the lookups above used an "
 	    "empty private cache (--fresh); mxtlsd's cache is not written"
-	    : c->present ? "the lookups above used a private copy of this entry; "
-	    "mxtlsd's cache is not written" : "the lookups above used an empty private "
-	    "cache; mxtlsd's cache is not written");
+	    : c->present || c->shared_state == CHK_SHARED_ENTRY ? "the lookups above used a "
+	    "private copy of this entry; mxtlsd's cache is not written" : "the lookups above "
+	    "used an empty private cache; mxtlsd's cache is not written",
+	    c->use != CHK_CACHE_FRESH && c->shared_state == CHK_SHARED_ENTRY
+	    ? " (with the shared cache's merged in, as mxtlsd would before a fetch)" : "");
 }
 
 /* print_table - the entry that applies */
@@ -737,6 +757,26 @@ json_cache(const struct chk *k)
 		jrtype(o, "fail_type", c->e.fail_rtype);
 		jstr(o, "fail_why", c->e.fail_why[0] ? c->e.fail_why : NULL);
 	}
+	if (c->shared) {
+		cJSON *sh = cJSON_AddObjectToObject(o, "shared");
+
+		cJSON_AddStringToObject(sh, "url", c->shared);
+		cJSON_AddStringToObject(sh, "state", c->shared_state == CHK_SHARED_ENTRY ? "entry"
+		    : c->shared_state == CHK_SHARED_ERROR ? "error" : "none");
+		jstr(sh, "error", c->shared_state == CHK_SHARED_ERROR ? c->shared_error : NULL);
+		if (c->shared_state == CHK_SHARED_ENTRY && c->se.has_policy) {
+			cJSON_AddStringToObject(sh, "id", c->se.id);
+			cJSON_AddStringToObject(sh, "mode", sts_mode_str(c->se.policy.mode));
+			cJSON_AddNumberToObject(sh, "fetched", (double) c->se.fetched);
+			cJSON_AddNumberToObject(sh, "expires", (double) c->se.expires);
+		}
+		if (c->shared_state == CHK_SHARED_ENTRY && c->se.fail_rtype != RTYPE_NONE) {
+			cJSON_AddNumberToObject(sh, "fail_until", (double) c->se.fail_until);
+			jrtype(sh, "fail_type", c->se.fail_rtype);
+			jstr(sh, "fail_why", c->se.fail_why[0] ? c->se.fail_why : NULL);
+		}
+	} else
+		cJSON_AddNullToObject(o, "shared");
 	return o;
 }
 

@@ -52,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -252,6 +253,92 @@ read_cache(const char *domain, char **text, size_t *len)
 	*text = NULL;
 }
 
+/* shared_get - GET the fleet's entry for domain from Redis, read only */
+static void
+shared_get(redisContext *rc, const struct cfg_sts_cache *where, const char *pw,
+    const char *domain)
+{
+	struct chk_cache *c = &k.cache;
+	redisReply *r;
+	char why[256];
+
+	if (pw[0] && ((r = redisCommand(rc, "AUTH %s", pw)) == NULL
+		|| r->type == REDIS_REPLY_ERROR)) {
+		snprintf(c->shared_error, sizeof(c->shared_error), "AUTH: %s",
+		    r ? r->str : rc->errstr);
+		freeReplyObject(r);
+		return;
+	}
+	if (pw[0])
+		freeReplyObject(r);
+	if (where->db && ((r = redisCommand(rc, "SELECT %ld", where->db)) == NULL
+		|| r->type == REDIS_REPLY_ERROR)) {
+		snprintf(c->shared_error, sizeof(c->shared_error), "SELECT: %s",
+		    r ? r->str : rc->errstr);
+		freeReplyObject(r);
+		return;
+	}
+	if (where->db)
+		freeReplyObject(r);
+	if ((r = redisCommand(rc, "GET mxtls:sts:%s", domain)) == NULL)
+		snprintf(c->shared_error, sizeof(c->shared_error), "GET: %s", rc->errstr);
+	else if (r->type == REDIS_REPLY_NIL)
+		c->shared_state = CHK_SHARED_NONE;
+	else if (r->type != REDIS_REPLY_STRING || r->len > 16384)
+		snprintf(c->shared_error, sizeof(c->shared_error), "GET: %s",
+		    r->type == REDIS_REPLY_ERROR ? r->str : "not an entry of mxtlsd's (mxtlsd "
+		    "takes it as none)");
+	else if (stscache_shared_parse(domain, r->str, r->len, time(NULL), &c->se, why,
+		    sizeof(why)) < 0)
+		snprintf(c->shared_error, sizeof(c->shared_error), "the entry does not parse: %s "
+		    "(mxtlsd ignores it)", why);
+	else
+		c->shared_state = CHK_SHARED_ENTRY;
+	freeReplyObject(r);
+}
+
+/* read_shared - sts_cache = redis...: the fleet's entry, read only */
+static void
+read_shared(const char *domain)
+{
+	struct chk_cache *c = &k.cache;
+	struct cfg_sts_cache where;
+	struct timeval tv = {cfg.sts_cache_redis_timeout, 0};
+	char pw[1024] = "", err[1600], *text;
+	redisContext *rc;
+	const char *why;
+	size_t len;
+
+	if (cfg_parse_sts_cache(cfg.sts_cache, &where, &why) < 0 || where.kind == CFG_STS_DISK)
+		return;
+	c->shared = cfg.sts_cache;
+	c->shared_state = CHK_SHARED_ERROR;
+	if (cfg.sts_cache_redis_password_file[0]) {
+		if (file_read_all(cfg.sts_cache_redis_password_file, 4096, &text, &len, err,
+			sizeof(err)) < 0) {
+			snprintf(c->shared_error, sizeof(c->shared_error),
+			    "sts_cache_redis_password_file: %.400s", err);
+			return;
+		}
+		len = strcspn(text, "\r\n");
+		snprintf(pw, sizeof(pw), "%.*s", (int) len, text);
+		explicit_bzero(text, len);
+		free(text);
+	}
+	rc = where.is_unix ? redisConnectUnixWithTimeout(where.path, tv)
+	    : redisConnectWithTimeout(where.host, (int) where.port, tv);
+	if (rc == NULL || rc->err)
+		snprintf(c->shared_error, sizeof(c->shared_error), "cannot connect: %s",
+		    rc ? rc->errstr : "out of memory");
+	else if (redisSetTimeout(rc, tv) != REDIS_OK)
+		snprintf(c->shared_error, sizeof(c->shared_error), "cannot set a timeout");
+	else
+		shared_get(rc, &where, pw, domain);
+	explicit_bzero(pw, sizeof(pw));
+	if (rc)
+		redisFree(rc);
+}
+
 /* private_cache - the temporary cache directory the lookups write,
  * seeded with mxtlsd's entry unless --fresh */
 static void
@@ -342,6 +429,27 @@ start_lookups(const char *domain, int fresh)
 	size_t len;
 
 	read_cache(domain, &text, &len);
+	read_shared(domain);
+	if (k.cache.shared_state == CHK_SHARED_ENTRY && !fresh) {
+		/* what mxtlsd would merge before it fetched */
+		struct sts_entry m;
+		char *merged = malloc(CACHE_FILE_MAX);
+		int n;
+
+		if (k.cache.present)
+			m = k.cache.e;
+		else {
+			memset(&m, 0, sizeof(m));
+			snprintf(m.domain, sizeof(m.domain), "%s", domain);
+		}
+		(void) sts_cache_merge(&m, &k.cache.se);
+		if (merged && (n = stscache_format(&m, merged, CACHE_FILE_MAX)) > 0) {
+			free(text);
+			text = merged;
+			len = (size_t) n;
+		} else
+			free(merged);
+	}
 	if (dns_conf_of(&cfg, &dc) == 0) {
 		if (dns_init(loop, &dc, err, sizeof(err)) < 0)
 			die("%s", err);

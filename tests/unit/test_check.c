@@ -586,6 +586,70 @@ output(void)
 	T_CASE("json: exit 1 when refused", o && cJSON_GetObjectItem(o, "exit")->valueint == 1
 	    && strcmp(cJSON_GetObjectItem(o, "result")->valuestring, "refuse") == 0, "-");
 	cJSON_Delete(o);
+
+	/* sts_cache = redis: the fleet's entry, shown beside the file's */
+	mkchk(&k, p, &rt, &e);
+	k.cache.shared = "redis://192.0.2.5:6379/0";
+	k.cache.shared_state = CHK_SHARED_ENTRY;
+	k.cache.se.has_policy = 1;
+	snprintf(k.cache.se.id, sizeof(k.cache.se.id), "id2");
+	k.cache.se.policy.mode = STS_MODE_TESTING;
+	k.cache.se.fetched = k.now - 30;
+	k.cache.se.expires = k.now - 30 + 86400;
+	k.cache.se.fail_rtype = RTYPE_STS_WEBPKI_INVALID;
+	k.cache.se.fail_until = k.now + 200;
+	snprintf(k.cache.se.fail_why, sizeof(k.cache.se.fail_why), "bad\ncert");
+	if ((fp = open_memstream(&text, &len)) != NULL) {
+		chk_print(&k, fp);
+		fclose(fp);
+		T_CASE("text: the shared cache's policy", strstr(text, "shared cache "
+		    "redis://192.0.2.5:6379/0: policy id id2, mode testing, fetched "
+		    "1970-01-12T13:46:10Z (age 30s), expires 1970-01-13T13:46:10Z\n") != NULL,
+		    "%s", text);
+		T_CASE("text: the shared cache's failure, one line", strstr(text, "shared cache "
+		    "redis://192.0.2.5:6379/0: a gateway's last fetch failed: sts-webpki-invalid: "
+		    "bad?cert; no fetch before ") != NULL && strstr(text, "(holding)\n"), "%s", text);
+		T_CASE("text: merged into the lookups' copy", strstr(text, "(with the shared "
+		    "cache's merged in, as mxtlsd would before a fetch)\n") != NULL, "%s", text);
+		free(text);
+	}
+	o = chk_json(&k);
+	{
+		cJSON *sh = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "cache"), "shared");
+
+		T_CASE("json: cache.shared", sh && strcmp(cJSON_GetObjectItem(sh, "state")->valuestring,
+		    "entry") == 0 && strcmp(cJSON_GetObjectItem(sh, "id")->valuestring, "id2") == 0
+		    && strcmp(cJSON_GetObjectItem(sh, "fail_type")->valuestring,
+			"sts-webpki-invalid") == 0
+		    && cJSON_GetObjectItem(sh, "fail_until")->valuedouble == (double) (k.now + 200),
+		    "-");
+	}
+	cJSON_Delete(o);
+	k.cache.shared_state = CHK_SHARED_ERROR;
+	snprintf(k.cache.shared_error, sizeof(k.cache.shared_error), "cannot connect: "
+	    "Connection refused\r\nX");
+	if ((fp = open_memstream(&text, &len)) != NULL) {
+		chk_print(&k, fp);
+		fclose(fp);
+		T_CASE("text: the shared cache unreachable, one line", strstr(text, "shared cache "
+		    "redis://192.0.2.5:6379/0: cannot connect: Connection refused??X\n") != NULL
+		    && strstr(text, "merged in") == NULL, "%s", text);
+		free(text);
+	}
+	o = chk_json(&k);
+	{
+		cJSON *c = cJSON_GetObjectItem(o, "cache"), *sh = cJSON_GetObjectItem(c, "shared");
+
+		T_CASE("json: cache.shared error", sh && strcmp(cJSON_GetObjectItem(sh,
+			"state")->valuestring, "error") == 0 && cJSON_GetObjectItem(sh, "id") == NULL
+		    && strstr(cJSON_GetObjectItem(sh, "error")->valuestring, "refused"), "-");
+	}
+	cJSON_Delete(o);
+	mkchk(&k, p, &rt, &e);
+	o = chk_json(&k);
+	T_CASE("json: cache.shared null with sts_cache = disk",
+	    cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "cache"), "shared")), "-");
+	cJSON_Delete(o);
 	free(p);
 }
 

@@ -607,6 +607,10 @@ own(const struct stsget_conf *c)
 	g_conf = *c;
 	g_conf.cache_dir = dir ? dir : "";
 	g_conf.ca_file = ca ? ca : "";
+	/* read by stsredis_init() alone, which keeps copies */
+	g_conf.sts_cache = NULL;
+	g_conf.redis_password = NULL;
+	g_conf.gateway_id = NULL;
 }
 
 /* stsget_reconfigure - new settings (SIGHUP); the cache stays */

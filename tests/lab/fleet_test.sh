@@ -49,7 +49,7 @@
 #               "sts cache: redis ADDR unreachable (...)",
 #               mxtls_sts_redis_up 0, mxtls_sts_redis_fallbacks_total up
 #   redis-back  Redis started again, empty: within 25 s each logs "sts
-#               cache: redis ADDR: back", mxtls_sts_redis_up 1, and Redis
+#               cache: redis ADDR: back after N s", mxtls_sts_redis_up 1, and Redis
 #               holds the three domains' entries again (the resync), the
 #               enforce.sts.example one with id enforce2; then
 #               wild.sts.example's id changes (wild2): gw3 fetches, gw1 and
@@ -681,6 +681,12 @@ done
 pass mxtlsd-up
 if [ -n "$FL_REDIS" ]; then
 	for g in $FL_GWS; do
+		case $g in gw3) a=$FL_RSOCK ;; *) a=$FL_REDIS_V4:$FL_REDIS_PORT ;; esac
+		if fl_wait_log "$g" "$(lab_req "sts cache: redis $a: connected; the MTA-STS cache is shared")" 0 5; then
+			pass "redis-connected-$g"
+		else
+			fail "redis-connected-$g" "no \"sts cache: redis $a: connected; ...\" line: $(grep -m1 'sts cache: redis' "${FL_LOG[$g]}")"
+		fi
 		v=
 		for i in $(seq 30); do
 			v=$(fl_metric "$g" mxtls_sts_redis_up)
@@ -853,8 +859,8 @@ if [ -n "$FL_REDIS" ]; then
 	# reconnection backs off up to 10 s: allow 25 s in all
 	end=$(( $(date +%s) + 25 ))
 	for g in $FL_GWS; do
-		if fl_wait_log "$g" "sts cache: redis [^ ]+: back\$" "${ROFF[$g]}" $((end - $(date +%s))); then pass "logged-back-$g"
-		else fail "logged-back-$g" "no \"sts cache: redis ADDR: back\" line within 25 s of the restart"; fi
+		if fl_wait_log "$g" "sts cache: redis [^ ]+: back after [0-9]+ s" "${ROFF[$g]}" $((end - $(date +%s))); then pass "logged-back-$g"
+		else fail "logged-back-$g" "no \"sts cache: redis ADDR: back after N s\" line within 25 s of the restart"; fi
 	done
 	for d in "$DA" "$DB" "$DC"; do
 		while [ -z "$(fl_rcli GET "mxtls:sts:$d")" ] && [ "$(date +%s)" -lt "$end" ]; do sleep 0.2; done

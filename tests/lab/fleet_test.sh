@@ -57,8 +57,10 @@
 #   report      mxtls-report build --journal of the three journal
 #               directories: per domain exactly one report (per UTC day of
 #               the run), whose session counts add up to the sessions the
-#               three made (their journals' records: each with its
-#               gateway-id), no failure
+#               three made, no failure; each gateway's journal has one
+#               record per message it delivered, each with its gateway-id,
+#               a record-id, its sending-mta-ip and the MTA-STS enforce
+#               policy (policy-type sts, "mode: enforce")
 #   shutdown    each mxtlsd exits with status 0 on SIGTERM (and no
 #               sanitizer report, for an ASan build)
 # An mxtlsd without the sts_cache key (the daemon side not built yet) gets
@@ -933,6 +935,10 @@ for g in gws:
                 bad.append("%s: gateway-id %r" % (r.get("sid"), r.get("gateway-id")))
             if r.get("sending-mta-ip") != src[g]:
                 bad.append("%s: sending-mta-ip %r, want %s" % (r.get("sid"), r.get("sending-mta-ip"), src[g]))
+            pol = r.get("policy-string") or []
+            if r.get("policy-type") != "sts" or "mode: enforce" not in pol:
+                bad.append("%s: policy-type %r, policy %r (want sts, mode: enforce)"
+                           % (r.get("sid"), r.get("policy-type"), pol))
             if not r.get("record-id"):
                 bad.append("%s: no record-id" % r.get("sid"))
     print(("FAIL journal-ids-%s %s" % (g, "; ".join(bad[:3]))) if bad else ("PASS journal-ids-%s" % g))

@@ -54,6 +54,20 @@
 #               enforce.sts.example one with id enforce2; then
 #               wild.sts.example's id changes (wild2): gw3 fetches, gw1 and
 #               gw2 take it from Redis, one GET
+#   redis-stalled  Redis stopped with SIGSTOP (connections open, no
+#               answers) and enforce.sts.example's id changed (enforce3):
+#               each gateway's lookup takes less than 4 s (no session waits
+#               on Redis longer than sts_cache_redis_timeout, 1 s), each
+#               fetches for itself (3 GETs), logs "unreachable" once (not
+#               again 2 s later: the stall is one outage), says no "back"
+#               while Redis answers nothing (its kernel still accepts
+#               connections), mxtls_sts_redis_up 0 throughout; SIGCONT:
+#               "back after N s", mxtls_sts_redis_up 1 (Redis kept its
+#               data: what it holds is not checked here)
+#   wrong-password  gw3 restarted with a password Redis refuses: it logs
+#               "unreachable (... WRONGPASS ...)", never "connected",
+#               mxtls_sts_redis_up 0, and delivers enforce.sts.example by
+#               the policy its cache directory holds (no GET)
 #   report      mxtls-report build --journal of the three journal
 #               directories: per domain exactly one report (per UTC day of
 #               the run), whose session counts add up to the sessions the
@@ -71,7 +85,7 @@
 # Prints one line per check, "PASS: fleet PHASE CHECK" or "FAIL: fleet
 # PHASE CHECK: why", then "fleet: N passed, N failed"; exit status 0 only
 # when nothing failed.  Needs root; takes the lab lock (LAB_LOCK_WAIT).
-# About 70 s.
+# About 45 s.
 #
 # ENVIRONMENT
 #	MXTLSD, LAB_KEEP, LAB_LOCK_WAIT	as for tests/lab/run (lib.sh)
@@ -118,6 +132,12 @@ fail() {
 	echo "FAIL: fleet $SCEN $c: ${r:0:2000}"
 	FAILS=$((FAILS + 1))
 	SCEN_FAILED=1
+}
+
+# fl_phase NAME - the next phase: SCEN, and when it began on stderr
+fl_phase() {
+	SCEN=$1 SCEN_FAILED= CK=
+	lab_log "fleet: phase $1 at $(( $(date +%s) - t0 )) s"
 }
 
 # dump_logs - the tails that matter, on stderr, after a phase with a failure
@@ -274,9 +294,13 @@ fl_redis_start() {
 	return 1
 }
 
-# fl_redis_stop - SIGTERM (no save: save "") and wait
+# fl_redis_stop - SIGTERM (no save: save "") and wait; SIGCONT first
+# when redis-stalled left it stopped (FL_REDIS_STOPPED)
+FL_REDIS_STOPPED=
 fl_redis_stop() {
 	[ -n "$FL_REDIS_PID" ] || return 0
+	[ -z "$FL_REDIS_STOPPED" ] || kill -CONT "$FL_REDIS_PID" 2>/dev/null
+	FL_REDIS_STOPPED=
 	lab_kill_pid "$FL_REDIS_PID"
 	wait "$FL_REDIS_PID" 2>/dev/null
 	FL_REDIS_PID=
@@ -703,7 +727,7 @@ lab_log "fleet: mxtlsd $MXTLSD; gateways in ${FL_NS[gw1]} ${FL_NS[gw2]} ${FL_NS[
 [ -n "$SCEN_FAILED" ] && dump_logs
 
 # 1. sequential: gw1 fetches, gw2 and gw3 take it from Redis
-SCEN=sequential SCEN_FAILED= CK=
+fl_phase sequential
 shared0=$(fl_metric_sum mxtls_sts_redis_shared_total)
 hoff=$(lab_log_size "$(lab_https_log)")
 for g in $FL_GWS; do fl_send "$g" "$DA" enforce1; done
@@ -718,7 +742,7 @@ fi
 
 
 # 2. concurrent: all three at once, a policy host that takes 2 s
-SCEN=concurrent SCEN_FAILED= CK=
+fl_phase concurrent
 shared0=$(fl_metric_sum mxtls_sts_redis_shared_total)
 hoff=$(lab_log_size "$(lab_https_log)")
 declare -A SUB=()
@@ -775,7 +799,7 @@ fi
 [ -n "$SCEN_FAILED" ] && dump_logs
 
 # 3. an id change (and a new policy text): one fetch, all three apply it
-SCEN=idchange SCEN_FAILED= CK=
+fl_phase idchange
 lab_sts_publish "$DA" enforce good1.sts.example good2.sts.example
 if lab_sts_txt "$DA" enforce2; then pass txt-new-id
 else fail txt-new-id "sts-txt.sh $DA enforce2: $(tail -n 2 "$LAB_DIR/log/sts-txt.log")"; fi
@@ -798,7 +822,7 @@ fi
 [ -n "$SCEN_FAILED" ] && dump_logs
 
 # 4. Redis stopped: the cached policies still enforced, own fetches
-SCEN=redis-down SCEN_FAILED= CK=
+fl_phase redis-down
 declare -A FB0=() ROFF=()
 for g in $FL_GWS; do
 	FB0[$g]=$(fl_metric "$g" mxtls_sts_redis_fallbacks_total)
@@ -853,7 +877,7 @@ fi
 
 # 5. Redis back, empty: the gateways push what they hold (resync), and
 # share again
-SCEN=redis-back SCEN_FAILED= CK=
+fl_phase redis-back
 for g in $FL_GWS; do ROFF[$g]=$(lab_log_size "${FL_LOG[$g]}"); done
 if fl_redis_start; then pass redis-started
 else fail redis-started "$(tail -n 3 "$LAB_DIR/log/redis.log")"; fi
@@ -887,8 +911,110 @@ fl_one_fetch "$DC" wild2 "$hoff" gw3
 CK=
 [ -n "$SCEN_FAILED" ] && dump_logs
 
-# 6. the fleet's reports: one per domain, the counts of all three
-SCEN=report SCEN_FAILED= CK=
+# 6. Redis stalled (SIGSTOP): connected but silent.  A request slower
+# than sts_cache_redis_timeout (1 s) is Redis down: no session waits
+# longer, each gateway fetches for itself
+fl_phase redis-stalled
+if [ -n "$FL_REDIS" ] && [ -n "$FL_REDIS_PID" ]; then
+	for g in $FL_GWS; do
+		FB0[$g]=$(fl_metric "$g" mxtls_sts_redis_fallbacks_total)
+		ROFF[$g]=$(lab_log_size "${FL_LOG[$g]}")
+	done
+	if lab_sts_txt "$DA" enforce3; then pass txt-new-id
+	else fail txt-new-id "sts-txt.sh $DA enforce3: $(tail -n 2 "$LAB_DIR/log/sts-txt.log")"; fi
+	sleep 2.1
+	kill -STOP "$FL_REDIS_PID"
+	FL_REDIS_STOPPED=1
+	hoff=$(lab_log_size "$(lab_https_log)")
+	for g in $FL_GWS; do
+		fl_send "$g" "$DA" enforce3 || continue
+		k=$(fl_fetch_kind "$g" "$DA" enforce3)
+		if [ "$k" = fetched ]; then pass "fetched-$g"
+		else fail "fetched-$g" "$g did not fetch $DA's policy itself with Redis stalled ($k)"; fi
+		if [ -n "${F_MS[$g]}" ] && [ "${F_MS[$g]}" -lt 4000 ]; then pass "lookup-not-held-$g"
+		else fail "lookup-not-held-$g" "$g's policy lookups took ${F_MS[$g]:-?} ms with Redis stalled (sts_cache_redis_timeout 1 s, then a fetch)"; fi
+	done
+	lab_wait_grep_after "$(lab_https_log)" "$hoff" " $(lab_req "mta-sts.$DA") " 2
+	n=$(fl_gets "$DA" "$hoff")
+	if [ "$n" = 3 ]; then pass three-gets
+	else fail three-gets "the policy host was asked $n times for mta-sts.$DA's policy (want 3: each gateway on its own)"; fi
+	for g in $FL_GWS; do
+		if fl_wait_log "$g" "sts cache: redis [^ ]+ unreachable \\(" "${ROFF[$g]}" 3; then pass "logged-unreachable-$g"
+		else fail "logged-unreachable-$g" "no \"sts cache: redis ADDR unreachable (...)\" line since Redis stalled"; fi
+		v=$(fl_metric "$g" mxtls_sts_redis_up)
+		if [ "$v" = 0 ]; then pass "redis-up-metric-0-$g"
+		else fail "redis-up-metric-0-$g" "mxtls_sts_redis_up is ${v:-missing} on $g (want 0)"; fi
+		v=$(fl_metric "$g" mxtls_sts_redis_fallbacks_total)
+		if fl_num "${FB0[$g]}" && fl_num "$v" && [ "${v%.*}" -gt "${FB0[$g]%.*}" ]; then pass "fallbacks-metric-$g"
+		else fail "fallbacks-metric-$g" "mxtls_sts_redis_fallbacks_total did not grow (${FB0[$g]:-missing} before, ${v:-missing} now)"; fi
+	done
+	# still stalled: a connection Redis accepts (its kernel does) but never
+	# answers is no "back"; one "unreachable" line for the whole stall
+	sleep 2
+	for g in $FL_GWS; do
+		l=$(lab_grep_after "${FL_LOG[$g]}" "${ROFF[$g]}" "sts cache: redis [^ ]+: back after " | head -n 1)
+		if [ -z "$l" ]; then pass "no-back-while-stalled-$g"
+		else fail "no-back-while-stalled-$g" "$g said Redis was back while it answered nothing: $l"; fi
+		n=$(lab_grep_after "${FL_LOG[$g]}" "${ROFF[$g]}" "sts cache: redis [^ ]+ unreachable \\(" | wc -l)
+		if [ "$n" = 1 ]; then pass "unreachable-said-once-$g"
+		else fail "unreachable-said-once-$g" "$g logged \"unreachable\" $n times in one stall of a few seconds (once a minute at most)"; fi
+		v=$(fl_metric "$g" mxtls_sts_redis_up)
+		if [ "$v" = 0 ]; then pass "redis-up-metric-still-0-$g"
+		else fail "redis-up-metric-still-0-$g" "mxtls_sts_redis_up is ${v:-missing} on $g while Redis answers nothing (want 0)"; fi
+	done
+	for g in $FL_GWS; do ROFF[$g]=$(lab_log_size "${FL_LOG[$g]}"); done
+	kill -CONT "$FL_REDIS_PID"
+	FL_REDIS_STOPPED=
+	end=$(( $(date +%s) + 25 ))
+	for g in $FL_GWS; do
+		if fl_wait_log "$g" "sts cache: redis [^ ]+: back after [0-9]+ s" "${ROFF[$g]}" $((end - $(date +%s))); then pass "logged-back-$g"
+		else fail "logged-back-$g" "no \"sts cache: redis ADDR: back after N s\" line within 25 s of SIGCONT"; fi
+	done
+	for g in $FL_GWS; do
+		v=$(fl_metric "$g" mxtls_sts_redis_up)
+		if [ "$v" = 1 ]; then pass "redis-up-metric-1-$g"
+		else fail "redis-up-metric-1-$g" "mxtls_sts_redis_up is ${v:-missing} on $g after SIGCONT (want 1)"; fi
+	done
+else
+	fail redis-stall "not run: no Redis (sts_cache) or Redis is not running"
+fi
+[ -n "$SCEN_FAILED" ] && dump_logs
+
+# 7. gw3 restarted with a wrong password: never "connected", Redis down
+# for it (AUTH refused), and it still delivers by its own cache (loaded
+# from its sts_cache_dir at start)
+fl_phase wrong-password
+if [ -n "$FL_REDIS" ] && [ -n "$FL_REDIS_PID" ]; then
+	if fl_mxtlsd_stop gw3 && [ "${FL_STATUS[gw3]}" = 0 ]; then pass stopped-gw3
+	else fail stopped-gw3 "mxtlsd of gw3 exited with status ${FL_STATUS[gw3]:-?} after SIGTERM"; fi
+	(umask 077; printf 'not-%s\n' "$FL_RPASS" >"$FL_RDIR/password.wrong")
+	sed -i "s#^sts_cache_redis_password_file = .*#sts_cache_redis_password_file = $FL_RDIR/password.wrong#" "${FL_CONF[gw3]}"
+	off=$(lab_log_size "${FL_LOG[gw3]}")
+	if fl_mxtlsd_start gw3; then
+		pass started-gw3
+		if fl_wait_log gw3 "sts cache: redis [^ ]+ unreachable \\(.*WRONGPASS" "$off" 5; then pass logged-auth-refused
+		else fail logged-auth-refused "no \"sts cache: redis ADDR unreachable (... WRONGPASS ...)\" line: $(lab_grep_after "${FL_LOG[gw3]}" "$off" 'sts cache: redis' | head -n 2)"; fi
+		l=$(lab_grep_after "${FL_LOG[gw3]}" "$off" "sts cache: redis [^ ]+: (connected|back after)" | head -n 1)
+		if [ -z "$l" ]; then pass no-connected
+		else fail no-connected "gw3 took Redis for up although it refused the password: $l"; fi
+		v=$(fl_metric gw3 mxtls_sts_redis_up)
+		if [ "$v" = 0 ]; then pass redis-up-metric-0
+		else fail redis-up-metric-0 "mxtls_sts_redis_up is ${v:-missing} on gw3 (want 0)"; fi
+		hoff=$(lab_log_size "$(lab_https_log)")
+		fl_send gw3 "$DA" enforce3
+		n=$(fl_gets "$DA" "$hoff")
+		if [ "$n" = 0 ]; then pass no-get
+		else fail no-get "the policy host was asked $n times for mta-sts.$DA's policy (gw3's cache directory holds it)"; fi
+	else
+		fail started-gw3 "$(tail -n 5 "${FL_LOG[gw3]}")"
+	fi
+else
+	fail wrong-password "not run: no Redis (sts_cache) or Redis is not running"
+fi
+[ -n "$SCEN_FAILED" ] && dump_logs
+
+# 8. the fleet's reports: one per domain, the counts of all three
+fl_phase report
 out=$LAB_DIR/work/fleet-reports
 mkdir -p "$out"
 : >"$LAB_DIR/log/fleet-report.log"
@@ -980,8 +1106,8 @@ done <<<"$got"
 [ -n "$got" ] || fail report-check "the report check printed nothing"
 [ -n "$SCEN_FAILED" ] && dump_logs
 
-# 7. each mxtlsd: alive through it all, a clean exit, no sanitizer report
-SCEN=shutdown SCEN_FAILED= CK=
+# 9. each mxtlsd: alive through it all, a clean exit, no sanitizer report
+fl_phase shutdown
 for g in $FL_GWS; do
 	if [ -n "${FL_PID[$g]}" ] && kill -0 "${FL_PID[$g]}" 2>/dev/null; then pass "alive-$g"
 	else fail "alive-$g" "mxtlsd of $g is gone: $(tail -n 3 "${FL_LOG[$g]}")"; fi

@@ -85,7 +85,7 @@
 # Prints one line per check, "PASS: fleet PHASE CHECK" or "FAIL: fleet
 # PHASE CHECK: why", then "fleet: N passed, N failed"; exit status 0 only
 # when nothing failed.  Needs root; takes the lab lock (LAB_LOCK_WAIT).
-# About 45 s.
+# About 50 s.
 #
 # ENVIRONMENT
 #	MXTLSD, LAB_KEEP, LAB_LOCK_WAIT	as for tests/lab/run (lib.sh)

@@ -299,7 +299,7 @@ asan-report-merge: build-asan/mxtls-report
 # bypass_test.sh and iptables_test.sh (tests/lab/run; LAB_SKIP_IPTABLES_TEST).
 # So does deb_test.sh: `make deb', and the package installed, reinstalled,
 # removed and purged in a throw-away root (never the host's).
-LAB_MXTLSD_TESTS = tproxy_test crash_test privs_test gateway_test notify_test
+LAB_MXTLSD_TESTS = tproxy_test crash_test privs_test gateway_test notify_test fleet_test
 
 # The lab with the ASan+UBSan mxtlsd.
 asan: build-asan/mxtlsd build-asan/mxtls-report build-asan/mxtls-check asan-unit

@@ -60,6 +60,8 @@ static struct {
 	unsigned pending;		/* replies (and the connect) awaited */
 	ev_timer watchdog;		/* ... not in time: Redis is down */
 	ev_timer retry;
+	ev_timer beat;			/* idle: PING, so a silent Redis is noticed */
+	int setup;			/* AUTH, SELECT still to answer */
 	double backoff;
 	time_t down_since;		/* 0: never down yet */
 	time_t said_at;
@@ -71,6 +73,9 @@ static struct {
 } R;
 
 static void gone(const char *why);
+static void become_up(void);
+static int command(redisCallbackFn *fn, void *priv, int argc, const char **argv,
+    const size_t *lens);
 static void on_written(redisAsyncContext *ac, void *reply, void *privdata);
 static void resync_more(void);
 
@@ -161,6 +166,7 @@ gone(const char *why)
 	R.state = R_DOWN;
 	R.pending = 0;
 	ev_timer_stop(R.loop, &R.watchdog);
+	ev_timer_stop(R.loop, &R.beat);
 	resync_free();
 	if (!R.down_since)
 		R.down_since = time(NULL);
@@ -193,8 +199,6 @@ live(const redisAsyncContext *ac)
 static void
 on_connect(const redisAsyncContext *ac, int status)
 {
-	time_t t = time(NULL);
-
 	if (!live(ac))
 		return;
 	watch(-1);
@@ -207,8 +211,34 @@ on_connect(const redisAsyncContext *ac, int status)
 		gone(why);
 		return;
 	}
+	if (R.setup > 0)
+		return;				/* up once AUTH and SELECT answer */
+	become_up();
+}
+
+/* on_beat - idle and up: a PING, so that a silent Redis is noticed */
+static void
+on_beat(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	const char *argv[1] = {"PING"};
+	size_t lens[1] = {4};
+
+	(void) loop;
+	(void) w;
+	(void) revents;
+	if (R.state == R_UP && R.pending == 0)
+		(void) command(on_written, (void *) "PING", 1, argv, lens);
+}
+
+/* become_up - connected, and AUTH and SELECT answered */
+static void
+become_up(void)
+{
+	time_t t = time(NULL);
+
 	R.state = R_UP;
 	R.backoff = RETRY_FIRST;
+	ev_timer_again(R.loop, &R.beat);
 	if (R.down_since && R.down_said)
 		msg_info("sts cache: redis %s: back after %lld s; resynchronising",
 		    R.addr, (long long) (t - R.down_since));
@@ -280,6 +310,7 @@ connect_now(void)
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	R.ac = ac;
 	R.state = R_CONNECTING;
+	R.setup = (R.password != NULL) + (R.where.db != 0);
 	watch(+1);			/* the connect itself */
 	if (R.password) {
 		const char *argv[2] = {"AUTH", R.password};
@@ -439,6 +470,9 @@ on_written(redisAsyncContext *ac, void *reply, void *privdata)
 	if (!live(ac))
 		return;
 	watch(-1);
+	if (!err && R.state == R_CONNECTING && (strcmp(privdata, "AUTH") == 0 || strcmp(privdata, "SELECT") == 0)
+	    && --R.setup == 0)
+		become_up();
 	if (err) {
 		char why[300];
 
@@ -648,6 +682,8 @@ stsredis_init(struct ev_loop *loop, const struct stsredis_conf *c, char *err,
 	R.down_said = 0;
 	ev_init(&R.watchdog, on_watchdog);
 	ev_init(&R.retry, on_retry);
+	ev_init(&R.beat, on_beat);
+	R.beat.repeat = R.timeout;
 	R.state = R_DOWN;
 	connect_now();
 	return 0;
@@ -663,6 +699,7 @@ stsredis_shutdown(void)
 		return;
 	ev_timer_stop(R.loop, &R.watchdog);
 	ev_timer_stop(R.loop, &R.retry);
+	ev_timer_stop(R.loop, &R.beat);
 	resync_free();
 	R.ac = NULL;
 	R.state = R_OFF;

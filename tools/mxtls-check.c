@@ -259,7 +259,7 @@ shared_get(redisContext *rc, const struct cfg_sts_cache *where, const char *pw,
     const char *domain)
 {
 	struct chk_cache *c = &k.cache;
-	redisReply *r;
+	redisReply *r = NULL;
 	char why[256];
 
 	if (pw[0] && ((r = redisCommand(rc, "AUTH %s", pw)) == NULL

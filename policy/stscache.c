@@ -329,16 +329,42 @@ stscache_shared_parse(const char *domain, const char *text, size_t len, time_t n
 	return 0;
 }
 
+/* stscache_shared_until - the later of the policy's expiry and the
+ * failure's end: when the entry is of no more use */
+time_t
+stscache_shared_until(const struct sts_entry *e)
+{
+	time_t until = e->has_policy ? e->expires : 0;
+
+	if (e->fail_rtype != RTYPE_NONE && e->fail_until > until)
+		until = e->fail_until;
+	return until;
+}
+
+/* stscache_take_shared - another gateway's value into e: parsed, merged,
+ * saved when it told us more; 1 then, 0 when not, -1 when it is bad */
+int
+stscache_take_shared(struct sts_entry *e, const char *text, size_t len, time_t now,
+    char *why, size_t whylen)
+{
+	struct sts_entry theirs;
+
+	if (stscache_shared_parse(e->domain, text, len, now, &theirs, why, whylen) < 0)
+		return -1;
+	if (!sts_cache_merge(e, &theirs))
+		return 0;
+	(void) stscache_save(e);
+	return 1;
+}
+
 /* stscache_shared_format - an entry's text for the shared cache, and
  * when that copy is of no more use; -1: nothing worth sharing */
 int
 stscache_shared_format(const struct sts_entry *e, time_t now, char *buf, size_t len,
     time_t *expire_at)
 {
-	time_t until = e->has_policy ? e->expires : 0;
+	time_t until = stscache_shared_until(e);
 
-	if (e->fail_rtype != RTYPE_NONE && e->fail_until > until)
-		until = e->fail_until;
 	if (until <= now)
 		return -1;
 	*expire_at = until;

@@ -20,6 +20,9 @@
  *	int stscache_shared_parse(const char *domain, const char *text,
  *		size_t len, time_t now, struct sts_entry *e, char *why,
  *		size_t whylen);
+ *	time_t stscache_shared_until(const struct sts_entry *e);
+ *	int stscache_take_shared(struct sts_entry *e, const char *text,
+ *		size_t len, time_t now, char *why, size_t whylen);
  *
  * DESCRIPTION
  *	Entries live in a hash table keyed by domain (lower case).
@@ -60,7 +63,11 @@
  *	-1 when nothing in the entry is worth sharing at now.  The parse
  *	checks what a file's name checks on disk: the entry is the domain's,
  *	and its failure does not hold longer than sts_negative_ttl can make
- *	it.
+ *	it.  stscache_shared_until() is when an entry is of no more use (0:
+ *	never was).  stscache_take_shared() is what a gateway does with
+ *	another's value for e's domain: parsed, merged into e
+ *	(sts_cache_merge()) and, when that changed e, saved; 1 then, 0 when
+ *	it told e nothing new, -1 with why when it does not parse.
  */
 #ifndef MXTLS_STSCACHE_H
 #define MXTLS_STSCACHE_H
@@ -85,6 +92,9 @@ int stscache_shared_format(const struct sts_entry *e, time_t now, char *buf,
     size_t len, time_t *expire_at);
 int stscache_shared_parse(const char *domain, const char *text, size_t len,
     time_t now, struct sts_entry *e, char *why, size_t whylen);
+time_t stscache_shared_until(const struct sts_entry *e);
+int stscache_take_shared(struct sts_entry *e, const char *text, size_t len,
+    time_t now, char *why, size_t whylen);
 size_t stscache_count(void);
 
 #endif

@@ -321,15 +321,11 @@ on_shared(void *arg, int ok, const char *text, size_t len, int locked)
 		return;
 	}
 	if (text) {
-		struct sts_entry theirs;
 		char why[256];
 
-		if (stscache_shared_parse(in->domain, text, len, t, &theirs, why,
-			sizeof(why)) < 0) {
-			if (!in->rbad_said++)
-				msg_warn("sts cache: redis entry for %s ignored: %s", in->domain, why);
-		} else if (sts_cache_merge(e, &theirs))
-			(void) stscache_save(e);
+		if (stscache_take_shared(e, text, len, t, why, sizeof(why)) < 0
+		    && !in->rbad_said++)
+			msg_warn("sts cache: redis entry for %s ignored: %s", in->domain, why);
 	}
 	if (shared_enough(in, e, t)) {
 		if (locked)

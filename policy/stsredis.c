@@ -547,14 +547,12 @@ on_resynced(redisAsyncContext *ac, void *reply, void *privdata)
 	if (r && r->type == REDIS_REPLY_NIL)
 		R.st.resync_written++;
 	else if (r && r->type == REDIS_REPLY_STRING && r->len <= VALUE_MAX) {
-		struct sts_entry theirs, *ours = stscache_get(domain);
+		struct sts_entry *ours = stscache_get(domain);
 		char why[256];
 
-		if (ours && stscache_shared_parse(domain, r->str, r->len, time(NULL), &theirs,
-			why, sizeof(why)) == 0 && sts_cache_merge(ours, &theirs)) {
-			(void) stscache_save(ours);
+		if (ours && stscache_take_shared(ours, r->str, r->len, time(NULL), why,
+			sizeof(why)) == 1)
 			R.st.resync_taken++;
-		}
 	} else if (reply_error(r)) {
 		char why[300];
 
@@ -571,12 +569,7 @@ on_resynced(redisAsyncContext *ac, void *reply, void *privdata)
 static void
 collect(struct sts_entry *e, void *arg)
 {
-	time_t t = *(time_t *) arg;
-	time_t until = e->has_policy ? e->expires : 0;
-
-	if (e->fail_rtype != RTYPE_NONE && e->fail_until > until)
-		until = e->fail_until;
-	if (until <= t)
+	if (stscache_shared_until(e) <= *(time_t *) arg)
 		return;
 	if (R.nresync == R.resync_cap) {
 		size_t cap = R.resync_cap ? R.resync_cap * 2 : 64;
